@@ -1,0 +1,62 @@
+using IdOS.Akka.Engine.Consensus.Encoding;
+using IdOS.Akka.Engine.Crypto;
+
+namespace IdOS.Akka.Engine.Consensus;
+
+/// <summary>
+/// What genesis fixes for every node: the chain id (which every signature commits to), the validator set and the
+/// genesis time. The genesis block is derived from them, so two chains never share a genesis block id.
+/// </summary>
+public sealed class ChainParameters
+{
+    public ChainParameters(string chainId, ValidatorSet validators, long genesisTimestampMs, ConsensusLimits? limits = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(chainId);
+        ArgumentNullException.ThrowIfNull(validators);
+        ArgumentOutOfRangeException.ThrowIfNegative(genesisTimestampMs);
+        if (System.Text.Encoding.UTF8.GetByteCount(chainId) > 128)
+        {
+            throw new ArgumentException("A chain id is at most 128 UTF-8 bytes.", nameof(chainId));
+        }
+
+        ChainId = chainId;
+        Validators = validators;
+        Limits = limits ?? ConsensusLimits.Default;
+        Domain = new SigningDomain(chainId);
+        GenesisAppHash = ComputeGenesisStateHash(chainId, validators, genesisTimestampMs);
+        var noParent = new QuorumCertificate(Hash32.Zero, 0, [], []);
+        GenesisBlock = Block.Create(0, 0, noParent, BlockHeader.NoProposer, genesisTimestampMs, [], 0, GenesisAppHash);
+        GenesisQc = QuorumCertificate.ForGenesis(GenesisBlock.Id, validators.Count);
+    }
+
+    public string ChainId { get; }
+
+    public ValidatorSet Validators { get; }
+
+    public ConsensusLimits Limits { get; }
+
+    public SigningDomain Domain { get; }
+
+    /// <summary>The state before any block: it binds the chain id, validator keys and genesis time.</summary>
+    public Hash32 GenesisAppHash { get; }
+
+    public Block GenesisBlock { get; }
+
+    /// <summary>The certificate every chain starts from; round 0, no signatures.</summary>
+    public QuorumCertificate GenesisQc { get; }
+
+    private static Hash32 ComputeGenesisStateHash(string chainId, ValidatorSet validators, long genesisTimestampMs)
+    {
+        var writer = new CanonicalWriter();
+        writer.WriteString("idos-akka/genesis/v1");
+        writer.WriteString(chainId);
+        writer.WriteU63(genesisTimestampMs);
+        writer.WriteU16(validators.Count);
+        for (var i = 0; i < validators.Count; i++)
+        {
+            writer.WriteFixed(validators[i].Bytes);
+        }
+
+        return Hash32.Compute(writer.WrittenSpan);
+    }
+}

@@ -1,0 +1,383 @@
+using System.Diagnostics.CodeAnalysis;
+using IdOS.Akka.Engine.Consensus.Encoding;
+using IdOS.Akka.Engine.Crypto;
+
+namespace IdOS.Akka.Engine.Consensus;
+
+/// <summary>
+/// The canonical encoding of every consensus message: used for block ids, for signatures and on the wire, so a
+/// decoded message re-encodes to the same bytes. Decoding never throws; bad bytes yield a reason.
+/// </summary>
+public static class ConsensusCodec
+{
+    public const byte WireVersion = 1;
+    private const byte HeaderVersion = 1;
+    private const int SignatureSize = Ed25519PrivateKey.SignatureSize;
+
+    private enum Tag : byte
+    {
+        Proposal = 1,
+        Vote = 2,
+        Timeout = 3,
+        BlockRequest = 4,
+        BlockResponse = 5,
+    }
+
+    public static byte[] Encode(ConsensusMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var writer = new CanonicalWriter(message is Proposal or BlockResponse ? 4096 : 256);
+        writer.WriteU8(WireVersion);
+        switch (message)
+        {
+            case Proposal proposal:
+                writer.WriteU8((int)Tag.Proposal);
+                WriteBlock(writer, proposal.Block);
+                writer.WriteFixed(proposal.Signature);
+                writer.WriteBool(proposal.LastRoundTc is not null);
+                if (proposal.LastRoundTc is not null)
+                {
+                    WriteTc(writer, proposal.LastRoundTc);
+                }
+
+                break;
+            case Vote vote:
+                writer.WriteU8((int)Tag.Vote);
+                writer.WriteHash(vote.BlockId);
+                writer.WriteU63(vote.Round);
+                writer.WriteU16(vote.Voter);
+                writer.WriteFixed(vote.Signature);
+                break;
+            case TimeoutVote timeout:
+                writer.WriteU8((int)Tag.Timeout);
+                writer.WriteU63(timeout.Round);
+                WriteQc(writer, timeout.HighQc);
+                writer.WriteU16(timeout.Voter);
+                writer.WriteFixed(timeout.Signature);
+                break;
+            case BlockRequest request:
+                writer.WriteU8((int)Tag.BlockRequest);
+                writer.WriteHash(request.BlockId);
+                writer.WriteU63(request.KnownCommittedHeight);
+                writer.WriteU16(request.MaxBlocks);
+                break;
+            case BlockResponse response:
+                writer.WriteU8((int)Tag.BlockResponse);
+                writer.WriteHash(response.RequestedId);
+                writer.WriteU16(response.Blocks.Count);
+                foreach (var block in response.Blocks)
+                {
+                    WriteBlock(writer, block);
+                }
+
+                break;
+            default:
+                throw new ArgumentException($"No encoding for {message.GetType().Name}.", nameof(message));
+        }
+
+        return writer.ToArray();
+    }
+
+    public static bool TryDecode(
+        ReadOnlySpan<byte> bytes,
+        ConsensusLimits limits,
+        [NotNullWhen(true)] out ConsensusMessage? message,
+        [NotNullWhen(false)] out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        message = null;
+        if (bytes.Length > limits.MaxMessageBytes)
+        {
+            error = $"message of {bytes.Length} bytes exceeds the limit {limits.MaxMessageBytes}";
+            return false;
+        }
+
+        try
+        {
+            var reader = new CanonicalReader(bytes);
+            var version = reader.ReadU8();
+            if (version != WireVersion)
+            {
+                error = $"unknown wire version {version}";
+                return false;
+            }
+
+            message = (Tag)reader.ReadU8() switch
+            {
+                Tag.Proposal => ReadProposal(ref reader, limits),
+                Tag.Vote => new Vote(reader.ReadHash(), reader.ReadU63("round"), reader.ReadU16(), ReadSignature(ref reader)),
+                Tag.Timeout => ReadTimeout(ref reader),
+                Tag.BlockRequest => new BlockRequest(reader.ReadHash(), reader.ReadU63("known committed height"), reader.ReadU16()),
+                Tag.BlockResponse => ReadBlockResponse(ref reader, limits),
+                var other => throw new MalformedMessageException($"unknown message tag {(byte)other}"),
+            };
+            reader.EnsureEnd(message.GetType().Name);
+            error = null;
+            return true;
+        }
+        catch (MalformedMessageException e)
+        {
+            message = null;
+            error = e.Message;
+            return false;
+        }
+    }
+
+    /// <summary>The safety state as persisted; the vote and timeout inside are kept in their wire form.</summary>
+    public static byte[] EncodeSafetyState(SafetyState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var writer = new CanonicalWriter(1024);
+        writer.WriteU8(WireVersion);
+        writer.WriteU63(state.LastVotedRound);
+        WriteQc(writer, state.HighQc);
+        writer.WriteBool(state.LastVote is not null);
+        if (state.LastVote is not null)
+        {
+            writer.WriteBytes(Encode(state.LastVote));
+        }
+
+        writer.WriteBool(state.LastTimeout is not null);
+        if (state.LastTimeout is not null)
+        {
+            writer.WriteBytes(Encode(state.LastTimeout));
+        }
+
+        return writer.ToArray();
+    }
+
+    public static bool TryDecodeSafetyState(
+        ReadOnlySpan<byte> bytes,
+        ConsensusLimits limits,
+        [NotNullWhen(true)] out SafetyState? state,
+        [NotNullWhen(false)] out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        state = null;
+        try
+        {
+            var reader = new CanonicalReader(bytes);
+            var version = reader.ReadU8();
+            if (version != WireVersion)
+            {
+                error = $"unknown safety state version {version}";
+                return false;
+            }
+
+            var lastVotedRound = reader.ReadU63("last voted round");
+            var highQc = ReadQc(ref reader);
+            Vote? lastVote = null;
+            TimeoutVote? lastTimeout = null;
+            if (reader.ReadBool() && !TryDecodeNested(reader.ReadBytes(limits.MaxMessageBytes, "last vote"), limits, out lastVote, out error))
+            {
+                return false;
+            }
+
+            if (reader.ReadBool() && !TryDecodeNested(reader.ReadBytes(limits.MaxMessageBytes, "last timeout"), limits, out lastTimeout, out error))
+            {
+                return false;
+            }
+
+            reader.EnsureEnd("safety state");
+            state = new SafetyState(lastVotedRound, highQc, lastVote, lastTimeout);
+            error = null;
+            return true;
+        }
+        catch (MalformedMessageException e)
+        {
+            error = e.Message;
+            return false;
+        }
+    }
+
+    public static byte[] EncodeHeader(BlockHeader header)
+    {
+        ArgumentNullException.ThrowIfNull(header);
+        var writer = new CanonicalWriter(512);
+        WriteHeader(writer, header);
+        return writer.ToArray();
+    }
+
+    public static byte[] EncodeQc(QuorumCertificate qc)
+    {
+        ArgumentNullException.ThrowIfNull(qc);
+        var writer = new CanonicalWriter(512);
+        WriteQc(writer, qc);
+        return writer.ToArray();
+    }
+
+    private static bool TryDecodeNested<T>(byte[] bytes, ConsensusLimits limits, out T? message, [NotNullWhen(false)] out string? error)
+        where T : ConsensusMessage
+    {
+        if (!TryDecode(bytes, limits, out var decoded, out error))
+        {
+            message = null;
+            return false;
+        }
+
+        message = decoded as T;
+        error = message is null ? $"expected a {typeof(T).Name}, found a {decoded.GetType().Name}" : null;
+        return message is not null;
+    }
+
+    private static void WriteHeader(CanonicalWriter writer, BlockHeader header)
+    {
+        writer.WriteU8(HeaderVersion);
+        writer.WriteU63(header.Round);
+        writer.WriteU63(header.Height);
+        WriteQc(writer, header.Justify);
+        writer.WriteU16(header.Proposer);
+        writer.WriteU63(header.Timestamp);
+        writer.WriteHash(header.TxRoot);
+        writer.WriteU32(header.TxCount);
+        writer.WriteU63(header.ExecutedHeight);
+        writer.WriteHash(header.ExecutedAppHash);
+    }
+
+    private static void WriteBlock(CanonicalWriter writer, Block block)
+    {
+        WriteHeader(writer, block.Header);
+        writer.WriteU32(block.Transactions.Count);
+        foreach (var transaction in block.Transactions)
+        {
+            writer.WriteBytes(transaction);
+        }
+    }
+
+    private static void WriteQc(CanonicalWriter writer, QuorumCertificate qc)
+    {
+        writer.WriteHash(qc.BlockId);
+        writer.WriteU63(qc.Round);
+        writer.WriteShortBytes(qc.Signers);
+        writer.WriteU16(qc.Signatures.Count);
+        foreach (var signature in qc.Signatures)
+        {
+            writer.WriteFixed(signature);
+        }
+    }
+
+    private static void WriteTc(CanonicalWriter writer, TimeoutCertificate tc)
+    {
+        writer.WriteU63(tc.Round);
+        writer.WriteShortBytes(tc.Signers);
+        writer.WriteU16(tc.Signatures.Count);
+        for (var i = 0; i < tc.Signatures.Count; i++)
+        {
+            writer.WriteU63(tc.HighQcRounds[i]);
+            writer.WriteFixed(tc.Signatures[i]);
+        }
+    }
+
+    private static Proposal ReadProposal(ref CanonicalReader reader, ConsensusLimits limits)
+    {
+        var block = ReadBlock(ref reader, limits);
+        var signature = ReadSignature(ref reader);
+        var tc = reader.ReadBool() ? ReadTc(ref reader) : null;
+        return new Proposal(block, signature, tc);
+    }
+
+    private static TimeoutVote ReadTimeout(ref CanonicalReader reader)
+    {
+        var round = reader.ReadU63("round");
+        var highQc = ReadQc(ref reader);
+        return new TimeoutVote(round, highQc, reader.ReadU16(), ReadSignature(ref reader));
+    }
+
+    private static BlockResponse ReadBlockResponse(ref CanonicalReader reader, ConsensusLimits limits)
+    {
+        var requested = reader.ReadHash();
+        var count = reader.ReadU16();
+        if (count > limits.MaxBlocksPerResponse)
+        {
+            throw new MalformedMessageException($"block response holds {count} blocks, above the limit {limits.MaxBlocksPerResponse}");
+        }
+
+        var blocks = new Block[count];
+        for (var i = 0; i < count; i++)
+        {
+            blocks[i] = ReadBlock(ref reader, limits);
+        }
+
+        return new BlockResponse(requested, blocks);
+    }
+
+    private static Block ReadBlock(ref CanonicalReader reader, ConsensusLimits limits)
+    {
+        var start = reader.Position;
+        var header = ReadHeader(ref reader);
+        var count = reader.ReadU32(limits.MaxTransactionsPerBlock, "transaction count");
+        var transactions = new byte[count][];
+        for (var i = 0; i < count; i++)
+        {
+            transactions[i] = reader.ReadBytes(limits.MaxTransactionBytes, "transaction");
+        }
+
+        if (reader.Position - start > limits.MaxBlockBytes)
+        {
+            throw new MalformedMessageException($"block of {reader.Position - start} bytes exceeds the limit {limits.MaxBlockBytes}");
+        }
+
+        return Block.FromParts(header, transactions);
+    }
+
+    private static BlockHeader ReadHeader(ref CanonicalReader reader)
+    {
+        var version = reader.ReadU8();
+        if (version != HeaderVersion)
+        {
+            throw new MalformedMessageException($"unknown block header version {version}");
+        }
+
+        return new BlockHeader(
+            Round: reader.ReadU63("round"),
+            Height: reader.ReadU63("height"),
+            Justify: ReadQc(ref reader),
+            Proposer: reader.ReadU16(),
+            Timestamp: reader.ReadU63("timestamp"),
+            TxRoot: reader.ReadHash(),
+            TxCount: reader.ReadU32(int.MaxValue, "header transaction count"),
+            ExecutedHeight: reader.ReadU63("executed height"),
+            ExecutedAppHash: reader.ReadHash());
+    }
+
+    private static QuorumCertificate ReadQc(ref CanonicalReader reader)
+    {
+        var blockId = reader.ReadHash();
+        var round = reader.ReadU63("QC round");
+        var signers = reader.ReadShortBytes(ValidatorSet.MaxValidators / 8, "QC signer bitmap");
+        var count = ReadSignatureCount(ref reader, "QC");
+        var signatures = new byte[count][];
+        for (var i = 0; i < count; i++)
+        {
+            signatures[i] = ReadSignature(ref reader);
+        }
+
+        return new QuorumCertificate(blockId, round, signers, signatures);
+    }
+
+    private static TimeoutCertificate ReadTc(ref CanonicalReader reader)
+    {
+        var round = reader.ReadU63("TC round");
+        var signers = reader.ReadShortBytes(ValidatorSet.MaxValidators / 8, "TC signer bitmap");
+        var count = ReadSignatureCount(ref reader, "TC");
+        var highQcRounds = new long[count];
+        var signatures = new byte[count][];
+        for (var i = 0; i < count; i++)
+        {
+            highQcRounds[i] = reader.ReadU63("TC high-QC round");
+            signatures[i] = ReadSignature(ref reader);
+        }
+
+        return new TimeoutCertificate(round, signers, highQcRounds, signatures);
+    }
+
+    private static int ReadSignatureCount(ref CanonicalReader reader, string what)
+    {
+        var count = reader.ReadU16();
+        return count <= ValidatorSet.MaxValidators
+            ? count
+            : throw new MalformedMessageException($"{what} carries {count} signatures, above the validator limit {ValidatorSet.MaxValidators}");
+    }
+
+    private static byte[] ReadSignature(ref CanonicalReader reader) => reader.ReadFixed(SignatureSize).ToArray();
+}

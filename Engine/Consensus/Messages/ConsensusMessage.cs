@@ -1,0 +1,24 @@
+using IdOS.Akka.Engine.Crypto;
+
+namespace IdOS.Akka.Engine.Consensus;
+
+/// <summary>Everything one replica sends another. Peers are untrusted: every field is checked before use.</summary>
+public abstract record ConsensusMessage;
+
+/// <summary>A leader's block for its round, signed over the block id, with the TC it entered the round by if any.</summary>
+public sealed record Proposal(Block Block, byte[] Signature, TimeoutCertificate? LastRoundTc) : ConsensusMessage
+{
+    public long Round => Block.Header.Round;
+}
+
+/// <summary>A validator's vote for a block; sent to the leader of the next round.</summary>
+public sealed record Vote(Hash32 BlockId, long Round, int Voter, byte[] Signature) : ConsensusMessage;
+
+/// <summary>A validator gives up on a round; it carries its highest QC so that the next leader cannot ignore it.</summary>
+public sealed record TimeoutVote(long Round, QuorumCertificate HighQc, int Voter, byte[] Signature) : ConsensusMessage;
+
+/// <summary>Ask a peer for a block and up to <see cref="MaxBlocks"/> of its ancestors above a committed height.</summary>
+public sealed record BlockRequest(Hash32 BlockId, long KnownCommittedHeight, int MaxBlocks) : ConsensusMessage;
+
+/// <summary>The requested block first, then its ancestors, each the parent of the one before.</summary>
+public sealed record BlockResponse(Hash32 RequestedId, IReadOnlyList<Block> Blocks) : ConsensusMessage;

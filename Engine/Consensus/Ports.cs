@@ -1,0 +1,44 @@
+using IdOS.Akka.Engine.Crypto;
+
+namespace IdOS.Akka.Engine.Consensus;
+
+/// <summary>
+/// The application behind consensus. It executes committed blocks in height order, deterministically, and its app
+/// hash after a height must be the same on every correct validator.
+/// </summary>
+public interface IStateMachine
+{
+    long ExecutedHeight { get; }
+
+    Hash32 AppHash { get; }
+
+    Hash32 Execute(Block block);
+}
+
+/// <summary>
+/// Durable committed blocks, each with the QC that certifies it and the app hash after executing it. A restarted
+/// replica resumes from here: the last block is its committed root and its QC lets it extend the chain at once.
+/// </summary>
+public interface ICommittedBlockStore
+{
+    long Height { get; }
+
+    void Append(Block block, QuorumCertificate certificate, Hash32 appHash);
+
+    Block? GetByHeight(long height);
+
+    Block? GetById(Hash32 id);
+
+    QuorumCertificate? CertificateAt(long height);
+
+    Hash32? AppHashAt(long height);
+
+    bool ContainsTransaction(Hash32 transactionHash);
+}
+
+/// <summary>An opaque handle for the peer a message came from, so that replies go to that instance and no other.</summary>
+public readonly record struct PeerId(int Value)
+{
+    /// <summary>This replica itself, for its own proposal.</summary>
+    public static PeerId Self => new(-1);
+}

@@ -1,0 +1,53 @@
+namespace IdOS.Akka.Engine.Consensus;
+
+/// <summary>
+/// Checks on a proposal that need neither signatures nor the parent block: the cheap ones, run first so that junk
+/// costs no signature verification.
+/// </summary>
+public static class ProposalRules
+{
+    public static Verdict CheckShape(Proposal proposal, ConsensusLimits limits, long now)
+    {
+        ArgumentNullException.ThrowIfNull(proposal);
+        ArgumentNullException.ThrowIfNull(limits);
+        var block = proposal.Block;
+        var header = block.Header;
+        if (header.Round < 1 || header.Height < 1)
+        {
+            return Verdict.Reject($"proposal with round {header.Round} and height {header.Height}; both start at 1");
+        }
+
+        if (!block.BodyMatchesHeader())
+        {
+            return Verdict.Reject($"proposal for round {header.Round}: transactions do not match the header's count and Merkle root");
+        }
+
+        if (block.Transactions.Count > limits.MaxTransactionsPerBlock || block.EncodedSize > limits.MaxBlockBytes)
+        {
+            return Verdict.Reject($"proposal for round {header.Round}: block of {block.Transactions.Count} transactions and {block.EncodedSize} bytes is over the limits");
+        }
+
+        if (header.Justify.Round >= header.Round)
+        {
+            return Verdict.Reject($"proposal for round {header.Round} carries a QC of round {header.Justify.Round}");
+        }
+
+        var tc = proposal.LastRoundTc;
+        if (tc is not null && tc.Round != header.Round - 1)
+        {
+            return Verdict.Reject($"proposal for round {header.Round} carries a TC for round {tc.Round}");
+        }
+
+        if (header.Justify.Round != header.Round - 1 && tc is null)
+        {
+            return Verdict.Reject($"proposal for round {header.Round} extends a QC of round {header.Justify.Round} without a TC for round {header.Round - 1}");
+        }
+
+        if (header.Timestamp > now + limits.MaxClockDriftMs)
+        {
+            return Verdict.Reject($"proposal for round {header.Round}: timestamp {header.Timestamp} is more than {limits.MaxClockDriftMs} ms ahead of local time {now}");
+        }
+
+        return Verdict.Accept;
+    }
+}

@@ -1,0 +1,655 @@
+using IdOS.Akka.Engine.Crypto;
+
+namespace IdOS.Akka.Engine.Consensus;
+
+public sealed record ReplicaOptions
+{
+    public static ReplicaOptions Default { get; } = new();
+
+    public PacemakerPolicy Pacemaker { get; init; } = PacemakerPolicy.Default;
+
+    public int MempoolMaxTransactions { get; init; } = 100_000;
+
+    public long MempoolMaxBytes { get; init; } = 256L << 20;
+
+    /// <summary>Block fetches in flight at once; more would let one lagging node flood its peers.</summary>
+    public int MaxOutstandingFetches { get; init; } = 16;
+
+    /// <summary>Fetched blocks held while their ancestors are still on the way.</summary>
+    public int MaxOrphanBlocks { get; init; } = 4_096;
+
+    public ProtocolMutation Mutation { get; init; } = ProtocolMutation.None;
+}
+
+/// <summary>
+/// One validator's consensus: the pure components (safety rules, block tree, aggregators, pacemaker policy, mempool)
+/// wired as CONSENSUS.md describes. It does no I/O and reads no clock: the host passes time in, carries out the
+/// returned effects in order, and calls back on timers. Every handler tolerates any peer input.
+/// </summary>
+public sealed class Replica
+{
+    private readonly ChainParameters _chain;
+    private readonly int _self;
+    private readonly Ed25519PrivateKey _key;
+    private readonly SignatureChecks _checks;
+    private readonly ICommittedBlockStore _store;
+    private readonly IStateMachine _app;
+    private readonly ReplicaOptions _options;
+    private readonly SafetyRules _safety;
+    private readonly BlockTree _tree;
+    private readonly VoteAggregator _votes;
+    private readonly TimeoutAggregator _timeouts;
+    private readonly Dictionary<long, Proposal> _firstProposalByRound = [];
+    private readonly SortedDictionary<long, (Proposal Proposal, PeerId From)> _awaitingParent = [];
+    private readonly Dictionary<Hash32, int> _fetchAttempts = [];
+    private readonly Dictionary<Hash32, Block> _orphans = [];
+    private readonly Dictionary<long, (Hash32 AppHash, Hash32 Block)> _appHashClaims = [];
+    private readonly Func<Hash32, bool> _isCommitted;
+    private List<ReplicaEffect> _effects = [];
+    private TimeoutCertificate? _lastRoundTc;
+    private long _proposedRound;
+    private int _consecutiveTimeouts;
+    private long _now;
+
+    public Replica(
+        ChainParameters chain,
+        int self,
+        Ed25519PrivateKey key,
+        ISignatureVerifier verifier,
+        ICommittedBlockStore store,
+        IStateMachine app,
+        SafetyState safetyState,
+        ReplicaOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(chain);
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(app);
+        ArgumentNullException.ThrowIfNull(safetyState);
+        if (app.ExecutedHeight != store.Height)
+        {
+            throw new ArgumentException($"The application has executed height {app.ExecutedHeight} but the block store holds {store.Height}.", nameof(app));
+        }
+
+        _chain = chain;
+        _self = self;
+        _key = key;
+        _store = store;
+        _app = app;
+        _options = options ?? ReplicaOptions.Default;
+        _checks = new SignatureChecks(chain, verifier);
+        _safety = new SafetyRules(chain, self, key, safetyState, _options.Mutation);
+        _votes = new VoteAggregator(chain.Validators);
+        _timeouts = new TimeoutAggregator(chain.Validators);
+        _isCommitted = store.ContainsTransaction;
+        Mempool = new Mempool(_options.MempoolMaxTransactions, _options.MempoolMaxBytes, chain.Limits.MaxTransactionBytes);
+
+        var root = store.Height == 0 ? chain.GenesisBlock : store.GetByHeight(store.Height)
+            ?? throw new ArgumentException($"The block store reports height {store.Height} but cannot return that block.", nameof(store));
+        _tree = new BlockTree(root);
+        var rootQc = store.Height == 0 ? chain.GenesisQc : store.CertificateAt(store.Height)!;
+        HighQc = safetyState.HighQc.Round > rootQc.Round ? safetyState.HighQc : rootQc;
+        CurrentRound = Math.Max(Math.Max(HighQc.Round + 1, safetyState.LastVotedRound), 1);
+    }
+
+    public int Index => _self;
+
+    public long CurrentRound { get; private set; }
+
+    public QuorumCertificate HighQc { get; private set; }
+
+    public long CommittedHeight => _store.Height;
+
+    public Block CommittedRoot => _tree.Root;
+
+    public SafetyState SafetyState => _safety.State;
+
+    public Mempool Mempool { get; }
+
+    public int PendingFetches => _fetchAttempts.Count;
+
+    /// <summary>Arms the first round timer, and proposes if this validator leads the round it resumes in.</summary>
+    public IReadOnlyList<ReplicaEffect> Start(long now) => Run(now, () =>
+    {
+        ArmTimer();
+        TryPropose();
+    });
+
+    public IReadOnlyList<ReplicaEffect> OnTimer(long round, long now) => Run(now, () =>
+    {
+        if (round != CurrentRound)
+        {
+            return;
+        }
+
+        _consecutiveTimeouts++;
+        TimeOut(round);
+        RetryFetches();
+        if (CurrentRound == round)
+        {
+            ArmTimer();
+        }
+    });
+
+    public IReadOnlyList<ReplicaEffect> OnMessage(PeerId from, ConsensusMessage message, long now) => Run(now, () =>
+    {
+        switch (message)
+        {
+            case Proposal proposal:
+                OnProposal(from, proposal);
+                break;
+            case Vote vote:
+                OnVote(from, vote);
+                break;
+            case TimeoutVote timeout:
+                OnTimeout(from, timeout);
+                break;
+            case BlockRequest request:
+                OnBlockRequest(from, request);
+                break;
+            case BlockResponse response:
+                OnBlockResponse(from, response);
+                break;
+            default:
+                Reject(from, $"unexpected message {message.GetType().Name}");
+                break;
+        }
+    });
+
+    public MempoolAddResult SubmitTransaction(byte[] transaction)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        var hash = Block.TransactionHash(transaction);
+        return _store.ContainsTransaction(hash)
+            ? new MempoolAddResult(MempoolAddStatus.Duplicate, hash, "transaction is already committed")
+            : Mempool.Add(transaction);
+    }
+
+    private List<ReplicaEffect> Run(long now, Action handler)
+    {
+        _now = now;
+        _effects = [];
+        handler();
+        return _effects;
+    }
+
+    private void OnProposal(PeerId from, Proposal proposal)
+    {
+        var block = proposal.Block;
+        if (block.Round < CurrentRound)
+        {
+            return;
+        }
+
+        var verdict = ProposalRules.CheckShape(proposal, _chain.Limits, _now);
+        verdict = verdict.IsAccepted ? _checks.CheckProposalSignature(proposal) : verdict;
+        verdict = verdict.IsAccepted ? _checks.CheckQc(block.Header.Justify) : verdict;
+        verdict = verdict.IsAccepted && proposal.LastRoundTc is { } tc ? _checks.CheckTc(tc) : verdict;
+        if (!verdict.IsAccepted)
+        {
+            Reject(from, verdict.Reason!);
+            return;
+        }
+
+        if (_firstProposalByRound.TryGetValue(block.Round, out var first))
+        {
+            if (first.Block.Id != block.Id)
+            {
+                _effects.Add(new EquivocationDetected(new Equivocation(block.Header.Proposer, block.Round, "two proposals", first, proposal)));
+            }
+
+            return;
+        }
+
+        _firstProposalByRound[block.Round] = proposal;
+        AdvanceWith(block.Header.Justify, from);
+        if (proposal.LastRoundTc is not null)
+        {
+            AdvanceWith(proposal.LastRoundTc);
+        }
+
+        if (!_tree.Contains(block.ParentId))
+        {
+            _awaitingParent[block.Round] = (proposal, from);
+            Fetch(block.ParentId, from);
+            return;
+        }
+
+        InsertAndVote(proposal, from);
+    }
+
+    private void InsertAndVote(Proposal proposal, PeerId from)
+    {
+        var block = proposal.Block;
+        var (result, reason) = _tree.TryInsert(block, _isCommitted);
+        if (result is InsertResult.Rejected or InsertResult.BelowCommitted)
+        {
+            Reject(from, reason!);
+            return;
+        }
+
+        if (!CheckAppHashClaim(block))
+        {
+            return;
+        }
+
+        if (block.Round != CurrentRound)
+        {
+            return;
+        }
+
+        var decision = _safety.VoteFor(proposal);
+        if (decision.Message is not { } vote)
+        {
+            return;
+        }
+
+        if (decision.StateChanged)
+        {
+            _effects.Add(new PersistSafetyState(_safety.State));
+        }
+
+        // Even a vote for itself goes through the host: handling it here could form a QC, start the next round and
+        // propose again within one call, which for a single validator would never return.
+        _effects.Add(new SendToValidator(_chain.Validators.LeaderOf(block.Round + 1), vote));
+    }
+
+    /// <summary>
+    /// A leader states the app hash after the last height it executed. Where this validator has executed that height
+    /// too they must agree, or it does not vote; otherwise the claim is checked when it gets there.
+    /// </summary>
+    private bool CheckAppHashClaim(Block block)
+    {
+        var height = block.Header.ExecutedHeight;
+        var claimed = block.Header.ExecutedAppHash;
+        if (height > _store.Height)
+        {
+            _appHashClaims.TryAdd(height, (claimed, block.Id));
+            return true;
+        }
+
+        var local = height == 0 ? _chain.GenesisAppHash : _store.AppHashAt(height) ?? claimed;
+        if (local == claimed)
+        {
+            return true;
+        }
+
+        _effects.Add(new AppHashDivergence(height, local, claimed, block.Id));
+        return false;
+    }
+
+    private void OnVote(PeerId from, Vote vote)
+    {
+        if (vote.Round + 1 < CurrentRound)
+        {
+            Reject(from, $"stale vote of validator {vote.Voter} for round {vote.Round}; current round is {CurrentRound}");
+            return;
+        }
+
+        if (_chain.Validators.LeaderOf(vote.Round + 1) != _self)
+        {
+            Reject(from, $"vote for round {vote.Round} sent to validator {_self}, which does not lead round {vote.Round + 1}");
+            return;
+        }
+
+        var verdict = _checks.CheckVote(vote);
+        if (!verdict.IsAccepted)
+        {
+            Reject(from, verdict.Reason!);
+            return;
+        }
+
+        var (qc, evidence) = _votes.Add(vote);
+        if (evidence is not null)
+        {
+            _effects.Add(new EquivocationDetected(evidence));
+        }
+
+        if (qc is not null)
+        {
+            AdvanceWith(qc, from);
+        }
+    }
+
+    private void OnTimeout(PeerId from, TimeoutVote timeout)
+    {
+        if (timeout.Round + 1 < CurrentRound)
+        {
+            return;
+        }
+
+        var verdict = _checks.CheckTimeout(timeout);
+        if (!verdict.IsAccepted)
+        {
+            Reject(from, verdict.Reason!);
+            return;
+        }
+
+        AdvanceWith(timeout.HighQc, from);
+        AddTimeout(timeout);
+    }
+
+    private void AddTimeout(TimeoutVote timeout)
+    {
+        var added = _timeouts.Add(timeout);
+        if (added.Evidence is not null)
+        {
+            _effects.Add(new EquivocationDetected(added.Evidence));
+        }
+
+        if (added.ReachedOneHonest && timeout.Round >= CurrentRound && _safety.State.LastTimeout?.Round != timeout.Round)
+        {
+            if (timeout.Round > CurrentRound)
+            {
+                EnterRound(timeout.Round, null);
+            }
+
+            TimeOut(timeout.Round);
+        }
+
+        if (added.Certificate is not null)
+        {
+            AdvanceWith(added.Certificate);
+        }
+    }
+
+    private void TimeOut(long round)
+    {
+        var decision = _safety.TimeoutFor(round, HighQc);
+        if (decision.Message is not { } timeout)
+        {
+            return;
+        }
+
+        if (decision.StateChanged)
+        {
+            _effects.Add(new PersistSafetyState(_safety.State));
+        }
+
+        _effects.Add(new Broadcast(timeout));
+        AddTimeout(timeout);
+    }
+
+    /// <summary>A verified QC: it may raise the high QC, commit blocks (rule 5) and start the next round (rule 1).</summary>
+    private void AdvanceWith(QuorumCertificate qc, PeerId from)
+    {
+        if (qc.Round > HighQc.Round)
+        {
+            HighQc = qc;
+        }
+
+        if (_tree.Contains(qc.BlockId))
+        {
+            Commit(qc);
+        }
+        else if (qc.Round > _tree.Root.Round)
+        {
+            Fetch(qc.BlockId, from);
+        }
+
+        if (qc.Round >= CurrentRound)
+        {
+            EnterRound(qc.Round + 1, null);
+        }
+    }
+
+    private void AdvanceWith(TimeoutCertificate tc)
+    {
+        if (tc.Round >= CurrentRound)
+        {
+            EnterRound(tc.Round + 1, tc);
+        }
+    }
+
+    private void EnterRound(long round, TimeoutCertificate? viaTc)
+    {
+        CurrentRound = round;
+        _lastRoundTc = viaTc;
+        _votes.ForgetBelow(round - 1);
+        _timeouts.ForgetBelow(round - 1);
+        foreach (var stale in _firstProposalByRound.Keys.Where(r => r < round - 1).ToList())
+        {
+            _firstProposalByRound.Remove(stale);
+        }
+
+        foreach (var stale in _awaitingParent.Keys.Where(r => r < round).ToList())
+        {
+            _awaitingParent.Remove(stale);
+        }
+
+        ArmTimer();
+        TryPropose();
+    }
+
+    private void ArmTimer() =>
+        _effects.Add(new ArmRoundTimer(CurrentRound, _options.Pacemaker.TimeoutFor(_consecutiveTimeouts)));
+
+    /// <summary>Rule 2: the leader extends the block of its high QC, with the TC when the QC is not from the round before.</summary>
+    private void TryPropose()
+    {
+        var round = CurrentRound;
+        if (_chain.Validators.LeaderOf(round) != _self || _proposedRound >= round || _safety.State.LastVotedRound >= round)
+        {
+            return;
+        }
+
+        var needsTc = HighQc.Round + 1 != round;
+        if (needsTc && _lastRoundTc?.Round + 1 != round)
+        {
+            return;
+        }
+
+        var parent = _tree.Get(HighQc.BlockId);
+        if (parent is null)
+        {
+            Fetch(HighQc.BlockId, null);
+            return;
+        }
+
+        var inAncestors = _tree.PathFromRoot(parent).SelectMany(b => b.TransactionHashes).ToHashSet();
+        var headerAllowance = 1024 + (64 * _chain.Validators.Count);
+        var transactions = Mempool.Select(
+            _chain.Limits.MaxTransactionsPerBlock,
+            _chain.Limits.MaxBlockBytes - headerAllowance,
+            hash => inAncestors.Contains(hash) || _store.ContainsTransaction(hash));
+        var block = Block.Create(
+            round,
+            parent.Height + 1,
+            HighQc,
+            _self,
+            Math.Max(_now, parent.Header.Timestamp + 1),
+            transactions,
+            _store.Height,
+            _app.AppHash);
+        var proposal = new Proposal(block, _key.Sign(_chain.Domain.Proposal(block.Id)), needsTc ? _lastRoundTc : null);
+        _proposedRound = round;
+        _firstProposalByRound[round] = proposal;
+
+        // The leader's own vote raises its last voted round; the proposal leaves only after that is persisted, so a
+        // leader that crashes and restarts in this round cannot propose a second, different block for it.
+        var before = _effects.Count;
+        InsertAndVote(proposal, PeerId.Self);
+        var persisted = _effects.FindIndex(before, e => e is PersistSafetyState);
+        if (persisted >= 0)
+        {
+            _effects.Insert(persisted + 1, new Broadcast(proposal));
+        }
+    }
+
+    private void Commit(QuorumCertificate qc)
+    {
+        var (committed, abandoned) = _tree.CommitFor(qc);
+        for (var i = 0; i < committed.Count; i++)
+        {
+            var block = committed[i];
+            var certificate = i + 1 < committed.Count ? committed[i + 1].Header.Justify : _tree.Get(qc.BlockId)!.Header.Justify;
+            var appHash = _app.Execute(block);
+            _store.Append(block, certificate, appHash);
+            Mempool.RemoveCommitted(block.TransactionHashes);
+            if (_appHashClaims.Remove(block.Height, out var claim) && claim.AppHash != appHash)
+            {
+                _effects.Add(new AppHashDivergence(block.Height, appHash, claim.AppHash, claim.Block));
+            }
+
+            _effects.Add(new BlockCommitted(block, appHash));
+        }
+
+        if (committed.Count > 0)
+        {
+            _consecutiveTimeouts = 0;
+            Mempool.Return(abandoned.SelectMany(b => b.Transactions), _isCommitted);
+            foreach (var stale in _appHashClaims.Keys.Where(h => h <= _store.Height).ToList())
+            {
+                _appHashClaims.Remove(stale);
+            }
+        }
+    }
+
+    private void Fetch(Hash32 blockId, PeerId? from)
+    {
+        if (_fetchAttempts.ContainsKey(blockId) || _fetchAttempts.Count >= _options.MaxOutstandingFetches)
+        {
+            return;
+        }
+
+        _fetchAttempts[blockId] = 0;
+        var request = new BlockRequest(blockId, _store.Height, _chain.Limits.MaxBlocksPerResponse);
+        _effects.Add(from is { Value: >= 0 } peer
+            ? new Reply(peer, request)
+            : new SendToValidator(NextPeer(0), request));
+    }
+
+    /// <summary>On each round timer, ask another validator for what is still missing; give up after every peer was asked twice.</summary>
+    private void RetryFetches()
+    {
+        foreach (var (blockId, attempts) in _fetchAttempts.ToList())
+        {
+            if (attempts >= 2 * _chain.Validators.Count)
+            {
+                _fetchAttempts.Remove(blockId);
+                continue;
+            }
+
+            _fetchAttempts[blockId] = attempts + 1;
+            _effects.Add(new SendToValidator(NextPeer(attempts + 1), new BlockRequest(blockId, _store.Height, _chain.Limits.MaxBlocksPerResponse)));
+        }
+    }
+
+    private int NextPeer(int attempt)
+    {
+        var n = _chain.Validators.Count;
+        var peer = (_self + 1 + (attempt % Math.Max(1, n - 1))) % n;
+        return peer == _self ? (peer + 1) % n : peer;
+    }
+
+    private void OnBlockRequest(PeerId from, BlockRequest request)
+    {
+        var blocks = new List<Block>();
+        var budget = _chain.Limits.MaxMessageBytes - (64 << 10);
+        var limit = Math.Min(request.MaxBlocks, _chain.Limits.MaxBlocksPerResponse);
+        var block = FindBlock(request.BlockId);
+        while (block is not null && block.Height > request.KnownCommittedHeight && blocks.Count < limit)
+        {
+            budget -= block.EncodedSize;
+            if (budget < 0 && blocks.Count > 0)
+            {
+                break;
+            }
+
+            blocks.Add(block);
+            block = block.Height == 0 ? null : FindBlock(block.ParentId);
+        }
+
+        _effects.Add(new Reply(from, new BlockResponse(request.BlockId, blocks)));
+    }
+
+    private Block? FindBlock(Hash32 id) => _tree.Get(id) ?? _store.GetById(id);
+
+    /// <summary>
+    /// Fetched blocks are trusted by hash only: the first must be the block asked for (named by a verified QC or by
+    /// a hash chain from one), and each next one the parent of the one before.
+    /// </summary>
+    private void OnBlockResponse(PeerId from, BlockResponse response)
+    {
+        if (!_fetchAttempts.ContainsKey(response.RequestedId) || response.Blocks.Count == 0)
+        {
+            return;
+        }
+
+        var expected = response.RequestedId;
+        foreach (var block in response.Blocks)
+        {
+            if (block.Id != expected || !block.BodyMatchesHeader())
+            {
+                Reject(from, $"block response for {response.RequestedId.ToShortString()} does not hash-chain from the requested block");
+                return;
+            }
+
+            expected = block.ParentId;
+        }
+
+        _fetchAttempts.Remove(response.RequestedId);
+        foreach (var block in response.Blocks)
+        {
+            if (_orphans.Count < _options.MaxOrphanBlocks && block.Height > _tree.Root.Height)
+            {
+                _orphans.TryAdd(block.Id, block);
+            }
+        }
+
+        ConnectOrphans(from);
+    }
+
+    private void ConnectOrphans(PeerId from)
+    {
+        foreach (var block in _orphans.Values.OrderBy(b => b.Height).ThenBy(b => b.Id).ToList())
+        {
+            if (block.Height <= _tree.Root.Height)
+            {
+                _orphans.Remove(block.Id);
+                continue;
+            }
+
+            var (result, reason) = _tree.TryInsert(block, _isCommitted);
+            if (result == InsertResult.MissingParent)
+            {
+                continue;
+            }
+
+            _orphans.Remove(block.Id);
+            if (result == InsertResult.Rejected)
+            {
+                Reject(from, reason!);
+                continue;
+            }
+
+            if (result == InsertResult.Inserted)
+            {
+                AdvanceWith(block.Header.Justify, from);
+            }
+        }
+
+        var lowest = _orphans.Values.OrderBy(b => b.Height).FirstOrDefault();
+        if (lowest is not null)
+        {
+            Fetch(lowest.ParentId, from);
+        }
+
+        if (_tree.Contains(HighQc.BlockId))
+        {
+            Commit(HighQc);
+        }
+
+        foreach (var (round, (proposal, proposer)) in _awaitingParent.ToList())
+        {
+            if (_tree.Contains(proposal.Block.ParentId))
+            {
+                _awaitingParent.Remove(round);
+                InsertAndVote(proposal, proposer);
+            }
+        }
+
+        TryPropose();
+    }
+
+    private void Reject(PeerId from, string reason) => _effects.Add(new MessageRejected(from, reason));
+}

@@ -1,0 +1,35 @@
+using IdOS.Akka.Engine.Crypto;
+
+namespace IdOS.Akka.Engine.Consensus;
+
+/// <summary>
+/// What a replica asks its host to do, in order. The order is the contract: a <see cref="PersistSafetyState"/> comes
+/// before every message it covers, and the host must not carry out anything after a persist that failed.
+/// </summary>
+public abstract record ReplicaEffect;
+
+/// <summary>To every other validator instance.</summary>
+public sealed record Broadcast(ConsensusMessage Message) : ReplicaEffect;
+
+/// <summary>To every instance of one validator (the leader a vote is for, a peer asked for blocks).</summary>
+public sealed record SendToValidator(int Validator, ConsensusMessage Message) : ReplicaEffect;
+
+/// <summary>Back to the one instance a message came from.</summary>
+public sealed record Reply(PeerId Peer, ConsensusMessage Message) : ReplicaEffect;
+
+/// <summary>Durably store the safety state before carrying out any later effect.</summary>
+public sealed record PersistSafetyState(SafetyState State) : ReplicaEffect;
+
+/// <summary>Call <see cref="Replica.OnTimer"/> with this round after the delay; replaces any earlier timer.</summary>
+public sealed record ArmRoundTimer(long Round, long DelayMs) : ReplicaEffect;
+
+/// <summary>A block was committed, executed and stored.</summary>
+public sealed record BlockCommitted(Block Block, Hash32 AppHash) : ReplicaEffect;
+
+/// <summary>A peer message was dropped; counted and visible to operators.</summary>
+public sealed record MessageRejected(PeerId From, string Reason) : ReplicaEffect;
+
+public sealed record EquivocationDetected(Equivocation Evidence) : ReplicaEffect;
+
+/// <summary>A leader claimed an app hash for a height that differs from the one this validator computed.</summary>
+public sealed record AppHashDivergence(long Height, Hash32 Local, Hash32 Claimed, Hash32 ClaimingBlock) : ReplicaEffect;

@@ -1,0 +1,155 @@
+using IdOS.Akka.Engine.Crypto;
+
+namespace IdOS.Akka.Engine.Consensus;
+
+/// <summary>
+/// Verifies every signed thing a peer can send against the genesis validator set. Each check returns a verdict and
+/// never throws on peer input: a forged or malformed certificate is an expected event, not an error.
+/// </summary>
+public sealed class SignatureChecks(ChainParameters chain, ISignatureVerifier verifier)
+{
+    private ValidatorSet Validators => chain.Validators;
+
+    public Verdict CheckQc(QuorumCertificate qc)
+    {
+        ArgumentNullException.ThrowIfNull(qc);
+        if (qc.Round == 0)
+        {
+            return qc.BlockId == chain.GenesisBlock.Id && qc.Signatures.Count == 0 && qc.Signers.Length == Validators.BitmapLength
+                && SignerBitmap.Signers(qc.Signers).Count == 0
+                ? Verdict.Accept
+                : Verdict.Reject("a round-0 QC must be the genesis QC");
+        }
+
+        var structure = CheckSigners(qc.Signers, qc.Signatures.Count, "QC");
+        if (structure is not null)
+        {
+            return Verdict.Reject(structure);
+        }
+
+        var message = chain.Domain.Vote(qc.BlockId, qc.Round);
+        var signers = SignerBitmap.Signers(qc.Signers);
+        for (var i = 0; i < signers.Count; i++)
+        {
+            if (!verifier.Verify(Validators[signers[i]], message, qc.Signatures[i]))
+            {
+                return Verdict.Reject($"QC for round {qc.Round}: signature of validator {signers[i]} does not verify");
+            }
+        }
+
+        return Verdict.Accept;
+    }
+
+    public Verdict CheckTc(TimeoutCertificate tc)
+    {
+        ArgumentNullException.ThrowIfNull(tc);
+        if (tc.Round < 1)
+        {
+            return Verdict.Reject("a TC is for a round of at least 1");
+        }
+
+        var structure = CheckSigners(tc.Signers, tc.Signatures.Count, "TC");
+        if (structure is not null)
+        {
+            return Verdict.Reject(structure);
+        }
+
+        if (tc.HighQcRounds.Count != tc.Signatures.Count)
+        {
+            return Verdict.Reject($"TC lists {tc.HighQcRounds.Count} high-QC rounds for {tc.Signatures.Count} signatures");
+        }
+
+        var signers = SignerBitmap.Signers(tc.Signers);
+        for (var i = 0; i < signers.Count; i++)
+        {
+            if (tc.HighQcRounds[i] >= tc.Round)
+            {
+                return Verdict.Reject($"TC for round {tc.Round}: validator {signers[i]} reports a high QC of round {tc.HighQcRounds[i]}");
+            }
+
+            if (!verifier.Verify(Validators[signers[i]], chain.Domain.Timeout(tc.Round, tc.HighQcRounds[i]), tc.Signatures[i]))
+            {
+                return Verdict.Reject($"TC for round {tc.Round}: signature of validator {signers[i]} does not verify");
+            }
+        }
+
+        return Verdict.Accept;
+    }
+
+    public Verdict CheckVote(Vote vote)
+    {
+        ArgumentNullException.ThrowIfNull(vote);
+        if (!Validators.IsValidIndex(vote.Voter))
+        {
+            return Verdict.Reject($"vote from validator {vote.Voter}, but the set has {Validators.Count}");
+        }
+
+        if (vote.Round < 1)
+        {
+            return Verdict.Reject("a vote is for a round of at least 1");
+        }
+
+        return verifier.Verify(Validators[vote.Voter], chain.Domain.Vote(vote.BlockId, vote.Round), vote.Signature)
+            ? Verdict.Accept
+            : Verdict.Reject($"vote of validator {vote.Voter} for round {vote.Round}: signature does not verify");
+    }
+
+    public Verdict CheckTimeout(TimeoutVote timeout)
+    {
+        ArgumentNullException.ThrowIfNull(timeout);
+        if (!Validators.IsValidIndex(timeout.Voter))
+        {
+            return Verdict.Reject($"timeout from validator {timeout.Voter}, but the set has {Validators.Count}");
+        }
+
+        if (timeout.Round < 1 || timeout.HighQc.Round >= timeout.Round)
+        {
+            return Verdict.Reject($"timeout for round {timeout.Round} carries a high QC of round {timeout.HighQc.Round}");
+        }
+
+        if (!verifier.Verify(Validators[timeout.Voter], chain.Domain.Timeout(timeout.Round, timeout.HighQc.Round), timeout.Signature))
+        {
+            return Verdict.Reject($"timeout of validator {timeout.Voter} for round {timeout.Round}: signature does not verify");
+        }
+
+        var qc = CheckQc(timeout.HighQc);
+        return qc.IsAccepted ? qc : Verdict.Reject($"timeout of validator {timeout.Voter}: {qc.Reason}");
+    }
+
+    public Verdict CheckProposalSignature(Proposal proposal)
+    {
+        ArgumentNullException.ThrowIfNull(proposal);
+        var header = proposal.Block.Header;
+        if (!Validators.IsValidIndex(header.Proposer))
+        {
+            return Verdict.Reject($"proposal from validator {header.Proposer}, but the set has {Validators.Count}");
+        }
+
+        var leader = Validators.LeaderOf(header.Round);
+        if (header.Proposer != leader)
+        {
+            return Verdict.Reject($"proposal for round {header.Round} by validator {header.Proposer}; the leader is {leader}");
+        }
+
+        return verifier.Verify(Validators[header.Proposer], chain.Domain.Proposal(proposal.Block.Id), proposal.Signature)
+            ? Verdict.Accept
+            : Verdict.Reject($"proposal for round {header.Round}: leader signature does not verify");
+    }
+
+    private string? CheckSigners(byte[] bitmap, int signatureCount, string what)
+    {
+        var bitmapProblem = SignerBitmap.Check(bitmap, Validators.Count);
+        if (bitmapProblem is not null)
+        {
+            return $"{what}: {bitmapProblem}";
+        }
+
+        var signers = SignerBitmap.Signers(bitmap).Count;
+        if (signers < Validators.Quorum)
+        {
+            return $"{what} has {signers} signers; a quorum is {Validators.Quorum}";
+        }
+
+        return signatureCount == signers ? null : $"{what} lists {signatureCount} signatures for {signers} signers";
+    }
+}

@@ -1,0 +1,50 @@
+using IdOS.Akka.Engine.Crypto;
+
+namespace IdOS.Akka.Engine.Consensus;
+
+/// <summary>
+/// The permissioned validator set from genesis, in genesis order. Every validator has weight 1, so
+/// f = floor((n - 1) / 3) and a quorum is n - f distinct signers.
+/// </summary>
+public sealed class ValidatorSet
+{
+    public const int MaxValidators = 1024;
+
+    private readonly Ed25519PublicKey[] _keys;
+
+    public ValidatorSet(IReadOnlyList<Ed25519PublicKey> keys)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        if (keys.Count is < 1 or > MaxValidators)
+        {
+            throw new ArgumentException($"A validator set has 1 to {MaxValidators} validators, got {keys.Count}.", nameof(keys));
+        }
+
+        if (keys.Distinct().Count() != keys.Count)
+        {
+            throw new ArgumentException("A validator key appears twice in the validator set.", nameof(keys));
+        }
+
+        _keys = [.. keys];
+    }
+
+    public int Count => _keys.Length;
+
+    public int MaxFaulty => (Count - 1) / 3;
+
+    public int Quorum => Count - MaxFaulty;
+
+    /// <summary>f + 1 signers include at least one correct validator.</summary>
+    public int OneHonest => MaxFaulty + 1;
+
+    public int BitmapLength => (Count + 7) / 8;
+
+    public Ed25519PublicKey this[int index] => _keys[index];
+
+    public bool IsValidIndex(int index) => (uint)index < (uint)_keys.Length;
+
+    /// <summary>Deterministic round-robin: every validator computes the same leader for a round.</summary>
+    public int LeaderOf(long round) => (int)(round % _keys.Length);
+
+    public int IndexOf(Ed25519PublicKey key) => Array.IndexOf(_keys, key);
+}

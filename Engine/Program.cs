@@ -1,0 +1,1 @@
+namespace IdOS.Akka.Engine; internal static class Program { private static int Main() => 0; }
