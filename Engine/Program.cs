@@ -1,1 +1,38 @@
-namespace IdOS.Akka.Engine; internal static class Program { private static int Main() => 0; }
+using IdOS.Akka.Engine.Cli;
+
+namespace IdOS.Akka.Engine;
+
+internal static class Program
+{
+    private const string Usage = $"""
+        usage: idos-engine <command> [options]
+
+        commands:
+          {SimulateCommand.Usage}
+        """;
+
+    private static int Main(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
+        {
+            Console.WriteLine(Usage);
+            return args.Length == 0 ? 2 : 0;
+        }
+
+        try
+        {
+            return args[0] switch
+            {
+                "simulate" => SimulateCommand.Run(args[1..], Console.Out),
+                _ => throw new UsageException($"unknown command '{args[0]}'"),
+            };
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine();
+            Console.Error.WriteLine(Usage);
+            return 2;
+        }
+    }
+}

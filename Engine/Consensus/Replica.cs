@@ -59,8 +59,10 @@ public sealed class Replica
         ICommittedBlockStore store,
         IStateMachine app,
         SafetyState safetyState,
+        IEnumerable<Block> persistedBlocks,
         ReplicaOptions? options = null)
     {
+        ArgumentNullException.ThrowIfNull(persistedBlocks);
         ArgumentNullException.ThrowIfNull(chain);
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(app);
@@ -89,6 +91,12 @@ public sealed class Replica
         var rootQc = store.Height == 0 ? chain.GenesisQc : store.CertificateAt(store.Height)!;
         HighQc = safetyState.HighQc.Round > rootQc.Round ? safetyState.HighQc : rootQc;
         CurrentRound = Math.Max(Math.Max(HighQc.Round + 1, safetyState.LastVotedRound), 1);
+
+        // Kept blocks were checked when first inserted; blocks of abandoned forks simply find no parent.
+        foreach (var block in persistedBlocks.Where(b => b.Height > root.Height).OrderBy(b => b.Height).ThenBy(b => b.Id))
+        {
+            _tree.TryInsert(block, _isCommitted);
+        }
     }
 
     public int Index => _self;
@@ -225,6 +233,11 @@ public sealed class Replica
         {
             Reject(from, reason!);
             return;
+        }
+
+        if (result == InsertResult.Inserted)
+        {
+            _effects.Add(new PersistBlock(block));
         }
 
         if (!CheckAppHashClaim(block))
@@ -624,6 +637,7 @@ public sealed class Replica
 
             if (result == InsertResult.Inserted)
             {
+                _effects.Add(new PersistBlock(block));
                 AdvanceWith(block.Header.Justify, from);
             }
         }

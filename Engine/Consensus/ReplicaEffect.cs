@@ -17,6 +17,13 @@ public sealed record SendToValidator(int Validator, ConsensusMessage Message) : 
 /// <summary>Back to the one instance a message came from.</summary>
 public sealed record Reply(PeerId Peer, ConsensusMessage Message) : ReplicaEffect;
 
+/// <summary>
+/// Durably keep an uncommitted block before carrying out any later effect. A QC may name a block that only its
+/// voters hold; if they all restarted without it, no leader could extend the chain again. Hand the kept blocks back
+/// to the replica on restart; those at or below the committed height can be dropped.
+/// </summary>
+public sealed record PersistBlock(Block Block) : ReplicaEffect;
+
 /// <summary>Durably store the safety state before carrying out any later effect.</summary>
 public sealed record PersistSafetyState(SafetyState State) : ReplicaEffect;
 

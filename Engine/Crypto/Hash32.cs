@@ -56,7 +56,9 @@ public readonly struct Hash32 : IEquatable<Hash32>, IComparable<Hash32>
 
     public override bool Equals(object? obj) => obj is Hash32 other && Equals(other);
 
-    public override int GetHashCode() => HashCode.Combine(_w0, _w1, _w2, _w3);
+    // A digest is already uniformly distributed; taking its bits (rather than HashCode's per-process random seed)
+    // keeps hash-based collections identical from run to run, which simulation replay relies on.
+    public override int GetHashCode() => unchecked((int)_w0);
 
     public int CompareTo(Hash32 other)
     {

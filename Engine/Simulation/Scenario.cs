@@ -1,0 +1,172 @@
+using IdOS.Akka.Engine.Consensus;
+
+namespace IdOS.Akka.Engine.Simulation;
+
+public enum PartitionMode
+{
+    None,
+
+    /// <summary>Random splits (one node cut off, two or three groups) that change every few seconds until GST.</summary>
+    Random,
+
+    /// <summary>Twins: each round up to a limit has its own split, applied to the messages of that round; twins never share a side.</summary>
+    PerRound,
+}
+
+public enum NodeRole
+{
+    Correct,
+
+    /// <summary>Leads with two different proposals to two sides of the network and votes for both.</summary>
+    EquivocatingLeader,
+
+    /// <summary>Double votes, votes for stale rounds, sends conflicting timeouts, forged and corrupted messages.</summary>
+    RogueVoter,
+
+    /// <summary>One of two instances running correct code with the same key.</summary>
+    Twin,
+}
+
+/// <summary>Everything one simulated world is made of; drawn from the scenario and the seed.</summary>
+public sealed record WorldConfig
+{
+    public required int Validators { get; init; }
+
+    /// <summary>The role of each validator identity (index = validator); twinned identities get two instances.</summary>
+    public required NodeRole[] Roles { get; init; }
+
+    public double DropRate { get; init; }
+
+    public double DuplicateRate { get; init; }
+
+    public long DelayMinMs { get; init; } = 1;
+
+    public double DelayMeanMs { get; init; } = 5;
+
+    public PartitionMode Partitions { get; init; }
+
+    /// <summary>For <see cref="PartitionMode.PerRound"/>: the last round with a split.</summary>
+    public long PartitionedRounds { get; init; }
+
+    /// <summary>Mean time between crashes of correct instances before GST; zero for none.</summary>
+    public long CrashEveryMs { get; init; }
+
+    public long MaxDowntimeMs { get; init; } = 3_000;
+
+    /// <summary>From here on (for time-based faults) the network is reliable and every instance is up.</summary>
+    public long GstMs { get; init; }
+
+    public long ClockSkewMaxMs { get; init; } = 50;
+
+    public long TransactionIntervalMs { get; init; } = 40;
+
+    public PacemakerPolicy Pacemaker { get; init; } = new(500, 8_000);
+
+    public ProtocolMutation Mutation { get; init; }
+
+    /// <summary>After GST, this many rounds may pass before every correct validator has committed a new block.</summary>
+    public int LivenessRoundBound { get; init; }
+
+    /// <summary>How long after GST the world runs before missing liveness is reported.</summary>
+    public long MaxRunAfterGstMs { get; init; } = 180_000;
+
+    /// <summary>New blocks each correct validator must commit after GST before the world ends.</summary>
+    public int CommitsAfterGst { get; init; } = 3;
+}
+
+/// <summary>A named family of worlds; each seed draws one member of the family.</summary>
+public sealed record Scenario(string Name, string Description, Func<int, SimRandom, ProtocolMutation, WorldConfig> Build)
+{
+    public static IReadOnlyList<Scenario> All { get; } =
+    [
+        new("baseline", "no faults", (n, rng, mutation) => Config(n, mutation, Roles(n, rng)) with { GstMs = 0 }),
+        new("lossy", "loss 0-30%, duplication 0-50%, delay 0-30 ms + mean 30-100 ms until GST", (n, rng, mutation) =>
+            Config(n, mutation, Roles(n, rng)) with
+            {
+                DropRate = rng.Between(0.0, 0.3),
+                DuplicateRate = rng.Between(0.0, 0.5),
+                DelayMinMs = rng.Between(0, 30),
+                DelayMeanMs = rng.Between(30.0, 100.0),
+                GstMs = rng.Between(5_000, 15_000),
+            }),
+        new("partition", "random splits changing every 0.5-4 s until GST", (n, rng, mutation) =>
+            Config(n, mutation, Roles(n, rng)) with { Partitions = PartitionMode.Random, GstMs = rng.Between(8_000, 20_000) }),
+        new("crash", "correct validators crash at any step and restart from their own storage", (n, rng, mutation) =>
+            Config(n, mutation, Roles(n, rng)) with
+            {
+                CrashEveryMs = rng.Between(300, 1_500),
+                MaxDowntimeMs = rng.Between(500, 4_000),
+                DelayMeanMs = rng.Between(5.0, 40.0),
+                GstMs = rng.Between(8_000, 20_000),
+            }),
+        new("equivocation", "f leaders propose two blocks per round to two sides and vote for both", (n, rng, mutation) =>
+            Config(n, mutation, Roles(n, rng, NodeRole.EquivocatingLeader)) with
+            {
+                DropRate = rng.Between(0.0, 0.1),
+                DelayMeanMs = rng.Between(5.0, 60.0),
+                Partitions = rng.Chance(0.5) ? PartitionMode.Random : PartitionMode.None,
+                GstMs = rng.Between(5_000, 15_000),
+            }),
+        new("byzantine-voters", "f validators double vote, vote in stale rounds, send conflicting timeouts and forged bytes", (n, rng, mutation) =>
+            Config(n, mutation, Roles(n, rng, NodeRole.RogueVoter)) with
+            {
+                DropRate = rng.Between(0.0, 0.1),
+                DelayMeanMs = rng.Between(5.0, 60.0),
+                GstMs = rng.Between(5_000, 15_000),
+            }),
+        new("twins", "f identities run as two instances each, split apart round by round, leading their rounds", (n, rng, mutation) =>
+            Config(n, mutation, Roles(n, rng, NodeRole.Twin)) with
+            {
+                Partitions = PartitionMode.PerRound,
+                PartitionedRounds = rng.Between(6, 16),
+                DelayMeanMs = rng.Between(2.0, 30.0),
+            }),
+        new("chaos", "loss, duplication, splits, crashes and f mixed Byzantine validators at once", (n, rng, mutation) =>
+            Config(n, mutation, Roles(n, rng, NodeRole.EquivocatingLeader, NodeRole.RogueVoter, NodeRole.Twin)) with
+            {
+                DropRate = rng.Between(0.0, 0.2),
+                DuplicateRate = rng.Between(0.0, 0.3),
+                DelayMeanMs = rng.Between(5.0, 80.0),
+                Partitions = PartitionMode.Random,
+                CrashEveryMs = rng.Between(500, 3_000),
+                GstMs = rng.Between(8_000, 20_000),
+            }),
+    ];
+
+    public static Scenario? Find(string name) => All.FirstOrDefault(s => s.Name == name);
+
+    private static WorldConfig Config(int n, ProtocolMutation mutation, NodeRole[] roles) => new()
+    {
+        Validators = n,
+        Roles = roles,
+        Mutation = mutation,
+        LivenessRoundBound = LivenessBound(n),
+    };
+
+    /// <summary>
+    /// After GST, with round-robin leaders and at most f faulty ones, any 3 consecutive correct leaders commit; the
+    /// rounds it takes for every correct validator to resynchronise and see that are bounded by a small multiple of n.
+    /// </summary>
+    public static int LivenessBound(int n) => (3 * n) + 6;
+
+    /// <summary>f validators (chosen by the seed) take the given faulty roles in turn; the rest are correct.</summary>
+    private static NodeRole[] Roles(int n, SimRandom rng, params NodeRole[] faulty)
+    {
+        var roles = new NodeRole[n];
+        if (faulty.Length == 0)
+        {
+            return roles;
+        }
+
+        var indices = Enumerable.Range(0, n).ToList();
+        rng.Shuffle(indices);
+        var f = (n - 1) / 3;
+        var first = rng.Next(faulty.Length);
+        for (var i = 0; i < f; i++)
+        {
+            roles[indices[i]] = faulty[(first + i) % faulty.Length];
+        }
+
+        return roles;
+    }
+}

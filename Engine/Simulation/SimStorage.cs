@@ -1,0 +1,74 @@
+using IdOS.Akka.Engine.Consensus;
+using IdOS.Akka.Engine.Crypto;
+
+namespace IdOS.Akka.Engine.Simulation;
+
+/// <summary>A validator instance's committed blocks; it survives the instance's crashes, as a disk would.</summary>
+public sealed class SimBlockStore : ICommittedBlockStore
+{
+    private readonly List<(Block Block, QuorumCertificate Certificate, Hash32 AppHash)> _chain = [];
+    private readonly Dictionary<Hash32, int> _indexById = [];
+    private readonly HashSet<Hash32> _transactions = [];
+
+    public long Height => _chain.Count;
+
+    /// <summary>Set when a block arrived out of order or repeated a committed transaction; read by the invariant checker.</summary>
+    public string? Corruption { get; private set; }
+
+    public void Append(Block block, QuorumCertificate certificate, Hash32 appHash)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        if (block.Height != Height + 1)
+        {
+            Corruption ??= $"block at height {block.Height} appended after height {Height}";
+        }
+
+        foreach (var hash in block.TransactionHashes)
+        {
+            if (!_transactions.Add(hash))
+            {
+                Corruption ??= $"transaction {hash.ToShortString()} committed a second time at height {block.Height}";
+            }
+        }
+
+        _indexById[block.Id] = _chain.Count;
+        _chain.Add((block, certificate, appHash));
+    }
+
+    public Block? GetByHeight(long height) => height >= 1 && height <= Height ? _chain[(int)height - 1].Block : null;
+
+    public Block? GetById(Hash32 id) => _indexById.TryGetValue(id, out var index) ? _chain[index].Block : null;
+
+    public QuorumCertificate? CertificateAt(long height) => height >= 1 && height <= Height ? _chain[(int)height - 1].Certificate : null;
+
+    public Hash32? AppHashAt(long height) => height >= 1 && height <= Height ? _chain[(int)height - 1].AppHash : null;
+
+    public bool ContainsTransaction(Hash32 transactionHash) => _transactions.Contains(transactionHash);
+}
+
+/// <summary>
+/// The application the simulator (and benchmarks) run: transactions are opaque, and the app hash chains the block id
+/// and every transaction hash, so any divergence in what was executed shows in the hash.
+/// </summary>
+public sealed class HashChainStateMachine(long executedHeight, Hash32 appHash) : IStateMachine
+{
+    public long ExecutedHeight { get; private set; } = executedHeight;
+
+    public Hash32 AppHash { get; private set; } = appHash;
+
+    public Hash32 Execute(Block block)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        var buffer = new byte[Hash32.Size * (2 + block.TransactionHashes.Count)];
+        AppHash.WriteTo(buffer);
+        block.Id.WriteTo(buffer.AsSpan(Hash32.Size));
+        for (var i = 0; i < block.TransactionHashes.Count; i++)
+        {
+            block.TransactionHashes[i].WriteTo(buffer.AsSpan(Hash32.Size * (2 + i)));
+        }
+
+        AppHash = Hash32.Compute(buffer);
+        ExecutedHeight = block.Height;
+        return AppHash;
+    }
+}

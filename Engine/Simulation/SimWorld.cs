@@ -1,0 +1,672 @@
+using System.Security.Cryptography;
+using IdOS.Akka.Engine.Consensus;
+using IdOS.Akka.Engine.Crypto;
+
+namespace IdOS.Akka.Engine.Simulation;
+
+/// <summary>What one seed's world did.</summary>
+public sealed record SimulationResult(
+    ulong Seed,
+    IReadOnlyList<SimViolation> Violations,
+    long CommittedHeight,
+    long? RoundsToCommitAfterGst,
+    long Events,
+    long VirtualTimeMs,
+    int Evidence,
+    int Rejected,
+    string EventLogHash);
+
+/// <summary>
+/// A whole validator network in one thread over virtual time. Every source of nondeterminism (delays, drops,
+/// partitions, crashes, client load, Byzantine choices) is drawn from one seeded generator, and instances exchange
+/// the same encoded bytes the wire will carry, so a seed replays exactly and its event log hashes the same.
+/// The network addresses instances, not identities: twins are two instances of one validator.
+/// </summary>
+public sealed partial class SimWorld
+{
+    private const long GenesisTimeMs = 1_700_000_000_000;
+    private const long NoProgressLimitMs = 900_000;
+    private const long MaxEvents = 5_000_000;
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, Ed25519PrivateKey> Keys = new();
+
+    private readonly WorldConfig _config;
+    private readonly ulong _seed;
+    private readonly SimRandom _rng;
+    private readonly TextWriter? _trace;
+    private readonly ChainParameters _chain;
+    private readonly MemoizingVerifier _verifier = new(Ed25519Verifier.Instance);
+    private readonly List<SimInstance> _instances = [];
+    private readonly PriorityQueue<SimEvent, (long Time, long Sequence)> _queue = new();
+    private readonly InvariantChecker _checker = new();
+    private readonly IncrementalHash _eventLog = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly Dictionary<long, int[]> _roundPartitions = [];
+    private int[] _partition;
+    private long _now;
+    private long _sequence;
+    private long _events;
+    private long _transactionCounter;
+    private int _evidence;
+    private int _rejected;
+    private bool _healed;
+    private long _healedAt = -1;
+    private long _roundAtGst;
+    private long? _roundsToCommitAfterGst;
+    private bool _done;
+
+    public SimWorld(WorldConfig config, ulong seed, SimRandom rng, TextWriter? trace = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        _config = config;
+        _seed = seed;
+        _rng = rng;
+        _trace = trace;
+
+        var keys = Enumerable.Range(0, config.Validators).Select(ValidatorKey).ToArray();
+        _chain = new ChainParameters($"sim-{seed}", new ValidatorSet([.. keys.Select(k => k.PublicKey)]), GenesisTimeMs);
+        for (var validator = 0; validator < config.Validators; validator++)
+        {
+            var copies = config.Roles[validator] == NodeRole.Twin ? 2 : 1;
+            for (var copy = 0; copy < copies; copy++)
+            {
+                _instances.Add(new SimInstance(_instances.Count, validator, config.Roles[validator], keys[validator],
+                    _rng.Between(-config.ClockSkewMaxMs, config.ClockSkewMaxMs)));
+            }
+        }
+
+        _partition = new int[_instances.Count];
+        if (config.Partitions == PartitionMode.PerRound)
+        {
+            for (var round = 1; round <= config.PartitionedRounds; round++)
+            {
+                _roundPartitions[round] = DrawPartition(allowWhole: false);
+            }
+        }
+    }
+
+    public ChainParameters Chain => _chain;
+
+    /// <summary>The validators' keys are a function of their index alone, so every world of n validators shares them.</summary>
+    public static Ed25519PrivateKey ValidatorKey(int index) => Keys.GetOrAdd(index, static i =>
+        Ed25519PrivateKey.FromSeed(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"idos-akka/sim-validator/{i}"))));
+
+    public SimulationResult Run()
+    {
+        foreach (var instance in _instances)
+        {
+            Restart(instance);
+        }
+
+        Schedule(0, new SimEvent(EventKind.ClientTransaction, -1));
+        if (_config.Partitions == PartitionMode.Random)
+        {
+            Schedule(0, new SimEvent(EventKind.PartitionChange, -1));
+        }
+
+        if (_config.CrashEveryMs > 0)
+        {
+            Schedule((long)_rng.Exponential(_config.CrashEveryMs), new SimEvent(EventKind.Crash, -1));
+        }
+
+        if (_config.Partitions != PartitionMode.PerRound)
+        {
+            Schedule(_config.GstMs, new SimEvent(EventKind.Gst, -1));
+        }
+
+        while (!_done && _queue.TryDequeue(out var next, out var key))
+        {
+            _now = key.Time;
+            _events++;
+            LogEvent(next);
+            Process(next);
+            CheckProgress();
+        }
+
+        var committed = _instances.Where(i => i.Role == NodeRole.Correct).Select(i => i.Store.Height).DefaultIfEmpty(0).Min();
+        return new SimulationResult(_seed, _checker.Violations, committed, _roundsToCommitAfterGst, _events, _now, _evidence,
+            _rejected, Convert.ToHexStringLower(_eventLog.GetHashAndReset()));
+    }
+
+    private void Process(SimEvent e)
+    {
+        switch (e.Kind)
+        {
+            case EventKind.Deliver:
+                Deliver(_instances[e.Instance], e.From, e.Payload!);
+                break;
+            case EventKind.Timer:
+                var instance = _instances[e.Instance];
+                if (instance.Replica is { } replica && e.Generation == instance.TimerGeneration)
+                {
+                    Execute(instance, () => replica.OnTimer(e.Round, LocalTime(instance)));
+                }
+
+                break;
+            case EventKind.ClientTransaction:
+                SubmitTransaction();
+                Schedule(_now + Math.Max(1, (long)(_config.TransactionIntervalMs * _rng.Between(0.5, 1.5))), e);
+                break;
+            case EventKind.PartitionChange:
+                if (!_healed)
+                {
+                    _partition = DrawPartition(allowWhole: true);
+                    Schedule(_now + _rng.Between(500, 4_000), e);
+                }
+
+                break;
+            case EventKind.Crash:
+                CrashSomeone();
+                break;
+            case EventKind.Restart:
+                if (_instances[e.Instance].Replica is null)
+                {
+                    Restart(_instances[e.Instance]);
+                }
+                else
+                {
+                    // An armed crash that never found a step to cut short is called off with its restart.
+                    _instances[e.Instance].CrashAfterEffects = null;
+                }
+
+                break;
+            case EventKind.Gst:
+                foreach (var each in _instances)
+                {
+                    each.CrashAfterEffects = null;
+                    if (each.Replica is null)
+                    {
+                        Restart(each);
+                    }
+                }
+
+                Heal();
+                break;
+            default:
+                throw new InvalidOperationException($"unknown event {e.Kind}");
+        }
+    }
+
+    private void Deliver(SimInstance to, int from, byte[] payload)
+    {
+        if (to.Replica is not { } replica)
+        {
+            return;
+        }
+
+        if (!ConsensusCodec.TryDecode(payload, _chain.Limits, out var message, out var error))
+        {
+            _rejected++;
+            Trace($"{to} drops undecodable bytes from {from}: {error}");
+            return;
+        }
+
+        if (to.Role != NodeRole.Correct && to.Role != NodeRole.Twin)
+        {
+            ObserveAsAdversary(message);
+        }
+
+        Execute(to, () => replica.OnMessage(new PeerId(from), message, LocalTime(to)));
+    }
+
+    /// <summary>Runs one replica handler and carries out its effects in order, unless a crash was armed to cut them short.</summary>
+    private void Execute(SimInstance instance, Func<IReadOnlyList<ReplicaEffect>> handler)
+    {
+        IReadOnlyList<ReplicaEffect> effects;
+        try
+        {
+            effects = handler();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _checker.Add(ViolationKind.Exception, _now, $"{instance}: {e}");
+            _done = true;
+            return;
+        }
+
+        for (var i = 0; i < effects.Count; i++)
+        {
+            if (instance.CrashAfterEffects == i)
+            {
+                Trace($"{instance} crashes after {i} of {effects.Count} effects");
+                Crash(instance);
+                return;
+            }
+
+            if (instance.Role is NodeRole.EquivocatingLeader or NodeRole.RogueVoter)
+            {
+                ExecuteAsAdversary(instance, effects[i]);
+            }
+            else
+            {
+                ExecuteEffect(instance, effects[i]);
+            }
+        }
+
+        instance.CrashAfterEffects = null;
+    }
+
+    private void ExecuteEffect(SimInstance instance, ReplicaEffect effect)
+    {
+        switch (effect)
+        {
+            case PersistSafetyState persist:
+                instance.SafetyState = ConsensusCodec.EncodeSafetyState(persist.State);
+                break;
+            case PersistBlock persist:
+                instance.PendingBlocks[persist.Block.Id] = persist.Block;
+                break;
+            case Broadcast broadcast:
+                Trace($"{instance} broadcasts {Describe(broadcast.Message)}");
+                RecordSigned(instance, broadcast.Message);
+                SendToAll(instance, broadcast.Message, _instances.Where(i => i.Id != instance.Id));
+                break;
+            case SendToValidator send:
+                Trace($"{instance} sends validator {send.Validator} {Describe(send.Message)}");
+                RecordSigned(instance, send.Message);
+                SendToAll(instance, send.Message, _instances.Where(i => i.Validator == send.Validator));
+                break;
+            case Reply reply:
+                Trace($"{instance} replies to instance {reply.Peer.Value}: {Describe(reply.Message)}");
+                if (reply.Peer.Value >= 0 && reply.Peer.Value < _instances.Count)
+                {
+                    SendToAll(instance, reply.Message, [_instances[reply.Peer.Value]]);
+                }
+
+                break;
+            case ArmRoundTimer timer:
+                Trace($"{instance} arms round {timer.Round} timer for {timer.DelayMs} ms");
+                instance.TimerGeneration++;
+                Schedule(_now + timer.DelayMs, new SimEvent(EventKind.Timer, instance.Id, Round: timer.Round, Generation: instance.TimerGeneration));
+                break;
+            case BlockCommitted committed:
+                OnCommitted(instance, committed);
+                break;
+            case MessageRejected rejected:
+                _rejected++;
+                Trace($"{instance} rejects a message from {rejected.From.Value}: {rejected.Reason}");
+                break;
+            case EquivocationDetected detected:
+                _evidence++;
+                Trace($"{instance} detects {detected.Evidence}");
+                break;
+            case AppHashDivergence divergence:
+                if (instance.Role == NodeRole.Correct)
+                {
+                    _checker.Add(ViolationKind.Divergence, _now,
+                        $"{instance}: height {divergence.Height} app hash {divergence.Local.ToShortString()}, leader claimed {divergence.Claimed.ToShortString()}");
+                }
+
+                break;
+            default:
+                throw new InvalidOperationException($"unknown effect {effect.GetType().Name}");
+        }
+    }
+
+    private void OnCommitted(SimInstance instance, BlockCommitted committed)
+    {
+        LogCommit(instance, committed.Block);
+        Trace($"{instance} commits {committed.Block}");
+        if (instance.Role != NodeRole.Correct)
+        {
+            return;
+        }
+
+        _checker.OnCommit(_now, instance.Id, committed.Block, committed.AppHash, instance.Store);
+        if (_checker.HasAgreementViolation)
+        {
+            _done = true;
+        }
+
+        if (_healed && committed.Block.Round > _roundAtGst)
+        {
+            instance.CommitsAfterGst++;
+        }
+    }
+
+    private void RecordSigned(SimInstance instance, ConsensusMessage message)
+    {
+        if (instance.Role == NodeRole.Correct)
+        {
+            _checker.OnSigned(_now, instance.Validator, message);
+        }
+    }
+
+    private void SendToAll(SimInstance from, ConsensusMessage message, IEnumerable<SimInstance> recipients)
+    {
+        var bytes = ConsensusCodec.Encode(message);
+        var round = RoundOf(message);
+        foreach (var to in recipients)
+        {
+            Send(from.Id, to.Id, bytes, round);
+        }
+    }
+
+    /// <summary>
+    /// The round a message belongs to, for per-round splits. Timeouts and block sync are not split: a round whose
+    /// split leaves no side with a quorum could then never end, and the world would only measure that.
+    /// </summary>
+    private static long RoundOf(ConsensusMessage message) => message switch
+    {
+        Proposal p => p.Round,
+        Vote v => v.Round,
+        _ => 0,
+    };
+
+    /// <summary>The network: partitions first, then (before GST) loss and duplication, then a delay drawn per copy.</summary>
+    private void Send(int from, int to, byte[] bytes, long round)
+    {
+        if (from == to)
+        {
+            Schedule(_now + 1, new SimEvent(EventKind.Deliver, to, from, bytes));
+            return;
+        }
+
+        if (!Connected(from, to, round))
+        {
+            return;
+        }
+
+        var copies = 1;
+        if (!_healed)
+        {
+            if (_rng.Chance(_config.DropRate))
+            {
+                return;
+            }
+
+            if (_rng.Chance(_config.DuplicateRate))
+            {
+                copies = 2;
+            }
+        }
+
+        for (var copy = 0; copy < copies; copy++)
+        {
+            var tail = _rng.Exponential(_config.DelayMeanMs);
+            var cap = _healed ? 4 * _config.DelayMeanMs : 20 * _config.DelayMeanMs;
+            var delay = _config.DelayMinMs + (long)Math.Min(tail, cap);
+            Schedule(_now + Math.Max(1, delay), new SimEvent(EventKind.Deliver, to, from, bytes));
+        }
+    }
+
+    private bool Connected(int from, int to, long round)
+    {
+        if (_healed)
+        {
+            return true;
+        }
+
+        return _config.Partitions switch
+        {
+            PartitionMode.Random => _partition[from] == _partition[to],
+            PartitionMode.PerRound => !_roundPartitions.TryGetValue(round, out var groups) || groups[from] == groups[to],
+            _ => true,
+        };
+    }
+
+    /// <summary>Groups for every instance: one cut off, or two or three random groups; twins always apart.</summary>
+    private int[] DrawPartition(bool allowWhole)
+    {
+        var groups = new int[_instances.Count];
+        var shape = _rng.Next(allowWhole ? 4 : 3);
+        switch (shape)
+        {
+            case 0:
+                groups[_rng.Next(groups.Length)] = 1;
+                break;
+            case 1:
+            case 2:
+                var count = shape + 1;
+                for (var i = 0; i < groups.Length; i++)
+                {
+                    groups[i] = _rng.Next(count);
+                }
+
+                break;
+            default:
+                break;
+        }
+
+        foreach (var validatorInstances in _instances.GroupBy(i => i.Validator).Where(g => g.Count() > 1))
+        {
+            var pair = validatorInstances.ToList();
+            if (groups[pair[0].Id] == groups[pair[1].Id])
+            {
+                groups[pair[1].Id] = groups[pair[0].Id] == 0 ? 1 : 0;
+            }
+        }
+
+        return groups;
+    }
+
+    private void SubmitTransaction()
+    {
+        var up = _instances.Where(i => i.Replica is not null).ToList();
+        if (up.Count == 0)
+        {
+            return;
+        }
+
+        var payload = new byte[24 + _rng.Next(100)];
+        BitConverter.TryWriteBytes(payload, _seed);
+        BitConverter.TryWriteBytes(payload.AsSpan(8), ++_transactionCounter);
+        for (var i = 16; i < payload.Length; i++)
+        {
+            payload[i] = (byte)_rng.Next(256);
+        }
+
+        _checker.OnSubmitted(Block.TransactionHash(payload));
+        _rng.Pick(up).Replica!.SubmitTransaction(payload);
+    }
+
+    private void CrashSomeone()
+    {
+        if (_healed)
+        {
+            return;
+        }
+
+        var candidates = _instances.Where(i => i.Replica is not null && i.Role == NodeRole.Correct).ToList();
+        if (candidates.Count > 0)
+        {
+            var victim = _rng.Pick(candidates);
+            var restartAt = Math.Min(_config.GstMs, _now + _rng.Between(100, _config.MaxDowntimeMs));
+            if (_rng.Chance(0.5))
+            {
+                Trace($"{victim} crashes");
+                Crash(victim);
+            }
+            else
+            {
+                // Crash in the middle of the victim's next step: after some of its effects, before the rest.
+                victim.CrashAfterEffects = _rng.Next(4);
+            }
+
+            Schedule(Math.Max(restartAt, _now + 1), new SimEvent(EventKind.Restart, victim.Id));
+        }
+
+        Schedule(_now + Math.Max(1, (long)_rng.Exponential(_config.CrashEveryMs)), new SimEvent(EventKind.Crash, -1));
+    }
+
+    private static void Crash(SimInstance instance)
+    {
+        instance.Replica = null;
+        instance.CrashAfterEffects = null;
+        instance.TimerGeneration++;
+    }
+
+    /// <summary>A restart reads only what the instance persisted: its safety state and its committed blocks.</summary>
+    private void Restart(SimInstance instance)
+    {
+        var safety = SafetyState.Initial(_chain);
+        if (instance.SafetyState is { } stored && !ConsensusCodec.TryDecodeSafetyState(stored, _chain.Limits, out safety, out var error))
+        {
+            _checker.Add(ViolationKind.Exception, _now, $"{instance}: persisted safety state does not decode: {error}");
+            _done = true;
+            return;
+        }
+
+        var height = instance.Store.Height;
+        var app = new HashChainStateMachine(height, height == 0 ? _chain.GenesisAppHash : instance.Store.AppHashAt(height)!.Value);
+        var options = new ReplicaOptions { Pacemaker = _config.Pacemaker, Mutation = instance.Role == NodeRole.Correct ? _config.Mutation : ProtocolMutation.None };
+        foreach (var committed in instance.PendingBlocks.Values.Where(b => b.Height <= height).ToList())
+        {
+            instance.PendingBlocks.Remove(committed.Id);
+        }
+
+        var replica = new Replica(_chain, instance.Validator, instance.Key, _verifier, instance.Store, app, safety,
+            instance.PendingBlocks.Values, options);
+        instance.Replica = replica;
+        Trace($"{instance} starts at round {replica.CurrentRound}, committed height {height}");
+        Execute(instance, () => replica.Start(LocalTime(instance)));
+    }
+
+    private void Heal()
+    {
+        if (_healed)
+        {
+            return;
+        }
+
+        _healed = true;
+        _healedAt = _now;
+        _roundAtGst = MaxCorrectRound();
+        Trace($"GST: the network heals at round {_roundAtGst}");
+    }
+
+    /// <summary>Detects the twins' heal (the last split round is over), liveness after GST, and worlds that stopped moving.</summary>
+    private void CheckProgress()
+    {
+        if (_done)
+        {
+            return;
+        }
+
+        if (!_healed && _config.Partitions == PartitionMode.PerRound && MaxCorrectRound() > _config.PartitionedRounds)
+        {
+            Heal();
+        }
+
+        if (!_healed)
+        {
+            if (_now > NoProgressLimitMs || _events > MaxEvents)
+            {
+                _checker.Add(ViolationKind.Liveness, _now, $"the network never healed (round {MaxCorrectRound()}, {_events} events)");
+                _done = true;
+            }
+
+            return;
+        }
+
+        var correct = _instances.Where(i => i.Role == NodeRole.Correct).ToList();
+        if (_roundsToCommitAfterGst is null && correct.All(i => i.CommitsAfterGst > 0))
+        {
+            _roundsToCommitAfterGst = MaxCorrectRound() - _roundAtGst;
+            if (_roundsToCommitAfterGst > _config.LivenessRoundBound)
+            {
+                _checker.Add(ViolationKind.Liveness, _now,
+                    $"commits resumed {_roundsToCommitAfterGst} rounds after GST, above the bound {_config.LivenessRoundBound}");
+            }
+        }
+
+        if (correct.All(i => i.CommitsAfterGst >= _config.CommitsAfterGst))
+        {
+            _done = true;
+        }
+        else if (_now > _healedAt + _config.MaxRunAfterGstMs || _events > MaxEvents)
+        {
+            var behind = string.Join(", ", correct.Where(i => i.CommitsAfterGst < _config.CommitsAfterGst)
+                .Select(i => $"{i} (round {i.Replica?.CurrentRound}, height {i.Store.Height}, {i.CommitsAfterGst} new)"));
+            _checker.Add(ViolationKind.Liveness, _now, $"{_now - _healedAt} ms after GST (round {_roundAtGst}) still waiting for {behind}");
+            _done = true;
+        }
+    }
+
+    private long MaxCorrectRound() =>
+        _instances.Where(i => i.Role == NodeRole.Correct && i.Replica is not null).Select(i => i.Replica!.CurrentRound).DefaultIfEmpty(0).Max();
+
+    private long LocalTime(SimInstance instance) => GenesisTimeMs + _now + instance.ClockSkewMs;
+
+    private void Schedule(long time, SimEvent e) => _queue.Enqueue(e, (time, _sequence++));
+
+    private void LogEvent(SimEvent e)
+    {
+        Span<byte> record = stackalloc byte[8 + 1 + 4 + 4 + 8 + 8];
+        BitConverter.TryWriteBytes(record, _now);
+        record[8] = (byte)e.Kind;
+        BitConverter.TryWriteBytes(record[9..], e.Instance);
+        BitConverter.TryWriteBytes(record[13..], e.From);
+        BitConverter.TryWriteBytes(record[17..], e.Round);
+        BitConverter.TryWriteBytes(record[25..], e.Generation);
+        _eventLog.AppendData(record);
+        if (e.Payload is not null)
+        {
+            _eventLog.AppendData(e.Payload);
+        }
+    }
+
+    private void LogCommit(SimInstance instance, Block block)
+    {
+        Span<byte> record = stackalloc byte[4 + 8 + Hash32.Size];
+        BitConverter.TryWriteBytes(record, instance.Id);
+        BitConverter.TryWriteBytes(record[4..], block.Height);
+        block.Id.WriteTo(record[12..]);
+        _eventLog.AppendData(record);
+    }
+
+    private static string Describe(ConsensusMessage message) => message switch
+    {
+        Proposal p => $"proposal {p.Block} qc=r{p.Block.Header.Justify.Round}{(p.LastRoundTc is null ? "" : $" tc=r{p.LastRoundTc.Round}")}",
+        Vote v => $"vote r{v.Round} for {v.BlockId.ToShortString()} by {v.Voter}",
+        TimeoutVote t => $"timeout r{t.Round} hqc=r{t.HighQc.Round} by {t.Voter}",
+        BlockRequest r => $"block request {r.BlockId.ToShortString()} above h{r.KnownCommittedHeight}",
+        BlockResponse r => $"block response {r.RequestedId.ToShortString()} with {r.Blocks.Count} blocks",
+        _ => message.GetType().Name,
+    };
+
+    private void Trace(string line) => _trace?.WriteLine($"{_now,8} {line}");
+
+    private enum EventKind : byte
+    {
+        Deliver,
+        Timer,
+        ClientTransaction,
+        PartitionChange,
+        Crash,
+        Restart,
+        Gst,
+    }
+
+    private sealed record SimEvent(EventKind Kind, int Instance, int From = -1, byte[]? Payload = null, long Round = 0, long Generation = 0);
+
+    private sealed class SimInstance(int id, int validator, NodeRole role, Ed25519PrivateKey key, long clockSkewMs)
+    {
+        public int Id { get; } = id;
+
+        public int Validator { get; } = validator;
+
+        public NodeRole Role { get; } = role;
+
+        public Ed25519PrivateKey Key { get; } = key;
+
+        public long ClockSkewMs { get; } = clockSkewMs;
+
+        public SimBlockStore Store { get; } = new();
+
+        /// <summary>The persisted safety state, as bytes: what survives a crash.</summary>
+        public byte[]? SafetyState { get; set; }
+
+        /// <summary>Uncommitted blocks the replica asked to keep; they survive a crash.</summary>
+        public Dictionary<Hash32, Block> PendingBlocks { get; } = [];
+
+        public Replica? Replica { get; set; }
+
+        public long TimerGeneration { get; set; }
+
+        public int? CrashAfterEffects { get; set; }
+
+        public int CommitsAfterGst { get; set; }
+
+        public override string ToString() => $"instance {Id} (validator {Validator}{(Role == NodeRole.Correct ? "" : ", " + Role)})";
+    }
+}
