@@ -10,6 +10,7 @@ namespace IdOS.Akka.Engine.Simulation;
 public sealed partial class SimWorld
 {
     private readonly Dictionary<long, List<Proposal>> _coalitionProposals = [];
+    private readonly Dictionary<Hash32, Block> _coalitionBlocks = [];
 
     private void ObserveAsAdversary(ConsensusMessage message)
     {
@@ -31,6 +32,7 @@ public sealed partial class SimWorld
         if (known.All(p => p.Block.Id != proposal.Block.Id))
         {
             known.Add(proposal);
+            _coalitionBlocks[proposal.Block.Id] = proposal.Block;
         }
     }
 
@@ -60,18 +62,36 @@ public sealed partial class SimWorld
         }
     }
 
-    /// <summary>Two different blocks for one round, each to one side of a random split, sometimes both to one node.</summary>
+    /// <summary>
+    /// Two different blocks for one round, each to one side of a random split, sometimes both to one node. When the
+    /// round was entered by TC, the second block forks from below the high QC: it carries the QC of the high-QC
+    /// block's parent, which only the lock check (the TC's highest QC round) stops correct validators from accepting.
+    /// </summary>
     private void Equivocate(SimInstance instance, Proposal proposal)
     {
         var block = proposal.Block;
         var otherBody = block.Transactions.Skip(1).Reverse().ToList();
-        var other = Block.Create(block.Round, block.Height, block.Header.Justify, block.Header.Proposer, block.Header.Timestamp + 1,
-            otherBody, block.Header.ExecutedHeight, block.Header.ExecutedAppHash);
+        var forkFrom = proposal.LastRoundTc is not null && _coalitionBlocks.TryGetValue(block.ParentId, out var highQcBlock)
+            ? highQcBlock
+            : null;
+        var other = forkFrom is null
+            ? Block.Create(block.Round, block.Height, block.Header.Justify, block.Header.Proposer, block.Header.Timestamp + 1,
+                otherBody, block.Header.ExecutedHeight, block.Header.ExecutedAppHash)
+            : Block.Create(block.Round, forkFrom.Height, forkFrom.Header.Justify, block.Header.Proposer, block.Header.Timestamp + 1,
+                otherBody, forkFrom.Header.ExecutedHeight, forkFrom.Header.ExecutedAppHash);
         var second = new Proposal(other, instance.Key.Sign(_chain.Domain.Proposal(other.Id)), proposal.LastRoundTc);
         ObserveAsAdversary(proposal);
         ObserveAsAdversary(second);
 
         var recipients = _instances.Where(i => i.Id != instance.Id).ToList();
+        if (forkFrom is not null)
+        {
+            // Only the lock check stands in the way of the fork, so give every validator the chance to take it.
+            Trace($"{instance} forks below its high QC: {other} extends {forkFrom.ParentId.ToShortString()}");
+            SendToAll(instance, second, recipients);
+            return;
+        }
+
         _rng.Shuffle(recipients);
         var cut = recipients.Count > 1 ? 1 + _rng.Next(recipients.Count - 1) : recipients.Count;
         var firstSide = recipients.Take(cut).ToList();

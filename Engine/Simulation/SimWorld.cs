@@ -41,6 +41,7 @@ public sealed partial class SimWorld
     private readonly InvariantChecker _checker = new();
     private readonly IncrementalHash _eventLog = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly Dictionary<long, int[]> _roundPartitions = [];
+    private readonly Dictionary<long, long> _roundSplitEnds = [];
     private int[] _partition;
     private long _now;
     private long _sequence;
@@ -341,14 +342,12 @@ public sealed partial class SimWorld
         }
     }
 
-    /// <summary>
-    /// The round a message belongs to, for per-round splits. Timeouts and block sync are not split: a round whose
-    /// split leaves no side with a quorum could then never end, and the world would only measure that.
-    /// </summary>
+    /// <summary>The round a message belongs to, for per-round splits; block sync belongs to none and is never split.</summary>
     private static long RoundOf(ConsensusMessage message) => message switch
     {
         Proposal p => p.Round,
         Vote v => v.Round,
+        TimeoutVote t => t.Round,
         _ => 0,
     };
 
@@ -399,9 +398,25 @@ public sealed partial class SimWorld
         return _config.Partitions switch
         {
             PartitionMode.Random => _partition[from] == _partition[to],
-            PartitionMode.PerRound => !_roundPartitions.TryGetValue(round, out var groups) || groups[from] == groups[to],
+            PartitionMode.PerRound => !_roundPartitions.TryGetValue(round, out var groups) || groups[from] == groups[to] || RoundSplitOver(round),
             _ => true,
         };
+    }
+
+    /// <summary>
+    /// A round's split lasts from its first message for a random while of about one round timer. A split that never
+    /// ended could leave no side with a quorum of timeouts, and the round would never end; one that ends lets late
+    /// proposals and votes cross over, which is how a twin's second proposal reaches the other side.
+    /// </summary>
+    private bool RoundSplitOver(long round)
+    {
+        if (!_roundSplitEnds.TryGetValue(round, out var end))
+        {
+            end = _now + _rng.Between(_config.Pacemaker.BaseTimeoutMs / 2, 3 * _config.Pacemaker.BaseTimeoutMs);
+            _roundSplitEnds[round] = end;
+        }
+
+        return _now >= end;
     }
 
     /// <summary>Groups for every instance: one cut off, or two or three random groups; twins always apart.</summary>
