@@ -57,6 +57,13 @@ public sealed class ChainParameters
             writer.WriteFixed(validators[i].Bytes);
         }
 
+        var schedule = validators.LeaderSchedule ?? [];
+        writer.WriteU32(schedule.Count);
+        foreach (var leader in schedule)
+        {
+            writer.WriteU16(leader);
+        }
+
         return Hash32.Compute(writer.WrittenSpan);
     }
 }

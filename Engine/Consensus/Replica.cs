@@ -200,15 +200,22 @@ public sealed class Replica
 
         if (_firstProposalByRound.TryGetValue(block.Round, out var first))
         {
-            if (first.Block.Id != block.Id)
+            if (first.Block.Id == block.Id)
             {
-                _effects.Add(new EquivocationDetected(new Equivocation(block.Header.Proposer, block.Round, "two proposals", first, proposal)));
+                return;
             }
 
-            return;
+            _effects.Add(new EquivocationDetected(new Equivocation(block.Header.Proposer, block.Round, "two proposals", first, proposal)));
+
+            // Dropping the second proposal also keeps a validator from voting twice; the mutant that breaks the
+            // voting rule must get past it, or the positive control would test this filter instead of the checker.
+            if (_options.Mutation != ProtocolMutation.SkipLastVotedRoundCheck)
+            {
+                return;
+            }
         }
 
-        _firstProposalByRound[block.Round] = proposal;
+        _firstProposalByRound.TryAdd(block.Round, proposal);
         AdvanceWith(block.Header.Justify, from);
         if (proposal.LastRoundTc is not null)
         {

@@ -11,8 +11,15 @@ public sealed class ValidatorSet
     public const int MaxValidators = 1024;
 
     private readonly Ed25519PublicKey[] _keys;
+    private readonly int[]? _leaderSchedule;
 
-    public ValidatorSet(IReadOnlyList<Ed25519PublicKey> keys)
+    /// <param name="keys">The validators' public keys in genesis order.</param>
+    /// <param name="leaderSchedule">
+    /// Leaves round-robin (Leader(r) = validators[r mod n]) for a fixed cycle of leaders, Leader(r) =
+    /// schedule[r mod length]. Genesis fixes it like the keys. The simulator uses it as the Twins generator does, to
+    /// put one identity in charge of consecutive rounds.
+    /// </param>
+    public ValidatorSet(IReadOnlyList<Ed25519PublicKey> keys, IReadOnlyList<int>? leaderSchedule = null)
     {
         ArgumentNullException.ThrowIfNull(keys);
         if (keys.Count is < 1 or > MaxValidators)
@@ -26,7 +33,19 @@ public sealed class ValidatorSet
         }
 
         _keys = [.. keys];
+        if (leaderSchedule is not null)
+        {
+            if (leaderSchedule.Count == 0 || leaderSchedule.Any(i => (uint)i >= (uint)keys.Count))
+            {
+                throw new ArgumentException($"A leader schedule names validators 0 to {keys.Count - 1} and is not empty.", nameof(leaderSchedule));
+            }
+
+            _leaderSchedule = [.. leaderSchedule];
+        }
     }
+
+    /// <summary>The leader cycle, or null for plain round-robin.</summary>
+    public IReadOnlyList<int>? LeaderSchedule => _leaderSchedule;
 
     public int Count => _keys.Length;
 
@@ -43,8 +62,10 @@ public sealed class ValidatorSet
 
     public bool IsValidIndex(int index) => (uint)index < (uint)_keys.Length;
 
-    /// <summary>Deterministic round-robin: every validator computes the same leader for a round.</summary>
-    public int LeaderOf(long round) => (int)(round % _keys.Length);
+    /// <summary>Deterministic: every validator computes the same leader for a round.</summary>
+    public int LeaderOf(long round) => _leaderSchedule is null
+        ? (int)(round % _keys.Length)
+        : _leaderSchedule[(int)(round % _leaderSchedule.Length)];
 
     public int IndexOf(Ed25519PublicKey key) => Array.IndexOf(_keys, key);
 }

@@ -64,8 +64,8 @@ public sealed record WorldConfig
 
     public ProtocolMutation Mutation { get; init; }
 
-    /// <summary>After GST, this many rounds may pass before every correct validator has committed a new block.</summary>
-    public int LivenessRoundBound { get; init; }
+    /// <summary>Genesis gets a leader cycle in which the faulty identities lead runs of rounds, instead of round-robin.</summary>
+    public bool FaultyLeaderRuns { get; init; }
 
     /// <summary>How long after GST the world runs before missing liveness is reported.</summary>
     public long MaxRunAfterGstMs { get; init; } = 180_000;
@@ -102,6 +102,7 @@ public sealed record Scenario(string Name, string Description, Func<int, SimRand
         new("equivocation", "f leaders propose two blocks per round to two sides and vote for both", (n, rng, mutation) =>
             Config(n, mutation, Roles(n, rng, NodeRole.EquivocatingLeader)) with
             {
+                FaultyLeaderRuns = rng.Chance(0.5),
                 DropRate = rng.Between(0.0, 0.1),
                 DelayMeanMs = rng.Between(5.0, 60.0),
                 Partitions = rng.Chance(0.5) ? PartitionMode.Random : PartitionMode.None,
@@ -117,6 +118,7 @@ public sealed record Scenario(string Name, string Description, Func<int, SimRand
         new("twins", "f identities run as two instances each, split apart round by round, leading their rounds", (n, rng, mutation) =>
             Config(n, mutation, Roles(n, rng, NodeRole.Twin)) with
             {
+                FaultyLeaderRuns = true,
                 Partitions = PartitionMode.PerRound,
                 PartitionedRounds = rng.Between(6, 16),
                 DelayMeanMs = rng.Between(2.0, 30.0),
@@ -135,19 +137,58 @@ public sealed record Scenario(string Name, string Description, Func<int, SimRand
 
     public static Scenario? Find(string name) => All.FirstOrDefault(s => s.Name == name);
 
+    /// <summary>
+    /// The rounds after GST within which every correct validator must have committed a new block. Three consecutive
+    /// correct leaders commit a block, so the bound is the longest wait in the leader cycle for such a run, plus
+    /// rounds for validators to resynchronise after the heal (timeouts carry the high QC; f + 1 of them pull a
+    /// lagging validator forward) and to fetch what they missed.
+    /// </summary>
+    public static int LivenessBound(int n, IReadOnlyList<int>? schedule, NodeRole[] roles)
+    {
+        ArgumentNullException.ThrowIfNull(roles);
+        var cycle = schedule ?? [.. Enumerable.Range(0, n)];
+        bool Correct(int offset) => roles[cycle[offset % cycle.Count]] == NodeRole.Correct;
+        var longestWait = 0;
+        for (var start = 0; start < cycle.Count; start++)
+        {
+            var wait = 0;
+            while (wait < 3 * cycle.Count && !(Correct(start + wait) && Correct(start + wait + 1) && Correct(start + wait + 2)))
+            {
+                wait++;
+            }
+
+            longestWait = Math.Max(longestWait, wait);
+        }
+
+        return longestWait + (2 * n) + 6;
+    }
+
+    /// <summary>
+    /// A leader cycle in the manner of the Twins generator: half the slots go to the faulty identities, so they lead
+    /// runs of consecutive rounds, and the cycle always holds three correct leaders in a row so that it stays live.
+    /// </summary>
+    public static int[] DrawLeaderSchedule(int n, NodeRole[] roles, SimRandom rng)
+    {
+        ArgumentNullException.ThrowIfNull(roles);
+        ArgumentNullException.ThrowIfNull(rng);
+        var faulty = Enumerable.Range(0, n).Where(i => roles[i] != NodeRole.Correct).ToList();
+        var correct = Enumerable.Range(0, n).Where(i => roles[i] == NodeRole.Correct).ToList();
+        var schedule = new List<int>();
+        for (var i = 0; i < 3 * n; i++)
+        {
+            schedule.Add(faulty.Count > 0 && rng.Chance(0.5) ? rng.Pick(faulty) : rng.Next(n));
+        }
+
+        schedule.AddRange([rng.Pick(correct), rng.Pick(correct), rng.Pick(correct)]);
+        return [.. schedule];
+    }
+
     private static WorldConfig Config(int n, ProtocolMutation mutation, NodeRole[] roles) => new()
     {
         Validators = n,
         Roles = roles,
         Mutation = mutation,
-        LivenessRoundBound = LivenessBound(n),
     };
-
-    /// <summary>
-    /// After GST, with round-robin leaders and at most f faulty ones, any 3 consecutive correct leaders commit; the
-    /// rounds it takes for every correct validator to resynchronise and see that are bounded by a small multiple of n.
-    /// </summary>
-    public static int LivenessBound(int n) => (3 * n) + 6;
 
     /// <summary>f validators (chosen by the seed) take the given faulty roles in turn; the rest are correct.</summary>
     private static NodeRole[] Roles(int n, SimRandom rng, params NodeRole[] faulty)

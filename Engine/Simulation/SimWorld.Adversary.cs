@@ -11,14 +11,43 @@ public sealed partial class SimWorld
 {
     private readonly Dictionary<long, List<Proposal>> _coalitionProposals = [];
     private readonly Dictionary<Hash32, Block> _coalitionBlocks = [];
+    private readonly Dictionary<(long Round, Hash32 Block), SortedDictionary<int, byte[]>> _coalitionVotes = [];
+    private readonly Dictionary<long, Dictionary<Hash32, QuorumCertificate>> _coalitionQcs = [];
+    private readonly Dictionary<Hash32, int> _sideOfBlock = [];
+    private int[]? _sides;
 
+    /// <summary>Everything a Byzantine instance receives is shared: proposals, and votes it aggregates into QCs of its own.</summary>
     private void ObserveAsAdversary(ConsensusMessage message)
     {
-        if (message is not Proposal proposal)
+        switch (message)
         {
-            return;
-        }
+            case Proposal proposal:
+                RememberProposal(proposal);
+                RememberQc(proposal.Block.Header.Justify);
+                break;
+            case Vote vote when _chain.Validators.IsValidIndex(vote.Voter)
+                && _verifier.Verify(_chain.Validators[vote.Voter], _chain.Domain.Vote(vote.BlockId, vote.Round), vote.Signature):
+                if (!_coalitionVotes.TryGetValue((vote.Round, vote.BlockId), out var signatures))
+                {
+                    signatures = [];
+                    _coalitionVotes[(vote.Round, vote.BlockId)] = signatures;
+                }
 
+                signatures[vote.Voter] = vote.Signature;
+                if (signatures.Count == _chain.Validators.Quorum)
+                {
+                    RememberQc(new QuorumCertificate(vote.BlockId, vote.Round,
+                        SignerBitmap.Create(_chain.Validators.Count, signatures.Keys), [.. signatures.Values]));
+                }
+
+                break;
+            default:
+                break;
+        }
+    }
+
+    private void RememberProposal(Proposal proposal)
+    {
         if (!_coalitionProposals.TryGetValue(proposal.Round, out var known))
         {
             known = [];
@@ -34,6 +63,17 @@ public sealed partial class SimWorld
             known.Add(proposal);
             _coalitionBlocks[proposal.Block.Id] = proposal.Block;
         }
+    }
+
+    private void RememberQc(QuorumCertificate qc)
+    {
+        if (!_coalitionQcs.TryGetValue(qc.Round, out var byBlock))
+        {
+            byBlock = [];
+            _coalitionQcs[qc.Round] = byBlock;
+        }
+
+        byBlock.TryAdd(qc.BlockId, qc);
     }
 
     private void ExecuteAsAdversary(SimInstance instance, ReplicaEffect effect)
@@ -63,48 +103,85 @@ public sealed partial class SimWorld
     }
 
     /// <summary>
-    /// Two different blocks for one round, each to one side of a random split, sometimes both to one node. When the
-    /// round was entered by TC, the second block forks from below the high QC: it carries the QC of the high-QC
-    /// block's parent, which only the lock check (the TC's highest QC round) stops correct validators from accepting.
+    /// Two different blocks for one round, one to each side of a split that stays fixed for the whole world, and
+    /// each side later gets the other side's block too. The second block extends, in order of preference: another
+    /// block certified in the same round as the leader's high QC (the coalition aggregates votes it receives, so
+    /// each side keeps its own branch); when the round was entered by TC, the parent of the high-QC block, which only
+    /// the lock check stops correct validators from accepting; or the same parent with another body.
     /// </summary>
     private void Equivocate(SimInstance instance, Proposal proposal)
     {
         var block = proposal.Block;
+        var header = block.Header;
         var otherBody = block.Transactions.Skip(1).Reverse().ToList();
-        var forkFrom = proposal.LastRoundTc is not null && _coalitionBlocks.TryGetValue(block.ParentId, out var highQcBlock)
-            ? highQcBlock
-            : null;
-        var other = forkFrom is null
-            ? Block.Create(block.Round, block.Height, block.Header.Justify, block.Header.Proposer, block.Header.Timestamp + 1,
-                otherBody, block.Header.ExecutedHeight, block.Header.ExecutedAppHash)
-            : Block.Create(block.Round, forkFrom.Height, forkFrom.Header.Justify, block.Header.Proposer, block.Header.Timestamp + 1,
-                otherBody, forkFrom.Header.ExecutedHeight, forkFrom.Header.ExecutedAppHash);
+        var otherTimestamp = header.Timestamp + 1;
+        RememberProposal(proposal);
+
+        Block other;
+        var rivalQc = _coalitionQcs.GetValueOrDefault(header.Justify.Round)?.Values
+            .FirstOrDefault(qc => qc.BlockId != block.ParentId && _coalitionBlocks.ContainsKey(qc.BlockId));
+        if (rivalQc is not null)
+        {
+            var rival = _coalitionBlocks[rivalQc.BlockId];
+            var (executedHeight, appHash) = header.ExecutedHeight <= rival.Height
+                ? (header.ExecutedHeight, header.ExecutedAppHash)
+                : (rival.Header.ExecutedHeight, rival.Header.ExecutedAppHash);
+            other = Block.Create(block.Round, rival.Height + 1, rivalQc, header.Proposer, otherTimestamp, otherBody, executedHeight, appHash);
+        }
+        else if (proposal.LastRoundTc is not null && _coalitionBlocks.TryGetValue(block.ParentId, out var highQcBlock))
+        {
+            other = Block.Create(block.Round, highQcBlock.Height, highQcBlock.Header.Justify, header.Proposer, otherTimestamp, otherBody,
+                highQcBlock.Header.ExecutedHeight, highQcBlock.Header.ExecutedAppHash);
+            Trace($"{instance} forks below its high QC: {other} extends {highQcBlock.ParentId.ToShortString()}");
+        }
+        else
+        {
+            other = Block.Create(block.Round, block.Height, header.Justify, header.Proposer, otherTimestamp, otherBody,
+                header.ExecutedHeight, header.ExecutedAppHash);
+        }
+
         var second = new Proposal(other, instance.Key.Sign(_chain.Domain.Proposal(other.Id)), proposal.LastRoundTc);
-        ObserveAsAdversary(proposal);
-        ObserveAsAdversary(second);
+        RememberProposal(second);
 
+        var sides = SidesFor(instance);
+        var firstSide = _sideOfBlock.GetValueOrDefault(block.ParentId, 0);
+        var secondSide = rivalQc is not null ? _sideOfBlock.GetValueOrDefault(rivalQc.BlockId, 1 - firstSide) : 1 - firstSide;
+        if (secondSide == firstSide)
+        {
+            secondSide = 1 - firstSide;
+        }
+
+        _sideOfBlock[block.Id] = firstSide;
+        _sideOfBlock[other.Id] = secondSide;
         var recipients = _instances.Where(i => i.Id != instance.Id).ToList();
-        if (forkFrom is not null)
+        var crossingDelay = _rng.Between(10, 200);
+        foreach (var to in recipients)
         {
-            // Only the lock check stands in the way of the fork, so give every validator the chance to take it.
-            Trace($"{instance} forks below its high QC: {other} extends {forkFrom.ParentId.ToShortString()}");
-            SendToAll(instance, second, recipients);
-            return;
+            var (own, crossing) = sides[to.Id] == secondSide ? (second, proposal) : (proposal, second);
+            Send(instance.Id, to.Id, ConsensusCodec.Encode(own), block.Round);
+            Send(instance.Id, to.Id, ConsensusCodec.Encode(crossing), block.Round, crossingDelay);
         }
 
-        _rng.Shuffle(recipients);
-        var cut = recipients.Count > 1 ? 1 + _rng.Next(recipients.Count - 1) : recipients.Count;
-        var firstSide = recipients.Take(cut).ToList();
-        var secondSide = recipients.Skip(cut).ToList();
-        if (firstSide.Count > 0 && _rng.Chance(0.3))
-        {
-            secondSide.Add(_rng.Pick(firstSide));
-        }
-
-        SendToAll(instance, proposal, firstSide);
-        SendToAll(instance, second, secondSide);
         var nextLeader = _chain.Validators.LeaderOf(block.Round + 1);
         SendToAll(instance, SignVote(instance, other.Id, block.Round), _instances.Where(i => i.Validator == nextLeader));
+    }
+
+    /// <summary>One split of all instances into two sides, drawn once, so that each side keeps following its own branch.</summary>
+    private int[] SidesFor(SimInstance attacker)
+    {
+        if (_sides is null)
+        {
+            _sides = new int[_instances.Count];
+            var others = _instances.Where(i => i.Id != attacker.Id).Select(i => i.Id).ToList();
+            _rng.Shuffle(others);
+            var cut = others.Count > 1 ? 1 + _rng.Next(others.Count - 1) : others.Count;
+            foreach (var id in others.Skip(cut))
+            {
+                _sides[id] = 1;
+            }
+        }
+
+        return _sides;
     }
 
     private void VoteForEveryConflict(SimInstance instance, Vote vote, int leader)

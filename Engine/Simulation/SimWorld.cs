@@ -10,6 +10,7 @@ public sealed record SimulationResult(
     IReadOnlyList<SimViolation> Violations,
     long CommittedHeight,
     long? RoundsToCommitAfterGst,
+    int LivenessBound,
     long Events,
     long VirtualTimeMs,
     int Evidence,
@@ -31,6 +32,7 @@ public sealed partial class SimWorld
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, Ed25519PrivateKey> Keys = new();
 
     private readonly WorldConfig _config;
+    private readonly int _livenessBound;
     private readonly ulong _seed;
     private readonly SimRandom _rng;
     private readonly TextWriter? _trace;
@@ -64,7 +66,9 @@ public sealed partial class SimWorld
         _trace = trace;
 
         var keys = Enumerable.Range(0, config.Validators).Select(ValidatorKey).ToArray();
-        _chain = new ChainParameters($"sim-{seed}", new ValidatorSet([.. keys.Select(k => k.PublicKey)]), GenesisTimeMs);
+        var schedule = config.FaultyLeaderRuns ? Scenario.DrawLeaderSchedule(config.Validators, config.Roles, _rng) : null;
+        _livenessBound = Scenario.LivenessBound(config.Validators, schedule, config.Roles);
+        _chain = new ChainParameters($"sim-{seed}", new ValidatorSet([.. keys.Select(k => k.PublicKey)], schedule), GenesisTimeMs);
         for (var validator = 0; validator < config.Validators; validator++)
         {
             var copies = config.Roles[validator] == NodeRole.Twin ? 2 : 1;
@@ -124,7 +128,7 @@ public sealed partial class SimWorld
         }
 
         var committed = _instances.Where(i => i.Role == NodeRole.Correct).Select(i => i.Store.Height).DefaultIfEmpty(0).Min();
-        return new SimulationResult(_seed, _checker.Violations, committed, _roundsToCommitAfterGst, _events, _now, _evidence,
+        return new SimulationResult(_seed, _checker.Violations, committed, _roundsToCommitAfterGst, _livenessBound, _events, _now, _evidence,
             _rejected, Convert.ToHexStringLower(_eventLog.GetHashAndReset()));
     }
 
@@ -351,8 +355,11 @@ public sealed partial class SimWorld
         _ => 0,
     };
 
-    /// <summary>The network: partitions first, then (before GST) loss and duplication, then a delay drawn per copy.</summary>
-    private void Send(int from, int to, byte[] bytes, long round)
+    /// <summary>
+    /// The network: partitions first (a random split drops; a round's split holds messages until it ends), then
+    /// (before GST) loss and duplication, then a delay drawn per copy.
+    /// </summary>
+    private void Send(int from, int to, byte[] bytes, long round, long extraDelayMs = 0)
     {
         if (from == to)
         {
@@ -360,14 +367,21 @@ public sealed partial class SimWorld
             return;
         }
 
-        if (!Connected(from, to, round))
-        {
-            return;
-        }
-
+        var notBefore = _now;
         var copies = 1;
         if (!_healed)
         {
+            switch (_config.Partitions)
+            {
+                case PartitionMode.Random when _partition[from] != _partition[to]:
+                    return;
+                case PartitionMode.PerRound when _roundPartitions.TryGetValue(round, out var groups) && groups[from] != groups[to]:
+                    notBefore = Math.Max(notBefore, RoundSplitEnd(round));
+                    break;
+                default:
+                    break;
+            }
+
             if (_rng.Chance(_config.DropRate))
             {
                 return;
@@ -383,32 +397,18 @@ public sealed partial class SimWorld
         {
             var tail = _rng.Exponential(_config.DelayMeanMs);
             var cap = _healed ? 4 * _config.DelayMeanMs : 20 * _config.DelayMeanMs;
-            var delay = _config.DelayMinMs + (long)Math.Min(tail, cap);
-            Schedule(_now + Math.Max(1, delay), new SimEvent(EventKind.Deliver, to, from, bytes));
+            var delay = _config.DelayMinMs + (long)Math.Min(tail, cap) + extraDelayMs;
+            Schedule(notBefore + Math.Max(1, delay), new SimEvent(EventKind.Deliver, to, from, bytes));
         }
-    }
-
-    private bool Connected(int from, int to, long round)
-    {
-        if (_healed)
-        {
-            return true;
-        }
-
-        return _config.Partitions switch
-        {
-            PartitionMode.Random => _partition[from] == _partition[to],
-            PartitionMode.PerRound => !_roundPartitions.TryGetValue(round, out var groups) || groups[from] == groups[to] || RoundSplitOver(round),
-            _ => true,
-        };
     }
 
     /// <summary>
-    /// A round's split lasts from its first message for a random while of about one round timer. A split that never
-    /// ended could leave no side with a quorum of timeouts, and the round would never end; one that ends lets late
-    /// proposals and votes cross over, which is how a twin's second proposal reaches the other side.
+    /// A round's split lasts from its first message for a random while of about one round timer; what crossed it is
+    /// held until then, as a healed link delivers what it buffered. Were it dropped instead, a split with no side
+    /// holding a quorum of timeouts would never let its round end; held, a twin's proposal reaches the other side
+    /// late, which is what tests that a validator votes at most once per round.
     /// </summary>
-    private bool RoundSplitOver(long round)
+    private long RoundSplitEnd(long round)
     {
         if (!_roundSplitEnds.TryGetValue(round, out var end))
         {
@@ -416,7 +416,7 @@ public sealed partial class SimWorld
             _roundSplitEnds[round] = end;
         }
 
-        return _now >= end;
+        return end;
     }
 
     /// <summary>Groups for every instance: one cut off, or two or three random groups; twins always apart.</summary>
@@ -577,10 +577,10 @@ public sealed partial class SimWorld
         if (_roundsToCommitAfterGst is null && correct.All(i => i.CommitsAfterGst > 0))
         {
             _roundsToCommitAfterGst = MaxCorrectRound() - _roundAtGst;
-            if (_roundsToCommitAfterGst > _config.LivenessRoundBound)
+            if (_roundsToCommitAfterGst > _livenessBound)
             {
                 _checker.Add(ViolationKind.Liveness, _now,
-                    $"commits resumed {_roundsToCommitAfterGst} rounds after GST, above the bound {_config.LivenessRoundBound}");
+                    $"commits resumed {_roundsToCommitAfterGst} rounds after GST, above the bound {_livenessBound}");
             }
         }
 

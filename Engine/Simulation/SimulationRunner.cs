@@ -25,7 +25,7 @@ public sealed record ScenarioSummary(
         $"scenario={Scenario.Name} validators={Validators} seeds={Results.Count} violations={Failed.Count()} commits={Commits} " +
         $"p99-rounds-to-commit-after-gst={RoundsToCommitPercentile(0.99)?.ToString() ?? "n/a"} " +
         $"max-rounds-to-commit-after-gst={RoundsToCommitPercentile(1.0)?.ToString() ?? "n/a"} " +
-        $"liveness-bound={Scenario.LivenessBound(Validators)} evidence={Results.Sum(r => r.Evidence)} " +
+        $"liveness-bound={(Results.Count == 0 ? 0 : Results.Max(r => r.LivenessBound))} evidence={Results.Sum(r => r.Evidence)} " +
         $"rejected={Results.Sum(r => r.Rejected)} elapsed={Elapsed.TotalSeconds:F1}s" +
         (Mutation == ProtocolMutation.None ? "" : $" mutation={MutationName(Mutation)}");
 
