@@ -85,8 +85,10 @@ public sealed class BlockTree
         }
 
         var committed = PathFromRoot(parent);
+        var formerRoot = Root;
         Root = parent;
-        return (committed, Prune());
+        var onCommittedPath = committed.Select(b => b.Id).Append(formerRoot.Id).ToHashSet();
+        return (committed, [.. Prune().Where(b => !onCommittedPath.Contains(b.Id))]);
     }
 
     /// <summary>The blocks from just above the root up to <paramref name="tip"/>, oldest first.</summary>

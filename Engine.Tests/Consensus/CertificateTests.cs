@@ -1,0 +1,128 @@
+using IdOS.Akka.Engine.Consensus;
+using IdOS.Akka.Engine.Crypto;
+using Xunit;
+
+namespace IdOS.Akka.Engine.Tests.Consensus;
+
+/// <summary>Every way a QC, TC, vote or timeout can be forged or malformed is rejected with a reason, never thrown.</summary>
+[Trait("Category", "Unit")]
+public sealed class CertificateTests
+{
+    private readonly TestChain _t = new();
+    private readonly Hash32 _block = Hash32.Compute("block"u8);
+
+    [Fact]
+    public void A_quorum_of_valid_signatures_is_a_valid_QC()
+    {
+        Assert.True(_t.Checks.CheckQc(_t.Qc(_block, 5)).IsAccepted);
+        Assert.True(_t.Checks.CheckQc(_t.Qc(_block, 5, [0, 1, 2, 3])).IsAccepted);
+        Assert.True(_t.Checks.CheckQc(_t.Chain.GenesisQc).IsAccepted);
+    }
+
+    [Fact]
+    public void Too_few_signers_is_rejected()
+    {
+        var verdict = _t.Checks.CheckQc(_t.Qc(_block, 5, [0, 1]));
+
+        Assert.Contains("2 signers; a quorum is 3", verdict.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_signature_by_another_validator_than_the_bitmap_names_is_rejected()
+    {
+        var qc = _t.Qc(_block, 5, [0, 1, 2]);
+        var forged = qc with { Signers = SignerBitmap.Create(4, [0, 1, 3]) };
+
+        Assert.Contains("validator 3 does not verify", _t.Checks.CheckQc(forged).Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void One_signer_counted_twice_is_rejected()
+    {
+        var qc = _t.Qc(_block, 5, [0, 1, 2]);
+        var duplicated = qc with { Signatures = [qc.Signatures[0], qc.Signatures[0], qc.Signatures[1]] };
+
+        Assert.False(_t.Checks.CheckQc(duplicated).IsAccepted);
+    }
+
+    [Fact]
+    public void Signature_count_that_differs_from_the_bitmap_is_rejected()
+    {
+        var qc = _t.Qc(_block, 5, [0, 1, 2]);
+
+        Assert.Contains("lists 2 signatures for 3 signers",
+            _t.Checks.CheckQc(qc with { Signatures = [.. qc.Signatures.Take(2)] }).Reason, StringComparison.Ordinal);
+        Assert.Contains("lists 4 signatures",
+            _t.Checks.CheckQc(qc with { Signatures = [.. qc.Signatures, qc.Signatures[0]] }).Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Bitmaps_of_the_wrong_length_or_naming_unknown_validators_are_rejected()
+    {
+        var qc = _t.Qc(_block, 5);
+
+        Assert.Contains("expected 1", _t.Checks.CheckQc(qc with { Signers = [0b0111, 0] }).Reason, StringComparison.Ordinal);
+        Assert.Contains("names validator 4", _t.Checks.CheckQc(qc with { Signers = [0b1_0111] }).Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Signatures_over_other_bytes_are_rejected()
+    {
+        var otherRound = _t.Qc(_block, 6) with { Round = 5 };
+        var otherBlock = _t.Qc(Hash32.Compute("other"u8), 5) with { BlockId = _block };
+        var otherChain = new TestChain(chainId: "another-chain").Qc(_block, 5);
+
+        Assert.False(_t.Checks.CheckQc(otherRound).IsAccepted);
+        Assert.False(_t.Checks.CheckQc(otherBlock).IsAccepted);
+        Assert.False(_t.Checks.CheckQc(otherChain).IsAccepted);
+    }
+
+    [Fact]
+    public void Only_the_genesis_QC_may_have_round_zero()
+    {
+        Assert.Contains("genesis QC", _t.Checks.CheckQc(_t.Chain.GenesisQc with { BlockId = _block }).Reason, StringComparison.Ordinal);
+        Assert.False(_t.Checks.CheckQc(_t.Qc(_t.Chain.GenesisBlock.Id, 0)).IsAccepted);
+    }
+
+    [Fact]
+    public void Timeout_certificates_are_checked_like_QCs_and_their_high_QC_rounds_are_signed()
+    {
+        var tc = _t.Tc(7, 4);
+
+        Assert.True(_t.Checks.CheckTc(tc).IsAccepted);
+        Assert.Equal(4, tc.MaxHighQcRound);
+        Assert.Contains("2 signers", _t.Checks.CheckTc(_t.Tc(7, 4, [1, 2])).Reason, StringComparison.Ordinal);
+        Assert.Contains("does not verify", _t.Checks.CheckTc(tc with { HighQcRounds = [4, 4, 5] }).Reason, StringComparison.Ordinal);
+        Assert.Contains("high-QC rounds", _t.Checks.CheckTc(tc with { HighQcRounds = [4, 4] }).Reason, StringComparison.Ordinal);
+        Assert.Contains("reports a high QC of round 7", _t.Checks.CheckTc(_t.Tc(7, 7)).Reason, StringComparison.Ordinal);
+        Assert.False(_t.Checks.CheckTc(tc with { Round = 8 }).IsAccepted);
+        Assert.False(_t.Checks.CheckTc(tc with { Round = 0 }).IsAccepted);
+    }
+
+    [Fact]
+    public void Votes_are_checked_for_signer_round_and_signature()
+    {
+        var vote = _t.Vote(1, _block, 3);
+
+        Assert.True(_t.Checks.CheckVote(vote).IsAccepted);
+        Assert.Contains("validator 9", _t.Checks.CheckVote(vote with { Voter = 9 }).Reason, StringComparison.Ordinal);
+        Assert.Contains("does not verify", _t.Checks.CheckVote(vote with { Voter = 2 }).Reason, StringComparison.Ordinal);
+        Assert.Contains("does not verify", _t.Checks.CheckVote(vote with { Round = 4 }).Reason, StringComparison.Ordinal);
+        Assert.Contains("at least 1", _t.Checks.CheckVote(_t.Vote(1, _block, 0)).Reason, StringComparison.Ordinal);
+        Assert.False(_t.Checks.CheckVote(vote with { Signature = new byte[3] }).IsAccepted);
+    }
+
+    [Fact]
+    public void Timeouts_are_checked_with_their_high_QC()
+    {
+        var qc = _t.Qc(_block, 3);
+        var timeout = _t.Timeout(2, 5, qc);
+
+        Assert.True(_t.Checks.CheckTimeout(timeout).IsAccepted);
+        Assert.Contains("does not verify", _t.Checks.CheckTimeout(timeout with { Round = 6 }).Reason, StringComparison.Ordinal);
+        Assert.Contains("carries a high QC of round 5", _t.Checks.CheckTimeout(_t.Timeout(2, 5, _t.Qc(_block, 5))).Reason, StringComparison.Ordinal);
+        Assert.Contains("timeout of validator 2: QC has 2 signers",
+            _t.Checks.CheckTimeout(_t.Timeout(2, 5, _t.Qc(_block, 3, [0, 1]))).Reason, StringComparison.Ordinal);
+        Assert.Contains("validator 4", _t.Checks.CheckTimeout(timeout with { Voter = 4 }).Reason, StringComparison.Ordinal);
+    }
+}

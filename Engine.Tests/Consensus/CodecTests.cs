@@ -1,0 +1,157 @@
+using IdOS.Akka.Engine.Consensus;
+using IdOS.Akka.Engine.Crypto;
+using Xunit;
+
+namespace IdOS.Akka.Engine.Tests.Consensus;
+
+[Trait("Category", "Unit")]
+public sealed class CodecTests
+{
+    private readonly TestChain _t = new();
+
+    private static readonly string[] Kinds = ["proposal", "proposal-with-tc", "vote", "timeout", "request", "response"];
+
+    public static TheoryData<string> MessageKinds => new(Kinds);
+
+    private ConsensusMessage Sample(string kind)
+    {
+        var genesis = _t.Chain.GenesisBlock;
+        var b1 = _t.Block(1, genesis, _t.Chain.GenesisQc, [TestChain.Tx(1), TestChain.Tx(2)]);
+        var b3 = _t.Block(3, b1, _t.QcFor(b1));
+        return kind switch
+        {
+            "proposal" => _t.Propose(b1),
+            "proposal-with-tc" => _t.Propose(b3, _t.Tc(2, 1)),
+            "vote" => _t.Vote(2, b1.Id, 1),
+            "timeout" => _t.Timeout(1, 2, _t.QcFor(b1)),
+            "request" => new BlockRequest(b1.Id, 0, 64),
+            "response" => new BlockResponse(b3.Id, [b3, b1]),
+            _ => throw new ArgumentException(kind),
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(MessageKinds))]
+    public void Every_message_decodes_to_what_re_encodes_to_the_same_bytes(string kind)
+    {
+        var bytes = ConsensusCodec.Encode(Sample(kind));
+
+        Assert.True(ConsensusCodec.TryDecode(bytes, ConsensusLimits.Default, out var decoded, out var error), error);
+        Assert.Equal(bytes, ConsensusCodec.Encode(decoded));
+    }
+
+    [Theory]
+    [MemberData(nameof(MessageKinds))]
+    public void Every_truncation_and_every_trailing_byte_is_rejected_with_a_reason(string kind)
+    {
+        var bytes = ConsensusCodec.Encode(Sample(kind));
+        for (var length = 0; length < bytes.Length; length++)
+        {
+            Assert.False(ConsensusCodec.TryDecode(bytes.AsSpan(0, length), ConsensusLimits.Default, out _, out var error));
+            Assert.False(string.IsNullOrEmpty(error));
+        }
+
+        Assert.False(ConsensusCodec.TryDecode([.. bytes, 0], ConsensusLimits.Default, out _, out var trailing));
+        Assert.Contains("trailing", trailing, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_decoded_block_keeps_its_id()
+    {
+        var proposal = (Proposal)Sample("proposal");
+
+        ConsensusCodec.TryDecode(ConsensusCodec.Encode(proposal), ConsensusLimits.Default, out var decoded, out _);
+
+        Assert.Equal(proposal.Block.Id, ((Proposal)decoded!).Block.Id);
+        Assert.True(((Proposal)decoded).Block.BodyMatchesHeader());
+    }
+
+    [Fact]
+    public void Unknown_version_tag_and_bad_boolean_are_rejected()
+    {
+        var vote = ConsensusCodec.Encode(Sample("vote"));
+        var proposal = ConsensusCodec.Encode(Sample("proposal"));
+
+        Assert.False(ConsensusCodec.TryDecode([2, .. vote[1..]], ConsensusLimits.Default, out _, out var version));
+        Assert.Contains("version", version, StringComparison.Ordinal);
+        Assert.False(ConsensusCodec.TryDecode([1, 99, .. vote[2..]], ConsensusLimits.Default, out _, out var tag));
+        Assert.Contains("tag", tag, StringComparison.Ordinal);
+        var badBool = proposal.ToArray();
+        badBool[^1] = 7;
+        Assert.False(ConsensusCodec.TryDecode(badBool, ConsensusLimits.Default, out _, out var boolean));
+        Assert.Contains("boolean", boolean, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Counts_above_the_limits_are_refused_before_anything_is_allocated()
+    {
+        var limits = ConsensusLimits.Default with { MaxTransactionsPerBlock = 1, MaxBlocksPerResponse = 1 };
+
+        Assert.False(ConsensusCodec.TryDecode(ConsensusCodec.Encode(Sample("proposal")), limits, out _, out var txs));
+        Assert.Contains("transaction count", txs, StringComparison.Ordinal);
+        Assert.False(ConsensusCodec.TryDecode(ConsensusCodec.Encode(Sample("response")), limits, out _, out var blocks));
+        Assert.Contains("block response holds 2 blocks", blocks, StringComparison.Ordinal);
+        Assert.False(ConsensusCodec.TryDecode(new byte[limits.MaxMessageBytes + 1], limits, out _, out var size));
+        Assert.Contains("exceeds the limit", size, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Random_bytes_and_random_mutations_never_throw()
+    {
+        var rng = new Engine.Simulation.SimRandom(7);
+        var samples = Kinds.Select(k => ConsensusCodec.Encode(Sample(k))).ToList();
+        for (var i = 0; i < 20_000; i++)
+        {
+            var bytes = rng.Pick(samples).ToArray();
+            for (var flips = 1 + rng.Next(4); flips > 0; flips--)
+            {
+                bytes[rng.Next(bytes.Length)] = (byte)rng.Next(256);
+            }
+
+            if (ConsensusCodec.TryDecode(bytes, ConsensusLimits.Default, out var message, out _))
+            {
+                ConsensusCodec.Encode(message);
+            }
+        }
+    }
+
+    [Fact]
+    public void Safety_state_round_trips_with_its_last_vote_and_timeout()
+    {
+        var b1 = _t.Block(1, _t.Chain.GenesisBlock, _t.Chain.GenesisQc);
+        var state = new SafetyState(7, _t.QcFor(b1), _t.Vote(0, b1.Id, 1), _t.Timeout(0, 7, _t.QcFor(b1)));
+
+        var bytes = ConsensusCodec.EncodeSafetyState(state);
+
+        Assert.True(ConsensusCodec.TryDecodeSafetyState(bytes, ConsensusLimits.Default, out var decoded, out var error), error);
+        Assert.Equal(bytes, ConsensusCodec.EncodeSafetyState(decoded));
+        Assert.False(ConsensusCodec.TryDecodeSafetyState(bytes.AsSpan(0, bytes.Length - 1), ConsensusLimits.Default, out _, out _));
+    }
+
+    /// <summary>Freezes the signing bytes: a change here breaks every signature ever made, so it must be deliberate.</summary>
+    [Fact]
+    public void Vote_signing_bytes_are_fixed()
+    {
+        var blockId = new Hash32(Enumerable.Range(0, 32).Select(i => (byte)i).ToArray());
+
+        var bytes = new SigningDomain("idos-1").Vote(blockId, 258);
+
+        Assert.Equal(
+            "0011" + Convert.ToHexStringLower("idos-akka/vote/v1"u8) + "0006" + Convert.ToHexStringLower("idos-1"u8)
+            + "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f" + "0000000000000102",
+            Convert.ToHexStringLower(bytes));
+    }
+
+    [Fact]
+    public void Merkle_root_separates_leaves_from_nodes_and_depends_on_order()
+    {
+        var a = Hash32.Compute("a"u8);
+        var b = Hash32.Compute("b"u8);
+        var c = Hash32.Compute("c"u8);
+
+        Assert.NotEqual(MerkleTree.Root([a, b]), MerkleTree.Root([b, a]));
+        Assert.NotEqual(MerkleTree.Root([a, b, c]), MerkleTree.Root([a, b]));
+        Assert.NotEqual(MerkleTree.Root([a]), a);
+        Assert.Equal(Hash32.Compute([]), MerkleTree.Root([]));
+    }
+}

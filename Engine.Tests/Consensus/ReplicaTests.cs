@@ -1,0 +1,223 @@
+using IdOS.Akka.Engine.Consensus;
+using IdOS.Akka.Engine.Crypto;
+using IdOS.Akka.Engine.Simulation;
+using Xunit;
+
+namespace IdOS.Akka.Engine.Tests.Consensus;
+
+[Trait("Category", "Unit")]
+public sealed class ReplicaTests
+{
+    private static readonly PeerId Peer = new(1);
+    private readonly TestChain _t = new();
+
+    private const long Now = TestChain.GenesisTime + 10_000;
+
+    private Block B1 => _t.Block(1, _t.Chain.GenesisBlock, _t.Chain.GenesisQc);
+
+    private static string[] Rejections(IEnumerable<ReplicaEffect> effects) => [.. effects.OfType<MessageRejected>().Select(r => r.Reason)];
+
+    [Fact]
+    public void A_valid_proposal_is_persisted_then_voted_for_and_the_vote_goes_to_the_next_leader()
+    {
+        var replica = _t.Replica(2);
+
+        var effects = replica.OnMessage(Peer, _t.Propose(B1), Now);
+
+        var persist = effects.ToList().FindIndex(e => e is PersistSafetyState);
+        var send = effects.ToList().FindIndex(e => e is SendToValidator);
+        Assert.True(persist >= 0 && persist < send, string.Join(", ", effects));
+        var vote = Assert.IsType<Vote>(((SendToValidator)effects[send]).Message);
+        Assert.Equal((B1.Id, 1L, 2), (vote.BlockId, vote.Round, ((SendToValidator)effects[send]).Validator));
+        Assert.Contains(effects, e => e is PersistBlock p && p.Block.Id == B1.Id);
+    }
+
+    public static TheoryData<string, string> ForgedProposals => new()
+    {
+        { "wrong leader", "the leader is 1" },
+        { "signature over other bytes", "leader signature does not verify" },
+        { "body does not match header", "do not match the header" },
+        { "QC from the same round", "carries a QC of round 1" },
+        { "skips a round without TC", "without a TC" },
+        { "TC for the wrong round", "carries a TC for round 1" },
+        { "forged QC", "does not verify" },
+        { "QC with too few signers", "a quorum is 3" },
+        { "timestamp far ahead", "ahead of local time" },
+        { "height zero", "both start at 1" },
+    };
+
+    [Theory]
+    [MemberData(nameof(ForgedProposals))]
+    public void Malformed_and_forged_proposals_are_rejected_never_thrown_and_never_voted(string forgery, string reason)
+    {
+        var genesis = _t.Chain.GenesisBlock;
+        var gqc = _t.Chain.GenesisQc;
+        var b1 = B1;
+        var proposal = forgery switch
+        {
+            "wrong leader" => _t.Propose(_t.Block(1, genesis, gqc, proposer: 2)),
+            "signature over other bytes" => _t.Propose(b1) with { Signature = _t.Keys[1].Sign(_t.Chain.Domain.Proposal(genesis.Id)) },
+            "body does not match header" => new Proposal(Block.FromParts(b1.Header, [TestChain.Tx(1)]), _t.Propose(b1).Signature, null),
+            "QC from the same round" => _t.Propose(_t.Block(1, genesis, _t.Qc(genesis.Id, 1))),
+            "skips a round without TC" => _t.Propose(_t.Block(3, b1)),
+            "TC for the wrong round" => _t.Propose(_t.Block(3, b1), _t.Tc(1, 0)),
+            "forged QC" => _t.Propose(_t.Block(2, b1, _t.QcFor(b1) with { Round = 1, BlockId = genesis.Id })),
+            "QC with too few signers" => _t.Propose(_t.Block(2, b1, _t.QcFor(b1, [0, 1]))),
+            "timestamp far ahead" => _t.Propose(_t.Block(1, genesis, gqc, timestamp: Now + 60_000)),
+            "height zero" => _t.Propose(Block.Create(1, 0, gqc, 1, Now, [], 0, _t.Chain.GenesisAppHash)),
+            _ => throw new ArgumentException(forgery),
+        };
+        var replica = _t.Replica(2);
+
+        var effects = replica.OnMessage(Peer, proposal, Now);
+
+        Assert.Contains(Rejections(effects), r => r.Contains(reason, StringComparison.Ordinal));
+        Assert.DoesNotContain(effects, e => e is SendToValidator or PersistSafetyState);
+    }
+
+    [Fact]
+    public void Votes_from_strangers_for_stale_rounds_or_to_the_wrong_leader_are_rejected()
+    {
+        var replica = _t.Replica(2);
+        replica.OnMessage(Peer, _t.Propose(B1), Now);
+        var b2 = _t.Block(2, B1);
+        replica.OnMessage(Peer, _t.Propose(b2), Now);
+        var b3 = _t.Block(3, b2);
+        replica.OnMessage(Peer, _t.Propose(b3), Now);
+
+        Assert.Contains(Rejections(replica.OnMessage(Peer, _t.Vote(0, B1.Id, 1), Now)), r => r.Contains("stale vote", StringComparison.Ordinal));
+        Assert.Contains(Rejections(replica.OnMessage(Peer, _t.Vote(0, b3.Id, 3), Now)), r => r.Contains("does not lead round 4", StringComparison.Ordinal));
+        var forged = _t.Vote(0, b3.Id, 5) with { Voter = 1 };
+        Assert.Contains(Rejections(replica.OnMessage(Peer, forged, Now)), r => r.Contains("does not verify", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_second_proposal_for_a_round_is_evidence_and_is_not_voted_for()
+    {
+        var replica = _t.Replica(2);
+        replica.OnMessage(Peer, _t.Propose(B1), Now);
+        var rival = _t.Propose(_t.Block(1, _t.Chain.GenesisBlock, _t.Chain.GenesisQc, [TestChain.Tx(1)]));
+
+        var effects = replica.OnMessage(Peer, rival, Now);
+
+        Assert.Contains(effects, e => e is EquivocationDetected { Evidence.Kind: "two proposals", Evidence.Validator: 1 });
+        Assert.DoesNotContain(effects, e => e is SendToValidator);
+    }
+
+    [Fact]
+    public void Four_replicas_delivering_to_each_other_commit_the_same_blocks_with_the_same_app_hash()
+    {
+        var replicas = Enumerable.Range(0, 4).Select(i => _t.Replica(i)).ToArray();
+        var commits = replicas.Select(_ => new List<(Block Block, Hash32 App)>()).ToArray();
+        var inbox = new Queue<(int To, int From, ConsensusMessage Message)>();
+        void Apply(int from, IEnumerable<ReplicaEffect> effects)
+        {
+            foreach (var effect in effects)
+            {
+                switch (effect)
+                {
+                    case Broadcast b:
+                        foreach (var to in Enumerable.Range(0, 4).Where(i => i != from))
+                        {
+                            inbox.Enqueue((to, from, b.Message));
+                        }
+
+                        break;
+                    case SendToValidator s:
+                        inbox.Enqueue((s.Validator, from, s.Message));
+                        break;
+                    case Reply r:
+                        inbox.Enqueue((r.Peer.Value, from, r.Message));
+                        break;
+                    case BlockCommitted c:
+                        commits[from].Add((c.Block, c.AppHash));
+                        break;
+                    case MessageRejected m:
+                        Assert.Fail(m.Reason);
+                        break;
+                    default:
+                        break;
+                }
+            }
+        }
+
+        for (var i = 0; i < 4; i++)
+        {
+            replicas[i].SubmitTransaction(TestChain.Tx(i));
+            Apply(i, replicas[i].Start(Now));
+        }
+
+        for (var steps = 0; steps < 2_000 && inbox.TryDequeue(out var m); steps++)
+        {
+            Apply(m.To, replicas[m.To].OnMessage(new PeerId(m.From), m.Message, Now));
+        }
+
+        Assert.True(commits[0].Count >= 10, $"only {commits[0].Count} commits");
+        var shortest = commits.Min(c => c.Count);
+        Assert.All(commits, c => Assert.Equal(
+            commits[0].Take(shortest).Select(x => (x.Block.Id, x.App)), c.Take(shortest).Select(x => (x.Block.Id, x.App))));
+        var committedTxs = commits[0].SelectMany(c => c.Block.TransactionHashes).ToList();
+        Assert.Equal(Enumerable.Range(0, 4).Select(i => Block.TransactionHash(TestChain.Tx(i))).Order(), committedTxs.Order());
+        Assert.All(replicas, r => Assert.Equal(0, r.Mempool.Count));
+    }
+
+    [Fact]
+    public void A_restarted_replica_re_sends_its_stored_vote_and_never_signs_another_block_for_that_round()
+    {
+        var store = new SimBlockStore();
+        var before = _t.Replica(2, store: store);
+        var firstEffects = before.OnMessage(Peer, _t.Propose(B1), Now);
+        var persisted = firstEffects.OfType<PersistSafetyState>().Single().State;
+        var sentVote = (Vote)firstEffects.OfType<SendToValidator>().Single().Message;
+
+        var after = _t.Replica(2, persisted, store);
+        var again = after.OnMessage(Peer, _t.Propose(B1), Now);
+        var rival = after.OnMessage(Peer, _t.Propose(_t.Block(1, _t.Chain.GenesisBlock, _t.Chain.GenesisQc, [TestChain.Tx(5)])), Now);
+
+        Assert.Equal(1, after.CurrentRound);
+        Assert.Equal(ConsensusCodec.Encode(sentVote), ConsensusCodec.Encode(again.OfType<SendToValidator>().Single().Message));
+        Assert.DoesNotContain(again, e => e is PersistSafetyState);
+        Assert.DoesNotContain(rival, e => e is SendToValidator);
+    }
+
+    [Fact]
+    public void A_leader_broadcasts_its_proposal_only_after_persisting_its_own_vote()
+    {
+        var leader = _t.Replica(1);
+
+        var effects = leader.Start(Now).ToList();
+
+        var persist = effects.FindIndex(e => e is PersistSafetyState);
+        var broadcast = effects.FindIndex(e => e is Broadcast { Message: Proposal });
+        Assert.True(persist >= 0 && persist < broadcast, string.Join(", ", effects));
+        Assert.Equal(1, leader.SafetyState.LastVotedRound);
+    }
+
+    [Fact]
+    public void Bytes_from_a_peer_never_make_the_replica_throw()
+    {
+        var rng = new SimRandom(11);
+        var replica = _t.Replica(2);
+        var b2 = _t.Block(2, B1);
+        var samples = new ConsensusMessage[]
+        {
+            _t.Propose(B1), _t.Propose(b2), _t.Vote(0, B1.Id, 2), _t.Timeout(0, 2, _t.QcFor(B1)),
+            new BlockRequest(B1.Id, 0, 64), new BlockResponse(b2.Id, [b2, B1]), _t.Propose(_t.Block(4, b2), _t.Tc(3, 2)),
+        }.Select(ConsensusCodec.Encode).ToList();
+        for (var i = 0; i < 5_000; i++)
+        {
+            var bytes = rng.Pick(samples).ToArray();
+            if (rng.Chance(0.8))
+            {
+                bytes[rng.Next(bytes.Length)] ^= (byte)(1 + rng.Next(255));
+            }
+
+            if (ConsensusCodec.TryDecode(bytes, ConsensusLimits.Default, out var message, out _))
+            {
+                replica.OnMessage(new PeerId(rng.Next(4)), message, Now);
+            }
+        }
+
+        Assert.True(replica.CurrentRound >= 1);
+    }
+}

@@ -1,0 +1,76 @@
+using IdOS.Akka.Engine.Consensus;
+using IdOS.Akka.Engine.Crypto;
+using IdOS.Akka.Engine.Simulation;
+
+namespace IdOS.Akka.Engine.Tests.Consensus;
+
+/// <summary>A chain of n validators with known keys, and helpers that sign things the way honest validators do.</summary>
+internal sealed class TestChain
+{
+    public const long GenesisTime = 1_700_000_000_000;
+
+    public TestChain(int validators = 4, string chainId = "test-chain")
+    {
+        Keys = [.. Enumerable.Range(0, validators).Select(SimWorld.ValidatorKey)];
+        Chain = new ChainParameters(chainId, new ValidatorSet([.. Keys.Select(k => k.PublicKey)]), GenesisTime);
+        Checks = new SignatureChecks(Chain, Ed25519Verifier.Instance);
+    }
+
+    public Ed25519PrivateKey[] Keys { get; }
+
+    public ChainParameters Chain { get; }
+
+    public SignatureChecks Checks { get; }
+
+    public int N => Keys.Length;
+
+    public int Quorum => Chain.Validators.Quorum;
+
+    public Vote Vote(int voter, Hash32 blockId, long round) =>
+        new(blockId, round, voter, Keys[voter].Sign(Chain.Domain.Vote(blockId, round)));
+
+    public QuorumCertificate Qc(Hash32 blockId, long round, IEnumerable<int>? signers = null)
+    {
+        var chosen = (signers ?? Enumerable.Range(0, Quorum)).Order().ToList();
+        return new QuorumCertificate(blockId, round, SignerBitmap.Create(N, chosen),
+            [.. chosen.Select(i => Keys[i].Sign(Chain.Domain.Vote(blockId, round)))]);
+    }
+
+    public QuorumCertificate QcFor(Block block, IEnumerable<int>? signers = null) => Qc(block.Id, block.Round, signers);
+
+    public TimeoutVote Timeout(int voter, long round, QuorumCertificate highQc) =>
+        new(round, highQc, voter, Keys[voter].Sign(Chain.Domain.Timeout(round, highQc.Round)));
+
+    public TimeoutCertificate Tc(long round, long highQcRound, IEnumerable<int>? signers = null)
+    {
+        var chosen = (signers ?? Enumerable.Range(0, Quorum)).Order().ToList();
+        return new TimeoutCertificate(round, SignerBitmap.Create(N, chosen), [.. chosen.Select(_ => highQcRound)],
+            [.. chosen.Select(i => Keys[i].Sign(Chain.Domain.Timeout(round, highQcRound)))]);
+    }
+
+    public Block Block(long round, Block parent, QuorumCertificate? justify = null, IReadOnlyList<byte[]>? transactions = null,
+        long? timestamp = null, int? proposer = null) =>
+        Engine.Consensus.Block.Create(
+            round,
+            parent.Height + 1,
+            justify ?? QcFor(parent),
+            proposer ?? Chain.Validators.LeaderOf(round),
+            timestamp ?? parent.Header.Timestamp + 1,
+            transactions ?? [],
+            0,
+            Chain.GenesisAppHash);
+
+    public Proposal Propose(Block block, TimeoutCertificate? tc = null, int? signer = null) =>
+        new(block, Keys[signer ?? block.Header.Proposer].Sign(Chain.Domain.Proposal(block.Id)), tc);
+
+    public Replica Replica(int index, SafetyState? state = null, SimBlockStore? store = null, ProtocolMutation mutation = ProtocolMutation.None)
+    {
+        store ??= new SimBlockStore();
+        var height = store.Height;
+        var app = new HashChainStateMachine(height, height == 0 ? Chain.GenesisAppHash : store.AppHashAt(height)!.Value);
+        return new Replica(Chain, index, Keys[index], Ed25519Verifier.Instance, store, app, state ?? SafetyState.Initial(Chain), [],
+            new ReplicaOptions { Mutation = mutation });
+    }
+
+    public static byte[] Tx(int i) => System.Text.Encoding.UTF8.GetBytes($"transaction-{i}");
+}
