@@ -87,6 +87,7 @@ public sealed class ReplicaTests
 
         Assert.Contains(Rejections(replica.OnMessage(Peer, _t.Vote(0, B1.Id, 1), Now)), r => r.Contains("stale vote", StringComparison.Ordinal));
         Assert.Contains(Rejections(replica.OnMessage(Peer, _t.Vote(0, b3.Id, 3), Now)), r => r.Contains("does not lead round 4", StringComparison.Ordinal));
+        Assert.Contains(Rejections(replica.OnMessage(Peer, _t.Vote(0, b3.Id, 1_000_006), Now)), r => r.Contains("too far ahead", StringComparison.Ordinal));
         var forged = _t.Vote(0, b3.Id, 5) with { Voter = 1 };
         Assert.Contains(Rejections(replica.OnMessage(Peer, forged, Now)), r => r.Contains("does not verify", StringComparison.Ordinal));
     }

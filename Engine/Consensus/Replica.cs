@@ -18,6 +18,13 @@ public sealed record ReplicaOptions
     /// <summary>Fetched blocks held while their ancestors are still on the way.</summary>
     public int MaxOrphanBlocks { get; init; } = 4_096;
 
+    /// <summary>
+    /// Votes and timeouts for rounds further ahead than this are refused before they are stored: any key holder can
+    /// sign them for any round, and correct validators are never that far apart (a lagging one catches up from the
+    /// certificates in proposals and in timeouts' high QCs, which are processed regardless).
+    /// </summary>
+    public long MaxRoundsAhead { get; init; } = 1_000;
+
     public ProtocolMutation Mutation { get; init; } = ProtocolMutation.None;
 }
 
@@ -305,6 +312,12 @@ public sealed class Replica
             return;
         }
 
+        if (vote.Round > CurrentRound + _options.MaxRoundsAhead)
+        {
+            Reject(from, $"vote of validator {vote.Voter} for round {vote.Round} is too far ahead of round {CurrentRound}");
+            return;
+        }
+
         if (_chain.Validators.LeaderOf(vote.Round + 1) != _self)
         {
             Reject(from, $"vote for round {vote.Round} sent to validator {_self}, which does not lead round {vote.Round + 1}");
@@ -345,6 +358,12 @@ public sealed class Replica
         }
 
         AdvanceWith(timeout.HighQc, from);
+        if (timeout.Round > CurrentRound + _options.MaxRoundsAhead)
+        {
+            Reject(from, $"timeout of validator {timeout.Voter} for round {timeout.Round} is too far ahead of round {CurrentRound}");
+            return;
+        }
+
         AddTimeout(timeout);
     }
 
