@@ -27,7 +27,8 @@ public sealed record ScenarioSummary(
         $"max-rounds-to-commit-after-gst={RoundsToCommitPercentile(1.0)?.ToString() ?? "n/a"} " +
         $"liveness-bound={(Results.Count == 0 ? 0 : Results.Max(r => r.LivenessBound))} evidence={Results.Sum(r => r.Evidence)} " +
         $"rejected={Results.Sum(r => r.Rejected)} elapsed={Elapsed.TotalSeconds:F1}s" +
-        (Mutation == ProtocolMutation.None ? "" : $" mutation={MutationName(Mutation)}");
+        (Mutation == ProtocolMutation.None ? "" : $" mutation={MutationName(Mutation)}") +
+        (Results.Count == 1 ? $" event-log={Results[0].EventLogHash}" : "");
 
     public string ReproduceCommand(ulong seed) =>
         $"dotnet run --project Engine -- simulate --validators {Validators} --seeds 1 --first-seed {seed} --scenario {Scenario.Name}" +

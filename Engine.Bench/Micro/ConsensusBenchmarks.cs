@@ -1,0 +1,61 @@
+using BenchmarkDotNet.Attributes;
+using IdOS.Akka.Engine.Consensus;
+using IdOS.Akka.Engine.Crypto;
+using IdOS.Akka.Engine.Simulation;
+
+namespace IdOS.Akka.Engine.Bench.Micro;
+
+/// <summary>The per-message costs a validator pays: encoding, block ids, Merkle roots, signing and certificate checks.</summary>
+[MemoryDiagnoser]
+public class ConsensusBenchmarks
+{
+    private ChainParameters _chain = null!;
+    private SignatureChecks _checks = null!;
+    private Ed25519PrivateKey _key = null!;
+    private Proposal _proposal = null!;
+    private byte[] _proposalBytes = null!;
+    private QuorumCertificate _qc = null!;
+    private Hash32[] _transactionHashes = null!;
+    private byte[] _voteMessage = null!;
+
+    [Params(4, 10)]
+    public int Validators { get; set; }
+
+    /// <summary>100 transactions of 256 bytes: a small idOS block (credential writes are a few hundred bytes each).</summary>
+    [GlobalSetup]
+    public void Setup()
+    {
+        var keys = Enumerable.Range(0, Validators).Select(SimWorld.ValidatorKey).ToArray();
+        _chain = new ChainParameters("bench", new ValidatorSet([.. keys.Select(k => k.PublicKey)]), 1_700_000_000_000);
+        _checks = new SignatureChecks(_chain, Ed25519Verifier.Instance);
+        _key = keys[1];
+        var genesis = _chain.GenesisBlock;
+        var transactions = Enumerable.Range(0, 100).Select(i => Enumerable.Repeat((byte)i, 256).ToArray()).ToList();
+        var parent = Block.Create(1, 1, _chain.GenesisQc, 1, genesis.Header.Timestamp + 1, [], 0, _chain.GenesisAppHash);
+        var signers = Enumerable.Range(0, _chain.Validators.Quorum).ToList();
+        _qc = new QuorumCertificate(parent.Id, 1, SignerBitmap.Create(Validators, signers),
+            [.. signers.Select(i => keys[i].Sign(_chain.Domain.Vote(parent.Id, 1)))]);
+        var block = Block.Create(2, 2, _qc, 2 % Validators, parent.Header.Timestamp + 1, transactions, 0, _chain.GenesisAppHash);
+        _proposal = new Proposal(block, keys[2 % Validators].Sign(_chain.Domain.Proposal(block.Id)), null);
+        _proposalBytes = ConsensusCodec.Encode(_proposal);
+        _transactionHashes = [.. block.TransactionHashes];
+        _voteMessage = _chain.Domain.Vote(block.Id, 2);
+    }
+
+    [Benchmark]
+    public byte[] EncodeProposal() => ConsensusCodec.Encode(_proposal);
+
+    /// <summary>Includes hashing the header (block id) and all 100 transactions, as every receiver must.</summary>
+    [Benchmark]
+    public ConsensusMessage? DecodeProposal() =>
+        ConsensusCodec.TryDecode(_proposalBytes, ConsensusLimits.Default, out var message, out _) ? message : null;
+
+    [Benchmark]
+    public Hash32 MerkleRootOf100() => MerkleTree.Root(_transactionHashes);
+
+    [Benchmark]
+    public byte[] SignVote() => _key.Sign(_voteMessage);
+
+    [Benchmark]
+    public bool VerifyQc() => _checks.CheckQc(_qc).IsAccepted;
+}
