@@ -182,6 +182,23 @@ public sealed class ReplicaTests
     }
 
     [Fact]
+    public void A_restarted_replica_gets_back_its_kept_blocks_and_commits_what_they_prove()
+    {
+        var b2 = _t.Block(2, B1);
+        var b3 = _t.Block(3, b2);
+        var store = new SimBlockStore();
+        var app = new HashChainStateMachine(0, _t.Chain.GenesisAppHash);
+        var replica = new Replica(_t.Chain, 2, _t.Keys[2], Ed25519Verifier.Instance, store, app, SafetyState.Initial(_t.Chain),
+            [b3, B1, b2]);
+
+        var effects = replica.Start(Now);
+
+        Assert.Equal([B1.Id], effects.OfType<BlockCommitted>().Select(c => c.Block.Id));
+        Assert.Equal(1, store.Height);
+        Assert.Equal(B1.Id, store.CertificateAt(1)!.BlockId);
+    }
+
+    [Fact]
     public void A_leader_broadcasts_its_proposal_only_after_persisting_its_own_vote()
     {
         var leader = _t.Replica(1);

@@ -52,6 +52,7 @@ public sealed class Replica
     private readonly Dictionary<Hash32, Block> _orphans = [];
     private readonly Dictionary<long, (Hash32 AppHash, Hash32 Block)> _appHashClaims = [];
     private readonly Func<Hash32, bool> _isCommitted;
+    private readonly List<Block> _restoredBlocks = [];
     private List<ReplicaEffect> _effects = [];
     private TimeoutCertificate? _lastRoundTc;
     private long _proposedRound;
@@ -102,11 +103,12 @@ public sealed class Replica
         // Kept blocks were checked when first inserted; blocks of abandoned forks simply find no parent.
         foreach (var block in persistedBlocks.Where(b => b.Height > root.Height).OrderBy(b => b.Height).ThenBy(b => b.Id))
         {
-            _tree.TryInsert(block, _isCommitted);
+            if (_tree.TryInsert(block, _isCommitted).Result == InsertResult.Inserted)
+            {
+                _restoredBlocks.Add(block);
+            }
         }
     }
-
-    public int Index => _self;
 
     public long CurrentRound { get; private set; }
 
@@ -120,11 +122,23 @@ public sealed class Replica
 
     public Mempool Mempool { get; }
 
-    public int PendingFetches => _fetchAttempts.Count;
-
-    /// <summary>Arms the first round timer, and proposes if this validator leads the round it resumes in.</summary>
+    /// <summary>
+    /// Commits what the kept blocks and the high QC already prove committed (a crash can fall between a QC and the
+    /// commit it implies), arms the first round timer, and proposes if this validator leads the round it resumes in.
+    /// </summary>
     public IReadOnlyList<ReplicaEffect> Start(long now) => Run(now, () =>
     {
+        foreach (var block in _restoredBlocks)
+        {
+            Commit(block.Header.Justify);
+        }
+
+        _restoredBlocks.Clear();
+        if (_tree.Contains(HighQc.BlockId))
+        {
+            Commit(HighQc);
+        }
+
         ArmTimer();
         TryPropose();
     });
