@@ -44,6 +44,8 @@ public sealed partial class SimWorld
             default:
                 break;
         }
+
+        ObserveForLockAttack(message);
     }
 
     private void RememberProposal(Proposal proposal)
@@ -78,10 +80,19 @@ public sealed partial class SimWorld
 
     private void ExecuteAsAdversary(SimInstance instance, ReplicaEffect effect)
     {
+        if (effect is Broadcast or SendToValidator or Reply && LockAttackSilences(instance))
+        {
+            return;
+        }
+
         switch (effect)
         {
             case Broadcast { Message: Proposal proposal } when instance.Role == NodeRole.EquivocatingLeader:
-                Equivocate(instance, proposal);
+                if (!(_rng.Chance(0.5) && TryStartLockAttack(instance, proposal)))
+                {
+                    Equivocate(instance, proposal);
+                }
+
                 break;
             case SendToValidator { Message: Vote vote } send:
                 ExecuteEffect(instance, effect);
