@@ -89,8 +89,6 @@ public sealed partial class SimWorld
         }
     }
 
-    public ChainParameters Chain => _chain;
-
     /// <summary>The validators' keys are a function of their index alone, so every world of n validators shares them.</summary>
     public static Ed25519PrivateKey ValidatorKey(int index) => Keys.GetOrAdd(index, static i =>
         Ed25519PrivateKey.FromSeed(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"idos-akka/sim-validator/{i}"))));
@@ -128,8 +126,10 @@ public sealed partial class SimWorld
         }
 
         var committed = _instances.Where(i => i.Role == NodeRole.Correct).Select(i => i.Store.Height).DefaultIfEmpty(0).Min();
+        var eventLogHash = Convert.ToHexStringLower(_eventLog.GetHashAndReset());
+        _eventLog.Dispose();
         return new SimulationResult(_seed, _checker.Violations, committed, _roundsToCommitAfterGst, _livenessBound, _events, _now, _evidence,
-            _rejected, Convert.ToHexStringLower(_eventLog.GetHashAndReset()));
+            _rejected, eventLogHash);
     }
 
     private void Process(SimEvent e)
