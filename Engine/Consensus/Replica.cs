@@ -116,8 +116,6 @@ public sealed class Replica
 
     public long CommittedHeight => _store.Height;
 
-    public Block CommittedRoot => _tree.Root;
-
     public SafetyState SafetyState => _safety.State;
 
     public Mempool Mempool { get; }

@@ -66,6 +66,4 @@ public sealed class ValidatorSet
     public int LeaderOf(long round) => _leaderSchedule is null
         ? (int)(round % _keys.Length)
         : _leaderSchedule[(int)(round % _leaderSchedule.Length)];
-
-    public int IndexOf(Ed25519PublicKey key) => Array.IndexOf(_keys, key);
 }

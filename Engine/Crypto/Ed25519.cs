@@ -65,17 +65,9 @@ public sealed class Ed25519PrivateKey : IDisposable
             throw new ArgumentException($"An ed25519 seed is {SeedSize} bytes, got {seed.Length}.", nameof(seed));
         }
 
-        var parameters = new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport };
-        return new Ed25519PrivateKey(Key.Import(SignatureAlgorithm.Ed25519, seed, KeyBlobFormat.RawPrivateKey, parameters));
+        // The private key never leaves libsodium's memory again: no export policy.
+        return new Ed25519PrivateKey(Key.Import(SignatureAlgorithm.Ed25519, seed, KeyBlobFormat.RawPrivateKey));
     }
-
-    public static Ed25519PrivateKey Generate()
-    {
-        var parameters = new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport };
-        return new Ed25519PrivateKey(Key.Create(SignatureAlgorithm.Ed25519, parameters));
-    }
-
-    public byte[] ExportSeed() => _key.Export(KeyBlobFormat.RawPrivateKey);
 
     public byte[] Sign(ReadOnlySpan<byte> message) => SignatureAlgorithm.Ed25519.Sign(_key, message);
 

@@ -28,8 +28,6 @@ public readonly struct Hash32 : IEquatable<Hash32>, IComparable<Hash32>
 
     public static Hash32 Zero => default;
 
-    public bool IsZero => (_w0 | _w1 | _w2 | _w3) == 0;
-
     public static Hash32 Compute(ReadOnlySpan<byte> data)
     {
         Span<byte> digest = stackalloc byte[Size];
