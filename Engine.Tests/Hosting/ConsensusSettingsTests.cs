@@ -8,22 +8,7 @@ namespace IdOS.Akka.Engine.Tests.Hosting;
 [Trait("Category", "Unit")]
 public sealed class ConsensusSettingsTests
 {
-    private static string NodeConf
-    {
-        get
-        {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                var candidate = Path.Combine(dir.FullName, "hocon", "node.conf");
-                if (File.Exists(candidate))
-                {
-                    return File.ReadAllText(candidate);
-                }
-            }
-
-            throw new FileNotFoundException("hocon/node.conf not found above " + AppContext.BaseDirectory);
-        }
-    }
+    private static string NodeConf => TestFiles.NodeConf;
 
     [Fact]
     public void The_shipped_node_conf_holds_the_protocol_defaults()

@@ -1,0 +1,92 @@
+using System.Runtime.Serialization;
+using Akka.Configuration;
+using IdOS.Akka.Engine.Consensus;
+using IdOS.Akka.Engine.Hosting;
+using IdOS.Akka.Engine.Network;
+using IdOS.Akka.Engine.Tests.Consensus;
+using Xunit;
+
+namespace IdOS.Akka.Engine.Tests.Network;
+
+/// <summary>An ActorSystem configured from the shipped hocon/node.conf serializes every wire message with our codec and refuses JSON.</summary>
+[Trait("Category", "Unit")]
+public sealed class WireSerializerTests() : global::Akka.TestKit.Xunit2.TestKit(ConfigurationFactory.ParseString(TestFiles.NodeConf))
+{
+    private readonly TestChain _t = new();
+
+    private sealed record NotBound(string Text);
+
+    private IEnumerable<ConsensusMessage> Messages()
+    {
+        var b1 = _t.Block(1, _t.Chain.GenesisBlock, _t.Chain.GenesisQc, [TestChain.Tx(1)]);
+        var b3 = _t.Block(3, b1);
+        yield return _t.Propose(b1);
+        yield return _t.Propose(b3, _t.Tc(2, 1));
+        yield return _t.Vote(1, b1.Id, 1);
+        yield return _t.Timeout(2, 2, _t.QcFor(b1));
+        yield return new BlockRequest(b1.Id, 0, 64);
+        yield return new BlockResponse(b3.Id, [b3, b1]);
+    }
+
+    [Fact]
+    public void Every_wire_message_goes_through_the_canonical_codec_and_back()
+    {
+        foreach (var message in Messages())
+        {
+            var serializer = Assert.IsType<WireSerializer>(Sys.Serialization.FindSerializerFor(message));
+            var bytes = serializer.ToBinary(message);
+
+            var back = Sys.Serialization.Deserialize(bytes, WireSerializer.Id, serializer.Manifest(message));
+
+            Assert.Equal(ConsensusCodec.Encode(message), bytes);
+            Assert.Equal(bytes, ConsensusCodec.Encode((ConsensusMessage)back));
+        }
+    }
+
+    [Fact]
+    public void Garbled_bytes_and_a_wrong_manifest_are_a_serialization_exception_so_remoting_drops_only_that_message()
+    {
+        var vote = _t.Vote(1, _t.Chain.GenesisBlock.Id, 1);
+        var bytes = ConsensusCodec.Encode(vote);
+
+        Assert.Throws<SerializationException>(() => Sys.Serialization.Deserialize(bytes[..^1], WireSerializer.Id, "V"));
+        Assert.Throws<SerializationException>(() => Sys.Serialization.Deserialize(bytes, WireSerializer.Id, "P"));
+        Assert.Throws<SerializationException>(() => Sys.Serialization.Deserialize(bytes, WireSerializer.Id, "nonsense"));
+    }
+
+    [Fact]
+    public void A_JSON_payload_naming_a_type_is_refused()
+    {
+        var json = System.Text.Encoding.UTF8.GetBytes("""{"$type":"System.IO.FileInfo, System.IO.FileSystem","fileName":"/etc/passwd"}""");
+
+        var refused = Assert.Throws<SerializationException>(() => Sys.Serialization.Deserialize(json, 1, "System.IO.FileInfo, System.IO.FileSystem"));
+
+        Assert.Contains("Refusing a JSON payload", refused.Message, StringComparison.Ordinal);
+
+        // The threat is real: with Akka's defaults the same bytes instantiate the type they name.
+        using var defaults = global::Akka.Actor.ActorSystem.Create("defaults");
+        Assert.IsType<FileInfo>(defaults.Serialization.Deserialize(json, 1, "System.IO.FileInfo, System.IO.FileSystem"));
+    }
+
+    [Fact]
+    public void A_message_type_without_a_binding_is_never_sent_as_JSON()
+    {
+        var message = new NotBound("x");
+
+        var refused = Record.Exception(() => Sys.Serialization.FindSerializerFor(message).ToBinary(message));
+
+        Assert.NotNull(refused);
+    }
+
+    [Fact]
+    public void The_remote_frame_fits_the_largest_message_the_protocol_allows_and_the_socket_buffers_fit_the_frame()
+    {
+        var config = Sys.Settings.Config;
+        var limits = ConsensusSettings.FromConfig(config).Limits;
+        var frame = config.GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size")!.Value;
+
+        Assert.True(frame >= limits.MaxMessageBytes + 4096, $"frame {frame} < largest message {limits.MaxMessageBytes} + envelope");
+        Assert.True(config.GetByteSize("akka.remote.dot-netty.tcp.send-buffer-size") >= frame);
+        Assert.True(config.GetByteSize("akka.remote.dot-netty.tcp.receive-buffer-size") >= frame);
+    }
+}
