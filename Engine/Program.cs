@@ -9,6 +9,8 @@ internal static class Program
 
         commands:
           {SimulateCommand.Usage}
+          {KeyCommands.KeygenUsage}
+          {KeyCommands.GenesisUsage}
         """;
 
     private static int Main(string[] args)
@@ -24,6 +26,8 @@ internal static class Program
             return args[0] switch
             {
                 "simulate" => SimulateCommand.Run(args[1..], Console.Out),
+                "keygen" => KeyCommands.Keygen(args[1..], Console.Out),
+                "genesis" => KeyCommands.Genesis(args[1..], Console.Out),
                 _ => throw new UsageException($"unknown command '{args[0]}'"),
             };
         }
@@ -33,6 +37,11 @@ internal static class Program
             Console.Error.WriteLine();
             Console.Error.WriteLine(Usage);
             return 2;
+        }
+        catch (Hosting.NodeFileException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
         }
     }
 }

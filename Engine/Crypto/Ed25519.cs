@@ -69,6 +69,15 @@ public sealed class Ed25519PrivateKey : IDisposable
         return new Ed25519PrivateKey(Key.Import(SignatureAlgorithm.Ed25519, seed, KeyBlobFormat.RawPrivateKey));
     }
 
+    /// <summary>A fresh key whose seed can be written once to the validator's key file.</summary>
+    public static Ed25519PrivateKey GenerateExportable()
+    {
+        var parameters = new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextArchiving };
+        return new Ed25519PrivateKey(Key.Create(SignatureAlgorithm.Ed25519, parameters));
+    }
+
+    public byte[] ExportSeed() => _key.Export(KeyBlobFormat.RawPrivateKey);
+
     public byte[] Sign(ReadOnlySpan<byte> message) => SignatureAlgorithm.Ed25519.Sign(_key, message);
 
     public void Dispose() => _key.Dispose();

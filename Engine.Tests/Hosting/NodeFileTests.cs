@@ -1,0 +1,114 @@
+using IdOS.Akka.Engine.Cli;
+using IdOS.Akka.Engine.Hosting;
+using Xunit;
+
+namespace IdOS.Akka.Engine.Tests.Hosting;
+
+[Trait("Category", "Unit")]
+public sealed class NodeFileTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("idos-keys-");
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    private string PathOf(string name) => Path.Combine(_dir.FullName, name);
+
+    [Fact]
+    public void A_generated_key_reads_back_as_the_same_key_and_only_its_owner_can_read_it()
+    {
+        var publicKey = KeyFiles.Generate(PathOf("v1.key"));
+
+        using var key = KeyFiles.ReadPrivate(PathOf("v1.key"));
+
+        Assert.Equal(publicKey, key.PublicKey);
+        Assert.Equal(publicKey, KeyFiles.ReadPublic(PathOf("v1.key.pub")));
+        Assert.Equal(publicKey, KeyFiles.ReadPublic(PathOf("v1.key")));
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(PathOf("v1.key")));
+        }
+    }
+
+    [Fact]
+    public void A_key_is_never_overwritten()
+    {
+        KeyFiles.Generate(PathOf("v1.key"));
+        var before = File.ReadAllText(PathOf("v1.key"));
+
+        var error = Assert.Throws<NodeFileException>(() => KeyFiles.Generate(PathOf("v1.key")));
+
+        Assert.Contains("already exists", error.Message, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllText(PathOf("v1.key")));
+    }
+
+    [Theory]
+    [InlineData("public_key", "does not belong to private_seed")]
+    [InlineData("private_seed", "does not belong to private_seed")]
+    [InlineData("type", "is not a validator key file")]
+    public void A_damaged_key_file_is_refused_with_the_reason(string field, string reason)
+    {
+        KeyFiles.Generate(PathOf("v1.key"));
+        var other = KeyFiles.Generate(PathOf("v2.key"));
+        var text = File.ReadAllText(PathOf("v1.key"));
+        var damaged = field switch
+        {
+            "public_key" => System.Text.RegularExpressions.Regex.Replace(text, "\"public_key\": \"[0-9a-f]+\"", $"\"public_key\": \"{other}\""),
+            "private_seed" => System.Text.RegularExpressions.Regex.Replace(text, "(\"private_seed\": \")([0-9a-f])",
+                m => m.Groups[1].Value + (m.Groups[2].Value == "0" ? "1" : "0")),
+            _ => text.Replace(KeyFiles.PrivateKeyType, "something-else", StringComparison.Ordinal),
+        };
+        File.WriteAllText(PathOf("damaged.key"), damaged);
+
+        var error = Assert.Throws<NodeFileException>(() => KeyFiles.ReadPrivate(PathOf("damaged.key")));
+
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+        Assert.Contains("damaged.key", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Missing_or_unreadable_files_name_the_file()
+    {
+        File.WriteAllText(PathOf("junk.key"), "{ not json");
+
+        Assert.Contains("cannot be read", Assert.Throws<NodeFileException>(() => KeyFiles.ReadPrivate(PathOf("absent.key"))).Message, StringComparison.Ordinal);
+        Assert.Contains("junk.key is not a key file", Assert.Throws<NodeFileException>(() => KeyFiles.ReadPublic(PathOf("junk.key"))).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Genesis_from_public_key_files_keeps_their_order_and_reads_back_to_the_same_chain()
+    {
+        var keys = Enumerable.Range(1, 4).Select(i => KeyFiles.Generate(PathOf($"v{i}.key"))).ToList();
+        var output = new StringWriter();
+
+        var exit = KeyCommands.Genesis(
+            ["--validators", string.Join(",", Enumerable.Range(1, 4).Select(i => PathOf($"v{i}.key.pub"))), "--out", PathOf("genesis.json"),
+             "--chain-id", "test-net", "--genesis-time", "2026-11-23T00:00:00Z"],
+            output);
+        var chain = GenesisFile.Read(PathOf("genesis.json"));
+
+        Assert.Equal(0, exit);
+        Assert.Equal("test-net", chain.ChainId);
+        Assert.Equal(keys, Enumerable.Range(0, 4).Select(i => chain.Validators[i]));
+        Assert.Equal(new DateTimeOffset(2026, 11, 23, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds(), chain.GenesisBlock.Header.Timestamp);
+        Assert.Contains(chain.GenesisBlock.Id.ToString(), output.ToString(), StringComparison.Ordinal);
+        Assert.Equal(chain.GenesisBlock.Id, GenesisFile.Read(PathOf("genesis.json")).GenesisBlock.Id);
+    }
+
+    [Fact]
+    public void A_genesis_with_a_repeated_or_invalid_key_is_refused()
+    {
+        var key = KeyFiles.Generate(PathOf("v1.key"));
+
+        var repeated = Assert.Throws<NodeFileException>(() =>
+            GenesisFile.Write(PathOf("g1.json"), "net", DateTimeOffset.UnixEpoch, [key, key]));
+        File.WriteAllText(PathOf("g2.json"), """{"chain_id":"net","genesis_time":"2026-11-23T00:00:00.000Z","validators":["abcd"]}""");
+        File.WriteAllText(PathOf("g3.json"), """{"chain_id":"net","genesis_time":"yesterday","validators":[]}""");
+        File.WriteAllText(PathOf("g4.json"), """{"chain_id":"net","genesis_time":"2026-11-23T00:00:00.000Z","validators":[],"extra":1}""");
+
+        Assert.Contains("appears twice", repeated.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(PathOf("g1.json")));
+        Assert.Contains("validators[0] is 2 bytes", Assert.Throws<NodeFileException>(() => GenesisFile.Read(PathOf("g2.json"))).Message, StringComparison.Ordinal);
+        Assert.Contains("genesis_time", Assert.Throws<NodeFileException>(() => GenesisFile.Read(PathOf("g3.json"))).Message, StringComparison.Ordinal);
+        Assert.Contains("not a genesis file", Assert.Throws<NodeFileException>(() => GenesisFile.Read(PathOf("g4.json"))).Message, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,62 @@
+using IdOS.Akka.Engine.Hosting;
+
+namespace IdOS.Akka.Engine.Cli;
+
+/// <summary>`keygen` and `genesis`: what operators run once, before a network's first start.</summary>
+public static class KeyCommands
+{
+    public const string KeygenUsage = """
+        keygen --out FILE
+          writes a new validator key to FILE (owner-readable only) and its public key to FILE.pub; never overwrites
+        """;
+
+    public const string GenesisUsage = """
+        genesis --validators A.pub,B.pub,... --out FILE [--chain-id ID] [--genesis-time 2026-11-23T00:00:00.000Z]
+          writes the genesis file all nodes share; validator order (which fixes indices and leaders) is the order given
+        """;
+
+    public static int Keygen(IReadOnlyList<string> args, TextWriter output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        var options = new CommandLineOptions(args, new HashSet<string>(StringComparer.Ordinal));
+        var path = options.Text("out", "");
+        options.RejectUnknown();
+        if (path.Length == 0)
+        {
+            throw new UsageException("keygen needs --out FILE");
+        }
+
+        var publicKey = KeyFiles.Generate(path);
+        output.WriteLine($"validator key written to {path}; public key {publicKey} in {path}.pub");
+        return 0;
+    }
+
+    public static int Genesis(IReadOnlyList<string> args, TextWriter output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        var options = new CommandLineOptions(args, new HashSet<string>(StringComparer.Ordinal));
+        var validators = options.Text("validators", "");
+        var path = options.Text("out", "");
+        var chainId = options.Text("chain-id", "idos-akka-localnet");
+        var time = options.Text("genesis-time", "");
+        options.RejectUnknown();
+        if (validators.Length == 0 || path.Length == 0)
+        {
+            throw new UsageException("genesis needs --validators A.pub,B.pub,... and --out FILE");
+        }
+
+        var genesisTime = time.Length == 0
+            ? DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())
+            : DateTimeOffset.TryParse(time, System.Globalization.CultureInfo.InvariantCulture,
+                System.Globalization.DateTimeStyles.AssumeUniversal, out var parsed)
+                ? parsed
+                : throw new UsageException($"--genesis-time '{time}' is not a date and time");
+        var keys = validators.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(KeyFiles.ReadPublic)
+            .ToList();
+        var chain = GenesisFile.Write(path, chainId, genesisTime, keys);
+        output.WriteLine($"genesis written to {path}: chain {chain.ChainId}, {keys.Count} validators (f = {chain.Validators.MaxFaulty}), " +
+            $"genesis block {chain.GenesisBlock.Id}");
+        return 0;
+    }
+}

@@ -1,0 +1,82 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using IdOS.Akka.Engine.Consensus;
+using IdOS.Akka.Engine.Crypto;
+
+namespace IdOS.Akka.Engine.Hosting;
+
+/// <summary>
+/// The one file every node of a network shares: chain id, genesis time and the validators' public keys in genesis
+/// order (which fixes their indices and the leader rotation). Everything else of genesis is derived from it.
+/// </summary>
+public static class GenesisFile
+{
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    };
+
+    public static ChainParameters Write(string path, string chainId, DateTimeOffset genesisTime, IReadOnlyList<Ed25519PublicKey> validators)
+    {
+        ArgumentNullException.ThrowIfNull(validators);
+        var document = new GenesisDocument(chainId, genesisTime.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
+            [.. validators.Select(v => v.ToString())]);
+        var chain = ToChain(path, document, null);
+        KeyFiles.WriteNew(path, JsonSerializer.Serialize(document, Json),
+            UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        return chain;
+    }
+
+    public static ChainParameters Read(string path, ConsensusLimits? limits = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        GenesisDocument? document;
+        try
+        {
+            document = JsonSerializer.Deserialize<GenesisDocument>(File.ReadAllText(path), Json);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new NodeFileException($"{path} cannot be read: {e.Message}");
+        }
+        catch (JsonException e)
+        {
+            throw new NodeFileException($"{path} is not a genesis file: {e.Message}");
+        }
+
+        return ToChain(path, document ?? throw new NodeFileException($"{path} is empty."), limits);
+    }
+
+    private static ChainParameters ToChain(string path, GenesisDocument document, ConsensusLimits? limits)
+    {
+        if (!DateTimeOffset.TryParseExact(document.GenesisTime, "yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture,
+                DateTimeStyles.AssumeUniversal, out var time))
+        {
+            throw new NodeFileException($"{path}: genesis_time \"{document.GenesisTime}\" is not UTC in the form 2026-11-23T00:00:00.000Z.");
+        }
+
+        var keys = new List<Ed25519PublicKey>();
+        foreach (var (hex, index) in (document.Validators ?? []).Select((v, i) => (v, i)))
+        {
+            keys.Add(Ed25519PublicKey.TryCreate(KeyFiles.Hex(path, $"validators[{index}]", hex, Ed25519PublicKey.Size))
+                ?? throw new NodeFileException($"{path}: validators[{index}] is not a valid ed25519 public key."));
+        }
+
+        try
+        {
+            return new ChainParameters(document.ChainId ?? "", new ValidatorSet(keys), time.ToUnixTimeMilliseconds(), limits);
+        }
+        catch (ArgumentException e)
+        {
+            var reason = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+            throw new NodeFileException($"{path}: {reason}");
+        }
+    }
+
+    private sealed record GenesisDocument(
+        [property: JsonPropertyName("chain_id")] string? ChainId,
+        [property: JsonPropertyName("genesis_time")] string? GenesisTime,
+        [property: JsonPropertyName("validators")] IReadOnlyList<string>? Validators);
+}
