@@ -198,6 +198,56 @@ public static class ConsensusCodec
         return writer.ToArray();
     }
 
+    /// <summary>A block (header and body) on its own, as a block store keeps it.</summary>
+    public static byte[] EncodeBlock(Block block)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        var writer = new CanonicalWriter(block.EncodedSize + 16);
+        WriteBlock(writer, block);
+        return writer.ToArray();
+    }
+
+    public static bool TryDecodeBlock(
+        ReadOnlySpan<byte> bytes,
+        ConsensusLimits limits,
+        [NotNullWhen(true)] out Block? block,
+        [NotNullWhen(false)] out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        try
+        {
+            var reader = new CanonicalReader(bytes);
+            block = ReadBlock(ref reader, limits);
+            reader.EnsureEnd("block");
+            error = null;
+            return true;
+        }
+        catch (MalformedMessageException e)
+        {
+            block = null;
+            error = e.Message;
+            return false;
+        }
+    }
+
+    public static bool TryDecodeQc(ReadOnlySpan<byte> bytes, [NotNullWhen(true)] out QuorumCertificate? qc, [NotNullWhen(false)] out string? error)
+    {
+        try
+        {
+            var reader = new CanonicalReader(bytes);
+            qc = ReadQc(ref reader);
+            reader.EnsureEnd("QC");
+            error = null;
+            return true;
+        }
+        catch (MalformedMessageException e)
+        {
+            qc = null;
+            error = e.Message;
+            return false;
+        }
+    }
+
     public static byte[] EncodeQc(QuorumCertificate qc)
     {
         ArgumentNullException.ThrowIfNull(qc);

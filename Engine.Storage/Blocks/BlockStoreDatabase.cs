@@ -1,0 +1,155 @@
+using LinqToDB;
+using LinqToDB.Data;
+using LinqToDB.DataProvider.SQLite;
+using LinqToDB.Mapping;
+
+namespace IdOS.Akka.Engine.Storage.Blocks;
+
+/// <summary>One committed block as stored: its encoding, the QC that certifies it and the app hash after it.</summary>
+public sealed record StoredBlock(long Height, byte[] BlockId, byte[] Block, byte[] Certificate, byte[] AppHash);
+
+/// <summary>
+/// A validator's durable chain in its own SQLite file: committed blocks by height, the hashes of their transactions,
+/// and the uncommitted blocks consensus asked to keep. Blocks are opaque bytes here (this project does not know the
+/// consensus types). The file runs in WAL mode with synchronous=FULL: a commit that returned survives power loss,
+/// which NORMAL does not promise in WAL mode. A block and its transactions are written in one transaction.
+/// </summary>
+public sealed class BlockStoreDatabase : IDisposable
+{
+    private readonly DataConnection _db;
+
+    private BlockStoreDatabase(DataConnection db, long height)
+    {
+        _db = db;
+        Height = height;
+    }
+
+    public long Height { get; private set; }
+
+    public static BlockStoreDatabase Open(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (directory is not null)
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        var db = new DataConnection(new DataOptions().UseSQLite($"Data Source={path};Pooling=False", SQLiteProvider.Microsoft));
+        try
+        {
+            db.Execute("PRAGMA journal_mode=WAL");
+            db.Execute("PRAGMA synchronous=FULL");
+            db.Execute("""
+                CREATE TABLE IF NOT EXISTS committed_blocks (
+                    height INTEGER NOT NULL PRIMARY KEY,
+                    block_id BLOB NOT NULL UNIQUE,
+                    block BLOB NOT NULL,
+                    certificate BLOB NOT NULL,
+                    app_hash BLOB NOT NULL)
+                """);
+            db.Execute("CREATE TABLE IF NOT EXISTS committed_transactions (hash BLOB NOT NULL PRIMARY KEY, height INTEGER NOT NULL)");
+            db.Execute("CREATE TABLE IF NOT EXISTS kept_blocks (block_id BLOB NOT NULL PRIMARY KEY, height INTEGER NOT NULL, block BLOB NOT NULL)");
+            var height = db.GetTable<CommittedBlockRow>().Select(b => (long?)b.Height).Max() ?? 0;
+            return new BlockStoreDatabase(db, height);
+        }
+        catch
+        {
+            db.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Appends the next height; kept blocks at or below it are no longer needed and go in the same transaction.</summary>
+    public void Append(StoredBlock block, IEnumerable<byte[]> transactionHashes)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        ArgumentNullException.ThrowIfNull(transactionHashes);
+        if (block.Height != Height + 1)
+        {
+            throw new InvalidOperationException($"Height {block.Height} cannot follow the stored height {Height}.");
+        }
+
+        using (var transaction = _db.BeginTransaction())
+        {
+            _db.Insert(new CommittedBlockRow
+            {
+                Height = block.Height,
+                BlockId = block.BlockId,
+                Block = block.Block,
+                Certificate = block.Certificate,
+                AppHash = block.AppHash,
+            });
+            foreach (var hash in transactionHashes)
+            {
+                _db.Insert(new CommittedTransactionRow { Hash = hash, Height = block.Height });
+            }
+
+            _db.GetTable<KeptBlockRow>().Where(k => k.Height <= block.Height).Delete();
+            transaction.Commit();
+        }
+
+        Height = block.Height;
+    }
+
+    public StoredBlock? AtHeight(long height) => _db.GetTable<CommittedBlockRow>()
+        .Where(b => b.Height == height)
+        .Select(b => new StoredBlock(b.Height, b.BlockId, b.Block, b.Certificate, b.AppHash))
+        .FirstOrDefault();
+
+    public long? HeightOf(byte[] blockId) => _db.GetTable<CommittedBlockRow>()
+        .Where(b => b.BlockId == blockId)
+        .Select(b => (long?)b.Height)
+        .FirstOrDefault();
+
+    public bool ContainsTransaction(byte[] hash) => _db.GetTable<CommittedTransactionRow>().Any(t => t.Hash == hash);
+
+    public void Keep(byte[] blockId, long height, byte[] block) =>
+        _db.InsertOrReplace(new KeptBlockRow { BlockId = blockId, Height = height, Block = block });
+
+    public List<byte[]> KeptBlocks() => [.. _db.GetTable<KeptBlockRow>().Where(k => k.Height > Height).OrderBy(k => k.Height).Select(k => k.Block)];
+
+    public void Dispose() => _db.Dispose();
+
+    [Table("committed_blocks")]
+    private sealed class CommittedBlockRow
+    {
+        [Column("height"), PrimaryKey]
+        public long Height { get; set; }
+
+        [Column("block_id"), NotNull]
+        public byte[] BlockId { get; set; } = [];
+
+        [Column("block"), NotNull]
+        public byte[] Block { get; set; } = [];
+
+        [Column("certificate"), NotNull]
+        public byte[] Certificate { get; set; } = [];
+
+        [Column("app_hash"), NotNull]
+        public byte[] AppHash { get; set; } = [];
+    }
+
+    [Table("committed_transactions")]
+    private sealed class CommittedTransactionRow
+    {
+        [Column("hash"), PrimaryKey]
+        public byte[] Hash { get; set; } = [];
+
+        [Column("height"), NotNull]
+        public long Height { get; set; }
+    }
+
+    [Table("kept_blocks")]
+    private sealed class KeptBlockRow
+    {
+        [Column("block_id"), PrimaryKey]
+        public byte[] BlockId { get; set; } = [];
+
+        [Column("height"), NotNull]
+        public long Height { get; set; }
+
+        [Column("block"), NotNull]
+        public byte[] Block { get; set; } = [];
+    }
+}

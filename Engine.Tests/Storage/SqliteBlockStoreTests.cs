@@ -1,0 +1,121 @@
+using IdOS.Akka.Engine.Consensus;
+using IdOS.Akka.Engine.Crypto;
+using IdOS.Akka.Engine.Hosting;
+using IdOS.Akka.Engine.Simulation;
+using IdOS.Akka.Engine.Tests.Consensus;
+using Xunit;
+
+namespace IdOS.Akka.Engine.Tests.Storage;
+
+/// <summary>The consensus block store on a real SQLite file: what is written survives closing and reopening.</summary>
+[Trait("Category", "Unit")]
+public sealed class SqliteBlockStoreTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("idos-blocks-");
+    private readonly TestChain _t = new();
+
+    private string DbPath => Path.Combine(_dir.FullName, "node", "blocks.db");
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    private (Block B1, Block B2, Block B3) Chain()
+    {
+        var b1 = _t.Block(1, _t.Chain.GenesisBlock, _t.Chain.GenesisQc, [TestChain.Tx(1), TestChain.Tx(2)]);
+        var b2 = _t.Block(2, b1, transactions: [TestChain.Tx(3)]);
+        return (b1, b2, _t.Block(3, b2));
+    }
+
+    [Fact]
+    public void Committed_blocks_certificates_app_hashes_and_transactions_survive_a_reopen()
+    {
+        var (b1, b2, b3) = Chain();
+        var app1 = Hash32.Compute("app-1"u8);
+        var app2 = Hash32.Compute("app-2"u8);
+        using (var store = new SqliteBlockStore(DbPath, _t.Chain.Limits))
+        {
+            store.Append(b1, b2.Header.Justify, app1);
+            store.Append(b2, b3.Header.Justify, app2);
+        }
+
+        using var reopened = new SqliteBlockStore(DbPath, _t.Chain.Limits);
+
+        Assert.Equal(2, reopened.Height);
+        Assert.Equal(ConsensusCodec.EncodeBlock(b2), ConsensusCodec.EncodeBlock(reopened.GetByHeight(2)!));
+        Assert.Equal(b1.Id, reopened.GetById(b1.Id)!.Id);
+        Assert.Null(reopened.GetById(b3.Id));
+        Assert.Equal(ConsensusCodec.EncodeQc(b3.Header.Justify), ConsensusCodec.EncodeQc(reopened.CertificateAt(2)!));
+        Assert.Equal(app1, reopened.AppHashAt(1));
+        Assert.True(reopened.ContainsTransaction(Block.TransactionHash(TestChain.Tx(3))));
+        Assert.False(reopened.ContainsTransaction(Block.TransactionHash(TestChain.Tx(4))));
+        Assert.Null(reopened.GetByHeight(3));
+    }
+
+    [Fact]
+    public void The_file_is_in_write_ahead_log_mode()
+    {
+        using (new SqliteBlockStore(DbPath, _t.Chain.Limits))
+        {
+        }
+
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DbPath};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode";
+
+        Assert.Equal("wal", command.ExecuteScalar());
+    }
+
+    [Fact]
+    public void Heights_are_appended_in_order_only()
+    {
+        var (_, b2, b3) = Chain();
+        using var store = new SqliteBlockStore(DbPath, _t.Chain.Limits);
+
+        Assert.Throws<InvalidOperationException>(() => store.Append(b2, b3.Header.Justify, Hash32.Zero));
+        Assert.Equal(0, store.Height);
+    }
+
+    [Fact]
+    public void Kept_blocks_come_back_after_a_reopen_until_their_height_is_committed()
+    {
+        var (b1, b2, b3) = Chain();
+        using (var store = new SqliteBlockStore(DbPath, _t.Chain.Limits))
+        {
+            store.Keep(b1);
+            store.Keep(b2);
+            store.Keep(b2);
+            store.Keep(b3);
+            store.Append(b1, b2.Header.Justify, Hash32.Zero);
+        }
+
+        using var reopened = new SqliteBlockStore(DbPath, _t.Chain.Limits);
+
+        Assert.Equal([b2.Id, b3.Id], reopened.KeptBlocks().Select(b => b.Id));
+    }
+
+    [Fact]
+    public void A_replica_resumes_from_the_store_at_its_committed_height_and_certificate()
+    {
+        var (b1, b2, b3) = Chain();
+        var b4 = _t.Block(4, b3);
+        using (var store = new SqliteBlockStore(DbPath, _t.Chain.Limits))
+        {
+            store.Append(b1, b2.Header.Justify, Hash32.Compute("app"u8));
+            store.Keep(b2);
+            store.Keep(b3);
+            store.Keep(b4);
+        }
+
+        using var reopened = new SqliteBlockStore(DbPath, _t.Chain.Limits);
+        var replica = new Replica(_t.Chain, 0, _t.Keys[0], Ed25519Verifier.Instance, reopened,
+            new HashChainStateMachine(1, reopened.AppHashAt(1)!.Value), SafetyState.Initial(_t.Chain), reopened.KeptBlocks());
+
+        Assert.Equal(1, replica.CommittedHeight);
+        Assert.Equal(b1.Id, replica.HighQc.BlockId);
+        var effects = replica.Start(TestChain.GenesisTime + 10_000);
+
+        Assert.Equal([b2.Id], effects.OfType<BlockCommitted>().Select(c => c.Block.Id));
+        Assert.Equal(2, reopened.Height);
+        Assert.Equal([b3.Id, b4.Id], reopened.KeptBlocks().Select(b => b.Id));
+    }
+}

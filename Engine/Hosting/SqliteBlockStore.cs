@@ -1,0 +1,73 @@
+using IdOS.Akka.Engine.Consensus;
+using IdOS.Akka.Engine.Crypto;
+using IdOS.Akka.Engine.Storage.Blocks;
+
+namespace IdOS.Akka.Engine.Hosting;
+
+/// <summary>
+/// The consensus block store over a validator's SQLite file: blocks and certificates in their canonical encoding.
+/// What it reads back was written by this node, yet it is decoded with the same checks as peer input, and a row that
+/// does not decode stops the node with the height and file named instead of feeding consensus a damaged chain.
+/// </summary>
+public sealed class SqliteBlockStore : ICommittedBlockStore, IDisposable
+{
+    private readonly BlockStoreDatabase _db;
+    private readonly ConsensusLimits _limits;
+    private readonly string _path;
+
+    public SqliteBlockStore(string path, ConsensusLimits limits)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        _path = path;
+        _limits = limits;
+        _db = BlockStoreDatabase.Open(path);
+    }
+
+    public long Height => _db.Height;
+
+    public void Append(Block block, QuorumCertificate certificate, Hash32 appHash)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        ArgumentNullException.ThrowIfNull(certificate);
+        _db.Append(
+            new StoredBlock(block.Height, block.Id.ToArray(), ConsensusCodec.EncodeBlock(block), ConsensusCodec.EncodeQc(certificate), appHash.ToArray()),
+            block.TransactionHashes.Select(h => h.ToArray()));
+    }
+
+    /// <summary>Carries out <see cref="PersistBlock"/>.</summary>
+    public void Keep(Block block)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        _db.Keep(block.Id.ToArray(), block.Height, ConsensusCodec.EncodeBlock(block));
+    }
+
+    /// <summary>The kept blocks above the committed height, for the replica's restart.</summary>
+    public List<Block> KeptBlocks() => [.. _db.KeptBlocks().Select(bytes => DecodeBlock(bytes, "a kept block"))];
+
+    public Block? GetByHeight(long height) => _db.AtHeight(height) is { } stored ? DecodeBlock(stored.Block, $"height {height}") : null;
+
+    public Block? GetById(Hash32 id) => _db.HeightOf(id.ToArray()) is { } height ? GetByHeight(height) : null;
+
+    public QuorumCertificate? CertificateAt(long height)
+    {
+        if (_db.AtHeight(height) is not { } stored)
+        {
+            return null;
+        }
+
+        return ConsensusCodec.TryDecodeQc(stored.Certificate, out var qc, out var error)
+            ? qc
+            : throw new InvalidDataException($"{_path}: the certificate at height {height} does not decode: {error}");
+    }
+
+    public Hash32? AppHashAt(long height) => _db.AtHeight(height) is { } stored ? new Hash32(stored.AppHash) : null;
+
+    public bool ContainsTransaction(Hash32 transactionHash) => _db.ContainsTransaction(transactionHash.ToArray());
+
+    public void Dispose() => _db.Dispose();
+
+    private Block DecodeBlock(byte[] bytes, string what) =>
+        ConsensusCodec.TryDecodeBlock(bytes, _limits, out var block, out var error)
+            ? block
+            : throw new InvalidDataException($"{_path}: {what} does not decode: {error}");
+}
