@@ -20,6 +20,20 @@ public sealed class CertificateTests
     }
 
     [Fact]
+    public void A_QC_once_verified_is_accepted_again_but_any_altered_copy_is_checked_afresh()
+    {
+        var checks = new SignatureChecks(_t.Chain, Crypto.Ed25519Verifier.Instance);
+        var qc = _t.Qc(_block, 5);
+        var swapped = qc with { Signatures = [qc.Signatures[1], qc.Signatures[0], qc.Signatures[2]] };
+
+        Assert.True(checks.CheckQc(qc).IsAccepted);
+        Assert.True(checks.CheckQc(qc).IsAccepted);
+        Assert.False(checks.CheckQc(swapped).IsAccepted);
+        Assert.False(checks.CheckQc(qc with { Round = 6 }).IsAccepted);
+        Assert.False(checks.CheckQc(qc with { Signers = SignerBitmap.Create(4, [0, 1, 3]) }).IsAccepted);
+    }
+
+    [Fact]
     public void Too_few_signers_is_rejected()
     {
         var verdict = _t.Checks.CheckQc(_t.Qc(_block, 5, [0, 1]));

@@ -8,6 +8,14 @@ namespace IdOS.Akka.Engine.Consensus;
 /// </summary>
 public sealed class SignatureChecks(ChainParameters chain, ISignatureVerifier verifier)
 {
+    /// <summary>
+    /// One QC arrives many times (in a proposal, in every peer's timeout, in sync responses); remembering the
+    /// encodings that verified saves q signature checks each time. Bounded: the oldest rounds are forgotten first.
+    /// </summary>
+    private const int VerifiedQcCapacity = 256;
+
+    private readonly Dictionary<Hash32, long> _verifiedQcs = [];
+
     private ValidatorSet Validators => chain.Validators;
 
     public Verdict CheckQc(QuorumCertificate qc)
@@ -19,6 +27,12 @@ public sealed class SignatureChecks(ChainParameters chain, ISignatureVerifier ve
                 && SignerBitmap.Signers(qc.Signers).Count == 0
                 ? Verdict.Accept
                 : Verdict.Reject("a round-0 QC must be the genesis QC");
+        }
+
+        var digest = Hash32.Compute(ConsensusCodec.EncodeQc(qc));
+        if (_verifiedQcs.ContainsKey(digest))
+        {
+            return Verdict.Accept;
         }
 
         var structure = CheckSigners(qc.Signers, qc.Signatures.Count, "QC");
@@ -37,7 +51,21 @@ public sealed class SignatureChecks(ChainParameters chain, ISignatureVerifier ve
             }
         }
 
+        RememberVerified(digest, qc.Round);
         return Verdict.Accept;
+    }
+
+    private void RememberVerified(Hash32 digest, long round)
+    {
+        if (_verifiedQcs.Count >= VerifiedQcCapacity)
+        {
+            foreach (var (oldest, _) in _verifiedQcs.OrderBy(e => e.Value).ThenBy(e => e.Key).Take(VerifiedQcCapacity / 2).ToList())
+            {
+                _verifiedQcs.Remove(oldest);
+            }
+        }
+
+        _verifiedQcs[digest] = round;
     }
 
     public Verdict CheckTc(TimeoutCertificate tc)
