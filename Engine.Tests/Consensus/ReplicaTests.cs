@@ -76,6 +76,24 @@ public sealed class ReplicaTests
     }
 
     [Fact]
+    public void A_validator_whose_clock_is_behind_does_not_vote_for_blocks_from_its_future_but_follows_their_certificates()
+    {
+        var replica = _t.Replica(2);
+        var b1 = _t.Block(1, _t.Chain.GenesisBlock, _t.Chain.GenesisQc, timestamp: Now + 60_000);
+        var b2 = _t.Block(2, b1);
+        var b3 = _t.Block(3, b2);
+
+        var first = replica.OnMessage(Peer, _t.Propose(b1), Now);
+        replica.OnMessage(Peer, _t.Propose(b2), Now);
+        var third = replica.OnMessage(Peer, _t.Propose(b3), Now);
+
+        Assert.Contains(Rejections(first), r => r.Contains("ahead of local time", StringComparison.Ordinal));
+        Assert.DoesNotContain(first.Concat(third), e => e is SendToValidator or PersistSafetyState);
+        Assert.Equal(3, replica.CurrentRound);
+        Assert.Equal([b1.Id], third.OfType<BlockCommitted>().Select(c => c.Block.Id));
+    }
+
+    [Fact]
     public void Votes_from_strangers_for_stale_rounds_or_to_the_wrong_leader_are_rejected()
     {
         var replica = _t.Replica(2);

@@ -43,11 +43,19 @@ public static class ProposalRules
             return Verdict.Reject($"proposal for round {header.Round} extends a QC of round {header.Justify.Round} without a TC for round {header.Round - 1}");
         }
 
-        if (header.Timestamp > now + limits.MaxClockDriftMs)
-        {
-            return Verdict.Reject($"proposal for round {header.Round}: timestamp {header.Timestamp} is more than {limits.MaxClockDriftMs} ms ahead of local time {now}");
-        }
-
         return Verdict.Accept;
+    }
+
+    /// <summary>
+    /// Separate from the shape: a block from the future is not voted for, but its certificates are still valid, so a
+    /// validator whose own clock is behind keeps following the chain instead of stalling.
+    /// </summary>
+    public static Verdict CheckTimestamp(Block block, ConsensusLimits limits, long now)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        ArgumentNullException.ThrowIfNull(limits);
+        return block.Header.Timestamp > now + limits.MaxClockDriftMs
+            ? Verdict.Reject($"proposal for round {block.Round}: timestamp {block.Header.Timestamp} is more than {limits.MaxClockDriftMs} ms ahead of local time {now}")
+            : Verdict.Accept;
     }
 }

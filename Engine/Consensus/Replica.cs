@@ -276,6 +276,13 @@ public sealed class Replica
             return;
         }
 
+        var timestamp = ProposalRules.CheckTimestamp(block, _chain.Limits, _now);
+        if (!timestamp.IsAccepted)
+        {
+            Reject(from, timestamp.Reason!);
+            return;
+        }
+
         var decision = _safety.VoteFor(proposal);
         if (decision.Message is not { } vote)
         {

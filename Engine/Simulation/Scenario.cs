@@ -58,6 +58,9 @@ public sealed record WorldConfig
 
     public long ClockSkewMaxMs { get; init; } = 50;
 
+    /// <summary>This many correct validators (chosen by the seed) have clocks wrong by 2.5 to 10 s, either way.</summary>
+    public int BadClocks { get; init; }
+
     public long TransactionIntervalMs { get; init; } = 40;
 
     public PacemakerPolicy Pacemaker { get; init; } = new(500, 8_000);
@@ -122,6 +125,14 @@ public sealed record Scenario(string Name, string Description, Func<int, SimRand
                 Partitions = PartitionMode.PerRound,
                 PartitionedRounds = rng.Between(6, 16),
                 DelayMeanMs = rng.Between(2.0, 30.0),
+            }),
+        new("clock-skew", "f correct validators' clocks are off by 2.5-10 s, beyond the allowed drift, either way", (n, rng, mutation) =>
+            Config(n, mutation, Roles(n, rng)) with
+            {
+                BadClocks = (n - 1) / 3,
+                DropRate = rng.Between(0.0, 0.1),
+                DelayMeanMs = rng.Between(5.0, 40.0),
+                GstMs = rng.Between(3_000, 10_000),
             }),
         new("chaos", "loss, duplication, splits, crashes and f mixed Byzantine validators at once", (n, rng, mutation) =>
             Config(n, mutation, Roles(n, rng, NodeRole.EquivocatingLeader, NodeRole.RogueVoter, NodeRole.Twin)) with

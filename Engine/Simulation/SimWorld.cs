@@ -79,6 +79,16 @@ public sealed partial class SimWorld
             }
         }
 
+        if (config.BadClocks > 0)
+        {
+            var correct = _instances.Where(i => i.Role == NodeRole.Correct).ToList();
+            _rng.Shuffle(correct);
+            foreach (var instance in correct.Take(config.BadClocks))
+            {
+                instance.ClockSkewMs = (_rng.Chance(0.5) ? 1 : -1) * _rng.Between(2_500, 10_000);
+            }
+        }
+
         _partition = new int[_instances.Count];
         if (config.Partitions == PartitionMode.PerRound)
         {
@@ -664,7 +674,7 @@ public sealed partial class SimWorld
 
         public Ed25519PrivateKey Key { get; } = key;
 
-        public long ClockSkewMs { get; } = clockSkewMs;
+        public long ClockSkewMs { get; set; } = clockSkewMs;
 
         public SimBlockStore Store { get; } = new();
 
