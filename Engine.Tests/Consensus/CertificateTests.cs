@@ -114,6 +114,19 @@ public sealed class CertificateTests
     }
 
     [Fact]
+    public void A_TC_with_a_signer_the_bitmap_does_not_name_or_one_signer_counted_twice_is_rejected()
+    {
+        var tc = _t.Tc(7, 4, [0, 1, 2]);
+        var wrongSigner = tc with { Signers = SignerBitmap.Create(4, [0, 1, 3]) };
+        var duplicated = tc with { Signatures = [tc.Signatures[0], tc.Signatures[0], tc.Signatures[2]] };
+        var otherChain = new TestChain(chainId: "another-chain").Tc(7, 4);
+
+        Assert.Contains("validator 3 does not verify", _t.Checks.CheckTc(wrongSigner).Reason, StringComparison.Ordinal);
+        Assert.Contains("validator 1 does not verify", _t.Checks.CheckTc(duplicated).Reason, StringComparison.Ordinal);
+        Assert.False(_t.Checks.CheckTc(otherChain).IsAccepted);
+    }
+
+    [Fact]
     public void Votes_are_checked_for_signer_round_and_signature()
     {
         var vote = _t.Vote(1, _block, 3);
