@@ -6,7 +6,7 @@ namespace IdOS.Akka.Engine.Consensus;
 /// </summary>
 public static class ProposalRules
 {
-    public static Verdict CheckShape(Proposal proposal, ConsensusLimits limits, long now)
+    public static Verdict CheckShape(Proposal proposal, ConsensusLimits limits)
     {
         ArgumentNullException.ThrowIfNull(proposal);
         ArgumentNullException.ThrowIfNull(limits);

@@ -207,7 +207,7 @@ public sealed class Replica
             return;
         }
 
-        var verdict = ProposalRules.CheckShape(proposal, _chain.Limits, _now);
+        var verdict = ProposalRules.CheckShape(proposal, _chain.Limits);
         verdict = verdict.IsAccepted ? _checks.CheckProposalSignature(proposal) : verdict;
         verdict = verdict.IsAccepted ? _checks.CheckQc(block.Header.Justify) : verdict;
         verdict = verdict.IsAccepted && proposal.LastRoundTc is { } tc ? _checks.CheckTc(tc) : verdict;
