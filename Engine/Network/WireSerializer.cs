@@ -3,12 +3,13 @@ using Akka.Actor;
 using Akka.Configuration;
 using Akka.Serialization;
 using IdOS.Akka.Engine.Consensus;
+using IdOS.Akka.Engine.Persistence;
 
 namespace IdOS.Akka.Engine.Network;
 
 /// <summary>
-/// Akka's serializer for everything consensus sends between nodes: the canonical codec that signing uses, so what a
-/// peer receives is byte for byte what was signed. Bound in hocon/node.conf. Bytes that do not decode become a
+/// Akka's serializer for everything consensus sends between nodes or journals: the canonical codec that signing
+/// uses, so what a peer receives is byte for byte what was signed. Bound in hocon/node.conf. Bytes that do not decode become a
 /// <see cref="SerializationException"/>, which Akka.Remote treats as transient: it drops the message and keeps the
 /// association, where any other exception would tear the connection down.
 /// </summary>
@@ -35,6 +36,8 @@ public sealed class WireSerializer : SerializerWithStringManifest
 
     public override string Manifest(object o) => o switch
     {
+        SafetyStateRecorded => "SS",
+        BlockKept => "BK",
         Proposal => "P",
         Vote => "V",
         TimeoutVote => "T",
@@ -43,12 +46,30 @@ public sealed class WireSerializer : SerializerWithStringManifest
         _ => throw new SerializationException($"{o?.GetType().FullName ?? "null"} is not a wire message."),
     };
 
-    public override byte[] ToBinary(object obj) => obj is ConsensusMessage message
-        ? ConsensusCodec.Encode(message)
-        : throw new SerializationException($"{obj?.GetType().FullName ?? "null"} is not a wire message.");
+    public override byte[] ToBinary(object obj) => obj switch
+    {
+        ConsensusMessage message => ConsensusCodec.Encode(message),
+        SafetyStateRecorded recorded => ConsensusCodec.EncodeSafetyState(recorded.State),
+        BlockKept kept => ConsensusCodec.EncodeBlock(kept.Block),
+        _ => throw new SerializationException($"{obj?.GetType().FullName ?? "null"} is not a wire message."),
+    };
 
     public override object FromBinary(byte[] bytes, string manifest)
     {
+        switch (manifest)
+        {
+            case "SS":
+                return ConsensusCodec.TryDecodeSafetyState(bytes, _limits, out var state, out var stateError)
+                    ? new SafetyStateRecorded(state)
+                    : throw new SerializationException($"Undecodable safety state: {stateError}");
+            case "BK":
+                return ConsensusCodec.TryDecodeBlock(bytes, _limits, out var block, out var blockError)
+                    ? new BlockKept(block)
+                    : throw new SerializationException($"Undecodable kept block: {blockError}");
+            default:
+                break;
+        }
+
         if (!ConsensusCodec.TryDecode(bytes, _limits, out var message, out var error))
         {
             throw new SerializationException($"Undecodable {manifest} message: {error}");
