@@ -1,0 +1,137 @@
+using System.Net;
+using System.Net.Sockets;
+using Akka.Actor;
+using Akka.Configuration;
+using IdOS.Akka.Engine.Consensus;
+using IdOS.Akka.Engine.Crypto;
+
+namespace IdOS.Akka.Engine.Hosting;
+
+/// <summary>
+/// Everything a validator node needs before its ActorSystem starts, read from its layered HOCON and checked at once,
+/// so that a bad configuration stops the node with one message naming the setting instead of a failure later.
+/// </summary>
+public sealed class NodeSettings : IDisposable
+{
+    public const string Section = "idos.node";
+
+    private NodeSettings(ChainParameters chain, int validatorIndex, Ed25519PrivateKey key, string dataDirectory,
+        IReadOnlyList<Address> seedNodes, ConsensusSettings consensus)
+    {
+        Chain = chain;
+        ValidatorIndex = validatorIndex;
+        Key = key;
+        DataDirectory = dataDirectory;
+        SeedNodes = seedNodes;
+        Consensus = consensus;
+    }
+
+    public ChainParameters Chain { get; }
+
+    public int ValidatorIndex { get; }
+
+    public Ed25519PrivateKey Key { get; }
+
+    public string DataDirectory { get; }
+
+    public IReadOnlyList<Address> SeedNodes { get; }
+
+    public ConsensusSettings Consensus { get; }
+
+    /// <summary>Reads and checks the settings; throws <see cref="ConfigurationException"/> or <see cref="NodeFileException"/> with the reason.</summary>
+    public static NodeSettings Load(Config config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var consensus = ConsensusSettings.FromConfig(config);
+        var chain = GenesisFile.Read(RequiredPath(config, "genesis-file"), consensus.Limits);
+        var dataDirectory = RequiredPath(config, "data-directory");
+        try
+        {
+            Directory.CreateDirectory(dataDirectory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigurationException($"{Section}.data-directory {dataDirectory} cannot be created: {e.Message}");
+        }
+
+        var seeds = ReadSeedNodes(config);
+        CheckMinimumMembers(config, chain.Validators);
+        CheckPort(config);
+
+        var keyFile = RequiredPath(config, "key-file");
+        var key = KeyFiles.ReadPrivate(keyFile);
+        var index = Enumerable.Range(0, chain.Validators.Count).FirstOrDefault(i => chain.Validators[i].Equals(key.PublicKey), -1);
+        if (index < 0)
+        {
+            key.Dispose();
+            throw new ConfigurationException(
+                $"The key in {keyFile} ({key.PublicKey}) is not a validator of chain {chain.ChainId}; check {Section}.key-file and {Section}.genesis-file.");
+        }
+
+        return new NodeSettings(chain, index, key, dataDirectory, seeds, consensus);
+    }
+
+    public void Dispose() => Key.Dispose();
+
+    private static string RequiredPath(Config config, string key)
+    {
+        var value = config.GetString($"{Section}.{key}", null);
+        return string.IsNullOrWhiteSpace(value) ? throw new ConfigurationException($"{Section}.{key} is not set.") : value;
+    }
+
+    private static List<Address> ReadSeedNodes(Config config)
+    {
+        var seeds = config.HasPath("akka.cluster.seed-nodes") ? config.GetStringList("akka.cluster.seed-nodes") : [];
+        if (seeds.Count == 0)
+        {
+            throw new ConfigurationException("akka.cluster.seed-nodes is empty: list the validators' addresses, in the same order on every node.");
+        }
+
+        return [.. seeds.Select(seed =>
+        {
+            try
+            {
+                return Address.Parse(seed);
+            }
+            catch (Exception e) when (e is UriFormatException or ArgumentException or FormatException)
+            {
+                throw new ConfigurationException($"akka.cluster.seed-nodes holds \"{seed}\", which is not an actor system address: {e.Message}");
+            }
+        })];
+    }
+
+    /// <summary>More than 2f + 1 would let f crashed validators hold every other one back from becoming a member.</summary>
+    private static void CheckMinimumMembers(Config config, ValidatorSet validators)
+    {
+        var minimum = config.GetInt("akka.cluster.min-nr-of-members", 1);
+        var limit = (2 * validators.MaxFaulty) + 1;
+        if (minimum > limit)
+        {
+            throw new ConfigurationException($"akka.cluster.min-nr-of-members is {minimum}; with {validators.Count} validators it may be at most 2f + 1 = {limit}.");
+        }
+    }
+
+    private static void CheckPort(Config config)
+    {
+        var host = config.GetString("akka.remote.dot-netty.tcp.hostname", "0.0.0.0");
+        var port = config.GetInt("akka.remote.dot-netty.tcp.port", 0);
+        if (port is < 1 or > 65535)
+        {
+            throw new ConfigurationException($"akka.remote.dot-netty.tcp.port is {port}; a validator listens on a fixed port from 1 to 65535.");
+        }
+
+        var address = string.IsNullOrEmpty(host) || host == "0.0.0.0" ? IPAddress.Any
+            : IPAddress.TryParse(host, out var parsed) ? parsed
+            : throw new ConfigurationException($"akka.remote.dot-netty.tcp.hostname \"{host}\" must be an IP address to bind.");
+        try
+        {
+            using var probe = new TcpListener(address, port);
+            probe.Start();
+            probe.Stop();
+        }
+        catch (SocketException e)
+        {
+            throw new ConfigurationException($"akka.remote.dot-netty.tcp.port {port} on {host} cannot be bound: {e.Message}");
+        }
+    }
+}
