@@ -36,6 +36,7 @@ public sealed class WireSerializer : SerializerWithStringManifest
 
     public override string Manifest(object o) => o switch
     {
+        PeerHello => "H",
         SafetyStateRecorded => "SS",
         BlockKept => "BK",
         Proposal => "P",
@@ -51,6 +52,7 @@ public sealed class WireSerializer : SerializerWithStringManifest
         ConsensusMessage message => ConsensusCodec.Encode(message),
         SafetyStateRecorded recorded => ConsensusCodec.EncodeSafetyState(recorded.State),
         BlockKept kept => ConsensusCodec.EncodeBlock(kept.Block),
+        PeerHello hello => hello.Encode(),
         _ => throw new SerializationException($"{obj?.GetType().FullName ?? "null"} is not a wire message."),
     };
 
@@ -62,6 +64,10 @@ public sealed class WireSerializer : SerializerWithStringManifest
                 return ConsensusCodec.TryDecodeSafetyState(bytes, _limits, out var state, out var stateError)
                     ? new SafetyStateRecorded(state)
                     : throw new SerializationException($"Undecodable safety state: {stateError}");
+            case "H":
+                return PeerHello.TryDecode(bytes, out var hello, out var helloError)
+                    ? hello
+                    : throw new SerializationException($"Undecodable hello: {helloError}");
             case "BK":
                 return ConsensusCodec.TryDecodeBlock(bytes, _limits, out var block, out var blockError)
                     ? new BlockKept(block)
