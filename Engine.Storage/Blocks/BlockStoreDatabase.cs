@@ -97,9 +97,21 @@ public sealed class BlockStoreDatabase : IDisposable
         .Select(b => new StoredBlock(b.Height, b.BlockId, b.Block, b.Certificate, b.AppHash))
         .FirstOrDefault();
 
-    public long? HeightOf(byte[] blockId) => _db.GetTable<CommittedBlockRow>()
+    /// <summary>Only the certificate: consensus asks for it without needing the block.</summary>
+    public byte[]? CertificateAt(long height) => _db.GetTable<CommittedBlockRow>()
+        .Where(b => b.Height == height)
+        .Select(b => b.Certificate)
+        .FirstOrDefault();
+
+    /// <summary>Only the app hash: every proposal's claim is checked against it, and the block may be megabytes.</summary>
+    public byte[]? AppHashAt(long height) => _db.GetTable<CommittedBlockRow>()
+        .Where(b => b.Height == height)
+        .Select(b => b.AppHash)
+        .FirstOrDefault();
+
+    public StoredBlock? WithId(byte[] blockId) => _db.GetTable<CommittedBlockRow>()
         .Where(b => b.BlockId == blockId)
-        .Select(b => (long?)b.Height)
+        .Select(b => new StoredBlock(b.Height, b.BlockId, b.Block, b.Certificate, b.AppHash))
         .FirstOrDefault();
 
     public bool ContainsTransaction(byte[] hash) => _db.GetTable<CommittedTransactionRow>().Any(t => t.Hash == hash);

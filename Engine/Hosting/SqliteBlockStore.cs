@@ -46,21 +46,21 @@ public sealed class SqliteBlockStore : ICommittedBlockStore, IDisposable
 
     public Block? GetByHeight(long height) => _db.AtHeight(height) is { } stored ? DecodeBlock(stored.Block, $"height {height}") : null;
 
-    public Block? GetById(Hash32 id) => _db.HeightOf(id.ToArray()) is { } height ? GetByHeight(height) : null;
+    public Block? GetById(Hash32 id) => _db.WithId(id.ToArray()) is { } stored ? DecodeBlock(stored.Block, $"height {stored.Height}") : null;
 
     public QuorumCertificate? CertificateAt(long height)
     {
-        if (_db.AtHeight(height) is not { } stored)
+        if (_db.CertificateAt(height) is not { } certificate)
         {
             return null;
         }
 
-        return ConsensusCodec.TryDecodeQc(stored.Certificate, out var qc, out var error)
+        return ConsensusCodec.TryDecodeQc(certificate, out var qc, out var error)
             ? qc
             : throw new InvalidDataException($"{_path}: the certificate at height {height} does not decode: {error}");
     }
 
-    public Hash32? AppHashAt(long height) => _db.AtHeight(height) is { } stored ? new Hash32(stored.AppHash) : null;
+    public Hash32? AppHashAt(long height) => _db.AppHashAt(height) is { } appHash ? new Hash32(appHash) : null;
 
     public bool ContainsTransaction(Hash32 transactionHash) => _db.ContainsTransaction(transactionHash.ToArray());
 
