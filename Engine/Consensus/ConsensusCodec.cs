@@ -85,42 +85,14 @@ public static class ConsensusCodec
         [NotNullWhen(false)] out string? error)
     {
         ArgumentNullException.ThrowIfNull(limits);
-        message = null;
         if (bytes.Length > limits.MaxMessageBytes)
         {
+            message = null;
             error = $"message of {bytes.Length} bytes exceeds the limit {limits.MaxMessageBytes}";
             return false;
         }
 
-        try
-        {
-            var reader = new CanonicalReader(bytes);
-            var version = reader.ReadU8();
-            if (version != WireVersion)
-            {
-                error = $"unknown wire version {version}";
-                return false;
-            }
-
-            message = (Tag)reader.ReadU8() switch
-            {
-                Tag.Proposal => ReadProposal(ref reader, limits),
-                Tag.Vote => new Vote(reader.ReadHash(), reader.ReadU63("round"), reader.ReadU16(), ReadSignature(ref reader)),
-                Tag.Timeout => ReadTimeout(ref reader),
-                Tag.BlockRequest => new BlockRequest(reader.ReadHash(), reader.ReadU63("known committed height"), reader.ReadU16()),
-                Tag.BlockResponse => ReadBlockResponse(ref reader, limits),
-                var other => throw new MalformedMessageException($"unknown message tag {(byte)other}"),
-            };
-            reader.EnsureEnd(message.GetType().Name);
-            error = null;
-            return true;
-        }
-        catch (MalformedMessageException e)
-        {
-            message = null;
-            error = e.Message;
-            return false;
-        }
+        return CanonicalReader.TryReadAll(bytes, "message", (ref CanonicalReader reader) => ReadMessage(ref reader, limits), out message, out error);
     }
 
     /// <summary>The safety state as persisted; the vote and timeout inside are kept in their wire form.</summary>
@@ -153,41 +125,7 @@ public static class ConsensusCodec
         [NotNullWhen(false)] out string? error)
     {
         ArgumentNullException.ThrowIfNull(limits);
-        state = null;
-        try
-        {
-            var reader = new CanonicalReader(bytes);
-            var version = reader.ReadU8();
-            if (version != WireVersion)
-            {
-                error = $"unknown safety state version {version}";
-                return false;
-            }
-
-            var lastVotedRound = reader.ReadU63("last voted round");
-            var highQc = ReadQc(ref reader);
-            Vote? lastVote = null;
-            TimeoutVote? lastTimeout = null;
-            if (reader.ReadBool() && !TryDecodeNested(reader.ReadBytes(limits.MaxMessageBytes, "last vote"), limits, out lastVote, out error))
-            {
-                return false;
-            }
-
-            if (reader.ReadBool() && !TryDecodeNested(reader.ReadBytes(limits.MaxMessageBytes, "last timeout"), limits, out lastTimeout, out error))
-            {
-                return false;
-            }
-
-            reader.EnsureEnd("safety state");
-            state = new SafetyState(lastVotedRound, highQc, lastVote, lastTimeout);
-            error = null;
-            return true;
-        }
-        catch (MalformedMessageException e)
-        {
-            error = e.Message;
-            return false;
-        }
+        return CanonicalReader.TryReadAll(bytes, "safety state", (ref CanonicalReader reader) => ReadSafetyState(ref reader, limits), out state, out error);
     }
 
     public static byte[] EncodeHeader(BlockHeader header)
@@ -214,39 +152,11 @@ public static class ConsensusCodec
         [NotNullWhen(false)] out string? error)
     {
         ArgumentNullException.ThrowIfNull(limits);
-        try
-        {
-            var reader = new CanonicalReader(bytes);
-            block = ReadBlock(ref reader, limits);
-            reader.EnsureEnd("block");
-            error = null;
-            return true;
-        }
-        catch (MalformedMessageException e)
-        {
-            block = null;
-            error = e.Message;
-            return false;
-        }
+        return CanonicalReader.TryReadAll(bytes, "block", (ref CanonicalReader reader) => ReadBlock(ref reader, limits), out block, out error);
     }
 
-    public static bool TryDecodeQc(ReadOnlySpan<byte> bytes, [NotNullWhen(true)] out QuorumCertificate? qc, [NotNullWhen(false)] out string? error)
-    {
-        try
-        {
-            var reader = new CanonicalReader(bytes);
-            qc = ReadQc(ref reader);
-            reader.EnsureEnd("QC");
-            error = null;
-            return true;
-        }
-        catch (MalformedMessageException e)
-        {
-            qc = null;
-            error = e.Message;
-            return false;
-        }
-    }
+    public static bool TryDecodeQc(ReadOnlySpan<byte> bytes, [NotNullWhen(true)] out QuorumCertificate? qc, [NotNullWhen(false)] out string? error) =>
+        CanonicalReader.TryReadAll(bytes, "QC", ReadQc, out qc, out error);
 
     public static byte[] EncodeQc(QuorumCertificate qc)
     {
@@ -256,18 +166,49 @@ public static class ConsensusCodec
         return writer.ToArray();
     }
 
-    private static bool TryDecodeNested<T>(byte[] bytes, ConsensusLimits limits, out T? message, [NotNullWhen(false)] out string? error)
-        where T : ConsensusMessage
+    private static ConsensusMessage ReadMessage(ref CanonicalReader reader, ConsensusLimits limits)
     {
-        if (!TryDecode(bytes, limits, out var decoded, out error))
+        var version = reader.ReadU8();
+        if (version != WireVersion)
         {
-            message = null;
-            return false;
+            throw new MalformedMessageException($"unknown wire version {version}");
         }
 
-        message = decoded as T;
-        error = message is null ? $"expected a {typeof(T).Name}, found a {decoded.GetType().Name}" : null;
-        return message is not null;
+        return (Tag)reader.ReadU8() switch
+        {
+            Tag.Proposal => ReadProposal(ref reader, limits),
+            Tag.Vote => new Vote(reader.ReadHash(), reader.ReadU63("round"), reader.ReadU16(), ReadSignature(ref reader)),
+            Tag.Timeout => ReadTimeout(ref reader),
+            Tag.BlockRequest => new BlockRequest(reader.ReadHash(), reader.ReadU63("known committed height"), reader.ReadU16()),
+            Tag.BlockResponse => ReadBlockResponse(ref reader, limits),
+            var other => throw new MalformedMessageException($"unknown message tag {(byte)other}"),
+        };
+    }
+
+    private static SafetyState ReadSafetyState(ref CanonicalReader reader, ConsensusLimits limits)
+    {
+        var version = reader.ReadU8();
+        if (version != WireVersion)
+        {
+            throw new MalformedMessageException($"unknown safety state version {version}");
+        }
+
+        var lastVotedRound = reader.ReadU63("last voted round");
+        var highQc = ReadQc(ref reader);
+        var lastVote = reader.ReadBool() ? ReadNested<Vote>(reader.ReadBytes(limits.MaxMessageBytes, "last vote"), limits) : null;
+        var lastTimeout = reader.ReadBool() ? ReadNested<TimeoutVote>(reader.ReadBytes(limits.MaxMessageBytes, "last timeout"), limits) : null;
+        return new SafetyState(lastVotedRound, highQc, lastVote, lastTimeout);
+    }
+
+    private static T ReadNested<T>(byte[] bytes, ConsensusLimits limits)
+        where T : ConsensusMessage
+    {
+        if (!TryDecode(bytes, limits, out var decoded, out var error))
+        {
+            throw new MalformedMessageException(error);
+        }
+
+        return decoded as T ?? throw new MalformedMessageException($"expected a {typeof(T).Name}, found a {decoded.GetType().Name}");
     }
 
     private static void WriteHeader(CanonicalWriter writer, BlockHeader header)

@@ -70,33 +70,22 @@ public sealed record PeerHello(string ChainId, int Validator, string Address, lo
         return writer.ToArray();
     }
 
-    public static bool TryDecode(ReadOnlySpan<byte> bytes, [NotNullWhen(true)] out PeerHello? hello, [NotNullWhen(false)] out string? error)
-    {
-        try
-        {
-            var reader = new CanonicalReader(bytes);
-            var version = reader.ReadU8();
-            if (version != Version)
-            {
-                throw new MalformedMessageException($"unknown hello version {version}");
-            }
+    public static bool TryDecode(ReadOnlySpan<byte> bytes, [NotNullWhen(true)] out PeerHello? hello, [NotNullWhen(false)] out string? error) =>
+        CanonicalReader.TryReadAll(bytes, "hello", Read, out hello, out error);
 
-            var chainId = System.Text.Encoding.UTF8.GetString(reader.ReadShortBytes(128, "chain id"));
-            var validator = reader.ReadU16();
-            var address = System.Text.Encoding.UTF8.GetString(reader.ReadShortBytes(MaxAddressLength, "address"));
-            var issuedAt = reader.ReadU63("issued at");
-            var signature = reader.ReadFixed(Ed25519PrivateKey.SignatureSize).ToArray();
-            reader.EnsureEnd("hello");
-            hello = new PeerHello(chainId, validator, address, issuedAt, signature);
-            error = null;
-            return true;
-        }
-        catch (MalformedMessageException e)
+    private static PeerHello Read(ref CanonicalReader reader)
+    {
+        var version = reader.ReadU8();
+        if (version != Version)
         {
-            hello = null;
-            error = e.Message;
-            return false;
+            throw new MalformedMessageException($"unknown hello version {version}");
         }
+
+        var chainId = System.Text.Encoding.UTF8.GetString(reader.ReadShortBytes(128, "chain id"));
+        var validator = reader.ReadU16();
+        var address = System.Text.Encoding.UTF8.GetString(reader.ReadShortBytes(MaxAddressLength, "address"));
+        var issuedAt = reader.ReadU63("issued at");
+        return new PeerHello(chainId, validator, address, issuedAt, reader.ReadFixed(Ed25519PrivateKey.SignatureSize).ToArray());
     }
 
     private static byte[] SigningBytes(string chainId, int validator, string address, long issuedAtMs)

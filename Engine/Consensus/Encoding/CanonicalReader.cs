@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics.CodeAnalysis;
 using IdOS.Akka.Engine.Crypto;
 
 namespace IdOS.Akka.Engine.Consensus.Encoding;
@@ -20,6 +21,9 @@ public sealed class MalformedMessageException(string message) : Exception(messag
     }
 }
 
+/// <summary>Reads one value from a reader; throws <see cref="MalformedMessageException"/> on bytes it cannot accept.</summary>
+public delegate T CanonicalRead<out T>(ref CanonicalReader reader);
+
 /// <summary>Reads what <see cref="CanonicalWriter"/> wrote, refusing anything that is not exactly canonical.</summary>
 public ref struct CanonicalReader
 {
@@ -33,6 +37,35 @@ public ref struct CanonicalReader
     }
 
     public readonly int Remaining => _data.Length - _position;
+
+    /// <summary>
+    /// Reads a whole value that must fill <paramref name="bytes"/> exactly, turning malformed input into a reason
+    /// instead of an exception: the one place where decoding errors leave the codec.
+    /// </summary>
+    public static bool TryReadAll<T>(
+        ReadOnlySpan<byte> bytes,
+        string what,
+        CanonicalRead<T> read,
+        [NotNullWhen(true)] out T? value,
+        [NotNullWhen(false)] out string? error)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(read);
+        try
+        {
+            var reader = new CanonicalReader(bytes);
+            value = read(ref reader);
+            reader.EnsureEnd(what);
+            error = null;
+            return true;
+        }
+        catch (MalformedMessageException e)
+        {
+            value = null;
+            error = e.Message;
+            return false;
+        }
+    }
 
     public readonly int Position => _position;
 
