@@ -114,6 +114,12 @@ public sealed class BlockStoreDatabase : IDisposable
         .Select(b => new StoredBlock(b.Height, b.BlockId, b.Block, b.Certificate, b.AppHash))
         .FirstOrDefault();
 
+    /// <summary>Block ids from height 1 up to <paramref name="height"/>, in height order.</summary>
+    public List<byte[]> BlockIdsUpTo(long height) =>
+        [.. _db.GetTable<CommittedBlockRow>().Where(b => b.Height <= height).OrderBy(b => b.Height).Select(b => b.BlockId)];
+
+    public long TransactionCount() => _db.GetTable<CommittedTransactionRow>().LongCount();
+
     public bool ContainsTransaction(byte[] hash) => _db.GetTable<CommittedTransactionRow>().Any(t => t.Hash == hash);
 
     public void Keep(byte[] blockId, long height, byte[] block) =>

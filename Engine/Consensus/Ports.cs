@@ -12,6 +12,13 @@ public interface IStateMachine
 
     Hash32 AppHash { get; }
 
+    /// <summary>
+    /// Whether a transaction may enter a mempool, or the reason it may not. It must not depend on uncommitted state:
+    /// validators check what peers forward them, and they must all reach the same answer. It is called from the
+    /// mempool while blocks execute, so it must be safe to call concurrently with <see cref="Execute"/>.
+    /// </summary>
+    string? CheckTransaction(ReadOnlySpan<byte> transaction);
+
     Hash32 Execute(Block block);
 }
 

@@ -62,6 +62,11 @@ public sealed class SqliteBlockStore : ICommittedBlockStore, IDisposable
 
     public Hash32? AppHashAt(long height) => _db.AppHashAt(height) is { } appHash ? new Hash32(appHash) : null;
 
+    public long TransactionCount() => _db.TransactionCount();
+
+    /// <summary>Every committed block id up to <paramref name="height"/>, in height order: what nodes compare to show agreement.</summary>
+    public List<Hash32> BlockIdsUpTo(long height) => [.. _db.BlockIdsUpTo(height).Select(id => new Hash32(id))];
+
     public bool ContainsTransaction(Hash32 transactionHash) => _db.ContainsTransaction(transactionHash.ToArray());
 
     public void Dispose() => _db.Dispose();

@@ -37,6 +37,7 @@ public sealed class WireSerializer : SerializerWithStringManifest
     public override string Manifest(object o) => o switch
     {
         PeerHello => "H",
+        NodeMessage node => NodeMessageCodec.Manifest(node),
         SafetyStateRecorded => "SS",
         BlockKept => "BK",
         Proposal => "P",
@@ -53,6 +54,7 @@ public sealed class WireSerializer : SerializerWithStringManifest
         SafetyStateRecorded recorded => ConsensusCodec.EncodeSafetyState(recorded.State),
         BlockKept kept => ConsensusCodec.EncodeBlock(kept.Block),
         PeerHello hello => hello.Encode(),
+        NodeMessage node => NodeMessageCodec.Encode(node),
         _ => throw new SerializationException($"{obj?.GetType().FullName ?? "null"} is not a wire message."),
     };
 
@@ -72,6 +74,10 @@ public sealed class WireSerializer : SerializerWithStringManifest
                 return ConsensusCodec.TryDecodeBlock(bytes, _limits, out var block, out var blockError)
                     ? new BlockKept(block)
                     : throw new SerializationException($"Undecodable kept block: {blockError}");
+            case "ST" or "SR" or "FT" or "SQ" or "NS":
+                return NodeMessageCodec.TryDecode(manifest, bytes, _limits, out var node, out var nodeError)
+                    ? node
+                    : throw new SerializationException($"Undecodable {manifest} message: {nodeError}");
             default:
                 break;
         }

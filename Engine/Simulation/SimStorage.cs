@@ -56,6 +56,8 @@ public sealed class HashChainStateMachine(long executedHeight, Hash32 appHash) :
 
     public Hash32 AppHash { get; private set; } = appHash;
 
+    public string? CheckTransaction(ReadOnlySpan<byte> transaction) => null;
+
     public Hash32 Execute(Block block)
     {
         ArgumentNullException.ThrowIfNull(block);

@@ -1,0 +1,126 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Akka.Configuration;
+using IdOS.Akka.Engine.Consensus;
+using IdOS.Akka.Engine.Hosting;
+
+namespace IdOS.Akka.Engine.Tests.Cluster;
+
+/// <summary>
+/// A validator network on disk for tests: a temporary folder with each node's file, key and data folder, the shared
+/// genesis, and loopback ports picked free for this run. Nodes list the first two as seeds, as an operator would.
+/// </summary>
+internal sealed class TestNetwork : IDisposable
+{
+    /// <summary>Faster gossip than production so tests wait less; everything else is the shipped configuration.</summary>
+    public const string FastGossip = """
+        akka.cluster.seed-node-timeout = 2s
+        akka.cluster.gossip-interval = 200ms
+        akka.cluster.leader-actions-interval = 200ms
+        akka.cluster.retry-unsuccessful-join-after = 2s
+        akka.loglevel = WARNING
+        """;
+
+    private readonly string _overrides;
+
+    public TestNetwork(int validators, string overrides = "")
+    {
+        _overrides = overrides;
+        Root = Directory.CreateTempSubdirectory("idos-net-").FullName;
+        Ports = FreePorts(validators);
+        var seeds = string.Join(", ", Ports.Take(2).Select(p => $"\"akka.tcp://{ValidatorNode.SystemName}@127.0.0.1:{p}\""));
+        ConfigPaths = [.. Enumerable.Range(0, validators).Select(i =>
+        {
+            var path = Path.Combine(Root, $"node{i + 1}.conf");
+            File.WriteAllText(path, string.Create(CultureInfo.InvariantCulture, $$"""
+                idos.node {
+                  key-file = "{{Path.Combine(Root, $"node{i + 1}", "validator.key")}}"
+                  genesis-file = "{{Path.Combine(Root, "genesis.json")}}"
+                  data-directory = "{{Path.Combine(Root, $"node{i + 1}")}}"
+                }
+                akka.remote.dot-netty.tcp.port = {{Ports[i]}}
+                akka.cluster.seed-nodes = [{{seeds}}]
+                """));
+            return path;
+        })];
+        Chain = LocalNetwork.Prepare([.. ConfigPaths.Select(NodeConfig.Load)], "idos-akka-test");
+    }
+
+    public string Root { get; }
+
+    public IReadOnlyList<int> Ports { get; }
+
+    public IReadOnlyList<string> ConfigPaths { get; }
+
+    public ChainParameters Chain { get; }
+
+    public string DataDirectory(int validator) => Path.Combine(Root, $"node{validator + 1}");
+
+    public string KeyFile(int validator) => Path.Combine(DataDirectory(validator), "validator.key");
+
+    public string BlockStorePath(int validator) => Path.Combine(DataDirectory(validator), ValidatorNode.BlockStoreFileName);
+
+    /// <summary>The node's configuration as `run --config` layers it, with this network's test overrides on top.</summary>
+    public Config ConfigOf(int validator, string extra = "") =>
+        ConfigurationFactory.ParseString(extra).WithFallback(ConfigurationFactory.ParseString(_overrides))
+            .WithFallback(ConfigurationFactory.ParseString(FastGossip)).WithFallback(NodeConfig.Load(ConfigPaths[validator]));
+
+    /// <summary>Committed block ids up to <paramref name="height"/>, read from the node's own file (WAL lets a reader in while it runs).</summary>
+    public List<Crypto.Hash32> CommittedIds(int validator, long height)
+    {
+        using var store = new SqliteBlockStore(BlockStorePath(validator), Chain.Limits);
+        return store.BlockIdsUpTo(height);
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A process that was just killed may still hold a file for a moment; the temp folder is not worth failing a test over.
+        }
+    }
+
+    private static List<int> FreePorts(int count)
+    {
+        var listeners = Enumerable.Range(0, count).Select(_ =>
+        {
+            var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            return listener;
+        }).ToList();
+        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToList();
+        listeners.ForEach(l => l.Stop());
+        return ports;
+    }
+}
+
+internal static class Eventually
+{
+    public static readonly TimeSpan DefaultDeadline = TimeSpan.FromSeconds(90);
+
+    /// <summary>Polls until the condition holds; on the deadline, fails with what was awaited and what was last seen.</summary>
+    public static async Task Holds(Func<Task<(bool Done, string Observed)>> condition, string what, TimeSpan? deadline = null)
+    {
+        var limit = deadline ?? DefaultDeadline;
+        var started = DateTime.UtcNow;
+        var observed = "";
+        while (DateTime.UtcNow - started < limit)
+        {
+            bool done;
+            (done, observed) = await condition();
+            if (done)
+            {
+                return;
+            }
+
+            await Task.Delay(200);
+        }
+
+        Xunit.Assert.Fail($"timed out after {limit.TotalSeconds} s waiting for {what}; last observed: {observed}");
+    }
+}

@@ -1,0 +1,273 @@
+using System.Diagnostics;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using IdOS.Akka.Engine.Consensus;
+using IdOS.Akka.Engine.Crypto;
+using IdOS.Akka.Engine.Hosting;
+using IdOS.Akka.Engine.Network;
+using IdOS.Akka.Engine.Persistence;
+
+namespace IdOS.Akka.Engine.Actors;
+
+/// <summary>What a consensus actor needs; the block store and application belong to it alone once it starts.</summary>
+public sealed record ConsensusActorSetup(
+    ChainParameters Chain,
+    int Validator,
+    Ed25519PrivateKey Key,
+    ISignatureVerifier Verifier,
+    SqliteBlockStore Store,
+    IStateMachine App,
+    ReplicaOptions Options,
+    Func<long> ClockMs,
+    IActorRef Directory,
+    IActorRef Pacemaker,
+    IActorRef Mempool,
+    long ExitAfterPersistingVoteInRound = 0);
+
+/// <summary>
+/// The voter and proposer: the shell around <see cref="Replica"/>, whose safety rules sign both a leader's proposal
+/// and every vote, so one persistent actor owns them. It carries out the replica's effects strictly in order and
+/// sends anything that follows a safety-state change only from the journal's persist callback; if the journal
+/// fails, the actor stops and nothing after the failed write ever leaves.
+/// </summary>
+public sealed class ConsensusActor : ReceivePersistentActor
+{
+    public const string Name = "consensus";
+    private const int SnapshotEvery = 1_000;
+
+    private readonly ConsensusActorSetup _setup;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private SafetyState _recovered;
+    private Replica? _replica;
+    private Hash32 _lastBlockId;
+    private long _committedTransactions;
+    private long _rejectedMessages;
+    private string _lastRejection = "";
+    private int _peersConnected;
+
+    public ConsensusActor(ConsensusActorSetup setup)
+    {
+        ArgumentNullException.ThrowIfNull(setup);
+        _setup = setup;
+        _recovered = SafetyState.Initial(setup.Chain);
+        PersistenceId = $"consensus-{setup.Chain.GenesisBlock.Id.ToShortString()}-{setup.Validator}";
+
+        Recover<SnapshotOffer>(offer =>
+        {
+            if (offer.Snapshot is SafetyStateRecorded recorded)
+            {
+                _recovered = recorded.State;
+            }
+        });
+        Recover<SafetyStateRecorded>(recorded => _recovered = recorded.State);
+        Recover<RecoveryCompleted>(_ => StartReplica());
+
+        Command<Inbound>(inbound => Carry(Replica.OnMessage(inbound.From, inbound.Message, _setup.ClockMs())));
+        Command<PacemakerActor.RoundTimerFired>(fired => Carry(Replica.OnTimer(fired.Round, _setup.ClockMs())));
+        Command<AddTransactions>(Admit);
+        Command<StatusQuery>(_ => Sender.Tell(Status()));
+        Command<PeerDirectory.PeersChanged>(changed => _peersConnected = changed.Connected);
+        Command<SaveSnapshotSuccess>(success =>
+        {
+            DeleteMessages(success.Metadata.SequenceNr);
+            DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1));
+        });
+        Command<SaveSnapshotFailure>(failure => _log.Warning("Snapshot of the safety state failed; the journal keeps every event instead: {0}", failure.Cause.Message));
+        Command<DeleteMessagesSuccess>(_ => { });
+        Command<DeleteMessagesFailure>(failure => _log.Warning("Old journal events could not be deleted: {0}", failure.Cause.Message));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(_ => { });
+    }
+
+    public override string PersistenceId { get; }
+
+    private Replica Replica => _replica ?? throw new InvalidOperationException("The replica starts when recovery completes.");
+
+    public static Props Props(ConsensusActorSetup setup) =>
+        global::Akka.Actor.Props.Create(() => new ConsensusActor(setup)).WithDispatcher("idos.consensus-dispatcher");
+
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        _log.Error(cause, "The journal could not record the safety state (sequence {0}); this validator stops rather than vote without it.", sequenceNr);
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        _log.Error(cause, "The journal rejected the safety state (sequence {0}); this validator stops rather than vote without it.", sequenceNr);
+        Context.Stop(Self);
+    }
+
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        _log.Error(reason, "The safety state could not be recovered from the journal; refusing to vote from a blank state.");
+        base.OnRecoveryFailure(reason, message);
+    }
+
+    private void StartReplica()
+    {
+        var store = _setup.Store;
+        _replica = new Replica(_setup.Chain, _setup.Validator, _setup.Key, _setup.Verifier, store, _setup.App, _recovered,
+            store.KeptBlocks(), _setup.Options);
+        _lastBlockId = store.Height == 0 ? _setup.Chain.GenesisBlock.Id : store.GetByHeight(store.Height)!.Id;
+        _committedTransactions = store.TransactionCount();
+        _log.Info("Validator {0} resumes at height {1}, round {2} (last voted round {3}).",
+            _setup.Validator, store.Height, _replica.CurrentRound, _recovered.LastVotedRound);
+        Carry(_replica.Start(_setup.ClockMs()));
+    }
+
+    private void Admit(AddTransactions add)
+    {
+        var results = add.Results.ToArray();
+        var admitted = new List<byte[]>();
+        for (var i = 0; i < results.Length; i++)
+        {
+            if (results[i] is not null)
+            {
+                continue;
+            }
+
+            var transaction = add.Transactions[i];
+            var outcome = Replica.SubmitTransaction(transaction);
+            results[i] = new SubmitResult(outcome.Hash, outcome.Status, outcome.Reason);
+            if (outcome.Status == MempoolAddStatus.Added)
+            {
+                admitted.Add(transaction);
+            }
+        }
+
+        if (add.Forward && admitted.Count > 0)
+        {
+            _setup.Mempool.Tell(new MempoolActor.Admitted(admitted));
+        }
+
+        add.ReplyTo?.Tell(new SubmitResults([.. results.Select(r => r!.Value)]));
+    }
+
+    /// <summary>Carries out effects from <paramref name="start"/> on; a safety-state write suspends the rest until the journal confirms it.</summary>
+    private void Carry(IReadOnlyList<ReplicaEffect> effects, int start = 0)
+    {
+        var persistAt = start;
+        while (persistAt < effects.Count && effects[persistAt] is not PersistSafetyState)
+        {
+            persistAt++;
+        }
+
+        for (var i = start; i < persistAt; i++)
+        {
+            CarryOut(effects[i]);
+        }
+
+        if (persistAt == effects.Count)
+        {
+            return;
+        }
+
+        var state = ((PersistSafetyState)effects[persistAt]).State;
+        Persist(new SafetyStateRecorded(state), recorded =>
+        {
+            ExitIfFaultPointReached(recorded.State);
+            if (LastSequenceNr % SnapshotEvery == 0)
+            {
+                SaveSnapshot(recorded);
+            }
+
+            Carry(effects, persistAt + 1);
+        });
+    }
+
+    private void CarryOut(ReplicaEffect effect)
+    {
+        switch (effect)
+        {
+            case PersistBlock keep:
+                _setup.Store.Keep(keep.Block);
+                break;
+            case Broadcast broadcast:
+                _setup.Directory.Tell(new PeerDirectory.ToAll(broadcast.Message));
+                break;
+            case SendToValidator send:
+                SendTo(send.Validator, send.Message);
+                break;
+            case Reply reply:
+                SendTo(reply.Peer.Value, reply.Message);
+                break;
+            case ArmRoundTimer arm:
+                _setup.Pacemaker.Tell(new PacemakerActor.Arm(arm.Round, arm.DelayMs));
+                break;
+            case BlockCommitted committed:
+                _lastBlockId = committed.Block.Id;
+                _committedTransactions += committed.Block.TransactionHashes.Count;
+                Context.System.EventStream.Publish(new BlockCommittedNotice(committed.Block.Height, committed.Block.Id,
+                    committed.Block.Round, committed.Block.TransactionHashes.Count, committed.AppHash));
+                break;
+            case MessageRejected rejected:
+                _rejectedMessages++;
+                _lastRejection = $"from validator {rejected.From.Value}: {rejected.Reason}";
+                _log.Debug("Dropped a message from validator {0}: {1}", rejected.From.Value, rejected.Reason);
+                break;
+            case EquivocationDetected equivocation:
+                _log.Warning("Equivocation by validator {0} in round {1}: {2}",
+                    equivocation.Evidence.Validator, equivocation.Evidence.Round, equivocation.Evidence.Kind);
+                break;
+            case AppHashDivergence divergence:
+                _log.Error("App hash divergence at height {0}: this validator computed {1}, block {2} claims {3}.",
+                    divergence.Height, divergence.Local, divergence.ClaimingBlock.ToShortString(), divergence.Claimed);
+                break;
+            default:
+                throw new InvalidOperationException($"No handler for the replica effect {effect.GetType().Name}.");
+        }
+    }
+
+    /// <summary>A vote for itself goes round the mailbox like any other, so that handling it never re-enters the replica.</summary>
+    private void SendTo(int validator, ConsensusMessage message)
+    {
+        if (validator == _setup.Validator)
+        {
+            Self.Tell(new Inbound(new PeerId(validator), message));
+        }
+        else
+        {
+            _setup.Directory.Tell(new PeerDirectory.ToValidator(validator, message));
+        }
+    }
+
+    /// <summary>
+    /// The crash-safety test's fault point: die like kill -9 after the vote is durable and before it is sent, to show
+    /// that the restarted validator re-sends that vote and never signs a different one for the round.
+    /// </summary>
+    private void ExitIfFaultPointReached(SafetyState state)
+    {
+        if (_setup.ExitAfterPersistingVoteInRound > 0 && state.LastVote is { } vote && vote.Round >= _setup.ExitAfterPersistingVoteInRound
+            && state.LastVotedRound == vote.Round && (state.LastTimeout?.Round ?? 0) < vote.Round)
+        {
+            Console.Error.WriteLine($"fault point: exiting after persisting the vote for round {vote.Round}, block {vote.BlockId}, before sending it");
+            Console.Error.Flush();
+            Process.GetCurrentProcess().Kill();
+        }
+    }
+
+    private NodeStatus Status() => new(
+        _setup.Validator,
+        Replica.CommittedHeight,
+        Replica.CurrentRound,
+        _lastBlockId,
+        _committedTransactions,
+        Replica.Mempool.Count,
+        _peersConnected,
+        _rejectedMessages,
+        _lastRejection);
+
+    /// <summary>A consensus message from a validator whose hello the peer directory accepted (or from this one).</summary>
+    public sealed record Inbound(PeerId From, ConsensusMessage Message);
+
+    /// <summary>
+    /// Checked transactions for the mempool. <paramref name="Results"/> holds the outcome already decided for each
+    /// position (a failed check) and null where the mempool decides.
+    /// </summary>
+    public sealed record AddTransactions(IReadOnlyList<byte[]> Transactions, IReadOnlyList<SubmitResult?> Results, IActorRef? ReplyTo, bool Forward);
+}
+
+/// <summary>Published on the event stream after each committed block is executed and stored.</summary>
+public sealed record BlockCommittedNotice(long Height, Hash32 BlockId, long Round, int Transactions, Hash32 AppHash);

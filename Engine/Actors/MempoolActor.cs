@@ -1,0 +1,101 @@
+using Akka.Actor;
+using IdOS.Akka.Engine.Consensus;
+using IdOS.Akka.Engine.Network;
+
+namespace IdOS.Akka.Engine.Actors;
+
+/// <summary>
+/// Where transactions enter a validator, from clients or forwarded by other validators. It checks each one with the
+/// application before the consensus actor's mempool sees it (peers are untrusted too), answers clients in
+/// submission order, and passes what was admitted on to every other validator in batches, so that a transaction
+/// submitted to any validator is proposed by whichever leads next. The pending set itself, with its bounds,
+/// de-duplication and return of abandoned forks, is the replica's <see cref="Mempool"/>.
+/// </summary>
+public sealed class MempoolActor : ReceiveActor, IWithTimers, IWithUnboundedStash
+{
+    public const string Name = "mempool";
+    private const int ForwardBatch = 1_000;
+    private static readonly TimeSpan ForwardDelay = TimeSpan.FromMilliseconds(10);
+
+    private readonly Func<byte[], string?> _check;
+    private readonly IActorRef _directory;
+    private readonly int _maxPerMessage;
+    private readonly List<byte[]> _toForward = [];
+    private IActorRef _consensus = ActorRefs.Nobody;
+
+    public MempoolActor(Func<byte[], string?> check, IActorRef directory, int maxPerMessage)
+    {
+        _check = check;
+        _directory = directory;
+        _maxPerMessage = maxPerMessage;
+        Receive<Attach>(attach =>
+        {
+            _consensus = attach.Consensus;
+            Stash.UnstashAll();
+            Become(Attached);
+        });
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public IStash Stash { get; set; } = null!;
+
+    public static Props Props(Func<byte[], string?> check, IActorRef directory, int maxPerMessage) =>
+        global::Akka.Actor.Props.Create(() => new MempoolActor(check, directory, maxPerMessage));
+
+    private void Attached()
+    {
+        Receive<SubmitTransactions>(submit => Check(submit.Transactions, Sender, forward: true));
+        Receive<ForwardedTransactions>(forwarded => Check(forwarded.Transactions, null, forward: false));
+        Receive<Admitted>(admitted =>
+        {
+            _toForward.AddRange(admitted.Transactions);
+            if (_toForward.Count >= ForwardBatch)
+            {
+                Flush();
+            }
+            else if (!Timers.IsTimerActive("flush"))
+            {
+                Timers.StartSingleTimer("flush", FlushNow.Instance, ForwardDelay);
+            }
+        });
+        Receive<FlushNow>(_ => Flush());
+    }
+
+    private void Check(IReadOnlyList<byte[]> transactions, IActorRef? replyTo, bool forward)
+    {
+        var results = new SubmitResult?[transactions.Count];
+        for (var i = 0; i < transactions.Count; i++)
+        {
+            if (_check(transactions[i]) is { } reason)
+            {
+                results[i] = new SubmitResult(Block.TransactionHash(transactions[i]), MempoolAddStatus.Rejected, reason);
+            }
+        }
+
+        _consensus.Tell(new ConsensusActor.AddTransactions(transactions, results, replyTo, forward));
+    }
+
+    private void Flush()
+    {
+        Timers.Cancel("flush");
+        for (var start = 0; start < _toForward.Count; start += _maxPerMessage)
+        {
+            var batch = _toForward.GetRange(start, Math.Min(_maxPerMessage, _toForward.Count - start));
+            _directory.Tell(new PeerDirectory.ToAll(new ForwardedTransactions(batch)));
+        }
+
+        _toForward.Clear();
+    }
+
+    public sealed record Attach(IActorRef Consensus);
+
+    /// <summary>Transactions the consensus actor's mempool took that were submitted here; they go on to the other validators.</summary>
+    public sealed record Admitted(IReadOnlyList<byte[]> Transactions);
+
+    private sealed record FlushNow
+    {
+        public static FlushNow Instance { get; } = new();
+    }
+}

@@ -1,0 +1,213 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Event;
+using IdOS.Akka.Engine.Consensus;
+using IdOS.Akka.Engine.Crypto;
+using IdOS.Akka.Engine.Network;
+using AkkaCluster = Akka.Cluster.Cluster;
+
+namespace IdOS.Akka.Engine.Actors;
+
+/// <summary>What a peer directory needs to prove who it is and to check who others are.</summary>
+public sealed record PeerDirectorySetup(ChainParameters Chain, int Validator, Ed25519PrivateKey Key, ISignatureVerifier Verifier, Func<long> ClockMs);
+
+/// <summary>
+/// Maps cluster members to validators. Membership says only that some process joined: a member counts as validator
+/// i once it sent a hello signed with i's key for its own address. Consensus messages and forwarded transactions
+/// from anyone else are dropped and counted. Every member is greeted when it comes up and again periodically, so a
+/// lost hello or a restarted peer needs no handshake state.
+/// </summary>
+public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithUnboundedStash
+{
+    public const string Name = "peers";
+    private static readonly TimeSpan GreetInterval = TimeSpan.FromSeconds(2);
+    private static readonly long HelloMaxAgeMs = (long)TimeSpan.FromMinutes(2).TotalMilliseconds;
+
+    private readonly PeerDirectorySetup _setup;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly AkkaCluster _cluster = AkkaCluster.Get(Context.System);
+    private readonly HashSet<Address> _members = [];
+    private readonly Dictionary<Address, int> _validatorAt = [];
+    private readonly Dictionary<int, IActorRef> _directoryOf = [];
+    private IActorRef _consensus = ActorRefs.Nobody;
+    private IActorRef _mempool = ActorRefs.Nobody;
+    private long _dropped;
+    private long _unroutable;
+
+    public PeerDirectory(PeerDirectorySetup setup)
+    {
+        ArgumentNullException.ThrowIfNull(setup);
+        _setup = setup;
+        Receive<Attach>(attach =>
+        {
+            _consensus = attach.Consensus;
+            _mempool = attach.Mempool;
+            Stash.UnstashAll();
+            Become(Attached);
+        });
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public IStash Stash { get; set; } = null!;
+
+    public static Props Props(PeerDirectorySetup setup) => global::Akka.Actor.Props.Create(() => new PeerDirectory(setup));
+
+    protected override void PreStart()
+    {
+        _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
+            typeof(ClusterEvent.MemberUp), typeof(ClusterEvent.MemberRemoved));
+        Timers.StartPeriodicTimer("greet", Greet.Instance, GreetInterval);
+    }
+
+    protected override void PostStop() => _cluster.Unsubscribe(Self);
+
+    private void Attached()
+    {
+        Receive<ClusterEvent.MemberUp>(up =>
+        {
+            if (up.Member.Address != _cluster.SelfAddress && up.Member.HasRole("validator"))
+            {
+                _members.Add(up.Member.Address);
+                SendHello(up.Member.Address);
+            }
+        });
+        Receive<ClusterEvent.MemberRemoved>(removed =>
+        {
+            _members.Remove(removed.Member.Address);
+            Forget(removed.Member.Address);
+        });
+        Receive<Greet>(_ =>
+        {
+            foreach (var member in _members)
+            {
+                SendHello(member);
+            }
+        });
+        Receive<PeerHello>(OnHello);
+        Receive<ConsensusMessage>(message =>
+        {
+            if (Authenticated() is { } validator)
+            {
+                _consensus.Tell(new ConsensusActor.Inbound(new PeerId(validator), message));
+            }
+        });
+        Receive<ForwardedTransactions>(forwarded =>
+        {
+            if (Authenticated() is not null)
+            {
+                _mempool.Tell(forwarded);
+            }
+        });
+        Receive<ToAll>(all =>
+        {
+            foreach (var directory in _directoryOf.Values)
+            {
+                directory.Tell(all.Message, Self);
+            }
+        });
+        Receive<ToValidator>(to =>
+        {
+            if (_directoryOf.TryGetValue(to.Validator, out var directory))
+            {
+                directory.Tell(to.Message, Self);
+            }
+            else
+            {
+                _unroutable++;
+            }
+        });
+        Receive<CountersQuery>(_ => Sender.Tell(new Counters(_validatorAt.Count, _dropped, _unroutable)));
+    }
+
+    private void SendHello(Address member)
+    {
+        var hello = PeerHello.Sign(_setup.Chain, _setup.Validator, _setup.Key, _cluster.SelfAddress.ToString(), _setup.ClockMs());
+        Context.ActorSelection(new RootActorPath(member) / "user" / Name).Tell(hello, Self);
+    }
+
+    private void OnHello(PeerHello hello)
+    {
+        var from = Sender.Path.Address;
+        var verdict = hello.Check(_setup.Chain, _setup.Verifier, from.ToString(), _setup.ClockMs(), HelloMaxAgeMs);
+        if (!verdict.IsAccepted)
+        {
+            _dropped++;
+            _log.Warning("Refused a hello from {0}: {1}", from, verdict.Reason);
+            return;
+        }
+
+        if (hello.Validator == _setup.Validator)
+        {
+            _dropped++;
+            _log.Error("{0} holds this validator's key ({1}): two processes sign as one validator; its messages are ignored.", from, hello.Validator);
+            return;
+        }
+
+        var known = _validatorAt.TryGetValue(from, out var previous) && previous == hello.Validator
+            && _directoryOf.TryGetValue(hello.Validator, out var directory) && directory.Equals(Sender);
+        if (known)
+        {
+            return;
+        }
+
+        // A validator that restarted elsewhere, or a new incarnation at the same address, replaces the old entry.
+        foreach (var stale in _validatorAt.Where(entry => entry.Value == hello.Validator).Select(entry => entry.Key).ToList())
+        {
+            _validatorAt.Remove(stale);
+        }
+
+        _validatorAt[from] = hello.Validator;
+        _directoryOf[hello.Validator] = Sender;
+        _log.Info("Validator {0} is at {1}.", hello.Validator, from);
+        _consensus.Tell(new PeersChanged(_directoryOf.Count));
+    }
+
+    private int? Authenticated()
+    {
+        if (_validatorAt.TryGetValue(Sender.Path.Address, out var validator))
+        {
+            return validator;
+        }
+
+        if (_dropped++ % 1_000 == 0)
+        {
+            _log.Warning("Dropped a message from {0}, which has not proven it is a validator ({1} dropped so far).", Sender.Path.Address, _dropped);
+        }
+
+        return null;
+    }
+
+    private void Forget(Address address)
+    {
+        if (_validatorAt.Remove(address, out var validator))
+        {
+            _directoryOf.Remove(validator);
+            _log.Info("Validator {0} at {1} left the cluster.", validator, address);
+            _consensus.Tell(new PeersChanged(_directoryOf.Count));
+        }
+    }
+
+    /// <summary>The first message: the actors inbound traffic goes to, created after this one.</summary>
+    public sealed record Attach(IActorRef Consensus, IActorRef Mempool);
+
+    /// <summary>To every validator that proved itself, except this one.</summary>
+    public sealed record ToAll(object Message);
+
+    public sealed record ToValidator(int Validator, object Message);
+
+    public sealed record PeersChanged(int Connected);
+
+    public sealed record CountersQuery
+    {
+        public static CountersQuery Instance { get; } = new();
+    }
+
+    public sealed record Counters(int Validators, long Dropped, long Unroutable);
+
+    private sealed record Greet
+    {
+        public static Greet Instance { get; } = new();
+    }
+}

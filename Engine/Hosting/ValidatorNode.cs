@@ -1,0 +1,94 @@
+using Akka.Actor;
+using Akka.Configuration;
+using IdOS.Akka.Engine.Actors;
+using IdOS.Akka.Engine.Application;
+using IdOS.Akka.Engine.Consensus;
+using IdOS.Akka.Engine.Crypto;
+using IdOS.Akka.Engine.Network;
+using IdOS.Akka.Engine.Persistence;
+
+namespace IdOS.Akka.Engine.Hosting;
+
+/// <summary>
+/// One validator: its ActorSystem (joined to the cluster through the seed nodes of its configuration), its block
+/// store and application, and the actors between them. Everything that can be wrong with the configuration is
+/// found by <see cref="NodeSettings.Load"/> before anything starts.
+/// </summary>
+public sealed class ValidatorNode : IAsyncDisposable
+{
+    public const string SystemName = "idos";
+    public const string BlockStoreFileName = "blocks.db";
+
+    private readonly NodeSettings _settings;
+    private readonly SqliteBlockStore _store;
+
+    private ValidatorNode(NodeSettings settings, SqliteBlockStore store, ActorSystem system, IActorRef consensus, IActorRef mempool, IActorRef directory)
+    {
+        _settings = settings;
+        _store = store;
+        System = system;
+        Consensus = consensus;
+        Mempool = mempool;
+        Directory = directory;
+    }
+
+    public ActorSystem System { get; }
+
+    public IActorRef Consensus { get; }
+
+    public IActorRef Mempool { get; }
+
+    public IActorRef Directory { get; }
+
+    public int Validator => _settings.ValidatorIndex;
+
+    public ChainParameters Chain => _settings.Chain;
+
+    public string DataDirectory => _settings.DataDirectory;
+
+    /// <summary>Starts a node from its layered configuration; a bad setting throws <see cref="ConfigurationException"/> or <see cref="NodeFileException"/>.</summary>
+    public static ValidatorNode Start(Config config)
+    {
+        var settings = NodeSettings.Load(config);
+        SqliteBlockStore? store = null;
+        try
+        {
+            var limits = settings.Consensus.Limits;
+            store = new SqliteBlockStore(Path.Combine(settings.DataDirectory, BlockStoreFileName), limits);
+            var verifier = Ed25519Verifier.Instance;
+            var app = new OpaqueApplication(store.Height, store.AppHashAt(store.Height) ?? settings.Chain.GenesisAppHash, verifier);
+            var system = ActorSystem.Create(SystemName, PersistenceConfig.ForDataDirectory(settings.DataDirectory).WithFallback(config));
+            static long Clock() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+            var pacemaker = system.ActorOf(Props.Create<PacemakerActor>(), PacemakerActor.Name);
+            var directory = system.ActorOf(
+                PeerDirectory.Props(new PeerDirectorySetup(settings.Chain, settings.ValidatorIndex, settings.Key, verifier, Clock)),
+                PeerDirectory.Name);
+            var mempool = system.ActorOf(MempoolActor.Props(transaction => app.CheckTransaction(transaction), directory, limits.MaxTransactionsPerBlock), MempoolActor.Name);
+            var options = ReplicaOptions.Default with { Pacemaker = settings.Consensus.Pacemaker };
+            var consensus = system.ActorOf(ConsensusActor.Props(new ConsensusActorSetup(
+                settings.Chain, settings.ValidatorIndex, settings.Key, verifier, store, app, options, Clock, directory, pacemaker, mempool,
+                config.GetLong($"{NodeSettings.Section}.test-fault.exit-after-persisting-vote-in-round", 0))), ConsensusActor.Name);
+            directory.Tell(new PeerDirectory.Attach(consensus, mempool));
+            mempool.Tell(new MempoolActor.Attach(consensus));
+            return new ValidatorNode(settings, store, system, consensus, mempool, directory);
+        }
+        catch
+        {
+            store?.Dispose();
+            settings.Dispose();
+            throw;
+        }
+    }
+
+    public Task<NodeStatus> StatusAsync(TimeSpan timeout) => Consensus.Ask<NodeStatus>(StatusQuery.Instance, timeout);
+
+    /// <summary>Leaves the cluster and stops the actors before the block store they write to is closed.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await CoordinatedShutdown.Get(System).Run(CoordinatedShutdown.ClrExitReason.Instance);
+        await System.WhenTerminated;
+        _store.Dispose();
+        _settings.Dispose();
+    }
+}
