@@ -11,6 +11,8 @@ internal static class Program
           {SimulateCommand.Usage}
           {KeyCommands.KeygenUsage}
           {KeyCommands.GenesisUsage}
+          {RunCommand.Usage}
+          {LocalnetCommand.Usage}
         """;
 
     private static int Main(string[] args)
@@ -28,6 +30,8 @@ internal static class Program
                 "simulate" => SimulateCommand.Run(args[1..], Console.Out),
                 "keygen" => KeyCommands.Keygen(args[1..], Console.Out),
                 "genesis" => KeyCommands.Genesis(args[1..], Console.Out),
+                "run" => RunCommand.Run(args[1..], Console.Out).GetAwaiter().GetResult(),
+                "localnet" => LocalnetCommand.Run(args[1..], Console.Out).GetAwaiter().GetResult(),
                 _ => throw new UsageException($"unknown command '{args[0]}'"),
             };
         }
@@ -38,7 +42,7 @@ internal static class Program
             Console.Error.WriteLine(Usage);
             return 2;
         }
-        catch (Hosting.NodeFileException e)
+        catch (Exception e) when (e is Hosting.NodeFileException or global::Akka.Configuration.ConfigurationException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 1;

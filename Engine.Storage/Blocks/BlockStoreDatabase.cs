@@ -118,6 +118,9 @@ public sealed class BlockStoreDatabase : IDisposable
     public List<byte[]> BlockIdsUpTo(long height) =>
         [.. _db.GetTable<CommittedBlockRow>().Where(b => b.Height <= height).OrderBy(b => b.Height).Select(b => b.BlockId)];
 
+    /// <summary>Streams every committed transaction hash, for the in-memory filter a node builds at start.</summary>
+    public IEnumerable<byte[]> AllTransactionHashes() => _db.GetTable<CommittedTransactionRow>().Select(t => t.Hash).AsEnumerable();
+
     public long TransactionCount() => _db.GetTable<CommittedTransactionRow>().LongCount();
 
     public bool ContainsTransaction(byte[] hash) => _db.GetTable<CommittedTransactionRow>().Any(t => t.Hash == hash);

@@ -35,6 +35,16 @@ public readonly struct Hash32 : IEquatable<Hash32>, IComparable<Hash32>
         return new Hash32(digest);
     }
 
+    /// <summary>One of the digest's four 64-bit words, for structures that need independent hash values.</summary>
+    public ulong Word(int index) => index switch
+    {
+        0 => _w0,
+        1 => _w1,
+        2 => _w2,
+        3 => _w3,
+        _ => throw new ArgumentOutOfRangeException(nameof(index), index, "a hash has words 0 to 3"),
+    };
+
     public void WriteTo(Span<byte> destination)
     {
         BinaryPrimitives.WriteUInt64BigEndian(destination, _w0);

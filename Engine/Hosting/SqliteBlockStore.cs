@@ -14,6 +14,7 @@ public sealed class SqliteBlockStore : ICommittedBlockStore, IDisposable
     private readonly BlockStoreDatabase _db;
     private readonly ConsensusLimits _limits;
     private readonly string _path;
+    private readonly HashFilter _committed = new(HashFilter.DefaultBits);
 
     public SqliteBlockStore(string path, ConsensusLimits limits)
     {
@@ -21,6 +22,10 @@ public sealed class SqliteBlockStore : ICommittedBlockStore, IDisposable
         _path = path;
         _limits = limits;
         _db = BlockStoreDatabase.Open(path);
+        foreach (var hash in _db.AllTransactionHashes())
+        {
+            _committed.Add(new Hash32(hash));
+        }
     }
 
     public long Height => _db.Height;
@@ -32,6 +37,10 @@ public sealed class SqliteBlockStore : ICommittedBlockStore, IDisposable
         _db.Append(
             new StoredBlock(block.Height, block.Id.ToArray(), ConsensusCodec.EncodeBlock(block), ConsensusCodec.EncodeQc(certificate), appHash.ToArray()),
             block.TransactionHashes.Select(h => h.ToArray()));
+        foreach (var hash in block.TransactionHashes)
+        {
+            _committed.Add(hash);
+        }
     }
 
     /// <summary>Carries out <see cref="PersistBlock"/>.</summary>
@@ -67,7 +76,9 @@ public sealed class SqliteBlockStore : ICommittedBlockStore, IDisposable
     /// <summary>Every committed block id up to <paramref name="height"/>, in height order: what nodes compare to show agreement.</summary>
     public List<Hash32> BlockIdsUpTo(long height) => [.. _db.BlockIdsUpTo(height).Select(id => new Hash32(id))];
 
-    public bool ContainsTransaction(Hash32 transactionHash) => _db.ContainsTransaction(transactionHash.ToArray());
+    /// <summary>Asked for every transaction a node admits, proposes or receives in a block; the filter answers most without SQLite.</summary>
+    public bool ContainsTransaction(Hash32 transactionHash) =>
+        _committed.MayContain(transactionHash) && _db.ContainsTransaction(transactionHash.ToArray());
 
     public void Dispose() => _db.Dispose();
 

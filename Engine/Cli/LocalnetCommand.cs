@@ -1,0 +1,256 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Akka.Actor;
+using IdOS.Akka.Engine.Application;
+using IdOS.Akka.Engine.Crypto;
+using IdOS.Akka.Engine.Hosting;
+using IdOS.Akka.Engine.Network;
+
+namespace IdOS.Akka.Engine.Cli;
+
+/// <summary>
+/// `localnet`: the validators of hocon/localnet as separate processes of this executable on 127.0.0.1, keys and
+/// genesis created on first use, a steady load of signed opaque transactions spread over them, and one status line
+/// a second. Each node's output goes to `node.log` in its data folder.
+/// </summary>
+public static class LocalnetCommand
+{
+    public const string Usage = """
+        localnet --validators 4 [--rate 2000] [--tx-bytes 100] [--seconds 0] [--configs hocon/localnet] [--fresh]
+          starts the validators of CONFIGS/node1.conf ... nodeN.conf as processes (keys and genesis are created on first
+          use), submits RATE transactions a second spread over them, and prints height, round, committed tx/s and peers
+          up every second, until Ctrl-C (or for SECONDS); --fresh deletes the nodes' data first
+        """;
+
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromMilliseconds(900);
+
+    public static async Task<int> Run(IReadOnlyList<string> args, TextWriter output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        var options = new CommandLineOptions(args, new HashSet<string>(StringComparer.Ordinal) { "fresh" });
+        var validators = (int)options.Number("validators", 4, 1, 64);
+        var rate = options.Number("rate", 2_000, 0, 1_000_000);
+        var transactionBytes = (int)options.Number("tx-bytes", 100, OpaqueTransaction.HeaderSize + 4, 1 << 20);
+        var seconds = options.Number("seconds", 0, 0, 86_400);
+        var configDirectory = options.Text("configs", Path.Combine("hocon", "localnet"));
+        var fresh = options.Flag("fresh");
+        options.RejectUnknown();
+
+        var configPaths = Enumerable.Range(1, validators).Select(i => Path.Combine(configDirectory, $"node{i}.conf")).ToList();
+        if (configPaths.FirstOrDefault(p => !File.Exists(p)) is { } missing)
+        {
+            await Console.Error.WriteLineAsync($"error: {missing} does not exist; run from the repository root, or add node files for {validators} validators to {configDirectory}.");
+            return 1;
+        }
+
+        var configs = configPaths.Select(NodeConfig.Load).ToList();
+        if (fresh)
+        {
+            foreach (var config in configs)
+            {
+                DeleteIfPresent(config.GetString("idos.node.data-directory", ""));
+                var genesis = config.GetString("idos.node.genesis-file", "");
+                if (File.Exists(genesis))
+                {
+                    File.Delete(genesis);
+                }
+            }
+        }
+
+        var chain = LocalNetwork.Prepare(configs, "idos-akka-localnet");
+        var addresses = configs.Select(c => NodeClient.NodeAddress(c.GetString("akka.remote.dot-netty.tcp.hostname"), c.GetInt("akka.remote.dot-netty.tcp.port"))).ToList();
+        await output.WriteLineAsync($"chain {chain.ChainId}: {validators} validators, genesis block {chain.GenesisBlock.Id.ToShortString()}; load {rate} tx/s of {transactionBytes} bytes");
+
+        var processes = new List<Process>();
+        using var stop = new CancellationTokenSource();
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stop.Cancel(); });
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); });
+        try
+        {
+            for (var i = 0; i < validators; i++)
+            {
+                processes.Add(StartNode(configPaths[i], configs[i].GetString("idos.node.data-directory")));
+                await output.WriteLineAsync($"validator {i} started (pid {processes[i].Id}) at {addresses[i]}, log in {Path.Combine(configs[i].GetString("idos.node.data-directory"), "node.log")}");
+            }
+
+            await using var client = NodeClient.Create();
+            using var key = Ed25519PrivateKey.GenerateExportable();
+            var load = Task.Run(() => DriveLoad(client, key, addresses, rate, transactionBytes, processes, stop.Token));
+            await ReportStatus(client, addresses, processes, output, seconds, stop);
+            await stop.CancelAsync();
+            var (submitted, rejected) = await load;
+            await output.WriteLineAsync($"load: {submitted} transactions accepted, {rejected} refused");
+        }
+        finally
+        {
+            await StopAll(processes, output);
+        }
+
+        return 0;
+    }
+
+    private static Process StartNode(string configPath, string dataDirectory)
+    {
+        Directory.CreateDirectory(dataDirectory);
+        var info = new ProcessStartInfo(Environment.ProcessPath ?? "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        if (Path.GetFileNameWithoutExtension(info.FileName) == "dotnet")
+        {
+            info.ArgumentList.Add(typeof(LocalnetCommand).Assembly.Location);
+        }
+
+        info.ArgumentList.Add("run");
+        info.ArgumentList.Add("--config");
+        info.ArgumentList.Add(configPath);
+        var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start a node for {configPath}");
+        var log = new StreamWriter(Path.Combine(dataDirectory, "node.log"), append: true) { AutoFlush = true };
+        var gate = new object();
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (gate) { log.WriteLine(e.Data); } } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (gate) { log.WriteLine(e.Data); } } };
+        process.Exited += (_, _) => { lock (gate) { log.Dispose(); } };
+        process.EnableRaisingEvents = true;
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    /// <summary>Every 100 ms a tenth of a second's transactions, round-robin over the validators that are running.</summary>
+    private static async Task<(long Accepted, long Refused)> DriveLoad(NodeClient client, Ed25519PrivateKey key, List<Address> nodes,
+        long rate, int transactionBytes, List<Process> processes, CancellationToken stop)
+    {
+        long counter = 0, accepted = 0, refused = 0;
+        var next = 0;
+        var pending = new List<Task<SubmitResults>>();
+        using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
+        var carry = 0.0;
+        try
+        {
+            while (await tick.WaitForNextTickAsync(stop))
+            {
+                carry += rate / 10.0;
+                var count = (int)carry;
+                carry -= count;
+                if (count == 0)
+                {
+                    continue;
+                }
+
+                var transactions = new List<byte[]>(count);
+                for (var i = 0; i < count; i++)
+                {
+                    transactions.Add(OpaqueTransaction.CreateNumbered(key, ++counter, transactionBytes));
+                }
+
+                var node = next++ % nodes.Count;
+                if (!processes[node].HasExited)
+                {
+                    pending.Add(client.Submit(nodes[node], transactions, TimeSpan.FromSeconds(5)));
+                }
+
+                (accepted, refused) = Tally(pending, accepted, refused);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        await Task.WhenAll(pending.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)));
+        return Tally(pending, accepted, refused);
+    }
+
+    private static (long Accepted, long Refused) Tally(List<Task<SubmitResults>> pending, long accepted, long refused)
+    {
+        foreach (var done in pending.Where(t => t.IsCompleted).ToList())
+        {
+            pending.Remove(done);
+            if (done.IsCompletedSuccessfully)
+            {
+                accepted += done.Result.Results.Count(r => r.Status == Consensus.MempoolAddStatus.Added);
+                refused += done.Result.Results.Count(r => r.Status != Consensus.MempoolAddStatus.Added);
+            }
+        }
+
+        return (accepted, refused);
+    }
+
+    private static async Task ReportStatus(NodeClient client, List<Address> nodes, List<Process> processes, TextWriter output,
+        long seconds, CancellationTokenSource stop)
+    {
+        var started = Stopwatch.StartNew();
+        long? lastCommitted = null;
+        using var tick = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        try
+        {
+            while (await tick.WaitForNextTickAsync(stop.Token))
+            {
+                var statuses = await Task.WhenAll(nodes.Select(async node =>
+                {
+                    try
+                    {
+                        return await client.Status(node, AskTimeout);
+                    }
+                    catch (Exception e) when (e is TimeoutException or AskTimeoutException)
+                    {
+                        return null;
+                    }
+                }));
+                var committed = statuses.Where(s => s is not null).Select(s => s!.CommittedTransactions).DefaultIfEmpty(0).Max();
+                var perSecond = lastCommitted is { } last ? committed - last : 0;
+                lastCommitted = committed;
+                var heights = string.Join(" ", statuses.Select(s => s?.Height.ToString(CultureInfo.InvariantCulture) ?? "-"));
+                var rounds = string.Join(" ", statuses.Select(s => s?.Round.ToString(CultureInfo.InvariantCulture) ?? "-"));
+                var peers = string.Join(" ", statuses.Select(s => s?.PeersConnected.ToString(CultureInfo.InvariantCulture) ?? "-"));
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    $"{started.Elapsed.TotalSeconds,4:0}s  height [{heights}]  round [{rounds}]  committed {perSecond} tx/s ({committed} total)  peers up [{peers}]  nodes up {processes.Count(p => !p.HasExited)}/{processes.Count}"));
+                await output.FlushAsync(CancellationToken.None);
+                if (seconds > 0 && started.Elapsed.TotalSeconds >= seconds)
+                {
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>SIGTERM first, so each node leaves the cluster and closes its stores; a node that hangs is killed after 15 s.</summary>
+    private static async Task StopAll(List<Process> processes, TextWriter output)
+    {
+        foreach (var process in processes.Where(p => !p.HasExited))
+        {
+            using var term = Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)]);
+        }
+
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        foreach (var process in processes)
+        {
+            try
+            {
+                await process.WaitForExitAsync(deadline.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill();
+                await output.WriteLineAsync($"validator process {process.Id} did not stop within 15 s and was killed");
+            }
+
+            process.Dispose();
+        }
+
+        await output.WriteLineAsync("localnet stopped");
+    }
+
+    private static void DeleteIfPresent(string directory)
+    {
+        if (directory.Length > 0 && Directory.Exists(directory))
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+}

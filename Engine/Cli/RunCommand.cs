@@ -1,0 +1,84 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Akka.Configuration;
+using IdOS.Akka.Engine.Hosting;
+using AkkaCluster = Akka.Cluster.Cluster;
+
+namespace IdOS.Akka.Engine.Cli;
+
+/// <summary>`run`: one validator in the foreground, a status line a second, a clean stop on Ctrl-C or SIGTERM.</summary>
+public static class RunCommand
+{
+    public const string Usage = """
+        run --config FILE
+          runs one validator: FILE (HOCON) is layered over the built-in hocon/node.conf; paths in it are relative to
+          the working directory; prints a status line every second; Ctrl-C or SIGTERM stops it cleanly
+        """;
+
+    public static async Task<int> Run(IReadOnlyList<string> args, TextWriter output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        var options = new CommandLineOptions(args, new HashSet<string>(StringComparer.Ordinal));
+        var path = options.Text("config", "");
+        options.RejectUnknown();
+        if (path.Length == 0)
+        {
+            throw new UsageException("run needs --config FILE");
+        }
+
+        ValidatorNode node;
+        try
+        {
+            node = ValidatorNode.Start(NodeConfig.Load(path));
+        }
+        catch (ConfigurationException e)
+        {
+            await Console.Error.WriteLineAsync($"error: {e.Message}");
+            return 1;
+        }
+
+        using var stop = new CancellationTokenSource();
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stop.Cancel(); });
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); });
+        await output.WriteLineAsync($"validator {node.Validator} of chain {node.Chain.ChainId} at {AkkaCluster.Get(node.System).SelfAddress}, data in {node.DataDirectory}");
+        await output.FlushAsync(CancellationToken.None);
+
+        var exitCode = 0;
+        long? lastCommitted = null;
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop.Token))
+            {
+                if (node.System.WhenTerminated.IsCompleted)
+                {
+                    await Console.Error.WriteLineAsync("error: the node's actor system stopped (see the log above); exiting.");
+                    exitCode = 1;
+                    break;
+                }
+
+                try
+                {
+                    var status = await node.StatusAsync(TimeSpan.FromSeconds(1));
+                    var perSecond = lastCommitted is { } last ? status.CommittedTransactions - last : 0;
+                    lastCommitted = status.CommittedTransactions;
+                    await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                        $"height={status.Height} round={status.Round} committed_tx={status.CommittedTransactions} tx/s={perSecond} pending={status.PendingTransactions} peers={status.PeersConnected}/{node.Chain.Validators.Count - 1} rejected={status.RejectedMessages} head={status.LastBlockId.ToShortString()}"));
+                    await output.FlushAsync(CancellationToken.None);
+                }
+                catch (Exception e) when (e is TimeoutException or global::Akka.Actor.AskTimeoutException)
+                {
+                    await output.WriteLineAsync("status: the consensus actor did not answer within 1 s");
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            await output.WriteLineAsync("stopping");
+        }
+
+        await node.DisposeAsync();
+        await output.WriteLineAsync("stopped");
+        return exitCode;
+    }
+}

@@ -1,0 +1,42 @@
+using Akka.Actor;
+using Akka.Configuration;
+using IdOS.Akka.Engine.Actors;
+using IdOS.Akka.Engine.Network;
+
+namespace IdOS.Akka.Engine.Hosting;
+
+/// <summary>
+/// A client of validator nodes over Akka.Remote that never joins their cluster: it submits transactions to a node's
+/// mempool and asks its status, speaking the same bound codec (JSON stays refused here too). localnet and the
+/// process tests use it; the RPC layer's forwarder is the same kind of client.
+/// </summary>
+public sealed class NodeClient : IAsyncDisposable
+{
+    private readonly ActorSystem _system;
+
+    private NodeClient(ActorSystem system) => _system = system;
+
+    public static NodeClient Create(string host = "127.0.0.1")
+    {
+        var config = ConfigurationFactory.ParseString($$"""
+            akka.actor.provider = remote
+            akka.remote.dot-netty.tcp.hostname = "{{host}}"
+            akka.remote.dot-netty.tcp.port = 0
+            akka.loglevel = ERROR
+            akka.log-dead-letters = off
+            """).WithFallback(NodeConfig.Defaults);
+        return new NodeClient(ActorSystem.Create("idos-client", config));
+    }
+
+    public static Address NodeAddress(string host, int port) => new("akka.tcp", ValidatorNode.SystemName, host, port);
+
+    public Task<NodeStatus> Status(Address node, TimeSpan timeout) =>
+        Select(node, ConsensusActor.Name).Ask<NodeStatus>(StatusQuery.Instance, timeout);
+
+    public Task<SubmitResults> Submit(Address node, IReadOnlyList<byte[]> transactions, TimeSpan timeout) =>
+        Select(node, MempoolActor.Name).Ask<SubmitResults>(new SubmitTransactions(transactions), timeout);
+
+    public async ValueTask DisposeAsync() => await _system.Terminate();
+
+    private ActorSelection Select(Address node, string actor) => _system.ActorSelection(new RootActorPath(node) / "user" / actor);
+}
