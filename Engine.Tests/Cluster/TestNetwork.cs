@@ -22,11 +22,8 @@ internal sealed class TestNetwork : IDisposable
         akka.loglevel = WARNING
         """;
 
-    private readonly string _overrides;
-
     public TestNetwork(int validators, string overrides = "")
     {
-        _overrides = overrides;
         Root = Directory.CreateTempSubdirectory("idos-net-").FullName;
         Ports = FreePorts(validators);
         var seeds = string.Join(", ", Ports.Take(2).Select(p => $"\"akka.tcp://{ValidatorNode.SystemName}@127.0.0.1:{p}\""));
@@ -34,6 +31,8 @@ internal sealed class TestNetwork : IDisposable
         {
             var path = Path.Combine(Root, $"node{i + 1}.conf");
             File.WriteAllText(path, string.Create(CultureInfo.InvariantCulture, $$"""
+                {{FastGossip}}
+                {{overrides}}
                 idos.node {
                   key-file = "{{Path.Combine(Root, $"node{i + 1}", "validator.key")}}"
                   genesis-file = "{{Path.Combine(Root, "genesis.json")}}"
@@ -61,10 +60,9 @@ internal sealed class TestNetwork : IDisposable
 
     public string BlockStorePath(int validator) => Path.Combine(DataDirectory(validator), ValidatorNode.BlockStoreFileName);
 
-    /// <summary>The node's configuration as `run --config` layers it, with this network's test overrides on top.</summary>
+    /// <summary>The node's configuration as `run --config` layers it, with <paramref name="extra"/> on top.</summary>
     public Config ConfigOf(int validator, string extra = "") =>
-        ConfigurationFactory.ParseString(extra).WithFallback(ConfigurationFactory.ParseString(_overrides))
-            .WithFallback(ConfigurationFactory.ParseString(FastGossip)).WithFallback(NodeConfig.Load(ConfigPaths[validator]));
+        ConfigurationFactory.ParseString(extra).WithFallback(NodeConfig.Load(ConfigPaths[validator]));
 
     /// <summary>Committed block ids up to <paramref name="height"/>, read from the node's own file (WAL lets a reader in while it runs).</summary>
     public List<Crypto.Hash32> CommittedIds(int validator, long height)

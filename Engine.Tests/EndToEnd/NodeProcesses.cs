@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using System.Text;
+using Akka.Actor;
+using IdOS.Akka.Engine.Application;
+using IdOS.Akka.Engine.Crypto;
+using IdOS.Akka.Engine.Hosting;
+using IdOS.Akka.Engine.Network;
+using IdOS.Akka.Engine.Tests.Cluster;
+
+namespace IdOS.Akka.Engine.Tests.EndToEnd;
+
+/// <summary>
+/// The validators of a <see cref="TestNetwork"/> as separate OS processes of the built executable (`idos-engine run
+/// --config`), talking real TCP. Kill is SIGKILL: no graceful path. Output is kept per node for failure messages.
+/// </summary>
+internal sealed class NodeProcesses : IAsyncDisposable
+{
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
+    private readonly Process?[] _processes;
+    private readonly StringBuilder[] _logs;
+    private readonly Ed25519PrivateKey _client = Ed25519PrivateKey.GenerateExportable();
+    private long _nextTransaction;
+
+    public NodeProcesses(TestNetwork network)
+    {
+        Network = network;
+        _processes = new Process?[network.ConfigPaths.Count];
+        _logs = [.. network.ConfigPaths.Select(_ => new StringBuilder())];
+        Client = NodeClient.Create();
+        Addresses = [.. network.Ports.Select(port => NodeClient.NodeAddress("127.0.0.1", port))];
+    }
+
+    public TestNetwork Network { get; }
+
+    public NodeClient Client { get; }
+
+    public IReadOnlyList<Address> Addresses { get; }
+
+    public static string Executable => Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "idos-engine.exe" : "idos-engine");
+
+    public bool IsRunning(int validator) => _processes[validator] is { HasExited: false };
+
+    public void Start(int validator)
+    {
+        var info = new ProcessStartInfo(Executable)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add("run");
+        info.ArgumentList.Add("--config");
+        info.ArgumentList.Add(Network.ConfigPaths[validator]);
+        var process = Process.Start(info) ?? throw new InvalidOperationException("could not start the node executable");
+        var log = _logs[validator];
+        log.AppendLine(System.Globalization.CultureInfo.InvariantCulture, $"--- started pid {process.Id}");
+        process.OutputDataReceived += (_, e) => Append(log, e.Data);
+        process.ErrorDataReceived += (_, e) => Append(log, e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _processes[validator] = process;
+    }
+
+    /// <summary>kill -9.</summary>
+    public void Kill(int validator)
+    {
+        var process = _processes[validator] ?? throw new InvalidOperationException($"validator {validator} was not started");
+        process.Kill();
+        process.WaitForExit();
+    }
+
+    public async Task WaitForExit(int validator, TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        await _processes[validator]!.WaitForExitAsync(cancel.Token);
+    }
+
+    public string Log(int validator)
+    {
+        lock (_logs[validator])
+        {
+            var text = _logs[validator].ToString();
+            return text.Length > 6_000 ? "..." + text[^6_000..] : text;
+        }
+    }
+
+    public async Task<NodeStatus?> Status(int validator)
+    {
+        try
+        {
+            return await Client.Status(Addresses[validator], AskTimeout);
+        }
+        catch (Exception e) when (e is AskTimeoutException or TimeoutException)
+        {
+            return null;
+        }
+    }
+
+    public async Task<NodeStatus?[]> Statuses(IEnumerable<int> validators) => await Task.WhenAll(validators.Select(Status));
+
+    public static string Describe(IEnumerable<NodeStatus?> statuses) =>
+        string.Join("; ", statuses.Select(s => s is null ? "(no answer)"
+            : $"v{s.Validator}: height {s.Height}, round {s.Round}, {s.CommittedTransactions} tx, {s.PeersConnected} peers"));
+
+    /// <summary>Fresh signed 100-byte transactions to one validator; returns them with the node's verdicts, or null verdicts if it did not answer.</summary>
+    public async Task<(List<byte[]> Transactions, SubmitResults? Results)> Submit(int validator, int count)
+    {
+        var transactions = Enumerable.Range(0, count)
+            .Select(_ => OpaqueTransaction.CreateNumbered(_client, Interlocked.Increment(ref _nextTransaction), 100)).ToList();
+        try
+        {
+            return (transactions, await Client.Submit(Addresses[validator], transactions, AskTimeout));
+        }
+        catch (Exception e) when (e is AskTimeoutException or TimeoutException)
+        {
+            return (transactions, null);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var process in _processes.Where(p => p is { HasExited: false }))
+        {
+            process!.Kill();
+            await process.WaitForExitAsync();
+        }
+
+        foreach (var process in _processes)
+        {
+            process?.Dispose();
+        }
+
+        await Client.DisposeAsync();
+        _client.Dispose();
+    }
+
+    private static void Append(StringBuilder log, string? line)
+    {
+        if (line is not null)
+        {
+            lock (log)
+            {
+                log.AppendLine(line);
+            }
+        }
+    }
+}
