@@ -1,5 +1,7 @@
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
+using IdOS.Akka.Engine.Hosting;
+using IdOS.Akka.Engine.Persistence;
 using IdOS.Akka.Engine.Storage.Blocks;
 using IdOS.Akka.Engine.Tests.Cluster;
 using Xunit;
@@ -78,6 +80,80 @@ public sealed class NodeProcessTests
             Assert.Empty(ledger.Accepted.Where(h => !committed.Contains(h)).Take(5));
             Assert.Empty(committed.Where(h => !ledger.Submitted.Contains(h)).Take(5));
         }
+    }
+
+    [Fact]
+    public async Task A_validator_killed_between_persisting_and_sending_its_vote_resumes_and_never_signs_a_different_vote_for_that_round()
+    {
+        const int FaultRound = 6;
+        using var network = new TestNetwork(4);
+        var faultyFile = network.ConfigPaths[1];
+        var original = await File.ReadAllTextAsync(faultyFile);
+        await File.WriteAllTextAsync(faultyFile, original + $"\nidos.node.test-fault.exit-after-persisting-vote-in-round = {FaultRound}\n");
+        await using var nodes = new NodeProcesses(network);
+        for (var v = 0; v < 4; v++)
+        {
+            nodes.Start(v);
+        }
+
+        await nodes.WaitForExit(1, TimeSpan.FromSeconds(120));
+        Assert.Contains("fault point: exiting after persisting the vote", nodes.Log(1), StringComparison.Ordinal);
+        var crashVote = JournaledVotes(network, 1).Last();
+        Assert.True(crashVote.Round >= FaultRound, $"the fault fired at round {crashVote.Round}");
+
+        await File.WriteAllTextAsync(faultyFile, original + "\nakka.loglevel = INFO\n");
+        nodes.Start(1);
+        await Eventually.Holds(async () =>
+        {
+            var statuses = await nodes.Statuses([0, 1, 2, 3]);
+            return (statuses.All(s => s is not null && s.Round > crashVote.Round + 5 && s.Height > 3), NodeProcesses.Describe(statuses));
+        }, $"all 4, the restarted one included, to pass round {crashVote.Round + 5}", TimeSpan.FromSeconds(120));
+        Assert.Matches($"resumes at height \\d+, round \\d+ \\(last voted round {crashVote.Round}\\)", nodes.Log(1));
+        var height = (await nodes.Statuses([0, 1, 2, 3])).Min(s => s!.Height);
+        await nodes.DisposeAsync();
+
+        // Every vote validator 1 ever journaled, across the crash: never two different blocks for one round.
+        var votes = JournaledVotes(network, 1);
+        Assert.Contains(votes, v => v.Round > crashVote.Round);
+        Assert.All(votes.GroupBy(v => v.Round), round => Assert.Single(round.Select(v => v.BlockId).Distinct()));
+
+        // Every signature of validator 1 that reached a committed certificate is for the block it journaled.
+        var journaledBlock = votes.GroupBy(v => v.Round).ToDictionary(g => g.Key, g => g.First().BlockId);
+        for (var v = 0; v < 4; v++)
+        {
+            using var store = new SqliteBlockStore(network.BlockStorePath(v), network.Chain.Limits);
+            for (var h = 1; h <= Math.Min(height, store.Height); h++)
+            {
+                var qc = store.CertificateAt(h)!;
+                if (SignerBitmap.IsSet(qc.Signers, 1))
+                {
+                    Assert.True(journaledBlock.TryGetValue(qc.Round, out var block) && block == qc.BlockId,
+                        $"validator {v}'s certificate at height {h} carries validator 1's signature for round {qc.Round}, which its journal does not hold");
+                }
+            }
+        }
+    }
+
+    /// <summary>The votes in a validator's journal, in the order it recorded them.</summary>
+    private static List<Vote> JournaledVotes(TestNetwork network, int validator)
+    {
+        var path = Path.Combine(network.DataDirectory(validator), PersistenceConfig.FileName);
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT message FROM journal WHERE manifest = 'SS' ORDER BY sequence_number";
+        using var reader = command.ExecuteReader();
+        var votes = new List<Vote>();
+        while (reader.Read())
+        {
+            Assert.True(ConsensusCodec.TryDecodeSafetyState((byte[])reader[0], network.Chain.Limits, out var state, out var error), error);
+            if (state.LastVote is { } vote && (votes.Count == 0 || votes[^1] != vote))
+            {
+                votes.Add(vote);
+            }
+        }
+
+        return votes;
     }
 
     /// <summary>Every accepted transaction committed on each of these validators, as their status reports it.</summary>

@@ -20,6 +20,7 @@ internal sealed class NodeProcesses : IAsyncDisposable
     private readonly StringBuilder[] _logs;
     private readonly Ed25519PrivateKey _client = Ed25519PrivateKey.GenerateExportable();
     private long _nextTransaction;
+    private bool _disposed;
 
     public NodeProcesses(TestNetwork network)
     {
@@ -117,21 +118,32 @@ internal sealed class NodeProcesses : IAsyncDisposable
         }
     }
 
+    /// <summary>Kills whatever still runs; safe to call again, so a test can stop the nodes before reading their files.</summary>
     public async ValueTask DisposeAsync()
     {
-        foreach (var process in _processes.Where(p => p is { HasExited: false }))
+        for (var i = 0; i < _processes.Length; i++)
         {
-            process!.Kill();
-            await process.WaitForExitAsync();
+            if (_processes[i] is not { } process)
+            {
+                continue;
+            }
+
+            if (!process.HasExited)
+            {
+                process.Kill();
+                await process.WaitForExitAsync();
+            }
+
+            process.Dispose();
+            _processes[i] = null;
         }
 
-        foreach (var process in _processes)
+        if (!_disposed)
         {
-            process?.Dispose();
+            _disposed = true;
+            await Client.DisposeAsync();
+            _client.Dispose();
         }
-
-        await Client.DisposeAsync();
-        _client.Dispose();
     }
 
     private static void Append(StringBuilder log, string? line)
