@@ -22,11 +22,14 @@ internal sealed class TestNetwork : IDisposable
         akka.loglevel = WARNING
         """;
 
-    public TestNetwork(int validators, string overrides = "")
+    /// <param name="validators">How many validators the genesis lists.</param>
+    /// <param name="overrides">HOCON written into every node's file, above the shipped defaults.</param>
+    /// <param name="protocol">`akka.trttl.tcp` when the overrides put the throttler adapter on the transport.</param>
+    public TestNetwork(int validators, string overrides = "", string protocol = "akka.tcp")
     {
         Root = Directory.CreateTempSubdirectory("idos-net-").FullName;
         Ports = FreePorts(validators);
-        var seeds = string.Join(", ", Ports.Take(2).Select(p => $"\"akka.tcp://{ValidatorNode.SystemName}@127.0.0.1:{p}\""));
+        var seeds = string.Join(", ", Ports.Take(2).Select(p => $"\"{protocol}://{ValidatorNode.SystemName}@127.0.0.1:{p}\""));
         ConfigPaths = [.. Enumerable.Range(0, validators).Select(i =>
         {
             var path = Path.Combine(Root, $"node{i + 1}.conf");
@@ -109,11 +112,18 @@ internal static class Eventually
         var observed = "";
         while (DateTime.UtcNow - started < limit)
         {
-            bool done;
-            (done, observed) = await condition();
-            if (done)
+            try
             {
-                return;
+                bool done;
+                (done, observed) = await condition();
+                if (done)
+                {
+                    return;
+                }
+            }
+            catch (Exception e) when (e is TimeoutException or global::Akka.Actor.AskTimeoutException)
+            {
+                observed = e.Message;
             }
 
             await Task.Delay(200);
