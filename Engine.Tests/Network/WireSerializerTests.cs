@@ -44,6 +44,44 @@ public sealed class WireSerializerTests() : global::Akka.TestKit.Xunit2.TestKit(
     }
 
     [Fact]
+    public void Every_node_message_goes_through_the_canonical_codec_and_back()
+    {
+        var hash = TestChain.Tx(1);
+        NodeMessage[] messages =
+        [
+            new SubmitTransactions([TestChain.Tx(1), TestChain.Tx(2)]),
+            new ForwardedTransactions([TestChain.Tx(3)]),
+            new SubmitResults([
+                new SubmitResult(Block.TransactionHash(hash), MempoolAddStatus.Added, null),
+                new SubmitResult(Block.TransactionHash(hash), MempoolAddStatus.Rejected, "mempool is full"),
+            ]),
+            StatusQuery.Instance,
+            new NodeStatus(3, 120, 130, _t.Chain.GenesisBlock.Id, 5_000, 17, 3, 2, "from validator 1: stale vote"),
+        ];
+        foreach (var message in messages)
+        {
+            var serializer = Assert.IsType<WireSerializer>(Sys.Serialization.FindSerializerFor(message));
+            var bytes = serializer.ToBinary(message);
+
+            var back = Sys.Serialization.Deserialize(bytes, WireSerializer.Id, serializer.Manifest(message));
+
+            Assert.Equal(message.GetType(), back.GetType());
+            Assert.Equal(bytes, NodeMessageCodec.Encode((NodeMessage)back));
+            Assert.Throws<SerializationException>(() => Sys.Serialization.Deserialize([.. bytes, 0], WireSerializer.Id, serializer.Manifest(message)));
+        }
+    }
+
+    [Fact]
+    public void A_submission_with_more_transactions_than_a_block_holds_does_not_decode()
+    {
+        var limits = ConsensusLimits.Default with { MaxTransactionsPerBlock = 2 };
+        var bytes = NodeMessageCodec.Encode(new SubmitTransactions([TestChain.Tx(1), TestChain.Tx(2), TestChain.Tx(3)]));
+
+        Assert.False(NodeMessageCodec.TryDecode("ST", bytes, limits, out _, out var error));
+        Assert.Contains("transaction count is 3, above the limit 2", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Garbled_bytes_and_a_wrong_manifest_are_a_serialization_exception_so_remoting_drops_only_that_message()
     {
         var vote = _t.Vote(1, _t.Chain.GenesisBlock.Id, 1);

@@ -1,0 +1,25 @@
+using IdOS.Akka.Engine.Crypto;
+using IdOS.Akka.Engine.Hosting;
+using Xunit;
+
+namespace IdOS.Akka.Engine.Tests.Hosting;
+
+[Trait("Category", "Unit")]
+public sealed class HashFilterTests
+{
+    [Fact]
+    public void Every_added_hash_is_reported_and_few_others_are()
+    {
+        var filter = new HashFilter(1 << 16);
+        var added = Enumerable.Range(0, 4_000).Select(i => Hash32.Compute(BitConverter.GetBytes(i))).ToList();
+        added.ForEach(filter.Add);
+
+        Assert.All(added, h => Assert.True(filter.MayContain(h)));
+        var falsePositives = Enumerable.Range(100_000, 10_000).Count(i => filter.MayContain(Hash32.Compute(BitConverter.GetBytes(i))));
+        Assert.True(falsePositives < 300, $"{falsePositives} of 10,000 absent hashes reported present");
+    }
+
+    [Fact]
+    public void A_size_that_is_not_a_power_of_two_is_refused() =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => new HashFilter(1000));
+}
