@@ -80,10 +80,10 @@ public sealed class BlockStoreDatabase : IDisposable
                 Certificate = block.Certificate,
                 AppHash = block.AppHash,
             });
-            foreach (var hash in transactionHashes)
-            {
-                _db.Insert(new CommittedTransactionRow { Hash = hash, Height = block.Height });
-            }
+            // Multi-row INSERTs: one statement per row made storing a full block (10,000 hashes) the slowest step of a commit.
+            _db.BulkCopy(
+                new BulkCopyOptions { BulkCopyType = BulkCopyType.MultipleRows },
+                transactionHashes.Select(hash => new CommittedTransactionRow { Hash = hash, Height = block.Height }));
 
             _db.GetTable<KeptBlockRow>().Where(k => k.Height <= block.Height).Delete();
             transaction.Commit();
