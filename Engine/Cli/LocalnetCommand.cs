@@ -182,7 +182,7 @@ public static class LocalnetCommand
         long seconds, CancellationTokenSource stop)
     {
         var started = Stopwatch.StartNew();
-        long? lastCommitted = null;
+        (long Count, TimeSpan At)? lastCommitted = null;
         using var tick = new PeriodicTimer(TimeSpan.FromSeconds(1));
         try
         {
@@ -199,9 +199,15 @@ public static class LocalnetCommand
                         return null;
                     }
                 }));
-                var committed = statuses.Where(s => s is not null).Select(s => s!.CommittedTransactions).DefaultIfEmpty(0).Max();
-                var perSecond = lastCommitted is { } last ? committed - last : 0;
-                lastCommitted = committed;
+                var answered = statuses.Where(s => s is not null).Select(s => s!.CommittedTransactions).ToList();
+                var committed = answered.Count > 0 ? answered.Max() : lastCommitted?.Count ?? 0;
+                var now = started.Elapsed;
+                var perSecond = lastCommitted is { } last && now > last.At ? (long)((committed - last.Count) / (now - last.At).TotalSeconds) : 0;
+                if (answered.Count > 0)
+                {
+                    lastCommitted = (committed, now);
+                }
+
                 var heights = string.Join(" ", statuses.Select(s => s?.Height.ToString(CultureInfo.InvariantCulture) ?? "-"));
                 var rounds = string.Join(" ", statuses.Select(s => s?.Round.ToString(CultureInfo.InvariantCulture) ?? "-"));
                 var peers = string.Join(" ", statuses.Select(s => s?.PeersConnected.ToString(CultureInfo.InvariantCulture) ?? "-"));

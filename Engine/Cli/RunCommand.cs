@@ -44,7 +44,8 @@ public static class RunCommand
         await output.FlushAsync(CancellationToken.None);
 
         var exitCode = 0;
-        long? lastCommitted = null;
+        (long Count, TimeSpan At)? lastCommitted = null;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
         try
         {
@@ -60,8 +61,11 @@ public static class RunCommand
                 try
                 {
                     var status = await node.StatusAsync(TimeSpan.FromSeconds(1));
-                    var perSecond = lastCommitted is { } last ? status.CommittedTransactions - last : 0;
-                    lastCommitted = status.CommittedTransactions;
+                    var now = clock.Elapsed;
+                    var perSecond = lastCommitted is { } last && now > last.At
+                        ? (long)((status.CommittedTransactions - last.Count) / (now - last.At).TotalSeconds)
+                        : 0;
+                    lastCommitted = (status.CommittedTransactions, now);
                     await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                         $"height={status.Height} round={status.Round} committed_tx={status.CommittedTransactions} tx/s={perSecond} pending={status.PendingTransactions} peers={status.PeersConnected}/{node.Chain.Validators.Count - 1} rejected={status.RejectedMessages} head={status.LastBlockId.ToShortString()}"));
                     await output.FlushAsync(CancellationToken.None);
