@@ -19,7 +19,7 @@ public static class LocalnetCommand
     public const string Usage = """
         localnet --validators 4 [--rate 2000] [--tx-bytes 100] [--seconds 0] [--configs hocon/localnet] [--fresh]
           starts the validators of CONFIGS/node1.conf ... nodeN.conf as processes (keys and genesis are created on first
-          use), submits RATE transactions a second spread over them, and prints height, round, committed tx/s and peers
+          use), submits RATE transactions a second spread over them once all are connected, and prints height, round, committed tx/s and peers
           up every second, until Ctrl-C (or for SECONDS); --fresh deletes the nodes' data first
         """;
 
@@ -76,11 +76,17 @@ public static class LocalnetCommand
 
             await using var client = NodeClient.Create();
             using var key = Ed25519PrivateKey.GenerateExportable();
-            var load = Task.Run(() => DriveLoad(client, key, addresses, rate, transactionBytes, processes, stop.Token));
-            await ReportStatus(client, addresses, processes, output, seconds, stop);
+            var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var load = Task.Run(async () =>
+            {
+                await ready.Task.WaitAsync(stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+                return await DriveLoad(client, key, addresses, rate, transactionBytes, processes, stop.Token);
+            });
+            var report = await ReportStatus(client, addresses, processes, output, seconds, ready, stop);
             await stop.CancelAsync();
             var (submitted, rejected) = await load;
             await output.WriteLineAsync($"load: {submitted} transactions accepted, {rejected} refused");
+            await output.WriteLineAsync(report);
         }
         finally
         {
@@ -178,9 +184,14 @@ public static class LocalnetCommand
         return (accepted, refused);
     }
 
-    private static async Task ReportStatus(NodeClient client, List<Address> nodes, List<Process> processes, TextWriter output,
-        long seconds, CancellationTokenSource stop)
+    /// <summary>
+    /// Prints a line a second; opens <paramref name="ready"/> (the load) once every node has a hello from all the
+    /// others, so the load measures the network and not its start. Returns the summary since then.
+    /// </summary>
+    private static async Task<string> ReportStatus(NodeClient client, List<Address> nodes, List<Process> processes, TextWriter output,
+        long seconds, TaskCompletionSource ready, CancellationTokenSource stop)
     {
+        (long Count, TimeSpan At)? atReady = null;
         var started = Stopwatch.StartNew();
         (long Count, TimeSpan At)? lastCommitted = null;
         using var tick = new PeriodicTimer(TimeSpan.FromSeconds(1));
@@ -208,6 +219,12 @@ public static class LocalnetCommand
                     lastCommitted = (committed, now);
                 }
 
+                if (atReady is null && statuses.All(s => s is not null && s.PeersConnected == nodes.Count - 1))
+                {
+                    atReady = (committed, now);
+                    ready.TrySetResult();
+                }
+
                 var heights = string.Join(" ", statuses.Select(s => s?.Height.ToString(CultureInfo.InvariantCulture) ?? "-"));
                 var rounds = string.Join(" ", statuses.Select(s => s?.Round.ToString(CultureInfo.InvariantCulture) ?? "-"));
                 var peers = string.Join(" ", statuses.Select(s => s?.PeersConnected.ToString(CultureInfo.InvariantCulture) ?? "-"));
@@ -216,13 +233,22 @@ public static class LocalnetCommand
                 await output.FlushAsync(CancellationToken.None);
                 if (seconds > 0 && started.Elapsed.TotalSeconds >= seconds)
                 {
-                    return;
+                    break;
                 }
             }
         }
         catch (OperationCanceledException)
         {
         }
+
+        if (atReady is not { } from || lastCommitted is not { } to || to.At <= from.At)
+        {
+            return "the validators never all saw each other; no load was sent";
+        }
+
+        var span = (to.At - from.At).TotalSeconds;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"committed {to.Count - from.Count} transactions in the {span:0} s since all validators were connected: {(to.Count - from.Count) / span:0} tx/s");
     }
 
     /// <summary>SIGTERM first, so each node leaves the cluster and closes its stores; a node that hangs is killed after 15 s.</summary>
