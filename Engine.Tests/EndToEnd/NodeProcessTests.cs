@@ -134,6 +134,49 @@ public sealed class NodeProcessTests
         }
     }
 
+    [Fact]
+    public async Task A_node_whose_port_is_taken_or_whose_key_is_not_a_validator_stops_at_start_with_one_clear_message()
+    {
+        using var network = new TestNetwork(4);
+        using var occupier = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, network.Ports[0]);
+        occupier.Start();
+        var (portExit, portError) = await RunToExit(network.ConfigPaths[0]);
+        Assert.Equal(1, portExit);
+        Assert.Contains($"akka.remote.dot-netty.tcp.port {network.Ports[0]} on 127.0.0.1 cannot be bound", portError, StringComparison.Ordinal);
+        occupier.Stop();
+
+        var stranger = Path.Combine(network.Root, "stranger.key");
+        KeyFiles.Generate(stranger);
+        var file = Path.Combine(network.Root, "stranger.conf");
+        await File.WriteAllTextAsync(file, await File.ReadAllTextAsync(network.ConfigPaths[1]) + $"\nidos.node.key-file = \"{stranger}\"\n");
+        var (keyExit, keyError) = await RunToExit(file);
+        Assert.Equal(1, keyExit);
+        Assert.Contains("is not a validator of chain idos-akka-test", keyError, StringComparison.Ordinal);
+    }
+
+    private static async Task<(int ExitCode, string Error)> RunToExit(string configPath)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo(NodeProcesses.Executable) { RedirectStandardError = true, RedirectStandardOutput = true };
+        info.ArgumentList.Add("run");
+        info.ArgumentList.Add("--config");
+        info.ArgumentList.Add(configPath);
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var error = process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEndAsync();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill();
+            Assert.Fail($"the node with {configPath} was still running after 60 s; output: {await output}");
+        }
+
+        return (process.ExitCode, await error + await output);
+    }
+
     /// <summary>The votes in a validator's journal, in the order it recorded them.</summary>
     private static List<Vote> JournaledVotes(TestNetwork network, int validator)
     {

@@ -69,6 +69,7 @@ public sealed class ValidatorNode : IAsyncDisposable
             var consensus = system.ActorOf(ConsensusActor.Props(new ConsensusActorSetup(
                 settings.Chain, settings.ValidatorIndex, settings.Key, verifier, store, app, options, Clock, directory, pacemaker, mempool,
                 config.GetLong($"{NodeSettings.Section}.test-fault.exit-after-persisting-vote-in-round", 0))), ConsensusActor.Name);
+            system.ActorOf(FailStopWatcher.Props([consensus, mempool, directory, pacemaker]), "fail-stop");
             directory.Tell(new PeerDirectory.Attach(consensus, mempool));
             mempool.Tell(new MempoolActor.Attach(consensus));
             return new ValidatorNode(settings, store, system, consensus, mempool, directory);
