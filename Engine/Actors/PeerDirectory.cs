@@ -31,6 +31,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithUnboundedSta
     private readonly Dictionary<int, IActorRef> _directoryOf = [];
     private IActorRef _consensus = ActorRefs.Nobody;
     private IActorRef _mempool = ActorRefs.Nobody;
+    private IActorRef _sync = ActorRefs.Nobody;
     private long _dropped;
     private long _unroutable;
 
@@ -42,6 +43,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithUnboundedSta
         {
             _consensus = attach.Consensus;
             _mempool = attach.Mempool;
+            _sync = attach.Sync;
             Stash.UnstashAll();
             Become(Attached);
         });
@@ -90,7 +92,8 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithUnboundedSta
         {
             if (Authenticated() is { } validator)
             {
-                _consensus.Tell(new ConsensusActor.Inbound(new PeerId(validator), message));
+                var inbound = new ConsensusActor.Inbound(new PeerId(validator), message);
+                (message is BlockRequest ? _sync : _consensus).Tell(inbound);
             }
         });
         Receive<ForwardedTransactions>(forwarded =>
@@ -190,7 +193,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithUnboundedSta
     }
 
     /// <summary>The first message: the actors inbound traffic goes to, created after this one.</summary>
-    public sealed record Attach(IActorRef Consensus, IActorRef Mempool);
+    public sealed record Attach(IActorRef Consensus, IActorRef Mempool, IActorRef Sync);
 
     /// <summary>To every validator that proved itself, except this one.</summary>
     public sealed record ToAll(object Message);

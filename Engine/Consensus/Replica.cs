@@ -599,26 +599,8 @@ public sealed class Replica
         return peer == _self ? (peer + 1) % n : peer;
     }
 
-    private void OnBlockRequest(PeerId from, BlockRequest request)
-    {
-        var blocks = new List<Block>();
-        var budget = _chain.Limits.MaxMessageBytes - (64 << 10);
-        var limit = Math.Min(request.MaxBlocks, _chain.Limits.MaxBlocksPerResponse);
-        var block = FindBlock(request.BlockId);
-        while (block is not null && block.Height > request.KnownCommittedHeight && blocks.Count < limit)
-        {
-            budget -= block.EncodedSize;
-            if (budget < 0 && blocks.Count > 0)
-            {
-                break;
-            }
-
-            blocks.Add(block);
-            block = block.Height == 0 ? null : FindBlock(block.ParentId);
-        }
-
-        _effects.Add(new Reply(from, new BlockResponse(request.BlockId, blocks)));
-    }
+    private void OnBlockRequest(PeerId from, BlockRequest request) =>
+        _effects.Add(new Reply(from, BlockServing.Answer(request, _chain.Limits, FindBlock)));
 
     private Block? FindBlock(Hash32 id) => _tree.Get(id) ?? _store.GetById(id);
 

@@ -14,7 +14,7 @@ public sealed class SqliteBlockStore : ICommittedBlockStore, IDisposable
     private readonly BlockStoreDatabase _db;
     private readonly ConsensusLimits _limits;
     private readonly string _path;
-    private readonly HashFilter _committed = new(HashFilter.DefaultBits);
+    private HashFilter? _committed;
 
     public SqliteBlockStore(string path, ConsensusLimits limits)
     {
@@ -22,10 +22,6 @@ public sealed class SqliteBlockStore : ICommittedBlockStore, IDisposable
         _path = path;
         _limits = limits;
         _db = BlockStoreDatabase.Open(path);
-        foreach (var hash in _db.AllTransactionHashes())
-        {
-            _committed.Add(new Hash32(hash));
-        }
     }
 
     public long Height => _db.Height;
@@ -37,9 +33,12 @@ public sealed class SqliteBlockStore : ICommittedBlockStore, IDisposable
         _db.Append(
             new StoredBlock(block.Height, block.Id.ToArray(), ConsensusCodec.EncodeBlock(block), ConsensusCodec.EncodeQc(certificate), appHash.ToArray()),
             block.TransactionHashes.Select(h => h.ToArray()));
-        foreach (var hash in block.TransactionHashes)
+        if (_committed is not null)
         {
-            _committed.Add(hash);
+            foreach (var hash in block.TransactionHashes)
+            {
+                _committed.Add(hash);
+            }
         }
     }
 
@@ -76,11 +75,28 @@ public sealed class SqliteBlockStore : ICommittedBlockStore, IDisposable
     /// <summary>Every committed block id up to <paramref name="height"/>, in height order: what nodes compare to show agreement.</summary>
     public List<Hash32> BlockIdsUpTo(long height) => [.. _db.BlockIdsUpTo(height).Select(id => new Hash32(id))];
 
-    /// <summary>Asked for every transaction a node admits, proposes or receives in a block; the filter answers most without SQLite.</summary>
+    /// <summary>
+    /// Asked for every transaction a node admits, proposes or receives in a block; the filter answers most without
+    /// SQLite. It is built from the file on first use, so a store opened only to read blocks never pays for it.
+    /// </summary>
     public bool ContainsTransaction(Hash32 transactionHash) =>
-        _committed.MayContain(transactionHash) && _db.ContainsTransaction(transactionHash.ToArray());
+        CommittedFilter().MayContain(transactionHash) && _db.ContainsTransaction(transactionHash.ToArray());
 
     public void Dispose() => _db.Dispose();
+
+    private HashFilter CommittedFilter()
+    {
+        if (_committed is null)
+        {
+            _committed = new HashFilter(HashFilter.DefaultBits);
+            foreach (var hash in _db.AllTransactionHashes())
+            {
+                _committed.Add(new Hash32(hash));
+            }
+        }
+
+        return _committed;
+    }
 
     private Block DecodeBlock(byte[] bytes, string what) =>
         ConsensusCodec.TryDecodeBlock(bytes, _limits, out var block, out var error)

@@ -54,7 +54,8 @@ public sealed class ValidatorNode : IAsyncDisposable
         try
         {
             var limits = settings.Consensus.Limits;
-            store = new SqliteBlockStore(Path.Combine(settings.DataDirectory, BlockStoreFileName), limits);
+            var blockStorePath = Path.Combine(settings.DataDirectory, BlockStoreFileName);
+            store = new SqliteBlockStore(blockStorePath, limits);
             var verifier = Ed25519Verifier.Instance;
             var app = new OpaqueApplication(store.Height, store.AppHashAt(store.Height) ?? settings.Chain.GenesisAppHash, verifier);
             var system = ActorSystem.Create(SystemName, PersistenceConfig.ForDataDirectory(settings.DataDirectory).WithFallback(config));
@@ -69,8 +70,9 @@ public sealed class ValidatorNode : IAsyncDisposable
             var consensus = system.ActorOf(ConsensusActor.Props(new ConsensusActorSetup(
                 settings.Chain, settings.ValidatorIndex, settings.Key, verifier, store, app, options, Clock, directory, pacemaker, mempool,
                 config.GetLong($"{NodeSettings.Section}.test-fault.exit-after-persisting-vote-in-round", 0))), ConsensusActor.Name);
-            system.ActorOf(FailStopWatcher.Props([consensus, mempool, directory, pacemaker]), "fail-stop");
-            directory.Tell(new PeerDirectory.Attach(consensus, mempool));
+            var sync = system.ActorOf(SyncActor.Props(new SqliteBlockStore(blockStorePath, limits), limits, consensus, directory), SyncActor.Name);
+            system.ActorOf(FailStopWatcher.Props([consensus, mempool, directory, pacemaker, sync]), "fail-stop");
+            directory.Tell(new PeerDirectory.Attach(consensus, mempool, sync));
             mempool.Tell(new MempoolActor.Attach(consensus));
             return new ValidatorNode(settings, store, system, consensus, mempool, directory);
         }

@@ -1,0 +1,78 @@
+using Akka.Actor;
+using Akka.Configuration;
+using IdOS.Akka.Engine.Actors;
+using IdOS.Akka.Engine.Consensus;
+using IdOS.Akka.Engine.Crypto;
+using IdOS.Akka.Engine.Hosting;
+using IdOS.Akka.Engine.Tests.Consensus;
+using Xunit;
+
+namespace IdOS.Akka.Engine.Tests.Actors;
+
+/// <summary>The sync actor answers for the committed chain from its own connection and hands everything else to consensus.</summary>
+[Trait("Category", "Unit")]
+public sealed class SyncActorTests() : global::Akka.TestKit.Xunit2.TestKit(ConfigurationFactory.ParseString(TestFiles.NodeConf)), IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("idos-sync-");
+    private readonly TestChain _t = new();
+
+    [Fact]
+    public void A_request_for_a_committed_block_is_answered_with_its_ancestors_down_to_the_requesters_height()
+    {
+        var (b1, b2, b3) = CommitThree();
+        var consensus = CreateTestProbe();
+        var directory = CreateTestProbe();
+        var sync = Sys.ActorOf(SyncActor.Props(new SqliteBlockStore(DbPath, _t.Chain.Limits), _t.Chain.Limits, consensus, directory));
+
+        sync.Tell(new ConsensusActor.Inbound(new PeerId(2), new BlockRequest(b3.Id, 1, 64)));
+
+        var reply = directory.ExpectMsg<PeerDirectory.ToValidator>();
+        Assert.Equal(2, reply.Validator);
+        var response = Assert.IsType<BlockResponse>(reply.Message);
+        Assert.Equal([b3.Id, b2.Id], response.Blocks.Select(b => b.Id));
+        consensus.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        Assert.NotEqual(b1.Id, response.Blocks[^1].Id);
+    }
+
+    [Fact]
+    public void A_request_for_a_block_not_committed_here_and_any_other_message_go_to_consensus()
+    {
+        CommitThree();
+        var consensus = CreateTestProbe();
+        var directory = CreateTestProbe();
+        var sync = Sys.ActorOf(SyncActor.Props(new SqliteBlockStore(DbPath, _t.Chain.Limits), _t.Chain.Limits, consensus, directory));
+        var unknown = new ConsensusActor.Inbound(new PeerId(1), new BlockRequest(Hash32.Compute("not here"u8), 0, 64));
+        var vote = new ConsensusActor.Inbound(new PeerId(1), _t.Vote(1, _t.Chain.GenesisBlock.Id, 1));
+
+        sync.Tell(unknown);
+        sync.Tell(vote);
+
+        Assert.Same(unknown, consensus.ExpectMsg<ConsensusActor.Inbound>());
+        Assert.Same(vote, consensus.ExpectMsg<ConsensusActor.Inbound>());
+        directory.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+
+    private string DbPath => Path.Combine(_dir.FullName, "blocks.db");
+
+    private (Block B1, Block B2, Block B3) CommitThree()
+    {
+        var b1 = _t.Block(1, _t.Chain.GenesisBlock, _t.Chain.GenesisQc, [TestChain.Tx(1)]);
+        var b2 = _t.Block(2, b1);
+        var b3 = _t.Block(3, b2);
+        var b4 = _t.Block(4, b3);
+        using var store = new SqliteBlockStore(DbPath, _t.Chain.Limits);
+        store.Append(b1, b2.Header.Justify, _t.Chain.GenesisAppHash);
+        store.Append(b2, b3.Header.Justify, _t.Chain.GenesisAppHash);
+        store.Append(b3, b4.Header.Justify, _t.Chain.GenesisAppHash);
+        return (b1, b2, b3);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing)
+        {
+            _dir.Delete(recursive: true);
+        }
+    }
+}

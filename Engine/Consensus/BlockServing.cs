@@ -1,0 +1,35 @@
+using IdOS.Akka.Engine.Crypto;
+
+namespace IdOS.Akka.Engine.Consensus;
+
+/// <summary>
+/// How a validator answers a block request: the requested block and its ancestors, newest first, down to the
+/// requester's committed height, within the block count and the message size. Shared by the replica (which also
+/// holds uncommitted blocks) and the sync actor (which serves the committed chain off the consensus thread).
+/// </summary>
+public static class BlockServing
+{
+    public static BlockResponse Answer(BlockRequest request, ConsensusLimits limits, Func<Hash32, Block?> find)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(limits);
+        ArgumentNullException.ThrowIfNull(find);
+        var blocks = new List<Block>();
+        var budget = limits.MaxMessageBytes - (64 << 10);
+        var limit = Math.Min(request.MaxBlocks, limits.MaxBlocksPerResponse);
+        var block = find(request.BlockId);
+        while (block is not null && block.Height > request.KnownCommittedHeight && blocks.Count < limit)
+        {
+            budget -= block.EncodedSize;
+            if (budget < 0 && blocks.Count > 0)
+            {
+                break;
+            }
+
+            blocks.Add(block);
+            block = block.Height == 0 ? null : find(block.ParentId);
+        }
+
+        return new BlockResponse(request.BlockId, blocks);
+    }
+}
