@@ -1,0 +1,74 @@
+using IdOS.Akka.Engine.Storage.Auth;
+using NSec.Cryptography;
+
+namespace IdOS.Akka.Engine.Storage.Transactions;
+
+/// <summary>
+/// Who signed a transaction, checked before it touches state (kwil-protocol.md §4.5): `secp256k1_ep` recovers an
+/// Ethereum address from an EIP-191 signature and compares it with the 20-byte sender; `ed25519` verifies the
+/// signature with the 32-byte sender as the public key. Other authenticators are refused by name.
+/// </summary>
+public static class KwilAuthenticator
+{
+    public const string EthereumPersonalSign = "secp256k1_ep";
+    public const string Ed25519Type = "ed25519";
+
+    public static SignerCheck Verify(KwilTransaction transaction, ISecp256k1Recovery recovery)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        if (transaction.Signature is not { } signature)
+        {
+            return SignerCheck.Refuse("the transaction is not signed");
+        }
+
+        if (transaction.Sender is not { } sender)
+        {
+            return SignerCheck.Refuse("the transaction names no sender");
+        }
+
+        byte[] message;
+        try
+        {
+            message = transaction.SignedMessage();
+        }
+        catch (KwilFormatException e)
+        {
+            return SignerCheck.Refuse(e.Message);
+        }
+
+        switch (signature.Type)
+        {
+            case EthereumPersonalSign:
+                if (sender.Length != Eip191.AddressSize)
+                {
+                    return SignerCheck.Refuse($"a {EthereumPersonalSign} sender is a {Eip191.AddressSize}-byte address, got {sender.Length} bytes");
+                }
+
+                var recovered = Eip191.RecoverAddress(message, signature.Data, recovery);
+                if (!recovered.IsValid)
+                {
+                    return recovered;
+                }
+
+                return recovered.Signer!.AsSpan().SequenceEqual(sender)
+                    ? new SignerCheck(sender, null)
+                    : SignerCheck.Refuse($"the signature is by {Eip191.ChecksumAddress(recovered.Signer)}, not the sender {Eip191.ChecksumAddress(sender)}");
+            case Ed25519Type:
+                if (sender.Length != 32 || signature.Data.Length != 64)
+                {
+                    return SignerCheck.Refuse("an ed25519 sender is a 32-byte public key and its signature 64 bytes");
+                }
+
+                if (!PublicKey.TryImport(SignatureAlgorithm.Ed25519, sender, KeyBlobFormat.RawPublicKey, out var key) || key is null)
+                {
+                    return SignerCheck.Refuse("the sender is not a valid ed25519 public key");
+                }
+
+                return SignatureAlgorithm.Ed25519.Verify(key, message, signature.Data)
+                    ? new SignerCheck(sender, null)
+                    : SignerCheck.Refuse("the ed25519 signature does not verify for the sender");
+            default:
+                return SignerCheck.Refuse($"signature type '{signature.Type}' is not supported (supported: {EthereumPersonalSign}, {Ed25519Type})");
+        }
+    }
+}
