@@ -1,0 +1,148 @@
+using IdOS.Akka.Engine.Storage;
+using IdOS.Akka.Engine.Storage.Migrations;
+using IdOS.Akka.Engine.Storage.Schema;
+using LinqToDB;
+using LinqToDB.Data;
+using Npgsql;
+using Xunit;
+
+namespace IdOS.Akka.Engine.Tests.Storage;
+
+/// <summary>
+/// The idOS schema as the migrations create it, with the same tests on SQLite and on a real PostgreSQL server:
+/// rows round-trip, deletes cascade as schema.sql says, and its CHECK and UNIQUE constraints hold.
+/// </summary>
+public abstract class StateSchemaTests : IDisposable
+{
+    protected abstract StateStoreOptions Options { get; }
+
+    [Fact]
+    public void Migrations_apply_once_and_reopening_applies_nothing_again()
+    {
+        using (var first = StateDatabase.Open(Options))
+        {
+            Assert.Equal(StateMigrations.All.Select(m => m.Version), first.AppliedVersions());
+        }
+
+        using var again = StateDatabase.Open(Options);
+        Assert.Equal(StateMigrations.All.Select(m => m.Version), again.AppliedVersions());
+    }
+
+    [Fact]
+    public void Rows_round_trip_with_their_uuids_and_deleting_a_user_removes_everything_of_theirs()
+    {
+        using var state = StateDatabase.Open(Options);
+        var db = state.Connection;
+        var user = new UserRow { Id = Guid.NewGuid(), RecipientEncryptionPublicKey = "pk", EncryptionPasswordStore = "user", Inserter = "issuer" };
+        var credential = new CredentialRow
+        {
+            Id = Guid.NewGuid(), UserId = user.Id, PublicNotes = "{}", Content = "ciphertext", EncryptorPublicKey = "e", IssuerAuthPublicKey = "i",
+        };
+        var copy = new CredentialRow { Id = Guid.NewGuid(), UserId = user.Id, PublicNotes = "", Content = "copy", EncryptorPublicKey = "e", IssuerAuthPublicKey = "i" };
+        db.Insert(user);
+        db.Insert(new WalletRow { Id = Guid.NewGuid(), UserId = user.Id, Address = "0xabc", WalletType = "EVM" });
+        db.Insert(credential);
+        db.Insert(copy);
+        db.Insert(new SharedCredentialRow { OriginalId = credential.Id, CopyId = copy.Id });
+        db.Insert(new UserAttributeRow { Id = Guid.NewGuid(), UserId = user.Id, AttributeKey = "k", Value = "v" });
+        var grantId = Guid.NewGuid();
+        db.Insert(new AccessGrantRow
+        {
+            Id = grantId, OwnerUserId = user.Id, GranteeWalletIdentifier = "0xdef", DataId = copy.Id, LockedUntil = 1_700_000_000, Height = 5,
+            InserterType = "owner", InserterId = "0xabc",
+        });
+        var writeGrant = Guid.NewGuid();
+        db.Insert(new ConsumedWriteGrantRow
+        {
+            Id = writeGrant, OwnerWalletIdentifier = "0xabc", GranteeWalletIdentifier = "0xdef", IssuerPublicKey = "i",
+            OriginalCredentialId = credential.Id, CopyCredentialId = copy.Id,
+        });
+
+        var stored = db.GetTable<CredentialRow>().Single(c => c.Id == credential.Id);
+        Assert.Equal(user.Id, stored.UserId);
+        Assert.Equal("0", stored.IssuerFee);
+        Assert.Equal("100000000000000000000", db.GetTable<UserRow>().Single(u => u.Id == user.Id).GasAllowance);
+        Assert.Equal(1_700_000_000, db.GetTable<AccessGrantRow>().Single(g => g.Id == grantId).LockedUntil);
+
+        db.GetTable<UserRow>().Where(u => u.Id == user.Id).Delete();
+
+        Assert.Empty(db.GetTable<WalletRow>());
+        Assert.Empty(db.GetTable<CredentialRow>());
+        Assert.Empty(db.GetTable<SharedCredentialRow>());
+        Assert.Empty(db.GetTable<UserAttributeRow>());
+        Assert.Empty(db.GetTable<AccessGrantRow>());
+        var consumed = db.GetTable<ConsumedWriteGrantRow>().Single(g => g.Id == writeGrant);
+        Assert.Null(consumed.OriginalCredentialId);
+        Assert.Null(consumed.CopyCredentialId);
+    }
+
+    [Fact]
+    public void The_schemas_check_and_unique_constraints_refuse_bad_rows()
+    {
+        using var state = StateDatabase.Open(Options);
+        var db = state.Connection;
+        var user = new UserRow { Id = Guid.NewGuid(), RecipientEncryptionPublicKey = "pk", EncryptionPasswordStore = "user", Inserter = "issuer" };
+        db.Insert(user);
+
+        Assert.ThrowsAny<System.Data.Common.DbException>(() => db.Insert(new WalletRow { Id = Guid.NewGuid(), UserId = user.Id, Address = "x", WalletType = "Bitcoin" }));
+        Assert.ThrowsAny<System.Data.Common.DbException>(() => db.Insert(new UserRow { Id = Guid.NewGuid(), RecipientEncryptionPublicKey = "pk", EncryptionPasswordStore = "cloud", Inserter = "i" }));
+        Assert.ThrowsAny<System.Data.Common.DbException>(() => db.Insert(new WalletRow { Id = Guid.NewGuid(), UserId = Guid.NewGuid(), Address = "x", WalletType = "EVM" }));
+        db.Insert(new InserterRow { Id = Guid.NewGuid(), Name = "issuer" });
+        Assert.ThrowsAny<System.Data.Common.DbException>(() => db.Insert(new InserterRow { Id = Guid.NewGuid(), Name = "issuer" }));
+    }
+
+    public virtual void Dispose() => GC.SuppressFinalize(this);
+}
+
+[Trait("Category", "Unit")]
+public sealed class SqliteStateSchemaTests : StateSchemaTests
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("idos-state-");
+
+    protected override StateStoreOptions Options => StateStoreOptions.Sqlite(Path.Combine(_dir.FullName, "state.db"));
+
+    [Fact]
+    public void The_file_runs_with_foreign_keys_wal_full_sync_and_secure_delete()
+    {
+        using var state = StateDatabase.Open(Options);
+
+        Assert.Equal(1L, state.Connection.Execute<long>("PRAGMA foreign_keys"));
+        Assert.Equal("wal", state.Connection.Execute<string>("PRAGMA journal_mode"));
+        Assert.Equal(2L, state.Connection.Execute<long>("PRAGMA synchronous"));
+        Assert.Equal(1L, state.Connection.Execute<long>("PRAGMA secure_delete"));
+    }
+
+    public override void Dispose()
+    {
+        _dir.Delete(recursive: true);
+        base.Dispose();
+    }
+}
+
+/// <summary>Against the server in IDOS_TEST_PG (CI starts one); each test gets a schema of its own, dropped afterwards.</summary>
+[Trait("Category", "Postgres")]
+public sealed class PostgresStateSchemaTests : StateSchemaTests
+{
+    private readonly string _schema = "test_" + Guid.NewGuid().ToString("N");
+    private readonly string _server = Environment.GetEnvironmentVariable("IDOS_TEST_PG") ?? "Host=127.0.0.1;Username=idos;Password=idos;Database=idos_test";
+
+    public PostgresStateSchemaTests()
+    {
+        using var connection = new NpgsqlConnection(_server);
+        connection.Open();
+        using var command = new NpgsqlCommand($"CREATE SCHEMA {_schema}", connection);
+        command.ExecuteNonQuery();
+    }
+
+    protected override StateStoreOptions Options =>
+        StateStoreOptions.PostgreSql(new NpgsqlConnectionStringBuilder(_server) { SearchPath = _schema, Pooling = false }.ConnectionString);
+
+    public override void Dispose()
+    {
+        using var connection = new NpgsqlConnection(_server);
+        connection.Open();
+        using var command = new NpgsqlCommand($"DROP SCHEMA {_schema} CASCADE", connection);
+        command.ExecuteNonQuery();
+        base.Dispose();
+    }
+}
