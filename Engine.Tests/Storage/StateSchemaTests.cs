@@ -123,26 +123,35 @@ public sealed class SqliteStateSchemaTests : StateSchemaTests
 [Trait("Category", "Postgres")]
 public sealed class PostgresStateSchemaTests : StateSchemaTests
 {
-    private readonly string _schema = "test_" + Guid.NewGuid().ToString("N");
-    private readonly string _server = Environment.GetEnvironmentVariable("IDOS_TEST_PG") ?? "Host=127.0.0.1;Username=idos;Password=idos;Database=idos_test";
+    private readonly PostgresTestSchema _schema = new();
 
-    public PostgresStateSchemaTests()
-    {
-        using var connection = new NpgsqlConnection(_server);
-        connection.Open();
-        using var command = new NpgsqlCommand($"CREATE SCHEMA {_schema}", connection);
-        command.ExecuteNonQuery();
-    }
-
-    protected override StateStoreOptions Options =>
-        StateStoreOptions.PostgreSql(new NpgsqlConnectionStringBuilder(_server) { SearchPath = _schema, Pooling = false }.ConnectionString);
+    protected override StateStoreOptions Options => _schema.Options;
 
     public override void Dispose()
     {
+        _schema.Dispose();
+        base.Dispose();
+    }
+}
+
+/// <summary>A schema of its own on the test server (IDOS_TEST_PG, or the local default CI creates), dropped on dispose.</summary>
+internal sealed class PostgresTestSchema : IDisposable
+{
+    private readonly string _name = "test_" + Guid.NewGuid().ToString("N");
+    private readonly string _server = Environment.GetEnvironmentVariable("IDOS_TEST_PG") ?? "Host=127.0.0.1;Username=idos;Password=idos;Database=idos_test";
+
+    public PostgresTestSchema() => Run($"CREATE SCHEMA {_name}");
+
+    public StateStoreOptions Options =>
+        StateStoreOptions.PostgreSql(new NpgsqlConnectionStringBuilder(_server) { SearchPath = _name, Pooling = false }.ConnectionString);
+
+    public void Dispose() => Run($"DROP SCHEMA {_name} CASCADE");
+
+    private void Run(string sql)
+    {
         using var connection = new NpgsqlConnection(_server);
         connection.Open();
-        using var command = new NpgsqlCommand($"DROP SCHEMA {_schema} CASCADE", connection);
+        using var command = new NpgsqlCommand(sql, connection);
         command.ExecuteNonQuery();
-        base.Dispose();
     }
 }

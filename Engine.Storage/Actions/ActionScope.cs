@@ -1,0 +1,84 @@
+using IdOS.Akka.Engine.Storage.Schema;
+using LinqToDB;
+using LinqToDB.Data;
+
+// Comparisons inside queries use ToLower(): it translates to SQL LOWER() on SQLite and PostgreSQL alike, where
+// string.Equals with a StringComparison would not translate (CA1862 is about in-memory strings).
+#pragma warning disable CA1862
+
+namespace IdOS.Akka.Engine.Storage.Actions;
+
+/// <summary>Rows a view action returns, column names first (as `user.call` reports them).</summary>
+public sealed record ActionOutcome(IReadOnlyList<string> Columns, IReadOnlyList<IReadOnlyList<object?>> Rows)
+{
+    public static ActionOutcome None { get; } = new([], []);
+}
+
+/// <summary>The database and context one action runs with, and the lookups the schema's actions share.</summary>
+public sealed class ActionScope(DataConnection db, ActionContext context)
+{
+    public DataConnection Db { get; } = db;
+
+    public ActionContext Context { get; } = context;
+
+    /// <summary>
+    /// U(caller) of kwil-protocol.md §6.1: the user owning a wallet the caller signs with. EVM addresses compare
+    /// case-insensitively (the caller is EIP-55 mixed case, wallets are stored as registered).
+    /// </summary>
+    public Guid? CallerUserId()
+    {
+        var caller = Context.Caller;
+        var lower = caller.ToLowerInvariant();
+        var users = Db.GetTable<WalletRow>()
+            .Where(w => (w.WalletType == "EVM" && w.Address.ToLower() == lower)
+                || ((w.WalletType == "XRPL" || w.WalletType == "Stellar") && w.Address == caller)
+                || ((w.WalletType == "NEAR" || w.WalletType == "FaceSign") && w.PublicKey == caller))
+            .Select(w => w.UserId)
+            .Distinct()
+            .ToList();
+        return users.Count switch
+        {
+            0 => null,
+            1 => users[0],
+            _ => throw new ActionFailedException(ActionError.Conflict, "the caller's wallet belongs to more than one user"),
+        };
+    }
+
+    public Guid RequireCallerUserId() =>
+        CallerUserId() ?? throw new ActionFailedException(ActionError.NotFound, "the caller has no idOS profile (no wallet of theirs is registered)");
+
+    /// <summary>
+    /// get_inserter(): the name of the inserter whose delegate is the caller. Delegates are stored lowercase
+    /// (add_delegate_as_owner), so the caller is lowered too: an EVM delegate's checksummed caller then matches,
+    /// where schema.sql's case-sensitive comparison would never match (kwil-protocol.md §10, question 4).
+    /// </summary>
+    public string RequireDelegateInserter()
+    {
+        var lower = Context.Caller.ToLowerInvariant();
+        var name = (from d in Db.GetTable<DelegateRow>()
+                    join i in Db.GetTable<InserterRow>() on d.InserterId equals i.Id
+                    where d.Address == lower
+                    select i.Name).FirstOrDefault();
+        return name ?? throw new ActionFailedException(ActionError.Unauthorized, "Unauthorized inserter");
+    }
+
+    public void RequireOwner(string action)
+    {
+        if (!Context.IsOwner)
+        {
+            throw new ActionFailedException(ActionError.Unauthorized, $"{action} may only be called by the network owner");
+        }
+    }
+
+    /// <summary>Inserts a row whose primary key must be new; a duplicate is a failed transaction, not an exception from the driver.</summary>
+    public void InsertNew<T>(T row, bool exists, string what)
+        where T : notnull
+    {
+        if (exists)
+        {
+            throw new ActionFailedException(ActionError.Conflict, $"{what} already exists");
+        }
+
+        Db.Insert(row);
+    }
+}

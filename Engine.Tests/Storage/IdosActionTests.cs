@@ -1,0 +1,156 @@
+using IdOS.Akka.Engine.Storage;
+using IdOS.Akka.Engine.Storage.Actions;
+using IdOS.Akka.Engine.Storage.Schema;
+using IdOS.Akka.Engine.Storage.Transactions;
+using LinqToDB;
+using Xunit;
+
+namespace IdOS.Akka.Engine.Tests.Storage;
+
+/// <summary>The idOS actions built so far, each refusal path included, on SQLite and on PostgreSQL.</summary>
+public abstract class IdosActionTests : IDisposable
+{
+    private const string OwnerKey = "a09aa5f47a6759802ff955f8dc2d2a14a5c99d23be97f864127ff9383455a4f0";
+    private const string IssuerKey = "b7e151628aed2a6abf7158809cf4f3c762e7160f38b4da56a784d9045190cfef";
+    private const string UserAddress = "0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A";
+    private static readonly Guid Inserter = Guid.Parse("11111111-1111-4111-8111-111111111111");
+    private static readonly Guid User = Guid.Parse("22222222-2222-4222-8222-222222222222");
+    private StateDatabase? _state;
+
+    protected abstract StateStoreOptions Options { get; }
+
+    private StateDatabase State => _state ??= StateDatabase.Open(Options);
+
+    [Fact]
+    public void Only_the_owner_registers_inserters_and_delegates_and_only_a_delegate_adds_users()
+    {
+        Assert.Equal(ActionError.Unauthorized, Refusal(IssuerKey, "add_inserter_as_owner", KwilValue.OfUuid(Inserter), KwilValue.OfText("issuer")).Error);
+        Run(OwnerKey, "add_inserter_as_owner", KwilValue.OfUuid(Inserter), KwilValue.OfText("issuer"));
+        Assert.Equal(ActionError.Conflict, Refusal(OwnerKey, "add_inserter_as_owner", KwilValue.OfUuid(Guid.NewGuid()), KwilValue.OfText("issuer")).Error);
+        Assert.Equal(ActionError.NotFound, Refusal(OwnerKey, "add_delegate_as_owner", KwilValue.OfText(IssuerKey), KwilValue.OfUuid(Guid.NewGuid())).Error);
+
+        var before = Refusal(IssuerKey, "add_user_as_inserter", UserArguments("user"));
+        Assert.Equal("Unauthorized inserter", before.Message);
+        Run(OwnerKey, "add_delegate_as_owner", KwilValue.OfText(IssuerKey.ToUpperInvariant()), KwilValue.OfUuid(Inserter));
+        Run(IssuerKey, "add_user_as_inserter", UserArguments("user"));
+
+        Assert.Equal("issuer", State.Connection.GetTable<UserRow>().Single(u => u.Id == User).Inserter);
+        Assert.Equal(ActionError.Conflict, Refusal(IssuerKey, "add_user_as_inserter", UserArguments("user")).Error);
+        Assert.Contains("'user' or 'mpc'", Refusal(IssuerKey, "add_user_as_inserter", UserArguments("cloud")).Message, StringComparison.Ordinal);
+        var asInserter = Run(IssuerKey, "get_user_as_inserter", KwilValue.OfUuid(User));
+        Assert.Equal("issuer", Assert.Single(asInserter.Rows)[3]);
+    }
+
+    [Fact]
+    public void A_user_finds_their_profile_by_any_case_of_their_evm_address()
+    {
+        AddUserWithWallet();
+
+        var profile = Run(UserAddress, "get_user");
+
+        Assert.Equal(["id", "recipient_encryption_public_key", "encryption_password_store"], profile.Columns);
+        Assert.Equal(User, Assert.Single(profile.Rows)[0]);
+        Assert.Equal(true, Run("0xabc", "has_profile", KwilValue.OfText(UserAddress.ToUpperInvariant().Replace("0X", "0x", StringComparison.Ordinal))).Rows[0][0]);
+        Assert.Equal(false, Run("0xabc", "has_profile", KwilValue.OfText("0x0000000000000000000000000000000000000000")).Rows[0][0]);
+        Assert.Equal(ActionError.NotFound, Refusal("0x0000000000000000000000000000000000000001", "get_user").Error);
+    }
+
+    [Fact]
+    public void Attributes_are_added_shared_edited_and_removed_and_a_shared_copy_cannot_be_edited()
+    {
+        AddUserWithWallet();
+        var original = Guid.NewGuid();
+        var copy = Guid.NewGuid();
+
+        Run(UserAddress, "add_attribute", KwilValue.OfUuid(original), KwilValue.OfText("nickname"), KwilValue.OfText("alice"));
+        Run(UserAddress, "share_attribute", KwilValue.OfUuid(copy), KwilValue.OfUuid(original), KwilValue.OfText("nickname"), KwilValue.OfText("alice"));
+        Run(UserAddress, "edit_attribute", KwilValue.OfUuid(original), KwilValue.OfText("nickname"), KwilValue.OfText("bob"));
+
+        var attributes = Run(UserAddress, "get_attributes");
+        var byId = attributes.Rows.ToDictionary(r => (Guid)r[0]!);
+        Assert.Equal("bob", byId[original][3]);
+        Assert.Null(byId[original][4]);
+        Assert.Equal(original, byId[copy][4]);
+        Assert.Equal("Can't edit shared attribute", Refusal(UserAddress, "edit_attribute", KwilValue.OfUuid(copy), KwilValue.OfText("k"), KwilValue.OfText("v")).Message);
+        Assert.Equal(ActionError.Conflict, Refusal(UserAddress, "add_attribute", KwilValue.OfUuid(original), KwilValue.OfText("k"), KwilValue.OfText("v")).Error);
+
+        // Removing the original removes the link (cascade), not the copy, which is a row of its own.
+        Run(UserAddress, "remove_attribute", KwilValue.OfUuid(original));
+        var left = Assert.Single(Run(UserAddress, "get_attributes").Rows);
+        Assert.Equal(copy, left[0]);
+        Assert.Null(left[4]);
+    }
+
+    [Fact]
+    public void Calls_are_checked_before_they_run()
+    {
+        AddUserWithWallet();
+
+        Assert.Equal(ActionError.UnknownAction, Refusal(UserAddress, "drop_everything").Error);
+        Assert.Equal(ActionError.Unauthorized,
+            Assert.Throws<ActionFailedException>(() => IdosActions.Execute(State.Connection, Context(UserAddress), "main", "add_attribute",
+                [KwilValue.OfUuid(Guid.NewGuid()), KwilValue.OfText("k"), KwilValue.OfText("v")], fromView: true)).Error);
+        Assert.Contains("takes 3 arguments, got 1", Refusal(UserAddress, "add_attribute", KwilValue.OfText("x")).Message, StringComparison.Ordinal);
+        Assert.Contains("argument 1 (id) must be a UUID",
+            Refusal(UserAddress, "add_attribute", KwilValue.OfText("not-a-uuid"), KwilValue.OfText("k"), KwilValue.OfText("v")).Message, StringComparison.Ordinal);
+        Assert.Contains("namespace 'other'",
+            Assert.Throws<ActionFailedException>(() => IdosActions.Execute(State.Connection, Context(UserAddress), "other", "get_user", [], fromView: true)).Message,
+            StringComparison.Ordinal);
+
+        // A uuid sent as text (as non-SDK callers do) is cast, as Kwil casts arguments to the declared type.
+        Run(UserAddress, "add_attribute", KwilValue.OfText(Guid.NewGuid().ToString()), KwilValue.OfText("k"), KwilValue.OfText("v"));
+    }
+
+    public virtual void Dispose()
+    {
+        _state?.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    private static ActionContext Context(string caller) =>
+        new(caller, [], "test", "tx", 10, 1_700_000_000, IsOwner: caller == OwnerKey);
+
+    private static KwilValue[] UserArguments(string store) => [KwilValue.OfUuid(User), KwilValue.OfText("recipient-key"), KwilValue.OfText(store)];
+
+    private ActionOutcome Run(string caller, string action, params KwilValue[] arguments) =>
+        IdosActions.Execute(State.Connection, Context(caller), "main", action, arguments, fromView: false);
+
+    private ActionFailedException Refusal(string caller, string action, params KwilValue[] arguments) =>
+        Assert.Throws<ActionFailedException>(() => Run(caller, action, arguments));
+
+    private void AddUserWithWallet()
+    {
+        Run(OwnerKey, "add_inserter_as_owner", KwilValue.OfUuid(Inserter), KwilValue.OfText("issuer"));
+        Run(OwnerKey, "add_delegate_as_owner", KwilValue.OfText(IssuerKey), KwilValue.OfUuid(Inserter));
+        Run(IssuerKey, "add_user_as_inserter", UserArguments("user"));
+        State.Connection.Insert(new WalletRow { Id = Guid.NewGuid(), UserId = User, Address = UserAddress.ToLowerInvariant(), WalletType = "EVM" });
+    }
+}
+
+[Trait("Category", "Unit")]
+public sealed class SqliteIdosActionTests : IdosActionTests
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("idos-actions-");
+
+    protected override StateStoreOptions Options => StateStoreOptions.Sqlite(Path.Combine(_dir.FullName, "state.db"));
+
+    public override void Dispose()
+    {
+        base.Dispose();
+        _dir.Delete(recursive: true);
+    }
+}
+
+[Trait("Category", "Postgres")]
+public sealed class PostgresIdosActionTests : IdosActionTests
+{
+    private readonly PostgresTestSchema _schema = new();
+
+    protected override StateStoreOptions Options => _schema.Options;
+
+    public override void Dispose()
+    {
+        base.Dispose();
+        _schema.Dispose();
+    }
+}
