@@ -93,6 +93,7 @@ public static partial class IdosActions
         var actions = new List<ActionDefinition>();
         AddAdminActions(actions);
         AddUserActions(actions);
+        AddWalletActions(actions);
         AddAttributeActions(actions);
         return actions.ToDictionary(a => a.Name, StringComparer.Ordinal);
     }
@@ -181,6 +182,88 @@ public static partial class IdosActions
             var has = s.Db.GetTable<WalletRow>().Any(w => w.Address.ToLower() == address);
             return Table(["has_profile"], [[has]]);
         }));
+    }
+
+    private static void AddWalletActions(List<ActionDefinition> actions)
+    {
+        ActionParameter[] wallet = [P("address", "text"), P("public_key", "text", true), P("wallet_type", "text"), P("message", "text", true), P("signature", "text", true)];
+        actions.Add(new("add_wallet", [P("id", "uuid"), .. wallet], false, false, (s, a) =>
+        {
+            var userId = s.RequireCallerUserId();
+            var row = CheckedWallet(s, a.Uuid(0), userId, a, 1);
+            s.InsertNew(row, s.Db.GetTable<WalletRow>().Any(w => w.Id == row.Id), $"wallet {row.Id}");
+            return ActionOutcome.None;
+        }));
+        actions.Add(new("upsert_wallet_as_inserter", [P("id", "uuid"), P("user_id", "uuid"), .. wallet], false, false, (s, a) =>
+        {
+            var inserter = s.RequireDelegateInserter();
+            var userId = a.Uuid(1);
+            if (!s.Db.GetTable<UserRow>().Any(u => u.Id == userId))
+            {
+                throw new ActionFailedException(ActionError.NotFound, $"user {userId} does not exist");
+            }
+
+            var row = CheckedWallet(s, a.Uuid(0), userId, a, 2);
+            row.Inserter = inserter;
+            s.Db.InsertOrReplace(row);
+            return ActionOutcome.None;
+        }));
+        actions.Add(new("get_wallets", [], true, false, (s, _) =>
+        {
+            var userId = s.RequireCallerUserId();
+            return Table(["id", "user_id", "address", "public_key", "wallet_type", "message", "signature", "inserter"],
+                s.Db.GetTable<WalletRow>().Where(w => w.UserId == userId).OrderBy(w => w.Id).AsEnumerable()
+                    .Select(w => new object?[] { w.Id, w.UserId, w.Address, w.PublicKey, w.WalletType, w.Message, w.Signature, w.Inserter }));
+        }));
+        actions.Add(new("remove_wallet", [P("id", "uuid")], false, false, (s, a) =>
+        {
+            var userId = s.RequireCallerUserId();
+            var id = a.Uuid(0);
+            var caller = s.Context.Caller;
+            var lower = caller.ToLowerInvariant();
+            var signingWith = s.Db.GetTable<WalletRow>().Any(w => w.Id == id
+                && ((w.WalletType == "EVM" && w.Address.ToLower() == lower) || w.Address == caller || w.PublicKey == caller));
+            if (signingWith)
+            {
+                throw new ActionFailedException(ActionError.Conflict, "You can not delete a wallet you are connected with. To delete this wallet you have to connect other wallet.");
+            }
+
+            s.Db.GetTable<WalletRow>().Where(w => w.Id == id && w.UserId == userId).Delete();
+            return ActionOutcome.None;
+        }));
+    }
+
+    /// <summary>The checks add_wallet and upsert_wallet_as_inserter share, in schema.sql's order; '' as public key is NULL.</summary>
+    private static WalletRow CheckedWallet(ActionScope s, Guid id, Guid userId, ActionArguments a, int first)
+    {
+        var address = a.RequiredText(first);
+        var publicKey = a.Text(first + 1) is { Length: > 0 } key ? key : null;
+        var walletType = a.RequiredText(first + 2);
+        var message = a.Text(first + 3);
+        var signature = a.Text(first + 4);
+        WalletProofs.Check(address, publicKey, walletType, message, signature, Auth.Secp256k1.Recovery);
+        if (walletType is "NEAR" or "XRPL" or "Stellar" or "FaceSign")
+        {
+            if (publicKey is null)
+            {
+                throw new ActionFailedException(ActionError.BadArguments, $"a {walletType} wallet needs its public key");
+            }
+
+            if (s.Db.GetTable<WalletRow>().Any(w => w.Id != id && w.PublicKey == publicKey
+                && (w.WalletType == "NEAR" || w.WalletType == "XRPL" || w.WalletType == "Stellar" || w.WalletType == "FaceSign")))
+            {
+                throw new ActionFailedException(ActionError.Conflict, "this wallet public key already exists");
+            }
+        }
+
+        var lower = address.ToLowerInvariant();
+        if ((walletType == "EVM" && s.Db.GetTable<WalletRow>().Any(w => w.Id != id && w.WalletType == "EVM" && w.Address.ToLower() == lower))
+            || (walletType is "XRPL" or "Stellar" && s.Db.GetTable<WalletRow>().Any(w => w.Id != id && w.WalletType == walletType && w.Address == address)))
+        {
+            throw new ActionFailedException(ActionError.Conflict, "this wallet address already exists");
+        }
+
+        return new WalletRow { Id = id, UserId = userId, Address = address, PublicKey = publicKey, WalletType = walletType, Message = message, Signature = signature };
     }
 
     private static void AddAttributeActions(List<ActionDefinition> actions)

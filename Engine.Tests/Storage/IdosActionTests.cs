@@ -2,6 +2,7 @@ using IdOS.Akka.Engine.Storage;
 using IdOS.Akka.Engine.Storage.Actions;
 using IdOS.Akka.Engine.Storage.Schema;
 using IdOS.Akka.Engine.Storage.Transactions;
+using IdOS.Akka.Engine.Tests.Vectors;
 using LinqToDB;
 using Xunit;
 
@@ -101,6 +102,38 @@ public abstract class IdosActionTests : IDisposable
         Run(UserAddress, "add_attribute", KwilValue.OfText(Guid.NewGuid().ToString()), KwilValue.OfText("k"), KwilValue.OfText("v"));
     }
 
+    [Fact]
+    public void A_wallet_is_added_with_its_owners_signature_listed_and_removed_but_never_the_one_in_use()
+    {
+        AddUserWithWallet();
+        var second = EthersVectors.All.First(v => v.PrivateKey.EndsWith("2222", StringComparison.Ordinal) && v.MessageText.Contains('✓', StringComparison.Ordinal));
+        var third = EthersVectors.All.First(v => v.PrivateKey.EndsWith("7f7f", StringComparison.Ordinal));
+        var walletId = Guid.NewGuid();
+
+        var forged = Refusal(UserAddress, "add_wallet", Wallet(Guid.NewGuid(), second.Address, second.MessageText, third.Signature));
+        Assert.Equal(ActionError.InvalidProof, forged.Error);
+        Assert.Contains($"not {second.Address}", forged.Message, StringComparison.Ordinal);
+        Assert.Equal(ActionError.InvalidProof, Refusal(UserAddress, "add_wallet", Wallet(Guid.NewGuid(), second.Address, second.MessageText, second.MalleatedSignature)).Error);
+        Assert.Contains("not supported yet", Refusal(UserAddress, "add_wallet",
+            KwilValue.OfUuid(Guid.NewGuid()), KwilValue.OfText("r9cZA1mLK5R5Am25ArfXFmqgNwjZgnfk59"), KwilValue.OfText("ED00"), KwilValue.OfText("XRPL"),
+            KwilValue.OfText("m"), KwilValue.OfText("s")).Message, StringComparison.Ordinal);
+        Assert.Contains("not one of", Refusal(UserAddress, "add_wallet",
+            KwilValue.OfUuid(Guid.NewGuid()), KwilValue.OfText("x"), KwilValue.OfText(null), KwilValue.OfText("Bitcoin"), KwilValue.OfText("m"), KwilValue.OfText("s")).Message,
+            StringComparison.Ordinal);
+
+        Run(UserAddress, "add_wallet", Wallet(walletId, second.Address, second.MessageText, second.Signature));
+        Assert.Contains("already exists", Refusal(UserAddress, "add_wallet", Wallet(Guid.NewGuid(), second.Address.ToLowerInvariant(), second.MessageText, second.Signature)).Message,
+            StringComparison.Ordinal);
+        var wallets = Run(second.Address, "get_wallets");
+        Assert.Equal(2, wallets.Rows.Count);
+        Assert.Null(wallets.Rows.Single(r => (Guid)r[0]! == walletId)[3]);
+
+        var own = Refusal(second.Address, "remove_wallet", KwilValue.OfUuid(walletId));
+        Assert.Contains("connect other wallet", own.Message, StringComparison.Ordinal);
+        Run(UserAddress, "remove_wallet", KwilValue.OfUuid(walletId));
+        Assert.Single(Run(UserAddress, "get_wallets").Rows);
+    }
+
     public virtual void Dispose()
     {
         _state?.Dispose();
@@ -109,6 +142,9 @@ public abstract class IdosActionTests : IDisposable
 
     private static ActionContext Context(string caller) =>
         new(caller, [], "test", "tx", 10, 1_700_000_000, IsOwner: caller == OwnerKey);
+
+    private static KwilValue[] Wallet(Guid id, string address, string message, string signature) =>
+        [KwilValue.OfUuid(id), KwilValue.OfText(address), KwilValue.OfText(""), KwilValue.OfText("EVM"), KwilValue.OfText(message), KwilValue.OfText(signature)];
 
     private static KwilValue[] UserArguments(string store) => [KwilValue.OfUuid(User), KwilValue.OfText("recipient-key"), KwilValue.OfText(store)];
 

@@ -1,5 +1,5 @@
-using System.Text.Json;
 using IdOS.Akka.Engine.Storage.Auth;
+using IdOS.Akka.Engine.Tests.Vectors;
 using Xunit;
 
 namespace IdOS.Akka.Engine.Tests.Storage.Auth;
@@ -11,22 +11,15 @@ namespace IdOS.Akka.Engine.Tests.Storage.Auth;
 [Trait("Category", "Unit")]
 public sealed class Eip191Tests
 {
-    private static readonly JsonSerializerOptions Json = new() { PropertyNameCaseInsensitive = true };
-
     public static TheoryData<string> Paths => new() { "libsecp256k1", "BouncyCastle" };
 
-    private static readonly Lazy<List<Vector>> Vectors = new(() =>
-    {
-        var path = Path.Combine(AppContext.BaseDirectory, "Vectors", "eip191.json");
-        var file = JsonSerializer.Deserialize<VectorFile>(File.ReadAllText(path), Json)!;
-        return file.Vectors;
-    });
+    private static IReadOnlyList<EthersVector> Vectors => EthersVectors.All;
 
     [Fact]
     public void The_prefixed_keccak_digest_matches_ethers()
     {
-        Assert.Equal(16, Vectors.Value.Count);
-        Assert.All(Vectors.Value, v => Assert.Equal(Hex(v.Digest), Eip191.Digest(Hex(v.Message))));
+        Assert.Equal(16, Vectors.Count);
+        Assert.All(Vectors, v => Assert.Equal(Hex(v.Digest), Eip191.Digest(Hex(v.Message))));
     }
 
     [Theory]
@@ -39,7 +32,7 @@ public sealed class Eip191Tests
             return;
         }
 
-        foreach (var v in Vectors.Value)
+        foreach (var v in Vectors)
         {
             var signature = Hex(v.Signature);
             Assert.Equal(Hex(v.RecoveredPublicKey), recovery.Recover(Hex(v.Digest), signature.AsSpan(0, 64), signature[64] - 27));
@@ -63,7 +56,7 @@ public sealed class Eip191Tests
             return;
         }
 
-        var v = Vectors.Value[0];
+        var v = Vectors[0];
         var message = Hex(v.Message);
         var signature = Hex(v.Signature);
 
@@ -78,7 +71,7 @@ public sealed class Eip191Tests
     [Fact]
     public void The_checksummed_address_of_the_captured_client_key_is_the_one_the_idos_client_reported()
     {
-        var vector = Vectors.Value.First(x => x.PrivateKey == "0x" + string.Concat(Enumerable.Repeat("11", 32)));
+        var vector = Vectors.First(x => x.PrivateKey == "0x" + string.Concat(Enumerable.Repeat("11", 32)));
 
         Assert.Equal("0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A", Eip191.ChecksumAddress(Eip191.AddressOf(Hex(vector.RecoveredPublicKey))));
     }
@@ -97,9 +90,5 @@ public sealed class Eip191Tests
         return native;
     }
 
-    private static byte[] Hex(string hex) => Convert.FromHexString(hex.StartsWith("0x", StringComparison.Ordinal) ? hex[2..] : hex);
-
-    private sealed record VectorFile(string Generator, List<Vector> Vectors);
-
-    private sealed record Vector(string PrivateKey, string Address, string Message, string Digest, string Signature, string MalleatedSignature, string RecoveredPublicKey);
+    private static byte[] Hex(string hex) => EthersVectors.Hex(hex);
 }
