@@ -95,6 +95,7 @@ public static partial class IdosActions
         AddUserActions(actions);
         AddWalletActions(actions);
         AddAttributeActions(actions);
+        AddCredentialActions(actions);
         return actions.ToDictionary(a => a.Name, StringComparer.Ordinal);
     }
 

@@ -134,6 +134,54 @@ public abstract class IdosActionTests : IDisposable
         Assert.Single(Run(UserAddress, "get_wallets").Rows);
     }
 
+    [Fact]
+    public void A_credential_is_added_shared_under_a_timelock_revoked_only_after_it_and_removed()
+    {
+        AddUserWithWallet();
+        using var issuer = NSec.Cryptography.Key.Create(NSec.Cryptography.SignatureAlgorithm.Ed25519,
+            new NSec.Cryptography.KeyCreationParameters { ExportPolicy = NSec.Cryptography.KeyExportPolicies.AllowPlaintextExport });
+        var issuerHex = Convert.ToHexStringLower(issuer.PublicKey.Export(NSec.Cryptography.KeyBlobFormat.RawPublicKey));
+        var original = Guid.NewGuid();
+        var copy = Guid.NewGuid();
+        const long Lock = 1_700_000_100;
+        const string Grantee = "0xdef";
+        const string Notes = "{\"id\":\"vc-1\"}";
+
+        Assert.Equal(ActionError.InvalidProof, Refusal(UserAddress, "add_credential", Credential(original, issuer, issuerHex, Notes, "c2VjcmV0", forge: true)).Error);
+        Run(UserAddress, "add_credential", Credential(original, issuer, issuerHex, Notes, "c2VjcmV0"));
+        Assert.Equal("vc-1", State.Connection.GetTable<CredentialRow>().Single(c => c.Id == original).VerifiableCredentialId);
+        Assert.Contains("empty public_notes", Refusal(UserAddress, "share_credential", Share(copy, original, issuer, issuerHex, "{}", Grantee, Lock)).Message, StringComparison.Ordinal);
+
+        Run(UserAddress, "share_credential", Share(copy, original, issuer, issuerHex, "", Grantee, Lock));
+        var grant = Assert.Single(Run(UserAddress, "get_access_grants_owned").Rows);
+        Assert.Equal(CredentialProofs.UuidV5(Guid.Parse("31276fd4-105f-4ff7-9f64-644942c14b79"), $"{Grantee}-{copy:D}-{Lock}"), grant[0]);
+        Assert.Equal(ActionError.Conflict, Refusal(UserAddress, "share_credential", Share(copy, original, issuer, issuerHex, "", Grantee, Lock)).Error);
+        Assert.Equal(original, Run(UserAddress, "get_credentials").Rows.Single(r => (Guid)r[0]! == copy)[5]);
+
+        // The block's time, never the local clock, decides the lock: at or before locked_until the grant stays.
+        var early = Assert.Throws<ActionFailedException>(() => IdosActions.Execute(State.Connection, Context(UserAddress) with { BlockTimestamp = Lock }, "main",
+            "revoke_access_grant", [KwilValue.OfUuid((Guid)grant[0]!)], fromView: false));
+        Assert.Contains("locked until", early.Message, StringComparison.Ordinal);
+        Assert.Contains("locked access grants", Assert.Throws<ActionFailedException>(() => IdosActions.Execute(State.Connection,
+            Context(UserAddress) with { BlockTimestamp = Lock }, "main", "remove_credential", [KwilValue.OfUuid(copy)], fromView: false)).Message, StringComparison.Ordinal);
+        IdosActions.Execute(State.Connection, Context(UserAddress) with { BlockTimestamp = Lock + 1 }, "main",
+            "revoke_access_grant", [KwilValue.OfUuid((Guid)grant[0]!)], fromView: false);
+        Assert.Empty(Run(UserAddress, "get_access_grants_owned").Rows);
+
+        Run(UserAddress, "remove_credential", KwilValue.OfUuid(original));
+        Assert.Empty(State.Connection.GetTable<SharedCredentialRow>());
+        Assert.Equal(ActionError.NotFound, Refusal(UserAddress, "remove_credential", KwilValue.OfUuid(original)).Error);
+    }
+
+    [Fact]
+    public void Access_grant_ids_are_rfc_4122_version_5_uuids()
+    {
+        // Values from Python's uuid.uuid5, an independent implementation.
+        Assert.Equal(Guid.Parse("886313e1-3b8a-5372-9b90-0c9aee199e5d"), CredentialProofs.UuidV5(Guid.Parse("6ba7b810-9dad-11d1-80b4-00c04fd430c8"), "python.org"));
+        Assert.Equal(Guid.Parse("d7b6eac0-b71e-5a3a-ba08-650555d41e80"),
+            CredentialProofs.UuidV5(Guid.Parse("31276fd4-105f-4ff7-9f64-644942c14b79"), "0xdef-22222222-2222-4222-8222-222222222222-1700000000"));
+    }
+
     public virtual void Dispose()
     {
         _state?.Dispose();
@@ -142,6 +190,35 @@ public abstract class IdosActionTests : IDisposable
 
     private static ActionContext Context(string caller) =>
         new(caller, [], "test", "tx", 10, 1_700_000_000, IsOwner: caller == OwnerKey);
+
+    private static KwilValue[] Credential(Guid id, NSec.Cryptography.Key issuer, string issuerHex, string notes, string content, bool forge = false)
+    {
+        var (notesSignature, broader) = Sign(issuer, notes, content, forge);
+        return [KwilValue.OfUuid(id), KwilValue.OfText(issuerHex), KwilValue.OfText("encryptor"), KwilValue.OfText(content), KwilValue.OfText(notes),
+            KwilValue.OfText(notesSignature), KwilValue.OfText(broader)];
+    }
+
+    private static KwilValue[] Share(Guid id, Guid original, NSec.Cryptography.Key issuer, string issuerHex, string notes, string grantee, long lockedUntil)
+    {
+        var (notesSignature, broader) = Sign(issuer, notes, "Y29weQ==", forge: false);
+        return [KwilValue.OfUuid(id), KwilValue.OfUuid(original), KwilValue.OfText(notes), KwilValue.OfText(notesSignature), KwilValue.OfText(broader),
+            KwilValue.OfText("Y29weQ=="), KwilValue.OfText("hash"), KwilValue.OfText("encryptor"), KwilValue.OfText(issuerHex), KwilValue.OfText(grantee),
+            KwilValue.OfWholeNumber(lockedUntil)];
+    }
+
+    /// <summary>As the SDK signs: notes signature over the notes, broader signature over it and the decoded content.</summary>
+    private static (string Notes, string Broader) Sign(NSec.Cryptography.Key issuer, string notes, string content, bool forge)
+    {
+        var algorithm = NSec.Cryptography.SignatureAlgorithm.Ed25519;
+        var notesSignature = algorithm.Sign(issuer, System.Text.Encoding.UTF8.GetBytes(notes));
+        var broader = algorithm.Sign(issuer, [.. notesSignature, .. Convert.FromBase64String(content)]);
+        if (forge)
+        {
+            broader[0] ^= 1;
+        }
+
+        return (Convert.ToBase64String(notesSignature), Convert.ToBase64String(broader));
+    }
 
     private static KwilValue[] Wallet(Guid id, string address, string message, string signature) =>
         [KwilValue.OfUuid(id), KwilValue.OfText(address), KwilValue.OfText(""), KwilValue.OfText("EVM"), KwilValue.OfText(message), KwilValue.OfText(signature)];
