@@ -96,6 +96,7 @@ public static partial class IdosActions
         AddWalletActions(actions);
         AddAttributeActions(actions);
         AddCredentialActions(actions);
+        AddSharingActions(actions);
         return actions.ToDictionary(a => a.Name, StringComparer.Ordinal);
     }
 

@@ -174,6 +174,44 @@ public abstract class IdosActionTests : IDisposable
     }
 
     [Fact]
+    public void A_grantee_reads_what_was_shared_with_them_and_nobody_else_learns_whether_it_exists()
+    {
+        AddUserWithWallet();
+        using var issuer = NSec.Cryptography.Key.Create(NSec.Cryptography.SignatureAlgorithm.Ed25519,
+            new NSec.Cryptography.KeyCreationParameters { ExportPolicy = NSec.Cryptography.KeyExportPolicies.AllowPlaintextExport });
+        var issuerHex = Convert.ToHexStringLower(issuer.PublicKey.Export(NSec.Cryptography.KeyBlobFormat.RawPublicKey));
+        var original = Guid.NewGuid();
+        var copy = Guid.NewGuid();
+        Run(UserAddress, "add_credential", Credential(original, issuer, issuerHex, "{\"id\":\"vc-2\"}", "c2VjcmV0"));
+        Run(UserAddress, "share_credential", Share(copy, original, issuer, issuerHex, "", "0xdef", 0));
+
+        var granted = Run("0xDEF", "get_access_grants_granted", KwilValue.OfUuid(null), KwilValue.OfWholeNumber(1), KwilValue.OfWholeNumber(20));
+        Assert.Equal(copy, Assert.Single(granted.Rows)[3]);
+        Assert.Empty(Run("0xDEF", "get_access_grants_granted", KwilValue.OfUuid(null), KwilValue.OfWholeNumber(2), KwilValue.OfWholeNumber(20)).Rows);
+        Assert.Contains("at least 1", Refusal("0xDEF", "get_access_grants_granted", KwilValue.OfUuid(null), KwilValue.OfWholeNumber(0), KwilValue.OfWholeNumber(20)).Message,
+            StringComparison.Ordinal);
+        Assert.Equal(1L, Run("0xdef", "get_access_grants_granted_count", KwilValue.OfUuid(User)).Rows[0][0]);
+        Assert.Equal(0L, Run("0xdef", "get_access_grants_granted_count", KwilValue.OfUuid(Guid.NewGuid())).Rows[0][0]);
+
+        var shared = Assert.Single(Run("0xdef", "get_credential_shared", KwilValue.OfUuid(copy)).Rows);
+        Assert.Equal("Y29weQ==", shared[3]);
+        Assert.Equal("{\"id\":\"vc-2\"}", shared[2]);
+        Assert.Equal(copy, Assert.Single(Run("0xdef", "get_sibling_credential_id", KwilValue.OfText("hash")).Rows)[0]);
+
+        var stranger = Run("0x0000000000000000000000000000000000000009", "get_credential_shared", KwilValue.OfUuid(copy));
+        var missing = Run("0x0000000000000000000000000000000000000009", "get_credential_shared", KwilValue.OfUuid(Guid.NewGuid()));
+        Assert.Equal(missing.Columns, stranger.Columns);
+        Assert.Empty(stranger.Rows);
+        Assert.Empty(missing.Rows);
+
+        Assert.Equal(ActionError.NotFound, Refusal("0x0000000000000000000000000000000000000009", "rescind_shared_credential", KwilValue.OfUuid(copy)).Error);
+        Assert.Equal(ActionError.NotFound, Refusal("0xdef", "rescind_shared_credential", KwilValue.OfUuid(original)).Error);
+        Run("0xdef", "rescind_shared_credential", KwilValue.OfUuid(copy));
+        Assert.Empty(Run("0xdef", "get_credential_shared", KwilValue.OfUuid(copy)).Rows);
+        Assert.Single(Run(UserAddress, "get_credentials").Rows);
+    }
+
+    [Fact]
     public void Access_grant_ids_are_rfc_4122_version_5_uuids()
     {
         // Values from Python's uuid.uuid5, an independent implementation.
