@@ -18,7 +18,21 @@ public static class StateMigrations
     public static IReadOnlyList<Migration> All { get; } =
     [
         new Migration(1, "idos schema: users, wallets, credentials, attributes, inserters, delegates, grants", IdosSchema),
+        new Migration(2, "execution: account nonces, transaction results, executed height and app hash", ExecutionTables),
     ];
+
+    private static List<string> ExecutionTables(SqlDialect dialect)
+    {
+        var bytes = dialect == SqlDialect.PostgreSql ? "bytea" : "BLOB";
+        var int8 = dialect == SqlDialect.PostgreSql ? "bigint" : "INTEGER";
+        return
+        [
+            $"CREATE TABLE accounts (identifier {bytes} NOT NULL, key_type TEXT NOT NULL, nonce {int8} NOT NULL, PRIMARY KEY (identifier, key_type))",
+            $"CREATE TABLE transaction_results (height {int8} NOT NULL, position INTEGER NOT NULL, tx_hash {bytes} NOT NULL, code INTEGER NOT NULL, log TEXT NOT NULL, PRIMARY KEY (height, position))",
+            "CREATE INDEX transaction_results_hash ON transaction_results (tx_hash)",
+            $"CREATE TABLE executed_blocks (height {int8} PRIMARY KEY, block_id {bytes} NOT NULL, app_hash {bytes} NOT NULL)",
+        ];
+    }
 
     private static List<string> IdosSchema(SqlDialect dialect)
     {

@@ -1,0 +1,157 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+using IdOS.Akka.Engine.Storage.Actions;
+using IdOS.Akka.Engine.Storage.Auth;
+using IdOS.Akka.Engine.Storage.Schema;
+using IdOS.Akka.Engine.Storage.Transactions;
+using LinqToDB;
+using LinqToDB.Data;
+
+namespace IdOS.Akka.Engine.Storage.Execution;
+
+/// <summary>A committed block as the state machine needs it: height, id, the leader's timestamp, the transactions in order.</summary>
+public sealed record BlockInput(long Height, byte[] BlockId, long TimestampMs, IReadOnlyList<byte[]> Transactions);
+
+/// <summary>Kwil's transaction result codes (kwil-protocol.md §3.6) plus ours for refused actions (100 + <see cref="ActionError"/>).</summary>
+public static class TxCode
+{
+    public const int Ok = 0;
+    public const int Encoding = 1;
+    public const int InvalidTransactionType = 2;
+    public const int InvalidSignature = 3;
+    public const int InvalidNonce = 4;
+    public const int WrongChain = 5;
+
+    public static int ForAction(ActionError error) => 100 + (int)error;
+}
+
+/// <summary>
+/// Executes committed blocks against the idOS state in one database transaction each: every transaction in order,
+/// each recorded with its result, then the height, block id and app hash; a crash leaves the state before or after
+/// the whole block. A transaction that fails still spends its nonce (as kwild does) and changes nothing else.
+/// Time is the block's timestamp, never the local clock.
+/// </summary>
+public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnlySet<string> owners, ISecp256k1Recovery recovery)
+{
+    private static readonly byte[] Domain = "idos-akka/app-hash/v1"u8.ToArray();
+
+    public long ExecutedHeight => state.Connection.GetTable<ExecutedBlockRow>().Select(b => (long?)b.Height).Max() ?? 0;
+
+    /// <summary>The app hash after <paramref name="height"/>, or null if it has not been executed.</summary>
+    public byte[]? AppHashAt(long height) =>
+        state.Connection.GetTable<ExecutedBlockRow>().Where(b => b.Height == height).Select(b => b.AppHash).FirstOrDefault();
+
+    /// <summary>
+    /// Executes the next height and returns the app hash. Asked again for the last executed height (a restart where
+    /// the state outran the block store), it returns the stored hash without executing anything twice.
+    /// </summary>
+    public byte[] Execute(BlockInput block, byte[] previousAppHash)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        ArgumentNullException.ThrowIfNull(previousAppHash);
+        var executed = ExecutedHeight;
+        if (block.Height == executed && AppHashAt(executed) is { } stored)
+        {
+            return stored;
+        }
+
+        if (block.Height != executed + 1)
+        {
+            throw new InvalidOperationException($"Height {block.Height} cannot follow executed height {executed}.");
+        }
+
+        var db = state.Connection;
+        using var transaction = db.BeginTransaction();
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(Domain);
+        hash.AppendData(previousAppHash);
+        Span<byte> number = stackalloc byte[8];
+        BinaryPrimitives.WriteInt64BigEndian(number, block.Height);
+        hash.AppendData(number);
+        hash.AppendData(block.BlockId);
+        for (var position = 0; position < block.Transactions.Count; position++)
+        {
+            var bytes = block.Transactions[position];
+            var (code, log) = ExecuteOne(bytes, block);
+            var txHash = SHA256.HashData(bytes);
+            db.Insert(new TransactionResultRow { Height = block.Height, Position = position, TransactionHash = txHash, Code = code, Log = log });
+            hash.AppendData(txHash);
+            BinaryPrimitives.WriteInt64BigEndian(number, code);
+            hash.AppendData(number);
+            hash.AppendData(SHA256.HashData(Encoding.UTF8.GetBytes(log)));
+        }
+
+        var appHash = hash.GetHashAndReset();
+        db.Insert(new ExecutedBlockRow { Height = block.Height, BlockId = block.BlockId, AppHash = appHash });
+        transaction.Commit();
+        return appHash;
+    }
+
+    /// <summary>The result of one transaction of a committed block, for `user.tx_query`.</summary>
+    public TransactionResultRow? ResultOf(byte[] transactionHash) =>
+        state.Connection.GetTable<TransactionResultRow>().FirstOrDefault(r => r.TransactionHash == transactionHash);
+
+    private (int Code, string Log) ExecuteOne(byte[] bytes, BlockInput block)
+    {
+        KwilTransaction transaction;
+        try
+        {
+            transaction = KwilTransaction.FromBytes(bytes);
+        }
+        catch (KwilFormatException e)
+        {
+            return (TxCode.Encoding, e.Message);
+        }
+
+        var body = transaction.Body;
+        if (!string.Equals(body.ChainId, chainId, StringComparison.Ordinal))
+        {
+            return (TxCode.WrongChain, $"transaction is for chain '{body.ChainId}', this is '{chainId}'");
+        }
+
+        var signer = KwilAuthenticator.Verify(transaction, recovery);
+        if (!signer.IsValid)
+        {
+            return (TxCode.InvalidSignature, signer.Refusal!);
+        }
+
+        var keyType = transaction.Signature!.Type;
+        var db = state.Connection;
+        var identifier = signer.Signer!;
+        var account = db.GetTable<AccountRow>().FirstOrDefault(a => a.Identifier == identifier && a.KeyType == keyType);
+        var expected = (account?.Nonce ?? 0) + 1;
+        if (body.Nonce != (ulong)expected)
+        {
+            return (TxCode.InvalidNonce, $"nonce {body.Nonce}; the account's next nonce is {expected}");
+        }
+
+        db.InsertOrReplace(new AccountRow { Identifier = identifier, KeyType = keyType, Nonce = expected });
+        if (body.PayloadType != "execute")
+        {
+            return (TxCode.InvalidTransactionType, $"payload type '{body.PayloadType}' is not supported; idOS transactions are 'execute'");
+        }
+
+        var caller = keyType == KwilAuthenticator.EthereumPersonalSign ? Eip191.ChecksumAddress(identifier) : Convert.ToHexStringLower(identifier);
+        var context = new ActionContext(caller, identifier, keyType, Convert.ToHexStringLower(SHA256.HashData(bytes)), block.Height,
+            block.TimestampMs / 1000, owners.Contains(caller.ToLowerInvariant()));
+        db.Execute("SAVEPOINT idos_transaction");
+        try
+        {
+            var execution = ActionPayload.DecodeExecution(body.Payload ?? []);
+            foreach (var call in execution.Calls)
+            {
+                IdosActions.Execute(db, context, execution.Namespace, execution.Action, call, fromView: false);
+            }
+
+            db.Execute("RELEASE SAVEPOINT idos_transaction");
+            return (TxCode.Ok, "");
+        }
+        catch (Exception e) when (e is ActionFailedException or KwilFormatException)
+        {
+            db.Execute("ROLLBACK TO SAVEPOINT idos_transaction");
+            db.Execute("RELEASE SAVEPOINT idos_transaction");
+            return e is ActionFailedException failed ? (TxCode.ForAction(failed.Error), failed.Message) : (TxCode.Encoding, e.Message);
+        }
+    }
+}

@@ -1,0 +1,187 @@
+using System.Numerics;
+using IdOS.Akka.Engine.Storage;
+using IdOS.Akka.Engine.Storage.Auth;
+using IdOS.Akka.Engine.Storage.Execution;
+using IdOS.Akka.Engine.Storage.Schema;
+using IdOS.Akka.Engine.Storage.Transactions;
+using LinqToDB;
+using NSec.Cryptography;
+using Xunit;
+
+namespace IdOS.Akka.Engine.Tests.Storage;
+
+/// <summary>
+/// Committed blocks of signed Kwil transactions executed against the idOS state: results and nonces as kwild
+/// records them, one database transaction per block, and the same app hashes on SQLite and PostgreSQL.
+/// </summary>
+public abstract class BlockExecutorTests : IDisposable
+{
+    private const string Chain = "idos-test";
+    private static readonly Guid Inserter = Guid.Parse("11111111-1111-4111-8111-111111111111");
+    private static readonly Guid User = Guid.Parse("22222222-2222-4222-8222-222222222222");
+    private readonly Key _owner = Key.Create(SignatureAlgorithm.Ed25519, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport });
+    private readonly Key _issuer = Key.Create(SignatureAlgorithm.Ed25519, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport });
+
+    protected abstract StateStoreOptions Options { get; }
+
+    [Fact]
+    public void Transactions_run_in_order_with_their_results_and_the_state_they_build()
+    {
+        using var state = StateDatabase.Open(Options);
+        var executor = Executor(state);
+
+        var results = Results(state, executor, Blocks()[0], Blocks()[1]);
+
+        // The second add_user repeats the first: a failed transaction in the middle of a committed block.
+        Assert.Equal([TxCode.Ok, TxCode.Ok, TxCode.Ok, 113], results.Select(r => r.Code));
+        Assert.Contains("already exists", results[3].Log, StringComparison.Ordinal);
+        Assert.Equal(results[2].TransactionHash, executor.ResultOf(results[2].TransactionHash)!.TransactionHash);
+        Assert.Equal("issuer", state.Connection.GetTable<UserRow>().Single(u => u.Id == User).Inserter);
+        Assert.Equal(2, executor.ExecutedHeight);
+        Assert.Equal(2L, state.Connection.GetTable<AccountRow>().Single(a => a.Identifier == Public(_owner)).Nonce);
+    }
+
+    [Fact]
+    public void Bad_transactions_fail_with_kwils_codes_a_refused_action_spends_its_nonce_and_changes_nothing()
+    {
+        using var state = StateDatabase.Open(Options);
+        var executor = Executor(state);
+        var good = Tx(_owner, 1, "add_inserter_as_owner", KwilValue.OfUuid(Inserter), KwilValue.OfText("issuer"));
+        var forged = (byte[])good.Clone();
+        forged[^40] ^= 1;
+
+        var results = Results(state, executor, new BlockInput(1, [1], 1_700_000_000_000,
+        [
+            [1, 2, 3],
+            Tx(_owner, 1, "add_inserter_as_owner", Chain + "-other", KwilValue.OfUuid(Inserter), KwilValue.OfText("issuer")),
+            Tx(_owner, 5, "add_inserter_as_owner", KwilValue.OfUuid(Inserter), KwilValue.OfText("issuer")),
+            Tx(_issuer, 1, "add_inserter_as_owner", KwilValue.OfUuid(Inserter), KwilValue.OfText("issuer")),
+            Tx(_issuer, 2, "add_user_as_inserter", KwilValue.OfUuid(User), KwilValue.OfText("key"), KwilValue.OfText("user")),
+            good,
+            good,
+        ]));
+
+        Assert.Equal([TxCode.Encoding, TxCode.WrongChain, TxCode.InvalidNonce, 111, 111, TxCode.Ok, TxCode.InvalidNonce], results.Select(r => r.Code));
+        Assert.Contains("network owner", results[3].Log, StringComparison.Ordinal);
+        Assert.Contains("Unauthorized inserter", results[4].Log, StringComparison.Ordinal);
+        Assert.Equal(2L, state.Connection.GetTable<AccountRow>().Single(a => a.Identifier == Public(_issuer)).Nonce);
+        Assert.Single(state.Connection.GetTable<InserterRow>());
+        Assert.Empty(state.Connection.GetTable<UserRow>());
+    }
+
+    [Fact]
+    public void A_height_is_executed_once_and_heights_are_not_skipped()
+    {
+        using var state = StateDatabase.Open(Options);
+        var executor = Executor(state);
+        var blocks = Blocks();
+        var first = executor.Execute(blocks[0], new byte[32]);
+
+        Assert.Equal(first, executor.Execute(blocks[0], new byte[32]));
+        Assert.Throws<InvalidOperationException>(() => executor.Execute(blocks[1] with { Height = 3 }, first));
+        Assert.Single(state.Connection.GetTable<InserterRow>());
+    }
+
+    public virtual void Dispose()
+    {
+        _owner.Dispose();
+        _issuer.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>The app hashes of the two scripted blocks on a database.</summary>
+    protected List<byte[]> AppHashes(StateStoreOptions options)
+    {
+        using var state = StateDatabase.Open(options);
+        var executor = Executor(state);
+        var hashes = new List<byte[]>();
+        var previous = new byte[32];
+        foreach (var block in Blocks())
+        {
+            previous = executor.Execute(block, previous);
+            hashes.Add(previous);
+        }
+
+        return hashes;
+    }
+
+    private BlockExecutor Executor(StateDatabase state) =>
+        new(state, Chain, new HashSet<string> { Convert.ToHexStringLower(Public(_owner)) }, Secp256k1.Recovery);
+
+    private List<BlockInput> Blocks() =>
+    [
+        new BlockInput(1, [1], 1_700_000_000_000,
+        [
+            Tx(_owner, 1, "add_inserter_as_owner", KwilValue.OfUuid(Inserter), KwilValue.OfText("issuer")),
+            Tx(_owner, 2, "add_delegate_as_owner", KwilValue.OfText(Convert.ToHexStringLower(Public(_issuer))), KwilValue.OfUuid(Inserter)),
+        ]),
+        new BlockInput(2, [2], 1_700_000_001_000,
+        [
+            Tx(_issuer, 1, "add_user_as_inserter", KwilValue.OfUuid(User), KwilValue.OfText("key"), KwilValue.OfText("user")),
+            Tx(_issuer, 2, "add_user_as_inserter", KwilValue.OfUuid(User), KwilValue.OfText("key"), KwilValue.OfText("user")),
+        ]),
+    ];
+
+    private static List<TransactionResultRow> Results(StateDatabase state, BlockExecutor executor, params BlockInput[] blocks)
+    {
+        var previous = new byte[32];
+        foreach (var block in blocks)
+        {
+            previous = executor.Execute(block, previous);
+        }
+
+        return [.. state.Connection.GetTable<TransactionResultRow>().OrderBy(r => r.Height).ThenBy(r => r.Position)];
+    }
+
+    private static byte[] Public(Key key) => key.PublicKey.Export(KeyBlobFormat.RawPublicKey);
+
+    private static byte[] Tx(Key key, ulong nonce, string action, params KwilValue[] arguments) => Tx(key, nonce, action, Chain, arguments);
+
+    private static byte[] Tx(Key key, ulong nonce, string action, string chain, params KwilValue[] arguments)
+    {
+        var payload = ActionPayload.Encode(new ActionExecution("main", action, [arguments]));
+        var body = new KwilTransactionBody(action, payload, "execute", BigInteger.Zero, nonce, chain);
+        var signature = SignatureAlgorithm.Ed25519.Sign(key, System.Text.Encoding.UTF8.GetBytes(KwilTransaction.SignedText(body)));
+        return new KwilTransaction(new KwilSignature(signature, "ed25519"), body, "concat", Public(key)).ToBytes();
+    }
+}
+
+[Trait("Category", "Unit")]
+public sealed class SqliteBlockExecutorTests : BlockExecutorTests
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("idos-exec-");
+
+    protected override StateStoreOptions Options => StateStoreOptions.Sqlite(Path.Combine(_dir.FullName, "state.db"));
+
+    public override void Dispose()
+    {
+        base.Dispose();
+        _dir.Delete(recursive: true);
+    }
+}
+
+[Trait("Category", "Postgres")]
+public sealed class PostgresBlockExecutorTests : BlockExecutorTests
+{
+    private readonly PostgresTestSchema _schema = new();
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("idos-exec-");
+
+    protected override StateStoreOptions Options => _schema.Options;
+
+    [Fact]
+    public void The_same_blocks_give_the_same_app_hashes_on_postgresql_and_sqlite()
+    {
+        var onPostgres = AppHashes(Options);
+        var onSqlite = AppHashes(StateStoreOptions.Sqlite(Path.Combine(_dir.FullName, "state.db")));
+
+        Assert.Equal(onSqlite, onPostgres);
+        Assert.NotEqual(onSqlite[0], onSqlite[1]);
+    }
+
+    public override void Dispose()
+    {
+        base.Dispose();
+        _schema.Dispose();
+        _dir.Delete(recursive: true);
+    }
+}
