@@ -138,8 +138,7 @@ public abstract class IdosActionTests : IDisposable
     public void A_credential_is_added_shared_under_a_timelock_revoked_only_after_it_and_removed()
     {
         AddUserWithWallet();
-        using var issuer = NSec.Cryptography.Key.Create(NSec.Cryptography.SignatureAlgorithm.Ed25519,
-            new NSec.Cryptography.KeyCreationParameters { ExportPolicy = NSec.Cryptography.KeyExportPolicies.AllowPlaintextExport });
+        using var issuer = NSec.Cryptography.Key.Create(NSec.Cryptography.SignatureAlgorithm.Ed25519);
         var issuerHex = Convert.ToHexStringLower(issuer.PublicKey.Export(NSec.Cryptography.KeyBlobFormat.RawPublicKey));
         var original = Guid.NewGuid();
         var copy = Guid.NewGuid();
@@ -177,8 +176,7 @@ public abstract class IdosActionTests : IDisposable
     public void A_grantee_reads_what_was_shared_with_them_and_nobody_else_learns_whether_it_exists()
     {
         AddUserWithWallet();
-        using var issuer = NSec.Cryptography.Key.Create(NSec.Cryptography.SignatureAlgorithm.Ed25519,
-            new NSec.Cryptography.KeyCreationParameters { ExportPolicy = NSec.Cryptography.KeyExportPolicies.AllowPlaintextExport });
+        using var issuer = NSec.Cryptography.Key.Create(NSec.Cryptography.SignatureAlgorithm.Ed25519);
         var issuerHex = Convert.ToHexStringLower(issuer.PublicKey.Export(NSec.Cryptography.KeyBlobFormat.RawPublicKey));
         var original = Guid.NewGuid();
         var copy = Guid.NewGuid();
