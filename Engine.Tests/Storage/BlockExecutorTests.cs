@@ -149,14 +149,14 @@ public abstract class BlockExecutorTests : IDisposable
 [Trait("Category", "Unit")]
 public sealed class SqliteBlockExecutorTests : BlockExecutorTests
 {
-    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("idos-exec-");
+    private readonly SqliteTestFile _file = new();
 
-    protected override StateStoreOptions Options => StateStoreOptions.Sqlite(Path.Combine(_dir.FullName, "state.db"));
+    protected override StateStoreOptions Options => _file.Options;
 
     public override void Dispose()
     {
         base.Dispose();
-        _dir.Delete(recursive: true);
+        _file.Dispose();
     }
 }
 
@@ -164,7 +164,7 @@ public sealed class SqliteBlockExecutorTests : BlockExecutorTests
 public sealed class PostgresBlockExecutorTests : BlockExecutorTests
 {
     private readonly PostgresTestSchema _schema = new();
-    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("idos-exec-");
+    private readonly SqliteTestFile _file = new();
 
     protected override StateStoreOptions Options => _schema.Options;
 
@@ -172,7 +172,7 @@ public sealed class PostgresBlockExecutorTests : BlockExecutorTests
     public void The_same_blocks_give_the_same_app_hashes_on_postgresql_and_sqlite()
     {
         var onPostgres = AppHashes(Options);
-        var onSqlite = AppHashes(StateStoreOptions.Sqlite(Path.Combine(_dir.FullName, "state.db")));
+        var onSqlite = AppHashes(_file.Options);
 
         Assert.Equal(onSqlite, onPostgres);
         Assert.NotEqual(onSqlite[0], onSqlite[1]);
@@ -182,6 +182,6 @@ public sealed class PostgresBlockExecutorTests : BlockExecutorTests
     {
         base.Dispose();
         _schema.Dispose();
-        _dir.Delete(recursive: true);
+        _file.Dispose();
     }
 }

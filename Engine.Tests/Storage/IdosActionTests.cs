@@ -279,14 +279,14 @@ public abstract class IdosActionTests : IDisposable
 [Trait("Category", "Unit")]
 public sealed class SqliteIdosActionTests : IdosActionTests
 {
-    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("idos-actions-");
+    private readonly SqliteTestFile _file = new();
 
-    protected override StateStoreOptions Options => StateStoreOptions.Sqlite(Path.Combine(_dir.FullName, "state.db"));
+    protected override StateStoreOptions Options => _file.Options;
 
     public override void Dispose()
     {
         base.Dispose();
-        _dir.Delete(recursive: true);
+        _file.Dispose();
     }
 }
 

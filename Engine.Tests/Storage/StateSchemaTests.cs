@@ -97,9 +97,9 @@ public abstract class StateSchemaTests : IDisposable
 [Trait("Category", "Unit")]
 public sealed class SqliteStateSchemaTests : StateSchemaTests
 {
-    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("idos-state-");
+    private readonly SqliteTestFile _file = new();
 
-    protected override StateStoreOptions Options => StateStoreOptions.Sqlite(Path.Combine(_dir.FullName, "state.db"));
+    protected override StateStoreOptions Options => _file.Options;
 
     [Fact]
     public void The_file_runs_with_foreign_keys_wal_full_sync_and_secure_delete()
@@ -114,7 +114,7 @@ public sealed class SqliteStateSchemaTests : StateSchemaTests
 
     public override void Dispose()
     {
-        _dir.Delete(recursive: true);
+        _file.Dispose();
         base.Dispose();
     }
 }
@@ -132,6 +132,16 @@ public sealed class PostgresStateSchemaTests : StateSchemaTests
         _schema.Dispose();
         base.Dispose();
     }
+}
+
+/// <summary>A state database file of its own in a temporary folder, deleted on dispose: the SQLite twin of <see cref="PostgresTestSchema"/>.</summary>
+internal sealed class SqliteTestFile : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("idos-state-");
+
+    public StateStoreOptions Options => StateStoreOptions.Sqlite(Path.Combine(_dir.FullName, "state.db"));
+
+    public void Dispose() => _dir.Delete(recursive: true);
 }
 
 /// <summary>A schema of its own on the test server (IDOS_TEST_PG, or the local default CI creates), dropped on dispose.</summary>
