@@ -135,12 +135,16 @@ public static partial class IdosActions
             $"credential {id}");
     }
 
+    /// <summary>The id create_access_grant gives a grant, which clients need to revoke it.</summary>
+    public static Guid AccessGrantId(string grantee, Guid dataId, long lockedUntil) =>
+        CredentialProofs.UuidV5(AccessGrantNamespace, FormattableString.Invariant($"{grantee}-{dataId:D}-{lockedUntil}"));
+
     /// <summary>create_access_grant (PRIVATE): ids are derived from grantee, data and lock, so a repeated grant is a conflict.</summary>
     private static void CreateAccessGrant(ActionScope s, string grantee, Guid dataId, long lockedUntil, string? contentHash, string inserterType, string inserterId)
     {
         var owner = s.Db.GetTable<CredentialRow>().Where(c => c.Id == dataId).Select(c => (Guid?)c.UserId).FirstOrDefault()
             ?? throw new ActionFailedException(ActionError.NotFound, $"credential {dataId} does not exist");
-        var id = CredentialProofs.UuidV5(AccessGrantNamespace, FormattableString.Invariant($"{grantee}-{dataId:D}-{lockedUntil}"));
+        var id = AccessGrantId(grantee, dataId, lockedUntil);
         s.InsertNew(
             new AccessGrantRow
             {

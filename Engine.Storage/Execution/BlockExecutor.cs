@@ -51,9 +51,12 @@ public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnly
         ArgumentNullException.ThrowIfNull(block);
         ArgumentNullException.ThrowIfNull(previousAppHash);
         var executed = ExecutedHeight;
-        if (block.Height == executed && AppHashAt(executed) is { } stored)
+        if (block.Height == executed && state.Connection.GetTable<ExecutedBlockRow>().FirstOrDefault(b => b.Height == executed) is { } done)
         {
-            return stored;
+            return done.BlockId.AsSpan().SequenceEqual(block.BlockId)
+                ? done.AppHash
+                : throw new InvalidOperationException(
+                    $"The state executed another block at height {executed} ({Convert.ToHexStringLower(done.BlockId)}) than the one committed ({Convert.ToHexStringLower(block.BlockId)}).");
         }
 
         if (block.Height != executed + 1)
@@ -83,7 +86,7 @@ public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnly
         }
 
         var appHash = hash.GetHashAndReset();
-        db.Insert(new ExecutedBlockRow { Height = block.Height, BlockId = block.BlockId, AppHash = appHash });
+        db.Insert(new ExecutedBlockRow { Height = block.Height, BlockId = block.BlockId, AppHash = appHash, TimestampMs = block.TimestampMs });
         transaction.Commit();
         return appHash;
     }
@@ -94,31 +97,17 @@ public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnly
 
     private (int Code, string Log) ExecuteOne(byte[] bytes, BlockInput block)
     {
-        KwilTransaction transaction;
-        try
+        var admission = TransactionGate.Check(bytes, chainId, recovery);
+        if (!admission.IsAdmitted)
         {
-            transaction = KwilTransaction.FromBytes(bytes);
-        }
-        catch (KwilFormatException e)
-        {
-            return (TxCode.Encoding, e.Message);
+            return (admission.Code, admission.Log);
         }
 
+        var transaction = admission.Transaction!;
         var body = transaction.Body;
-        if (!string.Equals(body.ChainId, chainId, StringComparison.Ordinal))
-        {
-            return (TxCode.WrongChain, $"transaction is for chain '{body.ChainId}', this is '{chainId}'");
-        }
-
-        var signer = KwilAuthenticator.Verify(transaction, recovery);
-        if (!signer.IsValid)
-        {
-            return (TxCode.InvalidSignature, signer.Refusal!);
-        }
-
         var keyType = transaction.Signature!.Type;
         var db = state.Connection;
-        var identifier = signer.Signer!;
+        var identifier = admission.Signer!;
         var account = db.GetTable<AccountRow>().FirstOrDefault(a => a.Identifier == identifier && a.KeyType == keyType);
         var expected = (account?.Nonce ?? 0) + 1;
         if (body.Nonce != (ulong)expected)

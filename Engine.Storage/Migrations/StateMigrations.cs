@@ -19,6 +19,8 @@ public static class StateMigrations
     [
         new Migration(1, "idos schema: users, wallets, credentials, attributes, inserters, delegates, grants", IdosSchema),
         new Migration(2, "execution: account nonces, transaction results, executed height and app hash", ExecutionTables),
+        new Migration(3, "executed blocks keep their timestamp, for views between blocks", _ =>
+            ["ALTER TABLE executed_blocks ADD COLUMN timestamp_ms BIGINT NOT NULL DEFAULT 0"]),
     ];
 
     private static List<string> ExecutionTables(SqlDialect dialect)

@@ -37,4 +37,7 @@ public sealed class ExecutedBlockRow
     [Column("block_id"), NotNull] public byte[] BlockId { get; set; } = [];
 
     [Column("app_hash"), NotNull] public byte[] AppHash { get; set; } = [];
+
+    /// <summary>The block's timestamp: what views read as `@block_timestamp` between blocks.</summary>
+    [Column("timestamp_ms"), NotNull] public long TimestampMs { get; set; }
 }

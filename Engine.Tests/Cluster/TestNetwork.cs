@@ -25,7 +25,8 @@ internal sealed class TestNetwork : IDisposable
     /// <param name="validators">How many validators the genesis lists.</param>
     /// <param name="overrides">HOCON written into every node's file, above the shipped defaults.</param>
     /// <param name="protocol">`akka.trttl.tcp` when the overrides put the throttler adapter on the transport.</param>
-    public TestNetwork(int validators, string overrides = "", string protocol = "akka.tcp")
+    /// <param name="application">opaque for tests of consensus alone (signed counters); idos for the state machine.</param>
+    public TestNetwork(int validators, string overrides = "", string protocol = "akka.tcp", string application = "opaque")
     {
         Root = Directory.CreateTempSubdirectory("idos-net-").FullName;
         Ports = FreePorts(validators);
@@ -35,6 +36,7 @@ internal sealed class TestNetwork : IDisposable
             var path = Path.Combine(Root, $"node{i + 1}.conf");
             File.WriteAllText(path, string.Create(CultureInfo.InvariantCulture, $$"""
                 {{FastGossip}}
+                idos.node.application = {{application}}
                 {{overrides}}
                 idos.node {
                   key-file = "{{Path.Combine(Root, $"node{i + 1}", "validator.key")}}"
@@ -46,10 +48,14 @@ internal sealed class TestNetwork : IDisposable
                 """));
             return path;
         })];
-        Chain = LocalNetwork.Prepare([.. ConfigPaths.Select(NodeConfig.Load)], "idos-akka-test");
+        OwnerKey = Path.Combine(Root, "owner.key");
+        Chain = LocalNetwork.Prepare([.. ConfigPaths.Select(NodeConfig.Load)], "idos-akka-test", OwnerKey);
     }
 
     public string Root { get; }
+
+    /// <summary>The ed25519 key of the idOS database owner named in genesis.</summary>
+    public string OwnerKey { get; }
 
     public IReadOnlyList<int> Ports { get; }
 

@@ -6,21 +6,28 @@ using IdOS.Akka.Engine.Application;
 using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Hosting;
 using IdOS.Akka.Engine.Network;
+using IdOS.Akka.Engine.Scenarios;
+using IdOS.Akka.Engine.Storage.Transactions;
+using Akka.Configuration;
 
 namespace IdOS.Akka.Engine.Cli;
 
 /// <summary>
 /// `localnet`: the validators of hocon/localnet as separate processes of this executable on 127.0.0.1, keys and
-/// genesis created on first use, a steady load of signed opaque transactions spread over them, and one status line
-/// a second. Each node's output goes to `node.log` in its data folder.
+/// genesis created on first use, and one status line a second. With the idOS application (the default) it first runs
+/// the scripted idOS flow, then a steady load of signed `add_user_as_inserter` transactions from inserter delegates,
+/// and at the end compares the validators' app hashes; with the opaque application the load is signed counters.
+/// Each node's output goes to `node.log` in its data folder.
 /// </summary>
 public static class LocalnetCommand
 {
     public const string Usage = """
-        localnet --validators 4 [--rate 2000] [--tx-bytes 100] [--seconds 0] [--configs hocon/localnet] [--fresh]
-          starts the validators of CONFIGS/node1.conf ... nodeN.conf as processes (keys and genesis are created on first
-          use), submits RATE transactions a second spread over them once all are connected, and prints height, round, committed tx/s and peers
-          up every second, until Ctrl-C (or for SECONDS); --fresh deletes the nodes' data first
+        localnet --validators 4 [--app idos|opaque] [--rate 2000] [--tx-bytes 100] [--seconds 0] [--configs hocon/localnet] [--fresh]
+          starts the validators of CONFIGS/node1.conf ... nodeN.conf as processes (keys, genesis and the idOS owner key
+          are created on first use); once all are connected it runs the scripted idOS flow (app idos), then submits RATE
+          transactions a second spread over them (idOS writes, or opaque signed counters of TX-BYTES), prints height,
+          round, committed tx/s and peers up every second until Ctrl-C (or for SECONDS), and at the end checks that all
+          validators hold the same app hash; --fresh deletes the nodes' data first
         """;
 
     private static readonly TimeSpan AskTimeout = TimeSpan.FromMilliseconds(900);
@@ -30,6 +37,12 @@ public static class LocalnetCommand
         ArgumentNullException.ThrowIfNull(output);
         var options = new CommandLineOptions(args, new HashSet<string>(StringComparer.Ordinal) { "fresh" });
         var validators = (int)options.Number("validators", 4, 1, 64);
+        var application = options.Text("app", "idos");
+        if (application is not ("idos" or "opaque"))
+        {
+            throw new UsageException($"--app is idos or opaque, not {application}");
+        }
+
         var rate = options.Number("rate", 2_000, 0, 1_000_000);
         var transactionBytes = (int)options.Number("tx-bytes", 100, OpaqueTransaction.HeaderSize + 4, 1 << 20);
         var seconds = options.Number("seconds", 0, 0, 86_400);
@@ -58,9 +71,10 @@ public static class LocalnetCommand
             }
         }
 
-        var chain = LocalNetwork.Prepare(configs, "idos-akka-localnet");
+        var chain = LocalNetwork.Prepare(configs, "idos-akka-localnet", OwnerKeyFile(configs[0]));
         var addresses = configs.Select(c => NodeClient.NodeAddress(c.GetString("akka.remote.dot-netty.tcp.hostname"), c.GetInt("akka.remote.dot-netty.tcp.port"))).ToList();
-        await output.WriteLineAsync($"chain {chain.ChainId}: {validators} validators, genesis block {chain.GenesisBlock.Id.ToShortString()}; load {rate} tx/s of {transactionBytes} bytes");
+        var loadKind = application == "idos" ? "idOS add_user_as_inserter transactions" : $"opaque transactions of {transactionBytes} bytes";
+        await output.WriteLineAsync($"chain {chain.ChainId}: {validators} validators running {application}, genesis block {chain.GenesisBlock.Id.ToShortString()}; load {rate} tx/s of {loadKind}");
 
         var processes = new List<Process>();
         using var stop = new CancellationTokenSource();
@@ -70,23 +84,57 @@ public static class LocalnetCommand
         {
             for (var i = 0; i < validators; i++)
             {
-                processes.Add(StartNode(configPaths[i], configs[i].GetString("idos.node.data-directory")));
+                processes.Add(StartNode(configPaths[i], configs[i].GetString("idos.node.data-directory"), application));
                 await output.WriteLineAsync($"validator {i} started (pid {processes[i].Id}) at {addresses[i]}, log in {Path.Combine(configs[i].GetString("idos.node.data-directory"), "node.log")}");
             }
 
             await using var client = NodeClient.Create();
-            using var key = Ed25519PrivateKey.GenerateExportable();
             var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var flowFailed = false;
             var load = Task.Run(async () =>
             {
                 await ready.Task.WaitAsync(stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
-                return await DriveLoad(client, key, addresses, rate, transactionBytes, processes, stop.Token);
+                if (stop.IsCancellationRequested)
+                {
+                    return (0L, 0L);
+                }
+
+                if (application == "opaque")
+                {
+                    using var key = Ed25519PrivateKey.GenerateExportable();
+                    long counter = 0;
+                    return await DriveLoad(client, addresses, rate, processes,
+                        (_, count) => [.. Enumerable.Range(0, count).Select(_ => OpaqueTransaction.CreateNumbered(key, ++counter, transactionBytes))], stop.Token);
+                }
+
+                using var owner = KeyFiles.ReadPrivate(OwnerKeyFile(configs[0]));
+                var driver = new TransactionDriver(client, addresses, chain.ChainId);
+                var ownerSigner = KwilSigner.ForEd25519(owner.PublicKey.Bytes, message => owner.Sign(message));
+                try
+                {
+                    await output.WriteLineAsync("idOS flow:");
+                    var flow = await new IdosFlow(driver, ownerSigner, output).Run();
+                    await output.WriteLineAsync($"idOS flow: {flow.Transactions} transactions executed with the expected results");
+                    using var writers = await IdosLoad.Prepare(driver, ownerSigner, addresses.Count * 4, addresses.Count);
+                    return await DriveLoad(client, addresses, rate, processes, writers.Next, stop.Token);
+                }
+                catch (Exception e) when (e is ScenarioFailedException or TimeoutException or AskTimeoutException)
+                {
+                    flowFailed = true;
+                    await output.WriteLineAsync($"error: the idOS flow failed: {e.Message}");
+                    await stop.CancelAsync();
+                    return (0L, 0L);
+                }
             });
             var report = await ReportStatus(client, addresses, processes, output, seconds, ready, stop);
             await stop.CancelAsync();
             var (submitted, rejected) = await load;
             await output.WriteLineAsync($"load: {submitted} transactions accepted, {rejected} refused");
             await output.WriteLineAsync(report);
+            if (application == "idos" && !await SameAppHash(client, addresses, output) | flowFailed)
+            {
+                return 1;
+            }
         }
         finally
         {
@@ -96,7 +144,35 @@ public static class LocalnetCommand
         return 0;
     }
 
-    private static Process StartNode(string configPath, string dataDirectory)
+    /// <summary>The idOS database owner's key, beside the network's genesis file.</summary>
+    public static string OwnerKeyFile(Config node)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        return Path.Combine(Path.GetDirectoryName(Path.GetFullPath(node.GetString("idos.node.genesis-file", "genesis.json"))) ?? ".", "owner.key");
+    }
+
+    /// <summary>Compares the app hash after the highest height every running validator has executed.</summary>
+    private static async Task<bool> SameAppHash(NodeClient client, List<Address> nodes, TextWriter output)
+    {
+        try
+        {
+            var statuses = await Task.WhenAll(nodes.Select(node => client.Status(node, TimeSpan.FromSeconds(3))));
+            var height = statuses.Min(s => s.Height);
+            var answers = await Task.WhenAll(nodes.Select(node => client.AppHash(node, height, TimeSpan.FromSeconds(3))));
+            var distinct = answers.Select(a => a.AppHash?.ToString() ?? "none").Distinct(StringComparer.Ordinal).ToList();
+            await output.WriteLineAsync(distinct.Count == 1
+                ? $"app hash after height {height}: {distinct[0]} on all {nodes.Count} validators"
+                : $"error: the validators disagree on the app hash after height {height}: {string.Join(", ", answers.Select(a => a.AppHash?.ToString() ?? "none"))}");
+            return distinct.Count == 1 && answers[0].AppHash is not null;
+        }
+        catch (Exception e) when (e is TimeoutException or AskTimeoutException)
+        {
+            await output.WriteLineAsync($"error: not every validator answered for the app hash comparison: {e.Message}");
+            return false;
+        }
+    }
+
+    private static Process StartNode(string configPath, string dataDirectory, string application)
     {
         Directory.CreateDirectory(dataDirectory);
         var info = new ProcessStartInfo(Environment.ProcessPath ?? "dotnet")
@@ -113,6 +189,8 @@ public static class LocalnetCommand
         info.ArgumentList.Add("run");
         info.ArgumentList.Add("--config");
         info.ArgumentList.Add(configPath);
+        info.ArgumentList.Add("--application");
+        info.ArgumentList.Add(application);
         var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start a node for {configPath}");
         var log = new StreamWriter(Path.Combine(dataDirectory, "node.log"), append: true) { AutoFlush = true };
         var gate = new object();
@@ -125,11 +203,15 @@ public static class LocalnetCommand
         return process;
     }
 
-    /// <summary>Every 100 ms a tenth of a second's transactions, round-robin over the validators that are running.</summary>
-    private static async Task<(long Accepted, long Refused)> DriveLoad(NodeClient client, Ed25519PrivateKey key, List<Address> nodes,
-        long rate, int transactionBytes, List<Process> processes, CancellationToken stop)
+    /// <summary>
+    /// Every 100 ms a tenth of a second's transactions, round-robin over the validators that are running;
+    /// <paramref name="create"/> makes the transactions for a node (idOS writers keep each signer on one node, so that
+    /// its nonces arrive in order).
+    /// </summary>
+    private static async Task<(long Accepted, long Refused)> DriveLoad(NodeClient client, List<Address> nodes,
+        long rate, List<Process> processes, Func<int, int, List<byte[]>> create, CancellationToken stop)
     {
-        long counter = 0, accepted = 0, refused = 0;
+        long accepted = 0, refused = 0;
         var next = 0;
         var pending = new List<Task<SubmitResults>>();
         using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
@@ -146,16 +228,10 @@ public static class LocalnetCommand
                     continue;
                 }
 
-                var transactions = new List<byte[]>(count);
-                for (var i = 0; i < count; i++)
-                {
-                    transactions.Add(OpaqueTransaction.CreateNumbered(key, ++counter, transactionBytes));
-                }
-
                 var node = next++ % nodes.Count;
                 if (!processes[node].HasExited)
                 {
-                    pending.Add(client.Submit(nodes[node], transactions, TimeSpan.FromSeconds(5)));
+                    pending.Add(client.Submit(nodes[node], create(node, count), TimeSpan.FromSeconds(5)));
                 }
 
                 (accepted, refused) = Tally(pending, accepted, refused);

@@ -10,9 +10,10 @@ namespace IdOS.Akka.Engine.Cli;
 public static class RunCommand
 {
     public const string Usage = """
-        run --config FILE
+        run --config FILE [--application idos|opaque]
           runs one validator: FILE (HOCON) is layered over the built-in hocon/node.conf; paths in it are relative to
-          the working directory; prints a status line every second; Ctrl-C or SIGTERM stops it cleanly
+          the working directory; --application overrides idos.node.application; prints a status line every second;
+          Ctrl-C or SIGTERM stops it cleanly
         """;
 
     public static async Task<int> Run(IReadOnlyList<string> args, TextWriter output)
@@ -20,6 +21,7 @@ public static class RunCommand
         ArgumentNullException.ThrowIfNull(output);
         var options = new CommandLineOptions(args, new HashSet<string>(StringComparer.Ordinal));
         var path = options.Text("config", "");
+        var application = options.Text("application", "");
         options.RejectUnknown();
         if (path.Length == 0)
         {
@@ -29,7 +31,13 @@ public static class RunCommand
         ValidatorNode node;
         try
         {
-            node = ValidatorNode.Start(NodeConfig.Load(path));
+            var config = NodeConfig.Load(path);
+            if (application.Length > 0)
+            {
+                config = ConfigurationFactory.ParseString($"idos.node.application = \"{application}\"").WithFallback(config);
+            }
+
+            node = ValidatorNode.Start(config);
         }
         catch (ConfigurationException e)
         {

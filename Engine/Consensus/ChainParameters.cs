@@ -9,8 +9,9 @@ namespace IdOS.Akka.Engine.Consensus;
 /// </summary>
 public sealed class ChainParameters
 {
-    public ChainParameters(string chainId, ValidatorSet validators, long genesisTimestampMs, ConsensusLimits? limits = null)
+    public ChainParameters(string chainId, ValidatorSet validators, long genesisTimestampMs, ConsensusLimits? limits = null, string databaseOwner = "")
     {
+        ArgumentNullException.ThrowIfNull(databaseOwner);
         ArgumentException.ThrowIfNullOrWhiteSpace(chainId);
         ArgumentNullException.ThrowIfNull(validators);
         ArgumentOutOfRangeException.ThrowIfNegative(genesisTimestampMs);
@@ -21,9 +22,10 @@ public sealed class ChainParameters
 
         ChainId = chainId;
         Validators = validators;
+        DatabaseOwner = databaseOwner;
         Limits = limits ?? ConsensusLimits.Default;
         Domain = new SigningDomain(chainId);
-        GenesisAppHash = ComputeGenesisStateHash(chainId, validators, genesisTimestampMs);
+        GenesisAppHash = ComputeGenesisStateHash(chainId, validators, genesisTimestampMs, databaseOwner);
         var noParent = new QuorumCertificate(Hash32.Zero, 0, [], []);
         GenesisBlock = Block.Create(0, 0, noParent, BlockHeader.NoProposer, genesisTimestampMs, [], 0, GenesisAppHash);
         GenesisQc = QuorumCertificate.ForGenesis(GenesisBlock.Id, validators.Count);
@@ -32,6 +34,12 @@ public sealed class ChainParameters
     public string ChainId { get; }
 
     public ValidatorSet Validators { get; }
+
+    /// <summary>
+    /// The identity that holds the application's owner role (Kwil's `db_owner`: an EVM address or a hex ed25519 key),
+    /// empty when nobody does. It is initial state, so it is bound into the genesis app hash.
+    /// </summary>
+    public string DatabaseOwner { get; }
 
     public ConsensusLimits Limits { get; }
 
@@ -45,7 +53,7 @@ public sealed class ChainParameters
     /// <summary>The certificate every chain starts from; round 0, no signatures.</summary>
     public QuorumCertificate GenesisQc { get; }
 
-    private static Hash32 ComputeGenesisStateHash(string chainId, ValidatorSet validators, long genesisTimestampMs)
+    private static Hash32 ComputeGenesisStateHash(string chainId, ValidatorSet validators, long genesisTimestampMs, string databaseOwner)
     {
         var writer = new CanonicalWriter();
         writer.WriteString("idos-akka/genesis/v1");
@@ -62,6 +70,12 @@ public sealed class ChainParameters
         foreach (var leader in schedule)
         {
             writer.WriteU16(leader);
+        }
+
+        // Appended only when set, so that chains without an owner keep the genesis they always had.
+        if (databaseOwner.Length > 0)
+        {
+            writer.WriteString(databaseOwner);
         }
 
         return Hash32.Compute(writer.WrittenSpan);

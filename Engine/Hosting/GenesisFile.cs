@@ -18,11 +18,12 @@ public static class GenesisFile
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     };
 
-    public static ChainParameters Write(string path, string chainId, DateTimeOffset genesisTime, IReadOnlyList<Ed25519PublicKey> validators)
+    public static ChainParameters Write(string path, string chainId, DateTimeOffset genesisTime, IReadOnlyList<Ed25519PublicKey> validators,
+        string databaseOwner = "")
     {
         ArgumentNullException.ThrowIfNull(validators);
         var document = new GenesisDocument(chainId, genesisTime.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
-            [.. validators.Select(v => v.ToString())]);
+            [.. validators.Select(v => v.ToString())], databaseOwner.Length > 0 ? databaseOwner : null);
         var chain = ToChain(path, document, null);
         KeyFiles.WriteNew(path, JsonSerializer.Serialize(document, Json),
             UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
@@ -66,7 +67,8 @@ public static class GenesisFile
 
         try
         {
-            return new ChainParameters(document.ChainId ?? "", new ValidatorSet(keys), time.ToUnixTimeMilliseconds(), limits);
+            return new ChainParameters(document.ChainId ?? "", new ValidatorSet(keys), time.ToUnixTimeMilliseconds(), limits,
+                DatabaseOwner(path, document.DatabaseOwner));
         }
         catch (ArgumentException e)
         {
@@ -75,8 +77,25 @@ public static class GenesisFile
         }
     }
 
+    /// <summary>An EVM address (0x and 40 hex digits) or an ed25519 public key (64 hex digits), kept lower-case as callers are compared.</summary>
+    private static string DatabaseOwner(string path, string? owner)
+    {
+        if (string.IsNullOrEmpty(owner))
+        {
+            return "";
+        }
+
+        var lower = owner.ToLowerInvariant();
+        var hex = lower.StartsWith("0x", StringComparison.Ordinal) ? lower[2..] : lower;
+        var isHex = hex.All(c => c is (>= '0' and <= '9') or (>= 'a' and <= 'f'));
+        return isHex && ((lower.Length == 42 && hex.Length == 40) || (hex.Length == 64 && lower.Length == 64))
+            ? lower
+            : throw new NodeFileException($"{path}: db_owner \"{owner}\" is neither an EVM address (0x and 40 hex digits) nor an ed25519 public key (64 hex digits).");
+    }
+
     private sealed record GenesisDocument(
         [property: JsonPropertyName("chain_id")] string? ChainId,
         [property: JsonPropertyName("genesis_time")] string? GenesisTime,
-        [property: JsonPropertyName("validators")] IReadOnlyList<string>? Validators);
+        [property: JsonPropertyName("validators")] IReadOnlyList<string>? Validators,
+        [property: JsonPropertyName("db_owner"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? DatabaseOwner = null);
 }

@@ -7,11 +7,14 @@ namespace IdOS.Akka.Engine.Hosting;
 /// Keys and genesis for a network whose node files already exist (localnet, tests): every key a node file names is
 /// created if missing, and the genesis file they all name is written from those keys in node order, or checked
 /// against them when it is already there, so a half-reset folder fails with a reason instead of a silent fork.
+/// The idOS database owner (Kwil's `db_owner`) is an ed25519 key kept beside genesis, so that the localnet can
+/// register inserters.
 /// </summary>
 public static class LocalNetwork
 {
-    public static ChainParameters Prepare(IReadOnlyList<Config> nodes, string chainId)
+    public static ChainParameters Prepare(IReadOnlyList<Config> nodes, string chainId, string ownerKeyFile)
     {
+        ArgumentException.ThrowIfNullOrWhiteSpace(ownerKeyFile);
         ArgumentNullException.ThrowIfNull(nodes);
         if (nodes.Count == 0)
         {
@@ -30,17 +33,19 @@ public static class LocalNetwork
             return File.Exists(keyFile) ? KeyFiles.ReadPublic(keyFile) : KeyFiles.Generate(keyFile);
         }).ToList();
 
+        var owner = (File.Exists(ownerKeyFile) ? KeyFiles.ReadPublic(ownerKeyFile) : KeyFiles.Generate(ownerKeyFile)).ToString();
         var genesis = genesisPaths[0];
         if (!File.Exists(genesis))
         {
-            return GenesisFile.Write(genesis, chainId, DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), keys);
+            return GenesisFile.Write(genesis, chainId, DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), keys, owner);
         }
 
         var chain = GenesisFile.Read(genesis);
-        var matches = chain.Validators.Count == keys.Count && keys.Select((key, i) => chain.Validators[i].Equals(key)).All(x => x);
+        var matches = chain.Validators.Count == keys.Count && keys.Select((key, i) => chain.Validators[i].Equals(key)).All(x => x)
+            && chain.DatabaseOwner == owner;
         return matches
             ? chain
-            : throw new NodeFileException($"{genesis} was made for other validator keys than the node files name; remove the network's data folder to start afresh.");
+            : throw new NodeFileException($"{genesis} was made for other validator or owner keys than the node files and {ownerKeyFile} name; remove the network's data folder to start afresh.");
     }
 
     private static string Required(Config node, string key)

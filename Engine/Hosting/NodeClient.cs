@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Configuration;
 using IdOS.Akka.Engine.Actors;
+using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Network;
 
 namespace IdOS.Akka.Engine.Hosting;
@@ -35,6 +36,15 @@ public sealed class NodeClient : IAsyncDisposable
 
     public Task<SubmitResults> Submit(Address node, IReadOnlyList<byte[]> transactions, TimeSpan timeout) =>
         Select(node, MempoolActor.Name).Ask<SubmitResults>(new SubmitTransactions(transactions), timeout);
+
+    public Task<TransactionResults> Results(Address node, IReadOnlyList<Hash32> transactionHashes, TimeSpan timeout) =>
+        Select(node, QueryActor.Name).Ask<TransactionResults>(new TransactionResultsQuery(transactionHashes), timeout);
+
+    public Task<AccountAnswer> Account(Address node, byte[] identifier, string keyType, TimeSpan timeout) =>
+        Select(node, QueryActor.Name).Ask<AccountAnswer>(new AccountQuery(identifier, keyType), timeout);
+
+    public Task<AppHashAnswer> AppHash(Address node, long height, TimeSpan timeout) =>
+        Select(node, QueryActor.Name).Ask<AppHashAnswer>(new AppHashQuery(height), timeout);
 
     public async ValueTask DisposeAsync() => await _system.Terminate();
 

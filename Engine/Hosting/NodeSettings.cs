@@ -4,6 +4,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
+using IdOS.Akka.Engine.Storage;
 
 namespace IdOS.Akka.Engine.Hosting;
 
@@ -14,10 +15,13 @@ namespace IdOS.Akka.Engine.Hosting;
 public sealed class NodeSettings : IDisposable
 {
     public const string Section = "idos.node";
+    public const string StateFileName = "state.db";
 
     private NodeSettings(ChainParameters chain, int validatorIndex, Ed25519PrivateKey key, string dataDirectory,
-        IReadOnlyList<Address> seedNodes, ConsensusSettings consensus)
+        IReadOnlyList<Address> seedNodes, ConsensusSettings consensus, ApplicationKind application, StateStoreOptions stateStore)
     {
+        Application = application;
+        StateStore = stateStore;
         Chain = chain;
         ValidatorIndex = validatorIndex;
         Key = key;
@@ -38,6 +42,11 @@ public sealed class NodeSettings : IDisposable
 
     public ConsensusSettings Consensus { get; }
 
+    public ApplicationKind Application { get; }
+
+    /// <summary>Where the idOS state lives; SQLite in the data folder unless a PostgreSQL connection string is set.</summary>
+    public StateStoreOptions StateStore { get; }
+
     /// <summary>Reads and checks the settings; throws <see cref="ConfigurationException"/> or <see cref="NodeFileException"/> with the reason.</summary>
     public static NodeSettings Load(Config config)
     {
@@ -54,6 +63,8 @@ public sealed class NodeSettings : IDisposable
             throw new ConfigurationException($"{Section}.data-directory {dataDirectory} cannot be created: {e.Message}");
         }
 
+        var application = ReadApplication(config);
+        var stateStore = ReadStateStore(config, dataDirectory);
         var seeds = ReadSeedNodes(config);
         CheckMinimumMembers(config, chain.Validators);
         CheckPort(config);
@@ -68,7 +79,7 @@ public sealed class NodeSettings : IDisposable
                 $"The key in {keyFile} ({key.PublicKey}) is not a validator of chain {chain.ChainId}; check {Section}.key-file and {Section}.genesis-file.");
         }
 
-        return new NodeSettings(chain, index, key, dataDirectory, seeds, consensus);
+        return new NodeSettings(chain, index, key, dataDirectory, seeds, consensus, application, stateStore);
     }
 
     public void Dispose() => Key.Dispose();
@@ -77,6 +88,27 @@ public sealed class NodeSettings : IDisposable
     {
         var value = config.GetString($"{Section}.{key}", null);
         return string.IsNullOrWhiteSpace(value) ? throw new ConfigurationException($"{Section}.{key} is not set.") : value;
+    }
+
+    private static ApplicationKind ReadApplication(Config config) => config.GetString($"{Section}.application", "idos") switch
+    {
+        "idos" => ApplicationKind.Idos,
+        "opaque" => ApplicationKind.Opaque,
+        var other => throw new ConfigurationException($"{Section}.application is \"{other}\"; it is idos (the default) or opaque (benchmarks)."),
+    };
+
+    private static StateStoreOptions ReadStateStore(Config config, string dataDirectory)
+    {
+        var provider = config.GetString($"{Section}.state-store.provider", "sqlite");
+        var connectionString = config.GetString($"{Section}.state-store.connection-string", "");
+        return provider switch
+        {
+            "sqlite" when connectionString.Length == 0 => StateStoreOptions.Sqlite(Path.Combine(dataDirectory, StateFileName)),
+            "sqlite" => throw new ConfigurationException($"{Section}.state-store.connection-string is for postgresql; the SQLite state is always {StateFileName} in the data directory."),
+            "postgresql" when connectionString.Length > 0 => StateStoreOptions.PostgreSql(connectionString),
+            "postgresql" => throw new ConfigurationException($"{Section}.state-store.provider is postgresql but {Section}.state-store.connection-string is not set."),
+            _ => throw new ConfigurationException($"{Section}.state-store.provider is \"{provider}\"; it is sqlite (the default) or postgresql."),
+        };
     }
 
     private static List<Address> ReadSeedNodes(Config config)
@@ -134,4 +166,14 @@ public sealed class NodeSettings : IDisposable
             throw new ConfigurationException($"akka.remote.dot-netty.tcp.port {port} on {host} cannot be bound: {e.Message}");
         }
     }
+}
+
+/// <summary>The application a node runs behind consensus.</summary>
+public enum ApplicationKind
+{
+    /// <summary>The idOS state machine: the default.</summary>
+    Idos,
+
+    /// <summary>Signed opaque payloads that are only hash-chained: for benchmarks of consensus alone.</summary>
+    Opaque,
 }

@@ -21,11 +21,14 @@ public sealed class ValidatorNode : IAsyncDisposable
 
     private readonly NodeSettings _settings;
     private readonly SqliteBlockStore _store;
+    private readonly IdosApplication? _idos;
 
-    private ValidatorNode(NodeSettings settings, SqliteBlockStore store, ActorSystem system, IActorRef consensus, IActorRef mempool, IActorRef directory)
+    private ValidatorNode(NodeSettings settings, SqliteBlockStore store, IdosApplication? idos, ActorSystem system, IActorRef consensus,
+        IActorRef mempool, IActorRef directory)
     {
         _settings = settings;
         _store = store;
+        _idos = idos;
         System = system;
         Consensus = consensus;
         Mempool = mempool;
@@ -51,13 +54,24 @@ public sealed class ValidatorNode : IAsyncDisposable
     {
         var settings = NodeSettings.Load(config);
         SqliteBlockStore? store = null;
+        IdosApplication? idos = null;
         try
         {
             var limits = settings.Consensus.Limits;
             var blockStorePath = Path.Combine(settings.DataDirectory, BlockStoreFileName);
             store = new SqliteBlockStore(blockStorePath, limits);
             var verifier = Ed25519Verifier.Instance;
-            var app = new OpaqueApplication(store.Height, store.AppHashAt(store.Height) ?? settings.Chain.GenesisAppHash, verifier);
+            IStateMachine app;
+            if (settings.Application == ApplicationKind.Idos)
+            {
+                idos = OpenState(settings, store);
+                app = idos;
+            }
+            else
+            {
+                app = new OpaqueApplication(store.Height, store.AppHashAt(store.Height) ?? settings.Chain.GenesisAppHash, verifier);
+            }
+
             var system = ActorSystem.Create(SystemName, PersistenceConfig.ForDataDirectory(settings.DataDirectory).WithFallback(config));
             static long Clock() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
@@ -71,16 +85,36 @@ public sealed class ValidatorNode : IAsyncDisposable
                 settings.Chain, settings.ValidatorIndex, settings.Key, verifier, store, app, options, Clock, directory, pacemaker, mempool,
                 config.GetLong($"{NodeSettings.Section}.test-fault.exit-after-persisting-vote-in-round", 0))), ConsensusActor.Name);
             var sync = system.ActorOf(SyncActor.Props(new SqliteBlockStore(blockStorePath, limits), limits, consensus, directory), SyncActor.Name);
-            system.ActorOf(FailStopWatcher.Props([consensus, mempool, directory, pacemaker, sync]), "fail-stop");
+            List<IActorRef> watched = [consensus, mempool, directory, pacemaker, sync];
+            if (idos is not null)
+            {
+                watched.Add(system.ActorOf(QueryActor.Props(settings.StateStore, settings.Chain.DatabaseOwner), QueryActor.Name));
+            }
+
+            system.ActorOf(FailStopWatcher.Props(watched), "fail-stop");
             directory.Tell(new PeerDirectory.Attach(consensus, mempool, sync));
             mempool.Tell(new MempoolActor.Attach(consensus));
-            return new ValidatorNode(settings, store, system, consensus, mempool, directory);
+            return new ValidatorNode(settings, store, idos, system, consensus, mempool, directory);
         }
         catch
         {
+            idos?.Dispose();
             store?.Dispose();
             settings.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>A state database that cannot be opened, migrated or brought level with the blocks is a configuration error the operator must fix.</summary>
+    private static IdosApplication OpenState(NodeSettings settings, SqliteBlockStore store)
+    {
+        try
+        {
+            return IdosApplication.Open(settings.StateStore, settings.Chain, store, Storage.Auth.Secp256k1.Recovery);
+        }
+        catch (Exception e) when (e is InvalidOperationException or global::System.Data.Common.DbException)
+        {
+            throw new ConfigurationException($"The idOS state ({settings.StateStore.Dialect}) cannot be used: {e.Message}");
         }
     }
 
@@ -91,6 +125,7 @@ public sealed class ValidatorNode : IAsyncDisposable
     {
         await CoordinatedShutdown.Get(System).Run(CoordinatedShutdown.ClusterLeavingReason.Instance);
         await System.WhenTerminated;
+        _idos?.Dispose();
         _store.Dispose();
         _settings.Dispose();
     }

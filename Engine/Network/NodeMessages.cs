@@ -39,8 +39,36 @@ public sealed record NodeStatus(
     long RejectedMessages,
     string LastRejection) : NodeMessage;
 
+/// <summary>To a node's `/user/query`: the results of committed transactions, by hash; answered with <see cref="TransactionResults"/>.</summary>
+public sealed record TransactionResultsQuery(IReadOnlyList<Hash32> Hashes) : NodeMessage;
+
+/// <summary>
+/// One answer per hash asked, in order; null when that transaction is not in any block executed up to
+/// <paramref name="ExecutedHeight"/>. Codes are the state machine's (0 ok, 1–5 Kwil's, 100 + action error).
+/// </summary>
+public sealed record TransactionResults(long ExecutedHeight, IReadOnlyList<TransactionOutcome?> Results) : NodeMessage;
+
+public sealed record TransactionOutcome(long Height, int Position, int Code, string Log);
+
+/// <summary>To a node's `/user/query`: the app hash after a height; answered with <see cref="AppHashAnswer"/>.</summary>
+public sealed record AppHashQuery(long Height) : NodeMessage;
+
+/// <summary>The app hash after <paramref name="Height"/>, or null when this node has not executed it.</summary>
+public sealed record AppHashAnswer(long Height, Hash32? AppHash) : NodeMessage;
+
+/// <summary>To a node's `/user/query`: a signer's next nonce (Kwil's `user.account`); answered with <see cref="AccountAnswer"/>.</summary>
+public sealed record AccountQuery(byte[] Identifier, string KeyType) : NodeMessage;
+
+/// <summary>The nonce the signer's next transaction must carry, as of <paramref name="ExecutedHeight"/>.</summary>
+public sealed record AccountAnswer(long NextNonce, long ExecutedHeight) : NodeMessage;
+
 public static class NodeMessageCodec
 {
+    /// <summary>A query answers at most this many hashes at once.</summary>
+    public const int MaxQueriedTransactions = 1024;
+
+    private const int MaxIdentifierBytes = 256;
+
     private const int MaxReasonBytes = 1024;
 
     public static string Manifest(NodeMessage message) => message switch
@@ -50,6 +78,12 @@ public static class NodeMessageCodec
         ForwardedTransactions => "FT",
         StatusQuery => "SQ",
         NodeStatus => "NS",
+        TransactionResultsQuery => "RQ",
+        TransactionResults => "RA",
+        AppHashQuery => "HQ",
+        AppHashAnswer => "HA",
+        AccountQuery => "AQ",
+        AccountAnswer => "AA",
         _ => throw new ArgumentException($"{message?.GetType().Name} is not a node message", nameof(message)),
     };
 
@@ -87,6 +121,50 @@ public static class NodeMessageCodec
                 writer.WriteU63(status.RejectedMessages);
                 writer.WriteString(Truncate(status.LastRejection));
                 break;
+            case TransactionResultsQuery query:
+                writer.WriteU32(query.Hashes.Count);
+                foreach (var hash in query.Hashes)
+                {
+                    writer.WriteHash(hash);
+                }
+
+                break;
+            case TransactionResults answer:
+                writer.WriteU63(answer.ExecutedHeight);
+                writer.WriteU32(answer.Results.Count);
+                foreach (var outcome in answer.Results)
+                {
+                    writer.WriteBool(outcome is not null);
+                    if (outcome is not null)
+                    {
+                        writer.WriteU63(outcome.Height);
+                        writer.WriteU32(outcome.Position);
+                        writer.WriteU32(outcome.Code);
+                        writer.WriteString(Truncate(outcome.Log));
+                    }
+                }
+
+                break;
+            case AppHashQuery query:
+                writer.WriteU63(query.Height);
+                break;
+            case AppHashAnswer answer:
+                writer.WriteU63(answer.Height);
+                writer.WriteBool(answer.AppHash is not null);
+                if (answer.AppHash is { } appHash)
+                {
+                    writer.WriteHash(appHash);
+                }
+
+                break;
+            case AccountQuery query:
+                writer.WriteShortBytes(query.Identifier);
+                writer.WriteString(query.KeyType);
+                break;
+            case AccountAnswer answer:
+                writer.WriteU63(answer.NextNonce);
+                writer.WriteU63(answer.ExecutedHeight);
+                break;
             default:
                 throw new ArgumentException($"{message?.GetType().Name} is not a node message", nameof(message));
         }
@@ -106,6 +184,13 @@ public static class NodeMessageCodec
             "SR" => ReadResults,
             "SQ" => (ref CanonicalReader _) => StatusQuery.Instance,
             "NS" => ReadStatus,
+            "RQ" => ReadResultsQuery,
+            "RA" => ReadTransactionResults,
+            "HQ" => (ref CanonicalReader r) => new AppHashQuery(r.ReadU63("height")),
+            "HA" => (ref CanonicalReader r) => new AppHashAnswer(r.ReadU63("height"), r.ReadBool() ? r.ReadHash() : null),
+            "AQ" => (ref CanonicalReader r) => new AccountQuery(r.ReadShortBytes(MaxIdentifierBytes, "identifier"),
+                System.Text.Encoding.UTF8.GetString(r.ReadShortBytes(MaxIdentifierBytes, "key type"))),
+            "AA" => (ref CanonicalReader r) => new AccountAnswer(r.ReadU63("next nonce"), r.ReadU63("executed height")),
             _ => null,
         };
         if (read is null)
@@ -170,6 +255,34 @@ public static class NodeMessageCodec
         reader.ReadU32(int.MaxValue, "peers"),
         reader.ReadU63("rejected messages"),
         System.Text.Encoding.UTF8.GetString(reader.ReadShortBytes(MaxReasonBytes, "last rejection")));
+
+    private static TransactionResultsQuery ReadResultsQuery(ref CanonicalReader reader)
+    {
+        var count = reader.ReadU32(MaxQueriedTransactions, "hash count");
+        var hashes = new List<Hash32>(count);
+        for (var i = 0; i < count; i++)
+        {
+            hashes.Add(reader.ReadHash());
+        }
+
+        return new TransactionResultsQuery(hashes);
+    }
+
+    private static TransactionResults ReadTransactionResults(ref CanonicalReader reader)
+    {
+        var height = reader.ReadU63("executed height");
+        var count = reader.ReadU32(MaxQueriedTransactions, "result count");
+        var results = new List<TransactionOutcome?>(count);
+        for (var i = 0; i < count; i++)
+        {
+            results.Add(reader.ReadBool()
+                ? new TransactionOutcome(reader.ReadU63("height"), reader.ReadU32(int.MaxValue, "position"), reader.ReadU32(int.MaxValue, "code"),
+                    System.Text.Encoding.UTF8.GetString(reader.ReadShortBytes(MaxReasonBytes, "log")))
+                : null);
+        }
+
+        return new TransactionResults(height, results);
+    }
 
     private static string Truncate(string reason)
     {

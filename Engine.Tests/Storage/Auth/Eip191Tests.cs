@@ -90,5 +90,17 @@ public sealed class Eip191Tests
         return native;
     }
 
+    /// <summary>Both use RFC 6979 nonces and low s, so an independent signer must produce ethers' exact bytes.</summary>
+    [Fact]
+    public void Our_personal_sign_gives_the_same_signature_bytes_as_ethers()
+    {
+        foreach (var v in Vectors)
+        {
+            var key = EvmKey.FromSecret(Hex(v.PrivateKey));
+            Assert.Equal(v.Address, key.ChecksumAddress);
+            Assert.Equal(Hex(v.Signature), key.SignPersonal(Hex(v.Message)));
+        }
+    }
+
     private static byte[] Hex(string hex) => EthersVectors.Hex(hex);
 }

@@ -1,0 +1,54 @@
+using IdOS.Akka.Engine.Storage.Auth;
+using IdOS.Akka.Engine.Storage.Transactions;
+
+namespace IdOS.Akka.Engine.Storage.Execution;
+
+/// <summary>A transaction that decoded, is for this chain and whose signer is proven; or the code and reason it is not.</summary>
+public sealed record Admission(int Code, string Log, KwilTransaction? Transaction, byte[]? Signer)
+{
+    public bool IsAdmitted => Code == TxCode.Ok;
+}
+
+/// <summary>
+/// The checks that need no state: encoding, chain id and signature. Mempools run them before admitting a
+/// transaction, and execution runs them again, because a block may carry what a faulty leader never checked.
+/// </summary>
+public static class TransactionGate
+{
+    public static Admission Check(ReadOnlySpan<byte> bytes, string chainId, ISecp256k1Recovery recovery)
+    {
+        KwilTransaction transaction;
+        try
+        {
+            transaction = KwilTransaction.FromBytes(bytes);
+        }
+        catch (KwilFormatException e)
+        {
+            return new Admission(TxCode.Encoding, e.Message, null, null);
+        }
+
+        var body = transaction.Body;
+        if (!string.Equals(body.ChainId, chainId, StringComparison.Ordinal))
+        {
+            return new Admission(TxCode.WrongChain, $"transaction is for chain '{body.ChainId}', this is '{chainId}'", transaction, null);
+        }
+
+        var signer = KwilAuthenticator.Verify(transaction, recovery);
+        return signer.IsValid
+            ? new Admission(TxCode.Ok, "", transaction, signer.Signer)
+            : new Admission(TxCode.InvalidSignature, signer.Refusal!, transaction, null);
+    }
+
+    /// <summary>What a mempool refuses: anything the gate refuses, and payloads idOS never executes.</summary>
+    public static string? RefusalForMempool(ReadOnlySpan<byte> bytes, string chainId, ISecp256k1Recovery recovery)
+    {
+        var admission = Check(bytes, chainId, recovery);
+        if (!admission.IsAdmitted)
+        {
+            return admission.Log;
+        }
+
+        var type = admission.Transaction!.Body.PayloadType;
+        return type == "execute" ? null : $"payload type '{type}' is not supported; idOS transactions are 'execute'";
+    }
+}

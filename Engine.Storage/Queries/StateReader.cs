@@ -1,0 +1,95 @@
+using System.Data;
+using IdOS.Akka.Engine.Storage.Actions;
+using IdOS.Akka.Engine.Storage.Execution;
+using IdOS.Akka.Engine.Storage.Schema;
+using IdOS.Akka.Engine.Storage.Transactions;
+using LinqToDB;
+using LinqToDB.Data;
+
+namespace IdOS.Akka.Engine.Storage.Queries;
+
+/// <summary>
+/// Who asks: the identity a read runs as (Kwil's `@caller`), or nobody. The RPC layer sets a caller only after the
+/// client proved control of it (a session or a signed call); an anonymous read sees no user's private rows.
+/// </summary>
+public sealed record ReadCaller(string Caller, byte[] Signer, string Authenticator)
+{
+    public static ReadCaller? Anonymous => null;
+}
+
+/// <summary>A VIEW action to run against committed state.</summary>
+public sealed record ViewRequest(ReadCaller? Caller, string Action, IReadOnlyList<KwilValue> Arguments, string Namespace = IdosActions.Namespace);
+
+/// <summary>A view's rows, or the stable code (100 + <see cref="ActionError"/>) and message it was refused with.</summary>
+public sealed record ViewResult(ActionOutcome? Outcome, int Code, string Error);
+
+/// <summary>Every answer of a batch, read from one state version: the one after <see cref="Height"/>.</summary>
+public sealed record ReadBatchResult(long Height, IReadOnlyList<ViewResult> Results);
+
+/// <summary>
+/// Reads committed state on a connection of its own, so reads never wait for a block to execute. A batch runs in one
+/// read transaction (a WAL snapshot on SQLite, REPEATABLE READ on PostgreSQL): every answer in it sees the same
+/// height. Views see the last executed block's height and timestamp, as a transaction in the next block would.
+/// </summary>
+public sealed class StateReader(StateDatabase state, string databaseOwner)
+{
+    public ReadBatchResult Read(IReadOnlyList<ViewRequest> requests)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        var db = state.Connection;
+        using var transaction = db.BeginTransaction(IsolationLevel.RepeatableRead);
+        var last = db.GetTable<ExecutedBlockRow>().OrderByDescending(b => b.Height).FirstOrDefault();
+        var height = last?.Height ?? 0;
+        var timestamp = (last?.TimestampMs ?? 0) / 1000;
+        var results = new List<ViewResult>(requests.Count);
+        foreach (var request in requests)
+        {
+            results.Add(Run(db, request, height, timestamp));
+        }
+
+        transaction.Rollback();
+        return new ReadBatchResult(height, results);
+    }
+
+    /// <summary>The results of committed transactions by hash (`user.tx_query`), with the height they are known up to.</summary>
+    public (long Height, IReadOnlyList<TransactionResultRow?> Results) TransactionResults(IReadOnlyList<byte[]> hashes)
+    {
+        ArgumentNullException.ThrowIfNull(hashes);
+        var db = state.Connection;
+        using var transaction = db.BeginTransaction(IsolationLevel.RepeatableRead);
+        var height = db.GetTable<ExecutedBlockRow>().Select(b => (long?)b.Height).Max() ?? 0;
+        var results = hashes.Select(hash => db.GetTable<TransactionResultRow>().FirstOrDefault(r => r.TransactionHash == hash)).ToList();
+        transaction.Rollback();
+        return (height, results);
+    }
+
+    /// <summary>The app hash after <paramref name="height"/>, or null when it is not executed yet.</summary>
+    public byte[]? AppHashAt(long height) =>
+        state.Connection.GetTable<ExecutedBlockRow>().Where(b => b.Height == height).Select(b => b.AppHash).FirstOrDefault();
+
+    /// <summary>A signer's next nonce (`user.account`): its last used one + 1, with the height it is read at.</summary>
+    public (long NextNonce, long Height) NextNonce(byte[] identifier, string keyType)
+    {
+        var db = state.Connection;
+        using var transaction = db.BeginTransaction(IsolationLevel.RepeatableRead);
+        var height = db.GetTable<ExecutedBlockRow>().Select(b => (long?)b.Height).Max() ?? 0;
+        var nonce = db.GetTable<AccountRow>().Where(a => a.Identifier == identifier && a.KeyType == keyType).Select(a => (long?)a.Nonce).FirstOrDefault() ?? 0;
+        transaction.Rollback();
+        return (nonce + 1, height);
+    }
+
+    private ViewResult Run(DataConnection db, ViewRequest request, long height, long timestamp)
+    {
+        var caller = request.Caller;
+        var context = new ActionContext(caller?.Caller ?? "", caller?.Signer ?? [], caller?.Authenticator ?? "", "", height, timestamp,
+            caller is not null && databaseOwner.Length > 0 && string.Equals(caller.Caller.ToLowerInvariant(), databaseOwner, StringComparison.Ordinal));
+        try
+        {
+            return new ViewResult(IdosActions.Execute(db, context, request.Namespace, request.Action, request.Arguments, fromView: true), 0, "");
+        }
+        catch (ActionFailedException e)
+        {
+            return new ViewResult(null, TxCode.ForAction(e.Error), e.Message);
+        }
+    }
+}

@@ -1,0 +1,100 @@
+using IdOS.Akka.Engine.Consensus;
+using IdOS.Akka.Engine.Crypto;
+using IdOS.Akka.Engine.Storage;
+using IdOS.Akka.Engine.Storage.Auth;
+using IdOS.Akka.Engine.Storage.Execution;
+
+namespace IdOS.Akka.Engine.Application;
+
+/// <summary>
+/// The idOS state machine behind consensus: Kwil transactions checked at the mempool (encoding, chain id, signature)
+/// and executed block by block into the relational state (<see cref="BlockExecutor"/>), on SQLite or PostgreSQL.
+/// </summary>
+public sealed class IdosApplication : IStateMachine, IDisposable
+{
+    private readonly StateDatabase _state;
+    private readonly BlockExecutor _executor;
+    private readonly string _chainId;
+    private readonly ISecp256k1Recovery _recovery;
+
+    private IdosApplication(StateDatabase state, ChainParameters chain, ISecp256k1Recovery recovery, long executedHeight, Hash32 appHash)
+    {
+        _state = state;
+        _chainId = chain.ChainId;
+        _recovery = recovery;
+        _executor = new BlockExecutor(state, chain.ChainId, Owners(chain), recovery);
+        ExecutedHeight = executedHeight;
+        AppHash = appHash;
+    }
+
+    public long ExecutedHeight { get; private set; }
+
+    public Hash32 AppHash { get; private set; }
+
+    public StateDatabase State => _state;
+
+    /// <summary>
+    /// Opens the state and brings it level with the committed blocks. Execution commits the state before the block
+    /// store records the block, so after a crash the state may be one block ahead; that block is recognised when
+    /// consensus hands it over again. A state behind the store (a new database, a switch to PostgreSQL) replays the
+    /// stored blocks and checks each app hash against the one recorded at commit.
+    /// </summary>
+    public static IdosApplication Open(StateStoreOptions options, ChainParameters chain, ICommittedBlockStore blocks, ISecp256k1Recovery recovery)
+    {
+        ArgumentNullException.ThrowIfNull(chain);
+        ArgumentNullException.ThrowIfNull(blocks);
+        var state = StateDatabase.Open(options);
+        try
+        {
+            var executor = new BlockExecutor(state, chain.ChainId, Owners(chain), recovery);
+            var stateHeight = executor.ExecutedHeight;
+            if (stateHeight > blocks.Height + 1)
+            {
+                throw new InvalidOperationException(
+                    $"The idOS state has executed height {stateHeight} but the block store ends at {blocks.Height}; they belong to different data folders.");
+            }
+
+            var application = new IdosApplication(state, chain, recovery, Math.Min(stateHeight, blocks.Height),
+                HashAt(executor, chain, Math.Min(stateHeight, blocks.Height)));
+            for (var height = stateHeight + 1; height <= blocks.Height; height++)
+            {
+                var block = blocks.GetByHeight(height) ?? throw new InvalidOperationException(
+                    $"The idOS state is at height {stateHeight} and block {height} is no longer stored; restore the state database or a snapshot.");
+                var replayed = application.Execute(block);
+                if (blocks.AppHashAt(height) is { } recorded && recorded != replayed)
+                {
+                    throw new InvalidOperationException($"Replaying block {height} gave app hash {replayed}, but {recorded} was recorded when it was committed.");
+                }
+            }
+
+            return application;
+        }
+        catch
+        {
+            state.Dispose();
+            throw;
+        }
+    }
+
+    public string? CheckTransaction(ReadOnlySpan<byte> transaction) => TransactionGate.RefusalForMempool(transaction, _chainId, _recovery);
+
+    public Hash32 Execute(Block block)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        var input = new BlockInput(block.Height, block.Id.ToArray(), block.Header.Timestamp, block.Transactions);
+        var appHash = new Hash32(_executor.Execute(input, AppHash.ToArray()));
+        ExecutedHeight = block.Height;
+        AppHash = appHash;
+        return appHash;
+    }
+
+    public void Dispose() => _state.Dispose();
+
+    private static Hash32 HashAt(BlockExecutor executor, ChainParameters chain, long height) =>
+        height == 0 ? chain.GenesisAppHash
+        : executor.AppHashAt(height) is { } hash ? new Hash32(hash)
+        : throw new InvalidOperationException($"The idOS state holds no app hash for height {height}.");
+
+    private static HashSet<string> Owners(ChainParameters chain) =>
+        chain.DatabaseOwner.Length > 0 ? new HashSet<string>(StringComparer.Ordinal) { chain.DatabaseOwner } : [];
+}
