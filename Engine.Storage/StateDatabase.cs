@@ -61,6 +61,12 @@ public sealed class StateDatabase : IDisposable
     /// <summary>The versions applied, in order.</summary>
     public List<int> AppliedVersions() => [.. Connection.GetTable<MigrationRow>().OrderBy(m => m.Version).Select(m => m.Version)];
 
+    /// <summary>
+    /// SQLite: copies the WAL into the file and empties it, so that rows deleted (and zeroed by secure_delete) leave no
+    /// older copy in the WAL. False when a reader held it this time. PostgreSQL keeps its own WAL: nothing to do here.
+    /// </summary>
+    public bool CheckpointAndTruncate() => Dialect != SqlDialect.Sqlite || Blocks.BlockStoreDatabase.Checkpoint(Connection);
+
     public void Dispose() => Connection.Dispose();
 
     private void Migrate()

@@ -70,6 +70,27 @@ internal sealed class NodeProcesses : IAsyncDisposable
         process.WaitForExit();
     }
 
+    /// <summary>SIGTERM, the operator's stop: the node leaves the cluster and closes its files.</summary>
+    public async Task Stop(int validator, TimeSpan timeout)
+    {
+        var process = _processes[validator] ?? throw new InvalidOperationException($"validator {validator} was not started");
+        using (var term = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await term.WaitForExitAsync();
+        }
+
+        await WaitForExit(validator, timeout);
+    }
+
+    /// <summary>Everything the node printed, for checks on what it logs.</summary>
+    public string FullLog(int validator)
+    {
+        lock (_logs[validator])
+        {
+            return _logs[validator].ToString();
+        }
+    }
+
     public async Task WaitForExit(int validator, TimeSpan timeout)
     {
         using var cancel = new CancellationTokenSource(timeout);

@@ -36,7 +36,7 @@ public sealed class QueryActor : ReceiveActor
     }
 
     public static Props Props(StateStoreOptions options, string databaseOwner) =>
-        global::Akka.Actor.Props.Create(() => new QueryActor(options, databaseOwner)).WithDispatcher("idos.query-dispatcher");
+        global::Akka.Actor.Props.Create(() => new QueryActor(options, databaseOwner)).WithDispatcher("idos.blocking-io-dispatcher");
 
     protected override void PostStop() => _database.Dispose();
 }

@@ -155,6 +155,45 @@ public static class ConsensusCodec
         return CanonicalReader.TryReadAll(bytes, "block", (ref CanonicalReader reader) => ReadBlock(ref reader, limits), out block, out error);
     }
 
+    /// <summary>
+    /// What is left of a block past the retention window: its header and its transactions' hashes, which are enough
+    /// to check the block id, the Merkle root and the chain of certificates, but not to execute it again.
+    /// </summary>
+    public static byte[] EncodePrunedBlock(Block block)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        var writer = new CanonicalWriter(512 + (block.TransactionHashes.Count * Hash32.Size));
+        WriteHeader(writer, block.Header);
+        writer.WriteU32(block.TransactionHashes.Count);
+        foreach (var hash in block.TransactionHashes)
+        {
+            writer.WriteHash(hash);
+        }
+
+        return writer.ToArray();
+    }
+
+    public static bool TryDecodePrunedBlock(
+        ReadOnlySpan<byte> bytes,
+        ConsensusLimits limits,
+        [NotNullWhen(true)] out PrunedBlock? block,
+        [NotNullWhen(false)] out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        return CanonicalReader.TryReadAll(bytes, "pruned block", (ref CanonicalReader reader) =>
+        {
+            var header = ReadHeader(ref reader);
+            var count = reader.ReadU32(limits.MaxTransactionsPerBlock, "transaction count");
+            var hashes = new Hash32[count];
+            for (var i = 0; i < count; i++)
+            {
+                hashes[i] = reader.ReadHash();
+            }
+
+            return new PrunedBlock(header, hashes);
+        }, out block, out error);
+    }
+
     public static bool TryDecodeQc(ReadOnlySpan<byte> bytes, [NotNullWhen(true)] out QuorumCertificate? qc, [NotNullWhen(false)] out string? error) =>
         CanonicalReader.TryReadAll(bytes, "QC", ReadQc, out qc, out error);
 

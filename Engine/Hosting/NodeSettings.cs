@@ -18,8 +18,10 @@ public sealed class NodeSettings : IDisposable
     public const string StateFileName = "state.db";
 
     private NodeSettings(ChainParameters chain, int validatorIndex, Ed25519PrivateKey key, string dataDirectory,
-        IReadOnlyList<Address> seedNodes, ConsensusSettings consensus, ApplicationKind application, StateStoreOptions stateStore)
+        IReadOnlyList<Address> seedNodes, ConsensusSettings consensus, ApplicationKind application, StateStoreOptions stateStore,
+        Actors.RetentionSettings retention)
     {
+        Retention = retention;
         Application = application;
         StateStore = stateStore;
         Chain = chain;
@@ -44,6 +46,8 @@ public sealed class NodeSettings : IDisposable
 
     public ApplicationKind Application { get; }
 
+    public Actors.RetentionSettings Retention { get; }
+
     /// <summary>Where the idOS state lives; SQLite in the data folder unless a PostgreSQL connection string is set.</summary>
     public StateStoreOptions StateStore { get; }
 
@@ -65,6 +69,7 @@ public sealed class NodeSettings : IDisposable
 
         var application = ReadApplication(config);
         var stateStore = ReadStateStore(config, dataDirectory);
+        var retention = ReadRetention(config);
         var seeds = ReadSeedNodes(config);
         CheckMinimumMembers(config, chain.Validators);
         CheckPort(config);
@@ -79,7 +84,7 @@ public sealed class NodeSettings : IDisposable
                 $"The key in {keyFile} ({key.PublicKey}) is not a validator of chain {chain.ChainId}; check {Section}.key-file and {Section}.genesis-file.");
         }
 
-        return new NodeSettings(chain, index, key, dataDirectory, seeds, consensus, application, stateStore);
+        return new NodeSettings(chain, index, key, dataDirectory, seeds, consensus, application, stateStore, retention);
     }
 
     public void Dispose() => Key.Dispose();
@@ -96,6 +101,20 @@ public sealed class NodeSettings : IDisposable
         "opaque" => ApplicationKind.Opaque,
         var other => throw new ConfigurationException($"{Section}.application is \"{other}\"; it is idos (the default) or opaque (benchmarks)."),
     };
+
+    private static Actors.RetentionSettings ReadRetention(Config config)
+    {
+        var blocks = config.GetLong($"{Section}.retention.blocks", 100_000);
+        var interval = config.GetTimeSpan($"{Section}.retention.interval", TimeSpan.FromSeconds(10));
+        if (blocks < Actors.RetentionSettings.MinimumBlocks)
+        {
+            throw new ConfigurationException($"{Section}.retention.blocks is {blocks}; keep at least {Actors.RetentionSettings.MinimumBlocks} blocks' bodies.");
+        }
+
+        return interval > TimeSpan.Zero
+            ? new Actors.RetentionSettings(blocks, interval)
+            : throw new ConfigurationException($"{Section}.retention.interval must be positive.");
+    }
 
     private static StateStoreOptions ReadStateStore(Config config, string dataDirectory)
     {

@@ -52,9 +52,85 @@ public sealed class SqliteBlockStore : ICommittedBlockStore, IDisposable
     /// <summary>The kept blocks above the committed height, for the replica's restart.</summary>
     public List<Block> KeptBlocks() => [.. _db.KeptBlocks().Select(bytes => DecodeBlock(bytes, "a kept block"))];
 
-    public Block? GetByHeight(long height) => _db.AtHeight(height) is { } stored ? DecodeBlock(stored.Block, $"height {height}") : null;
+    /// <summary>The block with its body; null when the height is not committed here or its body was pruned.</summary>
+    public Block? GetByHeight(long height) => _db.AtHeight(height) is { Pruned: false } stored ? DecodeBlock(stored.Block, $"height {height}") : null;
 
-    public Block? GetById(Hash32 id) => _db.WithId(id.ToArray()) is { } stored ? DecodeBlock(stored.Block, $"height {stored.Height}") : null;
+    public Block? GetById(Hash32 id) => _db.WithId(id.ToArray()) is { Pruned: false } stored ? DecodeBlock(stored.Block, $"height {stored.Height}") : null;
+
+    /// <summary>The highest height whose body is pruned; 0 when none is.</summary>
+    public long PrunedHeight => _db.PrunedHeight();
+
+    /// <summary>The committed height in the file, for a reader beside the connection consensus appends on.</summary>
+    public long StoredHeight => _db.StoredHeight();
+
+    /// <summary>
+    /// Cuts the bodies of committed blocks at or below <paramref name="height"/> down to header and transaction hashes,
+    /// at most <paramref name="limit"/> blocks at a time so that the writer is never held long; returns how many.
+    /// </summary>
+    public int Prune(long height, int limit)
+    {
+        var candidates = _db.UnprunedUpTo(height, limit);
+        _db.ReplaceWithPruned([.. candidates.Select(stored => (stored.Height, ConsensusCodec.EncodePrunedBlock(DecodeBlock(stored.Block, $"height {stored.Height}"))))]);
+        return candidates.Count;
+    }
+
+    /// <inheritdoc cref="BlockStoreDatabase.CheckpointAndTruncate"/>
+    public bool CheckpointAndTruncate() => _db.CheckpointAndTruncate();
+
+    /// <summary>
+    /// Checks the stored chain from genesis to the top without needing a single body: every header hashes to its
+    /// block id, extends the block before it through its justify QC, is certified by a QC with a quorum of valid
+    /// signatures, and commits (through its Merkle root) to the transaction hashes kept for it. Null when it all
+    /// holds; otherwise the first height and what is wrong there.
+    /// </summary>
+    public string? VerifyChain(ChainParameters chain, ISignatureVerifier verifier)
+    {
+        ArgumentNullException.ThrowIfNull(chain);
+        var checks = new SignatureChecks(chain, verifier);
+        var previous = chain.GenesisBlock.Id;
+        for (var height = 1L; height <= Height; height++)
+        {
+            var stored = _db.AtHeight(height);
+            if (stored is null)
+            {
+                return $"height {height}: missing";
+            }
+
+            BlockHeader header;
+            IReadOnlyList<Hash32> hashes;
+            if (stored.Pruned)
+            {
+                if (!ConsensusCodec.TryDecodePrunedBlock(stored.Block, _limits, out var pruned, out var error))
+                {
+                    return $"height {height}: the pruned block does not decode: {error}";
+                }
+
+                (header, hashes) = (pruned.Header, pruned.TransactionHashes);
+            }
+            else
+            {
+                var block = DecodeBlock(stored.Block, $"height {height}");
+                (header, hashes) = (block.Header, block.TransactionHashes);
+            }
+
+            var id = Block.IdOf(header);
+            var certificate = CertificateAt(height);
+            var problem = id != new Hash32(stored.BlockId) ? "the header does not hash to the stored block id"
+                : header.Height != height ? $"the header says height {header.Height}"
+                : header.ParentId != previous ? "the header's justify QC names another parent than the block below"
+                : header.TxCount != hashes.Count || header.TxRoot != MerkleTree.Root(hashes) ? "the transaction hashes do not give the header's Merkle root"
+                : certificate is null || certificate.BlockId != id ? "no certificate for this block"
+                : checks.CheckQc(certificate).Reason;
+            if (problem is not null)
+            {
+                return $"height {height}: {problem}";
+            }
+
+            previous = id;
+        }
+
+        return null;
+    }
 
     public QuorumCertificate? CertificateAt(long height)
     {

@@ -85,7 +85,12 @@ public sealed class ValidatorNode : IAsyncDisposable
                 settings.Chain, settings.ValidatorIndex, settings.Key, verifier, store, app, options, Clock, directory, pacemaker, mempool,
                 config.GetLong($"{NodeSettings.Section}.test-fault.exit-after-persisting-vote-in-round", 0))), ConsensusActor.Name);
             var sync = system.ActorOf(SyncActor.Props(new SqliteBlockStore(blockStorePath, limits), limits, consensus, directory), SyncActor.Name);
-            List<IActorRef> watched = [consensus, mempool, directory, pacemaker, sync];
+            var ownState = settings.Application == ApplicationKind.Idos && settings.StateStore.Dialect == Storage.Migrations.SqlDialect.Sqlite
+                ? Storage.StateDatabase.Open(settings.StateStore)
+                : null;
+            var retention = system.ActorOf(RetentionActor.Props(new SqliteBlockStore(blockStorePath, limits), ownState,
+                Path.Combine(settings.DataDirectory, PersistenceConfig.FileName), settings.Retention), RetentionActor.Name);
+            List<IActorRef> watched = [consensus, mempool, directory, pacemaker, sync, retention];
             if (idos is not null)
             {
                 watched.Add(system.ActorOf(QueryActor.Props(settings.StateStore, settings.Chain.DatabaseOwner), QueryActor.Name));

@@ -28,7 +28,8 @@ public sealed class IdosFlow(TransactionDriver driver, KwilSigner owner, TextWri
 
     private int _transactions;
 
-    public async Task<IdosFlowResult> Run()
+    /// <param name="whileStored">Called with the marker once the credential is added and before anything is removed.</param>
+    public async Task<IdosFlowResult> Run(Func<string, Task>? whileStored = null)
     {
         using var issuerKey = Ed25519PrivateKey.GenerateExportable();
         var issuer = KwilSigner.ForEd25519(issuerKey.PublicKey.Bytes, message => issuerKey.Sign(message));
@@ -59,6 +60,11 @@ public sealed class IdosFlow(TransactionDriver driver, KwilSigner owner, TextWri
         await Step("user adds a second wallet, signed by it", TxCode.Ok, user, "add_wallet", [KwilValue.OfUuid(Guid.NewGuid()), .. Wallet(secondWallet)]);
         await Step("user adds a credential", TxCode.Ok, user, "add_credential",
             [KwilValue.OfUuid(credentialId), KwilValue.OfText(issuerHex), KwilValue.OfText("encryptor-key"), .. SignedContent(issuerKey, "IdosOrig" + marker + "AA", """{"id":"urn:credential:flow"}""")]);
+
+        if (whileStored is not null)
+        {
+            await whileStored(marker);
+        }
 
         var lockedUntil = DateTimeOffset.UtcNow.Add(Timelock).ToUnixTimeSeconds();
         await Step($"user shares a copy with {grantee}, locked until {lockedUntil}", TxCode.Ok, user, "share_credential", Share(issuerKey, lockedCopyId, credentialId, "IdosCopy" + marker + "AA", grantee, lockedUntil));

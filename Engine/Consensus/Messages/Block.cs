@@ -92,6 +92,9 @@ public sealed class Block
         return new Block(header, transactions, ComputeId(headerBytes), hashes, headerBytes.Length + bodySize);
     }
 
+    /// <summary>The id a block with this header has, whatever its body.</summary>
+    public static Hash32 IdOf(BlockHeader header) => ComputeId(ConsensusCodec.EncodeHeader(header));
+
     private static Hash32 ComputeId(ReadOnlySpan<byte> headerBytes)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -112,4 +115,13 @@ public sealed class Block
 
         return hashes;
     }
+}
+
+/// <summary>A committed block whose body was pruned: the header and the hashes of its transactions, in order.</summary>
+public sealed record PrunedBlock(BlockHeader Header, IReadOnlyList<Hash32> TransactionHashes)
+{
+    public Hash32 Id => Block.IdOf(Header);
+
+    /// <summary>Whether the hashes are the ones the header's Merkle root committed to.</summary>
+    public bool HashesMatchHeader() => Header.TxCount == TransactionHashes.Count && Header.TxRoot == MerkleTree.Root(TransactionHashes);
 }
