@@ -5,14 +5,18 @@ using LinqToDB.Mapping;
 
 namespace IdOS.Akka.Engine.Storage.Blocks;
 
-/// <summary>One committed block as stored: its encoding, the QC that certifies it and the app hash after it.</summary>
-public sealed record StoredBlock(long Height, byte[] BlockId, byte[] Block, byte[] Certificate, byte[] AppHash);
+/// <summary>
+/// One committed block as stored: its encoding, the QC that certifies it and the app hash after it. A pruned block's
+/// encoding is only its header and transaction hashes (<paramref name="Pruned"/>).
+/// </summary>
+public sealed record StoredBlock(long Height, byte[] BlockId, byte[] Block, byte[] Certificate, byte[] AppHash, bool Pruned = false);
 
 /// <summary>
 /// A validator's durable chain in its own SQLite file: committed blocks by height, the hashes of their transactions,
 /// and the uncommitted blocks consensus asked to keep. Blocks are opaque bytes here (this project does not know the
 /// consensus types). The file runs in WAL mode with synchronous=FULL: a commit that returned survives power loss,
 /// which NORMAL does not promise in WAL mode. A block and its transactions are written in one transaction.
+/// secure_delete is on, so a pruned body or a dropped kept block is overwritten with zeros, not left in free space.
 /// </summary>
 public sealed class BlockStoreDatabase : IDisposable
 {
@@ -40,6 +44,7 @@ public sealed class BlockStoreDatabase : IDisposable
         {
             db.Execute("PRAGMA journal_mode=WAL");
             db.Execute("PRAGMA synchronous=FULL");
+            db.Execute("PRAGMA secure_delete=ON");
             db.Execute("""
                 CREATE TABLE IF NOT EXISTS committed_blocks (
                     height INTEGER NOT NULL PRIMARY KEY,
@@ -50,6 +55,7 @@ public sealed class BlockStoreDatabase : IDisposable
                 """);
             db.Execute("CREATE TABLE IF NOT EXISTS committed_transactions (hash BLOB NOT NULL PRIMARY KEY, height INTEGER NOT NULL)");
             db.Execute("CREATE TABLE IF NOT EXISTS kept_blocks (block_id BLOB NOT NULL PRIMARY KEY, height INTEGER NOT NULL, block BLOB NOT NULL)");
+            Upgrade(db);
             var height = db.GetTable<CommittedBlockRow>().Select(b => (long?)b.Height).Max() ?? 0;
             return new BlockStoreDatabase(db, height);
         }
@@ -94,8 +100,52 @@ public sealed class BlockStoreDatabase : IDisposable
 
     public StoredBlock? AtHeight(long height) => _db.GetTable<CommittedBlockRow>()
         .Where(b => b.Height == height)
-        .Select(b => new StoredBlock(b.Height, b.BlockId, b.Block, b.Certificate, b.AppHash))
+        .Select(b => new StoredBlock(b.Height, b.BlockId, b.Block, b.Certificate, b.AppHash, b.Pruned))
         .FirstOrDefault();
+
+    /// <summary>Up to <paramref name="limit"/> blocks at or below <paramref name="height"/> that still have their bodies, lowest first.</summary>
+    public List<StoredBlock> UnprunedUpTo(long height, int limit) =>
+        [.. _db.GetTable<CommittedBlockRow>().Where(b => b.Height <= height && !b.Pruned).OrderBy(b => b.Height).Take(limit)
+            .Select(b => new StoredBlock(b.Height, b.BlockId, b.Block, b.Certificate, b.AppHash, b.Pruned))];
+
+    /// <summary>The committed height as the file holds it now, which another connection may have raised.</summary>
+    public long StoredHeight() => _db.GetTable<CommittedBlockRow>().Select(b => (long?)b.Height).Max() ?? 0;
+
+    /// <summary>The highest height whose body is pruned, 0 when none is.</summary>
+    public long PrunedHeight() => _db.GetTable<CommittedBlockRow>().Where(b => b.Pruned).Select(b => (long?)b.Height).Max() ?? 0;
+
+    /// <summary>Replaces bodies with their pruned form, in one transaction; kept blocks at or below them go too.</summary>
+    public void ReplaceWithPruned(IReadOnlyList<(long Height, byte[] Pruned)> blocks)
+    {
+        ArgumentNullException.ThrowIfNull(blocks);
+        if (blocks.Count == 0)
+        {
+            return;
+        }
+
+        using var transaction = _db.BeginTransaction();
+        foreach (var (height, pruned) in blocks)
+        {
+            _db.GetTable<CommittedBlockRow>().Where(b => b.Height == height).Set(b => b.Block, pruned).Set(b => b.Pruned, true).Update();
+        }
+
+        var top = blocks.Max(b => b.Height);
+        _db.GetTable<KeptBlockRow>().Where(k => k.Height <= top).Delete();
+        transaction.Commit();
+    }
+
+    /// <summary>
+    /// Copies the WAL into the file and truncates it to zero bytes, so that overwritten pages leave no old copy
+    /// behind. False when a reader held it and the WAL could not be emptied this time.
+    /// </summary>
+    public bool CheckpointAndTruncate() => Checkpoint(_db);
+
+    public static bool Checkpoint(DataConnection db)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        using var reader = db.ExecuteReader("PRAGMA wal_checkpoint(TRUNCATE)");
+        return reader.Reader!.Read() && reader.Reader.GetInt64(0) == 0;
+    }
 
     /// <summary>Only the certificate: consensus asks for it without needing the block.</summary>
     public byte[]? CertificateAt(long height) => _db.GetTable<CommittedBlockRow>()
@@ -111,7 +161,7 @@ public sealed class BlockStoreDatabase : IDisposable
 
     public StoredBlock? WithId(byte[] blockId) => _db.GetTable<CommittedBlockRow>()
         .Where(b => b.BlockId == blockId)
-        .Select(b => new StoredBlock(b.Height, b.BlockId, b.Block, b.Certificate, b.AppHash))
+        .Select(b => new StoredBlock(b.Height, b.BlockId, b.Block, b.Certificate, b.AppHash, b.Pruned))
         .FirstOrDefault();
 
     /// <summary>Block ids from height 1 up to <paramref name="height"/>, in height order.</summary>
@@ -132,6 +182,22 @@ public sealed class BlockStoreDatabase : IDisposable
 
     public void Dispose() => _db.Dispose();
 
+    /// <summary>Files written before pruning existed gain the column that marks a pruned body (user_version 1).</summary>
+    private static void Upgrade(DataConnection db)
+    {
+        var version = db.Execute<long>("PRAGMA user_version");
+        if (version < 1)
+        {
+            var hasColumn = db.Execute<long>("SELECT COUNT(*) FROM pragma_table_info('committed_blocks') WHERE name = 'pruned'") > 0;
+            if (!hasColumn)
+            {
+                db.Execute("ALTER TABLE committed_blocks ADD COLUMN pruned INTEGER NOT NULL DEFAULT 0");
+            }
+
+            db.Execute("PRAGMA user_version = 1");
+        }
+    }
+
     [Table("committed_blocks")]
     private sealed class CommittedBlockRow
     {
@@ -149,6 +215,9 @@ public sealed class BlockStoreDatabase : IDisposable
 
         [Column("app_hash"), NotNull]
         public byte[] AppHash { get; set; } = [];
+
+        [Column("pruned"), NotNull]
+        public bool Pruned { get; set; }
     }
 
     [Table("committed_transactions")]

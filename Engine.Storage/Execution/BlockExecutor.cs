@@ -34,7 +34,8 @@ public static class TxCode
 /// </summary>
 public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnlySet<string> owners, ISecp256k1Recovery recovery)
 {
-    private static readonly byte[] Domain = "idos-akka/app-hash/v1"u8.ToArray();
+    private static readonly byte[] Domain = "idos-akka/app-hash/v2"u8.ToArray();
+    private static readonly byte[] NothingChanged = new byte[32];
 
     public long ExecutedHeight => state.Connection.GetTable<ExecutedBlockRow>().Select(b => (long?)b.Height).Max() ?? 0;
 
@@ -77,12 +78,14 @@ public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnly
         {
             var bytes = block.Transactions[position];
             var (code, log) = ExecuteOne(bytes, block);
+            var changed = ChangedRows.DigestAndClear(db);
             var txHash = SHA256.HashData(bytes);
             db.Insert(new TransactionResultRow { Height = block.Height, Position = position, TransactionHash = txHash, Code = code, Log = log });
             hash.AppendData(txHash);
             BinaryPrimitives.WriteInt64BigEndian(number, code);
             hash.AppendData(number);
             hash.AppendData(SHA256.HashData(Encoding.UTF8.GetBytes(log)));
+            hash.AppendData(changed ?? NothingChanged);
         }
 
         var appHash = hash.GetHashAndReset();

@@ -21,6 +21,7 @@ public static class StateMigrations
         new Migration(2, "execution: account nonces, transaction results, executed height and app hash", ExecutionTables),
         new Migration(3, "executed blocks keep their timestamp, for views between blocks", _ =>
             ["ALTER TABLE executed_blocks ADD COLUMN timestamp_ms BIGINT NOT NULL DEFAULT 0"]),
+        new Migration(4, "triggers record the rows each transaction changes, for the app hash", Execution.ChangedRows.Migration),
     ];
 
     private static List<string> ExecutionTables(SqlDialect dialect)

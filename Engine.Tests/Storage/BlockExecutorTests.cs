@@ -82,6 +82,49 @@ public abstract class BlockExecutorTests : IDisposable
         Assert.Single(state.Connection.GetTable<InserterRow>());
     }
 
+    /// <summary>
+    /// Two validators whose copies of a row differ (silent corruption of one) record the same results, yet disagree
+    /// on the app hash at the first block whose transaction changes that row, because the hash covers its content.
+    /// </summary>
+    [Fact]
+    public void The_rows_a_transaction_changes_are_in_the_app_hash()
+    {
+        using var sound = StateDatabase.Open(Options);
+        using var corruptFile = new SqliteTestFile();
+        using var corrupt = StateDatabase.Open(corruptFile.Options);
+        var update = new BlockInput(3, [3], 1_700_000_002_000,
+            [Tx(_issuer, 3, "update_user_pub_key_as_inserter", KwilValue.OfUuid(User), KwilValue.OfText("key-2"), KwilValue.OfText("user"))]);
+
+        var soundHashes = Run(sound, corruptBeforeLastBlock: false);
+        var corruptHashes = Run(corrupt, corruptBeforeLastBlock: true);
+
+        Assert.Equal(soundHashes[..2], corruptHashes[..2]);
+        Assert.NotEqual(soundHashes[2], corruptHashes[2]);
+        Assert.Equal(
+            sound.Connection.GetTable<TransactionResultRow>().OrderBy(r => r.Height).Select(r => r.Code).ToList(),
+            corrupt.Connection.GetTable<TransactionResultRow>().OrderBy(r => r.Height).Select(r => r.Code).ToList());
+
+        List<byte[]> Run(StateDatabase state, bool corruptBeforeLastBlock)
+        {
+            var executor = Executor(state);
+            var hashes = new List<byte[]>();
+            var previous = new byte[32];
+            foreach (var block in Blocks().Append(update))
+            {
+                if (block.Height == 3 && corruptBeforeLastBlock)
+                {
+                    state.Connection.GetTable<UserRow>().Where(u => u.Id == User).Set(u => u.GasAllowance, "1").Update();
+                    state.Connection.GetTable<RowChangeRow>().Delete();
+                }
+
+                previous = executor.Execute(block, previous);
+                hashes.Add(previous);
+            }
+
+            return hashes;
+        }
+    }
+
     public virtual void Dispose()
     {
         _owner.Dispose();
