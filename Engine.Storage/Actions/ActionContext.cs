@@ -52,6 +52,9 @@ public enum ActionError
     /// <summary>A signature or proof the action checks does not verify.</summary>
     InvalidProof = 15,
 
+    /// <summary>Part of the schema this network does not provide (the token bridge, some wallet types).</summary>
+    NotSupported = 16,
+
     /// <summary>A bug: reported as a failed transaction rather than stopping the block.</summary>
     Internal = 99,
 }

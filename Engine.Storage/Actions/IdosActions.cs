@@ -23,6 +23,13 @@ public static partial class IdosActions
 
     private static readonly Dictionary<string, ActionDefinition> Registry = Build();
 
+    /// <summary>The schema's public gas and fee actions: all of them move tokens through the erc20 bridge extension.</summary>
+    private static readonly HashSet<string> TokenBridgeActions = new(StringComparer.Ordinal)
+    {
+        "request_balance_withdrawal", "get_allowance", "check_balance", "get_wallet_with_balance", "request_withdrawal", "get_issuer_fee",
+        "action_costing_gas", "action_costing_idos_token", "action_costing_fee",
+    };
+
     public static IReadOnlyDictionary<string, ActionDefinition> All => Registry;
 
     /// <summary>
@@ -36,6 +43,12 @@ public static partial class IdosActions
         if (!string.Equals(ns, Namespace, StringComparison.Ordinal))
         {
             throw new ActionFailedException(ActionError.UnknownAction, $"namespace '{ns}' does not exist; idOS actions are in '{Namespace}'");
+        }
+
+        if (TokenBridgeActions.Contains(action.ToLowerInvariant()))
+        {
+            throw new ActionFailedException(ActionError.NotSupported,
+                $"{action} needs idOS's erc20 token bridge (gas, balances, fees), which this network does not run");
         }
 
         if (!Registry.TryGetValue(action.ToLowerInvariant(), out var definition))
@@ -97,6 +110,8 @@ public static partial class IdosActions
         AddAttributeActions(actions);
         AddCredentialActions(actions);
         AddSharingActions(actions);
+        AddGrantActions(actions);
+        AddCredentialEditActions(actions);
         return actions.ToDictionary(a => a.Name, StringComparer.Ordinal);
     }
 

@@ -124,7 +124,7 @@ public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnly
             return (TxCode.InvalidTransactionType, $"payload type '{body.PayloadType}' is not supported; idOS transactions are 'execute'");
         }
 
-        var caller = keyType == KwilAuthenticator.EthereumPersonalSign ? Eip191.ChecksumAddress(identifier) : Convert.ToHexStringLower(identifier);
+        var caller = KwilAuthenticator.Caller(keyType, identifier);
         var context = new ActionContext(caller, identifier, keyType, Convert.ToHexStringLower(SHA256.HashData(bytes)), block.Height,
             block.TimestampMs / 1000, owners.Contains(caller.ToLowerInvariant()));
         db.Execute("SAVEPOINT idos_transaction");

@@ -6,12 +6,26 @@ namespace IdOS.Akka.Engine.Storage.Transactions;
 /// <summary>
 /// Who signed a transaction, checked before it touches state (kwil-protocol.md §4.5): `secp256k1_ep` recovers an
 /// Ethereum address from an EIP-191 signature and compares it with the 20-byte sender; `ed25519` verifies the
-/// signature with the 32-byte sender as the public key. Other authenticators are refused by name.
+/// signature with the 32-byte sender as the public key; `nep413` checks a NEAR signed message whose text is the
+/// transaction's. Other authenticators (XRPL, Stellar, FaceSign) are refused by name.
 /// </summary>
 public static class KwilAuthenticator
 {
     public const string EthereumPersonalSign = "secp256k1_ep";
     public const string Ed25519Type = "ed25519";
+    public const string NearType = "nep413";
+
+    /// <summary>`@caller` as actions see it: EIP-55 for Ethereum, `ed25519:&lt;base58&gt;` for NEAR, lowercase hex for ed25519.</summary>
+    public static string Caller(string signatureType, byte[] signer)
+    {
+        ArgumentNullException.ThrowIfNull(signer);
+        return signatureType switch
+        {
+            EthereumPersonalSign => Eip191.ChecksumAddress(signer),
+            NearType => Nep413.KeyName(signer),
+            _ => Convert.ToHexStringLower(signer),
+        };
+    }
 
     public static SignerCheck Verify(KwilTransaction transaction, ISecp256k1Recovery recovery)
     {
@@ -67,8 +81,17 @@ public static class KwilAuthenticator
                 return SignatureAlgorithm.Ed25519.Verify(key, message, signature.Data)
                     ? new SignerCheck(sender, null)
                     : SignerCheck.Refuse("the ed25519 signature does not verify for the sender");
+            case NearType:
+                if (sender.Length != 32)
+                {
+                    return SignerCheck.Refuse("a nep413 sender is a 32-byte ed25519 public key");
+                }
+
+                return Nep413.Check(sender, System.Text.Encoding.UTF8.GetString(message), signature.Data) is { } refusal
+                    ? SignerCheck.Refuse(refusal)
+                    : new SignerCheck(sender, null);
             default:
-                return SignerCheck.Refuse($"signature type '{signature.Type}' is not supported (supported: {EthereumPersonalSign}, {Ed25519Type})");
+                return SignerCheck.Refuse($"signature type '{signature.Type}' is not supported (supported: {EthereumPersonalSign}, {Ed25519Type}, {NearType})");
         }
     }
 }

@@ -30,6 +30,9 @@ public abstract class KwilSigner
 
     public static KwilSigner ForEvm(EvmKey key) => new EvmSigner(key);
 
+    /// <summary>A NEAR account key signing NEP-413 messages to the recipient idOS issuers use.</summary>
+    public static KwilSigner ForNear(Key key) => new NearSigner(key);
+
     /// <summary>A signed transaction that executes <paramref name="action"/> once per argument row.</summary>
     public byte[] Execute(string chainId, ulong nonce, string action, params KwilValue[][] rows)
     {
@@ -51,6 +54,20 @@ public abstract class KwilSigner
         public override string Caller => Convert.ToHexStringLower(publicKey);
 
         public override byte[] Sign(byte[] message) => sign(message);
+    }
+
+    private sealed class NearSigner(Key key) : KwilSigner
+    {
+        private readonly byte[] _publicKey = key.PublicKey.Export(KeyBlobFormat.RawPublicKey);
+
+        public override byte[] Sender => _publicKey;
+
+        public override string SignatureType => KwilAuthenticator.NearType;
+
+        public override string Caller => Nep413.KeyName(_publicKey);
+
+        public override byte[] Sign(byte[] message) =>
+            Nep413.Sign(key, Encoding.UTF8.GetString(message), System.Security.Cryptography.RandomNumberGenerator.GetBytes(32), "idos-issuer");
     }
 
     private sealed class EvmSigner(EvmKey key) : KwilSigner

@@ -9,7 +9,7 @@ using Xunit;
 namespace IdOS.Akka.Engine.Tests.Storage;
 
 /// <summary>The idOS actions built so far, each refusal path included, on SQLite and on PostgreSQL.</summary>
-public abstract class IdosActionTests : IDisposable
+public abstract partial class IdosActionTests : IDisposable
 {
     private const string OwnerKey = "a09aa5f47a6759802ff955f8dc2d2a14a5c99d23be97f864127ff9383455a4f0";
     private const string IssuerKey = "b7e151628aed2a6abf7158809cf4f3c762e7160f38b4da56a784d9045190cfef";
