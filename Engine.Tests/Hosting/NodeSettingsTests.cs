@@ -74,6 +74,11 @@ public sealed class NodeSettingsTests : IDisposable
     [InlineData("akka.cluster.min-nr-of-members = 4", "at most 2f + 1 = 3")]
     [InlineData("idos.node.genesis-file = \"\"", "idos.node.genesis-file is not set")]
     [InlineData("idos.consensus.max-round-timeout = 1ms", "is below base-round-timeout")]
+    [InlineData("idos.node.application = ledger", "it is idos (the default) or opaque")]
+    [InlineData("idos.node.state-store.provider = mysql", "it is sqlite (the default) or postgresql")]
+    [InlineData("idos.node.state-store.provider = postgresql", "connection-string is not set")]
+    [InlineData("idos.node.state-store.connection-string = \"Host=x\"", "is for postgresql")]
+    [InlineData("idos.node.retention.blocks = 3", "keep at least 16 blocks")]
     public void A_bad_setting_is_named(string setting, string message)
     {
         var config = ConfigurationFactory.ParseString(setting).WithFallback(Node());

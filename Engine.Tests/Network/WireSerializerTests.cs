@@ -57,6 +57,13 @@ public sealed class WireSerializerTests() : global::Akka.TestKit.Xunit2.TestKit(
             ]),
             StatusQuery.Instance,
             new NodeStatus(3, 120, 130, _t.Chain.GenesisBlock.Id, 5_000, 17, 3, 2, "from validator 1: stale vote"),
+            new TransactionResultsQuery([Block.TransactionHash(hash), _t.Chain.GenesisBlock.Id]),
+            new TransactionResults(42, [new TransactionOutcome(40, 3, 113, "the grant is locked until 1795430333"), null]),
+            new AppHashQuery(42),
+            new AppHashAnswer(42, _t.Chain.GenesisAppHash),
+            new AppHashAnswer(43, null),
+            new AccountQuery([1, 2, 3], "secp256k1_ep"),
+            new AccountAnswer(7, 42),
         ];
         foreach (var message in messages)
         {

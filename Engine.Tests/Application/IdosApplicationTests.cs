@@ -1,0 +1,107 @@
+using IdOS.Akka.Engine.Application;
+using IdOS.Akka.Engine.Consensus;
+using IdOS.Akka.Engine.Crypto;
+using IdOS.Akka.Engine.Hosting;
+using IdOS.Akka.Engine.Storage;
+using IdOS.Akka.Engine.Storage.Auth;
+using IdOS.Akka.Engine.Storage.Schema;
+using LinqToDB;
+using IdOS.Akka.Engine.Storage.Transactions;
+using Xunit;
+
+namespace IdOS.Akka.Engine.Tests.Application;
+
+/// <summary>
+/// The idOS application behind consensus: what its mempool check refuses, and how it comes back level with the
+/// block store after a crash between executing a block and storing it, or from an empty state database.
+/// </summary>
+[Trait("Category", "Unit")]
+public sealed class IdosApplicationTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("idos-app-");
+    private readonly Ed25519PrivateKey _owner = Ed25519PrivateKey.GenerateExportable();
+    private readonly Ed25519PrivateKey _validator = Ed25519PrivateKey.GenerateExportable();
+    private readonly ChainParameters _chain;
+
+    public IdosApplicationTests() =>
+        _chain = new ChainParameters("idos-app-test", new ValidatorSet([_validator.PublicKey]), 1_700_000_000_000, databaseOwner: _owner.PublicKey.ToString());
+
+    private KwilSigner Owner => KwilSigner.ForEd25519(_owner.PublicKey.Bytes, message => _owner.Sign(message));
+
+    private StateStoreOptions StateOptions => StateStoreOptions.Sqlite(Path.Combine(_dir.FullName, "state.db"));
+
+    [Fact]
+    public void The_mempool_check_refuses_garbage_other_chains_and_bad_signatures_with_a_reason()
+    {
+        using var store = Store();
+        using var app = IdosApplication.Open(StateOptions, _chain, store, Secp256k1.Recovery);
+        var good = Owner.Execute(_chain.ChainId, 1, "add_inserter_as_owner", [KwilValue.OfUuid(Guid.NewGuid()), KwilValue.OfText("issuer")]);
+        var forged = (byte[])good.Clone();
+        forged[^40] ^= 1;
+
+        Assert.Null(app.CheckTransaction(good));
+        Assert.NotNull(app.CheckTransaction([1, 2, 3]));
+        Assert.Contains("is for chain 'elsewhere'", app.CheckTransaction(Owner.Execute("elsewhere", 1, "get_user", [])), StringComparison.Ordinal);
+        Assert.NotNull(app.CheckTransaction(forged));
+    }
+
+    [Fact]
+    public void A_state_one_block_ahead_of_the_store_is_recognised_and_an_empty_state_replays_the_stored_blocks()
+    {
+        Hash32 appHashAtTwo;
+        Block second;
+        using (var store = Store())
+        using (var app = IdosApplication.Open(StateOptions, _chain, store, Secp256k1.Recovery))
+        {
+            var first = Next(_chain.GenesisBlock, app, [Owner.Execute(_chain.ChainId, 1, "add_inserter_as_owner", [KwilValue.OfUuid(Guid.NewGuid()), KwilValue.OfText("a")])]);
+            store.Append(first, Certificate(first), app.Execute(first));
+            second = Next(first, app, [Owner.Execute(_chain.ChainId, 2, "add_inserter_as_owner", [KwilValue.OfUuid(Guid.NewGuid()), KwilValue.OfText("b")])]);
+
+            // The crash: executed and committed in the state, never stored as a block.
+            appHashAtTwo = app.Execute(second);
+        }
+
+        using (var store = Store())
+        using (var app = IdosApplication.Open(StateOptions, _chain, store, Secp256k1.Recovery))
+        {
+            Assert.Equal(1, app.ExecutedHeight);
+            Assert.Equal(appHashAtTwo, app.Execute(second));
+            store.Append(second, Certificate(second), appHashAtTwo);
+            Assert.Equal(2, app.State.Connection.GetTable<InserterRow>().Count());
+        }
+
+        File.Delete(Path.Combine(_dir.FullName, "state.db"));
+        using (var store = Store())
+        using (var app = IdosApplication.Open(StateOptions, _chain, store, Secp256k1.Recovery))
+        {
+            Assert.Equal((2L, appHashAtTwo), (app.ExecutedHeight, app.AppHash));
+        }
+
+        using (var store = Store())
+        {
+            Assert.Equal(2, store.Prune(2, 10));
+        }
+
+        File.Delete(Path.Combine(_dir.FullName, "state.db"));
+        using (var store = Store())
+        {
+            var refused = Assert.Throws<InvalidOperationException>(() => IdosApplication.Open(StateOptions, _chain, store, Secp256k1.Recovery));
+            Assert.Contains("no longer stored", refused.Message, StringComparison.Ordinal);
+        }
+    }
+
+    public void Dispose()
+    {
+        _owner.Dispose();
+        _validator.Dispose();
+        _dir.Delete(recursive: true);
+    }
+
+    private SqliteBlockStore Store() => new(Path.Combine(_dir.FullName, "blocks.db"), _chain.Limits);
+
+    private static Block Next(Block parent, IdosApplication app, IReadOnlyList<byte[]> transactions) =>
+        Block.Create(parent.Round + 1, parent.Height + 1, new QuorumCertificate(parent.Id, parent.Round, [], []), 0,
+            parent.Header.Timestamp + 1_000, transactions, app.ExecutedHeight, app.AppHash);
+
+    private static QuorumCertificate Certificate(Block block) => new(block.Id, block.Round, [], []);
+}
