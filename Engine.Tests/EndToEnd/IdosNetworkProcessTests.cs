@@ -25,19 +25,9 @@ public sealed class IdosNetworkProcessTests
     {
         using var network = new TestNetwork(4, $"idos.node.retention {{ blocks = {RetentionBlocks}, interval = 500ms }}", application: "idos");
         await using var nodes = new NodeProcesses(network);
-        for (var v = 0; v < 4; v++)
-        {
-            nodes.Start(v);
-        }
-
-        await Eventually.Holds(async () =>
-        {
-            var statuses = await nodes.Statuses([0, 1, 2, 3]);
-            return (statuses.All(s => s is not null && s.PeersConnected == 3), NodeProcesses.Describe(statuses));
-        }, "all 4 validators to see each other");
-
-        using var ownerKey = KeyFiles.ReadPrivate(network.OwnerKey);
-        var owner = KwilSigner.ForEd25519(ownerKey.PublicKey.Bytes, message => ownerKey.Sign(message));
+        await StartAll(nodes);
+        var owner = OwnerOf(network, out var ownerKey);
+        using var disposeOwner = ownerKey;
         var steps = new StringWriter();
         var markerStored = false;
         var flow = await new IdosFlow(new TransactionDriver(nodes.Client, nodes.Addresses, network.Chain.ChainId), owner, steps).Run(marker =>
@@ -57,10 +47,7 @@ public sealed class IdosNetworkProcessTests
             return (passed && holding.Count == 0, $"{NodeProcesses.Describe(statuses)}; marker still in: {string.Join(", ", holding)}");
         }, $"every node past the retention window after height {removedAt} and the marker gone from all their files", TimeSpan.FromSeconds(120));
 
-        var height = (await nodes.Statuses([0, 1, 2, 3])).Min(s => s!.Height);
-        var appHashes = await Task.WhenAll(nodes.Addresses.Select(a => nodes.Client.AppHash(a, height, TimeSpan.FromSeconds(5))));
-        Assert.All(appHashes, a => Assert.NotNull(a.AppHash));
-        Assert.Single(appHashes.Select(a => a.AppHash).Distinct());
+        await AssertOneAppHash(nodes);
 
         for (var v = 0; v < 4; v++)
         {
@@ -75,6 +62,37 @@ public sealed class IdosNetworkProcessTests
             Assert.True(store.PrunedHeight > removedAt - RetentionBlocks, $"validator {v} pruned only up to {store.PrunedHeight}");
             Assert.Null(store.VerifyChain(network.Chain, Ed25519Verifier.Instance));
         }
+    }
+
+    /// <summary>Brings up the four validators and waits until each sees the other three.</summary>
+    internal static async Task StartAll(NodeProcesses nodes)
+    {
+        for (var v = 0; v < 4; v++)
+        {
+            nodes.Start(v);
+        }
+
+        await Eventually.Holds(async () =>
+        {
+            var statuses = await nodes.Statuses([0, 1, 2, 3]);
+            return (statuses.All(s => s is not null && s.PeersConnected == 3), NodeProcesses.Describe(statuses));
+        }, "all 4 validators to see each other");
+    }
+
+    /// <summary>The app hash after the highest height all four have executed: the same on all, or the test fails.</summary>
+    internal static async Task AssertOneAppHash(NodeProcesses nodes)
+    {
+        var height = (await nodes.Statuses([0, 1, 2, 3])).Min(s => s!.Height);
+        var appHashes = await Task.WhenAll(nodes.Addresses.Select(a => nodes.Client.AppHash(a, height, TimeSpan.FromSeconds(5))));
+        Assert.All(appHashes, a => Assert.NotNull(a.AppHash));
+        Assert.Single(appHashes.Select(a => a.AppHash).Distinct());
+    }
+
+    internal static KwilSigner OwnerOf(TestNetwork network, out Ed25519PrivateKey key)
+    {
+        var owner = KeyFiles.ReadPrivate(network.OwnerKey);
+        key = owner;
+        return KwilSigner.ForEd25519(owner.PublicKey.Bytes, message => owner.Sign(message));
     }
 
     /// <summary>Every file under the folder whose bytes contain the marker, read while the node may be writing it.</summary>
@@ -104,5 +122,40 @@ public sealed class IdosNetworkProcessTests
         }
 
         return holding;
+    }
+}
+
+/// <summary>
+/// Validators on different databases in one network: two keep the idOS state on the PostgreSQL server, two on
+/// SQLite; the scripted flow executes on all four and they agree on every app hash.
+/// </summary>
+[Trait("Category", "Postgres")]
+[Collection(SerialClusters.Name)]
+public sealed class IdosMixedDatabaseProcessTests
+{
+    [Fact]
+    public async Task Validators_on_postgresql_and_on_sqlite_execute_the_idos_flow_to_one_app_hash()
+    {
+        using var network = new TestNetwork(4, application: "idos");
+        using var first = new Storage.PostgresTestSchema();
+        using var second = new Storage.PostgresTestSchema();
+        foreach (var (validator, schema) in new[] { (0, first), (1, second) })
+        {
+            var connection = schema.Options.ConnectionString.Replace("\"", "\\\"", StringComparison.Ordinal);
+            await File.AppendAllTextAsync(network.ConfigPaths[validator],
+                $"\nidos.node.state-store {{ provider = postgresql, connection-string = \"{connection}\" }}\n");
+        }
+
+        await using var nodes = new NodeProcesses(network);
+        await IdosNetworkProcessTests.StartAll(nodes);
+        var owner = IdosNetworkProcessTests.OwnerOf(network, out var ownerKey);
+        using var disposeOwner = ownerKey;
+
+        var flow = await new IdosFlow(new TransactionDriver(nodes.Client, nodes.Addresses, network.Chain.ChainId), owner, TextWriter.Null).Run();
+
+        Assert.Equal(13, flow.Transactions);
+        Assert.False(File.Exists(Path.Combine(network.DataDirectory(0), NodeSettings.StateFileName)), "validator 0 must keep its state on PostgreSQL");
+        Assert.True(File.Exists(Path.Combine(network.DataDirectory(2), NodeSettings.StateFileName)));
+        await IdosNetworkProcessTests.AssertOneAppHash(nodes);
     }
 }
