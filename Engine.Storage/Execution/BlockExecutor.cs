@@ -6,7 +6,6 @@ using IdOS.Akka.Engine.Storage.Auth;
 using IdOS.Akka.Engine.Storage.Schema;
 using IdOS.Akka.Engine.Storage.Transactions;
 using LinqToDB;
-using LinqToDB.Data;
 
 namespace IdOS.Akka.Engine.Storage.Execution;
 
@@ -32,7 +31,8 @@ public static class TxCode
 /// the whole block. A transaction that fails still spends its nonce (as kwild does) and changes nothing else.
 /// Time is the block's timestamp, never the local clock.
 /// </summary>
-public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnlySet<string> owners, ISecp256k1Recovery recovery)
+public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnlySet<string> owners, ISecp256k1Recovery recovery,
+    VerifiedSignatures? verified = null)
 {
     private static readonly byte[] Domain = "idos-akka/app-hash/v2"u8.ToArray();
     private static readonly byte[] NothingChanged = new byte[32];
@@ -67,6 +67,7 @@ public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnly
 
         var db = state.Connection;
         using var transaction = db.BeginTransaction();
+        using var commands = new BlockCommands(db);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         hash.AppendData(Domain);
         hash.AppendData(previousAppHash);
@@ -77,10 +78,10 @@ public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnly
         for (var position = 0; position < block.Transactions.Count; position++)
         {
             var bytes = block.Transactions[position];
-            var (code, log) = ExecuteOne(bytes, block);
-            var changed = ChangedRows.DigestAndClear(db);
             var txHash = SHA256.HashData(bytes);
-            db.Insert(new TransactionResultRow { Height = block.Height, Position = position, TransactionHash = txHash, Code = code, Log = log });
+            var (code, log) = ExecuteOne(bytes, txHash, block, commands);
+            var changed = ChangedRows.DigestAndClear(db);
+            commands.InsertResult(block.Height, position, txHash, code, log);
             hash.AppendData(txHash);
             BinaryPrimitives.WriteInt64BigEndian(number, code);
             hash.AppendData(number);
@@ -98,9 +99,9 @@ public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnly
     public TransactionResultRow? ResultOf(byte[] transactionHash) =>
         state.Connection.GetTable<TransactionResultRow>().FirstOrDefault(r => r.TransactionHash == transactionHash);
 
-    private (int Code, string Log) ExecuteOne(byte[] bytes, BlockInput block)
+    private (int Code, string Log) ExecuteOne(byte[] bytes, byte[] txHash, BlockInput block, BlockCommands commands)
     {
-        var admission = TransactionGate.Check(bytes, chainId, recovery);
+        var admission = TransactionGate.Check(bytes, chainId, recovery, verified?.Contains(txHash) == true);
         if (!admission.IsAdmitted)
         {
             return (admission.Code, admission.Log);
@@ -111,23 +112,22 @@ public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnly
         var keyType = transaction.Signature!.Type;
         var db = state.Connection;
         var identifier = admission.Signer!;
-        var account = db.GetTable<AccountRow>().FirstOrDefault(a => a.Identifier == identifier && a.KeyType == keyType);
-        var expected = (account?.Nonce ?? 0) + 1;
+        var expected = commands.Nonce(identifier, keyType) + 1;
         if (body.Nonce != (ulong)expected)
         {
             return (TxCode.InvalidNonce, $"nonce {body.Nonce}; the account's next nonce is {expected}");
         }
 
-        db.InsertOrReplace(new AccountRow { Identifier = identifier, KeyType = keyType, Nonce = expected });
+        commands.SetNonce(identifier, keyType, expected);
         if (body.PayloadType != "execute")
         {
             return (TxCode.InvalidTransactionType, $"payload type '{body.PayloadType}' is not supported; idOS transactions are 'execute'");
         }
 
         var caller = KwilAuthenticator.Caller(keyType, identifier);
-        var context = new ActionContext(caller, identifier, keyType, Convert.ToHexStringLower(SHA256.HashData(bytes)), block.Height,
+        var context = new ActionContext(caller, identifier, keyType, Convert.ToHexStringLower(txHash), block.Height,
             block.TimestampMs / 1000, owners.Contains(caller.ToLowerInvariant()));
-        db.Execute("SAVEPOINT idos_transaction");
+        commands.Savepoint();
         try
         {
             var execution = ActionPayload.DecodeExecution(body.Payload ?? []);
@@ -136,13 +136,12 @@ public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnly
                 IdosActions.Execute(db, context, execution.Namespace, execution.Action, call, fromView: false);
             }
 
-            db.Execute("RELEASE SAVEPOINT idos_transaction");
+            commands.Release();
             return (TxCode.Ok, "");
         }
         catch (Exception e) when (e is ActionFailedException or KwilFormatException)
         {
-            db.Execute("ROLLBACK TO SAVEPOINT idos_transaction");
-            db.Execute("RELEASE SAVEPOINT idos_transaction");
+            commands.RollBack();
             return e is ActionFailedException failed ? (TxCode.ForAction(failed.Error), failed.Message) : (TxCode.Encoding, e.Message);
         }
     }

@@ -15,7 +15,11 @@ public sealed record Admission(int Code, string Log, KwilTransaction? Transactio
 /// </summary>
 public static class TransactionGate
 {
-    public static Admission Check(ReadOnlySpan<byte> bytes, string chainId, ISecp256k1Recovery recovery)
+    /// <summary>
+    /// With <paramref name="signatureVerified"/>, these exact bytes passed this check before (<see cref="VerifiedSignatures"/>):
+    /// the signer is then the sender, as every supported authenticator requires, and the signature is not checked again.
+    /// </summary>
+    public static Admission Check(ReadOnlySpan<byte> bytes, string chainId, ISecp256k1Recovery recovery, bool signatureVerified = false)
     {
         KwilTransaction transaction;
         try
@@ -33,6 +37,11 @@ public static class TransactionGate
             return new Admission(TxCode.WrongChain, $"transaction is for chain '{body.ChainId}', this is '{chainId}'", transaction, null);
         }
 
+        if (signatureVerified && transaction.Sender is { } sender)
+        {
+            return new Admission(TxCode.Ok, "", transaction, sender);
+        }
+
         var signer = KwilAuthenticator.Verify(transaction, recovery);
         return signer.IsValid
             ? new Admission(TxCode.Ok, "", transaction, signer.Signer)
@@ -40,9 +49,14 @@ public static class TransactionGate
     }
 
     /// <summary>What a mempool refuses: anything the gate refuses, and payloads idOS never executes.</summary>
-    public static string? RefusalForMempool(ReadOnlySpan<byte> bytes, string chainId, ISecp256k1Recovery recovery)
+    public static string? RefusalForMempool(ReadOnlySpan<byte> bytes, string chainId, ISecp256k1Recovery recovery, VerifiedSignatures? verified = null)
     {
         var admission = Check(bytes, chainId, recovery);
+        if (admission.IsAdmitted)
+        {
+            verified?.Add(System.Security.Cryptography.SHA256.HashData(bytes));
+        }
+
         if (!admission.IsAdmitted)
         {
             return admission.Log;

@@ -4,6 +4,7 @@ using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Hosting;
 using IdOS.Akka.Engine.Storage;
 using IdOS.Akka.Engine.Storage.Auth;
+using IdOS.Akka.Engine.Storage.Execution;
 using IdOS.Akka.Engine.Storage.Schema;
 using LinqToDB;
 using IdOS.Akka.Engine.Storage.Transactions;
@@ -36,13 +37,11 @@ public sealed class IdosApplicationTests : IDisposable
         using var store = Store();
         using var app = IdosApplication.Open(StateOptions, _chain, store, Secp256k1.Recovery);
         var good = Owner.Execute(_chain.ChainId, 1, "add_inserter_as_owner", [KwilValue.OfUuid(Guid.NewGuid()), KwilValue.OfText("issuer")]);
-        var forged = (byte[])good.Clone();
-        forged[^40] ^= 1;
 
         Assert.Null(app.CheckTransaction(good));
         Assert.NotNull(app.CheckTransaction([1, 2, 3]));
         Assert.Contains("is for chain 'elsewhere'", app.CheckTransaction(Owner.Execute("elsewhere", 1, "get_user", [])), StringComparison.Ordinal);
-        Assert.NotNull(app.CheckTransaction(forged));
+        Assert.Contains("does not verify", app.CheckTransaction(Forge(good)), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -90,11 +89,44 @@ public sealed class IdosApplicationTests : IDisposable
         }
     }
 
+    [Fact]
+    public void Signatures_the_mempool_checked_are_remembered_for_execution_and_the_memory_is_bounded()
+    {
+        var verified = new VerifiedSignatures();
+        var first = System.Security.Cryptography.SHA256.HashData([1]);
+        verified.Add(first);
+        for (var i = 0; i < (2 * VerifiedSignatures.GenerationSize) + 1; i++)
+        {
+            Assert.True(i >= VerifiedSignatures.GenerationSize || verified.Contains(first));
+            verified.Add(BitConverter.GetBytes(i));
+        }
+
+        Assert.False(verified.Contains(first));
+
+        var good = Owner.Execute(_chain.ChainId, 1, "add_inserter_as_owner", [KwilValue.OfUuid(Guid.NewGuid()), KwilValue.OfText("a")]);
+        Assert.Equal(0, TransactionGate.Check(good, _chain.ChainId, Secp256k1.Recovery).Code);
+        var forged = Forge(good);
+        Assert.Equal(TxCode.InvalidSignature, TransactionGate.Check(forged, _chain.ChainId, Secp256k1.Recovery).Code);
+        Assert.Null(TransactionGate.RefusalForMempool(good, _chain.ChainId, Secp256k1.Recovery, verified));
+        Assert.True(verified.Contains(System.Security.Cryptography.SHA256.HashData(good)));
+        Assert.NotNull(TransactionGate.RefusalForMempool(forged, _chain.ChainId, Secp256k1.Recovery, verified));
+        Assert.False(verified.Contains(System.Security.Cryptography.SHA256.HashData(forged)));
+    }
+
     public void Dispose()
     {
         _owner.Dispose();
         _validator.Dispose();
         _dir.Delete(recursive: true);
+    }
+
+    /// <summary>The same transaction with one bit of its signature flipped.</summary>
+    private static byte[] Forge(byte[] transaction)
+    {
+        var decoded = KwilTransaction.FromBytes(transaction);
+        var signature = (byte[])decoded.Signature!.Data.Clone();
+        signature[0] ^= 1;
+        return (decoded with { Signature = decoded.Signature with { Data = signature } }).ToBytes();
     }
 
     private SqliteBlockStore Store() => new(Path.Combine(_dir.FullName, "blocks.db"), _chain.Limits);

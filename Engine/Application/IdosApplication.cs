@@ -16,13 +16,14 @@ public sealed class IdosApplication : IStateMachine, IDisposable
     private readonly BlockExecutor _executor;
     private readonly string _chainId;
     private readonly ISecp256k1Recovery _recovery;
+    private readonly VerifiedSignatures _verified = new();
 
     private IdosApplication(StateDatabase state, ChainParameters chain, ISecp256k1Recovery recovery, long executedHeight, Hash32 appHash)
     {
         _state = state;
         _chainId = chain.ChainId;
         _recovery = recovery;
-        _executor = new BlockExecutor(state, chain.ChainId, Owners(chain), recovery);
+        _executor = new BlockExecutor(state, chain.ChainId, Owners(chain), recovery, _verified);
         ExecutedHeight = executedHeight;
         AppHash = appHash;
     }
@@ -76,7 +77,7 @@ public sealed class IdosApplication : IStateMachine, IDisposable
         }
     }
 
-    public string? CheckTransaction(ReadOnlySpan<byte> transaction) => TransactionGate.RefusalForMempool(transaction, _chainId, _recovery);
+    public string? CheckTransaction(ReadOnlySpan<byte> transaction) => TransactionGate.RefusalForMempool(transaction, _chainId, _recovery, _verified);
 
     public Hash32 Execute(Block block)
     {
