@@ -22,7 +22,7 @@ namespace IdOS.Akka.Engine.Cli;
 public static class LocalnetCommand
 {
     public const string Usage = """
-        localnet --validators 4 [--app idos|opaque] [--rate 2000] [--tx-bytes 100] [--seconds 0] [--configs hocon/localnet] [--fresh]
+        localnet --validators 4 [--app idos|opaque] [--rate 400 (idos) or 2000 (opaque)] [--tx-bytes 100] [--seconds 0] [--configs hocon/localnet] [--fresh]
           starts the validators of CONFIGS/node1.conf ... nodeN.conf as processes (keys, genesis and the idOS owner key
           are created on first use); once all are connected it runs the scripted idOS flow (app idos), then submits RATE
           transactions a second spread over them (idOS writes, or opaque signed counters of TX-BYTES), prints height,
@@ -43,7 +43,7 @@ public static class LocalnetCommand
             throw new UsageException($"--app is idos or opaque, not {application}");
         }
 
-        var rate = options.Number("rate", 2_000, 0, 1_000_000);
+        var rate = options.Number("rate", application == "idos" ? 400 : 2_000, 0, 1_000_000);
         var transactionBytes = (int)options.Number("tx-bytes", 100, OpaqueTransaction.HeaderSize + 4, 1 << 20);
         var seconds = options.Number("seconds", 0, 0, 86_400);
         var configDirectory = options.Text("configs", Path.Combine("hocon", "localnet"));
@@ -154,24 +154,34 @@ public static class LocalnetCommand
         return Path.Combine(Path.GetDirectoryName(Path.GetFullPath(node.GetString("idos.node.genesis-file", "genesis.json"))) ?? ".", "owner.key");
     }
 
-    /// <summary>Compares the app hash after the highest height every running validator has executed.</summary>
+    /// <summary>
+    /// Compares the app hash after the highest height every validator has executed. Validators still working off a
+    /// backlog may not answer at once, so it asks again for up to 60 s.
+    /// </summary>
     private static async Task<bool> SameAppHash(NodeClient client, List<Address> nodes, TextWriter output)
     {
-        try
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
         {
-            var statuses = await Task.WhenAll(nodes.Select(node => client.Status(node, TimeSpan.FromSeconds(3))));
-            var height = statuses.Min(s => s.Height);
-            var answers = await Task.WhenAll(nodes.Select(node => client.AppHash(node, height, TimeSpan.FromSeconds(3))));
-            var distinct = answers.Select(a => a.AppHash?.ToString() ?? "none").Distinct(StringComparer.Ordinal).ToList();
-            await output.WriteLineAsync(distinct.Count == 1
-                ? $"app hash after height {height}: {distinct[0]} on all {nodes.Count} validators"
-                : $"error: the validators disagree on the app hash after height {height}: {string.Join(", ", answers.Select(a => a.AppHash?.ToString() ?? "none"))}");
-            return distinct.Count == 1 && answers[0].AppHash is not null;
-        }
-        catch (Exception e) when (e is TimeoutException or AskTimeoutException)
-        {
-            await output.WriteLineAsync($"error: not every validator answered for the app hash comparison: {e.Message}");
-            return false;
+            try
+            {
+                var statuses = await Task.WhenAll(nodes.Select(node => client.Status(node, TimeSpan.FromSeconds(5))));
+                var height = statuses.Min(s => s.Height);
+                var answers = await Task.WhenAll(nodes.Select(node => client.AppHash(node, height, TimeSpan.FromSeconds(5))));
+                var distinct = answers.Select(a => a.AppHash?.ToString() ?? "none").Distinct(StringComparer.Ordinal).ToList();
+                await output.WriteLineAsync(distinct.Count == 1
+                    ? $"app hash after height {height}: {distinct[0]} on all {nodes.Count} validators"
+                    : $"error: the validators disagree on the app hash after height {height}: {string.Join(", ", answers.Select(a => a.AppHash?.ToString() ?? "none"))}");
+                return distinct.Count == 1 && answers[0].AppHash is not null;
+            }
+            catch (Exception e) when (e is TimeoutException or AskTimeoutException)
+            {
+                if (DateTime.UtcNow > deadline)
+                {
+                    await output.WriteLineAsync($"error: not every validator answered for the app hash comparison within 60 s: {e.Message}");
+                    return false;
+                }
+            }
         }
     }
 
