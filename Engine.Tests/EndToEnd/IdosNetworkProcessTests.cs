@@ -1,6 +1,8 @@
 using System.Text;
+using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Hosting;
+using IdOS.Akka.Engine.Network;
 using IdOS.Akka.Engine.Scenarios;
 using IdOS.Akka.Engine.Storage.Transactions;
 using IdOS.Akka.Engine.Tests.Cluster;
@@ -62,6 +64,68 @@ public sealed class IdosNetworkProcessTests
             Assert.True(store.PrunedHeight > removedAt - RetentionBlocks, $"validator {v} pruned only up to {store.PrunedHeight}");
             Assert.Null(store.VerifyChain(network.Chain, Ed25519Verifier.Instance));
         }
+    }
+
+    /// <summary>
+    /// kill -9 of a validator while it executes idOS blocks under load: restarted, its state is before or after
+    /// whole blocks, it catches up, and it holds the same app hash and the same result for every transaction.
+    /// </summary>
+    [Fact]
+    public async Task A_validator_killed_while_executing_idos_writes_restarts_to_the_same_state_and_results()
+    {
+        using var network = new TestNetwork(4, application: "idos");
+        await using var nodes = new NodeProcesses(network);
+        await StartAll(nodes);
+        var owner = OwnerOf(network, out var ownerKey);
+        using var disposeOwner = ownerKey;
+
+        // Writers submit to validators 0-2 only, so the kill never cuts a writer's nonce sequence.
+        using var writers = await IdosLoad.Prepare(new TransactionDriver(nodes.Client, nodes.Addresses, network.Chain.ChainId), owner, 6, 3);
+        var submitted = new List<Hash32>();
+        using var stop = new CancellationTokenSource();
+        var load = Task.Run(async () =>
+        {
+            for (var round = 0; !stop.IsCancellationRequested; round++)
+            {
+                var validator = round % 3;
+                var batch = writers.Next(validator, 40);
+                var results = await nodes.Client.Submit(nodes.Addresses[validator], batch, TimeSpan.FromSeconds(10));
+                Assert.All(results.Results, r => Assert.Equal(MempoolAddStatus.Added, r.Status));
+                submitted.AddRange(batch.Select(t => Block.TransactionHash(t)));
+                await Task.Delay(100, CancellationToken.None);
+            }
+        });
+
+        await Eventually.Holds(async () => ((await nodes.Status(3))?.CommittedTransactions > 500, "validator 3 executing the load"), "validator 3 to execute 500 writes");
+        nodes.Kill(3);
+        var heightAtKill = (await nodes.Status(0))!.Height;
+        await Eventually.Holds(async () =>
+        {
+            var statuses = await nodes.Statuses([0, 1, 2]);
+            return (statuses.All(s => s is not null && s.Height >= heightAtKill + 10), NodeProcesses.Describe(statuses));
+        }, "the other 3 to commit 10 more blocks");
+        nodes.Start(3);
+        await Eventually.Holds(async () =>
+        {
+            var statuses = await nodes.Statuses([0, 1, 2, 3]);
+            return (statuses.All(s => s is not null) && statuses[3]!.Height >= statuses.Take(3).Min(s => s!.Height), NodeProcesses.Describe(statuses));
+        }, "the restarted validator 3 to reach the others", TimeSpan.FromSeconds(120));
+        await stop.CancelAsync();
+        await load;
+
+        List<TransactionOutcome?> ResultsOn(int validator, IEnumerable<Hash32> hashes) =>
+            [.. hashes.Chunk(NodeMessageCodec.MaxQueriedTransactions)
+                .SelectMany(chunk => nodes.Client.Results(nodes.Addresses[validator], chunk, TimeSpan.FromSeconds(10)).GetAwaiter().GetResult().Results)];
+        await Eventually.Holds(() =>
+        {
+            var pending = Enumerable.Range(0, 4).Sum(v => ResultsOn(v, submitted).Count(r => r is null));
+            return Task.FromResult((pending == 0, $"{pending} results still missing across the validators"));
+        }, "every submitted write executed on all four");
+
+        var reference = ResultsOn(0, submitted);
+        Assert.All(reference, r => Assert.Equal(0, r!.Code));
+        Assert.Equal(reference, ResultsOn(3, submitted));
+        await AssertOneAppHash(nodes);
     }
 
     /// <summary>Brings up the four validators and waits until each sees the other three.</summary>
