@@ -14,6 +14,8 @@ public sealed record ActionParameter(string Name, string Type, bool Nullable = f
 /// </summary>
 public sealed class ActionArguments
 {
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     private readonly IReadOnlyList<ActionParameter> _parameters;
     private readonly IReadOnlyList<KwilValue> _values;
 
@@ -64,7 +66,7 @@ public sealed class ActionArguments
         return raw switch
         {
             null => null,
-            _ when value.Type.Name == "text" => Encoding.UTF8.GetString(raw),
+            _ when value.Type.Name == "text" => StorableText(index, raw),
             _ when value.Type.Name == "uuid" && raw.Length == 16 => new Guid(raw, bigEndian: true).ToString("D"),
             _ => throw Bad(index, $"must be text, got {value.Type.Name}"),
         };
@@ -83,6 +85,25 @@ public sealed class ActionArguments
             _ when value.Type.Name == "int8" && raw.Length == 8 => BinaryPrimitives.ReadInt64BigEndian(raw),
             _ => throw Bad(index, $"must be int8, got {value.Type.Name}"),
         };
+    }
+
+    /// <summary>
+    /// Text both databases store alike: valid UTF-8 without NUL. PostgreSQL refuses both and SQLite would keep them,
+    /// so letting them through would stop PostgreSQL validators, or make them disagree with SQLite ones.
+    /// </summary>
+    private string StorableText(int index, byte[] raw)
+    {
+        string text;
+        try
+        {
+            text = StrictUtf8.GetString(raw);
+        }
+        catch (DecoderFallbackException)
+        {
+            throw Bad(index, "is not valid UTF-8");
+        }
+
+        return text.Contains('\0', StringComparison.Ordinal) ? throw Bad(index, "contains a NUL character") : text;
     }
 
     private (KwilValue Value, byte[]? Raw) Element(int index, string expected)

@@ -36,6 +36,7 @@ public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnly
 {
     private static readonly byte[] Domain = "idos-akka/app-hash/v2"u8.ToArray();
     private static readonly byte[] NothingChanged = new byte[32];
+    private const int MaxLogChars = 1024;
 
     public long ExecutedHeight => state.Connection.GetTable<ExecutedBlockRow>().Select(b => (long?)b.Height).Max() ?? 0;
 
@@ -79,7 +80,8 @@ public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnly
         {
             var bytes = block.Transactions[position];
             var txHash = SHA256.HashData(bytes);
-            var (code, log) = ExecuteOne(bytes, txHash, block, commands);
+            var (code, unsafeLog) = ExecuteOne(bytes, txHash, block, commands);
+            var log = StorableLog(unsafeLog);
             var changed = ChangedRows.DigestAndClear(db);
             commands.InsertResult(block.Height, position, txHash, code, log);
             hash.AppendData(txHash);
@@ -93,6 +95,22 @@ public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnly
         db.Insert(new ExecutedBlockRow { Height = block.Height, BlockId = block.BlockId, AppHash = appHash, TimestampMs = block.TimestampMs });
         transaction.Commit();
         return appHash;
+    }
+
+    /// <summary>
+    /// A log may quote what the transaction carried (a payload type, say); NUL is replaced and the length bounded so
+    /// that every database stores, and every validator hashes, the same text.
+    /// </summary>
+    private static string StorableLog(string log)
+    {
+        var clean = log.Replace('\0', '\uFFFD');
+        if (clean.Length <= MaxLogChars)
+        {
+            return clean;
+        }
+
+        var cut = char.IsHighSurrogate(clean[MaxLogChars - 1]) ? MaxLogChars - 1 : MaxLogChars;
+        return clean[..cut];
     }
 
     /// <summary>The result of one transaction of a committed block, for `user.tx_query`.</summary>
@@ -143,6 +161,14 @@ public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnly
         {
             commands.RollBack();
             return e is ActionFailedException failed ? (TxCode.ForAction(failed.Error), failed.Message) : (TxCode.Encoding, e.Message);
+        }
+        catch (System.Data.Common.DbException)
+        {
+            // A constraint an action failed to check first is a bug; one transaction fails instead of every validator
+            // halting on the same block. The log leaves out the database's own wording, which differs between
+            // SQLite and PostgreSQL and would split their app hashes.
+            commands.RollBack();
+            return (TxCode.ForAction(ActionError.Internal), "internal error: the database refused the change");
         }
     }
 }

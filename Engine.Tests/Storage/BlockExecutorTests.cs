@@ -5,6 +5,7 @@ using IdOS.Akka.Engine.Storage.Execution;
 using IdOS.Akka.Engine.Storage.Schema;
 using IdOS.Akka.Engine.Storage.Transactions;
 using LinqToDB;
+using LinqToDB.Data;
 using NSec.Cryptography;
 using Xunit;
 
@@ -67,6 +68,58 @@ public abstract class BlockExecutorTests : IDisposable
         Assert.Equal(2L, state.Connection.GetTable<AccountRow>().Single(a => a.Identifier == Public(_issuer)).Nonce);
         Assert.Single(state.Connection.GetTable<InserterRow>());
         Assert.Empty(state.Connection.GetTable<UserRow>());
+    }
+
+    /// <summary>PostgreSQL cannot store NUL or invalid UTF-8; both are refused before they reach either database.</summary>
+    [Fact]
+    public void Text_a_database_cannot_store_fails_the_transaction_and_never_the_block()
+    {
+        using var state = StateDatabase.Open(Options);
+        var executor = Executor(state);
+        var invalidUtf8 = new KwilValue(KwilDataType.Text, [[0xC3, 0x28]]);
+        var body = new KwilTransactionBody("odd", [1, 2, 3], "exec\0ute", BigInteger.Zero, 3, Chain);
+        var oddType = new KwilTransaction(new KwilSignature(SignatureAlgorithm.Ed25519.Sign(_owner, System.Text.Encoding.UTF8.GetBytes(KwilTransaction.SignedText(body))), "ed25519"),
+            body, "concat", Public(_owner)).ToBytes();
+
+        var results = Results(state, executor, new BlockInput(1, [1], 1_700_000_000_000,
+        [
+            Tx(_owner, 1, "add_inserter_as_owner", KwilValue.OfUuid(Inserter), KwilValue.OfText("iss\0uer")),
+            Tx(_owner, 2, "add_inserter_as_owner", KwilValue.OfUuid(Inserter), invalidUtf8),
+            oddType,
+            Tx(_owner, 4, "add_inserter_as_owner", KwilValue.OfUuid(Inserter), KwilValue.OfText("issuer")),
+        ]));
+
+        Assert.Equal([110, 110, TxCode.InvalidTransactionType, TxCode.Ok], results.Select(r => r.Code));
+        Assert.Contains("NUL", results[0].Log, StringComparison.Ordinal);
+        Assert.Contains("UTF-8", results[1].Log, StringComparison.Ordinal);
+        Assert.DoesNotContain('\0', results[2].Log);
+    }
+
+    /// <summary>A database error inside an action (here a trigger standing in for a missed check) fails that transaction only.</summary>
+    [Fact]
+    public void A_database_error_inside_an_action_fails_only_that_transaction()
+    {
+        using var state = StateDatabase.Open(Options);
+        if (state.Dialect == Engine.Storage.Migrations.SqlDialect.Sqlite)
+        {
+            state.Connection.Execute("CREATE TRIGGER refuse_users BEFORE INSERT ON users BEGIN SELECT RAISE(ABORT, 'refused by test'); END");
+        }
+        else
+        {
+            state.Connection.Execute("CREATE FUNCTION refuse_users() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by test'; END $$");
+            state.Connection.Execute("CREATE TRIGGER refuse_users BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION refuse_users()");
+        }
+
+        var executor = Executor(state);
+        var blocks = Blocks();
+        var results = Results(state, executor, blocks[0], blocks[1] with
+        {
+            Transactions = [.. blocks[1].Transactions, Tx(_owner, 3, "add_inserter_as_owner", KwilValue.OfUuid(Guid.NewGuid()), KwilValue.OfText("second"))],
+        });
+
+        Assert.Equal([TxCode.Ok, TxCode.Ok, 199, 199, TxCode.Ok], results.Select(r => r.Code));
+        Assert.Equal("internal error: the database refused the change", results[2].Log);
+        Assert.Equal(2, state.Connection.GetTable<InserterRow>().Count());
     }
 
     [Fact]
