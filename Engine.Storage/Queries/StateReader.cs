@@ -23,8 +23,11 @@ public sealed record ViewRequest(ReadCaller? Caller, string Action, IReadOnlyLis
 /// <summary>A view's rows, or the stable code (100 + <see cref="ActionError"/>) and message it was refused with.</summary>
 public sealed record ViewResult(ActionOutcome? Outcome, int Code, string Error);
 
-/// <summary>Every answer of a batch, read from one state version: the one after <see cref="Height"/>.</summary>
-public sealed record ReadBatchResult(long Height, IReadOnlyList<ViewResult> Results);
+/// <summary>
+/// Every answer of a batch, read from one state version: the one after <see cref="Height"/>. Empty, with
+/// <see cref="Behind"/> set, when the state has not yet reached the height the batch asked for.
+/// </summary>
+public sealed record ReadBatchResult(long Height, IReadOnlyList<ViewResult> Results, bool Behind = false);
 
 /// <summary>
 /// Reads committed state on a connection of its own, so reads never wait for a block to execute. A batch runs in one
@@ -33,13 +36,24 @@ public sealed record ReadBatchResult(long Height, IReadOnlyList<ViewResult> Resu
 /// </summary>
 public sealed class StateReader(StateDatabase state, string databaseOwner)
 {
-    public ReadBatchResult Read(IReadOnlyList<ViewRequest> requests)
+    /// <param name="requests">The views to run, answered in order.</param>
+    /// <param name="atLeastHeight">
+    /// The height the answers must include (a client reading its own write asks for the height its transaction was
+    /// executed at); a state still below it answers nothing and says so, and the caller asks again.
+    /// </param>
+    public ReadBatchResult Read(IReadOnlyList<ViewRequest> requests, long atLeastHeight = 0)
     {
         ArgumentNullException.ThrowIfNull(requests);
         var db = state.Connection;
         using var transaction = db.BeginTransaction(IsolationLevel.RepeatableRead);
         var last = db.GetTable<ExecutedBlockRow>().OrderByDescending(b => b.Height).FirstOrDefault();
         var height = last?.Height ?? 0;
+        if (height < atLeastHeight)
+        {
+            transaction.Rollback();
+            return new ReadBatchResult(height, [], Behind: true);
+        }
+
         var timestamp = (last?.TimestampMs ?? 0) / 1000;
         var results = new List<ViewResult>(requests.Count);
         foreach (var request in requests)

@@ -59,6 +59,9 @@ public abstract class StateReaderTests : IDisposable
         ]);
 
         Assert.Equal(2, batch.Height);
+        Assert.False(batch.Behind);
+        var ahead = reader.Read([new ViewRequest(user, "get_user", [])], atLeastHeight: 3);
+        Assert.Equal((true, 2L, 0), (ahead.Behind, ahead.Height, ahead.Results.Count));
         Assert.Equal(User, Assert.Single(batch.Results[0].Outcome!.Rows)[0]);
         Assert.Equal((TxCode.ForAction(ActionError.NotFound), null), (batch.Results[1].Code, batch.Results[1].Outcome));
         Assert.Equal(true, batch.Results[2].Outcome!.Rows[0][0]);
