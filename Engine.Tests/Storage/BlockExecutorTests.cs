@@ -15,15 +15,14 @@ namespace IdOS.Akka.Engine.Tests.Storage;
 /// Committed blocks of signed Kwil transactions executed against the idOS state: results and nonces as kwild
 /// records them, one database transaction per block, and the same app hashes on SQLite and PostgreSQL.
 /// </summary>
-public abstract class BlockExecutorTests : IDisposable
+public abstract class BlockExecutorTests<TStore> : OnStateStore<TStore>
+    where TStore : ITestStateStore, new()
 {
     private const string Chain = "idos-test";
     private static readonly Guid Inserter = Guid.Parse("11111111-1111-4111-8111-111111111111");
     private static readonly Guid User = Guid.Parse("22222222-2222-4222-8222-222222222222");
     private readonly Key _owner = Key.Create(SignatureAlgorithm.Ed25519, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport });
     private readonly Key _issuer = Key.Create(SignatureAlgorithm.Ed25519, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport });
-
-    protected abstract StateStoreOptions Options { get; }
 
     [Fact]
     public void Transactions_run_in_order_with_their_results_and_the_state_they_build()
@@ -178,11 +177,15 @@ public abstract class BlockExecutorTests : IDisposable
         }
     }
 
-    public virtual void Dispose()
+    protected override void Dispose(bool disposing)
     {
-        _owner.Dispose();
-        _issuer.Dispose();
-        GC.SuppressFinalize(this);
+        if (disposing)
+        {
+            _owner.Dispose();
+            _issuer.Dispose();
+        }
+
+        base.Dispose(disposing);
     }
 
     /// <summary>The app hashes of the two scripted blocks on a database.</summary>
@@ -243,26 +246,12 @@ public abstract class BlockExecutorTests : IDisposable
 }
 
 [Trait("Category", "Unit")]
-public sealed class SqliteBlockExecutorTests : BlockExecutorTests
-{
-    private readonly SqliteTestFile _file = new();
-
-    protected override StateStoreOptions Options => _file.Options;
-
-    public override void Dispose()
-    {
-        base.Dispose();
-        _file.Dispose();
-    }
-}
+public sealed class SqliteBlockExecutorTests : BlockExecutorTests<SqliteTestFile>;
 
 [Trait("Category", "Postgres")]
-public sealed class PostgresBlockExecutorTests : BlockExecutorTests
+public sealed class PostgresBlockExecutorTests : BlockExecutorTests<PostgresTestSchema>
 {
-    private readonly PostgresTestSchema _schema = new();
     private readonly SqliteTestFile _file = new();
-
-    protected override StateStoreOptions Options => _schema.Options;
 
     [Fact]
     public void The_same_blocks_give_the_same_app_hashes_on_postgresql_and_sqlite()
@@ -274,10 +263,13 @@ public sealed class PostgresBlockExecutorTests : BlockExecutorTests
         Assert.NotEqual(onSqlite[0], onSqlite[1]);
     }
 
-    public override void Dispose()
+    protected override void Dispose(bool disposing)
     {
-        base.Dispose();
-        _schema.Dispose();
-        _file.Dispose();
+        if (disposing)
+        {
+            _file.Dispose();
+        }
+
+        base.Dispose(disposing);
     }
 }

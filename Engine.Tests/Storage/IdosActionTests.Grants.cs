@@ -11,7 +11,7 @@ using Xunit;
 namespace IdOS.Akka.Engine.Tests.Storage;
 
 /// <summary>Delegated write and access grants, credential edits, inserter upserts and the grantee's reads by user.</summary>
-public abstract partial class IdosActionTests
+public abstract partial class IdosActionTests<TStore>
 {
     private const string NotBefore = "2023-11-14T00:00:00Z";
     private const string NotAfter = "2023-11-16T00:00:00Z";

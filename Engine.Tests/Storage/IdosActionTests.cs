@@ -9,7 +9,8 @@ using Xunit;
 namespace IdOS.Akka.Engine.Tests.Storage;
 
 /// <summary>The idOS actions built so far, each refusal path included, on SQLite and on PostgreSQL.</summary>
-public abstract partial class IdosActionTests : IDisposable
+public abstract partial class IdosActionTests<TStore> : OnStateStore<TStore>
+    where TStore : ITestStateStore, new()
 {
     private const string OwnerKey = "a09aa5f47a6759802ff955f8dc2d2a14a5c99d23be97f864127ff9383455a4f0";
     private const string IssuerKey = "b7e151628aed2a6abf7158809cf4f3c762e7160f38b4da56a784d9045190cfef";
@@ -17,8 +18,6 @@ public abstract partial class IdosActionTests : IDisposable
     private static readonly Guid Inserter = Guid.Parse("11111111-1111-4111-8111-111111111111");
     private static readonly Guid User = Guid.Parse("22222222-2222-4222-8222-222222222222");
     private StateDatabase? _state;
-
-    protected abstract StateStoreOptions Options { get; }
 
     private StateDatabase State => _state ??= StateDatabase.Open(Options);
 
@@ -218,10 +217,14 @@ public abstract partial class IdosActionTests : IDisposable
             CredentialProofs.UuidV5(Guid.Parse("31276fd4-105f-4ff7-9f64-644942c14b79"), "0xdef-22222222-2222-4222-8222-222222222222-1700000000"));
     }
 
-    public virtual void Dispose()
+    protected override void Dispose(bool disposing)
     {
-        _state?.Dispose();
-        GC.SuppressFinalize(this);
+        if (disposing)
+        {
+            _state?.Dispose();
+        }
+
+        base.Dispose(disposing);
     }
 
     private static ActionContext Context(string caller) =>
@@ -277,29 +280,7 @@ public abstract partial class IdosActionTests : IDisposable
 }
 
 [Trait("Category", "Unit")]
-public sealed class SqliteIdosActionTests : IdosActionTests
-{
-    private readonly SqliteTestFile _file = new();
-
-    protected override StateStoreOptions Options => _file.Options;
-
-    public override void Dispose()
-    {
-        base.Dispose();
-        _file.Dispose();
-    }
-}
+public sealed class SqliteIdosActionTests : IdosActionTests<SqliteTestFile>;
 
 [Trait("Category", "Postgres")]
-public sealed class PostgresIdosActionTests : IdosActionTests
-{
-    private readonly PostgresTestSchema _schema = new();
-
-    protected override StateStoreOptions Options => _schema.Options;
-
-    public override void Dispose()
-    {
-        base.Dispose();
-        _schema.Dispose();
-    }
-}
+public sealed class PostgresIdosActionTests : IdosActionTests<PostgresTestSchema>;

@@ -14,15 +14,14 @@ namespace IdOS.Akka.Engine.Tests.Storage;
 /// Reads of committed state in batches: every answer of a batch from the same height, VIEW actions only, a caller's
 /// private rows only to that caller, and results, nonces and app hashes of what was executed.
 /// </summary>
-public abstract class StateReaderTests : IDisposable
+public abstract class StateReaderTests<TStore> : OnStateStore<TStore>
+    where TStore : ITestStateStore, new()
 {
     private const string Chain = "idos-read-test";
     private static readonly Guid User = Guid.NewGuid();
     private readonly Key _owner = Key.Create(SignatureAlgorithm.Ed25519, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport });
     private readonly Key _issuer = Key.Create(SignatureAlgorithm.Ed25519, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport });
     private readonly EvmKey _wallet = EvmKey.Generate();
-
-    protected abstract StateStoreOptions Options { get; }
 
     [Fact]
     public void A_batch_answers_from_one_height_and_shows_a_users_rows_only_to_that_user()
@@ -76,38 +75,20 @@ public abstract class StateReaderTests : IDisposable
         Assert.Null(reader.AppHashAt(3));
     }
 
-    public virtual void Dispose()
+    protected override void Dispose(bool disposing)
     {
-        _owner.Dispose();
-        _issuer.Dispose();
-        GC.SuppressFinalize(this);
+        if (disposing)
+        {
+            _owner.Dispose();
+            _issuer.Dispose();
+        }
+
+        base.Dispose(disposing);
     }
 }
 
 [Trait("Category", "Unit")]
-public sealed class SqliteStateReaderTests : StateReaderTests
-{
-    private readonly SqliteTestFile _file = new();
-
-    protected override StateStoreOptions Options => _file.Options;
-
-    public override void Dispose()
-    {
-        base.Dispose();
-        _file.Dispose();
-    }
-}
+public sealed class SqliteStateReaderTests : StateReaderTests<SqliteTestFile>;
 
 [Trait("Category", "Postgres")]
-public sealed class PostgresStateReaderTests : StateReaderTests
-{
-    private readonly PostgresTestSchema _schema = new();
-
-    protected override StateStoreOptions Options => _schema.Options;
-
-    public override void Dispose()
-    {
-        base.Dispose();
-        _schema.Dispose();
-    }
-}
+public sealed class PostgresStateReaderTests : StateReaderTests<PostgresTestSchema>;

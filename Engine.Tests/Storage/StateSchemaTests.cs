@@ -3,7 +3,6 @@ using IdOS.Akka.Engine.Storage.Migrations;
 using IdOS.Akka.Engine.Storage.Schema;
 using LinqToDB;
 using LinqToDB.Data;
-using Npgsql;
 using Xunit;
 
 namespace IdOS.Akka.Engine.Tests.Storage;
@@ -12,10 +11,9 @@ namespace IdOS.Akka.Engine.Tests.Storage;
 /// The idOS schema as the migrations create it, with the same tests on SQLite and on a real PostgreSQL server:
 /// rows round-trip, deletes cascade as schema.sql says, and its CHECK and UNIQUE constraints hold.
 /// </summary>
-public abstract class StateSchemaTests : IDisposable
+public abstract class StateSchemaTests<TStore> : OnStateStore<TStore>
+    where TStore : ITestStateStore, new()
 {
-    protected abstract StateStoreOptions Options { get; }
-
     [Fact]
     public void Migrations_apply_once_and_reopening_applies_nothing_again()
     {
@@ -91,16 +89,11 @@ public abstract class StateSchemaTests : IDisposable
         Assert.ThrowsAny<System.Data.Common.DbException>(() => db.Insert(new InserterRow { Id = Guid.NewGuid(), Name = "issuer" }));
     }
 
-    public virtual void Dispose() => GC.SuppressFinalize(this);
 }
 
 [Trait("Category", "Unit")]
-public sealed class SqliteStateSchemaTests : StateSchemaTests
+public sealed class SqliteStateSchemaTests : StateSchemaTests<SqliteTestFile>
 {
-    private readonly SqliteTestFile _file = new();
-
-    protected override StateStoreOptions Options => _file.Options;
-
     [Fact]
     public void The_file_runs_with_foreign_keys_wal_full_sync_and_secure_delete()
     {
@@ -111,57 +104,8 @@ public sealed class SqliteStateSchemaTests : StateSchemaTests
         Assert.Equal(2L, state.Connection.Execute<long>("PRAGMA synchronous"));
         Assert.Equal(1L, state.Connection.Execute<long>("PRAGMA secure_delete"));
     }
-
-    public override void Dispose()
-    {
-        _file.Dispose();
-        base.Dispose();
-    }
 }
 
 /// <summary>Against the server in IDOS_TEST_PG (CI starts one); each test gets a schema of its own, dropped afterwards.</summary>
 [Trait("Category", "Postgres")]
-public sealed class PostgresStateSchemaTests : StateSchemaTests
-{
-    private readonly PostgresTestSchema _schema = new();
-
-    protected override StateStoreOptions Options => _schema.Options;
-
-    public override void Dispose()
-    {
-        _schema.Dispose();
-        base.Dispose();
-    }
-}
-
-/// <summary>A state database file of its own in a temporary folder, deleted on dispose: the SQLite twin of <see cref="PostgresTestSchema"/>.</summary>
-internal sealed class SqliteTestFile : IDisposable
-{
-    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("idos-state-");
-
-    public StateStoreOptions Options => StateStoreOptions.Sqlite(Path.Combine(_dir.FullName, "state.db"));
-
-    public void Dispose() => _dir.Delete(recursive: true);
-}
-
-/// <summary>A schema of its own on the test server (IDOS_TEST_PG, or the local default CI creates), dropped on dispose.</summary>
-internal sealed class PostgresTestSchema : IDisposable
-{
-    private readonly string _name = "test_" + Guid.NewGuid().ToString("N");
-    private readonly string _server = Environment.GetEnvironmentVariable("IDOS_TEST_PG") ?? "Host=127.0.0.1;Username=idos;Password=idos;Database=idos_test";
-
-    public PostgresTestSchema() => Run($"CREATE SCHEMA {_name}");
-
-    public StateStoreOptions Options =>
-        StateStoreOptions.PostgreSql(new NpgsqlConnectionStringBuilder(_server) { SearchPath = _name, Pooling = false }.ConnectionString);
-
-    public void Dispose() => Run($"DROP SCHEMA {_name} CASCADE");
-
-    private void Run(string sql)
-    {
-        using var connection = new NpgsqlConnection(_server);
-        connection.Open();
-        using var command = new NpgsqlCommand(sql, connection);
-        command.ExecuteNonQuery();
-    }
-}
+public sealed class PostgresStateSchemaTests : StateSchemaTests<PostgresTestSchema>;
