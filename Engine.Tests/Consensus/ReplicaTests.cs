@@ -75,6 +75,21 @@ public sealed class ReplicaTests
         Assert.DoesNotContain(effects, e => e is SendToValidator or PersistSafetyState);
     }
 
+    /// <summary>Every proposal states its leader's app hash; a validator that computed another one reports it and does not vote.</summary>
+    [Fact]
+    public void A_leader_claiming_another_app_hash_is_reported_and_gets_no_vote()
+    {
+        var replica = _t.Replica(2);
+        var wrong = Hash32.Compute("another state"u8);
+        var block = Block.Create(1, 1, _t.Chain.GenesisQc, _t.Chain.Validators.LeaderOf(1), TestChain.GenesisTime + 1, [], 0, wrong);
+
+        var effects = replica.OnMessage(Peer, _t.Propose(block), Now);
+
+        var divergence = Assert.Single(effects.OfType<AppHashDivergence>());
+        Assert.Equal((0L, _t.Chain.GenesisAppHash, wrong, block.Id), (divergence.Height, divergence.Local, divergence.Claimed, divergence.ClaimingBlock));
+        Assert.DoesNotContain(effects, e => e is SendToValidator or PersistSafetyState);
+    }
+
     [Fact]
     public void A_validator_whose_clock_is_behind_does_not_vote_for_blocks_from_its_future_but_follows_their_certificates()
     {
