@@ -127,7 +127,8 @@ public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnly
 
         var transaction = admission.Transaction!;
         var body = transaction.Body;
-        var keyType = transaction.Signature!.Type;
+        var signatureType = transaction.Signature!.Type;
+        var keyType = KwilAuthenticator.AccountKeyType(signatureType);
         var db = state.Connection;
         var identifier = admission.Signer!;
         var expected = commands.Nonce(identifier, keyType) + 1;
@@ -142,8 +143,8 @@ public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnly
             return (TxCode.InvalidTransactionType, $"payload type '{body.PayloadType}' is not supported; idOS transactions are 'execute'");
         }
 
-        var caller = KwilAuthenticator.Caller(keyType, identifier);
-        var context = new ActionContext(caller, identifier, keyType, Convert.ToHexStringLower(txHash), block.Height,
+        var caller = KwilAuthenticator.Caller(signatureType, identifier);
+        var context = new ActionContext(caller, identifier, signatureType, Convert.ToHexStringLower(txHash), block.Height,
             block.TimestampMs / 1000, owners.Contains(caller.ToLowerInvariant()));
         commands.Savepoint();
         try

@@ -15,6 +15,12 @@ public static class KwilAuthenticator
     public const string Ed25519Type = "ed25519";
     public const string NearType = "nep413";
 
+    /// <summary>
+    /// The key type an account (and its nonce) is kept under, as kwild keys accounts and `user.account` asks for them:
+    /// `secp256k1` for Ethereum signers, `ed25519` for ed25519 keys whether they sign plainly or as NEAR (nep413).
+    /// </summary>
+    public static string AccountKeyType(string signatureType) => signatureType == EthereumPersonalSign ? "secp256k1" : "ed25519";
+
     /// <summary>`@caller` as actions see it: EIP-55 for Ethereum, `ed25519:&lt;base58&gt;` for NEAR, lowercase hex for ed25519.</summary>
     public static string Caller(string signatureType, byte[] signer)
     {

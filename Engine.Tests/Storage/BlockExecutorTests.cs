@@ -121,6 +121,25 @@ public abstract class BlockExecutorTests<TStore> : OnStateStore<TStore>
         Assert.Equal(2, state.Connection.GetTable<InserterRow>().Count());
     }
 
+    /// <summary>Accounts are keyed as kwild keys them and `user.account` asks: secp256k1 for Ethereum, ed25519 for ed25519 and NEAR keys.</summary>
+    [Fact]
+    public void Nonces_are_kept_per_identifier_and_kwil_key_type()
+    {
+        using var state = StateDatabase.Open(Options);
+        var executor = Executor(state);
+        using var nearKey = Key.Create(SignatureAlgorithm.Ed25519);
+        var near = KwilSigner.ForNear(nearKey);
+        var evm = KwilSigner.ForEvm(EvmKey.Generate());
+
+        Results(state, executor, new BlockInput(1, [1], 1_700_000_000_000,
+            [near.Execute(Chain, 1, "has_profile", [KwilValue.OfText("x")]), evm.Execute(Chain, 1, "has_profile", [KwilValue.OfText("x")])]));
+
+        var accounts = state.Connection.GetTable<AccountRow>().ToList();
+        Assert.Equal("ed25519", accounts.Single(a => a.Identifier.AsSpan().SequenceEqual(near.Sender)).KeyType);
+        Assert.Equal("secp256k1", accounts.Single(a => a.Identifier.AsSpan().SequenceEqual(evm.Sender)).KeyType);
+        Assert.All(state.Connection.GetTable<TransactionResultRow>(), r => Assert.Equal(TxCode.Ok, r.Code));
+    }
+
     [Fact]
     public void A_height_is_executed_once_and_heights_are_not_skipped()
     {

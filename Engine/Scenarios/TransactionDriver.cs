@@ -95,7 +95,7 @@ public sealed class TransactionDriver(NodeClient client, IReadOnlyList<Address> 
             return last + 1;
         }
 
-        var account = await client.Account(node, signer.Sender, signer.SignatureType, AskTimeout);
+        var account = await client.Account(node, signer.Sender, KwilAuthenticator.AccountKeyType(signer.SignatureType), AskTimeout);
         return (ulong)account.NextNonce;
     }
 
