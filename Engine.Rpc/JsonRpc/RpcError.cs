@@ -1,0 +1,51 @@
+namespace IdOS.Akka.Engine.Rpc.JsonRpc;
+
+/// <summary>
+/// The JSON-RPC error codes clients see: JSON-RPC 2.0's own and Kwil's (kwil-protocol.md §3, kwil-db
+/// `core/rpc/json`). They are stable: the idOS client matches on several of them.
+/// </summary>
+public static class RpcErrorCode
+{
+    public const int ParseError = -32700;
+    public const int InvalidRequest = -32600;
+    public const int MethodNotFound = -32601;
+    public const int InvalidParams = -32602;
+    public const int Internal = -32603;
+
+    /// <summary>A transaction refused before the mempool (encoding, signature, nonce, chain); data carries the TxCode.</summary>
+    public const int BroadcastFailed = -201;
+    public const int TransactionNotFound = -202;
+    public const int AccountInternal = -100;
+
+    /// <summary>A call to an action or namespace that does not exist.</summary>
+    public const int UnknownAction = -300;
+    public const int CallFailed = -301;
+
+    /// <summary>The call's sender has no KGW session (the client then logs in and retries).</summary>
+    public const int AuthenticationRequired = -901;
+}
+
+/// <summary>A request that gets a JSON-RPC error: its code, message and optional data object.</summary>
+public sealed class RpcException(int code, string message, object? data = null) : Exception(message)
+{
+    public RpcException()
+        : this(RpcErrorCode.Internal, "internal error")
+    {
+    }
+
+    public RpcException(string message)
+        : this(RpcErrorCode.InvalidParams, message)
+    {
+    }
+
+    public RpcException(string message, Exception inner)
+        : this(RpcErrorCode.InvalidParams, message + ": " + inner.Message)
+    {
+    }
+
+    public int Code { get; } = code;
+
+    public object? ErrorData { get; } = data;
+
+    public static RpcException InvalidParams(string message) => new(RpcErrorCode.InvalidParams, message);
+}
