@@ -26,7 +26,7 @@ public static class RpcErrorCode
 }
 
 /// <summary>A request that gets a JSON-RPC error: its code, message and optional data object.</summary>
-public sealed class RpcException(int code, string message, object? data = null) : Exception(message)
+public sealed class RpcException(int code, string message, System.Text.Json.Nodes.JsonNode? data = null) : Exception(message)
 {
     public RpcException()
         : this(RpcErrorCode.Internal, "internal error")
@@ -45,7 +45,7 @@ public sealed class RpcException(int code, string message, object? data = null) 
 
     public int Code { get; } = code;
 
-    public object? ErrorData { get; } = data;
+    public System.Text.Json.Nodes.JsonNode? ErrorData { get; } = data;
 
     public static RpcException InvalidParams(string message) => new(RpcErrorCode.InvalidParams, message);
 }

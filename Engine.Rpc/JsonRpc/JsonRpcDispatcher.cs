@@ -1,0 +1,133 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace IdOS.Akka.Engine.Rpc.JsonRpc;
+
+/// <summary>What a handler may read of the HTTP request, and the cookies it sets on the answer.</summary>
+public sealed class RequestContext(string? remoteAddress, string? cookieHeader)
+{
+    public string? RemoteAddress { get; } = remoteAddress;
+
+    public string? CookieHeader { get; } = cookieHeader;
+
+    public List<string> SetCookies { get; } = [];
+}
+
+/// <summary>One JSON-RPC method: its params object in, its result object out, or an <see cref="RpcException"/>.</summary>
+public delegate Task<JsonNode> RpcMethod(JsonElement parameters, RequestContext context, CancellationToken cancel);
+
+/// <summary>The HTTP answer to one request: status (kwild's mapping of error codes), JSON body, cookies to set.</summary>
+public sealed record RpcResponse(int HttpStatus, string Body, IReadOnlyList<string> SetCookies);
+
+/// <summary>
+/// JSON-RPC 2.0 over one POST body, hardened for untrusted clients: the body size and JSON depth are bounded,
+/// batches are refused (the client never sends them), and every malformed request gets a stable JSON-RPC error —
+/// never an exception out of here. HTTP statuses follow kwild: -32601 → 404, -32600/-32602/-32700 → 400,
+/// -32603 → 500, everything else → 200 (the client reads Kwil's errors from 200 answers).
+/// </summary>
+public sealed class JsonRpcDispatcher(IReadOnlyDictionary<string, RpcMethod> methods, int maxBodyBytes, TimeSpan timeout)
+{
+    public const int MaxDepth = 32;
+    public const int TimedOut = -32001;
+
+    private static readonly JsonDocumentOptions Options = new() { MaxDepth = MaxDepth };
+
+    public async Task<RpcResponse> Handle(ReadOnlyMemory<byte> body, RequestContext context, CancellationToken cancel)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (body.Length > maxBodyBytes)
+        {
+            return Error(null, RpcErrorCode.InvalidRequest, $"the request body is over {maxBodyBytes} bytes", null, context);
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body, Options);
+        }
+        catch (JsonException e)
+        {
+            return Error(null, RpcErrorCode.ParseError, $"the body is not JSON: {e.Message}", null, context);
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind == JsonValueKind.Array)
+            {
+                return Error(null, RpcErrorCode.InvalidRequest, "batch requests are not supported; send one request per POST", null, context);
+            }
+
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return Error(null, RpcErrorCode.InvalidRequest, "a request is a JSON object", null, context);
+            }
+
+            var id = root.TryGetProperty("id", out var idElement) && idElement.ValueKind is JsonValueKind.Number or JsonValueKind.String
+                ? JsonNode.Parse(idElement.GetRawText())
+                : null;
+            if (!root.TryGetProperty("jsonrpc", out var version) || version.ValueKind != JsonValueKind.String || version.GetString() != "2.0")
+            {
+                return Error(id, RpcErrorCode.InvalidRequest, "jsonrpc must be \"2.0\"", null, context);
+            }
+
+            if (!root.TryGetProperty("method", out var methodElement) || methodElement.ValueKind != JsonValueKind.String)
+            {
+                return Error(id, RpcErrorCode.InvalidRequest, "method must be a string", null, context);
+            }
+
+            var name = methodElement.GetString()!;
+            if (!methods.TryGetValue(name, out var method))
+            {
+                return Error(id, RpcErrorCode.MethodNotFound, $"method {name} does not exist", null, context);
+            }
+
+            var parameters = root.TryGetProperty("params", out var p) ? p : default;
+            if (parameters.ValueKind is not (JsonValueKind.Object or JsonValueKind.Undefined or JsonValueKind.Null))
+            {
+                return Error(id, RpcErrorCode.InvalidParams, "params must be an object", null, context);
+            }
+
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+            deadline.CancelAfter(timeout);
+            try
+            {
+                var result = await method(parameters.ValueKind == JsonValueKind.Object ? parameters : EmptyObject(), context, deadline.Token);
+                var answer = new JsonObject { ["jsonrpc"] = "2.0", ["id"] = id, ["result"] = result };
+                return new RpcResponse(200, answer.ToJsonString(), context.SetCookies);
+            }
+            catch (RpcException e)
+            {
+                return Error(id, e.Code, e.Message, e.ErrorData, context);
+            }
+            catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
+            {
+                return Error(id, TimedOut, $"{name} did not finish within {timeout.TotalSeconds:0} s", null, context);
+            }
+        }
+    }
+
+    private static JsonElement EmptyObject()
+    {
+        using var empty = JsonDocument.Parse("{}");
+        return empty.RootElement.Clone();
+    }
+
+    private static RpcResponse Error(JsonNode? id, int code, string message, JsonNode? data, RequestContext context)
+    {
+        var error = new JsonObject { ["code"] = code, ["message"] = message };
+        if (data is not null)
+        {
+            error["data"] = data.DeepClone();
+        }
+
+        var status = code switch
+        {
+            RpcErrorCode.MethodNotFound => 404,
+            RpcErrorCode.InvalidRequest or RpcErrorCode.InvalidParams or RpcErrorCode.ParseError => 400,
+            RpcErrorCode.Internal => 500,
+            _ => 200,
+        };
+        return new RpcResponse(status, new JsonObject { ["jsonrpc"] = "2.0", ["id"] = id, ["error"] = error }.ToJsonString(), context.SetCookies);
+    }
+}

@@ -1,0 +1,213 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using IdOS.Akka.Engine.Rpc.JsonRpc;
+using IdOS.Akka.Engine.Rpc.Kwil;
+using IdOS.Akka.Engine.Storage.Auth;
+using IdOS.Akka.Engine.Storage.Execution;
+using IdOS.Akka.Engine.Storage.Transactions;
+
+namespace IdOS.Akka.Engine.Rpc.Services;
+
+/// <summary>How long `user.broadcast` with sync=1 waits for the commit, and how often it looks.</summary>
+public sealed record BroadcastSettings(TimeSpan CommitTimeout, TimeSpan PollInterval)
+{
+    public static BroadcastSettings Default { get; } = new(TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(50));
+}
+
+/// <summary>
+/// Kwil's "user" service for the idOS client's write path (kwil-protocol.md §3.1–3.7): chain info, health, ping,
+/// accounts with pending nonces, price estimates, broadcasts (accepted, or waited for until executed) and
+/// transaction queries. A transaction is checked here before any mempool sees it — encoding, chain, signature,
+/// `execute`, nonce — and a refusal is error -201 with kwild's TxCode in its data.
+/// </summary>
+public sealed class UserService(INodeGateway gateway, ISecp256k1Recovery recovery, PendingNonces pending, BroadcastSettings settings)
+{
+    public const string ApiVersion = "0.3.0";
+    private const int TxUnknown = 65535;
+    private const int TxCommitTimeout = 10;
+    private const int TxMempoolFull = 11;
+
+    public IReadOnlyDictionary<string, RpcMethod> Methods => new Dictionary<string, RpcMethod>(StringComparer.Ordinal)
+    {
+        ["user.ping"] = (_, _, _) => Task.FromResult<JsonNode>(new JsonObject { ["message"] = "pong" }),
+        ["user.chain_info"] = ChainInfo,
+        ["user.health"] = Health,
+        ["user.account"] = Account,
+        ["user.estimate_price"] = EstimatePrice,
+        ["user.broadcast"] = Broadcast,
+        ["user.tx_query"] = TransactionQuery,
+    };
+
+    private async Task<JsonNode> ChainInfo(JsonElement parameters, RequestContext context, CancellationToken cancel)
+    {
+        var chain = await gateway.Chain(cancel);
+        return new JsonObject { ["chain_id"] = chain.ChainId, ["block_height"] = chain.Height, ["block_hash"] = chain.BlockHash, ["gas"] = false };
+    }
+
+    private async Task<JsonNode> Health(JsonElement parameters, RequestContext context, CancellationToken cancel)
+    {
+        var chain = await gateway.Chain(cancel);
+        return new JsonObject
+        {
+            ["chain_id"] = chain.ChainId,
+            ["block_height"] = chain.Height,
+            ["block_hash"] = chain.BlockHash,
+            ["gas"] = false,
+            ["healthy"] = true,
+            ["version"] = ApiVersion,
+            ["block_time"] = chain.BlockTimeMs,
+            ["block_age"] = Math.Max(0, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - chain.BlockTimeMs),
+            ["syncing"] = false,
+            ["height"] = chain.Height,
+            ["app_hash"] = chain.AppHash,
+            ["peer_count"] = chain.PeerCount,
+            ["mode"] = "open",
+        };
+    }
+
+    private async Task<JsonNode> Account(JsonElement parameters, RequestContext context, CancellationToken cancel)
+    {
+        if (!parameters.TryGetProperty("id", out var id) || id.ValueKind != JsonValueKind.Object
+            || !id.TryGetProperty("identifier", out var identifierElement) || identifierElement.ValueKind != JsonValueKind.String)
+        {
+            throw RpcException.InvalidParams("id.identifier (hex) is required");
+        }
+
+        // Users pass addresses as they see them (0x, mixed case); the SDK passes clean hex.
+        var identifier = TransactionJson.Hex(identifierElement.GetString()!, "id.identifier");
+        var keyType = id.TryGetProperty("key_type", out var type) && type.ValueKind == JsonValueKind.String ? type.GetString()! : KeyTypeFor(identifier);
+        var last = await gateway.LastNonce(identifier, keyType, cancel);
+        var withPending = parameters.TryGetProperty("status", out var status) && status.ValueKind == JsonValueKind.Number && status.GetInt32() == 1;
+        var nonce = withPending ? pending.Highest(identifier, keyType, last) : last;
+        var answer = new JsonObject { ["balance"] = "0", ["nonce"] = nonce };
+        if (nonce != 0)
+        {
+            answer["id"] = new JsonObject { ["identifier"] = Convert.ToHexStringLower(identifier), ["key_type"] = keyType };
+        }
+
+        return answer;
+    }
+
+    private Task<JsonNode> EstimatePrice(JsonElement parameters, RequestContext context, CancellationToken cancel)
+    {
+        TransactionJson.Parse(RequiredObject(parameters, "tx"), requireSignature: false);
+        return Task.FromResult<JsonNode>(new JsonObject { ["price"] = "0" });
+    }
+
+    private async Task<JsonNode> Broadcast(JsonElement parameters, RequestContext context, CancellationToken cancel)
+    {
+        var transaction = TransactionJson.Parse(RequiredObject(parameters, "tx"), requireSignature: true);
+        byte[] bytes;
+        try
+        {
+            bytes = transaction.ToBytes();
+        }
+        catch (KwilFormatException e)
+        {
+            throw Refused(TxCode.Encoding, [], e.Message);
+        }
+
+        var hash = SHA256.HashData(bytes);
+        var chain = await gateway.Chain(cancel);
+        var admission = TransactionGate.Check(bytes, chain.ChainId, recovery);
+        if (!admission.IsAdmitted)
+        {
+            throw Refused(admission.Code, hash, admission.Log);
+        }
+
+        if (transaction.Body.PayloadType != "execute")
+        {
+            throw Refused(TxCode.InvalidTransactionType, hash, $"payload type '{transaction.Body.PayloadType}' is not supported; idOS transactions are 'execute'");
+        }
+
+        var keyType = KwilAuthenticator.AccountKeyType(transaction.Signature!.Type);
+        var signer = admission.Signer!;
+        var expected = pending.Highest(signer, keyType, await gateway.LastNonce(signer, keyType, cancel)) + 1;
+        if (transaction.Body.Nonce != (ulong)expected)
+        {
+            throw Refused(TxCode.InvalidNonce, hash, $"nonce {transaction.Body.Nonce}; the account's next nonce is {expected}");
+        }
+
+        var verdict = await gateway.Submit(bytes, cancel);
+        if (verdict.Status == SubmitStatus.Refused)
+        {
+            var full = verdict.Reason?.Contains("full", StringComparison.OrdinalIgnoreCase) == true;
+            throw Refused(full ? TxMempoolFull : TxUnknown, hash, verdict.Reason ?? "the mempool refused the transaction");
+        }
+
+        pending.Admitted(signer, keyType, expected);
+        var answer = new JsonObject { ["tx_hash"] = Convert.ToHexStringLower(hash) };
+        if (parameters.TryGetProperty("sync", out var sync) && sync.ValueKind == JsonValueKind.Number && sync.GetInt32() == 1)
+        {
+            var executed = await WaitForExecution(hash, cancel)
+                ?? throw Refused(TxCommitTimeout, hash, $"not executed within {settings.CommitTimeout.TotalSeconds:0} s; query it with user.tx_query");
+            answer["result"] = Result(executed);
+        }
+
+        return answer;
+    }
+
+    private async Task<JsonNode> TransactionQuery(JsonElement parameters, RequestContext context, CancellationToken cancel)
+    {
+        if (!parameters.TryGetProperty("tx_hash", out var hashElement) || hashElement.ValueKind != JsonValueKind.String)
+        {
+            throw RpcException.InvalidParams("tx_hash (hex) is required");
+        }
+
+        var hash = TransactionJson.Hex(hashElement.GetString()!, "tx_hash");
+        if (hash.Length != 32)
+        {
+            throw RpcException.InvalidParams("tx_hash is 32 bytes of hex");
+        }
+
+        var executed = await gateway.Executed(hash, cancel) ?? throw new RpcException(RpcErrorCode.TransactionNotFound, "transaction not found");
+        if (executed.Transaction is null)
+        {
+            throw new RpcException(RpcErrorCode.TransactionNotFound,
+                $"transaction {Convert.ToHexStringLower(hash)} was executed at height {executed.Height}, but its block body is past this network's retention window");
+        }
+
+        return new JsonObject
+        {
+            ["tx_hash"] = Convert.ToHexStringLower(hash),
+            ["height"] = executed.Height,
+            ["tx"] = TransactionJson.Render(KwilTransaction.FromBytes(executed.Transaction)),
+            ["tx_result"] = Result(executed),
+        };
+    }
+
+    private async Task<ExecutedTransaction?> WaitForExecution(byte[] hash, CancellationToken cancel)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        deadline.CancelAfter(settings.CommitTimeout);
+        try
+        {
+            while (true)
+            {
+                if (await gateway.Executed(hash, deadline.Token) is { } executed)
+                {
+                    return executed;
+                }
+
+                await Task.Delay(settings.PollInterval, deadline.Token);
+            }
+        }
+        catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    private static JsonObject Result(ExecutedTransaction executed) => new() { ["code"] = executed.Code, ["gas"] = 0, ["log"] = executed.Log };
+
+    private static JsonElement RequiredObject(JsonElement parameters, string name) =>
+        parameters.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Object ? value : throw RpcException.InvalidParams($"{name} must be an object");
+
+    /// <summary>The client's own rule when it names no key type: 20 bytes are an Ethereum address, the rest ed25519.</summary>
+    private static string KeyTypeFor(byte[] identifier) => identifier.Length == Eip191.AddressSize ? "secp256k1" : "ed25519";
+
+    private static RpcException Refused(int code, byte[] hash, string message) =>
+        new(RpcErrorCode.BroadcastFailed, "broadcast error",
+            new JsonObject { ["code"] = code, ["hash"] = Convert.ToHexStringLower(hash), ["message"] = message });
+}
