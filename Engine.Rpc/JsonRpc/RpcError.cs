@@ -21,6 +21,9 @@ public static class RpcErrorCode
     public const int UnknownAction = -300;
     public const int CallFailed = -301;
 
+    /// <summary>No validator answered within the request's time.</summary>
+    public const int Unavailable = -32002;
+
     /// <summary>The call's sender has no KGW session (the client then logs in and retries).</summary>
     public const int AuthenticationRequired = -901;
 }

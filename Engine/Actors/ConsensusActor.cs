@@ -41,6 +41,7 @@ public sealed class ConsensusActor : ReceivePersistentActor
     private SafetyState _recovered;
     private Replica? _replica;
     private Hash32 _lastBlockId;
+    private long _lastBlockTimestamp;
     private long _committedTransactions;
     private long _rejectedMessages;
     private string _lastRejection = "";
@@ -110,7 +111,9 @@ public sealed class ConsensusActor : ReceivePersistentActor
         var store = _setup.Store;
         _replica = new Replica(_setup.Chain, _setup.Validator, _setup.Key, _setup.Verifier, store, _setup.App, _recovered,
             store.KeptBlocks(), _setup.Options);
-        _lastBlockId = store.Height == 0 ? _setup.Chain.GenesisBlock.Id : store.GetByHeight(store.Height)!.Id;
+        var last = store.Height == 0 ? _setup.Chain.GenesisBlock : store.GetByHeight(store.Height)!;
+        _lastBlockId = last.Id;
+        _lastBlockTimestamp = last.Header.Timestamp;
         _committedTransactions = store.TransactionCount();
         _log.Info("Validator {0} resumes at height {1}, round {2} (last voted round {3}).",
             _setup.Validator, store.Height, _replica.CurrentRound, _recovered.LastVotedRound);
@@ -198,6 +201,7 @@ public sealed class ConsensusActor : ReceivePersistentActor
                 break;
             case BlockCommitted committed:
                 _lastBlockId = committed.Block.Id;
+                _lastBlockTimestamp = committed.Block.Header.Timestamp;
                 _committedTransactions += committed.Block.TransactionHashes.Count;
                 Context.System.EventStream.Publish(new BlockCommittedNotice(committed.Block.Height, committed.Block.Id,
                     committed.Block.Round, committed.Block.TransactionHashes.Count, committed.AppHash));
@@ -257,7 +261,10 @@ public sealed class ConsensusActor : ReceivePersistentActor
         Replica.Mempool.Count,
         _peersConnected,
         _rejectedMessages,
-        _lastRejection);
+        _lastRejection,
+        _setup.Chain.ChainId,
+        _setup.App.AppHash,
+        _lastBlockTimestamp);
 
     /// <summary>A consensus message from a validator whose hello the peer directory accepted (or from this one).</summary>
     public sealed record Inbound(PeerId From, ConsensusMessage Message);

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using IdOS.Akka.Engine.Crypto;
+using IdOS.Akka.Engine.Hosting;
 using IdOS.Akka.Engine.Network;
 using IdOS.Akka.Engine.Storage;
 using IdOS.Akka.Engine.Storage.Queries;
@@ -15,16 +16,18 @@ public sealed class QueryActor : ReceiveActor
     public const string Name = "query";
 
     private readonly StateDatabase _database;
+    private readonly SqliteBlockStore _blocks;
 
-    public QueryActor(StateStoreOptions options, string databaseOwner)
+    public QueryActor(StateStoreOptions options, string databaseOwner, SqliteBlockStore blocks)
     {
         _database = StateDatabase.Open(options);
+        _blocks = blocks;
         var reader = new StateReader(_database, databaseOwner);
         Receive<TransactionResultsQuery>(query =>
         {
             var (height, rows) = reader.TransactionResults([.. query.Hashes.Select(h => h.ToArray())]);
-            Sender.Tell(new TransactionResults(height,
-                [.. rows.Select(r => r is null ? null : new TransactionOutcome(r.Height, r.Position, r.Code, r.Log))]));
+            Sender.Tell(new TransactionResults(height, [.. rows.Select(r => r is null ? null
+                : new TransactionOutcome(r.Height, r.Position, r.Code, r.Log, query.IncludeTransactions ? TransactionAt(r.Height, r.Position) : null))]));
         });
         Receive<AccountQuery>(query =>
         {
@@ -35,8 +38,16 @@ public sealed class QueryActor : ReceiveActor
             Sender.Tell(new AppHashAnswer(query.Height, reader.AppHashAt(query.Height) is { } hash ? new Hash32(hash) : null)));
     }
 
-    public static Props Props(StateStoreOptions options, string databaseOwner) =>
-        global::Akka.Actor.Props.Create(() => new QueryActor(options, databaseOwner)).WithDispatcher("idos.blocking-io-dispatcher");
+    public static Props Props(StateStoreOptions options, string databaseOwner, SqliteBlockStore blocks) =>
+        global::Akka.Actor.Props.Create(() => new QueryActor(options, databaseOwner, blocks)).WithDispatcher("idos.blocking-io-dispatcher");
 
-    protected override void PostStop() => _database.Dispose();
+    protected override void PostStop()
+    {
+        _database.Dispose();
+        _blocks.Dispose();
+    }
+
+    /// <summary>Null once the block's body is pruned past the retention window.</summary>
+    private byte[]? TransactionAt(long height, int position) =>
+        _blocks.GetByHeight(height) is { } block && position < block.Transactions.Count ? block.Transactions[position] : null;
 }

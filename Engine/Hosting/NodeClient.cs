@@ -37,8 +37,8 @@ public sealed class NodeClient : IAsyncDisposable
     public Task<SubmitResults> Submit(Address node, IReadOnlyList<byte[]> transactions, TimeSpan timeout) =>
         Select(node, MempoolActor.Name).Ask<SubmitResults>(new SubmitTransactions(transactions), timeout);
 
-    public Task<TransactionResults> Results(Address node, IReadOnlyList<Hash32> transactionHashes, TimeSpan timeout) =>
-        Select(node, QueryActor.Name).Ask<TransactionResults>(new TransactionResultsQuery(transactionHashes), timeout);
+    public Task<TransactionResults> Results(Address node, IReadOnlyList<Hash32> transactionHashes, TimeSpan timeout, bool includeTransactions = false) =>
+        Select(node, QueryActor.Name).Ask<TransactionResults>(new TransactionResultsQuery(transactionHashes, includeTransactions), timeout);
 
     public Task<AccountAnswer> Account(Address node, byte[] identifier, string keyType, TimeSpan timeout) =>
         Select(node, QueryActor.Name).Ask<AccountAnswer>(new AccountQuery(identifier, keyType), timeout);

@@ -93,7 +93,8 @@ public sealed class ValidatorNode : IAsyncDisposable
             List<IActorRef> watched = [consensus, mempool, directory, pacemaker, sync, retention];
             if (idos is not null)
             {
-                watched.Add(system.ActorOf(QueryActor.Props(settings.StateStore, settings.Chain.DatabaseOwner), QueryActor.Name));
+                watched.Add(system.ActorOf(QueryActor.Props(settings.StateStore, settings.Chain.DatabaseOwner, new SqliteBlockStore(blockStorePath, limits)),
+                    QueryActor.Name));
             }
 
             system.ActorOf(FailStopWatcher.Props(watched), "fail-stop");

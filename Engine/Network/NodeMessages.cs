@@ -37,10 +37,13 @@ public sealed record NodeStatus(
     int PendingTransactions,
     int PeersConnected,
     long RejectedMessages,
-    string LastRejection) : NodeMessage;
+    string LastRejection,
+    string ChainId,
+    Hash32 AppHash,
+    long LastBlockTimestampMs) : NodeMessage;
 
 /// <summary>To a node's `/user/query`: the results of committed transactions, by hash; answered with <see cref="TransactionResults"/>.</summary>
-public sealed record TransactionResultsQuery(IReadOnlyList<Hash32> Hashes) : NodeMessage;
+public sealed record TransactionResultsQuery(IReadOnlyList<Hash32> Hashes, bool IncludeTransactions = false) : NodeMessage;
 
 /// <summary>
 /// One answer per hash asked, in order; null when that transaction is not in any block executed up to
@@ -48,7 +51,15 @@ public sealed record TransactionResultsQuery(IReadOnlyList<Hash32> Hashes) : Nod
 /// </summary>
 public sealed record TransactionResults(long ExecutedHeight, IReadOnlyList<TransactionOutcome?> Results) : NodeMessage;
 
-public sealed record TransactionOutcome(long Height, int Position, int Code, string Log);
+/// <summary>Where and how a transaction executed; its bytes when asked for and its block body is not pruned.</summary>
+public sealed record TransactionOutcome(long Height, int Position, int Code, string Log, byte[]? Transaction = null)
+{
+    public bool Equals(TransactionOutcome? other) =>
+        other is not null && (Height, Position, Code, Log) == (other.Height, other.Position, other.Code, other.Log)
+        && (Transaction is null ? other.Transaction is null : other.Transaction is not null && Transaction.AsSpan().SequenceEqual(other.Transaction));
+
+    public override int GetHashCode() => HashCode.Combine(Height, Position, Code, Log);
+}
 
 /// <summary>To a node's `/user/query`: the app hash after a height; answered with <see cref="AppHashAnswer"/>.</summary>
 public sealed record AppHashQuery(long Height) : NodeMessage;
@@ -120,6 +131,9 @@ public static class NodeMessageCodec
                 writer.WriteU32(status.PeersConnected);
                 writer.WriteU63(status.RejectedMessages);
                 writer.WriteString(Truncate(status.LastRejection));
+                writer.WriteString(status.ChainId);
+                writer.WriteHash(status.AppHash);
+                writer.WriteU63(status.LastBlockTimestampMs);
                 break;
             case TransactionResultsQuery query:
                 writer.WriteU32(query.Hashes.Count);
@@ -127,6 +141,8 @@ public static class NodeMessageCodec
                 {
                     writer.WriteHash(hash);
                 }
+
+                writer.WriteBool(query.IncludeTransactions);
 
                 break;
             case TransactionResults answer:
@@ -141,6 +157,11 @@ public static class NodeMessageCodec
                         writer.WriteU32(outcome.Position);
                         writer.WriteU32(outcome.Code);
                         writer.WriteString(Truncate(outcome.Log));
+                        writer.WriteBool(outcome.Transaction is not null);
+                        if (outcome.Transaction is not null)
+                        {
+                            writer.WriteBytes(outcome.Transaction);
+                        }
                     }
                 }
 
@@ -185,7 +206,7 @@ public static class NodeMessageCodec
             "SQ" => (ref CanonicalReader _) => StatusQuery.Instance,
             "NS" => ReadStatus,
             "RQ" => ReadResultsQuery,
-            "RA" => ReadTransactionResults,
+            "RA" => (ref CanonicalReader r) => ReadTransactionResults(ref r, limits),
             "HQ" => (ref CanonicalReader r) => new AppHashQuery(r.ReadU63("height")),
             "HA" => (ref CanonicalReader r) => new AppHashAnswer(r.ReadU63("height"), r.ReadBool() ? r.ReadHash() : null),
             "AQ" => (ref CanonicalReader r) => new AccountQuery(r.ReadShortBytes(MaxIdentifierBytes, "identifier"),
@@ -254,7 +275,10 @@ public static class NodeMessageCodec
         reader.ReadU32(int.MaxValue, "pending transactions"),
         reader.ReadU32(int.MaxValue, "peers"),
         reader.ReadU63("rejected messages"),
-        System.Text.Encoding.UTF8.GetString(reader.ReadShortBytes(MaxReasonBytes, "last rejection")));
+        System.Text.Encoding.UTF8.GetString(reader.ReadShortBytes(MaxReasonBytes, "last rejection")),
+        System.Text.Encoding.UTF8.GetString(reader.ReadShortBytes(MaxReasonBytes, "chain id")),
+        reader.ReadHash(),
+        reader.ReadU63("last block timestamp"));
 
     private static TransactionResultsQuery ReadResultsQuery(ref CanonicalReader reader)
     {
@@ -265,10 +289,10 @@ public static class NodeMessageCodec
             hashes.Add(reader.ReadHash());
         }
 
-        return new TransactionResultsQuery(hashes);
+        return new TransactionResultsQuery(hashes, reader.ReadBool());
     }
 
-    private static TransactionResults ReadTransactionResults(ref CanonicalReader reader)
+    private static TransactionResults ReadTransactionResults(ref CanonicalReader reader, ConsensusLimits limits)
     {
         var height = reader.ReadU63("executed height");
         var count = reader.ReadU32(MaxQueriedTransactions, "result count");
@@ -277,7 +301,8 @@ public static class NodeMessageCodec
         {
             results.Add(reader.ReadBool()
                 ? new TransactionOutcome(reader.ReadU63("height"), reader.ReadU32(int.MaxValue, "position"), reader.ReadU32(int.MaxValue, "code"),
-                    System.Text.Encoding.UTF8.GetString(reader.ReadShortBytes(MaxReasonBytes, "log")))
+                    System.Text.Encoding.UTF8.GetString(reader.ReadShortBytes(MaxReasonBytes, "log")),
+                    reader.ReadBool() ? reader.ReadBytes(limits.MaxTransactionBytes, "transaction") : null)
                 : null);
         }
 

@@ -1,0 +1,106 @@
+using System.Net;
+using IdOS.Akka.Engine.Rpc.JsonRpc;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace IdOS.Akka.Engine.Rpc.Http;
+
+/// <summary>
+/// Kestrel serving `POST /rpc/v1` (and the CORS preflight the browser client sends) in front of a
+/// <see cref="JsonRpcDispatcher"/>. CORS is kwild's: the origin is echoed with credentials allowed, because the
+/// client sends its KGW cookie with `withCredentials`.
+/// </summary>
+public sealed class RpcHttpServer : IAsyncDisposable
+{
+    public const string Path = "/rpc/v1";
+    private const string AllowedHeaders = "Accept, Content-Type, Content-Length, Accept-Encoding, Authorization, ResponseType, Range";
+
+    private readonly WebApplication _app;
+
+    private RpcHttpServer(WebApplication app, Uri address)
+    {
+        _app = app;
+        Address = address;
+    }
+
+    /// <summary>Where it listens, with the port the OS chose when 0 was asked for.</summary>
+    public Uri Address { get; }
+
+    public static async Task<RpcHttpServer> Start(IPEndPoint endpoint, JsonRpcDispatcher dispatcher, int maxBodyBytes)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        ArgumentNullException.ThrowIfNull(dispatcher);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(options =>
+        {
+            options.AddServerHeader = false;
+            options.Limits.MaxRequestBodySize = maxBodyBytes;
+            options.Listen(endpoint);
+        });
+        var app = builder.Build();
+        app.MapMethods(Path, ["OPTIONS"], context =>
+        {
+            AddCors(context);
+            context.Response.StatusCode = 200;
+            return Task.CompletedTask;
+        });
+        app.MapPost(Path, context => Serve(context, dispatcher, maxBodyBytes));
+        await app.StartAsync();
+        var bound = app.Urls.Select(url => new Uri(url)).First();
+        return new RpcHttpServer(app, bound);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    private static async Task Serve(HttpContext context, JsonRpcDispatcher dispatcher, int maxBodyBytes)
+    {
+        AddCors(context);
+        byte[] body;
+        if (context.Request.ContentLength > maxBodyBytes)
+        {
+            body = new byte[maxBodyBytes + 1];
+        }
+        else
+        {
+            try
+            {
+                using var buffer = new MemoryStream();
+                await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
+                body = buffer.ToArray();
+            }
+            catch (BadHttpRequestException)
+            {
+                // Kestrel's own limit: the body was longer than it said or than allowed; answer as for any oversized body.
+                body = new byte[maxBodyBytes + 1];
+            }
+        }
+
+        var response = await dispatcher.Handle(body, new RequestContext(context.Connection.RemoteIpAddress?.ToString(), context.Request.Headers.Cookie.ToString()),
+            context.RequestAborted);
+        context.Response.StatusCode = response.HttpStatus;
+        context.Response.ContentType = "application/json";
+        foreach (var cookie in response.SetCookies)
+        {
+            context.Response.Headers.Append("Set-Cookie", cookie);
+        }
+
+        await context.Response.WriteAsync(response.Body, context.RequestAborted);
+    }
+
+    private static void AddCors(HttpContext context)
+    {
+        var headers = context.Response.Headers;
+        var origin = context.Request.Headers.Origin.ToString();
+        headers.AccessControlAllowOrigin = origin.Length > 0 ? origin : "*";
+        headers.AccessControlAllowCredentials = "true";
+        headers.AccessControlAllowMethods = "GET, POST, OPTIONS";
+        headers.AccessControlAllowHeaders = AllowedHeaders;
+    }
+}
