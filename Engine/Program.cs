@@ -13,6 +13,7 @@ internal static class Program
           {KeyCommands.GenesisUsage}
           {RunCommand.Usage}
           {LocalnetCommand.Usage}
+          {RpcCommand.Usage}
         """;
 
     private static int Main(string[] args)
@@ -32,6 +33,7 @@ internal static class Program
                 "genesis" => KeyCommands.Genesis(args[1..], Console.Out),
                 "run" => RunCommand.Run(args[1..], Console.Out).GetAwaiter().GetResult(),
                 "localnet" => LocalnetCommand.Run(args[1..], Console.Out).GetAwaiter().GetResult(),
+                "rpc" => RpcCommand.Run(args[1..], Console.Out).GetAwaiter().GetResult(),
                 _ => throw new UsageException($"unknown command '{args[0]}'"),
             };
         }

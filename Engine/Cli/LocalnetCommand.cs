@@ -88,6 +88,7 @@ public static class LocalnetCommand
                 await output.WriteLineAsync($"validator {i} started (pid {processes[i].Id}) at {addresses[i]}, log in {Path.Combine(configs[i].GetString("idos.node.data-directory"), "node.log")}");
             }
 
+            await using var rpc = await StartRpc(addresses, application, output);
             await using var client = NodeClient.Create();
             var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var loading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -145,6 +146,24 @@ public static class LocalnetCommand
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// The RPC system in this process, with hocon/rpc.conf's settings and this network's validators, so that an idOS
+    /// client can talk to the localnet; null for the opaque application, which no client speaks.
+    /// </summary>
+    private static async Task<RpcHost?> StartRpc(List<Address> validators, string application, TextWriter output)
+    {
+        if (application != "idos")
+        {
+            return null;
+        }
+
+        var path = Path.Combine("hocon", "rpc.conf");
+        var config = File.Exists(path) ? NodeConfig.Load(path) : NodeConfig.Defaults;
+        var host = await RpcHost.Start(RpcSettings.FromConfig(config, validators));
+        await output.WriteLineAsync($"Kwil JSON-RPC for idOS clients at {host.Endpoint}");
+        return host;
     }
 
     /// <summary>The idOS database owner's key, beside the network's genesis file.</summary>
