@@ -54,6 +54,31 @@ public sealed class RpcProcessTests
         Assert.Equal(ownerNonce + 1, (long)(await Call(http, rpc.Endpoint, "user.account", Account(owner)))["result"]!["nonce"]!);
     }
 
+    /// <summary>
+    /// The unmodified idOS client library (@idos-network/kwil-js 0.1.3 from npm, Engine.Tests/client-js) learns the
+    /// chain id, executes idOS actions synchronously as an ed25519 owner and as an EVM inserter, and reads a transaction
+    /// back — against four validator processes through this RPC.
+    /// </summary>
+    [Fact]
+    public async Task The_real_idos_client_library_executes_idos_writes_through_the_rpc()
+    {
+        using var network = new TestNetwork(4, application: "idos");
+        await using var nodes = new NodeProcesses(network);
+        await IdosNetworkProcessTests.StartAll(nodes);
+        var settings = new RpcSettings(new IPEndPoint(IPAddress.Loopback, 0), nodes.Addresses, 4 << 20, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(30),
+            TimeSpan.FromSeconds(5));
+        await using var rpc = await RpcHost.Start(settings);
+        var ownerSeed = (string)JsonNode.Parse(await File.ReadAllTextAsync(network.OwnerKey))!["private_seed"]!;
+
+        var (exitCode, output, errors) = await ClientScript.Run("write-path.mjs", rpc.Endpoint.GetLeftPart(UriPartial.Authority), ownerSeed);
+
+        Assert.True(exitCode == 0, output + errors);
+        var summary = JsonNode.Parse(output.Trim().Split('\n')[^1])!;
+        Assert.Equal(network.Chain.ChainId, (string?)summary["chainId"]);
+        Assert.Equal(0, (int)summary["txCode"]!);
+        Assert.Equal(3, summary["hashes"]!.AsArray().Count);
+    }
+
     private static JsonObject Account(KwilSigner signer) => new()
     {
         ["id"] = new JsonObject { ["identifier"] = Convert.ToHexStringLower(signer.Sender), ["key_type"] = KwilAuthenticator.AccountKeyType(signer.SignatureType) },
