@@ -82,8 +82,9 @@ public sealed class RpcHttpServer : IAsyncDisposable
             }
         }
 
-        var response = await dispatcher.Handle(body, new RequestContext(context.Connection.RemoteIpAddress?.ToString(), context.Request.Headers.Cookie.ToString()),
-            context.RequestAborted);
+        var request = new RequestContext(context.Connection.RemoteIpAddress?.ToString(), context.Request.Headers.Cookie.ToString(),
+            $"{context.Request.Scheme}://{context.Request.Host}");
+        var response = await dispatcher.Handle(body, request, context.RequestAborted);
         context.Response.StatusCode = response.HttpStatus;
         context.Response.ContentType = "application/json";
         foreach (var cookie in response.SetCookies)

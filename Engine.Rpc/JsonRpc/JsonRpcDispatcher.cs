@@ -4,11 +4,29 @@ using System.Text.Json.Nodes;
 namespace IdOS.Akka.Engine.Rpc.JsonRpc;
 
 /// <summary>What a handler may read of the HTTP request, and the cookies it sets on the answer.</summary>
-public sealed class RequestContext(string? remoteAddress, string? cookieHeader)
+public sealed class RequestContext(string? remoteAddress, string? cookieHeader, string baseUrl = "")
 {
     public string? RemoteAddress { get; } = remoteAddress;
 
     public string? CookieHeader { get; } = cookieHeader;
+
+    /// <summary>Scheme and host the client addressed (http://127.0.0.1:8484): what a KGW login names as its domain.</summary>
+    public string BaseUrl { get; } = baseUrl;
+
+    /// <summary>The value of a cookie the client sent, however many attributes it copied along with it.</summary>
+    public string? Cookie(string name)
+    {
+        foreach (var part in (CookieHeader ?? "").Split(';', StringSplitOptions.TrimEntries))
+        {
+            var equals = part.IndexOf('=', StringComparison.Ordinal);
+            if (equals > 0 && string.Equals(part[..equals], name, StringComparison.Ordinal))
+            {
+                return part[(equals + 1)..];
+            }
+        }
+
+        return null;
+    }
 
     public List<string> SetCookies { get; } = [];
 }

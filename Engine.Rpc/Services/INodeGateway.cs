@@ -19,6 +19,12 @@ public sealed record SubmitVerdict(SubmitStatus Status, string? Reason);
 /// </summary>
 public sealed record ExecutedTransaction(long Height, int Code, string Log, byte[]? Transaction);
 
+/// <summary>A VIEW call to run: the Kwil ActionCall payload and the proven identity it runs as (empty: anonymous).</summary>
+public sealed record ViewCallRequest(string Caller, byte[] Signer, string Authenticator, byte[] Payload);
+
+/// <summary>A view's table, or its refusal: code 1 (payload does not decode) or 100 + action error, with the message.</summary>
+public sealed record ViewCallResult(int Code, string Error, IReadOnlyList<string> Columns, IReadOnlyList<IReadOnlyList<object?>> Rows);
+
 /// <summary>
 /// What the RPC layer needs of the validators. The node's implementation sends these to a healthy validator's
 /// actors over Akka.Remote and fails over; tests use an in-memory one.
@@ -34,4 +40,7 @@ public interface INodeGateway
 
     /// <summary>The transaction's execution, or null while it is not executed (or unknown).</summary>
     Task<ExecutedTransaction?> Executed(byte[] transactionHash, CancellationToken cancel);
+
+    /// <summary>Runs the views against one state version of a validator, answers in order.</summary>
+    Task<IReadOnlyList<ViewCallResult>> Views(IReadOnlyList<ViewCallRequest> calls, CancellationToken cancel);
 }

@@ -56,6 +56,16 @@ public static class KwilAuthenticator
             return SignerCheck.Refuse(e.Message);
         }
 
+        return VerifyMessage(signature.Type, sender, message, signature.Data, recovery);
+    }
+
+    /// <summary>Whether <paramref name="sender"/> signed <paramref name="message"/> under the authenticator named; also for KGW logins.</summary>
+    public static SignerCheck VerifyMessage(string type, byte[] sender, byte[] message, byte[] data, ISecp256k1Recovery recovery)
+    {
+        ArgumentNullException.ThrowIfNull(sender);
+        ArgumentNullException.ThrowIfNull(message);
+        ArgumentNullException.ThrowIfNull(data);
+        var signature = new KwilSignature(data, type);
         switch (signature.Type)
         {
             case EthereumPersonalSign:

@@ -56,8 +56,9 @@ public sealed class RpcProcessTests
 
     /// <summary>
     /// The unmodified idOS client library (@idos-network/kwil-js 0.1.3 from npm, Engine.Tests/client-js) learns the
-    /// chain id, executes idOS actions synchronously as an ed25519 owner and as an EVM inserter, and reads a transaction
-    /// back — against four validator processes through this RPC.
+    /// chain id, executes idOS actions synchronously as an ed25519 owner and as an EVM inserter, reads a transaction
+    /// back, calls a view anonymously and one as the inserter after the KGW login it performs on the node's -901 —
+    /// against four validator processes through this RPC.
     /// </summary>
     [Fact]
     public async Task The_real_idos_client_library_executes_idos_writes_through_the_rpc()
@@ -77,6 +78,9 @@ public sealed class RpcProcessTests
         Assert.Equal(network.Chain.ChainId, (string?)summary["chainId"]);
         Assert.Equal(0, (int)summary["txCode"]!);
         Assert.Equal(3, summary["hashes"]!.AsArray().Count);
+        Assert.False((bool)summary["profile"]![0]!["has_profile"]!);
+        var row = Assert.Single(summary["asInserter"]!.AsArray())!;
+        Assert.Equal(((string?)summary["user"], "recipient-key"), ((string?)row["id"], (string?)row["recipient_encryption_public_key"]));
     }
 
     private static JsonObject Account(KwilSigner signer) => new()

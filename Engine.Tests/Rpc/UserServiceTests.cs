@@ -213,5 +213,8 @@ public sealed class UserServiceTests
 
         public Task<ExecutedTransaction?> Executed(byte[] transactionHash, CancellationToken cancel) =>
             Task.FromResult(_executed.GetValueOrDefault(Convert.ToHexStringLower(transactionHash)));
+
+        public Task<IReadOnlyList<ViewCallResult>> Views(IReadOnlyList<ViewCallRequest> calls, CancellationToken cancel) =>
+            Task.FromResult<IReadOnlyList<ViewCallResult>>([.. calls.Select(c => new ViewCallResult(0, "", ["caller"], [[c.Caller]]))]);
     }
 }

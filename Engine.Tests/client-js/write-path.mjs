@@ -29,4 +29,8 @@ results.addInserter = (await run(owner, "add_inserter_as_owner", [inserter, `js-
 results.addDelegate = (await run(owner, "add_delegate_as_owner", [wallet.address, inserter], [DataType.Text, DataType.Uuid])).data;
 results.addUser = (await run(issuer, "add_user_as_inserter", [user, "recipient-key", "user"], [DataType.Uuid, DataType.Text, DataType.Text])).data;
 const info = (await kwil.txInfo(results.addUser.tx_hash)).data;
-console.log(JSON.stringify({ chainId, user, txHeight: info.height, txCode: info.tx_result.code, hashes: Object.values(results).map((r) => r.tx_hash) }));
+
+// Reads: anonymous, then as the inserter, which the client does by answering the node's -901 with a KGW login.
+const profile = (await kwil.call({ namespace: "main", name: "has_profile", inputs: ["0x0000000000000000000000000000000000000001"], types: [DataType.Text] })).data.result;
+const asInserter = (await kwil.call({ namespace: "main", name: "get_user_as_inserter", inputs: [user], types: [DataType.Uuid] }, issuer)).data.result;
+console.log(JSON.stringify({ chainId, user, txHeight: info.height, txCode: info.tx_result.code, hashes: Object.values(results).map((r) => r.tx_hash), profile, asInserter }));

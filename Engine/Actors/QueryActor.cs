@@ -4,6 +4,7 @@ using IdOS.Akka.Engine.Hosting;
 using IdOS.Akka.Engine.Network;
 using IdOS.Akka.Engine.Storage;
 using IdOS.Akka.Engine.Storage.Queries;
+using IdOS.Akka.Engine.Storage.Transactions;
 
 namespace IdOS.Akka.Engine.Actors;
 
@@ -29,6 +30,7 @@ public sealed class QueryActor : ReceiveActor
             Sender.Tell(new TransactionResults(height, [.. rows.Select(r => r is null ? null
                 : new TransactionOutcome(r.Height, r.Position, r.Code, r.Log, query.IncludeTransactions ? TransactionAt(r.Height, r.Position) : null))]));
         });
+        Receive<ViewBatchQuery>(query => Sender.Tell(Views(reader, query)));
         Receive<AccountQuery>(query =>
         {
             var (nonce, height) = reader.NextNonce(query.Identifier, query.KeyType);
@@ -45,6 +47,51 @@ public sealed class QueryActor : ReceiveActor
     {
         _database.Dispose();
         _blocks.Dispose();
+    }
+
+    /// <summary>
+    /// Runs the batch's views in one read transaction; a payload that does not decode is answered on its own with
+    /// code 1, and the others still run.
+    /// </summary>
+    private static ViewBatchAnswer Views(StateReader reader, ViewBatchQuery query)
+    {
+        var decoded = query.Calls.Select(call =>
+        {
+            try
+            {
+                var action = ActionPayload.DecodeCall(call.Payload);
+                var caller = call.Caller.Length == 0 ? ReadCaller.Anonymous : new ReadCaller(call.Caller, call.Signer, call.Authenticator);
+                return (Request: new ViewRequest(caller, action.Action, action.Arguments, action.Namespace), Error: (string?)null);
+            }
+            catch (KwilFormatException e)
+            {
+                return (Request: (ViewRequest?)null, Error: e.Message);
+            }
+        }).ToList();
+        var batch = reader.Read([.. decoded.Where(d => d.Request is not null).Select(d => d.Request!)], query.AtLeastHeight);
+        if (batch.Behind)
+        {
+            return new ViewBatchAnswer(batch.Height, true, []);
+        }
+
+        var results = batch.Results.GetEnumerator();
+        var answers = new List<ViewAnswer>(decoded.Count);
+        foreach (var (request, error) in decoded)
+        {
+            if (request is null)
+            {
+                answers.Add(new ViewAnswer(1, error!, [], []));
+                continue;
+            }
+
+            results.MoveNext();
+            var result = results.Current;
+            answers.Add(result.Outcome is { } outcome
+                ? new ViewAnswer(0, "", outcome.Columns, outcome.Rows)
+                : new ViewAnswer(result.Code, result.Error, [], []));
+        }
+
+        return new ViewBatchAnswer(batch.Height, false, answers);
     }
 
     /// <summary>Null once the block's body is pruned past the retention window.</summary>

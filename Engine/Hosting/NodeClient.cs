@@ -43,6 +43,9 @@ public sealed class NodeClient : IAsyncDisposable
     public Task<AccountAnswer> Account(Address node, byte[] identifier, string keyType, TimeSpan timeout) =>
         Select(node, QueryActor.Name).Ask<AccountAnswer>(new AccountQuery(identifier, keyType), timeout);
 
+    public Task<ViewBatchAnswer> Views(Address node, IReadOnlyList<ViewCall> calls, long atLeastHeight, TimeSpan timeout) =>
+        Select(node, QueryActor.Name).Ask<ViewBatchAnswer>(new ViewBatchQuery(calls, atLeastHeight), timeout);
+
     public Task<AppHashAnswer> AppHash(Address node, long height, TimeSpan timeout) =>
         Select(node, QueryActor.Name).Ask<AppHashAnswer>(new AppHashQuery(height), timeout);
 

@@ -70,7 +70,9 @@ public sealed class RpcHost : IAsyncDisposable
             var gateway = new ValidatorGateway(client, settings.Validators, settings.AskTimeout);
             var service = new UserService(gateway, Secp256k1.Recovery, new PendingNonces(TimeProvider.System, TimeSpan.FromMinutes(2)),
                 new BroadcastSettings(settings.CommitTimeout, TimeSpan.FromMilliseconds(50)));
-            var dispatcher = new JsonRpcDispatcher(service.Methods, settings.MaxBodyBytes, settings.RequestTimeout);
+            var sessions = new KgwSessions(Secp256k1.Recovery, TimeProvider.System, async cancel => (await gateway.Chain(cancel)).ChainId, TimeSpan.FromHours(1));
+            var methods = service.Methods.Concat(new CallService(gateway, sessions).Methods).Concat(sessions.Methods).ToDictionary(StringComparer.Ordinal);
+            var dispatcher = new JsonRpcDispatcher(methods, settings.MaxBodyBytes, settings.RequestTimeout);
             return new RpcHost(client, await RpcHttpServer.Start(settings.Listen, dispatcher, settings.MaxBodyBytes));
         }
         catch

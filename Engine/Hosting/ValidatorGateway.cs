@@ -41,6 +41,13 @@ public sealed class ValidatorGateway(NodeClient client, IReadOnlyList<Address> v
         return answer.Results[0] is { } outcome ? new ExecutedTransaction(outcome.Height, outcome.Code, outcome.Log, outcome.Transaction) : null;
     }
 
+    public async Task<IReadOnlyList<ViewCallResult>> Views(IReadOnlyList<ViewCallRequest> calls, CancellationToken cancel)
+    {
+        var answer = await Ask((node, timeout) => client.Views(node, [.. calls.Select(c => new Network.ViewCall(c.Caller, c.Signer, c.Authenticator, c.Payload))], 0, timeout),
+            cancel);
+        return [.. answer.Answers.Select(a => new ViewCallResult(a.Code, a.Error, a.Columns, a.Rows))];
+    }
+
     /// <summary>Asks the current validator, then each other one in turn, until one answers or the request is cancelled.</summary>
     private async Task<T> Ask<T>(Func<Address, TimeSpan, Task<T>> ask, CancellationToken cancel)
     {

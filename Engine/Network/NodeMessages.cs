@@ -95,6 +95,8 @@ public static class NodeMessageCodec
         AppHashAnswer => "HA",
         AccountQuery => "AQ",
         AccountAnswer => "AA",
+        ViewBatchQuery => "VQ",
+        ViewBatchAnswer => "VA",
         _ => throw new ArgumentException($"{message?.GetType().Name} is not a node message", nameof(message)),
     };
 
@@ -186,6 +188,43 @@ public static class NodeMessageCodec
                 writer.WriteU63(answer.NextNonce);
                 writer.WriteU63(answer.ExecutedHeight);
                 break;
+            case ViewBatchQuery query:
+                writer.WriteU32(query.Calls.Count);
+                foreach (var call in query.Calls)
+                {
+                    writer.WriteString(call.Caller);
+                    writer.WriteShortBytes(call.Signer);
+                    writer.WriteString(call.Authenticator);
+                    writer.WriteBytes(call.Payload);
+                }
+
+                writer.WriteU63(query.AtLeastHeight);
+                break;
+            case ViewBatchAnswer answer:
+                writer.WriteU63(answer.Height);
+                writer.WriteBool(answer.Behind);
+                writer.WriteU32(answer.Answers.Count);
+                foreach (var view in answer.Answers)
+                {
+                    writer.WriteU32(view.Code);
+                    writer.WriteString(Truncate(view.Error));
+                    writer.WriteU32(view.Columns.Count);
+                    foreach (var column in view.Columns)
+                    {
+                        writer.WriteString(column);
+                    }
+
+                    writer.WriteU32(view.Rows.Count);
+                    foreach (var row in view.Rows)
+                    {
+                        foreach (var value in row)
+                        {
+                            ViewValueCodec.Write(writer, value);
+                        }
+                    }
+                }
+
+                break;
             default:
                 throw new ArgumentException($"{message?.GetType().Name} is not a node message", nameof(message));
         }
@@ -212,6 +251,8 @@ public static class NodeMessageCodec
             "AQ" => (ref CanonicalReader r) => new AccountQuery(r.ReadShortBytes(MaxIdentifierBytes, "identifier"),
                 System.Text.Encoding.UTF8.GetString(r.ReadShortBytes(MaxIdentifierBytes, "key type"))),
             "AA" => (ref CanonicalReader r) => new AccountAnswer(r.ReadU63("next nonce"), r.ReadU63("executed height")),
+            "VQ" => (ref CanonicalReader r) => ReadViewQuery(ref r, limits),
+            "VA" => ReadViewAnswer,
             _ => null,
         };
         if (read is null)
@@ -307,6 +348,58 @@ public static class NodeMessageCodec
         }
 
         return new TransactionResults(height, results);
+    }
+
+    private static ViewBatchQuery ReadViewQuery(ref CanonicalReader reader, ConsensusLimits limits)
+    {
+        var count = reader.ReadU32(ViewValueCodec.MaxCalls, "view count");
+        var calls = new List<ViewCall>(count);
+        for (var i = 0; i < count; i++)
+        {
+            calls.Add(new ViewCall(
+                System.Text.Encoding.UTF8.GetString(reader.ReadShortBytes(MaxIdentifierBytes, "caller")),
+                reader.ReadShortBytes(MaxIdentifierBytes, "signer"),
+                System.Text.Encoding.UTF8.GetString(reader.ReadShortBytes(MaxIdentifierBytes, "authenticator")),
+                reader.ReadBytes(limits.MaxTransactionBytes, "view payload")));
+        }
+
+        return new ViewBatchQuery(calls, reader.ReadU63("at least height"));
+    }
+
+    private static ViewBatchAnswer ReadViewAnswer(ref CanonicalReader reader)
+    {
+        var height = reader.ReadU63("height");
+        var behind = reader.ReadBool();
+        var count = reader.ReadU32(ViewValueCodec.MaxCalls, "answer count");
+        var answers = new List<ViewAnswer>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var code = reader.ReadU32(int.MaxValue, "code");
+            var error = System.Text.Encoding.UTF8.GetString(reader.ReadShortBytes(MaxReasonBytes, "error"));
+            var columnCount = reader.ReadU32(ViewValueCodec.MaxColumns, "column count");
+            var columns = new List<string>(columnCount);
+            for (var c = 0; c < columnCount; c++)
+            {
+                columns.Add(System.Text.Encoding.UTF8.GetString(reader.ReadShortBytes(MaxIdentifierBytes, "column")));
+            }
+
+            var rowCount = reader.ReadU32(ViewValueCodec.MaxRows, "row count");
+            var rows = new List<IReadOnlyList<object?>>(Math.Min(rowCount, 1024));
+            for (var r = 0; r < rowCount; r++)
+            {
+                var row = new object?[columnCount];
+                for (var c = 0; c < columnCount; c++)
+                {
+                    row[c] = ViewValueCodec.Read(ref reader);
+                }
+
+                rows.Add(row);
+            }
+
+            answers.Add(new ViewAnswer(code, error, columns, rows));
+        }
+
+        return new ViewBatchAnswer(height, behind, answers);
     }
 
     private static string Truncate(string reason)
