@@ -24,10 +24,7 @@ public sealed class RpcProcessTests
     {
         using var network = new TestNetwork(4, application: "idos");
         await using var nodes = new NodeProcesses(network);
-        await IdosNetworkProcessTests.StartAll(nodes);
-        var settings = new RpcSettings(new IPEndPoint(IPAddress.Loopback, 0), nodes.Addresses, 4 << 20, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(30),
-            TimeSpan.FromSeconds(5));
-        await using var rpc = await RpcHost.Start(settings);
+        await using var rpc = await StartWithRpc(nodes);
         using var http = new HttpClient();
         var owner = IdosNetworkProcessTests.OwnerOf(network, out var ownerKey);
         using var disposeOwner = ownerKey;
@@ -65,10 +62,7 @@ public sealed class RpcProcessTests
     {
         using var network = new TestNetwork(4, application: "idos");
         await using var nodes = new NodeProcesses(network);
-        await IdosNetworkProcessTests.StartAll(nodes);
-        var settings = new RpcSettings(new IPEndPoint(IPAddress.Loopback, 0), nodes.Addresses, 4 << 20, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(30),
-            TimeSpan.FromSeconds(5));
-        await using var rpc = await RpcHost.Start(settings);
+        await using var rpc = await StartWithRpc(nodes);
         var ownerSeed = (string)JsonNode.Parse(await File.ReadAllTextAsync(network.OwnerKey))!["private_seed"]!;
 
         var (exitCode, output, errors) = await ClientScript.Run("write-path.mjs", rpc.Endpoint.GetLeftPart(UriPartial.Authority), ownerSeed);
@@ -81,6 +75,14 @@ public sealed class RpcProcessTests
         Assert.False((bool)summary["profile"]![0]!["has_profile"]!);
         var row = Assert.Single(summary["asInserter"]!.AsArray())!;
         Assert.Equal(((string?)summary["user"], "recipient-key"), ((string?)row["id"], (string?)row["recipient_encryption_public_key"]));
+    }
+
+    /// <summary>The four validators, once they see each other, and an RPC host in this process on a port the OS picks.</summary>
+    private static async Task<RpcHost> StartWithRpc(NodeProcesses nodes)
+    {
+        await IdosNetworkProcessTests.StartAll(nodes);
+        return await RpcHost.Start(new RpcSettings(new IPEndPoint(IPAddress.Loopback, 0), nodes.Addresses, 4 << 20, TimeSpan.FromSeconds(60),
+            TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(5)));
     }
 
     private static JsonObject Account(KwilSigner signer) => new()
