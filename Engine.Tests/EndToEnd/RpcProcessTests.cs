@@ -51,34 +51,8 @@ public sealed class RpcProcessTests
         Assert.Equal(ownerNonce + 1, (long)(await Call(http, rpc.Endpoint, "user.account", Account(owner)))["result"]!["nonce"]!);
     }
 
-    /// <summary>
-    /// The unmodified idOS client library (@idos-network/kwil-js 0.1.3 from npm, Engine.Tests/client-js) learns the
-    /// chain id, executes idOS actions synchronously as an ed25519 owner and as an EVM inserter, reads a transaction
-    /// back, calls a view anonymously and one as the inserter after the KGW login it performs on the node's -901 —
-    /// against four validator processes through this RPC.
-    /// </summary>
-    [Fact]
-    public async Task The_real_idos_client_library_executes_idos_writes_through_the_rpc()
-    {
-        using var network = new TestNetwork(4, application: "idos");
-        await using var nodes = new NodeProcesses(network);
-        await using var rpc = await StartWithRpc(nodes);
-        var ownerSeed = (string)JsonNode.Parse(await File.ReadAllTextAsync(network.OwnerKey))!["private_seed"]!;
-
-        var (exitCode, output, errors) = await ClientScript.Run("write-path.mjs", rpc.Endpoint.GetLeftPart(UriPartial.Authority), ownerSeed);
-
-        Assert.True(exitCode == 0, output + errors);
-        var summary = JsonNode.Parse(output.Trim().Split('\n')[^1])!;
-        Assert.Equal(network.Chain.ChainId, (string?)summary["chainId"]);
-        Assert.Equal(0, (int)summary["txCode"]!);
-        Assert.Equal(3, summary["hashes"]!.AsArray().Count);
-        Assert.False((bool)summary["profile"]![0]!["has_profile"]!);
-        var row = Assert.Single(summary["asInserter"]!.AsArray())!;
-        Assert.Equal(((string?)summary["user"], "recipient-key"), ((string?)row["id"], (string?)row["recipient_encryption_public_key"]));
-    }
-
     /// <summary>The four validators, once they see each other, and an RPC host in this process on a port the OS picks.</summary>
-    private static async Task<RpcHost> StartWithRpc(NodeProcesses nodes)
+    internal static async Task<RpcHost> StartWithRpc(NodeProcesses nodes)
     {
         await IdosNetworkProcessTests.StartAll(nodes);
         return await RpcHost.Start(new RpcSettings(new IPEndPoint(IPAddress.Loopback, 0), nodes.Addresses, 4 << 20, TimeSpan.FromSeconds(60),

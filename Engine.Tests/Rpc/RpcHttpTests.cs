@@ -1,0 +1,88 @@
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using IdOS.Akka.Engine.Rpc.Http;
+using IdOS.Akka.Engine.Rpc.JsonRpc;
+using IdOS.Akka.Engine.Rpc.Services;
+using IdOS.Akka.Engine.Storage.Auth;
+using Xunit;
+
+namespace IdOS.Akka.Engine.Tests.Rpc;
+
+/// <summary>
+/// The HTTP endpoint itself (Kestrel on loopback, validators faked): each kind of bad input gets its stable JSON-RPC
+/// error — never an HTTP 500, never a dropped connection — and the server keeps answering afterwards.
+/// </summary>
+[Trait("Category", "Cluster")]
+public sealed class RpcHttpTests : IAsyncLifetime, IDisposable
+{
+    private const int MaxBody = 64 << 10;
+    private readonly HttpClient _http = new();
+    private RpcHttpServer _server = null!;
+
+    private Uri Endpoint => new(_server.Address, RpcHttpServer.Path);
+
+    public async Task InitializeAsync()
+    {
+        var service = new UserService(new FakeGateway(), Secp256k1.Recovery, new PendingNonces(TimeProvider.System, TimeSpan.FromMinutes(2)), BroadcastSettings.Default);
+        _server = await RpcHttpServer.Start(new IPEndPoint(IPAddress.Loopback, 0), new JsonRpcDispatcher(service.Methods, MaxBody, TimeSpan.FromSeconds(10)), MaxBody);
+    }
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    public void Dispose() => _http.Dispose();
+
+    public static TheoryData<string, string, int, int> BadInputs => new()
+    {
+        { "malformed JSON", "{\"jsonrpc\":", 400, RpcErrorCode.ParseError },
+        { "unknown method", Request("user.nothing", "{}"), 404, RpcErrorCode.MethodNotFound },
+        { "batch", "[" + Request("user.ping", "{}") + "]", 400, RpcErrorCode.InvalidRequest },
+        { "bad base64", Request("user.broadcast", Tx(payload: "%%%")), 400, RpcErrorCode.InvalidParams },
+        { "bad hex sender", Request("user.broadcast", Tx(sender: "0xnothex")), 400, RpcErrorCode.InvalidParams },
+        { "truncated transaction", Request("user.broadcast", Tx(payload: "AAAE")), 200, RpcErrorCode.BroadcastFailed },
+        { "wrong chain", Request("user.broadcast", Tx(chain: "another")), 200, RpcErrorCode.BroadcastFailed },
+        { "signature of the wrong size", Request("user.broadcast", Tx(signature: "AAAA")), 200, RpcErrorCode.BroadcastFailed },
+        { "body over the limit", Request("user.ping", "{\"message\":\"" + new string('x', MaxBody) + "\"}"), 400, RpcErrorCode.InvalidRequest },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadInputs))]
+    public async Task Bad_input_gets_a_stable_json_rpc_error_and_the_server_goes_on(string what, string body, int status, int code)
+    {
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
+        using var response = await _http.PostAsync(Endpoint, content);
+        var answer = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+
+        Assert.True((int)response.StatusCode == status, $"{what}: HTTP {(int)response.StatusCode}");
+        Assert.Equal(code, (int)answer["error"]!["code"]!);
+        using var ping = new StringContent(Request("user.ping", "{\"message\":\"ping\"}"), Encoding.UTF8, "application/json");
+        using var after = await _http.PostAsync(Endpoint, ping);
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+    }
+
+    [Fact]
+    public async Task The_browser_preflight_is_answered_with_the_origin_echoed_and_credentials_allowed()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Options, Endpoint);
+        request.Headers.Add("Origin", "https://app.example");
+        using var response = await _http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("https://app.example", response.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.Equal("true", response.Headers.GetValues("Access-Control-Allow-Credentials").Single());
+    }
+
+    private static string Request(string method, string parameters) => $"{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"{method}\",\"params\":{parameters}}}";
+
+    private static string Tx(string payload = "AAAEAAAAbWFpbg0AAABh", string sender = "19e7e376e7c213b7e7e7e46cc70a5dd086daff2a", string chain = FakeGateway.ChainId,
+        string signature = "zPkTTBo4b1Be13NCV+EjTnOQa9q9QI1w4WwuEFicrjdKb2RIenGtNjEtQLlKHWLlsaVL12wrDhyUEfY5DmyWmhs=") =>
+        new JsonObject
+        {
+            ["tx"] = new JsonObject
+            {
+                ["signature"] = new JsonObject { ["sig"] = signature, ["type"] = "secp256k1_ep" },
+                ["body"] = new JsonObject { ["desc"] = "d", ["payload"] = payload, ["type"] = "execute", ["fee"] = "0", ["nonce"] = 1, ["chain_id"] = chain },
+                ["sender"] = sender,
+                ["serialization"] = "concat",
+            },
+        }.ToJsonString();}
