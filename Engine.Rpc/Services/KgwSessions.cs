@@ -25,7 +25,7 @@ public sealed class KgwSessions(ISecp256k1Recovery recovery, TimeProvider clock,
     private const int MaxOutstanding = 100_000;
 
     private readonly Lock _gate = new();
-    private readonly Dictionary<string, JsonObject> _nonces = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (JsonObject Parameters, DateTimeOffset Expires)> _nonces = new(StringComparer.Ordinal);
     private readonly Dictionary<string, KgwSession> _sessions = new(StringComparer.Ordinal);
 
     public IReadOnlyDictionary<string, RpcMethod> Methods => new Dictionary<string, RpcMethod>(StringComparer.Ordinal)
@@ -87,7 +87,7 @@ public sealed class KgwSessions(ISecp256k1Recovery recovery, TimeProvider clock,
                 throw new RpcException(RpcErrorCode.InvalidRequest, "too many logins in progress; try again shortly");
             }
 
-            _nonces[nonce] = (JsonObject)parameters.DeepClone();
+            _nonces[nonce] = ((JsonObject)parameters.DeepClone(), now.Add(lifetime));
         }
 
         return parameters;
@@ -113,18 +113,19 @@ public sealed class KgwSessions(ISecp256k1Recovery recovery, TimeProvider clock,
             throw RpcException.InvalidParams("signature.sig is not base64");
         }
 
-        JsonObject? issued;
+        bool known;
+        (JsonObject Parameters, DateTimeOffset Expires) issued;
         lock (_gate)
         {
-            _nonces.Remove(nonce, out issued);
+            known = _nonces.Remove(nonce, out issued);
         }
 
-        if (issued is null || DateTimeOffset.ParseExact((string)issued["expiration_time"]!, TimeFormat, CultureInfo.InvariantCulture) <= clock.GetUtcNow())
+        if (!known || issued.Expires <= clock.GetUtcNow())
         {
             throw RpcException.InvalidParams("unknown or expired nonce; ask kgw.authn_param again");
         }
 
-        var check = KwilAuthenticator.VerifyMessage(type, sender, System.Text.Encoding.UTF8.GetBytes(LoginText(issued)), data, recovery);
+        var check = KwilAuthenticator.VerifyMessage(type, sender, System.Text.Encoding.UTF8.GetBytes(LoginText(issued.Parameters)), data, recovery);
         if (!check.IsValid)
         {
             throw RpcException.InvalidParams($"the login signature does not verify: {check.Refusal}");
@@ -162,8 +163,7 @@ public sealed class KgwSessions(ISecp256k1Recovery recovery, TimeProvider clock,
             _sessions.Remove(expired);
         }
 
-        foreach (var expired in _nonces.Where(n => DateTimeOffset.ParseExact((string)n.Value["expiration_time"]!, TimeFormat, CultureInfo.InvariantCulture) <= now)
-                     .Select(n => n.Key).ToList())
+        foreach (var expired in _nonces.Where(n => n.Value.Expires <= now).Select(n => n.Key).ToList())
         {
             _nonces.Remove(expired);
         }

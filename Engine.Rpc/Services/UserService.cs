@@ -24,6 +24,7 @@ public sealed record BroadcastSettings(TimeSpan CommitTimeout, TimeSpan PollInte
 public sealed class UserService(INodeGateway gateway, ISecp256k1Recovery recovery, PendingNonces pending, BroadcastSettings settings)
 {
     public const string ApiVersion = "0.3.0";
+    private string? _chainId;
     private const int TxUnknown = 65535;
     private const int TxCommitTimeout = 10;
     private const int TxMempoolFull = 11;
@@ -109,8 +110,8 @@ public sealed class UserService(INodeGateway gateway, ISecp256k1Recovery recover
         }
 
         var hash = SHA256.HashData(bytes);
-        var chain = await gateway.Chain(cancel);
-        var admission = TransactionGate.Check(bytes, chain.ChainId, recovery);
+        var chainId = await ChainId(cancel);
+        var admission = TransactionGate.Check(bytes, chainId, recovery);
         if (!admission.IsAdmitted)
         {
             throw Refused(admission.Code, hash, admission.Log);
@@ -176,6 +177,9 @@ public sealed class UserService(INodeGateway gateway, ISecp256k1Recovery recover
             ["tx_result"] = Result(executed),
         };
     }
+
+    /// <summary>A chain id never changes, so a broadcast asks a validator for it once, not every time.</summary>
+    private async Task<string> ChainId(CancellationToken cancel) => _chainId ??= (await gateway.Chain(cancel)).ChainId;
 
     private async Task<ExecutedTransaction?> WaitForExecution(byte[] hash, CancellationToken cancel)
     {
