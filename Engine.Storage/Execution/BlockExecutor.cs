@@ -38,11 +38,11 @@ public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnly
     private static readonly byte[] NothingChanged = new byte[32];
     private const int MaxLogChars = 1024;
 
-    public long ExecutedHeight => state.Connection.GetTable<ExecutedBlockRow>().Select(b => (long?)b.Height).Max() ?? 0;
+    public long ExecutedHeight => ExecutedBlocks.Height(state.Connection);
 
     /// <summary>The app hash after <paramref name="height"/>, or null if it has not been executed.</summary>
     public byte[]? AppHashAt(long height) =>
-        state.Connection.GetTable<ExecutedBlockRow>().Where(b => b.Height == height).Select(b => b.AppHash).FirstOrDefault();
+        ExecutedBlocks.AppHashAt(state.Connection, height);
 
     /// <summary>
     /// Executes the next height and returns the app hash. Asked again for the last executed height (a restart where
@@ -112,10 +112,6 @@ public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnly
         var cut = char.IsHighSurrogate(clean[MaxLogChars - 1]) ? MaxLogChars - 1 : MaxLogChars;
         return clean[..cut];
     }
-
-    /// <summary>The result of one transaction of a committed block, for `user.tx_query`.</summary>
-    public TransactionResultRow? ResultOf(byte[] transactionHash) =>
-        state.Connection.GetTable<TransactionResultRow>().FirstOrDefault(r => r.TransactionHash == transactionHash);
 
     private (int Code, string Log) ExecuteOne(byte[] bytes, byte[] txHash, BlockInput block, BlockCommands commands)
     {

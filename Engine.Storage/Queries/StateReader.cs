@@ -71,7 +71,7 @@ public sealed class StateReader(StateDatabase state, string databaseOwner)
         ArgumentNullException.ThrowIfNull(hashes);
         var db = state.Connection;
         using var transaction = db.BeginTransaction(IsolationLevel.RepeatableRead);
-        var height = db.GetTable<ExecutedBlockRow>().Select(b => (long?)b.Height).Max() ?? 0;
+        var height = ExecutedBlocks.Height(db);
         var results = hashes.Select(hash => db.GetTable<TransactionResultRow>().FirstOrDefault(r => r.TransactionHash == hash)).ToList();
         transaction.Rollback();
         return (height, results);
@@ -79,14 +79,14 @@ public sealed class StateReader(StateDatabase state, string databaseOwner)
 
     /// <summary>The app hash after <paramref name="height"/>, or null when it is not executed yet.</summary>
     public byte[]? AppHashAt(long height) =>
-        state.Connection.GetTable<ExecutedBlockRow>().Where(b => b.Height == height).Select(b => b.AppHash).FirstOrDefault();
+        ExecutedBlocks.AppHashAt(state.Connection, height);
 
     /// <summary>A signer's next nonce (`user.account`): its last used one + 1, with the height it is read at.</summary>
     public (long NextNonce, long Height) NextNonce(byte[] identifier, string keyType)
     {
         var db = state.Connection;
         using var transaction = db.BeginTransaction(IsolationLevel.RepeatableRead);
-        var height = db.GetTable<ExecutedBlockRow>().Select(b => (long?)b.Height).Max() ?? 0;
+        var height = ExecutedBlocks.Height(db);
         var nonce = db.GetTable<AccountRow>().Where(a => a.Identifier == identifier && a.KeyType == keyType).Select(a => (long?)a.Nonce).FirstOrDefault() ?? 0;
         transaction.Rollback();
         return (nonce + 1, height);

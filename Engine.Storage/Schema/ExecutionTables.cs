@@ -1,3 +1,5 @@
+using LinqToDB;
+using LinqToDB.Data;
 using LinqToDB.Mapping;
 
 namespace IdOS.Akka.Engine.Storage.Schema;
@@ -40,4 +42,15 @@ public sealed class ExecutedBlockRow
 
     /// <summary>The block's timestamp: what views read as `@block_timestamp` between blocks.</summary>
     [Column("timestamp_ms"), NotNull] public long TimestampMs { get; set; }
+}
+
+/// <summary>The two questions everything that executes or reads asks of <see cref="ExecutedBlockRow"/>.</summary>
+public static class ExecutedBlocks
+{
+    /// <summary>The last executed height, 0 before the first block.</summary>
+    public static long Height(DataConnection db) => db.GetTable<ExecutedBlockRow>().Select(b => (long?)b.Height).Max() ?? 0;
+
+    /// <summary>The app hash after <paramref name="height"/>, or null if it has not been executed.</summary>
+    public static byte[]? AppHashAt(DataConnection db, long height) =>
+        db.GetTable<ExecutedBlockRow>().Where(b => b.Height == height).Select(b => b.AppHash).FirstOrDefault();
 }

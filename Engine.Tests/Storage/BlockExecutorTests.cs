@@ -2,6 +2,7 @@ using System.Numerics;
 using IdOS.Akka.Engine.Storage;
 using IdOS.Akka.Engine.Storage.Auth;
 using IdOS.Akka.Engine.Storage.Execution;
+using IdOS.Akka.Engine.Storage.Queries;
 using IdOS.Akka.Engine.Storage.Schema;
 using IdOS.Akka.Engine.Storage.Transactions;
 using LinqToDB;
@@ -35,7 +36,7 @@ public abstract class BlockExecutorTests<TStore> : OnStateStore<TStore>
         // The second add_user repeats the first: a failed transaction in the middle of a committed block.
         Assert.Equal([TxCode.Ok, TxCode.Ok, TxCode.Ok, 113], results.Select(r => r.Code));
         Assert.Contains("already exists", results[3].Log, StringComparison.Ordinal);
-        Assert.Equal(results[2].TransactionHash, executor.ResultOf(results[2].TransactionHash)!.TransactionHash);
+        Assert.Equal(results[2].TransactionHash, new StateReader(state, "").TransactionResults([results[2].TransactionHash]).Results[0]!.TransactionHash);
         Assert.Equal("issuer", state.Connection.GetTable<UserRow>().Single(u => u.Id == User).Inserter);
         Assert.Equal(2, executor.ExecutedHeight);
         Assert.Equal(2L, state.Connection.GetTable<AccountRow>().Single(a => a.Identifier == Public(_owner)).Nonce);
