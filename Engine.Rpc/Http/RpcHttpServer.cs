@@ -37,7 +37,9 @@ public sealed class RpcHttpServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(options =>
         {
             options.AddServerHeader = false;
-            options.Limits.MaxRequestBodySize = maxBodyBytes;
+            // Oversized bodies up to this are read and discarded, so the client gets the JSON-RPC error instead of a
+            // connection closed while it is still sending; beyond it Kestrel cuts the request off.
+            options.Limits.MaxRequestBodySize = DrainLimit(maxBodyBytes);
             options.Listen(endpoint);
         });
         var app = builder.Build();
@@ -63,23 +65,14 @@ public sealed class RpcHttpServer : IAsyncDisposable
     {
         AddCors(context);
         byte[] body;
-        if (context.Request.ContentLength > maxBodyBytes)
+        try
         {
-            body = new byte[maxBodyBytes + 1];
+            body = await ReadBounded(context.Request.Body, maxBodyBytes, context.RequestAborted);
         }
-        else
+        catch (BadHttpRequestException)
         {
-            try
-            {
-                using var buffer = new MemoryStream();
-                await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
-                body = buffer.ToArray();
-            }
-            catch (BadHttpRequestException)
-            {
-                // Kestrel's own limit: the body was longer than it said or than allowed; answer as for any oversized body.
-                body = new byte[maxBodyBytes + 1];
-            }
+            // Longer than even the drain limit (or than it said it was): answered as any oversized body.
+            body = new byte[maxBodyBytes + 1];
         }
 
         var request = new RequestContext(context.Connection.RemoteIpAddress?.ToString(), context.Request.Headers.Cookie.ToString(),
@@ -93,6 +86,27 @@ public sealed class RpcHttpServer : IAsyncDisposable
         }
 
         await context.Response.WriteAsync(response.Body, context.RequestAborted);
+    }
+
+    private static long DrainLimit(int maxBodyBytes) => Math.Max(16L * maxBodyBytes, 16L << 20);
+
+    /// <summary>The body, or when it is longer than allowed, the rest read and dropped and a marker one byte over the limit.</summary>
+    private static async Task<byte[]> ReadBounded(Stream stream, int maxBodyBytes, CancellationToken cancel)
+    {
+        using var kept = new MemoryStream();
+        var chunk = new byte[16 << 10];
+        long total = 0;
+        int read;
+        while ((read = await stream.ReadAsync(chunk, cancel)) > 0)
+        {
+            total += read;
+            if (total <= maxBodyBytes)
+            {
+                kept.Write(chunk, 0, read);
+            }
+        }
+
+        return total <= maxBodyBytes ? kept.ToArray() : new byte[maxBodyBytes + 1];
     }
 
     private static void AddCors(HttpContext context)
