@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using IdOS.Akka.Engine.Rpc.JsonRpc;
 using IdOS.Akka.Engine.Rpc.Kwil;
+using IdOS.Akka.Engine.Rpc.Reads;
 using IdOS.Akka.Engine.Storage.Transactions;
 
 namespace IdOS.Akka.Engine.Rpc.Services;
@@ -12,7 +13,7 @@ namespace IdOS.Akka.Engine.Rpc.Services;
 /// sender runs anonymously and sees no user's private rows. Values are rendered as kwild renders them: int8 and
 /// UUIDs as strings, bytes as base64.
 /// </summary>
-public sealed class CallService(INodeGateway gateway, KgwSessions sessions)
+public sealed class CallService(ReadBatcher reads, KgwSessions sessions)
 {
     public IReadOnlyDictionary<string, RpcMethod> Methods => new Dictionary<string, RpcMethod>(StringComparer.Ordinal) { ["user.call"] = Call };
 
@@ -48,7 +49,7 @@ public sealed class CallService(INodeGateway gateway, KgwSessions sessions)
             request = new ViewCallRequest(KwilAuthenticator.Caller(session.SignatureType, sender), sender, session.SignatureType, payload);
         }
 
-        var result = (await gateway.Views([request], cancel))[0];
+        var result = await reads.View(request, cancel);
         return result.Code switch
         {
             0 => new JsonObject { ["query_result"] = Table(result), ["logs"] = "", ["error"] = null },

@@ -1,3 +1,5 @@
+using IdOS.Akka.Engine.Storage.Queries;
+
 namespace IdOS.Akka.Engine.Rpc.Services;
 
 /// <summary>The chain as a validator reports it: what `user.chain_info` and `user.health` show.</summary>
@@ -25,6 +27,12 @@ public sealed record ViewCallRequest(string Caller, byte[] Signer, string Authen
 /// <summary>A view's table, or its refusal: code 1 (payload does not decode) or 100 + action error, with the message.</summary>
 public sealed record ViewCallResult(int Code, string Error, IReadOnlyList<string> Columns, IReadOnlyList<IReadOnlyList<object?>> Rows);
 
+/// <summary>Reads to run together against one state version: views, and accounts whose last nonce to look up.</summary>
+public sealed record ReadBatch(IReadOnlyList<ViewCallRequest> Views, IReadOnlyList<AccountKey> Accounts);
+
+/// <summary>A batch's answers in order, all read after block <paramref name="Height"/>; a nonce is 0 for a new account.</summary>
+public sealed record ReadBatchReply(long Height, IReadOnlyList<ViewCallResult> Views, IReadOnlyList<long> LastNonces);
+
 /// <summary>
 /// What the RPC layer needs of the validators. The node's implementation sends these to a healthy validator's
 /// actors over Akka.Remote and fails over; tests use an in-memory one.
@@ -33,14 +41,11 @@ public interface INodeGateway
 {
     Task<ChainSnapshot> Chain(CancellationToken cancel);
 
-    /// <summary>The last nonce the account used in an executed transaction (0 for a new account).</summary>
-    Task<long> LastNonce(byte[] identifier, string keyType, CancellationToken cancel);
-
     Task<SubmitVerdict> Submit(byte[] transaction, CancellationToken cancel);
 
     /// <summary>The transaction's execution, or null while it is not executed (or unknown).</summary>
     Task<ExecutedTransaction?> Executed(byte[] transactionHash, CancellationToken cancel);
 
-    /// <summary>Runs the views against one state version of a validator, answers in order.</summary>
-    Task<IReadOnlyList<ViewCallResult>> Views(IReadOnlyList<ViewCallRequest> calls, CancellationToken cancel);
+    /// <summary>Runs the batch against one state version of a validator's committed state.</summary>
+    Task<ReadBatchReply> Read(ReadBatch batch, CancellationToken cancel);
 }

@@ -4,8 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using IdOS.Akka.Engine.Rpc.JsonRpc;
 using IdOS.Akka.Engine.Rpc.Kwil;
-using IdOS.Akka.Engine.Storage.Auth;
-using IdOS.Akka.Engine.Storage.Transactions;
+using IdOS.Akka.Engine.Rpc.Verification;
 
 namespace IdOS.Akka.Engine.Rpc.Services;
 
@@ -17,7 +16,7 @@ public sealed record KgwSession(byte[] Sender, string SignatureType, DateTimeOff
 /// nonce and the SIWE-like text parameters, `kgw.authn` checks the wallet's signature over that text and sets the
 /// `kgw_session` cookie, `kgw.logout` ends it. `user.call` with a sender then needs a session for that very sender.
 /// </summary>
-public sealed class KgwSessions(ISecp256k1Recovery recovery, TimeProvider clock, Func<CancellationToken, Task<string>> chainId, TimeSpan lifetime)
+public sealed class KgwSessions(VerifierPool verifiers, TimeProvider clock, Func<CancellationToken, Task<string>> chainId, TimeSpan lifetime)
 {
     public const string CookieName = "kgw_session";
     public const string Statement = "Sign in to read your idOS data through this node.";
@@ -31,7 +30,7 @@ public sealed class KgwSessions(ISecp256k1Recovery recovery, TimeProvider clock,
     public IReadOnlyDictionary<string, RpcMethod> Methods => new Dictionary<string, RpcMethod>(StringComparer.Ordinal)
     {
         ["kgw.authn_param"] = async (_, context, cancel) => Parameters(context, await chainId(cancel)),
-        ["kgw.authn"] = (parameters, context, _) => Task.FromResult<JsonNode>(Authenticate(parameters, context)),
+        ["kgw.authn"] = async (parameters, context, cancel) => await Authenticate(parameters, context, cancel),
         ["kgw.logout"] = (_, context, _) => Task.FromResult<JsonNode>(Logout(context)),
     };
 
@@ -93,7 +92,7 @@ public sealed class KgwSessions(ISecp256k1Recovery recovery, TimeProvider clock,
         return parameters;
     }
 
-    private JsonObject Authenticate(JsonElement parameters, RequestContext context)
+    private async Task<JsonObject> Authenticate(JsonElement parameters, RequestContext context, CancellationToken cancel)
     {
         var nonce = Text(parameters, "nonce");
         var sender = TransactionJson.Hex(Text(parameters, "sender"), "sender");
@@ -125,7 +124,7 @@ public sealed class KgwSessions(ISecp256k1Recovery recovery, TimeProvider clock,
             throw RpcException.InvalidParams("unknown or expired nonce; ask kgw.authn_param again");
         }
 
-        var check = KwilAuthenticator.VerifyMessage(type, sender, System.Text.Encoding.UTF8.GetBytes(LoginText(issued.Parameters)), data, recovery);
+        var check = await verifiers.Message(type, sender, System.Text.Encoding.UTF8.GetBytes(LoginText(issued.Parameters)), data, cancel);
         if (!check.IsValid)
         {
             throw RpcException.InvalidParams($"the login signature does not verify: {check.Refusal}");

@@ -3,6 +3,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using IdOS.Akka.Engine.Rpc.JsonRpc;
 using IdOS.Akka.Engine.Rpc.Kwil;
+using IdOS.Akka.Engine.Rpc.Reads;
+using IdOS.Akka.Engine.Rpc.Verification;
 using IdOS.Akka.Engine.Storage.Auth;
 using IdOS.Akka.Engine.Storage.Execution;
 using IdOS.Akka.Engine.Storage.Transactions;
@@ -19,9 +21,10 @@ public sealed record BroadcastSettings(TimeSpan CommitTimeout, TimeSpan PollInte
 /// Kwil's "user" service for the idOS client's write path (kwil-protocol.md §3.1–3.7): chain info, health, ping,
 /// accounts with pending nonces, price estimates, broadcasts (accepted, or waited for until executed) and
 /// transaction queries. A transaction is checked here before any mempool sees it — encoding, chain, signature,
-/// `execute`, nonce — and a refusal is error -201 with kwild's TxCode in its data.
+/// `execute`, nonce — and a refusal is error -201 with kwild's TxCode in its data. Signatures are checked in the
+/// verifier pool, nonces read through the read batcher.
 /// </summary>
-public sealed class UserService(INodeGateway gateway, ISecp256k1Recovery recovery, PendingNonces pending, BroadcastSettings settings)
+public sealed class UserService(INodeGateway gateway, VerifierPool verifiers, ReadBatcher reads, PendingNonces pending, BroadcastSettings settings)
 {
     public const string ApiVersion = "0.3.0";
     private string? _chainId;
@@ -78,7 +81,7 @@ public sealed class UserService(INodeGateway gateway, ISecp256k1Recovery recover
         // Users pass addresses as they see them (0x, mixed case); the SDK passes clean hex.
         var identifier = TransactionJson.Hex(identifierElement.GetString()!, "id.identifier");
         var keyType = id.TryGetProperty("key_type", out var type) && type.ValueKind == JsonValueKind.String ? type.GetString()! : KeyTypeFor(identifier);
-        var last = await gateway.LastNonce(identifier, keyType, cancel);
+        var last = await reads.LastNonce(identifier, keyType, cancel);
         var withPending = parameters.TryGetProperty("status", out var status) && status.ValueKind == JsonValueKind.Number && status.GetInt32() == 1;
         var nonce = withPending ? pending.Highest(identifier, keyType, last) : last;
         var answer = new JsonObject { ["balance"] = "0", ["nonce"] = nonce };
@@ -111,7 +114,7 @@ public sealed class UserService(INodeGateway gateway, ISecp256k1Recovery recover
 
         var hash = SHA256.HashData(bytes);
         var chainId = await ChainId(cancel);
-        var admission = TransactionGate.Check(bytes, chainId, recovery);
+        var admission = await verifiers.Transaction(bytes, chainId, cancel);
         if (!admission.IsAdmitted)
         {
             throw Refused(admission.Code, hash, admission.Log);
@@ -124,7 +127,7 @@ public sealed class UserService(INodeGateway gateway, ISecp256k1Recovery recover
 
         var keyType = KwilAuthenticator.AccountKeyType(transaction.Signature!.Type);
         var signer = admission.Signer!;
-        var expected = pending.Highest(signer, keyType, await gateway.LastNonce(signer, keyType, cancel)) + 1;
+        var expected = pending.Highest(signer, keyType, await reads.LastNonce(signer, keyType, cancel)) + 1;
         if (transaction.Body.Nonce != (ulong)expected)
         {
             throw Refused(TxCode.InvalidNonce, hash, $"nonce {transaction.Body.Nonce}; the account's next nonce is {expected}");

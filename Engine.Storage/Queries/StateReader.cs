@@ -27,7 +27,10 @@ public sealed record ViewResult(ActionOutcome? Outcome, int Code, string Error);
 /// Every answer of a batch, read from one state version: the one after <see cref="Height"/>. Empty, with
 /// <see cref="Behind"/> set, when the state has not yet reached the height the batch asked for.
 /// </summary>
-public sealed record ReadBatchResult(long Height, IReadOnlyList<ViewResult> Results, bool Behind = false);
+public sealed record ReadBatchResult(long Height, IReadOnlyList<ViewResult> Results, IReadOnlyList<long> NextNonces, bool Behind = false);
+
+/// <summary>An account as Kwil keys it: the signer's identifier and its key type (secp256k1 or ed25519).</summary>
+public sealed record AccountKey(byte[] Identifier, string KeyType);
 
 /// <summary>
 /// Reads committed state on a connection of its own, so reads never wait for a block to execute. A batch runs in one
@@ -37,13 +40,15 @@ public sealed record ReadBatchResult(long Height, IReadOnlyList<ViewResult> Resu
 public sealed class StateReader(StateDatabase state, string databaseOwner)
 {
     /// <param name="requests">The views to run, answered in order.</param>
+    /// <param name="accounts">Accounts whose next nonce to read in the same state version, answered in order.</param>
     /// <param name="atLeastHeight">
     /// The height the answers must include (a client reading its own write asks for the height its transaction was
     /// executed at); a state still below it answers nothing and says so, and the caller asks again.
     /// </param>
-    public ReadBatchResult Read(IReadOnlyList<ViewRequest> requests, long atLeastHeight = 0)
+    public ReadBatchResult Read(IReadOnlyList<ViewRequest> requests, IReadOnlyList<AccountKey> accounts, long atLeastHeight = 0)
     {
         ArgumentNullException.ThrowIfNull(requests);
+        ArgumentNullException.ThrowIfNull(accounts);
         var db = state.Connection;
         using var transaction = db.BeginTransaction(IsolationLevel.RepeatableRead);
         var last = db.GetTable<ExecutedBlockRow>().OrderByDescending(b => b.Height).FirstOrDefault();
@@ -51,7 +56,7 @@ public sealed class StateReader(StateDatabase state, string databaseOwner)
         if (height < atLeastHeight)
         {
             transaction.Rollback();
-            return new ReadBatchResult(height, [], Behind: true);
+            return new ReadBatchResult(height, [], [], Behind: true);
         }
 
         var timestamp = (last?.TimestampMs ?? 0) / 1000;
@@ -61,8 +66,9 @@ public sealed class StateReader(StateDatabase state, string databaseOwner)
             results.Add(Run(db, request, height, timestamp));
         }
 
+        var nonces = accounts.Select(account => NonceOf(db, account.Identifier, account.KeyType) + 1).ToList();
         transaction.Rollback();
-        return new ReadBatchResult(height, results);
+        return new ReadBatchResult(height, results, nonces);
     }
 
     /// <summary>The results of committed transactions by hash (`user.tx_query`), with the height they are known up to.</summary>
@@ -87,10 +93,13 @@ public sealed class StateReader(StateDatabase state, string databaseOwner)
         var db = state.Connection;
         using var transaction = db.BeginTransaction(IsolationLevel.RepeatableRead);
         var height = ExecutedBlocks.Height(db);
-        var nonce = db.GetTable<AccountRow>().Where(a => a.Identifier == identifier && a.KeyType == keyType).Select(a => (long?)a.Nonce).FirstOrDefault() ?? 0;
+        var nonce = NonceOf(db, identifier, keyType);
         transaction.Rollback();
         return (nonce + 1, height);
     }
+
+    private static long NonceOf(DataConnection db, byte[] identifier, string keyType) =>
+        db.GetTable<AccountRow>().Where(a => a.Identifier == identifier && a.KeyType == keyType).Select(a => (long?)a.Nonce).FirstOrDefault() ?? 0;
 
     private ViewResult Run(DataConnection db, ViewRequest request, long height, long timestamp)
     {

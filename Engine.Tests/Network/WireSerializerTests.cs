@@ -65,6 +65,13 @@ public sealed class WireSerializerTests() : global::Akka.TestKit.Xunit2.TestKit(
             new AppHashAnswer(43, null),
             new AccountQuery([1, 2, 3], "secp256k1_ep"),
             new AccountAnswer(7, 42),
+            new ReadBatchQuery([new ViewCall("0xAbC", [0xab, 0xcd], "secp256k1_ep", [1, 2, 3]), new ViewCall("", [], "", [4])], [new AccountRef([9, 9], "ed25519")], 12),
+            new ReadBatchAnswer(12, false,
+            [
+                new ViewAnswer(0, "", ["id", "name", "count", "ok", "blob", "missing"], [[Guid.NewGuid(), "ünïcode", 42L, true, new byte[] { 1, 2 }, null]]),
+                new ViewAnswer(113, "not allowed", [], []),
+            ], [1, 8]),
+            new ReadBatchAnswer(11, true, [], []),
         ];
         foreach (var message in messages)
         {

@@ -16,13 +16,13 @@ internal sealed class FakeGateway : INodeGateway
 
     public List<byte[]> Submitted { get; } = [];
 
+    /// <summary>Every read batch that reached this "validator", in order.</summary>
+    public List<ReadBatch> Batches { get; } = [];
+
     public (int Code, string Log)? ExecuteOnSubmit { get; set; }
 
     public Task<ChainSnapshot> Chain(CancellationToken cancel) =>
         Task.FromResult(new ChainSnapshot(ChainId, 12, new string('a', 64), new string('b', 64), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), 3));
-
-    public Task<long> LastNonce(byte[] identifier, string keyType, CancellationToken cancel) =>
-        Task.FromResult(Nonces.GetValueOrDefault(keyType + ":" + Convert.ToHexStringLower(identifier)));
 
     public Task<SubmitVerdict> Submit(byte[] transaction, CancellationToken cancel)
     {
@@ -38,6 +38,14 @@ internal sealed class FakeGateway : INodeGateway
     public Task<ExecutedTransaction?> Executed(byte[] transactionHash, CancellationToken cancel) =>
         Task.FromResult(_executed.GetValueOrDefault(Convert.ToHexStringLower(transactionHash)));
 
-    public Task<IReadOnlyList<ViewCallResult>> Views(IReadOnlyList<ViewCallRequest> calls, CancellationToken cancel) =>
-        Task.FromResult<IReadOnlyList<ViewCallResult>>([.. calls.Select(c => new ViewCallResult(0, "", ["caller"], [[c.Caller]]))]);
+    public Task<ReadBatchReply> Read(ReadBatch batch, CancellationToken cancel)
+    {
+        lock (Batches)
+        {
+            Batches.Add(batch);
+        }
+
+        return Task.FromResult(new ReadBatchReply(12, [.. batch.Views.Select(c => new ViewCallResult(0, "", ["caller"], [[c.Caller]]))],
+            [.. batch.Accounts.Select(a => Nonces.GetValueOrDefault(a.KeyType + ":" + Convert.ToHexStringLower(a.Identifier)))]));
+    }
 }

@@ -12,22 +12,25 @@ namespace IdOS.Akka.Engine.Tests.Rpc;
 /// wallet gets by signing the login text once; without a sender a call runs anonymously.
 /// </summary>
 [Trait("Category", "Unit")]
-public sealed class KgwTests
+public sealed class KgwTests : IDisposable
 {
     private const string Node = "http://127.0.0.1:8484";
     private const string Payload = "AAAEAAAAbWFpbg4AAABnZXRfYXR0cmlidXRlcwAA";
     private readonly JsonRpcDispatcher _dispatcher;
     private readonly EvmKey _wallet = EvmKey.Generate();
+    private readonly RpcActors _actors = new();
 
     public KgwTests()
     {
         var gateway = new FakeGateway();
-        var sessions = new KgwSessions(Secp256k1.Recovery, TimeProvider.System, _ => Task.FromResult(FakeGateway.ChainId), TimeSpan.FromHours(1));
-        _dispatcher = new JsonRpcDispatcher(new CallService(gateway, sessions).Methods.Concat(sessions.Methods).ToDictionary(StringComparer.Ordinal),
+        var sessions = new KgwSessions(_actors.Verifiers, TimeProvider.System, _ => Task.FromResult(FakeGateway.ChainId), TimeSpan.FromHours(1));
+        _dispatcher = new JsonRpcDispatcher(new CallService(_actors.Reads(gateway), sessions).Methods.Concat(sessions.Methods).ToDictionary(StringComparer.Ordinal),
             1 << 20, TimeSpan.FromSeconds(10));
     }
 
     private string Sender => Convert.ToHexStringLower(_wallet.Address);
+
+    public void Dispose() => _actors.Dispose();
 
     [Fact]
     public async Task A_call_naming_a_sender_needs_a_session_and_an_anonymous_one_runs_as_nobody()

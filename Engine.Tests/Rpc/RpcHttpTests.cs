@@ -4,7 +4,6 @@ using System.Text.Json.Nodes;
 using IdOS.Akka.Engine.Rpc.Http;
 using IdOS.Akka.Engine.Rpc.JsonRpc;
 using IdOS.Akka.Engine.Rpc.Services;
-using IdOS.Akka.Engine.Storage.Auth;
 using Xunit;
 
 namespace IdOS.Akka.Engine.Tests.Rpc;
@@ -18,19 +17,25 @@ public sealed class RpcHttpTests : IAsyncLifetime, IDisposable
 {
     private const int MaxBody = 64 << 10;
     private readonly HttpClient _http = new();
+    private readonly RpcActors _actors = new();
     private RpcHttpServer _server = null!;
 
     private Uri Endpoint => new(_server.Address, RpcHttpServer.Path);
 
     public async Task InitializeAsync()
     {
-        var service = new UserService(new FakeGateway(), Secp256k1.Recovery, new PendingNonces(TimeProvider.System, TimeSpan.FromMinutes(2)), BroadcastSettings.Default);
+        var gateway = new FakeGateway();
+        var service = new UserService(gateway, _actors.Verifiers, _actors.Reads(gateway), new PendingNonces(TimeProvider.System, TimeSpan.FromMinutes(2)), BroadcastSettings.Default);
         _server = await RpcHttpServer.Start(new IPEndPoint(IPAddress.Loopback, 0), new JsonRpcDispatcher(service.Methods, MaxBody, TimeSpan.FromSeconds(10)), MaxBody);
     }
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        _http.Dispose();
+        _actors.Dispose();
+    }
 
     public static TheoryData<string, string, int, int> BadInputs => new()
     {

@@ -14,18 +14,21 @@ namespace IdOS.Akka.Engine.Tests.Rpc;
 /// request gets its stable error and HTTP status, and transactions are refused before any mempool with kwild's codes.
 /// </summary>
 [Trait("Category", "Unit")]
-public sealed class UserServiceTests
+public sealed class UserServiceTests : IDisposable
 {
     private const string Chain = "idos-capture-test";
     private readonly FakeGateway _gateway = new();
+    private readonly RpcActors _actors = new();
     private readonly JsonRpcDispatcher _dispatcher;
 
     public UserServiceTests()
     {
-        var service = new UserService(_gateway, Secp256k1.Recovery, new PendingNonces(TimeProvider.System, TimeSpan.FromMinutes(2)),
+        var service = new UserService(_gateway, _actors.Verifiers, _actors.Reads(_gateway), new PendingNonces(TimeProvider.System, TimeSpan.FromMinutes(2)),
             new BroadcastSettings(TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(5)));
         _dispatcher = new JsonRpcDispatcher(service.Methods, 1 << 20, TimeSpan.FromSeconds(10));
     }
+
+    public void Dispose() => _actors.Dispose();
 
     [Theory]
     [InlineData("{not json", 400, RpcErrorCode.ParseError)]

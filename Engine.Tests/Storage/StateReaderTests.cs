@@ -55,12 +55,13 @@ public abstract class StateReaderTests<TStore> : OnStateStore<TStore>
             new ViewRequest(ReadCaller.Anonymous, "has_profile", [KwilValue.OfText(_wallet.ChecksumAddress.ToLowerInvariant())]),
             new ViewRequest(user, "add_attribute", [KwilValue.OfUuid(Guid.NewGuid()), KwilValue.OfText("k"), KwilValue.OfText("v")]),
             new ViewRequest(user, "no_such_action", []),
-        ]);
+        ], [new AccountKey(issuer.Sender, KwilAuthenticator.Ed25519Type), new AccountKey(_wallet.Address, "secp256k1")]);
 
         Assert.Equal(2, batch.Height);
         Assert.False(batch.Behind);
-        var ahead = reader.Read([new ViewRequest(user, "get_user", [])], atLeastHeight: 3);
-        Assert.Equal((true, 2L, 0), (ahead.Behind, ahead.Height, ahead.Results.Count));
+        var ahead = reader.Read([new ViewRequest(user, "get_user", [])], [new AccountKey(issuer.Sender, KwilAuthenticator.Ed25519Type)], atLeastHeight: 3);
+        Assert.Equal((true, 2L, 0, 0), (ahead.Behind, ahead.Height, ahead.Results.Count, ahead.NextNonces.Count));
+        Assert.Equal([3L, 1L], batch.NextNonces);
         Assert.Equal(User, Assert.Single(batch.Results[0].Outcome!.Rows)[0]);
         Assert.Equal((TxCode.ForAction(ActionError.NotFound), null), (batch.Results[1].Code, batch.Results[1].Outcome));
         Assert.Equal(true, batch.Results[2].Outcome!.Rows[0][0]);

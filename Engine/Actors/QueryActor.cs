@@ -30,7 +30,7 @@ public sealed class QueryActor : ReceiveActor
             Sender.Tell(new TransactionResults(height, [.. rows.Select(r => r is null ? null
                 : new TransactionOutcome(r.Height, r.Position, r.Code, r.Log, query.IncludeTransactions ? TransactionAt(r.Height, r.Position) : null))]));
         });
-        Receive<ViewBatchQuery>(query => Sender.Tell(Views(reader, query)));
+        Receive<ReadBatchQuery>(query => Sender.Tell(Read(reader, query)));
         Receive<AccountQuery>(query =>
         {
             var (nonce, height) = reader.NextNonce(query.Identifier, query.KeyType);
@@ -50,10 +50,10 @@ public sealed class QueryActor : ReceiveActor
     }
 
     /// <summary>
-    /// Runs the batch's views in one read transaction; a payload that does not decode is answered on its own with
-    /// code 1, and the others still run.
+    /// Runs the batch's views and nonce lookups in one read transaction; a payload that does not decode is answered
+    /// on its own with code 1, and the others still run.
     /// </summary>
-    private static ViewBatchAnswer Views(StateReader reader, ViewBatchQuery query)
+    private static ReadBatchAnswer Read(StateReader reader, ReadBatchQuery query)
     {
         var decoded = query.Calls.Select(call =>
         {
@@ -68,10 +68,11 @@ public sealed class QueryActor : ReceiveActor
                 return (Request: (ViewRequest?)null, Error: e.Message);
             }
         }).ToList();
-        var batch = reader.Read([.. decoded.Where(d => d.Request is not null).Select(d => d.Request!)], query.AtLeastHeight);
+        var batch = reader.Read([.. decoded.Where(d => d.Request is not null).Select(d => d.Request!)],
+            [.. query.Accounts.Select(a => new AccountKey(a.Identifier, a.KeyType))], query.AtLeastHeight);
         if (batch.Behind)
         {
-            return new ViewBatchAnswer(batch.Height, true, []);
+            return new ReadBatchAnswer(batch.Height, true, [], []);
         }
 
         var results = batch.Results.GetEnumerator();
@@ -91,7 +92,7 @@ public sealed class QueryActor : ReceiveActor
                 : new ViewAnswer(result.Code, result.Error, [], []));
         }
 
-        return new ViewBatchAnswer(batch.Height, false, answers);
+        return new ReadBatchAnswer(batch.Height, false, answers, batch.NextNonces);
     }
 
     /// <summary>Null once the block's body is pruned past the retention window.</summary>

@@ -7,15 +7,20 @@ using IdOS.Akka.Engine.Network;
 namespace IdOS.Akka.Engine.Hosting;
 
 /// <summary>
-/// A client of validator nodes over Akka.Remote that never joins their cluster: it submits transactions to a node's
-/// mempool and asks its status, speaking the same bound codec (JSON stays refused here too). localnet and the
-/// process tests use it; the RPC layer's forwarder is the same kind of client.
+/// A client of validator nodes over Akka.Remote: it submits transactions to a node's mempool and asks its status and
+/// state, speaking the same bound codec (JSON stays refused here too). localnet and the process tests use one that
+/// never joins the cluster (<see cref="Create"/>); the RPC system asks through its own cluster member (<see cref="On"/>).
 /// </summary>
 public sealed class NodeClient : IAsyncDisposable
 {
     private readonly ActorSystem _system;
+    private readonly bool _ownsSystem;
 
-    private NodeClient(ActorSystem system) => _system = system;
+    private NodeClient(ActorSystem system, bool ownsSystem)
+    {
+        _system = system;
+        _ownsSystem = ownsSystem;
+    }
 
     public static NodeClient Create(string host = "127.0.0.1")
     {
@@ -26,8 +31,11 @@ public sealed class NodeClient : IAsyncDisposable
             akka.loglevel = ERROR
             akka.log-dead-letters = off
             """).WithFallback(NodeConfig.Defaults);
-        return new NodeClient(ActorSystem.Create("idos-client", config));
+        return new NodeClient(ActorSystem.Create("idos-client", config), ownsSystem: true);
     }
+
+    /// <summary>A client that asks through <paramref name="system"/>, which stays its owner's to stop.</summary>
+    public static NodeClient On(ActorSystem system) => new(system, ownsSystem: false);
 
     public static Address NodeAddress(string host, int port) => new("akka.tcp", ValidatorNode.SystemName, host, port);
 
@@ -43,13 +51,19 @@ public sealed class NodeClient : IAsyncDisposable
     public Task<AccountAnswer> Account(Address node, byte[] identifier, string keyType, TimeSpan timeout) =>
         Select(node, QueryActor.Name).Ask<AccountAnswer>(new AccountQuery(identifier, keyType), timeout);
 
-    public Task<ViewBatchAnswer> Views(Address node, IReadOnlyList<ViewCall> calls, long atLeastHeight, TimeSpan timeout) =>
-        Select(node, QueryActor.Name).Ask<ViewBatchAnswer>(new ViewBatchQuery(calls, atLeastHeight), timeout);
+    public Task<ReadBatchAnswer> Read(Address node, ReadBatchQuery batch, TimeSpan timeout) =>
+        Select(node, QueryActor.Name).Ask<ReadBatchAnswer>(batch, timeout);
 
     public Task<AppHashAnswer> AppHash(Address node, long height, TimeSpan timeout) =>
         Select(node, QueryActor.Name).Ask<AppHashAnswer>(new AppHashQuery(height), timeout);
 
-    public async ValueTask DisposeAsync() => await _system.Terminate();
+    public async ValueTask DisposeAsync()
+    {
+        if (_ownsSystem)
+        {
+            await _system.Terminate();
+        }
+    }
 
     private ActorSelection Select(Address node, string actor) => _system.ActorSelection(new RootActorPath(node) / "user" / actor);
 }

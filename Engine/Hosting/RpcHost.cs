@@ -1,18 +1,34 @@
 using System.Net;
 using Akka.Actor;
 using Akka.Configuration;
+using IdOS.Akka.Engine.Rpc.Reads;
+using IdOS.Akka.Engine.Rpc.Verification;
 using IdOS.Akka.Engine.Rpc.Http;
 using IdOS.Akka.Engine.Rpc.JsonRpc;
 using IdOS.Akka.Engine.Rpc.Services;
 using IdOS.Akka.Engine.Storage.Auth;
+using AkkaCluster = Akka.Cluster.Cluster;
 
 namespace IdOS.Akka.Engine.Hosting;
 
-/// <summary>The RPC system's settings (hocon/rpc.conf), checked before anything starts.</summary>
+/// <summary>
+/// The RPC system's settings (hocon/rpc.conf), checked before anything starts. <paramref name="Validators"/> are also
+/// the seed nodes it joins the cluster through.
+/// </summary>
 public sealed record RpcSettings(IPEndPoint Listen, IReadOnlyList<Address> Validators, int MaxBodyBytes, TimeSpan RequestTimeout, TimeSpan CommitTimeout,
     TimeSpan AskTimeout)
 {
     public const string Section = "idos.rpc";
+
+    /// <summary>Signature verifier actors (and their threads).</summary>
+    public int Verifiers { get; init; } = Environment.ProcessorCount;
+
+    public ReadBatchSettings ReadBatching { get; init; } = ReadBatchSettings.Default;
+
+    /// <summary>The address validators reach this cluster member at; port 0 lets the OS choose.</summary>
+    public string ClusterHostname { get; init; } = "127.0.0.1";
+
+    public int ClusterPort { get; init; }
 
     public static RpcSettings FromConfig(Config config, IReadOnlyList<Address>? validators = null)
     {
@@ -40,51 +56,86 @@ public sealed record RpcSettings(IPEndPoint Listen, IReadOnlyList<Address> Valid
         }
 
         var maxBody = config.GetByteSize($"{Section}.max-body-bytes") ?? 4L << 20;
+        var verifiers = config.GetString($"{Section}.verifiers", "auto");
         return new RpcSettings(endpoint, addresses, (int)Math.Clamp(maxBody, 1024, 64L << 20),
             config.GetTimeSpan($"{Section}.request-timeout", TimeSpan.FromSeconds(60)),
             config.GetTimeSpan($"{Section}.commit-timeout", TimeSpan.FromSeconds(30)),
-            config.GetTimeSpan($"{Section}.ask-timeout", TimeSpan.FromSeconds(5)));
+            config.GetTimeSpan($"{Section}.ask-timeout", TimeSpan.FromSeconds(5)))
+        {
+            Verifiers = verifiers == "auto" ? Environment.ProcessorCount
+                : int.TryParse(verifiers, System.Globalization.CultureInfo.InvariantCulture, out var count) && count is >= 1 and <= 256 ? count
+                : throw new ConfigurationException($"{Section}.verifiers is \"{verifiers}\"; it is auto (one per core) or a count from 1 to 256."),
+            ReadBatching = ReadBatchSettings.FromConfig(config, $"{Section}.read-batching"),
+            ClusterHostname = config.GetString($"{Section}.cluster-hostname", "127.0.0.1"),
+            ClusterPort = config.GetInt($"{Section}.cluster-port", 0),
+        };
     }
 }
 
-/// <summary>The RPC system: Kestrel and the Kwil JSON-RPC service in front of the validators, through a node client.</summary>
+/// <summary>
+/// The RPC system: a member of the validators' cluster with the role `rpc` (it never votes and holds no database),
+/// Kestrel and the Kwil JSON-RPC services in front, signatures checked in its verifier pool and reads coalesced by its
+/// read batcher. Akka.Cluster admits only members of one actor-system name, so it runs as "idos" like the validators;
+/// the role is what sets it apart, and the validators' peer directories count only members with the validator role.
+/// </summary>
 public sealed class RpcHost : IAsyncDisposable
 {
-    private readonly NodeClient _client;
+    public const string Role = "rpc";
+
+    private readonly ActorSystem _system;
     private readonly RpcHttpServer _server;
 
-    private RpcHost(NodeClient client, RpcHttpServer server)
+    private RpcHost(ActorSystem system, RpcHttpServer server)
     {
-        _client = client;
+        _system = system;
         _server = server;
     }
 
     public Uri Endpoint => new(_server.Address, RpcHttpServer.Path);
 
+    /// <summary>This system's own cluster address, for tests that watch it join and leave.</summary>
+    public Address ClusterAddress => AkkaCluster.Get(_system).SelfAddress;
+
     public static async Task<RpcHost> Start(RpcSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        var client = NodeClient.Create();
+        var config = ConfigurationFactory.ParseString($$"""
+            akka.cluster.roles = ["{{Role}}"]
+            # Validators may come up long after their RPC system; it keeps trying rather than stopping after a minute.
+            akka.cluster.shutdown-after-unsuccessful-join-seed-nodes = off
+            akka.remote.dot-netty.tcp.hostname = "{{settings.ClusterHostname}}"
+            akka.remote.dot-netty.tcp.port = {{settings.ClusterPort}}
+            akka.loglevel = WARNING
+            akka.log-dead-letters = off
+            """).WithFallback(VerifierPool.DispatcherConfig(settings.Verifiers)).WithFallback(NodeConfig.Defaults);
+        var system = ActorSystem.Create(ValidatorNode.SystemName, config);
         try
         {
-            var gateway = new ValidatorGateway(client, settings.Validators, settings.AskTimeout);
-            var service = new UserService(gateway, Secp256k1.Recovery, new PendingNonces(TimeProvider.System, TimeSpan.FromMinutes(2)),
+            var cluster = AkkaCluster.Get(system);
+            cluster.JoinSeedNodes(settings.Validators);
+            var gateway = new ValidatorGateway(NodeClient.On(system), settings.Validators, settings.AskTimeout,
+                node => !cluster.State.Unreachable.Any(member => member.Address == node));
+            var verifiers = VerifierPool.Start(system, settings.Verifiers, Secp256k1.Recovery);
+            var reads = ReadBatcher.Start(system, gateway, settings.ReadBatching);
+            var service = new UserService(gateway, verifiers, reads, new PendingNonces(TimeProvider.System, TimeSpan.FromMinutes(2)),
                 new BroadcastSettings(settings.CommitTimeout, TimeSpan.FromMilliseconds(50)));
-            var sessions = new KgwSessions(Secp256k1.Recovery, TimeProvider.System, async cancel => (await gateway.Chain(cancel)).ChainId, TimeSpan.FromHours(1));
-            var methods = service.Methods.Concat(new CallService(gateway, sessions).Methods).Concat(sessions.Methods).ToDictionary(StringComparer.Ordinal);
+            var sessions = new KgwSessions(verifiers, TimeProvider.System, async cancel => (await gateway.Chain(cancel)).ChainId, TimeSpan.FromHours(1));
+            var methods = service.Methods.Concat(new CallService(reads, sessions).Methods).Concat(sessions.Methods).ToDictionary(StringComparer.Ordinal);
             var dispatcher = new JsonRpcDispatcher(methods, settings.MaxBodyBytes, settings.RequestTimeout);
-            return new RpcHost(client, await RpcHttpServer.Start(settings.Listen, dispatcher, settings.MaxBodyBytes));
+            return new RpcHost(system, await RpcHttpServer.Start(settings.Listen, dispatcher, settings.MaxBodyBytes));
         }
         catch
         {
-            await client.DisposeAsync();
+            await system.Terminate();
             throw;
         }
     }
 
+    /// <summary>Stops taking requests, then leaves the cluster so the validators do not keep waiting for this member.</summary>
     public async ValueTask DisposeAsync()
     {
         await _server.DisposeAsync();
-        await _client.DisposeAsync();
+        await CoordinatedShutdown.Get(_system).Run(CoordinatedShutdown.ClusterLeavingReason.Instance);
+        await _system.WhenTerminated;
     }
 }

@@ -8,9 +8,10 @@ namespace IdOS.Akka.Engine.Hosting;
 /// <summary>
 /// The RPC layer's way to the validators: the node protocol over Akka.Remote through a <see cref="NodeClient"/>. It
 /// keeps to one validator while that one answers and moves on to the next when it does not, so a dead validator
-/// costs one timeout, not every request.
+/// costs one timeout, not every request; validators the cluster already sees as unreachable are asked last.
 /// </summary>
-public sealed class ValidatorGateway(NodeClient client, IReadOnlyList<Address> validators, TimeSpan askTimeout) : INodeGateway
+public sealed class ValidatorGateway(NodeClient client, IReadOnlyList<Address> validators, TimeSpan askTimeout, Func<Address, bool>? isReachable = null)
+    : INodeGateway
 {
     private int _current;
 
@@ -20,9 +21,6 @@ public sealed class ValidatorGateway(NodeClient client, IReadOnlyList<Address> v
         return new ChainSnapshot(status.ChainId, status.Height, status.LastBlockId.ToString(), status.AppHash.ToString(), status.LastBlockTimestampMs,
             status.PeersConnected);
     }
-
-    public async Task<long> LastNonce(byte[] identifier, string keyType, CancellationToken cancel) =>
-        (await Ask((node, timeout) => client.Account(node, identifier, keyType, timeout), cancel)).NextNonce - 1;
 
     public async Task<SubmitVerdict> Submit(byte[] transaction, CancellationToken cancel)
     {
@@ -41,29 +39,34 @@ public sealed class ValidatorGateway(NodeClient client, IReadOnlyList<Address> v
         return answer.Results[0] is { } outcome ? new ExecutedTransaction(outcome.Height, outcome.Code, outcome.Log, outcome.Transaction) : null;
     }
 
-    public async Task<IReadOnlyList<ViewCallResult>> Views(IReadOnlyList<ViewCallRequest> calls, CancellationToken cancel)
+    public async Task<ReadBatchReply> Read(ReadBatch batch, CancellationToken cancel)
     {
-        var answer = await Ask((node, timeout) => client.Views(node, [.. calls.Select(c => new Network.ViewCall(c.Caller, c.Signer, c.Authenticator, c.Payload))], 0, timeout),
-            cancel);
-        return [.. answer.Answers.Select(a => new ViewCallResult(a.Code, a.Error, a.Columns, a.Rows))];
+        var query = new Network.ReadBatchQuery([.. batch.Views.Select(c => new Network.ViewCall(c.Caller, c.Signer, c.Authenticator, c.Payload))],
+            [.. batch.Accounts.Select(a => new Network.AccountRef(a.Identifier, a.KeyType))], 0);
+        var answer = await Ask((node, timeout) => client.Read(node, query, timeout), cancel);
+        return new ReadBatchReply(answer.Height, [.. answer.Answers.Select(a => new ViewCallResult(a.Code, a.Error, a.Columns, a.Rows))],
+            [.. answer.NextNonces.Select(n => n - 1)]);
     }
 
     /// <summary>Asks the current validator, then each other one in turn, until one answers or the request is cancelled.</summary>
     private async Task<T> Ask<T>(Func<Address, TimeSpan, Task<T>> ask, CancellationToken cancel)
     {
         Exception? last = null;
-        for (var attempt = 0; attempt < validators.Count; attempt++)
+        var start = Volatile.Read(ref _current);
+        var order = Enumerable.Range(0, validators.Count).Select(offset => (start + offset) % validators.Count)
+            .OrderBy(index => isReachable is null || isReachable(validators[index]) ? 0 : 1).ToList();
+        foreach (var index in order)
         {
             cancel.ThrowIfCancellationRequested();
-            var index = Volatile.Read(ref _current);
             try
             {
-                return await ask(validators[index % validators.Count], askTimeout).WaitAsync(cancel);
+                var answer = await ask(validators[index], askTimeout).WaitAsync(cancel);
+                Volatile.Write(ref _current, index);
+                return answer;
             }
             catch (Exception e) when (e is AskTimeoutException or TimeoutException)
             {
                 last = e;
-                Interlocked.CompareExchange(ref _current, (index + 1) % validators.Count, index);
             }
         }
 

@@ -97,6 +97,8 @@ public sealed class ValidatorNode : IAsyncDisposable
                     QueryActor.Name));
             }
 
+            system.ActorOf(ClientMemberDowning.Props(config.GetTimeSpan($"{NodeSettings.Section}.down-unreachable-clients-after", TimeSpan.FromSeconds(20))),
+                ClientMemberDowning.Name);
             system.ActorOf(FailStopWatcher.Props(watched), "fail-stop");
             directory.Tell(new PeerDirectory.Attach(consensus, mempool, sync));
             mempool.Tell(new MempoolActor.Attach(consensus));

@@ -95,8 +95,8 @@ public static class NodeMessageCodec
         AppHashAnswer => "HA",
         AccountQuery => "AQ",
         AccountAnswer => "AA",
-        ViewBatchQuery => "VQ",
-        ViewBatchAnswer => "VA",
+        ReadBatchQuery => "VQ",
+        ReadBatchAnswer => "VA",
         _ => throw new ArgumentException($"{message?.GetType().Name} is not a node message", nameof(message)),
     };
 
@@ -188,7 +188,7 @@ public static class NodeMessageCodec
                 writer.WriteU63(answer.NextNonce);
                 writer.WriteU63(answer.ExecutedHeight);
                 break;
-            case ViewBatchQuery query:
+            case ReadBatchQuery query:
                 writer.WriteU32(query.Calls.Count);
                 foreach (var call in query.Calls)
                 {
@@ -198,11 +198,24 @@ public static class NodeMessageCodec
                     writer.WriteBytes(call.Payload);
                 }
 
+                writer.WriteU32(query.Accounts.Count);
+                foreach (var account in query.Accounts)
+                {
+                    writer.WriteShortBytes(account.Identifier);
+                    writer.WriteString(account.KeyType);
+                }
+
                 writer.WriteU63(query.AtLeastHeight);
                 break;
-            case ViewBatchAnswer answer:
+            case ReadBatchAnswer answer:
                 writer.WriteU63(answer.Height);
                 writer.WriteBool(answer.Behind);
+                writer.WriteU32(answer.NextNonces.Count);
+                foreach (var nonce in answer.NextNonces)
+                {
+                    writer.WriteU63(nonce);
+                }
+
                 writer.WriteU32(answer.Answers.Count);
                 foreach (var view in answer.Answers)
                 {
@@ -251,8 +264,8 @@ public static class NodeMessageCodec
             "AQ" => (ref CanonicalReader r) => new AccountQuery(r.ReadShortBytes(MaxIdentifierBytes, "identifier"),
                 System.Text.Encoding.UTF8.GetString(r.ReadShortBytes(MaxIdentifierBytes, "key type"))),
             "AA" => (ref CanonicalReader r) => new AccountAnswer(r.ReadU63("next nonce"), r.ReadU63("executed height")),
-            "VQ" => (ref CanonicalReader r) => ReadViewQuery(ref r, limits),
-            "VA" => ReadViewAnswer,
+            "VQ" => (ref CanonicalReader r) => DecodeReadBatchQuery(ref r, limits),
+            "VA" => DecodeReadBatchAnswer,
             _ => null,
         };
         if (read is null)
@@ -350,7 +363,7 @@ public static class NodeMessageCodec
         return new TransactionResults(height, results);
     }
 
-    private static ViewBatchQuery ReadViewQuery(ref CanonicalReader reader, ConsensusLimits limits)
+    private static ReadBatchQuery DecodeReadBatchQuery(ref CanonicalReader reader, ConsensusLimits limits)
     {
         var count = reader.ReadU32(ViewValueCodec.MaxCalls, "view count");
         var calls = new List<ViewCall>(count);
@@ -363,13 +376,28 @@ public static class NodeMessageCodec
                 reader.ReadBytes(limits.MaxTransactionBytes, "view payload")));
         }
 
-        return new ViewBatchQuery(calls, reader.ReadU63("at least height"));
+        var accountCount = reader.ReadU32(ViewValueCodec.MaxCalls, "account count");
+        var accounts = new List<AccountRef>(accountCount);
+        for (var i = 0; i < accountCount; i++)
+        {
+            accounts.Add(new AccountRef(reader.ReadShortBytes(MaxIdentifierBytes, "identifier"),
+                System.Text.Encoding.UTF8.GetString(reader.ReadShortBytes(MaxIdentifierBytes, "key type"))));
+        }
+
+        return new ReadBatchQuery(calls, accounts, reader.ReadU63("at least height"));
     }
 
-    private static ViewBatchAnswer ReadViewAnswer(ref CanonicalReader reader)
+    private static ReadBatchAnswer DecodeReadBatchAnswer(ref CanonicalReader reader)
     {
         var height = reader.ReadU63("height");
         var behind = reader.ReadBool();
+        var nonceCount = reader.ReadU32(ViewValueCodec.MaxCalls, "nonce count");
+        var nonces = new List<long>(nonceCount);
+        for (var i = 0; i < nonceCount; i++)
+        {
+            nonces.Add(reader.ReadU63("next nonce"));
+        }
+
         var count = reader.ReadU32(ViewValueCodec.MaxCalls, "answer count");
         var answers = new List<ViewAnswer>(count);
         for (var i = 0; i < count; i++)
@@ -399,7 +427,7 @@ public static class NodeMessageCodec
             answers.Add(new ViewAnswer(code, error, columns, rows));
         }
 
-        return new ViewBatchAnswer(height, behind, answers);
+        return new ReadBatchAnswer(height, behind, answers, nonces);
     }
 
     private static string Truncate(string reason)

@@ -9,14 +9,20 @@ namespace IdOS.Akka.Engine.Network;
 /// </summary>
 public sealed record ViewCall(string Caller, byte[] Signer, string Authenticator, byte[] Payload);
 
-/// <summary>To a node's `/user/query`: views answered from one state version at or after <paramref name="AtLeastHeight"/>.</summary>
-public sealed record ViewBatchQuery(IReadOnlyList<ViewCall> Calls, long AtLeastHeight) : NodeMessage;
+/// <summary>
+/// To a node's `/user/query`: the RPC layer's coalesced reads — views and accounts' next nonces — answered from one
+/// state version at or after <paramref name="AtLeastHeight"/>.
+/// </summary>
+public sealed record ReadBatchQuery(IReadOnlyList<ViewCall> Calls, IReadOnlyList<AccountRef> Accounts, long AtLeastHeight) : NodeMessage;
+
+/// <summary>An account whose next nonce to read: the signer's identifier and its key type.</summary>
+public sealed record AccountRef(byte[] Identifier, string KeyType);
 
 /// <summary>A view's table, or its refusal (code 100 + action error, or 1 for a payload that does not decode).</summary>
 public sealed record ViewAnswer(int Code, string Error, IReadOnlyList<string> Columns, IReadOnlyList<IReadOnlyList<object?>> Rows);
 
-/// <summary>The answers in order, all read at <paramref name="Height"/>; none when the node was behind the height asked.</summary>
-public sealed record ViewBatchAnswer(long Height, bool Behind, IReadOnlyList<ViewAnswer> Answers) : NodeMessage;
+/// <summary>The answers and next nonces in order, all read at <paramref name="Height"/>; none when the node was behind the height asked.</summary>
+public sealed record ReadBatchAnswer(long Height, bool Behind, IReadOnlyList<ViewAnswer> Answers, IReadOnlyList<long> NextNonces) : NodeMessage;
 
 /// <summary>
 /// The values a view returns, tagged so that the RPC layer renders them as kwild does: null, UUID, text, int8, bool,
