@@ -93,8 +93,11 @@ public sealed class RpcHost : IAsyncDisposable
 
     public Uri Endpoint => new(_server.Address, RpcHttpServer.Path);
 
-    /// <summary>This system's own cluster address, for tests that watch it join and leave.</summary>
+    /// <summary>This system's own cluster address.</summary>
     public Address ClusterAddress => AkkaCluster.Get(_system).SelfAddress;
+
+    /// <summary>The cluster as this member sees it: who is a member, in which status and role, and who is unreachable.</summary>
+    public global::Akka.Cluster.ClusterEvent.CurrentClusterState ClusterState => AkkaCluster.Get(_system).State;
 
     public static async Task<RpcHost> Start(RpcSettings settings)
     {
