@@ -37,6 +37,9 @@ public sealed class IdosLoad : IDisposable
         return new IdosLoad(writers, driver.ChainId, nodes);
     }
 
+    /// <summary>The writers' signer identifiers (ed25519 public keys), e.g. for reading their accounts.</summary>
+    public List<byte[]> Identifiers => [.. _writers.Select(w => w.Signer.Sender)];
+
     /// <summary><paramref name="count"/> transactions for <paramref name="node"/>, from the writers that node serves.</summary>
     public List<byte[]> Next(int node, int count)
     {
