@@ -24,8 +24,20 @@ public static class RpcErrorCode
     /// <summary>No validator answered within the request's time.</summary>
     public const int Unavailable = -32002;
 
+    /// <summary>The client went over its per-address budget for writes or challenges.</summary>
+    public const int RateLimited = -32005;
+
     /// <summary>The call's sender has no KGW session (the client then logs in and retries).</summary>
     public const int AuthenticationRequired = -901;
+
+    /// <summary>Private mode: a call without a signature over a challenge (the client then asks for one).</summary>
+    public const int ChallengeRequired = -1001;
+    public const int InvalidChallenge = -1002;
+    public const int ChallengeExpired = -1003;
+    public const int InvalidCallSignature = -1004;
+
+    /// <summary>Private mode serves no SQL queries.</summary>
+    public const int QueryNotAllowed = -1007;
 }
 
 /// <summary>A request that gets a JSON-RPC error: its code, message and optional data object.</summary>

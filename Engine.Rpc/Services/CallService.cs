@@ -3,17 +3,19 @@ using System.Text.Json.Nodes;
 using IdOS.Akka.Engine.Rpc.JsonRpc;
 using IdOS.Akka.Engine.Rpc.Kwil;
 using IdOS.Akka.Engine.Rpc.Reads;
+using IdOS.Akka.Engine.Rpc.Verification;
 using IdOS.Akka.Engine.Storage.Transactions;
 
 namespace IdOS.Akka.Engine.Rpc.Services;
 
 /// <summary>
 /// `user.call`: VIEW actions over committed state (kwil-protocol.md §3.8). A call that names a sender runs as that
-/// sender only with a KGW session for it — otherwise -901, and the client logs in and asks again; a call without a
-/// sender runs anonymously and sees no user's private rows. Values are rendered as kwild renders them: int8 and
-/// UUIDs as strings, bytes as base64.
+/// sender only once the sender proved it: with a KGW session for it — otherwise -901, and the client logs in and
+/// asks again — or, in private mode, with its signature over a fresh challenge on every call (-1001…-1004). A call
+/// without a sender runs anonymously and sees no user's private rows; private mode refuses it. Values are rendered
+/// as kwild renders them: int8 and UUIDs as strings, bytes as base64.
 /// </summary>
-public sealed class CallService(ReadBatcher reads, KgwSessions sessions)
+public sealed class CallService(ReadBatcher reads, KgwSessions sessions, ViewChallenges? privateMode, VerifierPool verifiers)
 {
     public IReadOnlyDictionary<string, RpcMethod> Methods => new Dictionary<string, RpcMethod>(StringComparer.Ordinal) { ["user.call"] = Call };
 
@@ -37,7 +39,11 @@ public sealed class CallService(ReadBatcher reads, KgwSessions sessions)
 
         var senderText = parameters.TryGetProperty("sender", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString()! : "";
         var request = new ViewCallRequest("", [], "", payload);
-        if (senderText.Length > 0)
+        if (privateMode is not null)
+        {
+            request = await SignedOverChallenge(privateMode, parameters, body, senderText, payload, cancel);
+        }
+        else if (senderText.Length > 0)
         {
             var sender = TransactionJson.Hex(senderText, "sender");
             var session = sessions.SessionOf(context);
@@ -57,6 +63,62 @@ public sealed class CallService(ReadBatcher reads, KgwSessions sessions)
             114 => throw new RpcException(RpcErrorCode.UnknownAction, result.Error),
             _ => new JsonObject { ["query_result"] = Table(result), ["logs"] = "", ["error"] = result.Error },
         };
+    }
+
+    private async Task<ViewCallRequest> SignedOverChallenge(ViewChallenges challenges, JsonElement parameters, JsonElement body, string senderText, byte[] payload,
+        CancellationToken cancel)
+    {
+        var signature = Base64(parameters, "signature");
+        if (signature is not { Length: > 0 } || senderText.Length == 0)
+        {
+            throw new RpcException(RpcErrorCode.ChallengeRequired, "this node is in private mode: sign the call over a challenge from user.challenge");
+        }
+
+        var challenge = Base64(body, "challenge");
+        if (challenge is not { Length: ViewChallenges.Size })
+        {
+            throw new RpcException(RpcErrorCode.InvalidChallenge, $"body.challenge must be {ViewChallenges.Size} bytes of base64");
+        }
+
+        if (challenges.Take(challenge) != ChallengeState.Valid)
+        {
+            throw new RpcException(RpcErrorCode.ChallengeExpired, "the challenge is unknown, used or expired; ask user.challenge again");
+        }
+
+        ActionCall call;
+        try
+        {
+            call = ActionPayload.DecodeCall(payload);
+        }
+        catch (KwilFormatException e)
+        {
+            throw RpcException.InvalidParams($"body.payload is not an action call: {e.Message}");
+        }
+
+        var sender = TransactionJson.Hex(senderText, "sender");
+        var type = parameters.TryGetProperty("auth_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : "";
+        var text = System.Text.Encoding.UTF8.GetBytes(ViewChallenges.SignedText(call, payload, challenge));
+        var check = await verifiers.Message(type, sender, text, signature, cancel);
+        return check.IsValid
+            ? new ViewCallRequest(KwilAuthenticator.Caller(type, sender), sender, type, payload)
+            : throw new RpcException(RpcErrorCode.InvalidCallSignature, $"the call's signature does not verify: {check.Refusal}");
+    }
+
+    private static byte[]? Base64(JsonElement json, string name)
+    {
+        if (!json.TryGetProperty(name, out var value) || value.ValueKind != JsonValueKind.String)
+        {
+            return null;
+        }
+
+        try
+        {
+            return Convert.FromBase64String(value.GetString()!);
+        }
+        catch (FormatException)
+        {
+            throw RpcException.InvalidParams($"{name} is not base64");
+        }
     }
 
     private static JsonObject Table(ViewCallResult result)

@@ -24,7 +24,8 @@ public sealed record BroadcastSettings(TimeSpan CommitTimeout, TimeSpan PollInte
 /// `execute`, nonce — and a refusal is error -201 with kwild's TxCode in its data. Signatures are checked in the
 /// verifier pool, nonces read through the read batcher.
 /// </summary>
-public sealed class UserService(INodeGateway gateway, VerifierPool verifiers, ReadBatcher reads, PendingNonces pending, BroadcastSettings settings)
+public sealed class UserService(INodeGateway gateway, VerifierPool verifiers, ReadBatcher reads, PendingNonces pending, BroadcastSettings settings,
+    bool privateMode = false)
 {
     public const string ApiVersion = "0.3.0";
     private string? _chainId;
@@ -66,7 +67,7 @@ public sealed class UserService(INodeGateway gateway, VerifierPool verifiers, Re
             ["height"] = chain.Height,
             ["app_hash"] = chain.AppHash,
             ["peer_count"] = chain.PeerCount,
-            ["mode"] = "open",
+            ["mode"] = privateMode ? "private" : "open",
         };
     }
 
@@ -176,9 +177,23 @@ public sealed class UserService(INodeGateway gateway, VerifierPool verifiers, Re
         {
             ["tx_hash"] = Convert.ToHexStringLower(hash),
             ["height"] = executed.Height,
-            ["tx"] = TransactionJson.Render(KwilTransaction.FromBytes(executed.Transaction)),
+            ["tx"] = Private(TransactionJson.Render(KwilTransaction.FromBytes(executed.Transaction))),
             ["tx_result"] = Result(executed),
         };
+    }
+
+    /// <summary>
+    /// In private mode a transaction's payload (a user's encrypted data, grants) is not shown to whoever knows its
+    /// hash, as kwild leaves it out; the rest stays, because the client reads the object and fails without it.
+    /// </summary>
+    private JsonObject Private(JsonObject transaction)
+    {
+        if (privateMode && transaction["body"] is JsonObject body)
+        {
+            body["payload"] = "";
+        }
+
+        return transaction;
     }
 
     /// <summary>A chain id never changes, so a broadcast asks a validator for it once, not every time.</summary>

@@ -24,7 +24,7 @@ public sealed class KgwTests : IDisposable
     {
         var gateway = new FakeGateway();
         var sessions = new KgwSessions(_actors.Verifiers, TimeProvider.System, _ => Task.FromResult(FakeGateway.ChainId), TimeSpan.FromHours(1));
-        _dispatcher = new JsonRpcDispatcher(new CallService(_actors.Reads(gateway), sessions).Methods.Concat(sessions.Methods).ToDictionary(StringComparer.Ordinal),
+        _dispatcher = new JsonRpcDispatcher(new CallService(_actors.Reads(gateway), sessions, null, _actors.Verifiers).Methods.Concat(sessions.Methods).ToDictionary(StringComparer.Ordinal),
             1 << 20, TimeSpan.FromSeconds(10));
     }
 

@@ -30,6 +30,16 @@ public sealed record RpcSettings(IPEndPoint Listen, IReadOnlyList<Address> Valid
 
     public int ClusterPort { get; init; }
 
+    /// <summary>Private mode: every user.call signed over a fresh challenge; otherwise reads as a sender need a KGW session.</summary>
+    public bool PrivateMode { get; init; }
+
+    public TimeSpan ChallengeExpiry { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Per client address: broadcasts, and challenges (user.challenge, kgw.authn_param), a second and in a burst.</summary>
+    public (double PerSecond, int Burst) WriteLimit { get; init; } = (100, 200);
+
+    public (double PerSecond, int Burst) ChallengeLimit { get; init; } = (10, 20);
+
     public static RpcSettings FromConfig(Config config, IReadOnlyList<Address>? validators = null)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -68,7 +78,25 @@ public sealed record RpcSettings(IPEndPoint Listen, IReadOnlyList<Address> Valid
             ReadBatching = ReadBatchSettings.FromConfig(config, $"{Section}.read-batching"),
             ClusterHostname = config.GetString($"{Section}.cluster-hostname", "127.0.0.1"),
             ClusterPort = config.GetInt($"{Section}.cluster-port", 0),
+            PrivateMode = config.GetString($"{Section}.mode", "kgw") switch
+            {
+                "kgw" => false,
+                "private" => true,
+                var other => throw new ConfigurationException($"{Section}.mode is \"{other}\"; it is kgw (sessions, the default) or private (a signed challenge per call)."),
+            },
+            ChallengeExpiry = config.GetTimeSpan($"{Section}.challenge-expiry", TimeSpan.FromSeconds(10)),
+            WriteLimit = Limit(config, "writes", (100, 200)),
+            ChallengeLimit = Limit(config, "challenges", (10, 20)),
         };
+    }
+
+    private static (double PerSecond, int Burst) Limit(Config config, string what, (double PerSecond, int Burst) fallback)
+    {
+        var perSecond = config.GetDouble($"{Section}.rate-limits.{what}-per-second", fallback.PerSecond);
+        var burst = config.GetInt($"{Section}.rate-limits.{what}-burst", fallback.Burst);
+        return perSecond > 0 && burst >= 1
+            ? (perSecond, burst)
+            : throw new ConfigurationException($"{Section}.rate-limits.{what}: the rate must be above 0 and the burst at least 1.");
     }
 }
 
@@ -121,9 +149,18 @@ public sealed class RpcHost : IAsyncDisposable
             var verifiers = VerifierPool.Start(system, settings.Verifiers, Secp256k1.Recovery);
             var reads = ReadBatcher.Start(system, gateway, settings.ReadBatching);
             var service = new UserService(gateway, verifiers, reads, new PendingNonces(TimeProvider.System, TimeSpan.FromMinutes(2)),
-                new BroadcastSettings(settings.CommitTimeout, TimeSpan.FromMilliseconds(50)));
+                new BroadcastSettings(settings.CommitTimeout, TimeSpan.FromMilliseconds(50)), settings.PrivateMode);
             var sessions = new KgwSessions(verifiers, TimeProvider.System, async cancel => (await gateway.Chain(cancel)).ChainId, TimeSpan.FromHours(1));
-            var methods = service.Methods.Concat(new CallService(reads, sessions).Methods).Concat(sessions.Methods).ToDictionary(StringComparer.Ordinal);
+            var challenges = new ViewChallenges(TimeProvider.System, settings.ChallengeExpiry);
+            var methods = service.Methods
+                .Concat(new CallService(reads, sessions, settings.PrivateMode ? challenges : null, verifiers).Methods)
+                .Concat(sessions.Methods).Concat(challenges.Methods).Concat(new ActionLookup(settings.PrivateMode).Methods)
+                .ToDictionary(StringComparer.Ordinal);
+            var writes = new PerAddressRateLimit(settings.WriteLimit.PerSecond, settings.WriteLimit.Burst, TimeProvider.System);
+            var challengeLimit = new PerAddressRateLimit(settings.ChallengeLimit.PerSecond, settings.ChallengeLimit.Burst, TimeProvider.System);
+            methods["user.broadcast"] = writes.Guard(methods["user.broadcast"], "broadcasts");
+            methods["user.challenge"] = challengeLimit.Guard(methods["user.challenge"], "challenges");
+            methods["kgw.authn_param"] = challengeLimit.Guard(methods["kgw.authn_param"], "login challenges");
             var dispatcher = new JsonRpcDispatcher(methods, settings.MaxBodyBytes, settings.RequestTimeout);
             return new RpcHost(system, await RpcHttpServer.Start(settings.Listen, dispatcher, settings.MaxBodyBytes));
         }
