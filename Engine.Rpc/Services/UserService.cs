@@ -11,8 +11,11 @@ using IdOS.Akka.Engine.Storage.Transactions;
 
 namespace IdOS.Akka.Engine.Rpc.Services;
 
-/// <summary>How long `user.broadcast` with sync=1 waits for the commit, and how often it looks.</summary>
-public sealed record BroadcastSettings(TimeSpan CommitTimeout, TimeSpan PollInterval)
+/// <summary>
+/// How long `user.broadcast` with sync=1 waits for the commit, and how often it looks; and the largest transaction
+/// taken (the validators' max-transaction-bytes, so that what they would refuse is refused here, before any work).
+/// </summary>
+public sealed record BroadcastSettings(TimeSpan CommitTimeout, TimeSpan PollInterval, int MaxTransactionBytes = 1 << 20)
 {
     public static BroadcastSettings Default { get; } = new(TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(50));
 }
@@ -114,6 +117,11 @@ public sealed class UserService(INodeGateway gateway, VerifierPool verifiers, Re
         }
 
         var hash = SHA256.HashData(bytes);
+        if (bytes.Length > settings.MaxTransactionBytes)
+        {
+            throw Refused(TxCode.Encoding, hash, $"the transaction is {bytes.Length} bytes; at most {settings.MaxTransactionBytes} are taken");
+        }
+
         var chainId = await ChainId(cancel);
         var admission = await verifiers.Transaction(bytes, chainId, cancel);
         if (!admission.IsAdmitted)

@@ -25,7 +25,9 @@ public sealed class RpcHttpTests : IAsyncLifetime, IDisposable
     public async Task InitializeAsync()
     {
         var gateway = new FakeGateway();
-        var service = new UserService(gateway, _actors.Verifiers, _actors.Reads(gateway), new PendingNonces(TimeProvider.System, TimeSpan.FromMinutes(2)), BroadcastSettings.Default);
+        gateway.Nonces["secp256k1:" + CapturedBroadcast.Sender] = 1;
+        var service = new UserService(gateway, _actors.Verifiers, _actors.Reads(gateway), new PendingNonces(TimeProvider.System, TimeSpan.FromMinutes(2)),
+            BroadcastSettings.Default with { MaxTransactionBytes = 4 << 10 });
         _server = await RpcHttpServer.Start(new IPEndPoint(IPAddress.Loopback, 0), new JsonRpcDispatcher(service.Methods, MaxBody, TimeSpan.FromSeconds(10)), MaxBody);
     }
 
@@ -37,22 +39,26 @@ public sealed class RpcHttpTests : IAsyncLifetime, IDisposable
         _actors.Dispose();
     }
 
-    public static TheoryData<string, string, int, int> BadInputs => new()
+    /// <summary>Each bad input, the HTTP status and JSON-RPC code it gets, and for a refused broadcast kwild's TxCode in the error data.</summary>
+    public static TheoryData<string, string, int, int, int?> BadInputs => new()
     {
-        { "malformed JSON", "{\"jsonrpc\":", 400, RpcErrorCode.ParseError },
-        { "unknown method", Request("user.nothing", "{}"), 404, RpcErrorCode.MethodNotFound },
-        { "batch", "[" + Request("user.ping", "{}") + "]", 400, RpcErrorCode.InvalidRequest },
-        { "bad base64", Request("user.broadcast", Tx(payload: "%%%")), 400, RpcErrorCode.InvalidParams },
-        { "bad hex sender", Request("user.broadcast", Tx(sender: "0xnothex")), 400, RpcErrorCode.InvalidParams },
-        { "truncated transaction", Request("user.broadcast", Tx(payload: "AAAE")), 200, RpcErrorCode.BroadcastFailed },
-        { "wrong chain", Request("user.broadcast", Tx(chain: "another")), 200, RpcErrorCode.BroadcastFailed },
-        { "signature of the wrong size", Request("user.broadcast", Tx(signature: "AAAA")), 200, RpcErrorCode.BroadcastFailed },
-        { "body over the limit", Request("user.ping", "{\"message\":\"" + new string('x', MaxBody) + "\"}"), 400, RpcErrorCode.InvalidRequest },
+        { "malformed JSON", "{\"jsonrpc\":", 400, RpcErrorCode.ParseError, null },
+        { "unknown method", Request("user.nothing", "{}"), 404, RpcErrorCode.MethodNotFound, null },
+        { "batch", "[" + Request("user.ping", "{}") + "]", 400, RpcErrorCode.InvalidRequest, null },
+        { "bad base64", Request("user.broadcast", Tx(payload: "%%%")), 400, RpcErrorCode.InvalidParams, null },
+        { "bad hex sender", Request("user.broadcast", Tx(sender: "0xnothex")), 400, RpcErrorCode.InvalidParams, null },
+        { "truncated payload under the signature of the whole", Request("user.broadcast", Tx(payload: "AAAE")), 200, RpcErrorCode.BroadcastFailed, 3 },
+        { "oversized transaction", Request("user.broadcast", Tx(payload: Convert.ToBase64String(new byte[5 << 10]))), 200, RpcErrorCode.BroadcastFailed, 1 },
+        { "wrong chain", Request("user.broadcast", Tx(chain: "another")), 200, RpcErrorCode.BroadcastFailed, 5 },
+        { "signature of the wrong size", Request("user.broadcast", Tx(signature: "AAAA")), 200, RpcErrorCode.BroadcastFailed, 3 },
+        { "high-s signature", Request("user.broadcast", Captured(highS: true)), 200, RpcErrorCode.BroadcastFailed, 3 },
+        { "replayed transaction", Request("user.broadcast", Captured(highS: false)), 200, RpcErrorCode.BroadcastFailed, 4 },
+        { "body over the limit", Request("user.ping", "{\"message\":\"" + new string('x', MaxBody) + "\"}"), 400, RpcErrorCode.InvalidRequest, null },
     };
 
     [Theory]
     [MemberData(nameof(BadInputs))]
-    public async Task Bad_input_gets_a_stable_json_rpc_error_and_the_server_goes_on(string what, string body, int status, int code)
+    public async Task Bad_input_gets_a_stable_json_rpc_error_and_the_server_goes_on(string what, string body, int status, int code, int? txCode)
     {
         using var content = new StringContent(body, Encoding.UTF8, "application/json");
         using var response = await _http.PostAsync(Endpoint, content);
@@ -60,6 +66,7 @@ public sealed class RpcHttpTests : IAsyncLifetime, IDisposable
 
         Assert.True((int)response.StatusCode == status, $"{what}: HTTP {(int)response.StatusCode}");
         Assert.Equal(code, (int)answer["error"]!["code"]!);
+        Assert.Equal(txCode, (int?)answer["error"]!["data"]?["code"]);
         using var ping = new StringContent(Request("user.ping", "{\"message\":\"ping\"}"), Encoding.UTF8, "application/json");
         using var after = await _http.PostAsync(Endpoint, ping);
         Assert.Equal(HttpStatusCode.OK, after.StatusCode);
@@ -75,6 +82,18 @@ public sealed class RpcHttpTests : IAsyncLifetime, IDisposable
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("https://app.example", response.Headers.GetValues("Access-Control-Allow-Origin").Single());
         Assert.Equal("true", response.Headers.GetValues("Access-Control-Allow-Credentials").Single());
+    }
+
+    /// <summary>The captured, validly signed broadcast (nonce 1, which the fake validator already counts as used), or its high-s twin.</summary>
+    private static string Captured(bool highS)
+    {
+        var json = JsonNode.Parse(CapturedBroadcast.Json)!;
+        if (highS)
+        {
+            json["signature"]!["sig"] = Convert.ToBase64String(CapturedBroadcast.Malleate(Convert.FromBase64String((string)json["signature"]!["sig"]!)));
+        }
+
+        return new JsonObject { ["tx"] = json }.ToJsonString();
     }
 
     private static string Request(string method, string parameters) => $"{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"{method}\",\"params\":{parameters}}}";

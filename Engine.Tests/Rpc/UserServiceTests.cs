@@ -4,7 +4,6 @@ using System.Text.Json.Nodes;
 using IdOS.Akka.Engine.Rpc.JsonRpc;
 using IdOS.Akka.Engine.Rpc.Kwil;
 using IdOS.Akka.Engine.Rpc.Services;
-using IdOS.Akka.Engine.Storage.Auth;
 using Xunit;
 
 namespace IdOS.Akka.Engine.Tests.Rpc;
@@ -71,7 +70,7 @@ public sealed class UserServiceTests : IDisposable
     [Fact]
     public async Task An_account_is_found_by_hex_with_or_without_0x_in_any_case_and_pending_nonces_count_on_request()
     {
-        _gateway.Nonces["secp256k1:19e7e376e7c213b7e7e7e46cc70a5dd086daff2a"] = 4;
+        _gateway.Nonces["secp256k1:" + CapturedBroadcast.Sender] = 4;
 
         var typed = (await Call("user.account", "{\"id\":{\"identifier\":\"0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A\",\"key_type\":\"secp256k1\"},\"status\":0}")).Answer["result"]!;
         var inferred = (await Call("user.account", "{\"id\":{\"identifier\":\"19e7e376e7c213b7e7e7e46cc70a5dd086daff2a\"}}")).Answer["result"]!;
@@ -87,7 +86,7 @@ public sealed class UserServiceTests : IDisposable
     [Fact]
     public async Task The_captured_broadcast_is_accepted_then_waited_for_and_its_replay_refused_with_the_nonce_code()
     {
-        var accepted = (await Call("user.broadcast", $"{{\"tx\":{Captured()}}}")).Answer["result"]!;
+        var accepted = (await Call("user.broadcast", $"{{\"tx\":{CapturedBroadcast.Json}}}")).Answer["result"]!;
         Assert.Equal("446c2ba5826b63462e9d359ab7e242a1e29571481d50b13d43a0258cde7e3cc7", (string?)accepted["tx_hash"]);
         Assert.Null(accepted["result"]);
         Assert.Single(_gateway.Submitted);
@@ -95,7 +94,7 @@ public sealed class UserServiceTests : IDisposable
         var pendingAccount = (await Call("user.account", "{\"id\":{\"identifier\":\"19e7e376e7c213b7e7e7e46cc70a5dd086daff2a\",\"key_type\":\"secp256k1\"},\"status\":1}")).Answer;
         Assert.Equal(1L, (long)pendingAccount["result"]!["nonce"]!);
 
-        var replay = (await Call("user.broadcast", $"{{\"tx\":{Captured()},\"sync\":1}}")).Answer["error"]!;
+        var replay = (await Call("user.broadcast", $"{{\"tx\":{CapturedBroadcast.Json},\"sync\":1}}")).Answer["error"]!;
         Assert.Equal((RpcErrorCode.BroadcastFailed, 4), ((int)replay["code"]!, (int)replay["data"]!["code"]!));
         Assert.Single(_gateway.Submitted);
     }
@@ -105,7 +104,7 @@ public sealed class UserServiceTests : IDisposable
     {
         _gateway.ExecuteOnSubmit = (113, "the grant is locked until 1795430333");
 
-        var answer = (await Call("user.broadcast", $"{{\"tx\":{Captured()},\"sync\":1}}")).Answer["result"]!;
+        var answer = (await Call("user.broadcast", $"{{\"tx\":{CapturedBroadcast.Json},\"sync\":1}}")).Answer["result"]!;
         Assert.Equal((113, "the grant is locked until 1795430333"), ((int)answer["result"]!["code"]!, (string?)answer["result"]!["log"]));
 
         var query = (await Call("user.tx_query", "{\"tx_hash\":\"446c2ba5826b63462e9d359ab7e242a1e29571481d50b13d43a0258cde7e3cc7\"}")).Answer["result"]!;
@@ -122,7 +121,7 @@ public sealed class UserServiceTests : IDisposable
     [InlineData("stale nonce", 4)]
     public async Task Transactions_that_cannot_execute_are_refused_before_any_mempool(string fault, int txCode)
     {
-        var json = JsonNode.Parse(Captured())!;
+        var json = JsonNode.Parse(CapturedBroadcast.Json)!;
         switch (fault)
         {
             case "wrong chain":
@@ -134,11 +133,11 @@ public sealed class UserServiceTests : IDisposable
                 json["signature"]!["sig"] = Convert.ToBase64String(forged);
                 break;
             case "malleated signature":
-                json["signature"]!["sig"] = Convert.ToBase64String(Malleate(Convert.FromBase64String((string)json["signature"]!["sig"]!)));
+                json["signature"]!["sig"] = Convert.ToBase64String(CapturedBroadcast.Malleate(Convert.FromBase64String((string)json["signature"]!["sig"]!)));
                 break;
             default:
                 // The signed nonce 1 is stale once the account has used 3.
-                _gateway.Nonces["secp256k1:19e7e376e7c213b7e7e7e46cc70a5dd086daff2a"] = 3;
+                _gateway.Nonces["secp256k1:" + CapturedBroadcast.Sender] = 3;
                 break;
         }
 
@@ -151,31 +150,12 @@ public sealed class UserServiceTests : IDisposable
     [Fact]
     public async Task Estimate_price_is_zero_for_a_well_formed_half_built_transaction()
     {
-        var json = JsonNode.Parse(Captured())!;
+        var json = JsonNode.Parse(CapturedBroadcast.Json)!;
         json["signature"]!["sig"] = null;
         json["body"]!["fee"] = null;
         json["body"]!["nonce"] = null;
 
         Assert.Equal("0", (string?)(await Call("user.estimate_price", $"{{\"tx\":{json.ToJsonString()}}}")).Answer["result"]!["price"]);
-    }
-
-    private static string Captured() => """
-        {"signature":{"sig":"zPkTTBo4b1Be13NCV+EjTnOQa9q9QI1w4WwuEFicrjdKb2RIenGtNjEtQLlKHWLlsaVL12wrDhyUEfY5DmyWmhs=","type":"secp256k1_ep"},
-         "body":{"desc":"Create a new attribute in your idOS profile","payload":"AAAEAAAAbWFpbg0AAABhZGRfYXR0cmlidXRlAQADACwAAAAAAA8AAAAAAAAAAAR1dWlkAAAAAAABABEAAAABC3sujpoMTV6POhwtPk9aayQAAAAAAA8AAAAAAAAAAAR0ZXh0AAAAAAABAAkAAAABbmlja25hbWUhAAAAAAAPAAAAAAAAAAAEdGV4dAAAAAAAAQAGAAAAAWFsaWNl",
-                 "type":"execute","fee":"0","nonce":1,"chain_id":"idos-capture-test"},
-         "sender":"19e7e376e7c213b7e7e7e46cc70a5dd086daff2a","serialization":"concat"}
-        """;
-
-    /// <summary>The same signature with s replaced by n − s and v flipped: valid ECDSA, refused by EIP-2's low-s rule.</summary>
-    private static byte[] Malleate(byte[] signature)
-    {
-        var s = new Org.BouncyCastle.Math.BigInteger(1, signature[32..64]);
-        var high = Secp256k1.Order.Subtract(s).ToByteArrayUnsigned();
-        var malleated = (byte[])signature.Clone();
-        Array.Clear(malleated, 32, 32);
-        high.CopyTo(malleated, 64 - high.Length);
-        malleated[64] = (byte)(signature[64] == 27 ? 28 : 27);
-        return malleated;
     }
 
     private Task<(int Status, JsonNode Answer)> Call(string method, string parameters, int id = 1) =>
