@@ -56,6 +56,31 @@ public sealed class UserServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task A_request_over_its_time_is_answered_with_its_error_and_its_work_is_cancelled()
+    {
+        var cancelled = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var methods = new Dictionary<string, RpcMethod>(StringComparer.Ordinal)
+        {
+            ["user.slow"] = async (_, _, cancel) =>
+            {
+                await using (cancel.Register(() => cancelled.TrySetResult(true)))
+                {
+                    await Task.Delay(Timeout.Infinite, cancel);
+                }
+
+                return new JsonObject();
+            },
+        };
+        var dispatcher = new JsonRpcDispatcher(methods, 1 << 10, TimeSpan.FromMilliseconds(50));
+
+        var response = await dispatcher.Handle(Encoding.UTF8.GetBytes("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"user.slow\",\"params\":{}}"),
+            new RequestContext("127.0.0.1", null), CancellationToken.None);
+
+        Assert.Equal(JsonRpcDispatcher.TimedOut, (int)JsonNode.Parse(response.Body)!["error"]!["code"]!);
+        Assert.True(await cancelled.Task);
+    }
+
+    [Fact]
     public async Task Chain_info_health_and_ping_answer_as_the_client_expects_and_echo_the_id()
     {
         var info = (await Call("user.chain_info", "{}", id: 7)).Answer;
