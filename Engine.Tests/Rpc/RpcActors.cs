@@ -13,7 +13,7 @@ internal sealed class RpcActors : IDisposable
 
     public RpcActors(int verifiers = 2)
     {
-        System = ActorSystem.Create("rpc-test", Akka.Configuration.ConfigurationFactory.ParseString("akka.loglevel = WARNING").WithFallback(VerifierPool.DispatcherConfig(verifiers)));
+        System = ActorSystem.Create("rpc-test", global::Akka.Configuration.ConfigurationFactory.ParseString("akka.loglevel = WARNING").WithFallback(VerifierPool.DispatcherConfig(verifiers)));
         Verifiers = VerifierPool.Start(System, verifiers, Secp256k1.Recovery);
     }
 
