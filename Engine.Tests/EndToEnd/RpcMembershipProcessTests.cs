@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Akka.Cluster;
 using IdOS.Akka.Engine.Hosting;
+using IdOS.Akka.Engine.Storage.Transactions;
 using IdOS.Akka.Engine.Tests.Cluster;
 using Xunit;
 
@@ -9,13 +10,14 @@ namespace IdOS.Akka.Engine.Tests.EndToEnd;
 /// <summary>
 /// The RPC system is a member of the validators' cluster with the role `rpc`. A crashed one (kill -9) must not hold
 /// the cluster back: the validators down it, and a validator restarted afterwards becomes a member again and commits.
+/// When the validator the RPC system has been asking dies, its reads and writes go on through the others.
 /// </summary>
 [Trait("Category", "Process")]
 [Collection(SerialClusters.Name)]
 public sealed class RpcMembershipProcessTests
 {
     [Fact]
-    public async Task An_rpc_member_that_crashes_is_downed_and_a_restarted_validator_still_joins()
+    public async Task An_rpc_member_that_crashes_is_downed_a_restarted_validator_still_joins_and_requests_fail_over()
     {
         using var network = new TestNetwork(4, overrides: "idos.node.down-unreachable-clients-after = 5s", application: "idos");
         await using var nodes = new NodeProcesses(network);
@@ -61,6 +63,20 @@ public sealed class RpcMembershipProcessTests
             var status = await nodes.Status(3);
             return (status is not null && status.Height > height && status.PeersConnected == 3, $"{status}");
         }, "the restarted validator to see its peers and commit past the height before its restart");
+
+        // The gateway starts with the first validator and keeps to it while it answers: that one dies now.
+        nodes.Kill(0);
+        await nodes.WaitForExit(0, TimeSpan.FromSeconds(30));
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(90) };
+        var owner = IdosNetworkProcessTests.OwnerOf(network, out var ownerKey);
+        using var disposeOwner = ownerKey;
+        var account = await RpcProcessTests.Call(http, rpc.Endpoint, "user.account", RpcProcessTests.Account(owner));
+        var nonce = (long)account["result"]!["nonce"]!;
+        var written = await RpcProcessTests.Broadcast(http, rpc.Endpoint, owner.Execute(network.Chain.ChainId, (ulong)nonce + 1, "add_inserter_as_owner",
+            [KwilValue.OfUuid(Guid.NewGuid()), KwilValue.OfText("after-failover")]), sync: true);
+        Assert.True((int?)written["result"]?["result"]?["code"] == 0, written.ToJsonString());
+        var info = await RpcProcessTests.Call(http, rpc.Endpoint, "user.chain_info", new System.Text.Json.Nodes.JsonObject());
+        Assert.Equal(network.Chain.ChainId, (string?)info["result"]?["chain_id"]);
     }
 
     private static Task<(bool, string)> Members(RpcHost rpc, Func<Member, bool> condition) =>

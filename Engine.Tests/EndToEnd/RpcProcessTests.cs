@@ -59,12 +59,12 @@ public sealed class RpcProcessTests
             TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(5)));
     }
 
-    private static JsonObject Account(KwilSigner signer) => new()
+    internal static JsonObject Account(KwilSigner signer) => new()
     {
         ["id"] = new JsonObject { ["identifier"] = Convert.ToHexStringLower(signer.Sender), ["key_type"] = KwilAuthenticator.AccountKeyType(signer.SignatureType) },
     };
 
-    private static Task<JsonNode> Broadcast(HttpClient http, Uri endpoint, byte[] transaction, bool sync)
+    internal static Task<JsonNode> Broadcast(HttpClient http, Uri endpoint, byte[] transaction, bool sync)
     {
         var parameters = new JsonObject { ["tx"] = TransactionJson.Render(KwilTransaction.FromBytes(transaction)) };
         if (sync)
@@ -75,7 +75,7 @@ public sealed class RpcProcessTests
         return Call(http, endpoint, "user.broadcast", parameters);
     }
 
-    private static async Task<JsonNode> Call(HttpClient http, Uri endpoint, string method, JsonObject parameters)
+    internal static async Task<JsonNode> Call(HttpClient http, Uri endpoint, string method, JsonObject parameters)
     {
         var request = new JsonObject { ["jsonrpc"] = "2.0", ["id"] = 1, ["method"] = method, ["params"] = parameters };
         using var content = new StringContent(request.ToJsonString(), Encoding.UTF8, "application/json");

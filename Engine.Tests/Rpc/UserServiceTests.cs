@@ -63,9 +63,14 @@ public sealed class UserServiceTests : IDisposable
         {
             ["user.slow"] = async (_, _, cancel) =>
             {
-                await using (cancel.Register(() => cancelled.TrySetResult(true)))
+                try
                 {
                     await Task.Delay(Timeout.Infinite, cancel);
+                }
+                catch (OperationCanceledException)
+                {
+                    cancelled.TrySetResult(cancel.IsCancellationRequested);
+                    throw;
                 }
 
                 return new JsonObject();
@@ -74,10 +79,10 @@ public sealed class UserServiceTests : IDisposable
         var dispatcher = new JsonRpcDispatcher(methods, 1 << 10, TimeSpan.FromMilliseconds(50));
 
         var response = await dispatcher.Handle(Encoding.UTF8.GetBytes("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"user.slow\",\"params\":{}}"),
-            new RequestContext("127.0.0.1", null), CancellationToken.None);
+            new RequestContext("127.0.0.1", null), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal(JsonRpcDispatcher.TimedOut, (int)JsonNode.Parse(response.Body)!["error"]!["code"]!);
-        Assert.True(await cancelled.Task);
+        Assert.True(await cancelled.Task.WaitAsync(TimeSpan.FromSeconds(30)));
     }
 
     [Fact]

@@ -26,7 +26,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithUnboundedSta
     private readonly PeerDirectorySetup _setup;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly AkkaCluster _cluster = AkkaCluster.Get(Context.System);
-    private readonly HashSet<Address> _members = [];
+    private readonly Dictionary<Address, UniqueAddress> _members = [];
     private readonly Dictionary<Address, int> _validatorAt = [];
     private readonly Dictionary<int, IActorRef> _directoryOf = [];
     private IActorRef _consensus = ActorRefs.Nobody;
@@ -71,18 +71,23 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithUnboundedSta
         {
             if (up.Member.Address != _cluster.SelfAddress && up.Member.HasRole("validator"))
             {
-                _members.Add(up.Member.Address);
+                _members[up.Member.Address] = up.Member.UniqueAddress;
                 SendHello(up.Member.Address);
             }
         });
         Receive<ClusterEvent.MemberRemoved>(removed =>
         {
-            _members.Remove(removed.Member.Address);
-            Forget(removed.Member.Address);
+            // A node that missed some gossip may learn of a restarted validator's new incarnation before the removal
+            // of its old one at the same address; that late removal must not forget the new incarnation.
+            if (_members.TryGetValue(removed.Member.Address, out var current) && current.Equals(removed.Member.UniqueAddress))
+            {
+                _members.Remove(removed.Member.Address);
+                Forget(removed.Member.Address);
+            }
         });
         Receive<Greet>(_ =>
         {
-            foreach (var member in _members)
+            foreach (var member in _members.Keys)
             {
                 SendHello(member);
             }
