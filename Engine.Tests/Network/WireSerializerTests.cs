@@ -72,6 +72,7 @@ public sealed class WireSerializerTests() : global::Akka.TestKit.Xunit2.TestKit(
                 new ViewAnswer(113, "not allowed", [], []),
             ], [1, 8]),
             new ReadBatchAnswer(11, true, [], []),
+            new PeerAddresses(["akka.tcp://idos@127.0.0.1:4701", "akka.tcp://idos@10.0.0.7:4702"]),
         ];
         foreach (var message in messages)
         {

@@ -8,14 +8,18 @@ using AkkaCluster = Akka.Cluster.Cluster;
 
 namespace IdOS.Akka.Engine.Actors;
 
-/// <summary>What a peer directory needs to prove who it is and to check who others are.</summary>
-public sealed record PeerDirectorySetup(ChainParameters Chain, int Validator, Ed25519PrivateKey Key, ISignatureVerifier Verifier, Func<long> ClockMs);
+/// <summary>What a peer directory needs to prove who it is, to check who others are, and where to look for them first.</summary>
+public sealed record PeerDirectorySetup(ChainParameters Chain, int Validator, Ed25519PrivateKey Key, ISignatureVerifier Verifier, Func<long> ClockMs,
+    IReadOnlyList<Address> Seeds);
 
 /// <summary>
-/// Maps cluster members to validators. Membership says only that some process joined: a member counts as validator
-/// i once it sent a hello signed with i's key for its own address. Consensus messages and forwarded transactions
-/// from anyone else are dropped and counted. Every member is greeted when it comes up and again periodically, so a
-/// lost hello or a restarted peer needs no handshake state.
+/// Maps peers to validators. Membership says only that some process joined: a peer counts as validator i once it
+/// sent a hello signed with i's key for its own address. Consensus messages and forwarded transactions from anyone
+/// else are dropped and counted. The links do not depend on cluster membership: besides members with the validator
+/// role, the seed nodes, every validator that proved itself and the addresses such validators vouch for are greeted
+/// periodically. Akka admits a restarted member only after its old incarnation is removed, which needs cluster
+/// convergence, and a dead validator (never downed) holds convergence back; the restarted validator still reaches
+/// its peers this way. A lost hello or a restarted peer needs no handshake state.
 /// </summary>
 public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
@@ -27,6 +31,8 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithUnboundedSta
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly AkkaCluster _cluster = AkkaCluster.Get(Context.System);
     private readonly Dictionary<Address, UniqueAddress> _members = [];
+    private readonly HashSet<Address> _targets = [];
+    private long _lonelyGreets;
     private readonly Dictionary<Address, int> _validatorAt = [];
     private readonly Dictionary<int, IActorRef> _directoryOf = [];
     private IActorRef _consensus = ActorRefs.Nobody;
@@ -58,6 +64,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithUnboundedSta
 
     protected override void PreStart()
     {
+        _targets.UnionWith(_setup.Seeds.Where(seed => seed != _cluster.SelfAddress));
         _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
             typeof(ClusterEvent.MemberUp), typeof(ClusterEvent.MemberRemoved));
         Timers.StartPeriodicTimer("greet", Greet.Instance, GreetInterval);
@@ -72,6 +79,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithUnboundedSta
             if (up.Member.Address != _cluster.SelfAddress && up.Member.HasRole("validator"))
             {
                 _members[up.Member.Address] = up.Member.UniqueAddress;
+                _targets.Add(up.Member.Address);
                 SendHello(up.Member.Address);
             }
         });
@@ -87,9 +95,24 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithUnboundedSta
         });
         Receive<Greet>(_ =>
         {
-            foreach (var member in _members.Keys)
+            foreach (var target in _targets)
             {
-                SendHello(member);
+                SendHello(target);
+            }
+
+            var known = new PeerAddresses([.. _validatorAt.Keys.Select(a => a.ToString())]);
+            foreach (var directory in _directoryOf.Values)
+            {
+                directory.Tell(known, Self);
+            }
+
+            WarnWhenAlone();
+        });
+        Receive<PeerAddresses>(peers =>
+        {
+            if (Authenticated() is not null)
+            {
+                Learn(peers);
             }
         });
         Receive<PeerHello>(OnHello);
@@ -168,8 +191,54 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithUnboundedSta
 
         _validatorAt[from] = hello.Validator;
         _directoryOf[hello.Validator] = Sender;
+        _targets.Add(from);
         _log.Info("Validator {0} is at {1}.", hello.Validator, from);
         _consensus.Tell(new PeersChanged(_directoryOf.Count));
+
+        // Answered at once, so that a validator that found this one (through a seed or a peer's hint) is linked both
+        // ways without waiting for membership or the next periodic greeting.
+        SendHello(from);
+    }
+
+    /// <summary>A peer's hints: greeted from now on, bounded, and never trusted before their own hello.</summary>
+    private void Learn(PeerAddresses peers)
+    {
+        var limit = _setup.Seeds.Count + (4 * _setup.Chain.Validators.Count);
+        foreach (var text in peers.Addresses)
+        {
+            if (_targets.Count >= limit)
+            {
+                return;
+            }
+
+            Address address;
+            try
+            {
+                address = Address.Parse(text);
+            }
+            catch (Exception e) when (e is UriFormatException or ArgumentException or FormatException)
+            {
+                _dropped++;
+                continue;
+            }
+
+            if (address.System == _cluster.SelfAddress.System && address.Protocol == _cluster.SelfAddress.Protocol && address.Host is not null
+                && address.Port is > 0 and < 65536 && address != _cluster.SelfAddress)
+            {
+                _targets.Add(address);
+            }
+        }
+    }
+
+    /// <summary>A node that reaches no validator for a minute says so, once a minute: most likely its seed list is wrong.</summary>
+    private void WarnWhenAlone()
+    {
+        _lonelyGreets = _validatorAt.Count == 0 ? _lonelyGreets + 1 : 0;
+        if (_lonelyGreets > 0 && _lonelyGreets % (long)(TimeSpan.FromMinutes(1) / GreetInterval) == 0)
+        {
+            _log.Error("No validator has answered for {0} s; greeting {1}. Check akka.cluster.seed-nodes and that the other validators run.",
+                (_lonelyGreets * GreetInterval).TotalSeconds, string.Join(", ", _targets));
+        }
     }
 
     private int? Authenticated()

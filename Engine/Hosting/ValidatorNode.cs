@@ -77,7 +77,7 @@ public sealed class ValidatorNode : IAsyncDisposable
 
             var pacemaker = system.ActorOf(Props.Create<PacemakerActor>(), PacemakerActor.Name);
             var directory = system.ActorOf(
-                PeerDirectory.Props(new PeerDirectorySetup(settings.Chain, settings.ValidatorIndex, settings.Key, verifier, Clock)),
+                PeerDirectory.Props(new PeerDirectorySetup(settings.Chain, settings.ValidatorIndex, settings.Key, verifier, Clock, settings.SeedNodes)),
                 PeerDirectory.Name);
             var mempool = system.ActorOf(MempoolActor.Props(transaction => app.CheckTransaction(transaction), directory, limits.MaxTransactionsPerBlock), MempoolActor.Name);
             var options = ReplicaOptions.Default with { Pacemaker = settings.Consensus.Pacemaker };

@@ -22,6 +22,13 @@ public readonly record struct SubmitResult(Hash32 Hash, MempoolAddStatus Status,
 /// <summary>Transactions one validator admitted, passed on so that whichever validator leads next can propose them.</summary>
 public sealed record ForwardedTransactions(IReadOnlyList<byte[]> Transactions) : NodeMessage;
 
+/// <summary>
+/// From one peer directory to another: the addresses at which it has validators that proved themselves. Only hints —
+/// the receiver greets them, and each must still prove itself with its own signed hello — so that validators find
+/// each other even when cluster membership cannot admit one (a restarted validator while another one is dead).
+/// </summary>
+public sealed record PeerAddresses(IReadOnlyList<string> Addresses) : NodeMessage;
+
 /// <summary>To a node's `/user/consensus`; answered with <see cref="NodeStatus"/>.</summary>
 public sealed record StatusQuery : NodeMessage
 {
@@ -80,6 +87,9 @@ public static class NodeMessageCodec
 
     private const int MaxIdentifierBytes = 256;
 
+    /// <summary>More than any validator set this node would run with; a longer list is not a peer's honest hint.</summary>
+    public const int MaxPeerAddresses = 256;
+
     private const int MaxReasonBytes = 1024;
 
     public static string Manifest(NodeMessage message) => message switch
@@ -97,6 +107,7 @@ public static class NodeMessageCodec
         AccountAnswer => "AA",
         ReadBatchQuery => "VQ",
         ReadBatchAnswer => "VA",
+        PeerAddresses => "PX",
         _ => throw new ArgumentException($"{message?.GetType().Name} is not a node message", nameof(message)),
     };
 
@@ -188,6 +199,14 @@ public static class NodeMessageCodec
                 writer.WriteU63(answer.NextNonce);
                 writer.WriteU63(answer.ExecutedHeight);
                 break;
+            case PeerAddresses peers:
+                writer.WriteU32(peers.Addresses.Count);
+                foreach (var address in peers.Addresses)
+                {
+                    writer.WriteString(address);
+                }
+
+                break;
             case ReadBatchQuery query:
                 writer.WriteU32(query.Calls.Count);
                 foreach (var call in query.Calls)
@@ -266,6 +285,7 @@ public static class NodeMessageCodec
             "AA" => (ref CanonicalReader r) => new AccountAnswer(r.ReadU63("next nonce"), r.ReadU63("executed height")),
             "VQ" => (ref CanonicalReader r) => DecodeReadBatchQuery(ref r, limits),
             "VA" => DecodeReadBatchAnswer,
+            "PX" => DecodePeerAddresses,
             _ => null,
         };
         if (read is null)
@@ -361,6 +381,18 @@ public static class NodeMessageCodec
         }
 
         return new TransactionResults(height, results);
+    }
+
+    private static PeerAddresses DecodePeerAddresses(ref CanonicalReader reader)
+    {
+        var count = reader.ReadU32(MaxPeerAddresses, "peer address count");
+        var addresses = new List<string>(count);
+        for (var i = 0; i < count; i++)
+        {
+            addresses.Add(System.Text.Encoding.UTF8.GetString(reader.ReadShortBytes(MaxIdentifierBytes, "peer address")));
+        }
+
+        return new PeerAddresses(addresses);
     }
 
     private static ReadBatchQuery DecodeReadBatchQuery(ref CanonicalReader reader, ConsensusLimits limits)

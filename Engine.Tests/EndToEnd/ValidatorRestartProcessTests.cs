@@ -1,0 +1,53 @@
+using IdOS.Akka.Engine.Tests.Cluster;
+using Xunit;
+
+namespace IdOS.Akka.Engine.Tests.EndToEnd;
+
+/// <summary>
+/// Validators joining while one validator is dead. The dead one stays unreachable in the cluster and is never downed,
+/// so cluster convergence is held back: Akka leaves a newcomer Joining and admits a restarted member's new
+/// incarnation only once its old one is removed. Consensus must not wait for that.
+/// </summary>
+[Trait("Category", "Process")]
+[Collection(SerialClusters.Name)]
+public sealed class ValidatorRestartProcessTests
+{
+    /// <summary>
+    /// Validators 0–2 run, then 1 (a seed) dies; 3 starts for the first time and finds 2, which no seed it can reach
+    /// names, only through 0's hint; then 3 is killed and restarted. Each time the three live validators commit
+    /// together. Before the peer directory linked validators without membership, the restarted validator never got a
+    /// peer and stopped after a minute of failed joining.
+    /// </summary>
+    [Fact]
+    public async Task Validators_starting_or_restarting_while_another_is_dead_reach_their_peers_and_the_three_commit()
+    {
+        using var network = new TestNetwork(4);
+        await using var nodes = new NodeProcesses(network);
+        for (var v = 0; v < 3; v++)
+        {
+            nodes.Start(v);
+        }
+
+        await ThreeCommit(nodes, [0, 1, 2], 0, "validators 0, 1 and 2");
+        nodes.Kill(1);
+        await nodes.WaitForExit(1, TimeSpan.FromSeconds(30));
+
+        nodes.Start(3);
+        var heightAtStart = (await nodes.Statuses([0, 2])).Max(s => s?.Height ?? 0);
+        await ThreeCommit(nodes, [0, 2, 3], heightAtStart, "validators 0, 2 and the newly started 3, with 1 dead");
+
+        nodes.Kill(3);
+        await nodes.WaitForExit(3, TimeSpan.FromSeconds(30));
+        var heightAtRestart = (await nodes.Statuses([0, 2])).Max(s => s?.Height ?? 0);
+        nodes.Start(3);
+        await ThreeCommit(nodes, [0, 2, 3], heightAtRestart, "validators 0, 2 and the restarted 3, with 1 dead");
+    }
+
+    /// <summary>The three see each other (the live ones may still count the dead validator) and commit 10 blocks past <paramref name="height"/>.</summary>
+    private static Task ThreeCommit(NodeProcesses nodes, int[] validators, long height, string who) =>
+        Eventually.Holds(async () =>
+        {
+            var statuses = await nodes.Statuses(validators);
+            return (statuses.All(s => s is not null && s.PeersConnected >= 2 && s.Height > height + 10), NodeProcesses.Describe(statuses));
+        }, $"{who} to see each other and commit 10 blocks past height {height}", TimeSpan.FromSeconds(120));
+}
