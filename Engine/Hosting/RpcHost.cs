@@ -132,8 +132,6 @@ public sealed class RpcHost : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(settings);
         var config = ConfigurationFactory.ParseString($$"""
             akka.cluster.roles = ["{{Role}}"]
-            # Validators may come up long after their RPC system; it keeps trying rather than stopping after a minute.
-            akka.cluster.shutdown-after-unsuccessful-join-seed-nodes = off
             akka.remote.dot-netty.tcp.hostname = "{{settings.ClusterHostname}}"
             akka.remote.dot-netty.tcp.port = {{settings.ClusterPort}}
             akka.loglevel = WARNING
