@@ -161,7 +161,8 @@ public static class LocalnetCommand
 
         var path = Path.Combine("hocon", "rpc.conf");
         var config = File.Exists(path) ? NodeConfig.Load(path) : NodeConfig.Defaults;
-        var host = await RpcHost.Start(RpcSettings.FromConfig(config, validators));
+        // Started with the validators, it associates with them before they listen; those warnings would bury the status lines.
+        var host = await RpcHost.Start(RpcSettings.FromConfig(config, validators) with { LogLevel = "ERROR" });
         await output.WriteLineAsync($"Kwil JSON-RPC for idOS clients at {host.Endpoint}");
         return host;
     }

@@ -30,6 +30,9 @@ public sealed record RpcSettings(IPEndPoint Listen, IReadOnlyList<Address> Valid
 
     public int ClusterPort { get; init; }
 
+    /// <summary>Akka's log level for this system; the localnet, which prints its own status, asks for ERROR only.</summary>
+    public string LogLevel { get; init; } = "WARNING";
+
     /// <summary>Private mode: every user.call signed over a fresh challenge; otherwise reads as a sender need a KGW session.</summary>
     public bool PrivateMode { get; init; }
 
@@ -134,7 +137,7 @@ public sealed class RpcHost : IAsyncDisposable
             akka.cluster.roles = ["{{Role}}"]
             akka.remote.dot-netty.tcp.hostname = "{{settings.ClusterHostname}}"
             akka.remote.dot-netty.tcp.port = {{settings.ClusterPort}}
-            akka.loglevel = WARNING
+            akka.loglevel = {{settings.LogLevel}}
             akka.log-dead-letters = off
             """).WithFallback(VerifierPool.DispatcherConfig(settings.Verifiers)).WithFallback(NodeConfig.Defaults);
         var system = ActorSystem.Create(ValidatorNode.SystemName, config);
