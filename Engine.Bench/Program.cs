@@ -6,17 +6,21 @@ namespace IdOS.Akka.Engine.Bench;
 internal static class Program
 {
     /// <summary>
-    /// `reads ...` runs the read-batching benchmark; anything else goes to BenchmarkDotNet
-    /// (`dotnet run -c Release --project Engine.Bench -- --filter '*'`); see docs/BENCHMARKS.md.
+    /// `micro --filter '*'` runs the BenchmarkDotNet micro-benchmarks (arguments without `micro` go there too);
+    /// `reads ...` runs the read-batching benchmark; see docs/BENCHMARKS.md.
     /// </summary>
     private static async Task<int> Main(string[] args)
     {
-        if (args.Length > 0 && args[0] == "reads")
+        switch (args.FirstOrDefault())
         {
-            return await ReadBatchingBenchmark.Run(args[1..]);
+            case "reads":
+                return await ReadBatchingBenchmark.Run(args[1..]);
+            case "micro":
+                BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..]);
+                return 0;
+            default:
+                BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+                return 0;
         }
-
-        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
-        return 0;
     }
 }
