@@ -10,16 +10,15 @@ namespace IdOS.Akka.Engine.Tests.EndToEnd;
 /// </summary>
 [Trait("Category", "Process")]
 [Collection(SerialClusters.Name)]
-public sealed class ValidatorRestartProcessTests
+public sealed class ValidatorJoinProcessTests
 {
     /// <summary>
     /// Validators 0–2 run, then 1 (a seed) dies; 3 starts for the first time and finds 2, which no seed it can reach
-    /// names, only through 0's hint; then 3 is killed and restarted. Each time the three live validators commit
-    /// together. Before the peer directory linked validators without membership, the restarted validator never got a
-    /// peer and stopped after a minute of failed joining.
+    /// names, only through 0's hint, and the three live validators commit together. Before the peer directory linked
+    /// validators without membership, 3 sat at 0 peers and the network stalled.
     /// </summary>
     [Fact]
-    public async Task Validators_starting_or_restarting_while_another_is_dead_reach_their_peers_and_the_three_commit()
+    public async Task A_validator_starting_while_another_is_dead_reaches_its_peers_and_the_three_commit()
     {
         using var network = new TestNetwork(4);
         await using var nodes = new NodeProcesses(network);
@@ -35,12 +34,6 @@ public sealed class ValidatorRestartProcessTests
         nodes.Start(3);
         var heightAtStart = (await nodes.Statuses([0, 2])).Max(s => s?.Height ?? 0);
         await ThreeCommit(nodes, [0, 2, 3], heightAtStart, "validators 0, 2 and the newly started 3, with 1 dead");
-
-        nodes.Kill(3);
-        await nodes.WaitForExit(3, TimeSpan.FromSeconds(30));
-        var heightAtRestart = (await nodes.Statuses([0, 2])).Max(s => s?.Height ?? 0);
-        nodes.Start(3);
-        await ThreeCommit(nodes, [0, 2, 3], heightAtRestart, "validators 0, 2 and the restarted 3, with 1 dead");
     }
 
     /// <summary>The three see each other (the live ones may still count the dead validator) and commit 10 blocks past <paramref name="height"/>.</summary>
