@@ -117,7 +117,8 @@ public static class TransactionJson
         _ => throw RpcException.InvalidParams($"{name} must be a string"),
     };
 
-    private static byte[]? OptionalBase64(JsonElement json, string name, string what)
+    /// <summary>A base64 field that may be missing or null; anything else than base64 text is invalid params.</summary>
+    internal static byte[]? OptionalBase64(JsonElement json, string name, string what)
     {
         var text = OptionalString(json, name);
         if (text is null)

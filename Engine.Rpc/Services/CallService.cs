@@ -68,13 +68,13 @@ public sealed class CallService(ReadBatcher reads, KgwSessions sessions, ViewCha
     private async Task<ViewCallRequest> SignedOverChallenge(ViewChallenges challenges, JsonElement parameters, JsonElement body, string senderText, byte[] payload,
         CancellationToken cancel)
     {
-        var signature = Base64(parameters, "signature");
+        var signature = TransactionJson.OptionalBase64(parameters, "signature", "signature");
         if (signature is not { Length: > 0 } || senderText.Length == 0)
         {
             throw new RpcException(RpcErrorCode.ChallengeRequired, "this node is in private mode: sign the call over a challenge from user.challenge");
         }
 
-        var challenge = Base64(body, "challenge");
+        var challenge = TransactionJson.OptionalBase64(body, "challenge", "body.challenge");
         if (challenge is not { Length: ViewChallenges.Size })
         {
             throw new RpcException(RpcErrorCode.InvalidChallenge, $"body.challenge must be {ViewChallenges.Size} bytes of base64");
@@ -102,23 +102,6 @@ public sealed class CallService(ReadBatcher reads, KgwSessions sessions, ViewCha
         return check.IsValid
             ? new ViewCallRequest(KwilAuthenticator.Caller(type, sender), sender, type, payload)
             : throw new RpcException(RpcErrorCode.InvalidCallSignature, $"the call's signature does not verify: {check.Refusal}");
-    }
-
-    private static byte[]? Base64(JsonElement json, string name)
-    {
-        if (!json.TryGetProperty(name, out var value) || value.ValueKind != JsonValueKind.String)
-        {
-            return null;
-        }
-
-        try
-        {
-            return Convert.FromBase64String(value.GetString()!);
-        }
-        catch (FormatException)
-        {
-            throw RpcException.InvalidParams($"{name} is not base64");
-        }
     }
 
     private static JsonObject Table(ViewCallResult result)

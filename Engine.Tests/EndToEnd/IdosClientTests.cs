@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text.Json.Nodes;
 using IdOS.Akka.Engine.Hosting;
 using IdOS.Akka.Engine.Tests.Cluster;
@@ -25,8 +24,7 @@ public sealed class IdosClientTests
         using var network = new TestNetwork(4, application: "idos");
         await using var nodes = new NodeProcesses(network);
         await using var rpc = await RpcProcessTests.StartWithRpc(nodes);
-        await using var privateRpc = await RpcHost.Start(new RpcSettings(new IPEndPoint(IPAddress.Loopback, 0), nodes.Addresses, 4 << 20, TimeSpan.FromSeconds(60),
-            TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(5)) { PrivateMode = true });
+        await using var privateRpc = await RpcHost.Start(RpcProcessTests.Settings(nodes) with { PrivateMode = true });
         var ownerSeed = (string)JsonNode.Parse(await File.ReadAllTextAsync(network.OwnerKey))!["private_seed"]!;
 
         var (exitCode, output, errors) = await ClientScript.Run("idos-scenarios.mjs", rpc.Endpoint.GetLeftPart(UriPartial.Authority),

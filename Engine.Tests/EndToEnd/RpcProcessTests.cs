@@ -55,9 +55,12 @@ public sealed class RpcProcessTests
     internal static async Task<RpcHost> StartWithRpc(NodeProcesses nodes)
     {
         await IdosNetworkProcessTests.StartAll(nodes);
-        return await RpcHost.Start(new RpcSettings(new IPEndPoint(IPAddress.Loopback, 0), nodes.Addresses, 4 << 20, TimeSpan.FromSeconds(60),
-            TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(5)));
+        return await RpcHost.Start(Settings(nodes));
     }
+
+    /// <summary>An RPC system in front of these validators, listening on a loopback port the OS picks.</summary>
+    internal static RpcSettings Settings(NodeProcesses nodes) =>
+        new(new IPEndPoint(IPAddress.Loopback, 0), nodes.Addresses, 4 << 20, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(5));
 
     internal static JsonObject Account(KwilSigner signer) => new()
     {
