@@ -127,7 +127,8 @@ internal static class Eventually
                     return;
                 }
             }
-            catch (Exception e) when (e is TimeoutException or global::Akka.Actor.AskTimeoutException)
+            // 5 and 6 are SQLITE_BUSY and SQLITE_LOCKED: a node's database read while the node writes it.
+            catch (Exception e) when (e is TimeoutException or global::Akka.Actor.AskTimeoutException or Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 5 or 6 })
             {
                 observed = e.Message;
             }
