@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Running;
+using IdOS.Akka.Engine.Bench.Cluster;
 using IdOS.Akka.Engine.Bench.Reads;
 
 namespace IdOS.Akka.Engine.Bench;
@@ -7,12 +8,14 @@ internal static class Program
 {
     /// <summary>
     /// `micro --filter '*'` runs the BenchmarkDotNet micro-benchmarks (arguments without `micro` go there too);
-    /// `reads ...` runs the read-batching benchmark; see docs/BENCHMARKS.md.
+    /// `cluster ...` runs the cluster benchmark; `reads ...` the read-batching benchmark; see docs/BENCHMARKS.md.
     /// </summary>
     private static async Task<int> Main(string[] args)
     {
         switch (args.FirstOrDefault())
         {
+            case "cluster":
+                return await ClusterBenchmark.Run(args[1..], Console.Out);
             case "reads":
                 return await ReadBatchingBenchmark.Run(args[1..]);
             case "micro":

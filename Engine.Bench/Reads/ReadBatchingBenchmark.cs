@@ -37,7 +37,7 @@ internal static class ReadBatchingBenchmark
         options.RejectUnknown();
 
         var root = Directory.CreateTempSubdirectory("idos-reads-bench-").FullName;
-        var port = FreePort();
+        var port = LocalPorts.Free(1)[0];
         var configPath = Path.Combine(root, "node1.conf");
         await File.WriteAllTextAsync(configPath, $$"""
             idos.node {
@@ -52,7 +52,7 @@ internal static class ReadBatchingBenchmark
         var config = NodeConfig.Load(configPath);
         var chain = LocalNetwork.Prepare([config], "idos-reads-bench", LocalnetCommand.OwnerKeyFile(config));
         var node = NodeClient.NodeAddress("127.0.0.1", port);
-        using var validator = StartValidator(configPath);
+        var validator = EngineProcess.Start(configPath, new StreamWriter(Path.Combine(root, "node1.log")) { AutoFlush = true });
         try
         {
             await using var client = NodeClient.Create();
@@ -70,8 +70,7 @@ internal static class ReadBatchingBenchmark
         }
         finally
         {
-            validator.Kill(entireProcessTree: true);
-            await validator.WaitForExitAsync();
+            await validator.DisposeAsync();
             Directory.Delete(root, recursive: true);
         }
 
@@ -199,38 +198,4 @@ internal static class ReadBatchingBenchmark
 
     private static string Request(string method, JsonObject parameters) =>
         new JsonObject { ["jsonrpc"] = "2.0", ["id"] = 1, ["method"] = method, ["params"] = parameters }.ToJsonString();
-
-    private static Process StartValidator(string configPath)
-    {
-        var info = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "idos-engine.exe" : "idos-engine"))
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add("run");
-        info.ArgumentList.Add("--config");
-        info.ArgumentList.Add(configPath);
-        var process = Process.Start(info) ?? throw new InvalidOperationException("could not start the validator");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is { Length: > 0 })
-            {
-                Console.Error.WriteLine($"validator: {e.Data}");
-            }
-        };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
-
-    private static int FreePort()
-    {
-        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
 }

@@ -74,7 +74,7 @@ public sealed class NodeSettingsTests : IDisposable
     [InlineData("akka.cluster.min-nr-of-members = 4", "at most 2f + 1 = 3")]
     [InlineData("idos.node.genesis-file = \"\"", "idos.node.genesis-file is not set")]
     [InlineData("idos.consensus.max-round-timeout = 1ms", "is below base-round-timeout")]
-    [InlineData("idos.node.application = ledger", "it is idos (the default) or opaque")]
+    [InlineData("idos.node.application = ledger", "it is idos (the default), or opaque or noop")]
     [InlineData("idos.node.state-store.provider = mysql", "it is sqlite (the default) or postgresql")]
     [InlineData("idos.node.state-store.provider = postgresql", "connection-string is not set")]
     [InlineData("idos.node.state-store.connection-string = \"Host=x\"", "is for postgresql")]

@@ -73,7 +73,13 @@ public sealed class WireSerializerTests() : global::Akka.TestKit.Xunit2.TestKit(
             ], [1, 8]),
             new ReadBatchAnswer(11, true, [], []),
             new PeerAddresses(["akka.tcp://idos@127.0.0.1:4701", "akka.tcp://idos@10.0.0.7:4702"]),
+            SubscribeCommits.Instance,
+            new CommitSubscription(true, 42, ""),
+            new CommitSubscription(false, 42, "the feed already has 16 subscribers"),
+            new CommittedBlock(43, [Block.TransactionHash(hash), _t.Chain.GenesisBlock.Id]),
+            new CommittedBlock(44, []),
         ];
+        Assert.Equal(NodeMessageCodec.Manifests.Order(), messages.Select(NodeMessageCodec.Manifest).Distinct().Order());
         foreach (var message in messages)
         {
             var serializer = Assert.IsType<WireSerializer>(Sys.Serialization.FindSerializerFor(message));

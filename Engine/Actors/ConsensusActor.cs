@@ -204,7 +204,7 @@ public sealed class ConsensusActor : ReceivePersistentActor
                 _lastBlockTimestamp = committed.Block.Header.Timestamp;
                 _committedTransactions += committed.Block.TransactionHashes.Count;
                 Context.System.EventStream.Publish(new BlockCommittedNotice(committed.Block.Height, committed.Block.Id,
-                    committed.Block.Round, committed.Block.TransactionHashes.Count, committed.AppHash));
+                    committed.Block.Round, committed.Block.TransactionHashes, committed.AppHash));
                 break;
             case MessageRejected rejected:
                 _rejectedMessages++;
@@ -277,4 +277,4 @@ public sealed class ConsensusActor : ReceivePersistentActor
 }
 
 /// <summary>Published on the event stream after each committed block is executed and stored.</summary>
-public sealed record BlockCommittedNotice(long Height, Hash32 BlockId, long Round, int Transactions, Hash32 AppHash);
+public sealed record BlockCommittedNotice(long Height, Hash32 BlockId, long Round, IReadOnlyList<Hash32> TransactionHashes, Hash32 AppHash);

@@ -57,6 +57,9 @@ public sealed class NodeClient : IAsyncDisposable
     public Task<AppHashAnswer> AppHash(Address node, long height, TimeSpan timeout) =>
         Select(node, QueryActor.Name).Ask<AppHashAnswer>(new AppHashQuery(height), timeout);
 
+    /// <summary>The system this client asks through, for actors of its own (the cluster benchmark's clients).</summary>
+    public ActorSystem System => _system;
+
     public async ValueTask DisposeAsync()
     {
         if (_ownsSystem)

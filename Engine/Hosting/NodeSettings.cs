@@ -99,7 +99,8 @@ public sealed class NodeSettings : IDisposable
     {
         "idos" => ApplicationKind.Idos,
         "opaque" => ApplicationKind.Opaque,
-        var other => throw new ConfigurationException($"{Section}.application is \"{other}\"; it is idos (the default) or opaque (benchmarks)."),
+        "noop" => ApplicationKind.Noop,
+        var other => throw new ConfigurationException($"{Section}.application is \"{other}\"; it is idos (the default), or opaque or noop (benchmarks)."),
     };
 
     private static Actors.RetentionSettings ReadRetention(Config config)
@@ -195,4 +196,7 @@ public enum ApplicationKind
 
     /// <summary>Signed opaque payloads that are only hash-chained: for benchmarks of consensus alone.</summary>
     Opaque,
+
+    /// <summary>Unsigned commands, nothing executed: libhotstuff's benchmark mode, for the cluster benchmark.</summary>
+    Noop,
 }

@@ -69,7 +69,10 @@ public sealed class ValidatorNode : IAsyncDisposable
             }
             else
             {
-                app = new OpaqueApplication(store.Height, store.AppHashAt(store.Height) ?? settings.Chain.GenesisAppHash, verifier);
+                var appHash = store.AppHashAt(store.Height) ?? settings.Chain.GenesisAppHash;
+                app = settings.Application == ApplicationKind.Noop
+                    ? new NoopApplication(store.Height, appHash)
+                    : new OpaqueApplication(store.Height, appHash, verifier);
             }
 
             var system = ActorSystem.Create(SystemName, PersistenceConfig.ForDataDirectory(settings.DataDirectory).WithFallback(config));
@@ -97,6 +100,7 @@ public sealed class ValidatorNode : IAsyncDisposable
                     QueryActor.Name));
             }
 
+            system.ActorOf(CommitFeedActor.Props(store.Height), CommitFeedActor.Name);
             system.ActorOf(ClientMemberDowning.Props(config.GetTimeSpan($"{NodeSettings.Section}.down-unreachable-clients-after", TimeSpan.FromSeconds(20))),
                 ClientMemberDowning.Name);
             system.ActorOf(FailStopWatcher.Props(watched), "fail-stop");

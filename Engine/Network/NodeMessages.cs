@@ -29,6 +29,21 @@ public sealed record ForwardedTransactions(IReadOnlyList<byte[]> Transactions) :
 /// </summary>
 public sealed record PeerAddresses(IReadOnlyList<string> Addresses) : NodeMessage;
 
+/// <summary>
+/// To a node's `/user/commit-feed`: from now on, send the sender a <see cref="CommittedBlock"/> for every block this
+/// node commits, until the sender's system goes away. Answered first with <see cref="CommitSubscription"/>.
+/// </summary>
+public sealed record SubscribeCommits : NodeMessage
+{
+    public static SubscribeCommits Instance { get; } = new();
+}
+
+/// <summary>Whether the feed took the subscription (it holds a bounded number) and the height it starts after.</summary>
+public sealed record CommitSubscription(bool Accepted, long Height, string Reason) : NodeMessage;
+
+/// <summary>A block this node committed and executed: its height and its transactions' hashes, in block order.</summary>
+public sealed record CommittedBlock(long Height, IReadOnlyList<Hash32> TransactionHashes) : NodeMessage;
+
 /// <summary>To a node's `/user/consensus`; answered with <see cref="NodeStatus"/>.</summary>
 public sealed record StatusQuery : NodeMessage
 {
@@ -92,6 +107,12 @@ public static class NodeMessageCodec
 
     private const int MaxReasonBytes = 1024;
 
+    /// <summary>Every manifest <see cref="Manifest"/> gives, so the serializer knows which bytes are node messages.</summary>
+    public static readonly IReadOnlySet<string> Manifests = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "ST", "SR", "FT", "SQ", "NS", "RQ", "RA", "HQ", "HA", "AQ", "AA", "VQ", "VA", "PX", "CS", "CA", "CB",
+    };
+
     public static string Manifest(NodeMessage message) => message switch
     {
         SubmitTransactions => "ST",
@@ -108,6 +129,9 @@ public static class NodeMessageCodec
         ReadBatchQuery => "VQ",
         ReadBatchAnswer => "VA",
         PeerAddresses => "PX",
+        SubscribeCommits => "CS",
+        CommitSubscription => "CA",
+        CommittedBlock => "CB",
         _ => throw new ArgumentException($"{message?.GetType().Name} is not a node message", nameof(message)),
     };
 
@@ -132,7 +156,21 @@ public static class NodeMessageCodec
                 }
 
                 break;
-            case StatusQuery:
+            case StatusQuery or SubscribeCommits:
+                break;
+            case CommitSubscription subscription:
+                writer.WriteBool(subscription.Accepted);
+                writer.WriteU63(subscription.Height);
+                writer.WriteString(Truncate(subscription.Reason));
+                break;
+            case CommittedBlock committed:
+                writer.WriteU63(committed.Height);
+                writer.WriteU32(committed.TransactionHashes.Count);
+                foreach (var hash in committed.TransactionHashes)
+                {
+                    writer.WriteHash(hash);
+                }
+
                 break;
             case NodeStatus status:
                 writer.WriteU16(status.Validator);
@@ -286,6 +324,10 @@ public static class NodeMessageCodec
             "VQ" => (ref CanonicalReader r) => DecodeReadBatchQuery(ref r, limits),
             "VA" => DecodeReadBatchAnswer,
             "PX" => DecodePeerAddresses,
+            "CS" => (ref CanonicalReader _) => SubscribeCommits.Instance,
+            "CA" => (ref CanonicalReader r) => new CommitSubscription(r.ReadBool(), r.ReadU63("height"),
+                System.Text.Encoding.UTF8.GetString(r.ReadShortBytes(MaxReasonBytes, "reason"))),
+            "CB" => (ref CanonicalReader r) => DecodeCommittedBlock(ref r, limits),
             _ => null,
         };
         if (read is null)
@@ -381,6 +423,19 @@ public static class NodeMessageCodec
         }
 
         return new TransactionResults(height, results);
+    }
+
+    private static CommittedBlock DecodeCommittedBlock(ref CanonicalReader reader, ConsensusLimits limits)
+    {
+        var height = reader.ReadU63("height");
+        var count = reader.ReadU32(limits.MaxTransactionsPerBlock, "transaction count");
+        var hashes = new Hash32[count];
+        for (var i = 0; i < count; i++)
+        {
+            hashes[i] = reader.ReadHash();
+        }
+
+        return new CommittedBlock(height, hashes);
     }
 
     private static PeerAddresses DecodePeerAddresses(ref CanonicalReader reader)

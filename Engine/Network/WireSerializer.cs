@@ -74,12 +74,15 @@ public sealed class WireSerializer : SerializerWithStringManifest
                 return ConsensusCodec.TryDecodeBlock(bytes, _limits, out var block, out var blockError)
                     ? new BlockKept(block)
                     : throw new SerializationException($"Undecodable kept block: {blockError}");
-            case "ST" or "SR" or "FT" or "SQ" or "NS" or "RQ" or "RA" or "HQ" or "HA" or "AQ" or "AA" or "VQ" or "VA" or "PX":
-                return NodeMessageCodec.TryDecode(manifest, bytes, _limits, out var node, out var nodeError)
-                    ? node
-                    : throw new SerializationException($"Undecodable {manifest} message: {nodeError}");
             default:
                 break;
+        }
+
+        if (NodeMessageCodec.Manifests.Contains(manifest))
+        {
+            return NodeMessageCodec.TryDecode(manifest, bytes, _limits, out var node, out var nodeError)
+                ? node
+                : throw new SerializationException($"Undecodable {manifest} message: {nodeError}");
         }
 
         if (!ConsensusCodec.TryDecode(bytes, _limits, out var message, out var error))

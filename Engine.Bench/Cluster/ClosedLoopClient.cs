@@ -1,0 +1,188 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Akka.Actor;
+using HdrHistogram;
+using IdOS.Akka.Engine.Actors;
+using IdOS.Akka.Engine.Consensus;
+using IdOS.Akka.Engine.Crypto;
+using IdOS.Akka.Engine.Network;
+
+namespace IdOS.Akka.Engine.Bench.Cluster;
+
+/// <summary>Whether commits count now: the warm-up and the wind-down are not measured.</summary>
+internal sealed class MeasurementWindow
+{
+    private volatile bool _open;
+
+    public bool IsOpen => _open;
+
+    public void Open() => _open = true;
+
+    public void Close() => _open = false;
+}
+
+/// <summary>
+/// What one client saw; written by its actor only, read after the actor stopped. Latencies are in microseconds, from
+/// handing a command to the validator to learning from that validator's commit feed that a block holding it committed.
+/// </summary>
+internal sealed class ClientStats
+{
+    /// <summary>Up to ten minutes at three significant digits.</summary>
+    public LongHistogram Latency { get; } = new(600_000_000L, 3);
+
+    public long Acknowledged { get; set; }
+
+    public long Refused { get; set; }
+
+    public string? FirstRefusal { get; set; }
+
+    public string? Failure { get; set; }
+}
+
+internal sealed record ClientSetup(Address Validator, int ClientId, int Outstanding, int Payload, int MaxPerSubmission, byte[] RunSalt,
+    MeasurementWindow Window, ClientStats Stats);
+
+/// <summary>
+/// A closed-loop client like libhotstuff's: it keeps <see cref="ClientSetup.Outstanding"/> commands in flight at one
+/// validator, and for each that commits it sends a new one. Commands are 32-byte hashes of (run, client, counter),
+/// unique across the run, followed by <see cref="ClientSetup.Payload"/> zero bytes. A command the validator refuses
+/// (its mempool full) is counted and replaced after a short pause rather than resent at once into a full mempool.
+/// </summary>
+internal sealed class ClosedLoopClient : ReceiveActor, IWithTimers
+{
+    private static readonly TimeSpan RefusalPause = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan SubscribeTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly ClientSetup _setup;
+    private readonly Dictionary<Hash32, long> _submittedAt = [];
+    private readonly ActorSelection _mempool;
+    private long _counter;
+
+    public ClosedLoopClient(ClientSetup setup)
+    {
+        _setup = setup;
+        _mempool = Context.ActorSelection(new RootActorPath(setup.Validator) / "user" / MempoolActor.Name);
+        Receive<CommitSubscription>(subscription =>
+        {
+            Timers.Cancel("subscribe");
+            if (!subscription.Accepted)
+            {
+                Fail($"the validator's commit feed refused the subscription: {subscription.Reason}");
+                return;
+            }
+
+            Refill();
+        });
+        Receive<CommittedBlock>(Committed);
+        Receive<SubmitResults>(Submitted);
+        Receive<RefillNow>(_ => Refill());
+        Receive<SubscribeTimedOut>(_ => Fail($"no answer from the commit feed of {setup.Validator} within {SubscribeTimeout.TotalSeconds:0} s"));
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(ClientSetup setup) => global::Akka.Actor.Props.Create(() => new ClosedLoopClient(setup));
+
+    protected override void PreStart()
+    {
+        Context.ActorSelection(new RootActorPath(_setup.Validator) / "user" / CommitFeedActor.Name).Tell(SubscribeCommits.Instance, Self);
+        Timers.StartSingleTimer("subscribe", SubscribeTimedOut.Instance, SubscribeTimeout);
+    }
+
+    private void Committed(CommittedBlock block)
+    {
+        var measuring = _setup.Window.IsOpen;
+        var now = Stopwatch.GetTimestamp();
+        var ours = 0;
+        foreach (var hash in block.TransactionHashes)
+        {
+            if (_submittedAt.Remove(hash, out var submitted))
+            {
+                ours++;
+                if (measuring)
+                {
+                    _setup.Stats.Latency.RecordValue(Math.Max(1, (long)Stopwatch.GetElapsedTime(submitted, now).TotalMicroseconds));
+                }
+            }
+        }
+
+        if (measuring)
+        {
+            _setup.Stats.Acknowledged += ours;
+        }
+
+        if (ours > 0)
+        {
+            Refill();
+        }
+    }
+
+    private void Submitted(SubmitResults results)
+    {
+        var refused = 0;
+        foreach (var result in results.Results)
+        {
+            if (result.Status != MempoolAddStatus.Added && _submittedAt.Remove(result.Hash))
+            {
+                refused++;
+                _setup.Stats.FirstRefusal ??= $"{result.Status}: {result.Reason}";
+            }
+        }
+
+        if (refused > 0)
+        {
+            _setup.Stats.Refused += refused;
+            if (!Timers.IsTimerActive("refill"))
+            {
+                Timers.StartSingleTimer("refill", RefillNow.Instance, RefusalPause);
+            }
+        }
+    }
+
+    private void Refill()
+    {
+        var missing = _setup.Outstanding - _submittedAt.Count;
+        while (missing > 0)
+        {
+            var count = Math.Min(missing, _setup.MaxPerSubmission);
+            var commands = new byte[count][];
+            var now = Stopwatch.GetTimestamp();
+            for (var i = 0; i < count; i++)
+            {
+                commands[i] = NextCommand();
+                _submittedAt[Block.TransactionHash(commands[i])] = now;
+            }
+
+            _mempool.Tell(new SubmitTransactions(commands), Self);
+            missing -= count;
+        }
+    }
+
+    private byte[] NextCommand()
+    {
+        Span<byte> seed = stackalloc byte[_setup.RunSalt.Length + 12];
+        _setup.RunSalt.CopyTo(seed);
+        BinaryPrimitives.WriteInt32BigEndian(seed[_setup.RunSalt.Length..], _setup.ClientId);
+        BinaryPrimitives.WriteInt64BigEndian(seed[(_setup.RunSalt.Length + 4)..], _counter++);
+        var command = new byte[Hash32.Size + _setup.Payload];
+        SHA256.HashData(seed, command);
+        return command;
+    }
+
+    private void Fail(string reason)
+    {
+        _setup.Stats.Failure = reason;
+        Context.Stop(Self);
+    }
+
+    private sealed record RefillNow
+    {
+        public static RefillNow Instance { get; } = new();
+    }
+
+    private sealed record SubscribeTimedOut
+    {
+        public static SubscribeTimedOut Instance { get; } = new();
+    }
+}

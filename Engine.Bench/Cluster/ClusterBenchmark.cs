@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using Akka.Actor;
+using HdrHistogram;
+using IdOS.Akka.Engine.Cli;
+using IdOS.Akka.Engine.Hosting;
+
+namespace IdOS.Akka.Engine.Bench.Cluster;
+
+/// <summary>
+/// The researchers' benchmark, set up as libhotstuff's own: validators on 127.0.0.1, closed-loop clients keeping a
+/// fixed number of commands outstanding, a warm-up, then a measured window. See docs/BENCHMARKS.md.
+/// </summary>
+internal static class ClusterBenchmark
+{
+    private static readonly TimeSpan ReadyLimit = TimeSpan.FromSeconds(120);
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
+
+    public static async Task<int> Run(IReadOnlyList<string> args, TextWriter output)
+    {
+        ClusterCommand command;
+        try
+        {
+            command = ClusterCommand.Parse(args);
+        }
+        catch (UsageException e)
+        {
+            await Console.Error.WriteLineAsync($"error: {e.Message}\n\n{ClusterCommand.Usage}");
+            return 2;
+        }
+
+        var environment = BenchEnvironment.Capture();
+        await output.WriteLineAsync($"cluster benchmark: {environment.Describe()}");
+        await output.WriteLineAsync(ResultTable.Header);
+        var results = new List<ClusterResult>();
+        foreach (var settings in command.Runs)
+        {
+            ClusterResult result;
+            try
+            {
+                result = await RunOne(settings);
+            }
+            catch (Exception e) when (e is TimeoutException or InvalidOperationException or AskTimeoutException)
+            {
+                await output.WriteLineAsync($"error: the run of {settings.Describe()} failed: {e.Message}");
+                if (results.Count > 0)
+                {
+                    ResultFiles.Write(command.OutputDirectory, environment, results);
+                }
+
+                return 1;
+            }
+
+            results.Add(result);
+            await output.WriteLineAsync(ResultTable.Row(result));
+            ResultFiles.Write(command.OutputDirectory, environment, results);
+        }
+
+        await output.WriteLineAsync($"results: {Path.GetFullPath(ResultFiles.JsonPath(command.OutputDirectory))} and {ResultFiles.CsvFileName} beside it");
+        if (command.IsSweep)
+        {
+            foreach (var plot in SweepPlots.Draw(command.OutputDirectory, results))
+            {
+                await output.WriteLineAsync($"plot: {Path.GetFullPath(plot)}");
+            }
+        }
+
+        return 0;
+    }
+
+    public static async Task<ClusterResult> RunOne(ClusterSettings settings)
+    {
+        await using var network = BenchNetwork.Start(settings);
+        await using var client = NodeClient.Create();
+        await network.WaitUntilReady(client, ReadyLimit);
+
+        var window = new MeasurementWindow();
+        var salt = RandomNumberGenerator.GetBytes(16);
+        var stats = Enumerable.Range(0, settings.Clients).Select(_ => new ClientStats()).ToList();
+
+        // A node decodes a submission of at most a block's worth of transactions.
+        var perSubmission = Math.Min(settings.Batch, 1_000);
+        var clients = stats.Select((clientStats, c) => client.System.ActorOf(ClosedLoopClient.Props(new ClientSetup(
+            network.Addresses[c % network.Addresses.Count], c, settings.Outstanding, settings.Payload, perSubmission, salt, window, clientStats)))).ToList();
+        await Task.Delay(TimeSpan.FromSeconds(settings.WarmupSeconds));
+        ThrowIfAnyFailed(stats);
+
+        var reference = network.Addresses[0];
+        var start = await client.Status(reference, AskTimeout);
+        var startClock = Stopwatch.GetTimestamp();
+        var validatorCpuStart = network.ValidatorCpu();
+        var ownCpuStart = Process.GetCurrentProcess().TotalProcessorTime;
+        var machineStart = MachineCpu.Read();
+        window.Open();
+
+        var perSecond = new List<double>();
+        var previous = (Status: start, Clock: startClock);
+        for (var second = 1; second <= settings.DurationSeconds; second++)
+        {
+            var due = startClock + (second * Stopwatch.Frequency);
+            var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait);
+            }
+
+            var status = await client.Status(reference, AskTimeout);
+            var clock = Stopwatch.GetTimestamp();
+            perSecond.Add((status.CommittedTransactions - previous.Status.CommittedTransactions) / Stopwatch.GetElapsedTime(previous.Clock, clock).TotalSeconds);
+            previous = (status, clock);
+        }
+
+        window.Close();
+        var end = previous.Status;
+        var elapsed = Stopwatch.GetElapsedTime(startClock, previous.Clock).TotalSeconds;
+        var validatorCpu = (network.ValidatorCpu() - validatorCpuStart).TotalSeconds;
+        var ownCpu = (Process.GetCurrentProcess().TotalProcessorTime - ownCpuStart).TotalSeconds;
+        var machineBusy = MachineCpu.BusyPercent(machineStart, MachineCpu.Read());
+        await Task.WhenAll(clients.Select(c => c.GracefulStop(AskTimeout)));
+        ThrowIfAnyFailed(stats);
+
+        var committed = end.CommittedTransactions - start.CommittedTransactions;
+        var blocks = end.Height - start.Height;
+        var latency = new LongHistogram(600_000_000L, 3);
+        foreach (var clientStats in stats)
+        {
+            latency.Add(clientStats.Latency);
+        }
+
+        return new ClusterResult(
+            settings,
+            elapsed,
+            committed,
+            blocks,
+            committed / elapsed,
+            blocks / elapsed,
+            blocks == 0 ? 0 : (double)committed / blocks,
+            perSecond.Min(),
+            perSecond.Max(),
+            stats.Sum(s => s.Acknowledged),
+            Summarize(latency),
+            committed == 0 ? 0 : (validatorCpu + ownCpu) * 1000 / committed,
+            settings.InProcess ? null : validatorCpu,
+            ownCpu,
+            machineBusy,
+            stats.Sum(s => s.Refused),
+            stats.Select(s => s.FirstRefusal).FirstOrDefault(r => r is not null));
+    }
+
+    private static void ThrowIfAnyFailed(List<ClientStats> stats)
+    {
+        if (stats.Select(s => s.Failure).FirstOrDefault(f => f is not null) is { } failure)
+        {
+            throw new InvalidOperationException($"a client stopped: {failure}");
+        }
+    }
+
+    private static LatencySummary Summarize(LongHistogram microseconds)
+    {
+        if (microseconds.TotalCount == 0)
+        {
+            return new LatencySummary(0, 0, 0, 0, 0);
+        }
+
+        static double Ms(double us) => Math.Round(us / 1000, 3);
+        return new LatencySummary(Ms(microseconds.GetMean()), Ms(microseconds.GetValueAtPercentile(50)), Ms(microseconds.GetValueAtPercentile(90)),
+            Ms(microseconds.GetValueAtPercentile(99)), Ms(microseconds.GetMaxValue()));
+    }
+}
+
+/// <summary>The Markdown table the benchmark prints, one row per run, as docs/BENCHMARKS.md shows it.</summary>
+internal static class ResultTable
+{
+    public const string Header = """
+        | validators | block | outstanding | cmd/s | per-second min–max | blocks/s | cmd/block | mean ms | p50 | p90 | p99 | max | CPU s / 1k cmd | machine busy |
+        |---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+        """;
+
+    public static string Row(ClusterResult r) => string.Create(CultureInfo.InvariantCulture,
+        $"| {r.Settings.Validators} | {r.Settings.Batch} | {r.Settings.Clients}×{r.Settings.Outstanding} | {r.CommandsPerSecond:0} | " +
+        $"{r.PerSecondMin:0}–{r.PerSecondMax:0} | {r.BlocksPerSecond:0} | {r.CommandsPerBlock:0.0} | {r.Latency.Mean:0.0} | {r.Latency.P50:0.0} | " +
+        $"{r.Latency.P90:0.0} | {r.Latency.P99:0.0} | {r.Latency.Max:0.0} | {r.CpuSecondsPer1000Commands:0.000} | " +
+        $"{(r.MachineBusyPercent is { } busy ? $"{busy:0}%" : "n/a")} |");
+}

@@ -1,0 +1,30 @@
+using System.Text.Json.Serialization;
+
+namespace IdOS.Akka.Engine.Bench.Cluster;
+
+/// <summary>Submit-to-commit latency in milliseconds, from the clients' merged histogram.</summary>
+internal sealed record LatencySummary(double Mean, double P50, double P90, double P99, double Max);
+
+/// <summary>
+/// One run's figures. Throughput and blocks come from validator 0's own counters over the measured window;
+/// latency and acknowledged commands from the clients. CPU is process time over the same window: the validators'
+/// processes and this one (the clients), or this one alone in process.
+/// </summary>
+internal sealed record ClusterResult(
+    ClusterSettings Settings,
+    double ElapsedSeconds,
+    long CommittedCommands,
+    long CommittedBlocks,
+    double CommandsPerSecond,
+    double BlocksPerSecond,
+    double CommandsPerBlock,
+    double PerSecondMin,
+    double PerSecondMax,
+    long AcknowledgedCommands,
+    LatencySummary Latency,
+    [property: JsonPropertyName("cpu_seconds_per_1000_commands")] double CpuSecondsPer1000Commands,
+    double? ValidatorCpuSeconds,
+    double ClientCpuSeconds,
+    double? MachineBusyPercent,
+    long RefusedCommands,
+    string? FirstRefusal);

@@ -1,0 +1,143 @@
+using System.Globalization;
+using IdOS.Akka.Engine.Cli;
+
+namespace IdOS.Akka.Engine.Bench.Cluster;
+
+/// <summary>What one cluster run is: every figure the benchmark prints or writes carries it.</summary>
+internal sealed record ClusterSettings(
+    int Validators,
+    int Batch,
+    int Payload,
+    int Clients,
+    int Outstanding,
+    int DurationSeconds,
+    int WarmupSeconds,
+    bool InProcess,
+    string Workload)
+{
+    /// <summary>Commands in flight across all clients: libhotstuff's clients × max-async.</summary>
+    public int TotalOutstanding => Clients * Outstanding;
+
+    public string Describe() => string.Create(CultureInfo.InvariantCulture,
+        $"{Validators} validators ({(InProcess ? "in this process" : "one process each")}), workload {Workload}, block size {Batch}, " +
+        $"{32 + Payload}-byte commands, {Clients} clients × {Outstanding} outstanding = {TotalOutstanding}, {WarmupSeconds} s warm-up, {DurationSeconds} s measured");
+}
+
+/// <summary>The cluster command line: one run, or a grid of runs from `--sweep key=v1,v2 key=v3,...`.</summary>
+internal sealed record ClusterCommand(IReadOnlyList<ClusterSettings> Runs, string OutputDirectory, bool IsSweep)
+{
+    public const string Usage = """
+        cluster [--validators 4] [--batch 400] [--payload 0] [--clients 8] [--outstanding 400] [--duration 30]
+                [--warmup 5] [--in-process] [--workload noop] [--out DIR]
+                [--sweep batch=1,100,400,800 validators=4,7,10]
+          closed-loop clients against a local cluster: committed commands/s, blocks/s, submit-to-commit latency,
+          CPU per 1,000 commands; results as JSON and CSV in DIR (and PNG plots for a sweep)
+        """;
+
+    /// <summary>The bounds of the options a sweep may vary, for the single options and the sweep's values alike.</summary>
+    private static readonly Dictionary<string, (int Min, int Max)> SweepBounds = new(StringComparer.Ordinal)
+    {
+        ["validators"] = (1, 64),
+        // The protocol's default block limit, which the clients' own system decodes committed blocks with.
+        ["batch"] = (1, 10_000),
+        ["payload"] = (0, 64 * 1024),
+        ["clients"] = (1, 256),
+        ["outstanding"] = (1, 100_000),
+    };
+
+    private static IEnumerable<string> SweepKeys => SweepBounds.Keys;
+
+    public static ClusterCommand Parse(IReadOnlyList<string> args)
+    {
+        var (plain, sweep) = SplitSweep(args);
+        var options = new CommandLineOptions(plain, new HashSet<string>(["in-process"], StringComparer.Ordinal));
+        int Varied(string key, int fallback) => (int)options.Number(key, fallback, SweepBounds[key].Min, SweepBounds[key].Max);
+        var single = new ClusterSettings(
+            Validators: Varied("validators", 4),
+            Batch: Varied("batch", 400),
+            Payload: Varied("payload", 0),
+            Clients: Varied("clients", 8),
+            Outstanding: Varied("outstanding", 400),
+            DurationSeconds: (int)options.Number("duration", 30, 1, 3_600),
+            WarmupSeconds: (int)options.Number("warmup", 5, 0, 600),
+            InProcess: options.Flag("in-process"),
+            Workload: options.Text("workload", "noop"));
+        var output = options.Text("out", Path.Combine("bench-results", $"cluster-{DateTime.UtcNow:yyyyMMdd-HHmmss}"));
+        options.RejectUnknown();
+        if (single.Workload != "noop")
+        {
+            throw new UsageException($"--workload {single.Workload} is not known; this build has noop (32-byte commands, nothing signed or executed)");
+        }
+
+        var runs = new List<ClusterSettings> { single };
+        foreach (var (key, values) in sweep)
+        {
+            runs = [.. runs.SelectMany(run => values.Select(value => key switch
+            {
+                "validators" => run with { Validators = value },
+                "batch" => run with { Batch = value },
+                "payload" => run with { Payload = value },
+                "clients" => run with { Clients = value },
+                _ => run with { Outstanding = value },
+            }))];
+        }
+
+        return new ClusterCommand(runs, output, sweep.Count > 0);
+    }
+
+    /// <summary>`--sweep` takes every following `key=v1,v2` word, so the grid reads as the user typed it.</summary>
+    private static (List<string> Options, List<(string Key, int[] Values)> Sweep) SplitSweep(IReadOnlyList<string> args)
+    {
+        var rest = new List<string>();
+        var sweep = new List<(string Key, int[] Values)>();
+        for (var i = 0; i < args.Count; i++)
+        {
+            if (args[i] != "--sweep")
+            {
+                rest.Add(args[i]);
+                continue;
+            }
+
+            if (sweep.Count > 0)
+            {
+                throw new UsageException("option --sweep given twice");
+            }
+
+            while (i + 1 < args.Count && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
+            {
+                foreach (var axis in args[++i].Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    sweep.Add(ParseAxis(axis, sweep));
+                }
+            }
+
+            if (sweep.Count == 0)
+            {
+                throw new UsageException("--sweep needs at least one key=v1,v2,... (keys: " + string.Join(", ", SweepKeys) + ")");
+            }
+        }
+
+        return (rest, sweep);
+    }
+
+    private static (string Key, int[] Values) ParseAxis(string axis, List<(string Key, int[] Values)> earlier)
+    {
+        var parts = axis.Split('=', 2);
+        if (parts.Length != 2 || !SweepBounds.TryGetValue(parts[0], out var bounds))
+        {
+            throw new UsageException($"--sweep takes key=v1,v2,... with keys {string.Join(", ", SweepKeys)}; got '{axis}'");
+        }
+
+        if (earlier.Any(e => e.Key == parts[0]))
+        {
+            throw new UsageException($"--sweep names {parts[0]} twice");
+        }
+
+        var (min, max) = bounds;
+        var values = parts[1].Split(',', StringSplitOptions.RemoveEmptyEntries).Select(text =>
+            int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max
+                ? value
+                : throw new UsageException($"--sweep {parts[0]} takes whole numbers from {min} to {max}; got '{text}'")).ToArray();
+        return values.Length > 0 ? (parts[0], values) : throw new UsageException($"--sweep {parts[0]} has no values");
+    }
+}

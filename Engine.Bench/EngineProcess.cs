@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace IdOS.Akka.Engine.Bench;
+
+/// <summary>A validator run as operators run it: the engine executable (beside this one) with `run --config`.</summary>
+internal sealed class EngineProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly TextWriter _log;
+    private readonly Lock _gate = new();
+
+    private EngineProcess(Process process, TextWriter log)
+    {
+        _process = process;
+        _log = log;
+    }
+
+    public int Id => _process.Id;
+
+    /// <summary>Starts the engine with <paramref name="configPath"/>; its output goes to <paramref name="log"/>, which it then owns.</summary>
+    public static EngineProcess Start(string configPath, TextWriter log)
+    {
+        var info = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "idos-engine.exe" : "idos-engine"))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add("run");
+        info.ArgumentList.Add("--config");
+        info.ArgumentList.Add(configPath);
+        var process = Process.Start(info) ?? throw new InvalidOperationException("could not start the engine executable");
+        var engine = new EngineProcess(process, log);
+        process.OutputDataReceived += (_, e) => engine.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => engine.Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return engine;
+    }
+
+    /// <summary>CPU time used so far; an exited validator is an error, since its share would be missing from any figure.</summary>
+    public TimeSpan Cpu()
+    {
+        _process.Refresh();
+        return _process.HasExited
+            ? throw new InvalidOperationException($"validator process {_process.Id} exited with code {_process.ExitCode}")
+            : _process.TotalProcessorTime;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // It had exited already.
+        }
+
+        await _process.WaitForExitAsync();
+        lock (_gate)
+        {
+            _log.Dispose();
+        }
+
+        _process.Dispose();
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            try
+            {
+                _log.WriteLine(line);
+            }
+            catch (ObjectDisposedException)
+            {
+                // A last line after the process was disposed has nowhere to go.
+            }
+        }
+    }
+}
+
+internal static class LocalPorts
+{
+    /// <summary>Loopback ports free right now, all held until all are chosen so that none repeats.</summary>
+    public static List<int> Free(int count)
+    {
+        var listeners = Enumerable.Range(0, count).Select(_ =>
+        {
+            var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            return listener;
+        }).ToList();
+        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToList();
+        listeners.ForEach(l => l.Stop());
+        return ports;
+    }
+}

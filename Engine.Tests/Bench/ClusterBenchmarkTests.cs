@@ -1,0 +1,107 @@
+using System.Text.Json;
+using IdOS.Akka.Engine.Bench.Cluster;
+using IdOS.Akka.Engine.Cli;
+using Xunit;
+
+namespace IdOS.Akka.Engine.Tests.Bench;
+
+public sealed class ClusterBenchmarkTests : IDisposable
+{
+    private readonly string _output = Directory.CreateTempSubdirectory("idos-cluster-bench-test-").FullName;
+
+    public void Dispose() => Directory.Delete(_output, recursive: true);
+
+    [Fact]
+    [Trait("Category", "Cluster")]
+    public async Task A_short_run_with_four_validators_in_process_writes_well_formed_results_that_count_committed_commands()
+    {
+        using var printed = new StringWriter();
+
+        var exit = await ClusterBenchmark.Run(
+            ["--validators", "4", "--in-process", "--batch", "100", "--clients", "2", "--outstanding", "200", "--warmup", "1", "--duration", "3", "--out", _output],
+            printed);
+
+        Assert.True(exit == 0, printed.ToString());
+        using var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(_output, ResultFiles.JsonFileName)));
+        Assert.Equal("cluster", json.RootElement.GetProperty("benchmark").GetString());
+        Assert.Equal(Environment.ProcessorCount, json.RootElement.GetProperty("environment").GetProperty("cores").GetInt32());
+        var run = Assert.Single(json.RootElement.GetProperty("runs").EnumerateArray());
+        var settings = run.GetProperty("settings");
+        Assert.Equal(4, settings.GetProperty("validators").GetInt32());
+        Assert.Equal(100, settings.GetProperty("batch").GetInt32());
+        Assert.True(settings.GetProperty("in_process").GetBoolean());
+
+        var committed = run.GetProperty("committed_commands").GetInt64();
+        var blocks = run.GetProperty("committed_blocks").GetInt64();
+        Assert.True(committed > 0, printed.ToString());
+        Assert.True(blocks > 0);
+        Assert.True(committed <= blocks * 100, "no block holds more commands than the block size");
+        Assert.True(run.GetProperty("acknowledged_commands").GetInt64() > 0, "the clients saw their own commands commit");
+        Assert.Equal(0, run.GetProperty("refused_commands").GetInt64());
+        var latency = run.GetProperty("latency");
+        Assert.True(latency.GetProperty("p50").GetDouble() > 0);
+        Assert.True(latency.GetProperty("p50").GetDouble() <= latency.GetProperty("p99").GetDouble());
+        Assert.True(latency.GetProperty("p99").GetDouble() <= latency.GetProperty("max").GetDouble());
+        Assert.True(run.GetProperty("cpu_seconds_per_1000_commands").GetDouble() > 0);
+
+        var csv = await File.ReadAllLinesAsync(Path.Combine(_output, ResultFiles.CsvFileName));
+        Assert.Equal(2, csv.Length);
+        var header = csv[0].Split(',');
+        var row = csv[1].Split(',');
+        Assert.Equal(header.Length, row.Length);
+        Assert.Equal(committed.ToString(System.Globalization.CultureInfo.InvariantCulture), row[Array.IndexOf(header, "committed_commands")]);
+        Assert.Contains("| 4 | 100 | 2×200 |", printed.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [Trait("Category", "Unit")]
+    public void A_sweep_runs_every_combination_of_its_values_over_the_other_options()
+    {
+        var command = ClusterCommand.Parse(["--clients", "4", "--sweep", "batch=1,400", "validators=4,7,10", "--duration", "10"]);
+
+        Assert.True(command.IsSweep);
+        Assert.Equal(6, command.Runs.Count);
+        Assert.Equal(
+            [(1, 4), (1, 7), (1, 10), (400, 4), (400, 7), (400, 10)],
+            command.Runs.Select(r => (r.Batch, r.Validators)));
+        Assert.All(command.Runs, r => Assert.Equal((4, 10), (r.Clients, r.DurationSeconds)));
+        Assert.Single(ClusterCommand.Parse(["--sweep", "batch=100 "]).Runs);
+    }
+
+    [Theory]
+    [Trait("Category", "Unit")]
+    [InlineData("--sweep", "rounds=1,2", "keys validators, batch, payload, clients, outstanding")]
+    [InlineData("--sweep", "batch=0,400", "batch takes whole numbers from 1 to 10000")]
+    [InlineData("--sweep", "batch=", "batch has no values")]
+    [InlineData("--workload", "ledger", "--workload ledger is not known")]
+    [InlineData("--validators", "0", "--validators must be a whole number from 1 to 64")]
+    public void A_bad_command_line_is_refused_with_the_reason(string option, string value, string reason)
+    {
+        var refused = Assert.Throws<UsageException>(() => ClusterCommand.Parse([option, value]));
+
+        Assert.Contains(reason, refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [Trait("Category", "Unit")]
+    public void A_sweep_draws_throughput_against_latency_and_against_validators_as_png()
+    {
+        var results = new[] { (4, 1, 700.0, 5.5), (4, 400, 40_000.0, 45.0), (7, 1, 500.0, 8.0), (7, 400, 30_000.0, 60.0) }
+            .Select(p => Result(p.Item1, p.Item2, p.Item3, p.Item4)).ToList();
+
+        var plots = SweepPlots.Draw(_output, results);
+
+        Assert.Equal(["throughput-latency.png", "throughput-validators.png"], plots.Select(Path.GetFileName));
+        foreach (var plot in plots)
+        {
+            var bytes = File.ReadAllBytes(plot);
+            Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, bytes[..4]);
+            Assert.True(bytes.Length > 5_000, $"{plot} has {bytes.Length} bytes");
+        }
+    }
+
+    private static ClusterResult Result(int validators, int batch, double commandsPerSecond, double p50) => new(
+        new ClusterSettings(validators, batch, 0, 8, 400, 30, 5, false, "noop"), 30, (long)(commandsPerSecond * 30), 1_000, commandsPerSecond, 33,
+        commandsPerSecond / 33, commandsPerSecond * 0.9, commandsPerSecond * 1.1, (long)(commandsPerSecond * 30), new LatencySummary(p50, p50, p50 * 1.2, p50 * 1.5, p50 * 2),
+        0.05, 40, 20, 99, 0, null);
+}
