@@ -51,6 +51,47 @@ public sealed class SqliteBlockStoreTests : IDisposable
     }
 
     [Fact]
+    public void A_file_from_before_the_hash_table_lost_its_rowid_keeps_every_committed_transaction_and_takes_new_ones()
+    {
+        var (b1, b2, b3) = Chain();
+        using (var store = new SqliteBlockStore(DbPath, _t.Chain.Limits))
+        {
+            store.Append(b1, b2.Header.Justify, Hash32.Compute("app-1"u8));
+        }
+
+        // Rewrite the hash table as the first schema had it: a rowid table with the hash as a unique key.
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DbPath};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                CREATE TABLE old_hashes (hash BLOB NOT NULL PRIMARY KEY, height INTEGER NOT NULL);
+                INSERT INTO old_hashes SELECT hash, height FROM committed_transactions;
+                DROP TABLE committed_transactions;
+                ALTER TABLE old_hashes RENAME TO committed_transactions;
+                PRAGMA user_version = 1;
+                """;
+            command.ExecuteNonQuery();
+        }
+
+        using (var upgraded = new SqliteBlockStore(DbPath, _t.Chain.Limits))
+        {
+            Assert.True(upgraded.ContainsTransaction(Block.TransactionHash(TestChain.Tx(2))));
+            upgraded.Append(b2, b3.Header.Justify, Hash32.Compute("app-2"u8));
+        }
+
+        using var reopened = new SqliteBlockStore(DbPath, _t.Chain.Limits);
+        Assert.Equal(3, reopened.TransactionCount());
+        Assert.True(reopened.ContainsTransaction(Block.TransactionHash(TestChain.Tx(1))));
+        Assert.True(reopened.ContainsTransaction(Block.TransactionHash(TestChain.Tx(3))));
+        using var check = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DbPath};Pooling=False");
+        check.Open();
+        using var schema = check.CreateCommand();
+        schema.CommandText = "SELECT sql FROM sqlite_master WHERE name = 'committed_transactions'";
+        Assert.Contains("WITHOUT ROWID", (string)schema.ExecuteScalar()!, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_file_is_in_write_ahead_log_mode()
     {
         using (new SqliteBlockStore(DbPath, _t.Chain.Limits))
