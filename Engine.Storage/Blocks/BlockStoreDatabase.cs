@@ -13,11 +13,12 @@ namespace IdOS.Akka.Engine.Storage.Blocks;
 public sealed record StoredBlock(long Height, byte[] BlockId, byte[] Block, byte[] Certificate, byte[] AppHash, bool Pruned = false);
 
 /// <summary>
-/// A validator's durable chain in its own SQLite file: committed blocks by height, the hashes of their transactions,
-/// and the uncommitted blocks consensus asked to keep. Blocks are opaque bytes here (this project does not know the
-/// consensus types). The file runs in WAL mode with synchronous=FULL: a commit that returned survives power loss,
-/// which NORMAL does not promise in WAL mode. A block and its transactions are written in one transaction.
-/// secure_delete is on, so a pruned body or a dropped kept block is overwritten with zeros, not left in free space.
+/// A validator's durable chain in its own SQLite file: committed blocks by height, an index of their transactions'
+/// hashes, and the uncommitted blocks consensus asked to keep. Blocks are opaque bytes here (this project does not
+/// know the consensus types). The file runs in WAL mode with synchronous=FULL: a commit that returned survives power
+/// loss, which NORMAL does not promise in WAL mode. The hash index trails the blocks (<see cref="IndexTransactions"/>):
+/// the bodies hold the hashes, so what it lacks after a crash is rebuilt from them. secure_delete is on, so a pruned
+/// body or a dropped kept block is overwritten with zeros, not left in free space.
 /// </summary>
 public sealed class BlockStoreDatabase : IDisposable
 {
@@ -47,6 +48,8 @@ public sealed class BlockStoreDatabase : IDisposable
             db.Execute("PRAGMA journal_mode=WAL");
             db.Execute("PRAGMA synchronous=FULL");
             db.Execute("PRAGMA secure_delete=ON");
+            // The node's appends and its transaction indexer write this file from two connections; each waits for the other.
+            db.Execute("PRAGMA busy_timeout=30000");
             db.Execute("""
                 CREATE TABLE IF NOT EXISTS committed_blocks (
                     height INTEGER NOT NULL PRIMARY KEY,
@@ -68,11 +71,13 @@ public sealed class BlockStoreDatabase : IDisposable
         }
     }
 
-    /// <summary>Appends the next height; kept blocks at or below it are no longer needed and go in the same transaction.</summary>
-    public void Append(StoredBlock block, IEnumerable<byte[]> transactionHashes)
+    /// <summary>
+    /// Appends the next height; kept blocks at or below it are no longer needed and go in the same transaction. Its
+    /// transaction hashes are indexed later, in batches (<see cref="IndexTransactions"/>): the block body holds them.
+    /// </summary>
+    public void Append(StoredBlock block)
     {
         ArgumentNullException.ThrowIfNull(block);
-        ArgumentNullException.ThrowIfNull(transactionHashes);
         if (block.Height != Height + 1)
         {
             throw new InvalidOperationException($"Height {block.Height} cannot follow the stored height {Height}.");
@@ -88,7 +93,6 @@ public sealed class BlockStoreDatabase : IDisposable
                 Certificate = block.Certificate,
                 AppHash = block.AppHash,
             });
-            InsertTransactionHashes(block.Height, transactionHashes);
 
             _db.GetTable<KeptBlockRow>().Where(k => k.Height <= block.Height).Delete();
             transaction.Commit();
@@ -167,10 +171,12 @@ public sealed class BlockStoreDatabase : IDisposable
     public List<byte[]> BlockIdsUpTo(long height) =>
         [.. _db.GetTable<CommittedBlockRow>().Where(b => b.Height <= height).OrderBy(b => b.Height).Select(b => b.BlockId)];
 
-    /// <summary>Streams every committed transaction hash, for the in-memory filter a node builds at start.</summary>
-    public IEnumerable<byte[]> AllTransactionHashes() => _db.GetTable<CommittedTransactionRow>().Select(t => t.Hash).AsEnumerable();
+    /// <summary>Streams indexed transaction hashes (of blocks up to <paramref name="maxHeight"/>), for the in-memory filter a node builds at start.</summary>
+    public IEnumerable<byte[]> AllTransactionHashes(long maxHeight = long.MaxValue) =>
+        _db.GetTable<CommittedTransactionRow>().Where(t => t.Height <= maxHeight).Select(t => t.Hash).AsEnumerable();
 
-    public long TransactionCount() => _db.GetTable<CommittedTransactionRow>().LongCount();
+    /// <summary>Indexed transactions of blocks up to <paramref name="maxHeight"/>.</summary>
+    public long TransactionCount(long maxHeight = long.MaxValue) => _db.GetTable<CommittedTransactionRow>().Where(t => t.Height <= maxHeight).LongCount();
 
     public bool ContainsTransaction(byte[] hash) => _db.GetTable<CommittedTransactionRow>().Any(t => t.Hash == hash);
 
@@ -185,20 +191,35 @@ public sealed class BlockStoreDatabase : IDisposable
         _db.Dispose();
     }
 
+    /// <summary>The height up to which every committed block's transaction hashes are in the index.</summary>
+    public long IndexedHeight() => _db.Execute<long>("SELECT indexed_height FROM transaction_index_state WHERE id = 1");
+
     /// <summary>
-    /// The hashes go into one B-tree keyed by hash, in hash order, through one prepared statement. Hashes are random, so
-    /// each insert lands on its own page of the index; the rowid table the first schema had doubled those page writes
-    /// (docs/BENCHMARKS.md has the before and after).
+    /// Indexes the transaction hashes of committed blocks, which must continue from <see cref="IndexedHeight"/> in
+    /// height order, and raises it, in one transaction. The hashes go into one B-tree keyed by hash, in hash order,
+    /// through one prepared statement: hashes are random, so each insert lands on its own page, and the fewer and
+    /// larger the batches, the more inserts share a page (docs/BENCHMARKS.md has the figures).
     /// </summary>
-    private void InsertTransactionHashes(long height, IEnumerable<byte[]> transactionHashes)
+    public void IndexTransactions(IReadOnlyList<(long Height, IReadOnlyList<byte[]> Hashes)> blocks)
     {
-        var sorted = transactionHashes.ToArray();
-        if (sorted.Length == 0)
+        ArgumentNullException.ThrowIfNull(blocks);
+        if (blocks.Count == 0)
         {
             return;
         }
 
-        Array.Sort(sorted, (a, b) => a.AsSpan().SequenceCompareTo(b));
+        var indexed = IndexedHeight();
+        for (var i = 0; i < blocks.Count; i++)
+        {
+            if (blocks[i].Height != indexed + 1 + i)
+            {
+                throw new InvalidOperationException($"Height {blocks[i].Height} cannot be indexed after height {indexed + i}.");
+            }
+        }
+
+        var rows = blocks.SelectMany(b => b.Hashes.Select(hash => (Hash: hash, b.Height))).ToArray();
+        Array.Sort(rows, (a, b) => a.Hash.AsSpan().SequenceCompareTo(b.Hash));
+        using var transaction = _db.BeginTransaction();
         if (_insertHash is null)
         {
             _insertHash = (SqliteCommand)_db.OpenDbConnection().CreateCommand();
@@ -208,12 +229,15 @@ public sealed class BlockStoreDatabase : IDisposable
         }
 
         _insertHash.Transaction = (SqliteTransaction?)_db.Transaction;
-        _insertHash.Parameters[1].Value = height;
-        foreach (var hash in sorted)
+        foreach (var (hash, height) in rows)
         {
             _insertHash.Parameters[0].Value = hash;
+            _insertHash.Parameters[1].Value = height;
             _insertHash.ExecuteNonQuery();
         }
+
+        _db.Execute("UPDATE transaction_index_state SET indexed_height = @height WHERE id = 1", new DataParameter("height", blocks[^1].Height));
+        transaction.Commit();
     }
 
     /// <summary>
@@ -248,6 +272,14 @@ public sealed class BlockStoreDatabase : IDisposable
 
             db.Execute("PRAGMA user_version = 2");
             transaction.Commit();
+        }
+
+        if (version < 3)
+        {
+            // Files before this one indexed every block's hashes as it was appended.
+            db.Execute("CREATE TABLE IF NOT EXISTS transaction_index_state (id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1), indexed_height INTEGER NOT NULL)");
+            db.Execute("INSERT OR IGNORE INTO transaction_index_state (id, indexed_height) SELECT 1, COALESCE(MAX(height), 0) FROM committed_blocks");
+            db.Execute("PRAGMA user_version = 3");
         }
     }
 

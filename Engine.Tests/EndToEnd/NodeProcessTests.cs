@@ -2,7 +2,6 @@ using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Hosting;
 using IdOS.Akka.Engine.Persistence;
-using IdOS.Akka.Engine.Storage.Blocks;
 using IdOS.Akka.Engine.Tests.Cluster;
 using Xunit;
 
@@ -74,8 +73,8 @@ public sealed class NodeProcessTests
 
         for (var v = 0; v < 4; v++)
         {
-            using var store = BlockStoreDatabase.Open(network.BlockStorePath(v));
-            var committed = store.AllTransactionHashes().Select(h => new Hash32(h)).ToList();
+            using var store = new SqliteBlockStore(network.BlockStorePath(v), network.Chain.Limits);
+            var committed = store.AllTransactionHashes();
             Assert.Equal(committed.Count, committed.Distinct().Count());
             Assert.Empty(ledger.Accepted.Where(h => !committed.Contains(h)).Take(5));
             Assert.Empty(committed.Where(h => !ledger.Submitted.Contains(h)).Take(5));

@@ -14,7 +14,7 @@ public sealed class SqliteBlockStore : ICommittedBlockStore, IDisposable
     private readonly BlockStoreDatabase _db;
     private readonly ConsensusLimits _limits;
     private readonly string _path;
-    private HashFilter? _committed;
+    private CommittedTransactionIndex? _index;
 
     public SqliteBlockStore(string path, ConsensusLimits limits)
     {
@@ -30,16 +30,9 @@ public sealed class SqliteBlockStore : ICommittedBlockStore, IDisposable
     {
         ArgumentNullException.ThrowIfNull(block);
         ArgumentNullException.ThrowIfNull(certificate);
-        _db.Append(
-            new StoredBlock(block.Height, block.Id.ToArray(), ConsensusCodec.EncodeBlock(block), ConsensusCodec.EncodeQc(certificate), appHash.ToArray()),
-            block.TransactionHashes.Select(h => h.ToArray()));
-        if (_committed is not null)
-        {
-            foreach (var hash in block.TransactionHashes)
-            {
-                _committed.Add(hash);
-            }
-        }
+        var index = CommittedIndex();
+        _db.Append(new StoredBlock(block.Height, block.Id.ToArray(), ConsensusCodec.EncodeBlock(block), ConsensusCodec.EncodeQc(certificate), appHash.ToArray()));
+        index.Committed(block.Height, block.TransactionHashes);
     }
 
     /// <summary>Carries out <see cref="PersistBlock"/>.</summary>
@@ -146,32 +139,45 @@ public sealed class SqliteBlockStore : ICommittedBlockStore, IDisposable
 
     public Hash32? AppHashAt(long height) => _db.AppHashAt(height) is { } appHash ? new Hash32(appHash) : null;
 
-    public long TransactionCount() => _db.TransactionCount();
+    public long TransactionCount() => CommittedIndex().Count();
+
+    /// <summary>Every committed transaction's hash, whether or not the file's index has caught up with it yet.</summary>
+    public List<Hash32> AllTransactionHashes() => CommittedIndex().All();
 
     /// <summary>Every committed block id up to <paramref name="height"/>, in height order: what nodes compare to show agreement.</summary>
     public List<Hash32> BlockIdsUpTo(long height) => [.. _db.BlockIdsUpTo(height).Select(id => new Hash32(id))];
 
     /// <summary>
-    /// Asked for every transaction a node admits, proposes or receives in a block; the filter answers most without
-    /// SQLite. It is built from the file on first use, so a store opened only to read blocks never pays for it.
+    /// Asked for every transaction a node admits, proposes or receives in a block; the index's filter answers most
+    /// without SQLite. The index is built on first use, so a store opened only to read blocks never pays for it.
     /// </summary>
-    public bool ContainsTransaction(Hash32 transactionHash) =>
-        CommittedFilter().MayContain(transactionHash) && _db.ContainsTransaction(transactionHash.ToArray());
+    public bool ContainsTransaction(Hash32 transactionHash) => CommittedIndex().Contains(transactionHash);
 
-    public void Dispose() => _db.Dispose();
-
-    private HashFilter CommittedFilter()
+    public void Dispose()
     {
-        if (_committed is null)
+        _index?.Dispose();
+        _db.Dispose();
+    }
+
+    private CommittedTransactionIndex CommittedIndex() =>
+        _index ??= new CommittedTransactionIndex(_path, _db, UnindexedBlocks(_db.IndexedHeight()));
+
+    private IEnumerable<(long Height, IReadOnlyList<Hash32> Hashes)> UnindexedBlocks(long indexedHeight)
+    {
+        for (var height = indexedHeight + 1; height <= Height; height++)
         {
-            _committed = new HashFilter(HashFilter.DefaultBits);
-            foreach (var hash in _db.AllTransactionHashes())
+            var stored = _db.AtHeight(height) ?? throw new InvalidDataException($"{_path}: height {height} is missing below the top, {Height}.");
+            if (!stored.Pruned)
             {
-                _committed.Add(new Hash32(hash));
+                yield return (height, DecodeBlock(stored.Block, $"height {height}").TransactionHashes);
+            }
+            else
+            {
+                yield return ConsensusCodec.TryDecodePrunedBlock(stored.Block, _limits, out var pruned, out var error)
+                    ? (height, pruned.TransactionHashes)
+                    : throw new InvalidDataException($"{_path}: the pruned block at height {height} does not decode: {error}");
             }
         }
-
-        return _committed;
     }
 
     private Block DecodeBlock(byte[] bytes, string what) =>

@@ -1,0 +1,160 @@
+using System.Collections.Concurrent;
+using IdOS.Akka.Engine.Crypto;
+using IdOS.Akka.Engine.Storage.Blocks;
+
+namespace IdOS.Akka.Engine.Hosting;
+
+/// <summary>
+/// Which transactions are committed, for the replica's checks on every transaction it admits, proposes or receives.
+/// A Bloom filter answers most; hashes of blocks committed but not yet in the file's index are held in memory; the
+/// file answers the rest. A writer thread with its own connection indexes committed blocks in batches, so a commit
+/// writes one row and never waits for the hundreds of random index pages its hashes touch. Answers are exact at all
+/// times: a hash leaves memory only once a transaction that holds it in the index has committed.
+/// </summary>
+internal sealed class CommittedTransactionIndex : IDisposable
+{
+    private const int FlushHashes = 50_000;
+    private static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(500);
+
+    private readonly BlockStoreDatabase _db;
+    private readonly HashFilter _filter = new(HashFilter.DefaultBits);
+    private readonly HashSet<Hash32> _unindexed = [];
+    private readonly Queue<(long Height, IReadOnlyList<Hash32> Hashes)> _pending = new();
+    private readonly BlockingCollection<(long Height, IReadOnlyList<byte[]> Hashes)> _toWrite = [];
+    private readonly Thread _writer;
+    private long _indexedHeight;
+    private volatile Exception? _failure;
+
+    /// <param name="path">The file, which the writer opens a connection of its own to.</param>
+    /// <param name="db">The owner's connection, for lookups on the consensus thread.</param>
+    /// <param name="tail">Committed blocks above the file's indexed height, in height order: what a crash left unindexed.</param>
+    public CommittedTransactionIndex(string path, BlockStoreDatabase db, IEnumerable<(long Height, IReadOnlyList<Hash32> Hashes)> tail)
+    {
+        _db = db;
+        foreach (var hash in db.AllTransactionHashes())
+        {
+            _filter.Add(new Hash32(hash));
+        }
+
+        _indexedHeight = db.IndexedHeight();
+        _writer = new Thread(() => WriteLoop(path)) { IsBackground = true, Name = "idos-transaction-index" };
+        _writer.Start();
+        foreach (var (height, hashes) in tail)
+        {
+            Committed(height, hashes);
+        }
+    }
+
+    /// <summary>Records a committed block's hashes; throws if the writer failed, so the node stops rather than grow memory without bound.</summary>
+    public void Committed(long height, IReadOnlyList<Hash32> hashes)
+    {
+        if (_failure is { } failure)
+        {
+            throw new InvalidOperationException($"The transaction index could not be written: {failure.Message}", failure);
+        }
+
+        ReleaseIndexed();
+        foreach (var hash in hashes)
+        {
+            _filter.Add(hash);
+            _unindexed.Add(hash);
+        }
+
+        _pending.Enqueue((height, hashes));
+        _toWrite.Add((height, [.. hashes.Select(h => h.ToArray())]));
+    }
+
+    public bool Contains(Hash32 hash) =>
+        _filter.MayContain(hash) && (_unindexed.Contains(hash) || _db.ContainsTransaction(hash.ToArray()));
+
+    /// <summary>How many transactions are committed: the file's index up to one height, and memory above it.</summary>
+    public long Count()
+    {
+        var indexed = Volatile.Read(ref _indexedHeight);
+        return _db.TransactionCount(indexed) + _pending.Where(p => p.Height > indexed).Sum(p => (long)p.Hashes.Count);
+    }
+
+    /// <summary>Every committed hash, counted once, however far the writer got.</summary>
+    public List<Hash32> All()
+    {
+        var indexed = Volatile.Read(ref _indexedHeight);
+        return [.. _db.AllTransactionHashes(indexed).Select(h => new Hash32(h)), .. _pending.Where(p => p.Height > indexed).SelectMany(p => p.Hashes)];
+    }
+
+    /// <summary>Lets the writer index what is left, so that a clean stop leaves nothing for the next start to rebuild.</summary>
+    public void Dispose()
+    {
+        _toWrite.CompleteAdding();
+        _writer.Join();
+        _toWrite.Dispose();
+    }
+
+    private void ReleaseIndexed()
+    {
+        var indexed = Volatile.Read(ref _indexedHeight);
+        while (_pending.Count > 0 && _pending.Peek().Height <= indexed)
+        {
+            foreach (var hash in _pending.Dequeue().Hashes)
+            {
+                _unindexed.Remove(hash);
+            }
+        }
+    }
+
+    private void WriteLoop(string path)
+    {
+        try
+        {
+            using var writer = BlockStoreDatabase.Open(path);
+            var batch = new List<(long Height, IReadOnlyList<byte[]> Hashes)>();
+            var hashes = 0;
+            var deadline = DateTime.MaxValue;
+            while (!_toWrite.IsCompleted)
+            {
+                var wait = batch.Count == 0 ? Timeout.InfiniteTimeSpan : deadline - DateTime.UtcNow;
+                if (wait != Timeout.InfiniteTimeSpan && wait < TimeSpan.Zero)
+                {
+                    wait = TimeSpan.Zero;
+                }
+
+                if (_toWrite.TryTake(out var block, wait))
+                {
+                    if (batch.Count == 0)
+                    {
+                        deadline = DateTime.UtcNow + FlushInterval;
+                    }
+
+                    batch.Add(block);
+                    hashes += block.Hashes.Count;
+                    if (hashes < FlushHashes)
+                    {
+                        continue;
+                    }
+                }
+
+                Flush(writer, batch);
+                hashes = 0;
+            }
+
+            Flush(writer, batch);
+        }
+#pragma warning disable CA1031 // An exception escaping this thread would kill the process; the next commit reports it instead.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            _failure = e;
+        }
+    }
+
+    private void Flush(BlockStoreDatabase writer, List<(long Height, IReadOnlyList<byte[]> Hashes)> batch)
+    {
+        if (batch.Count == 0)
+        {
+            return;
+        }
+
+        writer.IndexTransactions(batch);
+        Volatile.Write(ref _indexedHeight, batch[^1].Height);
+        batch.Clear();
+    }
+}
