@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Running;
 using IdOS.Akka.Engine.Bench.Cluster;
+using IdOS.Akka.Engine.Bench.Micro;
 using IdOS.Akka.Engine.Bench.Reads;
 
 namespace IdOS.Akka.Engine.Bench;
@@ -19,10 +20,10 @@ internal static class Program
             case "reads":
                 return await ReadBatchingBenchmark.Run(args[1..]);
             case "micro":
-                BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..]);
+                BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..], MicroConfig.Instance);
                 return 0;
             default:
-                BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+                BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, MicroConfig.Instance);
                 return 0;
         }
     }

@@ -10,7 +10,6 @@ namespace IdOS.Akka.Engine.Bench.Micro.Crypto;
 /// (libsecp256k1 through P/Invoke, BouncyCastle managed), and a whole Kwil transaction's check for each signer kind —
 /// decode, signed text, verification — as a mempool and the RPC's verifier pool do it.
 /// </summary>
-[MemoryDiagnoser]
 public class SignatureBenchmarks
 {
     private const string Chain = "bench-chain";

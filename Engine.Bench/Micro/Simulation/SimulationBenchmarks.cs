@@ -1,10 +1,9 @@
 using BenchmarkDotNet.Attributes;
 using IdOS.Akka.Engine.Simulation;
 
-namespace IdOS.Akka.Engine.Bench.Micro;
+namespace IdOS.Akka.Engine.Bench.Micro.Simulation;
 
 /// <summary>How long one simulated world takes: what bounds the seeds per minute researchers get from `simulate`.</summary>
-[MemoryDiagnoser]
 public class SimulationBenchmarks
 {
     private ulong _seed;
@@ -14,5 +13,5 @@ public class SimulationBenchmarks
 
     [Benchmark]
     public long OneWorldOfFourValidators() =>
-        SimulationRunner.RunSeed(Simulation.Scenario.Find(Scenario)!, 4, ++_seed % 50 + 1).Events;
+        SimulationRunner.RunSeed(global::IdOS.Akka.Engine.Simulation.Scenario.Find(Scenario)!, 4, ++_seed % 50 + 1).Events;
 }

@@ -5,14 +5,13 @@ using IdOS.Akka.Engine.Storage.Execution;
 using IdOS.Akka.Engine.Storage.Transactions;
 using NSec.Cryptography;
 
-namespace IdOS.Akka.Engine.Bench.Micro;
+namespace IdOS.Akka.Engine.Bench.Micro.Node;
 
 /// <summary>
 /// What executing idOS writes costs one validator on SQLite: a block of 2,000 `add_user_as_inserter` transactions
 /// from 16 inserter delegates (the localnet load), each with its nonce, savepoint, result row and changed-row digest,
 /// with the signatures checked again at execution or, as the node does for what its own mempool admitted, not.
 /// </summary>
-[MemoryDiagnoser]
 public class IdosExecutionBenchmarks : IDisposable
 {
     private const string Chain = "bench";
