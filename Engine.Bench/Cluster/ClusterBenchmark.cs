@@ -19,6 +19,11 @@ internal static class ClusterBenchmark
 
     public static async Task<int> Run(IReadOnlyList<string> args, TextWriter output)
     {
+        if (args is ["--replot", var directory])
+        {
+            return await Replot(directory, output);
+        }
+
         ClusterCommand command;
         try
         {
@@ -64,6 +69,29 @@ internal static class ClusterBenchmark
             {
                 await output.WriteLineAsync($"plot: {Path.GetFullPath(plot)}");
             }
+        }
+
+        return 0;
+    }
+
+    /// <summary>Draws a finished sweep's plots again from its results.json, e.g. after the plots changed.</summary>
+    private static async Task<int> Replot(string directory, TextWriter output)
+    {
+        var path = ResultFiles.JsonPath(directory);
+        ClusterResultsDocument? document;
+        try
+        {
+            document = System.Text.Json.JsonSerializer.Deserialize<ClusterResultsDocument>(await File.ReadAllTextAsync(path), ResultFiles.Json);
+        }
+        catch (Exception e) when (e is IOException or System.Text.Json.JsonException)
+        {
+            await Console.Error.WriteLineAsync($"error: {path} cannot be read as cluster results: {e.Message}");
+            return 1;
+        }
+
+        foreach (var plot in SweepPlots.Draw(directory, document?.Runs ?? []))
+        {
+            await output.WriteLineAsync($"plot: {Path.GetFullPath(plot)}");
         }
 
         return 0;

@@ -32,6 +32,8 @@ internal sealed record ClusterCommand(IReadOnlyList<ClusterSettings> Runs, strin
                 [--sweep batch=1,100,400,800 validators=4,7,10]
           closed-loop clients against a local cluster: committed commands/s, blocks/s, submit-to-commit latency,
           CPU per 1,000 commands; results as JSON and CSV in DIR (and PNG plots for a sweep)
+        cluster --replot DIR
+          draws a finished sweep's plots again from DIR/results.json
         """;
 
     /// <summary>The bounds of the options a sweep may vary, for the single options and the sweep's values alike.</summary>
