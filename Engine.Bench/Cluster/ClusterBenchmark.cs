@@ -164,6 +164,7 @@ internal static class ClusterBenchmark
             committed / elapsed,
             blocks / elapsed,
             blocks == 0 ? 0 : (double)committed / blocks,
+            blocks == 0 ? 0 : (double)(end.Round - start.Round) / blocks,
             perSecond.Min(),
             perSecond.Max(),
             stats.Sum(s => s.Acknowledged),
@@ -201,13 +202,13 @@ internal static class ClusterBenchmark
 internal static class ResultTable
 {
     public const string Header = """
-        | validators | block | outstanding | cmd/s | per-second min–max | blocks/s | cmd/block | mean ms | p50 | p90 | p99 | max | CPU s / 1k cmd | machine busy |
-        |---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+        | validators | block | outstanding | cmd/s | per-second min–max | blocks/s | cmd/block | rounds/block | mean ms | p50 | p90 | p99 | max | CPU s / 1k cmd | machine busy |
+        |---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
         """;
 
     public static string Row(ClusterResult r) => string.Create(CultureInfo.InvariantCulture,
         $"| {r.Settings.Validators} | {r.Settings.Batch} | {r.Settings.Clients}×{r.Settings.Outstanding} | {r.CommandsPerSecond:0} | " +
-        $"{r.PerSecondMin:0}–{r.PerSecondMax:0} | {r.BlocksPerSecond:0} | {r.CommandsPerBlock:0.0} | {r.Latency.Mean:0.0} | {r.Latency.P50:0.0} | " +
+        $"{r.PerSecondMin:0}–{r.PerSecondMax:0} | {r.BlocksPerSecond:0} | {r.CommandsPerBlock:0.0} | {r.RoundsPerBlock:0.00} | {r.Latency.Mean:0.0} | {r.Latency.P50:0.0} | " +
         $"{r.Latency.P90:0.0} | {r.Latency.P99:0.0} | {r.Latency.Max:0.0} | {r.CpuSecondsPer1000Commands:0.000} | " +
         $"{(r.MachineBusyPercent is { } busy ? $"{busy:0}%" : "n/a")} |");
 }

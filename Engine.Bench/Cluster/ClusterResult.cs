@@ -6,7 +6,8 @@ namespace IdOS.Akka.Engine.Bench.Cluster;
 internal sealed record LatencySummary(double Mean, double P50, double P90, double P99, double Max);
 
 /// <summary>
-/// One run's figures. Throughput and blocks come from validator 0's own counters over the measured window;
+/// One run's figures. Throughput, blocks and rounds come from validator 0's own counters over the measured window
+/// (more than one round per block means rounds timed out);
 /// latency and acknowledged commands from the clients. CPU is process time over the same window: the validators'
 /// processes and this one (the clients), or this one alone in process.
 /// </summary>
@@ -18,6 +19,7 @@ internal sealed record ClusterResult(
     double CommandsPerSecond,
     double BlocksPerSecond,
     double CommandsPerBlock,
+    double RoundsPerBlock,
     double PerSecondMin,
     double PerSecondMax,
     long AcknowledgedCommands,
