@@ -22,6 +22,7 @@ public sealed record StoredBlock(long Height, byte[] BlockId, byte[] Block, byte
 /// </summary>
 public sealed class BlockStoreDatabase : IDisposable
 {
+    private const int IndexChunk = 2_000;
     private readonly DataConnection _db;
     private SqliteCommand? _insertHash;
 
@@ -196,7 +197,7 @@ public sealed class BlockStoreDatabase : IDisposable
 
     /// <summary>
     /// Indexes the transaction hashes of committed blocks, which must continue from <see cref="IndexedHeight"/> in
-    /// height order, and raises it, in one transaction. The hashes go into one B-tree keyed by hash, in hash order,
+    /// height order, and raises it with the last of its transactions. The hashes go into one B-tree keyed by hash, in hash order,
     /// through one prepared statement: hashes are random, so each insert lands on its own page, and the fewer and
     /// larger the batches, the more inserts share a page (docs/BENCHMARKS.md has the figures).
     /// </summary>
@@ -219,25 +220,35 @@ public sealed class BlockStoreDatabase : IDisposable
 
         var rows = blocks.SelectMany(b => b.Hashes.Select(hash => (Hash: hash, b.Height))).ToArray();
         Array.Sort(rows, (a, b) => a.Hash.AsSpan().SequenceCompareTo(b.Hash));
-        using var transaction = _db.BeginTransaction();
         if (_insertHash is null)
         {
+            // OR IGNORE: a crash between two chunks leaves some hashes indexed above indexed_height, indexed again after.
             _insertHash = (SqliteCommand)_db.OpenDbConnection().CreateCommand();
-            _insertHash.CommandText = "INSERT INTO committed_transactions (hash, height) VALUES ($hash, $height)";
+            _insertHash.CommandText = "INSERT OR IGNORE INTO committed_transactions (hash, height) VALUES ($hash, $height)";
             _insertHash.Parameters.Add("$hash", SqliteType.Blob);
             _insertHash.Parameters.Add("$height", SqliteType.Integer);
         }
 
-        _insertHash.Transaction = (SqliteTransaction?)_db.Transaction;
-        foreach (var (hash, height) in rows)
+        // Chunks of the sorted rows are contiguous key ranges, so splitting the batch writes no page twice, and the
+        // node's appends, which wait for this connection's write lock, never wait for more than one chunk.
+        for (var start = 0; start < rows.Length || start == 0; start += IndexChunk)
         {
-            _insertHash.Parameters[0].Value = hash;
-            _insertHash.Parameters[1].Value = height;
-            _insertHash.ExecuteNonQuery();
-        }
+            using var transaction = _db.BeginTransaction();
+            _insertHash.Transaction = (SqliteTransaction?)_db.Transaction;
+            foreach (var (hash, height) in rows.AsSpan(start, Math.Min(IndexChunk, rows.Length - start)))
+            {
+                _insertHash.Parameters[0].Value = hash;
+                _insertHash.Parameters[1].Value = height;
+                _insertHash.ExecuteNonQuery();
+            }
 
-        _db.Execute("UPDATE transaction_index_state SET indexed_height = @height WHERE id = 1", new DataParameter("height", blocks[^1].Height));
-        transaction.Commit();
+            if (start + IndexChunk >= rows.Length)
+            {
+                _db.Execute("UPDATE transaction_index_state SET indexed_height = @height WHERE id = 1", new DataParameter("height", blocks[^1].Height));
+            }
+
+            transaction.Commit();
+        }
     }
 
     /// <summary>

@@ -124,6 +124,37 @@ public sealed class SqliteBlockStoreTests : IDisposable
     }
 
     [Fact]
+    public void A_large_batch_is_indexed_in_chunks_and_a_batch_a_crash_cut_short_can_be_indexed_again()
+    {
+        using var db = IdOS.Akka.Engine.Storage.Blocks.BlockStoreDatabase.Open(DbPath);
+        for (var height = 1; height <= 2; height++)
+        {
+            db.Append(new IdOS.Akka.Engine.Storage.Blocks.StoredBlock(height, Hash32.Compute([(byte)height]).ToArray(), [], [], []));
+        }
+
+        byte[][] Hashes(int block, int count) => [.. Enumerable.Range(0, count).Select(i => Hash32.Compute(BitConverter.GetBytes((block * 100_000) + i)).ToArray())];
+        db.IndexTransactions([(1, Hashes(1, 4_500)), (2, Hashes(2, 10))]);
+
+        Assert.Equal(2, db.IndexedHeight());
+        Assert.Equal(4_510, db.TransactionCount());
+
+        // As if the process had died after the first chunks of this batch: the marker still says 1.
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DbPath};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE transaction_index_state SET indexed_height = 1";
+            command.ExecuteNonQuery();
+        }
+
+        db.IndexTransactions([(2, Hashes(2, 10))]);
+
+        Assert.Equal(2, db.IndexedHeight());
+        Assert.Equal(4_510, db.TransactionCount());
+        Assert.Throws<InvalidOperationException>(() => db.IndexTransactions([(4, Hashes(4, 1))]));
+    }
+
+    [Fact]
     public void The_file_is_in_write_ahead_log_mode()
     {
         using (new SqliteBlockStore(DbPath, _t.Chain.Limits))
