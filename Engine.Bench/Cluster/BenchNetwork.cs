@@ -14,6 +14,7 @@ internal sealed class BenchNetwork : IAsyncDisposable
     private readonly string _root;
     private readonly List<EngineProcess> _processes = [];
     private readonly List<ValidatorNode> _nodes = [];
+    private bool _keepFiles;
 
     private BenchNetwork(string root, IReadOnlyList<Address> addresses)
     {
@@ -23,8 +24,8 @@ internal sealed class BenchNetwork : IAsyncDisposable
 
     public IReadOnlyList<Address> Addresses { get; }
 
-    /// <summary>Where each validator's log is, for the message when a run fails.</summary>
-    public string Root => _root;
+    /// <summary>Leaves the folder (node files, logs, data) behind when the run ends, for a failure to be looked into.</summary>
+    public void KeepFiles() => _keepFiles = true;
 
     public static BenchNetwork Start(ClusterSettings settings)
     {
@@ -129,6 +130,11 @@ internal sealed class BenchNetwork : IAsyncDisposable
         }
 
         await Task.WhenAll(_nodes.Select(n => n.DisposeAsync().AsTask()));
+        if (_keepFiles)
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(_root, recursive: true);

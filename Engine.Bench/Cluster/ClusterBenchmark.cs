@@ -100,6 +100,19 @@ internal static class ClusterBenchmark
     public static async Task<ClusterResult> RunOne(ClusterSettings settings)
     {
         await using var network = BenchNetwork.Start(settings);
+        try
+        {
+            return await Measure(settings, network);
+        }
+        catch (Exception e) when (e is TimeoutException or InvalidOperationException or AskTimeoutException)
+        {
+            network.KeepFiles();
+            throw;
+        }
+    }
+
+    private static async Task<ClusterResult> Measure(ClusterSettings settings, BenchNetwork network)
+    {
         await using var client = NodeClient.Create();
         await network.WaitUntilReady(client, ReadyLimit);
 

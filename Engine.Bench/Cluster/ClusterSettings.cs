@@ -84,6 +84,13 @@ internal sealed record ClusterCommand(IReadOnlyList<ClusterSettings> Runs, strin
             }))];
         }
 
+        // Each client subscribes to its validator's commit feed, which serves a bounded number of subscribers.
+        if (runs.FirstOrDefault(r => (r.Clients + r.Validators - 1) / r.Validators > Actors.CommitFeedActor.MaxSubscribers) is { } crowded)
+        {
+            throw new UsageException($"{crowded.Clients} clients on {crowded.Validators} validators is more than the {Actors.CommitFeedActor.MaxSubscribers} " +
+                "commit-feed subscribers a validator serves; use fewer clients with more --outstanding each");
+        }
+
         return new ClusterCommand(runs, output, sweep.Count > 0);
     }
 

@@ -76,6 +76,7 @@ public sealed class ClusterBenchmarkTests : IDisposable
     [InlineData("--sweep", "batch=", "batch has no values")]
     [InlineData("--workload", "ledger", "--workload ledger is not known")]
     [InlineData("--validators", "0", "--validators must be a whole number from 1 to 64")]
+    [InlineData("--clients", "65", "65 clients on 4 validators is more than the 16 commit-feed subscribers")]
     public void A_bad_command_line_is_refused_with_the_reason(string option, string value, string reason)
     {
         var refused = Assert.Throws<UsageException>(() => ClusterCommand.Parse([option, value]));

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Akka.Configuration;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Hosting;
@@ -29,7 +27,7 @@ internal sealed class TestNetwork : IDisposable
     public TestNetwork(int validators, string overrides = "", string protocol = "akka.tcp", string application = "opaque")
     {
         Root = Directory.CreateTempSubdirectory("idos-net-").FullName;
-        Ports = FreePorts(validators);
+        Ports = global::IdOS.Akka.Engine.Bench.LocalPorts.Free(validators);
         var seeds = string.Join(", ", Ports.Take(2).Select(p => $"\"{protocol}://{ValidatorNode.SystemName}@127.0.0.1:{p}\""));
         ConfigPaths = [.. Enumerable.Range(0, validators).Select(i =>
         {
@@ -90,19 +88,6 @@ internal sealed class TestNetwork : IDisposable
         {
             // A process that was just killed may still hold a file for a moment; the temp folder is not worth failing a test over.
         }
-    }
-
-    private static List<int> FreePorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ =>
-        {
-            var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            return listener;
-        }).ToList();
-        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToList();
-        listeners.ForEach(l => l.Stop());
-        return ports;
     }
 }
 
