@@ -2,15 +2,18 @@ using BenchmarkDotNet.Attributes;
 using IdOS.Akka.Engine.Storage;
 using IdOS.Akka.Engine.Storage.Auth;
 using IdOS.Akka.Engine.Storage.Execution;
+using IdOS.Akka.Engine.Storage.Queries;
 using IdOS.Akka.Engine.Storage.Transactions;
 using NSec.Cryptography;
 
 namespace IdOS.Akka.Engine.Bench.Micro.Node;
 
 /// <summary>
-/// What executing idOS writes costs one validator on SQLite: a block of 2,000 `add_user_as_inserter` transactions
-/// from 16 inserter delegates (the localnet load), each with its nonce, savepoint, result row and changed-row digest,
-/// with the signatures checked again at execution or, as the node does for what its own mempool admitted, not.
+/// What executing idOS writes costs one validator on SQLite, per action kind: blocks of 2,000 transactions from 16
+/// inserter delegates (the localnet load) — new users, users' key updates, and 1 KiB attributes for existing users —
+/// each with its nonce, savepoint, result row and changed-row digest, with the signatures checked again at execution
+/// or, as the node does for what its own mempool admitted, not. Setup checks that every kind executes with code 0, so
+/// no figure is the cost of a refusal.
 /// </summary>
 public class IdosExecutionBenchmarks : IDisposable
 {
@@ -26,6 +29,15 @@ public class IdosExecutionBenchmarks : IDisposable
     private VerifiedSignatures _verified = null!;
     private BlockInput _block = null!;
     private byte[] _previous = null!;
+
+    private const string AddUser = "add_user_as_inserter";
+    private const string UpdateUserKey = "update_user_pub_key_as_inserter";
+    private const string AddAttribute = "add_attribute_as_inserter";
+    private Guid[] _users = null!;
+    private string _attributeValue = null!;
+
+    [Params(AddUser, UpdateUserKey, AddAttribute)]
+    public string Action { get; set; } = AddUser;
 
     [Params(false, true)]
     public bool SignaturesAlreadyVerified { get; set; }
@@ -44,29 +56,68 @@ public class IdosExecutionBenchmarks : IDisposable
         List<byte[]> setup = [_owner.Execute(Chain, 1, "add_inserter_as_owner", [KwilValue.OfUuid(inserter), KwilValue.OfText("bench")])];
         setup.AddRange(_writers.Select((w, i) => _owner.Execute(Chain, (ulong)i + 2, "add_delegate_as_owner", [KwilValue.OfText(w.Caller), KwilValue.OfUuid(inserter)])));
         _previous = _executor.Execute(new BlockInput(1, [1], 1_700_000_000_000, setup), new byte[32]);
+        _attributeValue = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(768));
+        _users = [.. Enumerable.Range(0, Transactions).Select(_ => Guid.NewGuid())];
+        ExecuteChecked(Enumerable.Range(0, Transactions).Select(i => Call(i, AddUser, UserArguments(_users[i], "recipient-key"))).ToList());
+        ExecuteChecked(Enumerable.Range(0, _writers.Count).Select(i => Call(i, Action, Arguments(i, 0))).ToList());
     }
 
     [IterationSetup]
     public void NextBlock()
     {
+        var round = _executor.ExecutedHeight;
         var transactions = new List<byte[]>(Transactions);
         for (var i = 0; i < Transactions; i++)
         {
-            var writer = i % _writers.Count;
-            transactions.Add(_writers[writer].Execute(Chain, ++_nonces[writer], "add_user_as_inserter",
-                [KwilValue.OfUuid(Guid.NewGuid()), KwilValue.OfText("recipient-key"), KwilValue.OfText("user")]));
+            transactions.Add(Call(i, Action, Arguments(i, round)));
             if (SignaturesAlreadyVerified)
             {
                 _verified.Add(System.Security.Cryptography.SHA256.HashData(transactions[^1]));
             }
         }
 
-        var height = _executor.ExecutedHeight + 1;
-        _block = new BlockInput(height, BitConverter.GetBytes(height), 1_700_000_000_000 + (height * 1_000), transactions);
+        _block = NextBlockOf(transactions);
     }
 
     [Benchmark(OperationsPerInvoke = Transactions)]
-    public byte[] ExecuteAddUserBlock() => _previous = _executor.Execute(_block, _previous);
+    public byte[] ExecuteBlock() => _previous = _executor.Execute(_block, _previous);
+
+    private KwilValue[] Arguments(int i, long round) => Action switch
+    {
+        AddUser => UserArguments(Guid.NewGuid(), "recipient-key"),
+        UpdateUserKey => UserArguments(_users[i % _users.Length], $"recipient-key-{round}"),
+        _ => [KwilValue.OfUuid(Guid.NewGuid()), KwilValue.OfUuid(_users[i % _users.Length]), KwilValue.OfText("bench-attribute"), KwilValue.OfText(_attributeValue)],
+    };
+
+    private static KwilValue[] UserArguments(Guid id, string key) => [KwilValue.OfUuid(id), KwilValue.OfText(key), KwilValue.OfText("user")];
+
+    /// <summary>The next transaction of writer <c>i mod 16</c>, with its next nonce.</summary>
+    private byte[] Call(int i, string action, KwilValue[] arguments)
+    {
+        var writer = i % _writers.Count;
+        return _writers[writer].Execute(Chain, ++_nonces[writer], action, arguments);
+    }
+
+    private BlockInput NextBlockOf(List<byte[]> transactions)
+    {
+        var height = _executor.ExecutedHeight + 1;
+        return new BlockInput(height, BitConverter.GetBytes(height), 1_700_000_000_000 + (height * 1_000), transactions);
+    }
+
+    private void ExecuteChecked(List<byte[]> transactions)
+    {
+        _previous = _executor.Execute(NextBlockOf(transactions), _previous);
+        var (_, results) = new StateReader(_state, _owner.Caller).TransactionResults([.. transactions.Select(System.Security.Cryptography.SHA256.HashData)]);
+        if (results.FirstOrDefault(r => r is null || r.Code != TxCode.Ok) is { } failed)
+        {
+            throw new InvalidOperationException($"{Action} does not execute cleanly here: code {failed.Code}, {failed.Log}");
+        }
+
+        if (results.Any(r => r is null))
+        {
+            throw new InvalidOperationException($"{Action}: a setup transaction has no result");
+        }
+    }
 
     [GlobalCleanup]
     public void Dispose()
