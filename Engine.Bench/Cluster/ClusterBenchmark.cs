@@ -46,7 +46,7 @@ internal static class ClusterBenchmark
             {
                 result = await RunOne(settings);
             }
-            catch (Exception e) when (e is TimeoutException or InvalidOperationException or AskTimeoutException)
+            catch (Exception e) when (IsRunFailure(e))
             {
                 await output.WriteLineAsync($"error: the run of {settings.Describe()} failed: {e.Message}");
                 if (results.Count > 0)
@@ -104,7 +104,7 @@ internal static class ClusterBenchmark
         {
             return await Measure(settings, network);
         }
-        catch (Exception e) when (e is TimeoutException or InvalidOperationException or AskTimeoutException)
+        catch (Exception e) when (IsRunFailure(e))
         {
             network.KeepFiles();
             throw;
@@ -189,6 +189,9 @@ internal static class ClusterBenchmark
             stats.Sum(s => s.Refused),
             stats.Select(s => s.FirstRefusal).FirstOrDefault(r => r is not null));
     }
+
+    /// <summary>What a run can fail with that is the network's or a client's doing, reported rather than crashing the benchmark.</summary>
+    private static bool IsRunFailure(Exception e) => e is TimeoutException or InvalidOperationException or AskTimeoutException;
 
     private static void ThrowIfAnyFailed(List<ClientStats> stats)
     {

@@ -108,14 +108,14 @@ public class IdosExecutionBenchmarks : IDisposable
     {
         _previous = _executor.Execute(NextBlockOf(transactions), _previous);
         var (_, results) = new StateReader(_state, _owner.Caller).TransactionResults([.. transactions.Select(System.Security.Cryptography.SHA256.HashData)]);
-        if (results.FirstOrDefault(r => r is null || r.Code != TxCode.Ok) is { } failed)
+        foreach (var result in results)
         {
-            throw new InvalidOperationException($"{Action} does not execute cleanly here: code {failed.Code}, {failed.Log}");
-        }
-
-        if (results.Any(r => r is null))
-        {
-            throw new InvalidOperationException($"{Action}: a setup transaction has no result");
+            if (result is not { Code: TxCode.Ok })
+            {
+                throw new InvalidOperationException(result is null
+                    ? $"{Action}: a setup transaction has no result"
+                    : $"{Action} does not execute cleanly here: code {result.Code}, {result.Log}");
+            }
         }
     }
 
