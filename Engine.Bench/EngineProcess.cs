@@ -4,7 +4,10 @@ using System.Net.Sockets;
 
 namespace IdOS.Akka.Engine.Bench;
 
-/// <summary>A validator run as operators run it: the engine executable (beside this one) with `run --config`.</summary>
+/// <summary>
+/// A validator (`run --config`) or an RPC system (`rpc --config`) run as operators run them: the engine executable
+/// beside this one.
+/// </summary>
 internal sealed class EngineProcess : IAsyncDisposable
 {
     private readonly Process _process;
@@ -20,7 +23,7 @@ internal sealed class EngineProcess : IAsyncDisposable
     public int Id => _process.Id;
 
     /// <summary>Starts the engine with <paramref name="configPath"/>; its output goes to <paramref name="log"/>, which it then owns.</summary>
-    public static EngineProcess Start(string configPath, TextWriter log)
+    public static EngineProcess Start(string configPath, TextWriter log, string command = "run")
     {
         var info = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "idos-engine.exe" : "idos-engine"))
         {
@@ -28,7 +31,7 @@ internal sealed class EngineProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add("run");
+        info.ArgumentList.Add(command);
         info.ArgumentList.Add("--config");
         info.ArgumentList.Add(configPath);
         var process = Process.Start(info) ?? throw new InvalidOperationException("could not start the engine executable");
@@ -45,7 +48,7 @@ internal sealed class EngineProcess : IAsyncDisposable
     {
         _process.Refresh();
         return _process.HasExited
-            ? throw new InvalidOperationException($"validator process {_process.Id} exited with code {_process.ExitCode}")
+            ? throw new InvalidOperationException($"engine process {_process.Id} ({_process.StartInfo.ArgumentList[0]}) exited with code {_process.ExitCode}")
             : _process.TotalProcessorTime;
     }
 

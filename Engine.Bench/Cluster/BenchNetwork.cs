@@ -7,22 +7,34 @@ namespace IdOS.Akka.Engine.Bench.Cluster;
 /// <summary>
 /// The validators of one run on 127.0.0.1, in a temporary folder: node files, keys, genesis and data folders made
 /// for the run, the validators started as processes of the engine executable (as operators run them) or, with
-/// --in-process, as ActorSystems in this process; everything is removed when the run ends.
+/// --in-process, as ActorSystems in this process; for the idOS workload also the RPC system in front of them, the
+/// same way. Everything is removed when the run ends.
 /// </summary>
 internal sealed class BenchNetwork : IAsyncDisposable
 {
     private readonly string _root;
     private readonly List<EngineProcess> _processes = [];
     private readonly List<ValidatorNode> _nodes = [];
+    private EngineProcess? _rpcProcess;
+    private RpcHost? _rpcHost;
     private bool _keepFiles;
 
-    private BenchNetwork(string root, IReadOnlyList<Address> addresses)
+    private BenchNetwork(string root, IReadOnlyList<Address> addresses, string chainId)
     {
         _root = root;
         Addresses = addresses;
+        ChainId = chainId;
     }
 
     public IReadOnlyList<Address> Addresses { get; }
+
+    public string ChainId { get; }
+
+    /// <summary>The genesis owner's key, who registers the idOS workload's issuer.</summary>
+    public string OwnerKeyFile => Path.Combine(_root, "owner.key");
+
+    /// <summary>The RPC system's JSON-RPC endpoint; null without one (the noop workload talks to validators directly).</summary>
+    public Uri? RpcEndpoint { get; private set; }
 
     /// <summary>Leaves the folder (node files, logs, data) behind when the run ends, for a failure to be looked into.</summary>
     public void KeepFiles() => _keepFiles = true;
@@ -37,7 +49,7 @@ internal sealed class BenchNetwork : IAsyncDisposable
             var path = Path.Combine(root, $"node{i + 1}.conf");
             File.WriteAllText(path, string.Create(CultureInfo.InvariantCulture, $$"""
                 idos.node {
-                  application = noop
+                  application = {{(settings.Workload == ClusterSettings.IdosWorkload ? "idos" : "noop")}}
                   key-file = "{{Path.Combine(root, $"node{i + 1}", "validator.key")}}"
                   genesis-file = "{{Path.Combine(root, "genesis.json")}}"
                   data-directory = "{{Path.Combine(root, $"node{i + 1}")}}"
@@ -51,9 +63,9 @@ internal sealed class BenchNetwork : IAsyncDisposable
                 """));
             return path;
         }).ToList();
-        LocalNetwork.Prepare([.. paths.Select(NodeConfig.Load)], "idos-cluster-bench", Path.Combine(root, "owner.key"));
+        var chain = LocalNetwork.Prepare([.. paths.Select(NodeConfig.Load)], "idos-cluster-bench", Path.Combine(root, "owner.key"));
 
-        var network = new BenchNetwork(root, [.. ports.Select(p => NodeClient.NodeAddress("127.0.0.1", p))]);
+        var network = new BenchNetwork(root, [.. ports.Select(p => NodeClient.NodeAddress("127.0.0.1", p))], chain.ChainId);
         try
         {
             foreach (var path in paths)
@@ -75,6 +87,77 @@ internal sealed class BenchNetwork : IAsyncDisposable
         }
 
         return network;
+    }
+
+    /// <summary>
+    /// Starts the RPC system in front of the validators (its own process, or in this one with --in-process) and waits
+    /// until it answers. Every client of the benchmark comes from 127.0.0.1, so the per-address write limit, which
+    /// guards a public endpoint, is lifted; everything else is as hocon/rpc.conf sets it.
+    /// </summary>
+    public async Task StartRpc(ClusterSettings settings, TimeSpan limit)
+    {
+        var port = LocalPorts.Free(1)[0];
+        var path = Path.Combine(_root, "rpc.conf");
+        var validators = string.Join(", ", Addresses.Select(a => $"\"{a}\""));
+        await File.WriteAllTextAsync(path, string.Create(CultureInfo.InvariantCulture, $$"""
+            idos.rpc {
+              listen = "127.0.0.1:{{port}}"
+              validators = [{{validators}}]
+              rate-limits { writes-per-second = 1000000000, writes-burst = 1000000000 }
+            }
+            akka.loglevel = WARNING
+            """));
+        if (settings.InProcess)
+        {
+            _rpcHost = await RpcHost.Start(RpcSettings.FromConfig(NodeConfig.Load(path)));
+            RpcEndpoint = _rpcHost.Endpoint;
+        }
+        else
+        {
+            _rpcProcess = EngineProcess.Start(path, new StreamWriter(Path.ChangeExtension(path, ".log")) { AutoFlush = true }, "rpc");
+            RpcEndpoint = new Uri($"http://127.0.0.1:{port}{Rpc.Http.RpcHttpServer.Path}");
+        }
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow + limit;
+        var observed = "no answer yet";
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                using var content = new StringContent("""{"jsonrpc":"2.0","id":1,"method":"user.chain_info","params":{}}""", System.Text.Encoding.UTF8, "application/json");
+                using var response = await http.PostAsync(RpcEndpoint, content);
+                var body = await response.Content.ReadAsStringAsync();
+                if (response.IsSuccessStatusCode && body.Contains(ChainId, StringComparison.Ordinal))
+                {
+                    return;
+                }
+
+                observed = $"HTTP {(int)response.StatusCode}: {body}";
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                observed = e.Message;
+            }
+
+            RpcCpu();
+            await Task.Delay(200);
+        }
+
+        throw new TimeoutException($"the RPC system did not answer user.chain_info within {limit.TotalSeconds:0} s ({observed}); logs in {_root}");
+    }
+
+    /// <summary>CPU time the RPC process used so far; zero without one or in process.</summary>
+    public TimeSpan RpcCpu()
+    {
+        try
+        {
+            return _rpcProcess?.Cpu() ?? TimeSpan.Zero;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidOperationException($"{e.Message}; the logs are in {_root}", e);
+        }
     }
 
     /// <summary>
@@ -124,6 +207,16 @@ internal sealed class BenchNetwork : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_rpcProcess is not null)
+        {
+            await _rpcProcess.DisposeAsync();
+        }
+
+        if (_rpcHost is not null)
+        {
+            await _rpcHost.DisposeAsync();
+        }
+
         foreach (var process in _processes)
         {
             await process.DisposeAsync();

@@ -23,21 +23,56 @@ internal sealed class MeasurementWindow
 }
 
 /// <summary>
-/// What one client saw; written by its actor only, read after the actor stopped. Latencies are in microseconds, from
-/// handing a command to the validator to learning from that validator's commit feed that a block holding it committed.
+/// What one client saw. Latencies are in microseconds, from handing a command over to learning that it committed.
+/// The idOS workload's users record from many threads, hence the lock; the figures are read after the client stopped.
 /// </summary>
 internal sealed class ClientStats
 {
+    private readonly Lock _gate = new();
+
     /// <summary>Up to ten minutes at three significant digits.</summary>
     public LongHistogram Latency { get; } = new(600_000_000L, 3);
 
-    public long Acknowledged { get; set; }
+    public long Acknowledged { get; private set; }
 
-    public long Refused { get; set; }
+    public long Refused { get; private set; }
 
-    public string? FirstRefusal { get; set; }
+    public string? FirstRefusal { get; private set; }
 
-    public string? Failure { get; set; }
+    public string? Failure { get; private set; }
+
+    /// <summary>A command of the measured window committed after <paramref name="microseconds"/>.</summary>
+    public void Committed(long microseconds)
+    {
+        lock (_gate)
+        {
+            Latency.RecordValue(Math.Max(1, microseconds));
+            Acknowledged++;
+        }
+    }
+
+    public void Refusal(long count, string reason)
+    {
+        lock (_gate)
+        {
+            Refused += count;
+            FirstRefusal ??= reason;
+        }
+    }
+
+    public void Fail(string reason)
+    {
+        lock (_gate)
+        {
+            Failure ??= reason;
+        }
+    }
+}
+
+/// <summary>A workload's clients while they run; disposing stops them, after which their stats are final.</summary>
+internal interface IClusterLoad : IAsyncDisposable
+{
+    IReadOnlyList<ClientStats> Stats { get; }
 }
 
 internal sealed record ClientSetup(Address Validator, int ClientId, int Outstanding, int Payload, int MaxPerSubmission, byte[] RunSalt,
@@ -102,14 +137,9 @@ internal sealed class ClosedLoopClient : ReceiveActor, IWithTimers
                 ours++;
                 if (measuring)
                 {
-                    _setup.Stats.Latency.RecordValue(Math.Max(1, (long)Stopwatch.GetElapsedTime(submitted, now).TotalMicroseconds));
+                    _setup.Stats.Committed((long)Stopwatch.GetElapsedTime(submitted, now).TotalMicroseconds);
                 }
             }
-        }
-
-        if (measuring)
-        {
-            _setup.Stats.Acknowledged += ours;
         }
 
         if (ours > 0)
@@ -121,18 +151,19 @@ internal sealed class ClosedLoopClient : ReceiveActor, IWithTimers
     private void Submitted(SubmitResults results)
     {
         var refused = 0;
+        string? reason = null;
         foreach (var result in results.Results)
         {
             if (result.Status != MempoolAddStatus.Added && _submittedAt.Remove(result.Hash))
             {
                 refused++;
-                _setup.Stats.FirstRefusal ??= $"{result.Status}: {result.Reason}";
+                reason ??= $"{result.Status}: {result.Reason}";
             }
         }
 
-        if (refused > 0)
+        if (reason is not null)
         {
-            _setup.Stats.Refused += refused;
+            _setup.Stats.Refusal(refused, reason);
             if (!Timers.IsTimerActive("refill"))
             {
                 Timers.StartSingleTimer("refill", RefillNow.Instance, RefusalPause);
@@ -172,7 +203,7 @@ internal sealed class ClosedLoopClient : ReceiveActor, IWithTimers
 
     private void Fail(string reason)
     {
-        _setup.Stats.Failure = reason;
+        _setup.Stats.Fail(reason);
         Context.Stop(Self);
     }
 
@@ -185,4 +216,25 @@ internal sealed class ClosedLoopClient : ReceiveActor, IWithTimers
     {
         public static SubscribeTimedOut Instance { get; } = new();
     }
+}
+
+/// <summary>The noop workload: a <see cref="ClosedLoopClient"/> per client, the clients spread over the validators.</summary>
+internal sealed class NoopLoad(IReadOnlyList<IActorRef> clients, IReadOnlyList<ClientStats> stats) : IClusterLoad
+{
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
+
+    public IReadOnlyList<ClientStats> Stats => stats;
+
+    public static NoopLoad Start(ActorSystem system, ClusterSettings settings, IReadOnlyList<Address> validators, MeasurementWindow window)
+    {
+        var salt = RandomNumberGenerator.GetBytes(16);
+        var stats = Enumerable.Range(0, settings.Clients).Select(_ => new ClientStats()).ToList();
+        // A node decodes a submission of at most a block's worth of transactions.
+        var perSubmission = Math.Min(settings.Batch, 1_000);
+        var clients = stats.Select((clientStats, c) => system.ActorOf(ClosedLoopClient.Props(new ClientSetup(
+            validators[c % validators.Count], c, settings.Outstanding, settings.Payload, perSubmission, salt, window, clientStats)))).ToList();
+        return new NoopLoad(clients, stats);
+    }
+
+    public async ValueTask DisposeAsync() => await Task.WhenAll(clients.Select(c => c.GracefulStop(StopTimeout)));
 }

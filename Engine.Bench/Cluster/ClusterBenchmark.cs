@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Security.Cryptography;
 using Akka.Actor;
 using HdrHistogram;
 using IdOS.Akka.Engine.Cli;
@@ -115,15 +114,30 @@ internal static class ClusterBenchmark
     {
         await using var client = NodeClient.Create();
         await network.WaitUntilReady(client, ReadyLimit);
+        if (settings.Workload == ClusterSettings.IdosWorkload)
+        {
+            await network.StartRpc(settings, ReadyLimit);
+        }
 
         var window = new MeasurementWindow();
-        var salt = RandomNumberGenerator.GetBytes(16);
-        var stats = Enumerable.Range(0, settings.Clients).Select(_ => new ClientStats()).ToList();
+        var load = settings.Workload == ClusterSettings.IdosWorkload
+            ? (IClusterLoad)await IdosBroadcastLoad.Start(client, network, settings, window)
+            : NoopLoad.Start(client.System, settings, network.Addresses, window);
+        try
+        {
+            return await MeasureWindow(settings, network, client, load, window);
+        }
+        catch
+        {
+            await load.DisposeAsync();
+            throw;
+        }
+    }
 
-        // A node decodes a submission of at most a block's worth of transactions.
-        var perSubmission = Math.Min(settings.Batch, 1_000);
-        var clients = stats.Select((clientStats, c) => client.System.ActorOf(ClosedLoopClient.Props(new ClientSetup(
-            network.Addresses[c % network.Addresses.Count], c, settings.Outstanding, settings.Payload, perSubmission, salt, window, clientStats)))).ToList();
+    /// <summary>The warm-up, the measured window, and the clients stopped (by the end, the load is disposed).</summary>
+    private static async Task<ClusterResult> MeasureWindow(ClusterSettings settings, BenchNetwork network, NodeClient client, IClusterLoad load, MeasurementWindow window)
+    {
+        var stats = load.Stats;
         await Task.Delay(TimeSpan.FromSeconds(settings.WarmupSeconds));
         ThrowIfAnyFailed(stats);
 
@@ -131,6 +145,7 @@ internal static class ClusterBenchmark
         var start = await client.Status(reference, AskTimeout);
         var startClock = Stopwatch.GetTimestamp();
         var validatorCpuStart = network.ValidatorCpu();
+        var rpcCpuStart = network.RpcCpu();
         var ownCpuStart = Process.GetCurrentProcess().TotalProcessorTime;
         var machineStart = MachineCpu.Read();
         window.Open();
@@ -156,9 +171,10 @@ internal static class ClusterBenchmark
         var end = previous.Status;
         var elapsed = Stopwatch.GetElapsedTime(startClock, previous.Clock).TotalSeconds;
         var validatorCpu = (network.ValidatorCpu() - validatorCpuStart).TotalSeconds;
+        var rpcCpu = (network.RpcCpu() - rpcCpuStart).TotalSeconds;
         var ownCpu = (Process.GetCurrentProcess().TotalProcessorTime - ownCpuStart).TotalSeconds;
         var machineBusy = MachineCpu.BusyPercent(machineStart, MachineCpu.Read());
-        await Task.WhenAll(clients.Select(c => c.GracefulStop(AskTimeout)));
+        await load.DisposeAsync();
         ThrowIfAnyFailed(stats);
 
         var committed = end.CommittedTransactions - start.CommittedTransactions;
@@ -182,8 +198,9 @@ internal static class ClusterBenchmark
             perSecond.Max(),
             stats.Sum(s => s.Acknowledged),
             Summarize(latency),
-            committed == 0 ? 0 : (validatorCpu + ownCpu) * 1000 / committed,
+            committed == 0 ? 0 : (validatorCpu + rpcCpu + ownCpu) * 1000 / committed,
             settings.InProcess ? null : validatorCpu,
+            settings.InProcess || settings.Workload != ClusterSettings.IdosWorkload ? null : rpcCpu,
             ownCpu,
             machineBusy,
             stats.Sum(s => s.Refused),
@@ -193,7 +210,7 @@ internal static class ClusterBenchmark
     /// <summary>What a run can fail with that is the network's or a client's doing, reported rather than crashing the benchmark.</summary>
     private static bool IsRunFailure(Exception e) => e is TimeoutException or InvalidOperationException or AskTimeoutException;
 
-    private static void ThrowIfAnyFailed(List<ClientStats> stats)
+    private static void ThrowIfAnyFailed(IReadOnlyList<ClientStats> stats)
     {
         if (stats.Select(s => s.Failure).FirstOrDefault(f => f is not null) is { } failure)
         {

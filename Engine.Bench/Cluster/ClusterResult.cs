@@ -9,7 +9,7 @@ internal sealed record LatencySummary(double Mean, double P50, double P90, doubl
 /// One run's figures. Throughput, blocks and rounds come from validator 0's own counters over the measured window
 /// (more than one round per block means rounds timed out);
 /// latency and acknowledged commands from the clients. CPU is process time over the same window: the validators'
-/// processes and this one (the clients), or this one alone in process.
+/// processes, the RPC system's (idOS workload) and this one (the clients), or this one alone in process.
 /// </summary>
 internal sealed record ClusterResult(
     ClusterSettings Settings,
@@ -26,6 +26,7 @@ internal sealed record ClusterResult(
     LatencySummary Latency,
     [property: JsonPropertyName("cpu_seconds_per_1000_commands")] double CpuSecondsPer1000Commands,
     double? ValidatorCpuSeconds,
+    double? RpcCpuSeconds,
     double ClientCpuSeconds,
     double? MachineBusyPercent,
     long RefusedCommands,

@@ -15,12 +15,23 @@ internal sealed record ClusterSettings(
     bool InProcess,
     string Workload)
 {
+    /// <summary>libhotstuff's mode: any bytes are a command, nothing signed or executed.</summary>
+    public const string NoopWorkload = "noop";
+
+    /// <summary>Signed idOS writes through the RPC system, executed by the idOS state machine.</summary>
+    public const string IdosWorkload = "idos";
+
     /// <summary>Commands in flight across all clients: libhotstuff's clients × max-async.</summary>
     public int TotalOutstanding => Clients * Outstanding;
 
-    public string Describe() => string.Create(CultureInfo.InvariantCulture,
-        $"{Validators} validators ({(InProcess ? "in this process" : "one process each")}), workload {Workload}, block size {Batch}, " +
-        $"{32 + Payload}-byte commands, {Clients} clients × {Outstanding} outstanding = {TotalOutstanding}, {WarmupSeconds} s warm-up, {DurationSeconds} s measured");
+    public string Describe()
+    {
+        var load = Workload == IdosWorkload
+            ? FormattableString.Invariant($"EIP-191 add_attribute/add_credential with 1 KiB ciphertext through the RPC system, {Clients} clients × {Outstanding} users = {TotalOutstanding} waiting for their commit")
+            : FormattableString.Invariant($"{32 + Payload}-byte commands, {Clients} clients × {Outstanding} outstanding = {TotalOutstanding}");
+        return FormattableString.Invariant(
+            $"{Validators} validators ({(InProcess ? "in this process" : "one process each")}), workload {Workload}, block size {Batch}, {load}, {WarmupSeconds} s warm-up, {DurationSeconds} s measured");
+    }
 }
 
 /// <summary>The cluster command line: one run, or a grid of runs from `--sweep key=v1,v2 key=v3,...`.</summary>
@@ -28,10 +39,13 @@ internal sealed record ClusterCommand(IReadOnlyList<ClusterSettings> Runs, strin
 {
     public const string Usage = """
         cluster [--validators 4] [--batch 400] [--payload 0] [--clients 8] [--outstanding 400] [--duration 30]
-                [--warmup 5] [--in-process] [--workload noop] [--out DIR]
+                [--warmup 5] [--in-process] [--workload noop|idos] [--out DIR]
                 [--sweep batch=1,100,400,800 validators=4,7,10]
           closed-loop clients against a local cluster: committed commands/s, blocks/s, submit-to-commit latency,
           CPU per 1,000 commands; results as JSON and CSV in DIR (and PNG plots for a sweep)
+          --workload noop: 32-byte commands (+ --payload bytes) straight to the validators, nothing signed or executed
+          --workload idos: each of --clients × --outstanding users sends signed idOS writes (EIP-191 add_attribute and
+            add_credential, 1 KiB ciphertext) through the RPC system with user.broadcast sync=1, one at a time
         cluster --replot DIR
           draws a finished sweep's plots again from DIR/results.json
         """;
@@ -48,6 +62,9 @@ internal sealed record ClusterCommand(IReadOnlyList<ClusterSettings> Runs, strin
     };
 
     private static IEnumerable<string> SweepKeys => SweepBounds.Keys;
+
+    /// <summary>Each idOS user is registered (a user and its wallet) before the run; this bounds that setup.</summary>
+    public const int MaxIdosUsers = 20_000;
 
     public static ClusterCommand Parse(IReadOnlyList<string> args)
     {
@@ -66,9 +83,9 @@ internal sealed record ClusterCommand(IReadOnlyList<ClusterSettings> Runs, strin
             Workload: options.Text("workload", "noop"));
         var output = options.Text("out", Path.Combine("bench-results", $"cluster-{DateTime.UtcNow:yyyyMMdd-HHmmss}"));
         options.RejectUnknown();
-        if (single.Workload != "noop")
+        if (single.Workload is not (ClusterSettings.NoopWorkload or ClusterSettings.IdosWorkload))
         {
-            throw new UsageException($"--workload {single.Workload} is not known; this build has noop (32-byte commands, nothing signed or executed)");
+            throw new UsageException($"--workload {single.Workload} is not known: noop (32-byte commands, nothing signed or executed) or idos (signed idOS writes through the RPC system)");
         }
 
         var runs = new List<ClusterSettings> { single };
@@ -82,6 +99,21 @@ internal sealed record ClusterCommand(IReadOnlyList<ClusterSettings> Runs, strin
                 "clients" => run with { Clients = value },
                 _ => run with { Outstanding = value },
             }))];
+        }
+
+        if (single.Workload == ClusterSettings.IdosWorkload)
+        {
+            if (runs.Any(r => r.Payload != 0))
+            {
+                throw new UsageException("--payload sizes the noop workload's commands; the idos workload's transactions carry 1 KiB of ciphertext");
+            }
+
+            if (runs.FirstOrDefault(r => r.TotalOutstanding > MaxIdosUsers) is { } many)
+            {
+                throw new UsageException($"{many.TotalOutstanding} idOS users (--clients × --outstanding) is more than the {MaxIdosUsers} the benchmark registers");
+            }
+
+            return new ClusterCommand(runs, output, sweep.Count > 0);
         }
 
         // Each client subscribes to its validator's commit feed, which serves a bounded number of subscribers.

@@ -24,7 +24,7 @@ internal static class ResultFiles
         "date", "commit", "validators", "batch", "payload", "clients", "outstanding", "in_process", "workload", "warmup_s", "duration_s",
         "elapsed_s", "committed_commands", "committed_blocks", "commands_per_second", "blocks_per_second", "commands_per_block", "rounds_per_block",
         "per_second_min", "per_second_max", "acknowledged_commands", "latency_mean_ms", "latency_p50_ms", "latency_p90_ms",
-        "latency_p99_ms", "latency_max_ms", "cpu_seconds_per_1000_commands", "validator_cpu_seconds", "client_cpu_seconds",
+        "latency_p99_ms", "latency_max_ms", "cpu_seconds_per_1000_commands", "validator_cpu_seconds", "rpc_cpu_seconds", "client_cpu_seconds",
         "machine_busy_percent", "refused_commands",
     ];
 
@@ -45,7 +45,7 @@ internal static class ResultFiles
                 environment.Date, environment.Commit, s.Validators, s.Batch, s.Payload, s.Clients, s.Outstanding, s.InProcess, s.Workload,
                 s.WarmupSeconds, s.DurationSeconds, r.ElapsedSeconds, r.CommittedCommands, r.CommittedBlocks, r.CommandsPerSecond,
                 r.BlocksPerSecond, r.CommandsPerBlock, r.RoundsPerBlock, r.PerSecondMin, r.PerSecondMax, r.AcknowledgedCommands, r.Latency.Mean, r.Latency.P50,
-                r.Latency.P90, r.Latency.P99, r.Latency.Max, r.CpuSecondsPer1000Commands, r.ValidatorCpuSeconds, r.ClientCpuSeconds,
+                r.Latency.P90, r.Latency.P99, r.Latency.Max, r.CpuSecondsPer1000Commands, r.ValidatorCpuSeconds, r.RpcCpuSeconds, r.ClientCpuSeconds,
                 r.MachineBusyPercent, r.RefusedCommands,
             ];
             csv.AppendLine(string.Join(',', row.Select(Cell)));

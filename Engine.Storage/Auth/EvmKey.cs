@@ -15,11 +15,18 @@ public sealed class EvmKey
 {
     private static readonly ECDomainParameters Domain = Curve();
     private readonly ECPrivateKeyParameters _key;
+    private readonly byte[] _secret;
     private readonly byte[] _publicKey;
 
     private EvmKey(BcBigInteger secret)
     {
         _key = new ECPrivateKeyParameters(secret, Domain);
+        _secret = secret.ToByteArrayUnsigned();
+        if (_secret.Length < 32)
+        {
+            _secret = [.. new byte[32 - _secret.Length], .. _secret];
+        }
+
         _publicKey = Domain.G.Multiply(secret).Normalize().GetEncoded(false);
         Address = Keccak256.Hash(_publicKey.AsSpan(1))[12..];
     }
@@ -50,8 +57,23 @@ public sealed class EvmKey
             : throw new ArgumentException("A secp256k1 secret is 32 bytes between 1 and n - 1.", nameof(secret));
     }
 
-    /// <summary>The 65-byte r ‖ s ‖ v signature over the EIP-191 digest of <paramref name="message"/>.</summary>
-    public byte[] SignPersonal(ReadOnlySpan<byte> message)
+    /// <summary>
+    /// The 65-byte r ‖ s ‖ v signature over the EIP-191 digest of <paramref name="message"/>: libsecp256k1 when the
+    /// machine has it, BouncyCastle otherwise; both give the same bytes.
+    /// </summary>
+    public byte[] SignPersonal(ReadOnlySpan<byte> message) =>
+        LibSecp256k1Signer.Instance is { } native ? SignPersonalWith(native, message) : SignPersonalManaged(message);
+
+    /// <summary>The same signature through libsecp256k1.</summary>
+    public byte[] SignPersonalWith(LibSecp256k1Signer native, ReadOnlySpan<byte> message)
+    {
+        ArgumentNullException.ThrowIfNull(native);
+        var (rs, recoveryId) = native.Sign(Eip191.Digest(message), _secret);
+        return [.. rs, (byte)(27 + recoveryId)];
+    }
+
+    /// <summary>The same signature in managed code (BouncyCastle), for machines without libsecp256k1.</summary>
+    public byte[] SignPersonalManaged(ReadOnlySpan<byte> message)
     {
         var digest = Eip191.Digest(message);
         var signer = new ECDsaSigner(new HMacDsaKCalculator(new Sha256Digest()));

@@ -56,8 +56,8 @@ public sealed class IdosFlow(TransactionDriver driver, KwilSigner owner, TextWri
         await Step("issuer creates the user", TxCode.Ok, issuer, "add_user_as_inserter",
             KwilValue.OfUuid(userId), KwilValue.OfText("user-encryption-key"), KwilValue.OfText("user"));
         await Step("issuer adds the user's first EVM wallet", TxCode.Ok, issuer, "upsert_wallet_as_inserter",
-            [KwilValue.OfUuid(Guid.NewGuid()), KwilValue.OfUuid(userId), .. Wallet(firstWallet)]);
-        await Step("user adds a second wallet, signed by it", TxCode.Ok, user, "add_wallet", [KwilValue.OfUuid(Guid.NewGuid()), .. Wallet(secondWallet)]);
+            [KwilValue.OfUuid(Guid.NewGuid()), KwilValue.OfUuid(userId), .. WalletProof(firstWallet)]);
+        await Step("user adds a second wallet, signed by it", TxCode.Ok, user, "add_wallet", [KwilValue.OfUuid(Guid.NewGuid()), .. WalletProof(secondWallet)]);
         await Step("user adds a credential", TxCode.Ok, user, "add_credential",
             [KwilValue.OfUuid(credentialId), KwilValue.OfText(issuerHex), KwilValue.OfText("encryptor-key"), .. SignedContent(issuerKey, "IdosOrig" + marker + "AA", """{"id":"urn:credential:flow"}""")]);
 
@@ -94,17 +94,22 @@ public sealed class IdosFlow(TransactionDriver driver, KwilSigner owner, TextWri
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  {action,-26} height {outcome.Height,6}  {result}  ({description})"));
     }
 
-    /// <summary>The wallet's proof: it signs a message naming itself (EIP-191).</summary>
-    private static KwilValue[] Wallet(EvmKey wallet)
+    /// <summary>
+    /// address, public_key, wallet_type, message, signature as the wallet actions order them: the wallet's proof that
+    /// it consents, a message naming itself that it signs (EIP-191).
+    /// </summary>
+    public static KwilValue[] WalletProof(EvmKey wallet)
     {
+        ArgumentNullException.ThrowIfNull(wallet);
         var message = $"Sign this message to add wallet {wallet.ChecksumAddress} to idOS";
         var signature = "0x" + Convert.ToHexStringLower(wallet.SignPersonal(Encoding.UTF8.GetBytes(message)));
         return [KwilValue.OfText(wallet.ChecksumAddress), KwilValue.OfText(null), KwilValue.OfText("EVM"), KwilValue.OfText(message), KwilValue.OfText(signature)];
     }
 
     /// <summary>content, public_notes, public_notes_signature, broader_signature as add_credential orders them.</summary>
-    private static KwilValue[] SignedContent(Ed25519PrivateKey issuer, string content, string publicNotes)
+    public static KwilValue[] SignedContent(Ed25519PrivateKey issuer, string content, string publicNotes)
     {
+        ArgumentNullException.ThrowIfNull(issuer);
         var (notesSignature, broaderSignature) = Signatures(issuer, content, publicNotes);
         return [KwilValue.OfText(content), KwilValue.OfText(publicNotes), KwilValue.OfText(notesSignature), KwilValue.OfText(broaderSignature)];
     }

@@ -99,6 +99,24 @@ public sealed class Eip191Tests
             var key = EvmKey.FromSecret(Hex(v.PrivateKey));
             Assert.Equal(v.Address, key.ChecksumAddress);
             Assert.Equal(Hex(v.Signature), key.SignPersonal(Hex(v.Message)));
+            Assert.Equal(Hex(v.Signature), key.SignPersonalManaged(Hex(v.Message)));
+        }
+    }
+
+    [Fact]
+    public void Libsecp256k1_signs_the_same_bytes_as_ethers()
+    {
+        var native = LibSecp256k1Signer.Instance;
+        Assert.True(native is not null || Environment.GetEnvironmentVariable("CI") != "true",
+            "libsecp256k1 (Debian package libsecp256k1-1) is not installed; .ci/run installs it");
+        if (native is null)
+        {
+            return;
+        }
+
+        foreach (var v in Vectors)
+        {
+            Assert.Equal(Hex(v.Signature), EvmKey.FromSecret(Hex(v.PrivateKey)).SignPersonalWith(native, Hex(v.Message)));
         }
     }
 
