@@ -21,6 +21,9 @@ public sealed record SubmitVerdict(SubmitStatus Status, string? Reason);
 /// </summary>
 public sealed record ExecutedTransaction(long Height, int Code, string Log, byte[]? Transaction);
 
+/// <summary>Where a transaction executed and its result, without its bytes: what a sync broadcast answers with.</summary>
+public sealed record TransactionResult(long Height, int Code, string Log);
+
 /// <summary>A VIEW call to run: the Kwil ActionCall payload and the proven identity it runs as (empty: anonymous).</summary>
 public sealed record ViewCallRequest(string Caller, byte[] Signer, string Authenticator, byte[] Payload);
 
@@ -45,6 +48,12 @@ public interface INodeGateway
 
     /// <summary>The transaction's execution, or null while it is not executed (or unknown).</summary>
     Task<ExecutedTransaction?> Executed(byte[] transactionHash, CancellationToken cancel);
+
+    /// <summary>
+    /// The results of up to <see cref="ExecutionWaiter.MaxPerQuery"/> transactions in order, null for each not executed
+    /// (or unknown); one question for all of them, and no transaction bytes read.
+    /// </summary>
+    Task<IReadOnlyList<TransactionResult?>> Results(IReadOnlyList<byte[]> transactionHashes, CancellationToken cancel);
 
     /// <summary>Runs the batch against one state version of a validator's committed state.</summary>
     Task<ReadBatchReply> Read(ReadBatch batch, CancellationToken cancel);

@@ -12,7 +12,7 @@ using IdOS.Akka.Engine.Storage.Transactions;
 namespace IdOS.Akka.Engine.Rpc.Services;
 
 /// <summary>
-/// How long `user.broadcast` with sync=1 waits for the commit, and how often it looks; and the largest transaction
+/// How long `user.broadcast` with sync=1 waits for the commit, and how often the waiting broadcasts ask; and the largest transaction
 /// taken (the validators' max-transaction-bytes, so that what they would refuse is refused here, before any work).
 /// </summary>
 public sealed record BroadcastSettings(TimeSpan CommitTimeout, TimeSpan PollInterval, int MaxTransactionBytes = 1 << 20)
@@ -30,6 +30,7 @@ public sealed record BroadcastSettings(TimeSpan CommitTimeout, TimeSpan PollInte
 public sealed class UserService(INodeGateway gateway, VerifierPool verifiers, ReadBatcher reads, PendingNonces pending, BroadcastSettings settings,
     bool privateMode = false)
 {
+    private readonly ExecutionWaiter _executions = new(gateway, settings.PollInterval);
     public const string ApiVersion = "0.3.0";
     private string? _chainId;
     private const int TxUnknown = 65535;
@@ -153,9 +154,9 @@ public sealed class UserService(INodeGateway gateway, VerifierPool verifiers, Re
         var answer = new JsonObject { ["tx_hash"] = Convert.ToHexStringLower(hash) };
         if (parameters.TryGetProperty("sync", out var sync) && sync.ValueKind == JsonValueKind.Number && sync.GetInt32() == 1)
         {
-            var executed = await WaitForExecution(hash, cancel)
+            var executed = await _executions.WaitFor(hash, settings.CommitTimeout, cancel)
                 ?? throw Refused(TxCommitTimeout, hash, $"not executed within {settings.CommitTimeout.TotalSeconds:0} s; query it with user.tx_query");
-            answer["result"] = Result(executed);
+            answer["result"] = Result(executed.Code, executed.Log);
         }
 
         return answer;
@@ -186,7 +187,7 @@ public sealed class UserService(INodeGateway gateway, VerifierPool verifiers, Re
             ["tx_hash"] = Convert.ToHexStringLower(hash),
             ["height"] = executed.Height,
             ["tx"] = Private(TransactionJson.Render(KwilTransaction.FromBytes(executed.Transaction))),
-            ["tx_result"] = Result(executed),
+            ["tx_result"] = Result(executed.Code, executed.Log),
         };
     }
 
@@ -207,29 +208,7 @@ public sealed class UserService(INodeGateway gateway, VerifierPool verifiers, Re
     /// <summary>A chain id never changes, so a broadcast asks a validator for it once, not every time.</summary>
     private async Task<string> ChainId(CancellationToken cancel) => _chainId ??= (await gateway.Chain(cancel)).ChainId;
 
-    private async Task<ExecutedTransaction?> WaitForExecution(byte[] hash, CancellationToken cancel)
-    {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-        deadline.CancelAfter(settings.CommitTimeout);
-        try
-        {
-            while (true)
-            {
-                if (await gateway.Executed(hash, deadline.Token) is { } executed)
-                {
-                    return executed;
-                }
-
-                await Task.Delay(settings.PollInterval, deadline.Token);
-            }
-        }
-        catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
-        {
-            return null;
-        }
-    }
-
-    private static JsonObject Result(ExecutedTransaction executed) => new() { ["code"] = executed.Code, ["gas"] = 0, ["log"] = executed.Log };
+    private static JsonObject Result(int code, string log) => new() { ["code"] = code, ["gas"] = 0, ["log"] = log };
 
     private static JsonElement RequiredObject(JsonElement parameters, string name) =>
         parameters.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Object ? value : throw RpcException.InvalidParams($"{name} must be an object");

@@ -105,5 +105,5 @@ public sealed class ClusterBenchmarkTests : IDisposable
     private static ClusterResult Result(int validators, int batch, double commandsPerSecond, double p50) => new(
         new ClusterSettings(validators, batch, 0, 8, 400, 30, 5, false, "noop"), 30, (long)(commandsPerSecond * 30), 1_000, commandsPerSecond, 33,
         commandsPerSecond / 33, 1.0, commandsPerSecond * 0.9, commandsPerSecond * 1.1, (long)(commandsPerSecond * 30), new LatencySummary(p50, p50, p50 * 1.2, p50 * 1.5, p50 * 2),
-        0.05, 40, 20, 99, 0, null);
+        0.05, 40, null, 20, 99, 0, null);
 }

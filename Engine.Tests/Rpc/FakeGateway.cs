@@ -21,6 +21,12 @@ internal sealed class FakeGateway : INodeGateway
 
     public (int Code, string Log)? ExecuteOnSubmit { get; set; }
 
+    public void MarkExecuted(byte[] transactionHash, int code, string log) =>
+        _executed[Convert.ToHexStringLower(transactionHash)] = new ExecutedTransaction(13, code, log, null);
+
+    /// <summary>The size of every results query, in order.</summary>
+    public List<int> ResultQueries { get; } = [];
+
     public Task<ChainSnapshot> Chain(CancellationToken cancel) =>
         Task.FromResult(new ChainSnapshot(ChainId, 12, new string('a', 64), new string('b', 64), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), 3));
 
@@ -37,6 +43,17 @@ internal sealed class FakeGateway : INodeGateway
 
     public Task<ExecutedTransaction?> Executed(byte[] transactionHash, CancellationToken cancel) =>
         Task.FromResult(_executed.GetValueOrDefault(Convert.ToHexStringLower(transactionHash)));
+
+    public Task<IReadOnlyList<TransactionResult?>> Results(IReadOnlyList<byte[]> transactionHashes, CancellationToken cancel)
+    {
+        lock (ResultQueries)
+        {
+            ResultQueries.Add(transactionHashes.Count);
+        }
+
+        return Task.FromResult<IReadOnlyList<TransactionResult?>>([.. transactionHashes.Select(h =>
+            _executed.GetValueOrDefault(Convert.ToHexStringLower(h)) is { } e ? new TransactionResult(e.Height, e.Code, e.Log) : null)]);
+    }
 
     public Task<ReadBatchReply> Read(ReadBatch batch, CancellationToken cancel)
     {

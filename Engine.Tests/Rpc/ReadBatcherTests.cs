@@ -140,5 +140,7 @@ public sealed class ReadBatcherTests : IDisposable
         public Task<SubmitVerdict> Submit(byte[] transaction, CancellationToken cancel) => throw new NotSupportedException();
 
         public Task<ExecutedTransaction?> Executed(byte[] transactionHash, CancellationToken cancel) => throw new NotSupportedException();
+
+        public Task<IReadOnlyList<TransactionResult?>> Results(IReadOnlyList<byte[]> transactionHashes, CancellationToken cancel) => throw new NotSupportedException();
     }
 }

@@ -39,6 +39,12 @@ public sealed class ValidatorGateway(NodeClient client, IReadOnlyList<Address> v
         return answer.Results[0] is { } outcome ? new ExecutedTransaction(outcome.Height, outcome.Code, outcome.Log, outcome.Transaction) : null;
     }
 
+    public async Task<IReadOnlyList<TransactionResult?>> Results(IReadOnlyList<byte[]> transactionHashes, CancellationToken cancel)
+    {
+        var answer = await Ask((node, timeout) => client.Results(node, [.. transactionHashes.Select(h => new Hash32(h))], timeout), cancel);
+        return [.. answer.Results.Select(r => r is null ? null : new TransactionResult(r.Height, r.Code, r.Log))];
+    }
+
     public async Task<ReadBatchReply> Read(ReadBatch batch, CancellationToken cancel)
     {
         var query = new Network.ReadBatchQuery([.. batch.Views.Select(c => new Network.ViewCall(c.Caller, c.Signer, c.Authenticator, c.Payload))],
