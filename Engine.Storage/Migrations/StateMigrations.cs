@@ -22,6 +22,9 @@ public static class StateMigrations
         new Migration(3, "executed blocks keep their timestamp, for views between blocks", _ =>
             ["ALTER TABLE executed_blocks ADD COLUMN timestamp_ms BIGINT NOT NULL DEFAULT 0"]),
         new Migration(4, "triggers record the rows each transaction changes, for the app hash", Execution.ChangedRows.Migration),
+        // Every user-signed action finds its caller's user by the EVM address in any case; without this index that is
+        // a scan of all wallets per transaction (about 3 ms at 2,000 wallets).
+        new Migration(5, "wallets found by lowercase address", _ => ["CREATE INDEX wallets_lower_address ON wallets (lower(address))"]),
     ];
 
     private static List<string> ExecutionTables(SqlDialect dialect)

@@ -104,6 +104,19 @@ public sealed class SqliteStateSchemaTests : StateSchemaTests<SqliteTestFile>
         Assert.Equal(2L, state.Connection.Execute<long>("PRAGMA synchronous"));
         Assert.Equal(1L, state.Connection.Execute<long>("PRAGMA secure_delete"));
     }
+
+    /// <summary>Every user-signed action looks its caller up; a scan of all wallets there costs milliseconds per transaction.</summary>
+    [Fact]
+    public void The_caller_lookup_searches_indexes_and_scans_no_wallets()
+    {
+        using var state = StateDatabase.Open(Options);
+
+        var plan = state.Connection.Query(reader => reader.GetString(3), "EXPLAIN QUERY PLAN " + Engine.Storage.Actions.ActionScope.UsersOfCallerSql,
+            new DataParameter("lower", "0xab"), new DataParameter("caller", "0xAB")).ToList();
+
+        Assert.Contains(plan, step => step.Contains("wallets_lower_address", StringComparison.Ordinal));
+        Assert.DoesNotContain(plan, step => step.StartsWith("SCAN wallets", StringComparison.Ordinal));
+    }
 }
 
 /// <summary>Against the server in IDOS_TEST_PG (CI starts one); each test gets a schema of its own, dropped afterwards.</summary>

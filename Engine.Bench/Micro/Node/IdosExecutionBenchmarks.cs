@@ -9,11 +9,12 @@ using NSec.Cryptography;
 namespace IdOS.Akka.Engine.Bench.Micro.Node;
 
 /// <summary>
-/// What executing idOS writes costs one validator on SQLite, per action kind: blocks of 2,000 transactions from 16
-/// inserter delegates (the localnet load) — new users, users' key updates, and 1 KiB attributes for existing users —
-/// each with its nonce, savepoint, result row and changed-row digest, with the signatures checked again at execution
-/// or, as the node does for what its own mempool admitted, not. Setup checks that every kind executes with code 0, so
-/// no figure is the cost of a refusal.
+/// What executing idOS writes costs one validator on SQLite, per action kind: blocks of 2,000 transactions — from 16
+/// inserter delegates (the localnet load): new users, users' key updates, 1 KiB attributes for existing users; and
+/// from 2,000 users signing with their own EVM wallets (the cluster benchmark's idOS workload): 1 KiB attributes and
+/// 1 KiB credentials with the issuer's signatures — each with its nonce, savepoint, result row and changed-row digest,
+/// with the signatures checked again at execution or, as the node does for what its own mempool admitted, not. Setup
+/// checks that every kind executes with code 0, so no figure is the cost of a refusal.
 /// </summary>
 public class IdosExecutionBenchmarks : IDisposable
 {
@@ -33,10 +34,15 @@ public class IdosExecutionBenchmarks : IDisposable
     private const string AddUser = "add_user_as_inserter";
     private const string UpdateUserKey = "update_user_pub_key_as_inserter";
     private const string AddAttribute = "add_attribute_as_inserter";
+    private const string UserAddsAttribute = "add_attribute";
+    private const string UserAddsCredential = "add_credential";
     private Guid[] _users = null!;
+    private KwilSigner[] _wallets = null!;
+    private ulong[] _walletNonces = null!;
+    private Engine.Crypto.Ed25519PrivateKey _issuer = null!;
     private string _attributeValue = null!;
 
-    [Params(AddUser, UpdateUserKey, AddAttribute)]
+    [Params(AddUser, UpdateUserKey, AddAttribute, UserAddsAttribute, UserAddsCredential)]
     public string Action { get; set; } = AddUser;
 
     [Params(false, true)]
@@ -59,6 +65,12 @@ public class IdosExecutionBenchmarks : IDisposable
         _attributeValue = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(768));
         _users = [.. Enumerable.Range(0, Transactions).Select(_ => Guid.NewGuid())];
         ExecuteChecked(Enumerable.Range(0, Transactions).Select(i => Call(i, AddUser, UserArguments(_users[i], "recipient-key"))).ToList());
+        _issuer = Engine.Crypto.Ed25519PrivateKey.GenerateExportable();
+        var walletKeys = Enumerable.Range(0, Transactions).Select(_ => EvmKey.Generate()).ToList();
+        _wallets = [.. walletKeys.Select(KwilSigner.ForEvm)];
+        _walletNonces = new ulong[Transactions];
+        ExecuteChecked(Enumerable.Range(0, Transactions).Select(i =>
+            Call(i, "upsert_wallet_as_inserter", [KwilValue.OfUuid(Guid.NewGuid()), KwilValue.OfUuid(_users[i]), .. Scenarios.IdosFlow.WalletProof(walletKeys[i])])).ToList());
         ExecuteChecked(Enumerable.Range(0, _writers.Count).Select(i => Call(i, Action, Arguments(i, 0))).ToList());
     }
 
@@ -86,14 +98,22 @@ public class IdosExecutionBenchmarks : IDisposable
     {
         AddUser => UserArguments(Guid.NewGuid(), "recipient-key"),
         UpdateUserKey => UserArguments(_users[i % _users.Length], $"recipient-key-{round}"),
+        UserAddsAttribute => [KwilValue.OfUuid(Guid.NewGuid()), KwilValue.OfText("bench-attribute"), KwilValue.OfText(_attributeValue)],
+        UserAddsCredential => [KwilValue.OfUuid(Guid.NewGuid()), KwilValue.OfText(_issuer.PublicKey.ToString()), KwilValue.OfText("encryptor-key"),
+            .. Scenarios.IdosFlow.SignedContent(_issuer, _attributeValue, "")],
         _ => [KwilValue.OfUuid(Guid.NewGuid()), KwilValue.OfUuid(_users[i % _users.Length]), KwilValue.OfText("bench-attribute"), KwilValue.OfText(_attributeValue)],
     };
 
     private static KwilValue[] UserArguments(Guid id, string key) => [KwilValue.OfUuid(id), KwilValue.OfText(key), KwilValue.OfText("user")];
 
-    /// <summary>The next transaction of writer <c>i mod 16</c>, with its next nonce.</summary>
+    /// <summary>The next transaction of user <c>i</c> for the users' own actions, else of writer <c>i mod 16</c>, with its next nonce.</summary>
     private byte[] Call(int i, string action, KwilValue[] arguments)
     {
+        if (action is UserAddsAttribute or UserAddsCredential)
+        {
+            return _wallets[i].Execute(Chain, ++_walletNonces[i], action, arguments);
+        }
+
         var writer = i % _writers.Count;
         return _writers[writer].Execute(Chain, ++_nonces[writer], action, arguments);
     }
@@ -123,6 +143,7 @@ public class IdosExecutionBenchmarks : IDisposable
     public void Dispose()
     {
         _state?.Dispose();
+        _issuer?.Dispose();
         _keys.ForEach(k => k.Dispose());
         if (Directory.Exists(_directory))
         {
