@@ -71,6 +71,12 @@ public sealed class StateReader(StateDatabase state, string databaseOwner)
         return new ReadBatchResult(height, results, nonces);
     }
 
+    /// <summary>
+    /// SQL of our own for the lookup sync broadcasts repeat for every waiting transaction: linq2db's per-call query
+    /// building had cost more than SQLite's index search.
+    /// </summary>
+    private const string ResultByHashSql = "SELECT height, position, tx_hash, code, log FROM transaction_results WHERE tx_hash = @hash";
+
     /// <summary>The results of committed transactions by hash (`user.tx_query`), with the height they are known up to.</summary>
     public (long Height, IReadOnlyList<TransactionResultRow?> Results) TransactionResults(IReadOnlyList<byte[]> hashes)
     {
@@ -78,7 +84,7 @@ public sealed class StateReader(StateDatabase state, string databaseOwner)
         var db = state.Connection;
         using var transaction = db.BeginTransaction(IsolationLevel.RepeatableRead);
         var height = ExecutedBlocks.Height(db);
-        var results = hashes.Select(hash => db.GetTable<TransactionResultRow>().FirstOrDefault(r => r.TransactionHash == hash)).ToList();
+        var results = hashes.Select(hash => db.Query<TransactionResultRow>(ResultByHashSql, new DataParameter("hash", hash, DataType.VarBinary)).FirstOrDefault()).ToList();
         transaction.Rollback();
         return (height, results);
     }
