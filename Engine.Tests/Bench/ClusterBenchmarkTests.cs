@@ -54,6 +54,32 @@ public sealed class ClusterBenchmarkTests : IDisposable
         Assert.Contains("| 4 | 100 | 2×200 |", printed.ToString(), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Users with registered wallets sign idOS writes and broadcast them through the RPC system; every one of them
+    /// must execute with code 0 (a refusal or failed execution is counted, and fails this test).
+    /// </summary>
+    [Fact]
+    [Trait("Category", "Cluster")]
+    public async Task A_short_idos_run_sends_signed_writes_through_the_rpc_system_and_every_one_executes()
+    {
+        using var printed = new StringWriter();
+
+        var exit = await ClusterBenchmark.Run(
+            ["--workload", "idos", "--validators", "4", "--in-process", "--clients", "2", "--outstanding", "10", "--warmup", "2", "--duration", "4", "--out", _output],
+            printed);
+
+        Assert.True(exit == 0, printed.ToString());
+        using var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(_output, ResultFiles.JsonFileName)));
+        var run = Assert.Single(json.RootElement.GetProperty("runs").EnumerateArray());
+        Assert.Equal("idos", run.GetProperty("settings").GetProperty("workload").GetString());
+        Assert.True(run.GetProperty("committed_commands").GetInt64() > 0, printed.ToString());
+        Assert.True(run.GetProperty("acknowledged_commands").GetInt64() > 0, "users got their executed results back through the RPC system");
+        Assert.True(run.GetProperty("acknowledged_commands").GetInt64() <= run.GetProperty("committed_commands").GetInt64() + 20,
+            "no more answers than committed writes, give or take the writes in flight as the window closed");
+        Assert.Equal(0, run.GetProperty("refused_commands").GetInt64());
+        Assert.Equal(JsonValueKind.Null, run.GetProperty("rpc_cpu_seconds").ValueKind);
+    }
+
     [Fact]
     [Trait("Category", "Unit")]
     public void A_sweep_runs_every_combination_of_its_values_over_the_other_options()
@@ -77,9 +103,11 @@ public sealed class ClusterBenchmarkTests : IDisposable
     [InlineData("--workload", "ledger", "--workload ledger is not known")]
     [InlineData("--validators", "0", "--validators must be a whole number from 1 to 64")]
     [InlineData("--clients", "65", "65 clients on 4 validators is more than the 16 commit-feed subscribers")]
+    [InlineData("--workload idos --payload", "100", "the idos workload's transactions carry 1 KiB")]
+    [InlineData("--workload idos --outstanding", "2501", "20008 idOS users (--clients × --outstanding) is more than the 20000")]
     public void A_bad_command_line_is_refused_with_the_reason(string option, string value, string reason)
     {
-        var refused = Assert.Throws<UsageException>(() => ClusterCommand.Parse([option, value]));
+        var refused = Assert.Throws<UsageException>(() => ClusterCommand.Parse([.. option.Split(' '), value]));
 
         Assert.Contains(reason, refused.Message, StringComparison.Ordinal);
     }
