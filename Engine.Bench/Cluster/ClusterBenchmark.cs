@@ -15,6 +15,7 @@ internal static class ClusterBenchmark
 {
     private static readonly TimeSpan ReadyLimit = TimeSpan.FromSeconds(120);
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan CeilingMeasurement = TimeSpan.FromSeconds(3);
 
     public static async Task<int> Run(IReadOnlyList<string> args, TextWriter output)
     {
@@ -58,7 +59,13 @@ internal static class ClusterBenchmark
 
             results.Add(result);
             await output.WriteLineAsync(ResultTable.Row(result));
+
             ResultFiles.Write(command.OutputDirectory, environment, results);
+        }
+
+        foreach (var (result, row) in results.Select((r, i) => (r, i + 1)).Where(r => r.r.VerificationCeiling is not null))
+        {
+            await output.WriteLineAsync($"row {row}: {result.VerificationCeiling!.Describe()}");
         }
 
         await output.WriteLineAsync($"results: {Path.GetFullPath(ResultFiles.JsonPath(command.OutputDirectory))} and {ResultFiles.CsvFileName} beside it");
@@ -98,10 +105,12 @@ internal static class ClusterBenchmark
 
     public static async Task<ClusterResult> RunOne(ClusterSettings settings)
     {
+        // Measured on the quiet machine, before the validators start.
+        var ceiling = settings.Workload == ClusterSettings.IdosWorkload ? VerificationCeiling.Measure(settings.Validators, CeilingMeasurement) : null;
         await using var network = BenchNetwork.Start(settings);
         try
         {
-            return await Measure(settings, network);
+            return await Measure(settings, network) with { VerificationCeiling = ceiling };
         }
         catch (Exception e) when (IsRunFailure(e))
         {

@@ -30,4 +30,5 @@ internal sealed record ClusterResult(
     double ClientCpuSeconds,
     double? MachineBusyPercent,
     long RefusedCommands,
-    string? FirstRefusal);
+    string? FirstRefusal,
+    VerificationCeiling? VerificationCeiling = null);

@@ -25,7 +25,7 @@ internal static class ResultFiles
         "elapsed_s", "committed_commands", "committed_blocks", "commands_per_second", "blocks_per_second", "commands_per_block", "rounds_per_block",
         "per_second_min", "per_second_max", "acknowledged_commands", "latency_mean_ms", "latency_p50_ms", "latency_p90_ms",
         "latency_p99_ms", "latency_max_ms", "cpu_seconds_per_1000_commands", "validator_cpu_seconds", "rpc_cpu_seconds", "client_cpu_seconds",
-        "machine_busy_percent", "refused_commands",
+        "machine_busy_percent", "refused_commands", "secp256k1_path", "verification_ceiling_tx_per_second",
     ];
 
     public static string JsonPath(string directory) => Path.Combine(directory, JsonFileName);
@@ -46,7 +46,7 @@ internal static class ResultFiles
                 s.WarmupSeconds, s.DurationSeconds, r.ElapsedSeconds, r.CommittedCommands, r.CommittedBlocks, r.CommandsPerSecond,
                 r.BlocksPerSecond, r.CommandsPerBlock, r.RoundsPerBlock, r.PerSecondMin, r.PerSecondMax, r.AcknowledgedCommands, r.Latency.Mean, r.Latency.P50,
                 r.Latency.P90, r.Latency.P99, r.Latency.Max, r.CpuSecondsPer1000Commands, r.ValidatorCpuSeconds, r.RpcCpuSeconds, r.ClientCpuSeconds,
-                r.MachineBusyPercent, r.RefusedCommands,
+                r.MachineBusyPercent, r.RefusedCommands, r.VerificationCeiling?.Secp256k1Path, r.VerificationCeiling?.CeilingTransactionsPerSecond,
             ];
             csv.AppendLine(string.Join(',', row.Select(Cell)));
         }

@@ -78,6 +78,11 @@ public sealed class ClusterBenchmarkTests : IDisposable
             "no more answers than committed writes, give or take the writes in flight as the window closed");
         Assert.Equal(0, run.GetProperty("refused_commands").GetInt64());
         Assert.Equal(JsonValueKind.Null, run.GetProperty("rpc_cpu_seconds").ValueKind);
+        var ceiling = run.GetProperty("verification_ceiling");
+        Assert.True(ceiling.GetProperty("checks_per_second").GetDouble() > 0);
+        Assert.Equal(ceiling.GetProperty("checks_per_second").GetDouble() / 5, ceiling.GetProperty("ceiling_transactions_per_second").GetDouble(), 6);
+        Assert.True(ceiling.GetProperty("secp256k1_path").GetString() is "libsecp256k1" or "BouncyCastle");
+        Assert.Contains("verification ceiling:", printed.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]

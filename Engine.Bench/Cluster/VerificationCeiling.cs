@@ -1,0 +1,47 @@
+using System.Diagnostics;
+using IdOS.Akka.Engine.Storage.Auth;
+using IdOS.Akka.Engine.Storage.Execution;
+using IdOS.Akka.Engine.Storage.Transactions;
+
+namespace IdOS.Akka.Engine.Bench.Cluster;
+
+/// <summary>
+/// The machine's ceiling for the idOS workload, measured before the validators start: whole EIP-191 transaction
+/// checks (decode, signed text, Keccak, secp256k1 recovery) per second on every core at once. Every validator and the
+/// RPC system check every transaction, so with <c>n</c> validators the machine cannot commit more than the checks/s
+/// divided by <c>n + 1</c>; the target is half of that.
+/// </summary>
+internal sealed record VerificationCeiling(string Secp256k1Path, double ChecksPerSecond, int Checkers, double CeilingTransactionsPerSecond,
+    double TargetTransactionsPerSecond)
+{
+    public static VerificationCeiling Measure(int validators, TimeSpan duration)
+    {
+        const string Chain = "ceiling";
+        var recovery = Secp256k1.Recovery;
+        var transaction = KwilSigner.ForEvm(EvmKey.Generate()).Execute(Chain, 1, "add_attribute",
+            [KwilValue.OfUuid(Guid.NewGuid()), KwilValue.OfText("bench-attribute"), KwilValue.OfText(Convert.ToBase64String(new byte[768]))]);
+        if (!TransactionGate.Check(transaction, Chain, recovery).IsAdmitted)
+        {
+            throw new InvalidOperationException("the ceiling's own EIP-191 transaction does not pass the check");
+        }
+
+        var counts = new long[Environment.ProcessorCount];
+        var clock = Stopwatch.StartNew();
+        var threads = counts.Select((_, i) => new Thread(() =>
+        {
+            while (clock.Elapsed < duration)
+            {
+                TransactionGate.Check(transaction, Chain, recovery);
+                counts[i]++;
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        var checks = counts.Sum() / clock.Elapsed.TotalSeconds;
+        var ceiling = checks / (validators + 1);
+        return new VerificationCeiling(recovery.Name, checks, counts.Length, ceiling, ceiling / 2);
+    }
+
+    public string Describe() => FormattableString.Invariant(
+        $"verification ceiling: {ChecksPerSecond:0} EIP-191 checks/s on {Checkers} threads ({Secp256k1Path}); every transaction is checked by each validator and the RPC system, so at most {CeilingTransactionsPerSecond:0} tx/s; target (half): {TargetTransactionsPerSecond:0} tx/s");
+}
