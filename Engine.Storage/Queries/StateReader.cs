@@ -104,8 +104,10 @@ public sealed class StateReader(StateDatabase state, string databaseOwner)
         return (nonce + 1, height);
     }
 
+    /// <summary>Every broadcast reads its sender's nonce; SQL of our own for the reason <see cref="ResultByHashSql"/> gives.</summary>
     private static long NonceOf(DataConnection db, byte[] identifier, string keyType) =>
-        db.GetTable<AccountRow>().Where(a => a.Identifier == identifier && a.KeyType == keyType).Select(a => (long?)a.Nonce).FirstOrDefault() ?? 0;
+        db.Query<long?>("SELECT nonce FROM accounts WHERE identifier = @identifier AND key_type = @key_type",
+            new DataParameter("identifier", identifier, DataType.VarBinary), new DataParameter("key_type", keyType, DataType.NVarChar)).FirstOrDefault() ?? 0;
 
     private ViewResult Run(DataConnection db, ViewRequest request, long height, long timestamp)
     {
