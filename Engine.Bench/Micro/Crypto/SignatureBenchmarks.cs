@@ -6,8 +6,8 @@ using IdOS.Akka.Engine.Storage.Transactions;
 namespace IdOS.Akka.Engine.Bench.Micro.Crypto;
 
 /// <summary>
-/// What signature checks cost one core: ed25519 (NSec), Keccak-256 and secp256k1 public-key recovery on both paths
-/// (libsecp256k1 through P/Invoke, BouncyCastle managed), and a whole Kwil transaction's check for each signer kind —
+/// What signature checks cost one core: ed25519 (NSec), Keccak-256, secp256k1 public-key recovery and EIP-191 signing
+/// on both paths (libsecp256k1 through P/Invoke, BouncyCastle managed), and a whole Kwil transaction's check for each signer kind —
 /// decode, signed text, verification — as a mempool and the RPC's verifier pool do it.
 /// </summary>
 public class SignatureBenchmarks
@@ -23,6 +23,8 @@ public class SignatureBenchmarks
     private byte[] _evmTransaction = null!;
     private byte[] _ed25519Transaction = null!;
     private KwilTransaction _decoded = null!;
+    private EvmKey _wallet = null!;
+    private LibSecp256k1Signer? _signer;
 
     /// <summary>The recovery path; "libsecp256k1" falls back to nothing: without the library installed it fails at setup.</summary>
     [Params("libsecp256k1", "BouncyCastle")]
@@ -38,7 +40,8 @@ public class SignatureBenchmarks
         _message = System.Text.Encoding.UTF8.GetBytes("Create a new attribute in your idOS profile, nonce 42, chain bench-chain");
         _ed25519Signature = _ed25519.Sign(_message);
 
-        var wallet = EvmKey.Generate();
+        var wallet = _wallet = EvmKey.Generate();
+        _signer = Recovery == "BouncyCastle" ? null : LibSecp256k1Signer.Instance ?? throw new InvalidOperationException("libsecp256k1 is not installed (Debian: libsecp256k1-1)");
         var signature = wallet.SignPersonal(_message);
         _digest = Eip191.Digest(_message);
         _rs = signature[..64];
@@ -64,6 +67,10 @@ public class SignatureBenchmarks
 
     [Benchmark]
     public byte[]? Secp256k1Recover() => _recovery.Recover(_digest, _rs, _recoveryId);
+
+    /// <summary>What a wallet does for each transaction (the cluster benchmark's idOS users sign this way): RFC 6979, low s, v.</summary>
+    [Benchmark]
+    public byte[] Eip191Sign() => _signer is null ? _wallet.SignPersonalManaged(_message) : _wallet.SignPersonalWith(_signer, _message);
 
     /// <summary>An EIP-191 (`secp256k1_ep`) add_attribute: decode, chain, signed text, Keccak, recovery, address.</summary>
     [Benchmark]
