@@ -46,7 +46,16 @@ internal sealed class IdosBroadcastLoad : IClusterLoad
     {
         ArgumentNullException.ThrowIfNull(network);
         var endpoint = network.RpcEndpoint ?? throw new InvalidOperationException("the idOS workload needs the RPC system started");
-        var users = await Register(client, network, settings.TotalOutstanding);
+        List<BenchUser> users;
+        try
+        {
+            users = await Register(client, network, settings.TotalOutstanding);
+        }
+        catch (Exception e) when (e is Akka.Actor.AskTimeoutException or TimeoutException or ScenarioFailedException)
+        {
+            throw new InvalidOperationException($"registering the {settings.TotalOutstanding} idOS users through the validators failed: {e.Message}", e);
+        }
+
         var load = new IdosBroadcastLoad([.. Enumerable.Range(0, settings.Clients).Select(_ => new ClientStats())], Ed25519PrivateKey.GenerateExportable());
         for (var c = 0; c < settings.Clients; c++)
         {

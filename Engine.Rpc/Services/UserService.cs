@@ -12,8 +12,9 @@ using IdOS.Akka.Engine.Storage.Transactions;
 namespace IdOS.Akka.Engine.Rpc.Services;
 
 /// <summary>
-/// How long `user.broadcast` with sync=1 waits for the commit, and how often the waiting broadcasts ask; and the largest transaction
-/// taken (the validators' max-transaction-bytes, so that what they would refuse is refused here, before any work).
+/// How long `user.broadcast` with sync=1 waits for the commit, and how often the waiting broadcasts ask; and the
+/// largest transaction taken (the validators' max-transaction-bytes, so that what they would refuse is refused here,
+/// before any work).
 /// </summary>
 public sealed record BroadcastSettings(TimeSpan CommitTimeout, TimeSpan PollInterval, int MaxTransactionBytes = 1 << 20)
 {
@@ -30,8 +31,8 @@ public sealed record BroadcastSettings(TimeSpan CommitTimeout, TimeSpan PollInte
 public sealed class UserService(INodeGateway gateway, VerifierPool verifiers, ReadBatcher reads, PendingNonces pending, BroadcastSettings settings,
     bool privateMode = false)
 {
-    private readonly ExecutionWaiter _executions = new(gateway, settings.PollInterval);
     public const string ApiVersion = "0.3.0";
+    private readonly ExecutionWaiter _executions = new(gateway, settings.PollInterval);
     private string? _chainId;
     private const int TxUnknown = 65535;
     private const int TxCommitTimeout = 10;

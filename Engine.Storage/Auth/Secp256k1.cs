@@ -94,7 +94,7 @@ public sealed partial class LibSecp256k1Recovery : ISecp256k1Recovery
 }
 
 /// <summary>
-/// Recoverable ECDSA signing with libsecp256k1 (RFC 6979 nonces, low s): what wallets produce, at about 1/20 of
+/// Recoverable ECDSA signing with libsecp256k1 (RFC 6979 nonces, low s): what wallets produce, at about 1/60 of
 /// BouncyCastle's cost — the cluster benchmark signs every transaction its users send. Nodes never sign for users.
 /// </summary>
 public sealed partial class LibSecp256k1Signer
