@@ -51,7 +51,7 @@ internal sealed class IdosBroadcastLoad : IClusterLoad
         {
             users = await Register(client, network, settings.TotalOutstanding);
         }
-        catch (Exception e) when (e is Akka.Actor.AskTimeoutException or TimeoutException or ScenarioFailedException)
+        catch (Exception e) when (e is global::Akka.Actor.AskTimeoutException or TimeoutException or ScenarioFailedException)
         {
             throw new InvalidOperationException($"registering the {settings.TotalOutstanding} idOS users through the validators failed: {e.Message}", e);
         }
