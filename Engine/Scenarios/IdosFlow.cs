@@ -114,8 +114,10 @@ public sealed class IdosFlow(TransactionDriver driver, KwilSigner owner, TextWri
         return [KwilValue.OfText(content), KwilValue.OfText(publicNotes), KwilValue.OfText(notesSignature), KwilValue.OfText(broaderSignature)];
     }
 
-    private static KwilValue[] Share(Ed25519PrivateKey issuer, Guid copyId, Guid originalId, string content, string grantee, long lockedUntil)
+    /// <summary>share_credential's arguments: a copy of <paramref name="originalId"/> for <paramref name="grantee"/>, signed by the issuer.</summary>
+    public static KwilValue[] Share(Ed25519PrivateKey issuer, Guid copyId, Guid originalId, string content, string grantee, long lockedUntil)
     {
+        ArgumentNullException.ThrowIfNull(issuer);
         var (notesSignature, broaderSignature) = Signatures(issuer, content, "");
         var contentHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(content)));
         return

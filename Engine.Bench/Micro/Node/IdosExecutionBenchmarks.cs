@@ -11,8 +11,9 @@ namespace IdOS.Akka.Engine.Bench.Micro.Node;
 /// <summary>
 /// What executing idOS writes costs one validator on SQLite, per action kind: blocks of 2,000 transactions — from 16
 /// inserter delegates (the localnet load): new users, users' key updates, 1 KiB attributes for existing users; and
-/// from 2,000 users signing with their own EVM wallets (the cluster benchmark's idOS workload): 1 KiB attributes and
-/// 1 KiB credentials with the issuer's signatures — each with its nonce, savepoint, result row and changed-row digest,
+/// from 2,000 users signing with their own EVM wallets (the cluster benchmark's idOS workload): 1 KiB attributes,
+/// 1 KiB credentials with the issuer's signatures, further wallets with their EIP-191 proofs, and copies of a
+/// credential shared with a grantee (a copy and its access grant) — each with its nonce, savepoint, result row and changed-row digest,
 /// with the signatures checked again at execution or, as the node does for what its own mempool admitted, not. Setup
 /// checks that every kind executes with code 0, so no figure is the cost of a refusal.
 /// </summary>
@@ -36,13 +37,17 @@ public class IdosExecutionBenchmarks : IDisposable
     private const string AddAttribute = "add_attribute_as_inserter";
     private const string UserAddsAttribute = "add_attribute";
     private const string UserAddsCredential = "add_credential";
+    private const string UserAddsWallet = "add_wallet";
+    private const string UserSharesCredential = "share_credential";
     private Guid[] _users = null!;
+    private Guid[] _credentials = null!;
+    private string _grantee = null!;
     private KwilSigner[] _wallets = null!;
     private ulong[] _walletNonces = null!;
     private Engine.Crypto.Ed25519PrivateKey _issuer = null!;
     private string _attributeValue = null!;
 
-    [Params(AddUser, UpdateUserKey, AddAttribute, UserAddsAttribute, UserAddsCredential)]
+    [Params(AddUser, UpdateUserKey, AddAttribute, UserAddsAttribute, UserAddsCredential, UserAddsWallet, UserSharesCredential)]
     public string Action { get; set; } = AddUser;
 
     [Params(false, true)]
@@ -71,6 +76,12 @@ public class IdosExecutionBenchmarks : IDisposable
         _walletNonces = new ulong[Transactions];
         ExecuteChecked(Enumerable.Range(0, Transactions).Select(i =>
             Call(i, "upsert_wallet_as_inserter", [KwilValue.OfUuid(Guid.NewGuid()), KwilValue.OfUuid(_users[i]), .. Scenarios.IdosFlow.WalletProof(walletKeys[i])])).ToList());
+        _credentials = [.. Enumerable.Range(0, Transactions).Select(_ => Guid.NewGuid())];
+        _grantee = EvmKey.Generate().ChecksumAddress;
+        if (Action == UserSharesCredential)
+        {
+            ExecuteChecked(Enumerable.Range(0, Transactions).Select(i => Call(i, UserAddsCredential, CredentialArguments(_credentials[i]))).ToList());
+        }
         ExecuteChecked(Enumerable.Range(0, _writers.Count).Select(i => Call(i, Action, Arguments(i, 0))).ToList());
     }
 
@@ -99,17 +110,21 @@ public class IdosExecutionBenchmarks : IDisposable
         AddUser => UserArguments(Guid.NewGuid(), "recipient-key"),
         UpdateUserKey => UserArguments(_users[i % _users.Length], $"recipient-key-{round}"),
         UserAddsAttribute => [KwilValue.OfUuid(Guid.NewGuid()), KwilValue.OfText("bench-attribute"), KwilValue.OfText(_attributeValue)],
-        UserAddsCredential => [KwilValue.OfUuid(Guid.NewGuid()), KwilValue.OfText(_issuer.PublicKey.ToString()), KwilValue.OfText("encryptor-key"),
-            .. Scenarios.IdosFlow.SignedContent(_issuer, _attributeValue, "")],
+        UserAddsCredential => CredentialArguments(Guid.NewGuid()),
+        UserAddsWallet => [KwilValue.OfUuid(Guid.NewGuid()), .. Scenarios.IdosFlow.WalletProof(EvmKey.Generate())],
+        UserSharesCredential => Scenarios.IdosFlow.Share(_issuer, Guid.NewGuid(), _credentials[i % _credentials.Length], _attributeValue, _grantee, 0),
         _ => [KwilValue.OfUuid(Guid.NewGuid()), KwilValue.OfUuid(_users[i % _users.Length]), KwilValue.OfText("bench-attribute"), KwilValue.OfText(_attributeValue)],
     };
+
+    private KwilValue[] CredentialArguments(Guid id) =>
+        [KwilValue.OfUuid(id), KwilValue.OfText(_issuer.PublicKey.ToString()), KwilValue.OfText("encryptor-key"), .. Scenarios.IdosFlow.SignedContent(_issuer, _attributeValue, "")];
 
     private static KwilValue[] UserArguments(Guid id, string key) => [KwilValue.OfUuid(id), KwilValue.OfText(key), KwilValue.OfText("user")];
 
     /// <summary>The next transaction of user <c>i</c> for the users' own actions, else of writer <c>i mod 16</c>, with its next nonce.</summary>
     private byte[] Call(int i, string action, KwilValue[] arguments)
     {
-        if (action is UserAddsAttribute or UserAddsCredential)
+        if (action is UserAddsAttribute or UserAddsCredential or UserAddsWallet or UserSharesCredential)
         {
             return _wallets[i].Execute(Chain, ++_walletNonces[i], action, arguments);
         }
