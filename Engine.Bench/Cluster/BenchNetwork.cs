@@ -49,7 +49,7 @@ internal sealed class BenchNetwork : IAsyncDisposable
             var path = Path.Combine(root, $"node{i + 1}.conf");
             File.WriteAllText(path, string.Create(CultureInfo.InvariantCulture, $$"""
                 idos.node {
-                  application = {{(settings.Workload == ClusterSettings.IdosWorkload ? "idos" : "noop")}}
+                  application = {{(settings.IsIdos ? "idos" : "noop")}}
                   key-file = "{{Path.Combine(root, $"node{i + 1}", "validator.key")}}"
                   genesis-file = "{{Path.Combine(root, "genesis.json")}}"
                   data-directory = "{{Path.Combine(root, $"node{i + 1}")}}"

@@ -106,7 +106,7 @@ internal static class ClusterBenchmark
     public static async Task<ClusterResult> RunOne(ClusterSettings settings)
     {
         // Measured on the quiet machine, before the validators start.
-        var ceiling = settings.Workload == ClusterSettings.IdosWorkload ? VerificationCeiling.Measure(settings.Validators, CeilingMeasurement) : null;
+        var ceiling = settings.IsIdos ? VerificationCeiling.Measure(settings.Validators, CeilingMeasurement) : null;
         await using var network = BenchNetwork.Start(settings);
         try
         {
@@ -123,13 +123,13 @@ internal static class ClusterBenchmark
     {
         await using var client = NodeClient.Create();
         await network.WaitUntilReady(client, ReadyLimit);
-        if (settings.Workload == ClusterSettings.IdosWorkload)
+        if (settings.IsIdos)
         {
             await network.StartRpc(settings, ReadyLimit);
         }
 
         var window = new MeasurementWindow();
-        var load = settings.Workload == ClusterSettings.IdosWorkload
+        var load = settings.IsIdos
             ? (IClusterLoad)await IdosBroadcastLoad.Start(client, network, settings, window)
             : NoopLoad.Start(client.System, settings, network.Addresses, window);
         try
@@ -209,7 +209,7 @@ internal static class ClusterBenchmark
             Summarize(latency),
             committed == 0 ? 0 : (validatorCpu + rpcCpu + ownCpu) * 1000 / committed,
             settings.InProcess ? null : validatorCpu,
-            settings.InProcess || settings.Workload != ClusterSettings.IdosWorkload ? null : rpcCpu,
+            settings.InProcess || !settings.IsIdos ? null : rpcCpu,
             ownCpu,
             machineBusy,
             stats.Sum(s => s.Refused),

@@ -21,12 +21,15 @@ internal sealed record ClusterSettings(
     /// <summary>Signed idOS writes through the RPC system, executed by the idOS state machine.</summary>
     public const string IdosWorkload = "idos";
 
+    /// <summary>Signed idOS writes through the RPC system rather than libhotstuff's hash-only commands.</summary>
+    public bool IsIdos => Workload == IdosWorkload;
+
     /// <summary>Commands in flight across all clients: libhotstuff's clients × max-async.</summary>
     public int TotalOutstanding => Clients * Outstanding;
 
     public string Describe()
     {
-        var load = Workload == IdosWorkload
+        var load = IsIdos
             ? FormattableString.Invariant($"EIP-191 add_attribute/add_credential with 1 KiB ciphertext through the RPC system, {Clients} clients × {Outstanding} users = {TotalOutstanding} waiting for their commit")
             : FormattableString.Invariant($"{32 + Payload}-byte commands, {Clients} clients × {Outstanding} outstanding = {TotalOutstanding}");
         return FormattableString.Invariant(
@@ -101,7 +104,7 @@ internal sealed record ClusterCommand(IReadOnlyList<ClusterSettings> Runs, strin
             }))];
         }
 
-        if (single.Workload == ClusterSettings.IdosWorkload)
+        if (single.IsIdos)
         {
             if (runs.Any(r => r.Payload != 0))
             {
