@@ -21,31 +21,36 @@ public sealed class ActionScope(DataConnection db, ActionContext context)
 
     public ActionContext Context { get; } = context;
 
+    /// <summary>The hot statements of the actions, prepared once on this connection.</summary>
+    public PreparedStatements Statements { get; } = PreparedStatements.Of(db);
+
     /// <summary>
     /// U(caller) of kwil-protocol.md §6.1: the user owning a wallet the caller signs with. EVM addresses compare
     /// case-insensitively (the caller is EIP-55 mixed case, wallets are stored as registered).
     /// </summary>
     public Guid? CallerUserId()
     {
-        var users = Db.Query<Guid>(UsersOfCallerSql,
-            new DataParameter("lower", Context.Caller.ToLowerInvariant(), DataType.NVarChar), new DataParameter("caller", Context.Caller, DataType.NVarChar)).ToList();
-        return users.Count switch
+        using var users = Statements.Read(UsersOfCallerSql, Context.Caller.ToLowerInvariant(), Context.Caller);
+        if (!users.Read())
         {
-            0 => null,
-            1 => users[0],
-            _ => throw new ActionFailedException(ActionError.Conflict, "the caller's wallet belongs to more than one user"),
-        };
+            return null;
+        }
+
+        var userId = users.GetGuid(0);
+        return users.Read()
+            ? throw new ActionFailedException(ActionError.Conflict, "the caller's wallet belongs to more than one user")
+            : userId;
     }
 
     /// <summary>
     /// One lookup per wallet kind, each on its own index (as one OR they were answered by scanning every wallet), and
-    /// in SQL of our own: every user-signed action runs it, and linq2db rebuilt this query's SQL on every execution
-    /// (two thirds of a user's 1 KiB attribute write). The same text runs on SQLite and PostgreSQL.
+    /// in SQL of our own, prepared once: every user-signed action runs it, and linq2db rebuilt this query's SQL on
+    /// every execution (two thirds of a user's 1 KiB attribute write). The same text runs on SQLite and PostgreSQL.
     /// </summary>
     internal const string UsersOfCallerSql = """
-        SELECT user_id FROM wallets WHERE wallet_type = 'EVM' AND lower(address) = @lower
-        UNION SELECT user_id FROM wallets WHERE wallet_type IN ('XRPL', 'Stellar') AND address = @caller
-        UNION SELECT user_id FROM wallets WHERE wallet_type IN ('NEAR', 'FaceSign') AND public_key = @caller
+        SELECT user_id FROM wallets WHERE wallet_type = 'EVM' AND lower(address) = @p0
+        UNION SELECT user_id FROM wallets WHERE wallet_type IN ('XRPL', 'Stellar') AND address = @p1
+        UNION SELECT user_id FROM wallets WHERE wallet_type IN ('NEAR', 'FaceSign') AND public_key = @p1
         """;
 
     public Guid RequireCallerUserId() =>
@@ -76,13 +81,13 @@ public sealed class ActionScope(DataConnection db, ActionContext context)
 
     /// <summary>Inserts a row whose primary key must be new; a duplicate is a failed transaction, not an exception from the driver.</summary>
     public void InsertNew<T>(T row, bool exists, string what)
-        where T : notnull
+        where T : class
     {
         if (exists)
         {
             throw new ActionFailedException(ActionError.Conflict, $"{what} already exists");
         }
 
-        Db.Insert(row);
+        Statements.Insert(row);
     }
 }

@@ -131,7 +131,7 @@ public static partial class IdosActions
                 IssuerAuthPublicKey = issuerAuthPublicKey,
                 Inserter = inserter,
             },
-            s.Db.GetTable<CredentialRow>().Any(c => c.Id == id),
+            s.Statements.ExistsWithKey<CredentialRow>(id),
             $"credential {id}");
     }
 

@@ -364,12 +364,12 @@ public static partial class IdosActions
 
     private static void InsertAttribute(ActionScope s, Guid id, Guid userId, string key, string value, string? inserter)
     {
-        if (!s.Db.GetTable<UserRow>().Any(u => u.Id == userId))
+        if (!s.Statements.ExistsWithKey<UserRow>(userId))
         {
             throw new ActionFailedException(ActionError.NotFound, $"user {userId} does not exist");
         }
 
         s.InsertNew(new UserAttributeRow { Id = id, UserId = userId, AttributeKey = key, Value = value, Inserter = inserter },
-            s.Db.GetTable<UserAttributeRow>().Any(x => x.Id == id), $"attribute {id}");
+            s.Statements.ExistsWithKey<UserAttributeRow>(id), $"attribute {id}");
     }
 }

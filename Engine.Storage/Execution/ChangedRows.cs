@@ -35,18 +35,16 @@ public static class ChangedRows
 {
     private static readonly Tracked[] Tables =
     [
-        Track<UserRow>("users", "id", null, (db, c) => db.GetTable<UserRow>().Where(r => r.Id == c.Key1)),
-        Track<WalletRow>("wallets", "id", null, (db, c) => db.GetTable<WalletRow>().Where(r => r.Id == c.Key1)),
-        Track<CredentialRow>("credentials", "id", null, (db, c) => db.GetTable<CredentialRow>().Where(r => r.Id == c.Key1)),
-        Track<SharedCredentialRow>("shared_credentials", "original_id", "copy_id",
-            (db, c) => db.GetTable<SharedCredentialRow>().Where(r => r.OriginalId == c.Key1 && r.CopyId == c.Key2)),
-        Track<UserAttributeRow>("user_attributes", "id", null, (db, c) => db.GetTable<UserAttributeRow>().Where(r => r.Id == c.Key1)),
-        Track<SharedUserAttributeRow>("shared_user_attributes", "original_id", "copy_id",
-            (db, c) => db.GetTable<SharedUserAttributeRow>().Where(r => r.OriginalId == c.Key1 && r.CopyId == c.Key2)),
-        Track<InserterRow>("inserters", "id", null, (db, c) => db.GetTable<InserterRow>().Where(r => r.Id == c.Key1)),
-        new Tracked("delegates", null, null, "address", (db, c) => Encode(db.GetTable<DelegateRow>().Where(r => r.Address == c.KeyText))),
-        Track<ConsumedWriteGrantRow>("consumed_write_grants", "id", null, (db, c) => db.GetTable<ConsumedWriteGrantRow>().Where(r => r.Id == c.Key1)),
-        Track<AccessGrantRow>("access_grants", "id", null, (db, c) => db.GetTable<AccessGrantRow>().Where(r => r.Id == c.Key1)),
+        Track<UserRow>("users", "id"),
+        Track<WalletRow>("wallets", "id"),
+        Track<CredentialRow>("credentials", "id"),
+        Track<SharedCredentialRow>("shared_credentials", "original_id", "copy_id"),
+        Track<UserAttributeRow>("user_attributes", "id"),
+        Track<SharedUserAttributeRow>("shared_user_attributes", "original_id", "copy_id"),
+        Track<InserterRow>("inserters", "id"),
+        Track<DelegateRow>("delegates", keyText: "address"),
+        Track<ConsumedWriteGrantRow>("consumed_write_grants", "id"),
+        Track<AccessGrantRow>("access_grants", "id"),
     ];
 
     private static readonly Dictionary<string, Tracked> ByName = Tables.ToDictionary(t => t.Table, StringComparer.Ordinal);
@@ -90,13 +88,28 @@ public static class ChangedRows
     public static byte[]? DigestAndClear(DataConnection db)
     {
         ArgumentNullException.ThrowIfNull(db);
-        var changes = db.GetTable<RowChangeRow>().ToList();
+        var statements = PreparedStatements.Of(db);
+        var changes = new List<RowChangeRow>();
+        using (var reader = statements.Read("SELECT table_name, key1, key2, key_text FROM row_changes"))
+        {
+            while (reader.Read())
+            {
+                changes.Add(new RowChangeRow
+                {
+                    TableName = reader.GetString(0),
+                    Key1 = reader.IsDBNull(1) ? null : reader.GetGuid(1),
+                    Key2 = reader.IsDBNull(2) ? null : reader.GetGuid(2),
+                    KeyText = reader.IsDBNull(3) ? null : reader.GetString(3),
+                });
+            }
+        }
+
         if (changes.Count == 0)
         {
             return null;
         }
 
-        db.GetTable<RowChangeRow>().Delete();
+        statements.Execute("DELETE FROM row_changes");
         var distinct = changes
             .Select(c => (Change: c, Key: KeyBytes(c)))
             .DistinctBy(c => (c.Change.TableName, Convert.ToHexString(c.Key)))
@@ -109,7 +122,7 @@ public static class ChangedRows
             var tracked = ByName.TryGetValue(change.TableName, out var t) ? t : throw new InvalidOperationException($"untracked table {change.TableName}");
             writer.Text(change.TableName);
             writer.Bytes(key);
-            var row = tracked.Read(db, change);
+            var row = tracked.Read(statements, change);
             writer.Bool(row is not null);
             if (row is not null)
             {
@@ -124,8 +137,13 @@ public static class ChangedRows
 
     private static string Column(string row, string? column) => column is null ? "NULL" : $"{row}.{column}";
 
-    private static Tracked Track<T>(string table, string key1, string? key2, Func<DataConnection, RowChangeRow, IQueryable<T>> query) =>
-        new(table, key1, key2, null, (db, change) => Encode(query(db, change)));
+    private static Tracked Track<T>(string table, string? key1 = null, string? key2 = null, string? keyText = null)
+    {
+        var columns = Columns<T>.Ordered;
+        var where = key2 is not null ? $"{key1} = @p0 AND {key2} = @p1" : $"{key1 ?? keyText} = @p0";
+        var sql = $"SELECT {string.Join(", ", columns.Select(c => c.Name))} FROM {table} WHERE {where}";
+        return new Tracked(table, key1, key2, keyText, sql, [.. columns.Select(c => c.Kind)]);
+    }
 
     private static byte[] KeyBytes(RowChangeRow change)
     {
@@ -136,32 +154,59 @@ public static class ChangedRows
         return writer.TakeAll();
     }
 
-    private static byte[]? Encode<T>(IQueryable<T> rows)
+    /// <summary>A tracked table: its key columns and the statement that reads one row back, columns in name order.</summary>
+    private sealed record Tracked(string Table, string? Key1, string? Key2, string? KeyText, string ReadSql, ColumnKind[] Kinds)
     {
-        var row = rows.FirstOrDefault();
-        if (row is null)
+        /// <summary>The row's canonical encoding, or null when the transaction deleted it.</summary>
+        public byte[]? Read(PreparedStatements statements, RowChangeRow change)
         {
-            return null;
-        }
+            using var reader = Key2 is not null ? statements.Read(ReadSql, change.Key1, change.Key2)
+                : statements.Read(ReadSql, Key1 is not null ? change.Key1 : change.KeyText);
+            if (!reader.Read())
+            {
+                return null;
+            }
 
-        var writer = new RowWriter();
-        foreach (var property in Columns<T>.Ordered)
-        {
-            writer.Value(property.GetValue(row));
-        }
+            var writer = new RowWriter();
+            for (var i = 0; i < Kinds.Length; i++)
+            {
+                // The values are those the row's mapped properties held when linq2db read it back, so the encoding,
+                // and the app hash of every stored block, stay what they were.
+                writer.Value(reader.IsDBNull(i) ? null : Kinds[i] switch
+                {
+                    ColumnKind.Uuid => reader.GetGuid(i),
+                    ColumnKind.Text => reader.GetString(i),
+                    ColumnKind.Integer => Convert.ToInt64(reader.GetValue(i), CultureInfo.InvariantCulture),
+                    _ => reader.GetBoolean(i),
+                });
+            }
 
-        return writer.TakeAll();
+            return writer.TakeAll();
+        }
     }
 
-    private sealed record Tracked(string Table, string? Key1, string? Key2, string? KeyText, Func<DataConnection, RowChangeRow, byte[]?> Read);
+    private enum ColumnKind
+    {
+        Uuid,
+        Text,
+        Integer,
+        Boolean,
+    }
 
     private static class Columns<T>
     {
-        public static readonly PropertyInfo[] Ordered = [.. typeof(T).GetProperties()
-            .Select(p => (Property: p, Name: p.GetCustomAttribute<ColumnAttribute>()?.Name))
+        public static readonly (string Name, ColumnKind Kind)[] Ordered = [.. typeof(T).GetProperties()
+            .Select(p => (Name: p.GetCustomAttribute<ColumnAttribute>()?.Name, Type: Nullable.GetUnderlyingType(p.PropertyType) ?? p.PropertyType))
             .Where(p => p.Name is not null)
             .OrderBy(p => p.Name, StringComparer.Ordinal)
-            .Select(p => p.Property)];
+            .Select(p => (p.Name!, KindOf(p.Type)))];
+
+        private static ColumnKind KindOf(Type type) =>
+            type == typeof(Guid) ? ColumnKind.Uuid
+            : type == typeof(string) ? ColumnKind.Text
+            : type == typeof(long) || type == typeof(int) ? ColumnKind.Integer
+            : type == typeof(bool) ? ColumnKind.Boolean
+            : throw new InvalidOperationException($"no canonical encoding for a {type.Name} column of {typeof(T).Name}");
     }
 
     private sealed class ByteOrder : IComparer<byte[]>

@@ -112,7 +112,7 @@ public sealed class SqliteStateSchemaTests : StateSchemaTests<SqliteTestFile>
         using var state = StateDatabase.Open(Options);
 
         var plan = state.Connection.Query(reader => reader.GetString(3), "EXPLAIN QUERY PLAN " + Engine.Storage.Actions.ActionScope.UsersOfCallerSql,
-            new DataParameter("lower", "0xab"), new DataParameter("caller", "0xAB")).ToList();
+            new DataParameter("p0", "0xab"), new DataParameter("p1", "0xAB")).ToList();
 
         Assert.Contains(plan, step => step.Contains("wallets_lower_address", StringComparison.Ordinal));
         Assert.DoesNotContain(plan, step => step.StartsWith("SCAN wallets", StringComparison.Ordinal));
