@@ -23,12 +23,15 @@ public sealed record StoredBlock(long Height, byte[] BlockId, byte[] Block, byte
 public sealed class BlockStoreDatabase : IDisposable
 {
     private const int IndexChunk = 2_000;
+    private const string StoredBlockColumns = "height, block_id, block, certificate, app_hash, pruned";
     private readonly DataConnection _db;
+    private readonly PreparedStatements _statements;
     private SqliteCommand? _insertHash;
 
     private BlockStoreDatabase(DataConnection db, long height)
     {
         _db = db;
+        _statements = PreparedStatements.Of(db);
         Height = height;
     }
 
@@ -86,26 +89,16 @@ public sealed class BlockStoreDatabase : IDisposable
 
         using (var transaction = _db.BeginTransaction())
         {
-            _db.Insert(new CommittedBlockRow
-            {
-                Height = block.Height,
-                BlockId = block.BlockId,
-                Block = block.Block,
-                Certificate = block.Certificate,
-                AppHash = block.AppHash,
-            });
-
-            _db.GetTable<KeptBlockRow>().Where(k => k.Height <= block.Height).Delete();
+            _statements.Execute("INSERT INTO committed_blocks (height, block_id, block, certificate, app_hash) VALUES (@p0, @p1, @p2, @p3, @p4)",
+                block.Height, block.BlockId, block.Block, block.Certificate, block.AppHash);
+            _statements.Execute("DELETE FROM kept_blocks WHERE height <= @p0", block.Height);
             transaction.Commit();
         }
 
         Height = block.Height;
     }
 
-    public StoredBlock? AtHeight(long height) => _db.GetTable<CommittedBlockRow>()
-        .Where(b => b.Height == height)
-        .Select(b => new StoredBlock(b.Height, b.BlockId, b.Block, b.Certificate, b.AppHash, b.Pruned))
-        .FirstOrDefault();
+    public StoredBlock? AtHeight(long height) => ReadStoredBlock($"SELECT {StoredBlockColumns} FROM committed_blocks WHERE height = @p0", height);
 
     /// <summary>Up to <paramref name="limit"/> blocks at or below <paramref name="height"/> that still have their bodies, lowest first.</summary>
     public List<StoredBlock> UnprunedUpTo(long height, int limit) =>
@@ -152,21 +145,12 @@ public sealed class BlockStoreDatabase : IDisposable
     }
 
     /// <summary>Only the certificate: consensus asks for it without needing the block.</summary>
-    public byte[]? CertificateAt(long height) => _db.GetTable<CommittedBlockRow>()
-        .Where(b => b.Height == height)
-        .Select(b => b.Certificate)
-        .FirstOrDefault();
+    public byte[]? CertificateAt(long height) => (byte[]?)_statements.Scalar("SELECT certificate FROM committed_blocks WHERE height = @p0", height);
 
     /// <summary>Only the app hash: every proposal's claim is checked against it, and the block may be megabytes.</summary>
-    public byte[]? AppHashAt(long height) => _db.GetTable<CommittedBlockRow>()
-        .Where(b => b.Height == height)
-        .Select(b => b.AppHash)
-        .FirstOrDefault();
+    public byte[]? AppHashAt(long height) => (byte[]?)_statements.Scalar("SELECT app_hash FROM committed_blocks WHERE height = @p0", height);
 
-    public StoredBlock? WithId(byte[] blockId) => _db.GetTable<CommittedBlockRow>()
-        .Where(b => b.BlockId == blockId)
-        .Select(b => new StoredBlock(b.Height, b.BlockId, b.Block, b.Certificate, b.AppHash, b.Pruned))
-        .FirstOrDefault();
+    public StoredBlock? WithId(byte[] blockId) => ReadStoredBlock($"SELECT {StoredBlockColumns} FROM committed_blocks WHERE block_id = @p0", blockId);
 
     /// <summary>Block ids from height 1 up to <paramref name="height"/>, in height order.</summary>
     public List<byte[]> BlockIdsUpTo(long height) =>
@@ -182,9 +166,17 @@ public sealed class BlockStoreDatabase : IDisposable
     public bool ContainsTransaction(byte[] hash) => _db.GetTable<CommittedTransactionRow>().Any(t => t.Hash == hash);
 
     public void Keep(byte[] blockId, long height, byte[] block) =>
-        _db.InsertOrReplace(new KeptBlockRow { BlockId = blockId, Height = height, Block = block });
+        _statements.Execute("INSERT OR REPLACE INTO kept_blocks (block_id, height, block) VALUES (@p0, @p1, @p2)", blockId, height, block);
 
     public List<byte[]> KeptBlocks() => [.. _db.GetTable<KeptBlockRow>().Where(k => k.Height > Height).OrderBy(k => k.Height).Select(k => k.Block)];
+
+    private StoredBlock? ReadStoredBlock(string sql, object key)
+    {
+        using var reader = _statements.Read(sql, key);
+        return reader.Read()
+            ? new StoredBlock(reader.GetInt64(0), (byte[])reader.GetValue(1), (byte[])reader.GetValue(2), (byte[])reader.GetValue(3), (byte[])reader.GetValue(4), reader.GetBoolean(5))
+            : null;
+    }
 
     public void Dispose()
     {
