@@ -2,7 +2,6 @@ using LinqToDB;
 using LinqToDB.Data;
 using LinqToDB.DataProvider.SQLite;
 using LinqToDB.Mapping;
-using Microsoft.Data.Sqlite;
 
 namespace IdOS.Akka.Engine.Storage.Blocks;
 
@@ -13,20 +12,17 @@ namespace IdOS.Akka.Engine.Storage.Blocks;
 public sealed record StoredBlock(long Height, byte[] BlockId, byte[] Block, byte[] Certificate, byte[] AppHash, bool Pruned = false);
 
 /// <summary>
-/// A validator's durable chain in its own SQLite file: committed blocks by height, an index of their transactions'
-/// hashes, and the uncommitted blocks consensus asked to keep. Blocks are opaque bytes here (this project does not
-/// know the consensus types). The file runs in WAL mode with synchronous=FULL: a commit that returned survives power
-/// loss, which NORMAL does not promise in WAL mode. The hash index trails the blocks (<see cref="IndexTransactions"/>):
-/// the bodies hold the hashes, so what it lacks after a crash is rebuilt from them. secure_delete is on, so a pruned
-/// body or a dropped kept block is overwritten with zeros, not left in free space.
+/// A validator's durable chain in its own SQLite file: committed blocks by height and the uncommitted blocks consensus
+/// asked to keep. Blocks are opaque bytes here (this project does not know the consensus types). The file runs in WAL
+/// mode with synchronous=FULL: a commit that returned survives power loss, which NORMAL does not promise in WAL mode.
+/// The index of committed transactions' hashes is a file of its own (<see cref="TransactionIndexDatabase"/>).
+/// secure_delete is on, so a pruned body or a dropped kept block is overwritten with zeros, not left in free space.
 /// </summary>
 public sealed class BlockStoreDatabase : IDisposable
 {
-    private const int IndexChunk = 2_000;
     private const string StoredBlockColumns = "height, block_id, block, certificate, app_hash, pruned";
     private readonly DataConnection _db;
     private readonly PreparedStatements _statements;
-    private SqliteCommand? _insertHash;
 
     private BlockStoreDatabase(DataConnection db, long height)
     {
@@ -62,9 +58,8 @@ public sealed class BlockStoreDatabase : IDisposable
                     certificate BLOB NOT NULL,
                     app_hash BLOB NOT NULL)
                 """);
-            db.Execute("CREATE TABLE IF NOT EXISTS committed_transactions (hash BLOB NOT NULL PRIMARY KEY, height INTEGER NOT NULL) WITHOUT ROWID");
             db.Execute("CREATE TABLE IF NOT EXISTS kept_blocks (block_id BLOB NOT NULL PRIMARY KEY, height INTEGER NOT NULL, block BLOB NOT NULL)");
-            Upgrade(db);
+            Upgrade(db, path);
             var height = db.GetTable<CommittedBlockRow>().Select(b => (long?)b.Height).Max() ?? 0;
             return new BlockStoreDatabase(db, height);
         }
@@ -77,7 +72,7 @@ public sealed class BlockStoreDatabase : IDisposable
 
     /// <summary>
     /// Appends the next height; kept blocks at or below it are no longer needed and go in the same transaction. Its
-    /// transaction hashes are indexed later, in batches (<see cref="IndexTransactions"/>): the block body holds them.
+    /// transaction hashes are indexed later, in batches (<see cref="TransactionIndexDatabase.IndexTransactions"/>): the block body holds them.
     /// </summary>
     public void Append(StoredBlock block)
     {
@@ -156,15 +151,6 @@ public sealed class BlockStoreDatabase : IDisposable
     public List<byte[]> BlockIdsUpTo(long height) =>
         [.. _db.GetTable<CommittedBlockRow>().Where(b => b.Height <= height).OrderBy(b => b.Height).Select(b => b.BlockId)];
 
-    /// <summary>Streams indexed transaction hashes (of blocks up to <paramref name="maxHeight"/>), for the in-memory filter a node builds at start.</summary>
-    public IEnumerable<byte[]> AllTransactionHashes(long maxHeight = long.MaxValue) =>
-        _db.GetTable<CommittedTransactionRow>().Where(t => t.Height <= maxHeight).Select(t => t.Hash).AsEnumerable();
-
-    /// <summary>Indexed transactions of blocks up to <paramref name="maxHeight"/>.</summary>
-    public long TransactionCount(long maxHeight = long.MaxValue) => _db.GetTable<CommittedTransactionRow>().Where(t => t.Height <= maxHeight).LongCount();
-
-    public bool ContainsTransaction(byte[] hash) => _db.GetTable<CommittedTransactionRow>().Any(t => t.Hash == hash);
-
     public void Keep(byte[] blockId, long height, byte[] block) =>
         _statements.Execute("INSERT OR REPLACE INTO kept_blocks (block_id, height, block) VALUES (@p0, @p1, @p2)", blockId, height, block);
 
@@ -178,76 +164,13 @@ public sealed class BlockStoreDatabase : IDisposable
             : null;
     }
 
-    public void Dispose()
-    {
-        _insertHash?.Dispose();
-        _db.Dispose();
-    }
-
-    /// <summary>The height up to which every committed block's transaction hashes are in the index.</summary>
-    public long IndexedHeight() => _db.Execute<long>("SELECT indexed_height FROM transaction_index_state WHERE id = 1");
-
-    /// <summary>
-    /// Indexes the transaction hashes of committed blocks, which must continue from <see cref="IndexedHeight"/> in
-    /// height order, and raises it with the last of its transactions. The hashes go into one B-tree keyed by hash, in hash order,
-    /// through one prepared statement: hashes are random, so each insert lands on its own page, and the fewer and
-    /// larger the batches, the more inserts share a page (docs/BENCHMARKS.md has the figures).
-    /// </summary>
-    public void IndexTransactions(IReadOnlyList<(long Height, IReadOnlyList<byte[]> Hashes)> blocks)
-    {
-        ArgumentNullException.ThrowIfNull(blocks);
-        if (blocks.Count == 0)
-        {
-            return;
-        }
-
-        var indexed = IndexedHeight();
-        for (var i = 0; i < blocks.Count; i++)
-        {
-            if (blocks[i].Height != indexed + 1 + i)
-            {
-                throw new InvalidOperationException($"Height {blocks[i].Height} cannot be indexed after height {indexed + i}.");
-            }
-        }
-
-        var rows = blocks.SelectMany(b => b.Hashes.Select(hash => (Hash: hash, b.Height))).ToArray();
-        Array.Sort(rows, (a, b) => a.Hash.AsSpan().SequenceCompareTo(b.Hash));
-        if (_insertHash is null)
-        {
-            // OR IGNORE: a crash between two chunks leaves some hashes indexed above indexed_height, indexed again after.
-            _insertHash = (SqliteCommand)_db.OpenDbConnection().CreateCommand();
-            _insertHash.CommandText = "INSERT OR IGNORE INTO committed_transactions (hash, height) VALUES ($hash, $height)";
-            _insertHash.Parameters.Add("$hash", SqliteType.Blob);
-            _insertHash.Parameters.Add("$height", SqliteType.Integer);
-        }
-
-        // Chunks of the sorted rows are contiguous key ranges, so splitting the batch writes no page twice, and the
-        // node's appends, which wait for this connection's write lock, never wait for more than one chunk.
-        for (var start = 0; start < rows.Length || start == 0; start += IndexChunk)
-        {
-            using var transaction = _db.BeginTransaction();
-            _insertHash.Transaction = (SqliteTransaction?)_db.Transaction;
-            foreach (var (hash, height) in rows.AsSpan(start, Math.Min(IndexChunk, rows.Length - start)))
-            {
-                _insertHash.Parameters[0].Value = hash;
-                _insertHash.Parameters[1].Value = height;
-                _insertHash.ExecuteNonQuery();
-            }
-
-            if (start + IndexChunk >= rows.Length)
-            {
-                _db.Execute("UPDATE transaction_index_state SET indexed_height = @height WHERE id = 1", new DataParameter("height", blocks[^1].Height));
-            }
-
-            transaction.Commit();
-        }
-    }
+    public void Dispose() => _db.Dispose();
 
     /// <summary>
     /// Files written before pruning existed gain the column that marks a pruned body (user_version 1); files whose
     /// transaction hashes sit in a rowid table with a separate index move them into one WITHOUT ROWID table (2).
     /// </summary>
-    private static void Upgrade(DataConnection db)
+    private static void Upgrade(DataConnection db, string path)
     {
         var version = db.Execute<long>("PRAGMA user_version");
         if (version < 1)
@@ -265,7 +188,7 @@ public sealed class BlockStoreDatabase : IDisposable
         {
             using var transaction = db.BeginTransaction();
             var withoutRowid = db.Execute<long>("SELECT COUNT(*) FROM sqlite_master WHERE name = 'committed_transactions' AND sql LIKE '%WITHOUT ROWID%'") > 0;
-            if (!withoutRowid)
+            if (HasOwnIndex(db) && !withoutRowid)
             {
                 db.Execute("CREATE TABLE committed_transactions_v2 (hash BLOB NOT NULL PRIMARY KEY, height INTEGER NOT NULL) WITHOUT ROWID");
                 db.Execute("INSERT INTO committed_transactions_v2 (hash, height) SELECT hash, height FROM committed_transactions ORDER BY hash");
@@ -277,12 +200,56 @@ public sealed class BlockStoreDatabase : IDisposable
             transaction.Commit();
         }
 
-        if (version < 3)
+        if (version < 3 && HasOwnIndex(db))
         {
             // Files before this one indexed every block's hashes as it was appended.
             db.Execute("CREATE TABLE IF NOT EXISTS transaction_index_state (id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1), indexed_height INTEGER NOT NULL)");
             db.Execute("INSERT OR IGNORE INTO transaction_index_state (id, indexed_height) SELECT 1, COALESCE(MAX(height), 0) FROM committed_blocks");
             db.Execute("PRAGMA user_version = 3");
+        }
+
+        if (version < 4)
+        {
+            MoveIndexOut(db, path);
+            db.Execute("PRAGMA user_version = 4");
+        }
+    }
+
+    private static bool HasOwnIndex(DataConnection db) =>
+        db.Execute<long>("SELECT COUNT(*) FROM sqlite_master WHERE name = 'committed_transactions'") > 0;
+
+    /// <summary>
+    /// Files before version 4 held the transaction index themselves; it moves to its own file
+    /// (<see cref="TransactionIndexDatabase"/>). Copied first and dropped after, so a crash in between only repeats the copy.
+    /// </summary>
+    private static void MoveIndexOut(DataConnection db, string path)
+    {
+        if (!HasOwnIndex(db))
+        {
+            return;
+        }
+
+        TransactionIndexDatabase.Open(TransactionIndexDatabase.PathFor(path)).Dispose();
+        db.Execute("ATTACH DATABASE @file AS moved_index", new DataParameter("file", TransactionIndexDatabase.PathFor(path)));
+        try
+        {
+            using (var transaction = db.BeginTransaction())
+            {
+                db.Execute("INSERT OR IGNORE INTO moved_index.committed_transactions (hash, height) SELECT hash, height FROM main.committed_transactions ORDER BY hash");
+                db.Execute("UPDATE moved_index.transaction_index_state SET indexed_height = (SELECT indexed_height FROM main.transaction_index_state WHERE id = 1) WHERE id = 1");
+                transaction.Commit();
+            }
+
+            using (var transaction = db.BeginTransaction())
+            {
+                db.Execute("DROP TABLE main.committed_transactions");
+                db.Execute("DROP TABLE main.transaction_index_state");
+                transaction.Commit();
+            }
+        }
+        finally
+        {
+            db.Execute("DETACH DATABASE moved_index");
         }
     }
 
@@ -306,16 +273,6 @@ public sealed class BlockStoreDatabase : IDisposable
 
         [Column("pruned"), NotNull]
         public bool Pruned { get; set; }
-    }
-
-    [Table("committed_transactions")]
-    private sealed class CommittedTransactionRow
-    {
-        [Column("hash"), PrimaryKey]
-        public byte[] Hash { get; set; } = [];
-
-        [Column("height"), NotNull]
-        public long Height { get; set; }
     }
 
     [Table("kept_blocks")]

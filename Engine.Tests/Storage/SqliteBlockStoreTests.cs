@@ -16,6 +16,8 @@ public sealed class SqliteBlockStoreTests : IDisposable
 
     private string DbPath => Path.Combine(_dir.FullName, "node", "blocks.db");
 
+    private string IndexPath => IdOS.Akka.Engine.Storage.Blocks.TransactionIndexDatabase.PathFor(DbPath);
+
     public void Dispose() => _dir.Delete(recursive: true);
 
     private (Block B1, Block B2, Block B3) Chain()
@@ -51,7 +53,7 @@ public sealed class SqliteBlockStoreTests : IDisposable
     }
 
     [Fact]
-    public void A_file_from_before_the_hash_table_lost_its_rowid_keeps_every_committed_transaction_and_takes_new_ones()
+    public void A_file_from_before_the_index_had_a_file_of_its_own_keeps_every_committed_transaction_and_takes_new_ones()
     {
         var (b1, b2, b3) = Chain();
         using (var store = new SqliteBlockStore(DbPath, _t.Chain.Limits))
@@ -59,18 +61,23 @@ public sealed class SqliteBlockStoreTests : IDisposable
             store.Append(b1, b2.Header.Justify, Hash32.Compute("app-1"u8));
         }
 
-        // Rewrite the hash table as the first schema had it: a rowid table with the hash as a unique key.
+        // Rewrite the file as the first schema had it: the hashes in a rowid table of the block store's own file.
+        foreach (var file in new[] { IndexPath, IndexPath + "-wal", IndexPath + "-shm" })
+        {
+            File.Delete(file);
+        }
+
         using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DbPath};Pooling=False"))
         {
             connection.Open();
             using var command = connection.CreateCommand();
             command.CommandText = """
-                CREATE TABLE old_hashes (hash BLOB NOT NULL PRIMARY KEY, height INTEGER NOT NULL);
-                INSERT INTO old_hashes SELECT hash, height FROM committed_transactions;
-                DROP TABLE committed_transactions;
-                ALTER TABLE old_hashes RENAME TO committed_transactions;
+                CREATE TABLE committed_transactions (hash BLOB NOT NULL PRIMARY KEY, height INTEGER NOT NULL);
+                INSERT INTO committed_transactions (hash, height) VALUES ($tx1, 1), ($tx2, 1);
                 PRAGMA user_version = 1;
                 """;
+            command.Parameters.AddWithValue("$tx1", Block.TransactionHash(TestChain.Tx(1)).ToArray());
+            command.Parameters.AddWithValue("$tx2", Block.TransactionHash(TestChain.Tx(2)).ToArray());
             command.ExecuteNonQuery();
         }
 
@@ -84,11 +91,18 @@ public sealed class SqliteBlockStoreTests : IDisposable
         Assert.Equal(3, reopened.TransactionCount());
         Assert.True(reopened.ContainsTransaction(Block.TransactionHash(TestChain.Tx(1))));
         Assert.True(reopened.ContainsTransaction(Block.TransactionHash(TestChain.Tx(3))));
-        using var check = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DbPath};Pooling=False");
-        check.Open();
-        using var schema = check.CreateCommand();
-        schema.CommandText = "SELECT sql FROM sqlite_master WHERE name = 'committed_transactions'";
-        Assert.Contains("WITHOUT ROWID", (string)schema.ExecuteScalar()!, StringComparison.Ordinal);
+        Assert.Null(SchemaOf(DbPath, "committed_transactions"));
+        Assert.Contains("WITHOUT ROWID", SchemaOf(IndexPath, "committed_transactions"), StringComparison.Ordinal);
+    }
+
+    private static string? SchemaOf(string path, string table)
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False");
+        connection.Open();
+        using var schema = connection.CreateCommand();
+        schema.CommandText = "SELECT sql FROM sqlite_master WHERE name = $table";
+        schema.Parameters.AddWithValue("$table", table);
+        return (string?)schema.ExecuteScalar();
     }
 
     [Fact]
@@ -108,7 +122,11 @@ public sealed class SqliteBlockStoreTests : IDisposable
         {
             raw.Append(new IdOS.Akka.Engine.Storage.Blocks.StoredBlock(2, b2.Id.ToArray(), ConsensusCodec.EncodeBlock(b2),
                 ConsensusCodec.EncodeQc(b3.Header.Justify), Hash32.Zero.ToArray()));
-            Assert.Equal(1, raw.IndexedHeight());
+        }
+
+        using (var index = IdOS.Akka.Engine.Storage.Blocks.TransactionIndexDatabase.Open(IndexPath))
+        {
+            Assert.Equal(1, index.IndexedHeight());
         }
 
         using (var restarted = new SqliteBlockStore(DbPath, _t.Chain.Limits))
@@ -118,7 +136,7 @@ public sealed class SqliteBlockStoreTests : IDisposable
             Assert.Equal(3, restarted.AllTransactionHashes().Distinct().Count());
         }
 
-        using var reopened = IdOS.Akka.Engine.Storage.Blocks.BlockStoreDatabase.Open(DbPath);
+        using var reopened = IdOS.Akka.Engine.Storage.Blocks.TransactionIndexDatabase.Open(IndexPath);
         Assert.Equal(2, reopened.IndexedHeight());
         Assert.Equal(3, reopened.TransactionCount());
     }
@@ -126,12 +144,7 @@ public sealed class SqliteBlockStoreTests : IDisposable
     [Fact]
     public void A_large_batch_is_indexed_in_chunks_and_a_batch_a_crash_cut_short_can_be_indexed_again()
     {
-        using var db = IdOS.Akka.Engine.Storage.Blocks.BlockStoreDatabase.Open(DbPath);
-        for (var height = 1; height <= 2; height++)
-        {
-            db.Append(new IdOS.Akka.Engine.Storage.Blocks.StoredBlock(height, Hash32.Compute([(byte)height]).ToArray(), [], [], []));
-        }
-
+        using var db = IdOS.Akka.Engine.Storage.Blocks.TransactionIndexDatabase.Open(IndexPath);
         byte[][] Hashes(int block, int count) => [.. Enumerable.Range(0, count).Select(i => Hash32.Compute(BitConverter.GetBytes((block * 100_000) + i)).ToArray())];
         db.IndexTransactions([(1, Hashes(1, 4_500)), (2, Hashes(2, 10))]);
 
@@ -139,7 +152,7 @@ public sealed class SqliteBlockStoreTests : IDisposable
         Assert.Equal(4_510, db.TransactionCount());
 
         // As if the process had died after the first chunks of this batch: the marker still says 1.
-        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DbPath};Pooling=False"))
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={IndexPath};Pooling=False"))
         {
             connection.Open();
             using var command = connection.CreateCommand();

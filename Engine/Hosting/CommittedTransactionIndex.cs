@@ -18,7 +18,7 @@ internal sealed class CommittedTransactionIndex : IDisposable
     // 9,527-9,945 cmd/s, 2 s 12,914-13,459 and 100 ms 7,456 (docs/BENCHMARKS.md).
     private static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(2);
 
-    private readonly BlockStoreDatabase _db;
+    private readonly TransactionIndexDatabase _db;
     private readonly HashFilter _filter = new(HashFilter.DefaultBits);
     private readonly HashSet<Hash32> _unindexed = [];
     private readonly Queue<(long Height, IReadOnlyList<Hash32> Hashes)> _pending = new();
@@ -30,10 +30,10 @@ internal sealed class CommittedTransactionIndex : IDisposable
     private bool _stopping;
     private volatile Exception? _failure;
 
-    /// <param name="path">The file, which the writer opens a connection of its own to.</param>
-    /// <param name="db">The owner's connection, for lookups on the consensus thread.</param>
+    /// <param name="path">The index file, which the writer opens a connection of its own to.</param>
+    /// <param name="db">A connection for lookups on the consensus thread, which the index owns from now on.</param>
     /// <param name="tail">Committed blocks above the file's indexed height, in height order: what a crash left unindexed.</param>
-    public CommittedTransactionIndex(string path, BlockStoreDatabase db, IEnumerable<(long Height, IReadOnlyList<Hash32> Hashes)> tail)
+    public CommittedTransactionIndex(string path, TransactionIndexDatabase db, IEnumerable<(long Height, IReadOnlyList<Hash32> Hashes)> tail)
     {
         _db = db;
         foreach (var hash in db.AllTransactionHashes())
@@ -100,6 +100,7 @@ internal sealed class CommittedTransactionIndex : IDisposable
 
         WakeWriter();
         _writer.Join();
+        _db.Dispose();
     }
 
     private void WakeWriter()
@@ -131,7 +132,7 @@ internal sealed class CommittedTransactionIndex : IDisposable
     {
         try
         {
-            using var writer = BlockStoreDatabase.Open(path);
+            using var writer = TransactionIndexDatabase.Open(path);
             var batch = new List<(long Height, IReadOnlyList<byte[]> Hashes)>();
             var stopping = false;
             while (!stopping)
@@ -163,7 +164,7 @@ internal sealed class CommittedTransactionIndex : IDisposable
         }
     }
 
-    private void Flush(BlockStoreDatabase writer, List<(long Height, IReadOnlyList<byte[]> Hashes)> batch)
+    private void Flush(TransactionIndexDatabase writer, List<(long Height, IReadOnlyList<byte[]> Hashes)> batch)
     {
         if (batch.Count == 0)
         {

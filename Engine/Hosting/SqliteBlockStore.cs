@@ -159,8 +159,17 @@ public sealed class SqliteBlockStore : ICommittedBlockStore, IDisposable
         _db.Dispose();
     }
 
-    private CommittedTransactionIndex CommittedIndex() =>
-        _index ??= new CommittedTransactionIndex(_path, _db, UnindexedBlocks(_db.IndexedHeight()));
+    private CommittedTransactionIndex CommittedIndex()
+    {
+        if (_index is null)
+        {
+            var indexPath = TransactionIndexDatabase.PathFor(_path);
+            var lookups = TransactionIndexDatabase.Open(indexPath);
+            _index = new CommittedTransactionIndex(indexPath, lookups, UnindexedBlocks(lookups.IndexedHeight()));
+        }
+
+        return _index;
+    }
 
     private IEnumerable<(long Height, IReadOnlyList<Hash32> Hashes)> UnindexedBlocks(long indexedHeight)
     {

@@ -22,7 +22,7 @@ public class FullBlockBenchmarks : IDisposable
     private ChainParameters _chain = null!;
     private string _directory = null!;
     private SqliteBlockStore _store = null!;
-    private Storage.Blocks.BlockStoreDatabase _index = null!;
+    private Storage.Blocks.TransactionIndexDatabase _index = null!;
     private byte[][] _hashes = null!;
 
     [GlobalSetup]
@@ -89,8 +89,7 @@ public class FullBlockBenchmarks : IDisposable
         _index?.Dispose();
         var path = Path.Combine(_directory, "index.db");
         File.Delete(path);
-        _index = Storage.Blocks.BlockStoreDatabase.Open(path);
-        _index.Append(new Storage.Blocks.StoredBlock(1, _block.Id.ToArray(), [], [], []));
+        _index = Storage.Blocks.TransactionIndexDatabase.Open(path);
         _hashes = [.. _block.TransactionHashes.Select(h => h.ToArray())];
     }
 }

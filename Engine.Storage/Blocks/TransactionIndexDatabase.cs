@@ -1,0 +1,145 @@
+using LinqToDB;
+using LinqToDB.Data;
+using LinqToDB.DataProvider.SQLite;
+using Microsoft.Data.Sqlite;
+
+namespace IdOS.Akka.Engine.Storage.Blocks;
+
+/// <summary>
+/// The hashes of committed transactions, in a SQLite file of their own beside the block store. The index trails the
+/// blocks (<see cref="IndexTransactions"/>) and what it lacks is rebuilt from the block bodies above
+/// <see cref="IndexedHeight"/>, so it needs no durability of its own (synchronous=NORMAL). It has its own file
+/// because an index batch inserts into pages all over one large B-tree (hashes are random) and holds the file's write
+/// lock meanwhile: in the block store's file, every append waited for it, and at block size 400 each validator
+/// stalled ~200 ms every two seconds (docs/BENCHMARKS.md).
+/// </summary>
+public sealed class TransactionIndexDatabase : IDisposable
+{
+    private const int IndexChunk = 2_000;
+    private readonly DataConnection _db;
+    private readonly PreparedStatements _statements;
+    private SqliteCommand? _insertHash;
+
+    private TransactionIndexDatabase(DataConnection db)
+    {
+        _db = db;
+        _statements = PreparedStatements.Of(db);
+    }
+
+    /// <summary>The index file that belongs to the block store at <paramref name="blockStorePath"/>.</summary>
+    public static string PathFor(string blockStorePath)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(blockStorePath);
+        var full = Path.GetFullPath(blockStorePath);
+        return Path.Combine(Path.GetDirectoryName(full)!, Path.GetFileNameWithoutExtension(full) + "-index.db");
+    }
+
+    public static TransactionIndexDatabase Open(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (directory is not null)
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        var db = new DataConnection(new DataOptions().UseSQLite($"Data Source={path};Pooling=False", SQLiteProvider.Microsoft));
+        try
+        {
+            db.Execute("PRAGMA journal_mode=WAL");
+            db.Execute("PRAGMA synchronous=NORMAL");
+            // The consensus thread reads and the index writer writes, each on a connection of its own.
+            db.Execute("PRAGMA busy_timeout=30000");
+            CreateSchema(db, "main");
+            return new TransactionIndexDatabase(db);
+        }
+        catch
+        {
+            db.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The index's tables in the database <paramref name="schema"/> of <paramref name="db"/> (an attached one while a block store moves its old index here).</summary>
+    internal static void CreateSchema(DataConnection db, string schema)
+    {
+        db.Execute($"CREATE TABLE IF NOT EXISTS {schema}.committed_transactions (hash BLOB NOT NULL PRIMARY KEY, height INTEGER NOT NULL) WITHOUT ROWID");
+        db.Execute($"CREATE TABLE IF NOT EXISTS {schema}.transaction_index_state (id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1), indexed_height INTEGER NOT NULL)");
+        db.Execute($"INSERT OR IGNORE INTO {schema}.transaction_index_state (id, indexed_height) VALUES (1, 0)");
+    }
+
+    /// <summary>The height up to which every committed block's transaction hashes are in the index.</summary>
+    public long IndexedHeight() => (long)_statements.Scalar("SELECT indexed_height FROM transaction_index_state WHERE id = 1")!;
+
+    /// <summary>Streams indexed transaction hashes (of blocks up to <paramref name="maxHeight"/>), for the in-memory filter a node builds at start.</summary>
+    public IEnumerable<byte[]> AllTransactionHashes(long maxHeight = long.MaxValue) =>
+        _db.Query(reader => (byte[])reader.GetValue(0), "SELECT hash FROM committed_transactions WHERE height <= @height", new DataParameter("height", maxHeight));
+
+    /// <summary>Indexed transactions of blocks up to <paramref name="maxHeight"/>.</summary>
+    public long TransactionCount(long maxHeight = long.MaxValue) =>
+        (long)_statements.Scalar("SELECT COUNT(*) FROM committed_transactions WHERE height <= @p0", maxHeight)!;
+
+    public bool ContainsTransaction(byte[] hash) => _statements.Exists("SELECT 1 FROM committed_transactions WHERE hash = @p0", hash);
+
+    /// <summary>
+    /// Indexes the transaction hashes of committed blocks, which must continue from <see cref="IndexedHeight"/> in
+    /// height order, and raises it with the last of its transactions. The hashes go into one B-tree keyed by hash, in
+    /// hash order, through one prepared statement: hashes are random, so each insert lands on its own page, and the
+    /// fewer and larger the batches, the more inserts share a page (docs/BENCHMARKS.md has the figures).
+    /// </summary>
+    public void IndexTransactions(IReadOnlyList<(long Height, IReadOnlyList<byte[]> Hashes)> blocks)
+    {
+        ArgumentNullException.ThrowIfNull(blocks);
+        if (blocks.Count == 0)
+        {
+            return;
+        }
+
+        var indexed = IndexedHeight();
+        for (var i = 0; i < blocks.Count; i++)
+        {
+            if (blocks[i].Height != indexed + 1 + i)
+            {
+                throw new InvalidOperationException($"Height {blocks[i].Height} cannot be indexed after height {indexed + i}.");
+            }
+        }
+
+        var rows = blocks.SelectMany(b => b.Hashes.Select(hash => (Hash: hash, b.Height))).ToArray();
+        Array.Sort(rows, (a, b) => a.Hash.AsSpan().SequenceCompareTo(b.Hash));
+        if (_insertHash is null)
+        {
+            // OR IGNORE: a crash between two chunks leaves some hashes indexed above indexed_height, indexed again after.
+            _insertHash = (SqliteCommand)_db.OpenDbConnection().CreateCommand();
+            _insertHash.CommandText = "INSERT OR IGNORE INTO committed_transactions (hash, height) VALUES ($hash, $height)";
+            _insertHash.Parameters.Add("$hash", SqliteType.Blob);
+            _insertHash.Parameters.Add("$height", SqliteType.Integer);
+        }
+
+        // Chunks of the sorted rows are contiguous key ranges, so splitting the batch writes no page twice, and the
+        // consensus thread's lookups, which read beside this connection, see each chunk as soon as it commits.
+        for (var start = 0; start < rows.Length || start == 0; start += IndexChunk)
+        {
+            using var transaction = _db.BeginTransaction();
+            _insertHash.Transaction = (SqliteTransaction?)_db.Transaction;
+            foreach (var (hash, height) in rows.AsSpan(start, Math.Min(IndexChunk, rows.Length - start)))
+            {
+                _insertHash.Parameters[0].Value = hash;
+                _insertHash.Parameters[1].Value = height;
+                _insertHash.ExecuteNonQuery();
+            }
+
+            if (start + IndexChunk >= rows.Length)
+            {
+                _statements.Execute("UPDATE transaction_index_state SET indexed_height = @p0 WHERE id = 1", blocks[^1].Height);
+            }
+
+            transaction.Commit();
+        }
+    }
+
+    public void Dispose()
+    {
+        _insertHash?.Dispose();
+        _db.Dispose();
+    }
+}
