@@ -69,7 +69,7 @@ public static partial class IdosActions
             var userId = s.RequireCallerUserId();
             var id = a.Uuid(0);
             var original = a.Uuid(1);
-            if (!s.Db.GetTable<CredentialRow>().Any(c => c.Id == original && c.UserId == userId))
+            if (!s.Statements.Exists("SELECT 1 FROM credentials WHERE id = @p0 AND user_id = @p1", original, userId))
             {
                 throw new ActionFailedException(ActionError.NotFound, "the original credential does not belong to the caller");
             }
@@ -81,7 +81,7 @@ public static partial class IdosActions
             }
 
             InsertCredential(s, id, userId, a.RequiredText(8), a.RequiredText(7), a.RequiredText(5), publicNotes, a.RequiredText(3), a.RequiredText(4), null);
-            s.Db.Insert(new SharedCredentialRow { OriginalId = original, CopyId = id });
+            s.Statements.Insert(new SharedCredentialRow { OriginalId = original, CopyId = id });
             CreateAccessGrant(s, a.RequiredText(9), id, a.WholeNumber(10), a.Text(6), "user", s.Context.Caller);
             return ActionOutcome.None;
         }));
@@ -142,8 +142,12 @@ public static partial class IdosActions
     /// <summary>create_access_grant (PRIVATE): ids are derived from grantee, data and lock, so a repeated grant is a conflict.</summary>
     private static void CreateAccessGrant(ActionScope s, string grantee, Guid dataId, long lockedUntil, string? contentHash, string inserterType, string inserterId)
     {
-        var owner = s.Db.GetTable<CredentialRow>().Where(c => c.Id == dataId).Select(c => (Guid?)c.UserId).FirstOrDefault()
-            ?? throw new ActionFailedException(ActionError.NotFound, $"credential {dataId} does not exist");
+        Guid owner;
+        using (var credential = s.Statements.Read("SELECT user_id FROM credentials WHERE id = @p0", dataId))
+        {
+            owner = credential.Read() ? credential.GetGuid(0) : throw new ActionFailedException(ActionError.NotFound, $"credential {dataId} does not exist");
+        }
+
         var id = AccessGrantId(grantee, dataId, lockedUntil);
         s.InsertNew(
             new AccessGrantRow
@@ -158,7 +162,7 @@ public static partial class IdosActions
                 InserterType = inserterType,
                 InserterId = inserterId,
             },
-            s.Db.GetTable<AccessGrantRow>().Any(g => g.Id == id),
+            s.Statements.ExistsWithKey<AccessGrantRow>(id),
             $"an access grant for {grantee} on {dataId} locked until {lockedUntil}");
     }
 }

@@ -208,14 +208,14 @@ public static partial class IdosActions
         {
             var userId = s.RequireCallerUserId();
             var row = CheckedWallet(s, a.Uuid(0), userId, a, 1);
-            s.InsertNew(row, s.Db.GetTable<WalletRow>().Any(w => w.Id == row.Id), $"wallet {row.Id}");
+            s.InsertNew(row, s.Statements.ExistsWithKey<WalletRow>(row.Id), $"wallet {row.Id}");
             return ActionOutcome.None;
         }));
         actions.Add(new("upsert_wallet_as_inserter", [P("id", "uuid"), P("user_id", "uuid"), .. wallet], false, false, (s, a) =>
         {
             var inserter = s.RequireDelegateInserter();
             var userId = a.Uuid(1);
-            if (!s.Db.GetTable<UserRow>().Any(u => u.Id == userId))
+            if (!s.Statements.ExistsWithKey<UserRow>(userId))
             {
                 throw new ActionFailedException(ActionError.NotFound, $"user {userId} does not exist");
             }
@@ -266,16 +266,15 @@ public static partial class IdosActions
                 throw new ActionFailedException(ActionError.BadArguments, $"a {walletType} wallet needs its public key");
             }
 
-            if (s.Db.GetTable<WalletRow>().Any(w => w.Id != id && w.PublicKey == publicKey
-                && (w.WalletType == "NEAR" || w.WalletType == "XRPL" || w.WalletType == "Stellar" || w.WalletType == "FaceSign")))
+            if (s.Statements.Exists("SELECT 1 FROM wallets WHERE id <> @p0 AND public_key = @p1 AND wallet_type IN ('NEAR', 'XRPL', 'Stellar', 'FaceSign')", id, publicKey))
             {
                 throw new ActionFailedException(ActionError.Conflict, "this wallet public key already exists");
             }
         }
 
-        var lower = address.ToLowerInvariant();
-        if ((walletType == "EVM" && s.Db.GetTable<WalletRow>().Any(w => w.Id != id && w.WalletType == "EVM" && w.Address.ToLower() == lower))
-            || (walletType is "XRPL" or "Stellar" && s.Db.GetTable<WalletRow>().Any(w => w.Id != id && w.WalletType == walletType && w.Address == address)))
+        // lower() as the caller lookup writes it, so that SQLite searches the wallets_lower_address index.
+        if ((walletType == "EVM" && s.Statements.Exists("SELECT 1 FROM wallets WHERE id <> @p0 AND wallet_type = 'EVM' AND lower(address) = @p1", id, address.ToLowerInvariant()))
+            || (walletType is "XRPL" or "Stellar" && s.Statements.Exists("SELECT 1 FROM wallets WHERE id <> @p0 AND wallet_type = @p1 AND address = @p2", id, walletType, address)))
         {
             throw new ActionFailedException(ActionError.Conflict, "this wallet address already exists");
         }
