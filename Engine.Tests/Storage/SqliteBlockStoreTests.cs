@@ -168,6 +168,57 @@ public sealed class SqliteBlockStoreTests : IDisposable
     }
 
     [Fact]
+    public void The_index_starts_a_new_generation_between_batches_and_a_reader_opened_before_finds_hashes_in_it()
+    {
+        byte[][] Hashes(int block, int count) => [.. Enumerable.Range(0, count).Select(i => Hash32.Compute(BitConverter.GetBytes((block * 100_000) + i)).ToArray())];
+        using var writer = IdOS.Akka.Engine.Storage.Blocks.TransactionIndexDatabase.Open(IndexPath, generationRows: 100);
+        using var reader = IdOS.Akka.Engine.Storage.Blocks.TransactionIndexDatabase.Open(IndexPath, generationRows: 100);
+
+        writer.IndexTransactions([(1, Hashes(1, 150))]);
+        writer.IndexTransactions([(2, Hashes(2, 30)), (3, Hashes(3, 30))]);
+        writer.IndexTransactions([(4, Hashes(4, 10))]);
+
+        // 150 went into the first generation (a batch is never split), 60 into the second, 10 into the second too.
+        Assert.Equal(2, GenerationTables());
+        Assert.True(reader.ContainsTransaction(Hashes(4, 10)[9]));
+        Assert.True(reader.ContainsTransaction(Hashes(1, 150)[0]));
+        Assert.False(reader.ContainsTransaction(Hashes(5, 1)[0]));
+        Assert.Equal(220, reader.TransactionCount());
+        Assert.Equal(150, reader.TransactionCount(maxHeight: 1));
+        Assert.Equal(220, reader.AllTransactionHashes().Distinct(ByteArrays.Instance).Count());
+
+        // A batch cut short by a crash is indexed again into the same generation, not counted twice.
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={IndexPath};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE transaction_index_state SET indexed_height = 3";
+            command.ExecuteNonQuery();
+        }
+
+        writer.IndexTransactions([(4, Hashes(4, 10))]);
+        Assert.Equal(220, reader.TransactionCount());
+    }
+
+    private int GenerationTables()
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={IndexPath};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name LIKE 'committed_transactions%'";
+        return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private sealed class ByteArrays : IEqualityComparer<byte[]>
+    {
+        public static readonly ByteArrays Instance = new();
+
+        public bool Equals(byte[]? x, byte[]? y) => x.AsSpan().SequenceEqual(y);
+
+        public int GetHashCode(byte[] obj) => BitConverter.ToInt32(obj, 0);
+    }
+
+    [Fact]
     public void The_file_is_in_write_ahead_log_mode()
     {
         using (new SqliteBlockStore(DbPath, _t.Chain.Limits))
