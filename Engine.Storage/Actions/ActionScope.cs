@@ -1,10 +1,4 @@
-using IdOS.Akka.Engine.Storage.Schema;
-using LinqToDB;
 using LinqToDB.Data;
-
-// Comparisons inside queries use ToLower(): it translates to SQL LOWER() on SQLite and PostgreSQL alike, where
-// string.Equals with a StringComparison would not translate (CA1862 is about in-memory strings).
-#pragma warning disable CA1862
 
 namespace IdOS.Akka.Engine.Storage.Actions;
 
@@ -63,11 +57,8 @@ public sealed class ActionScope(DataConnection db, ActionContext context)
     /// </summary>
     public string RequireDelegateInserter()
     {
-        var lower = Context.Caller.ToLowerInvariant();
-        var name = (from d in Db.GetTable<DelegateRow>()
-                    join i in Db.GetTable<InserterRow>() on d.InserterId equals i.Id
-                    where d.Address == lower
-                    select i.Name).FirstOrDefault();
+        var name = (string?)Statements.Scalar("SELECT i.name FROM delegates d JOIN inserters i ON i.id = d.inserter_id WHERE d.address = @p0",
+            Context.Caller.ToLowerInvariant());
         return name ?? throw new ActionFailedException(ActionError.Unauthorized, "Unauthorized inserter");
     }
 

@@ -72,7 +72,8 @@ public sealed class BlockStoreDatabase : IDisposable
 
     /// <summary>
     /// Appends the next height; kept blocks at or below it are no longer needed and go in the same transaction. Its
-    /// transaction hashes are indexed later, in batches (<see cref="TransactionIndexDatabase.IndexTransactions"/>): the block body holds them.
+    /// transaction hashes are indexed later, in batches (<see cref="TransactionIndexDatabase.IndexTransactions"/>):
+    /// the block body holds them.
     /// </summary>
     public void Append(StoredBlock block)
     {
@@ -156,14 +157,6 @@ public sealed class BlockStoreDatabase : IDisposable
 
     public List<byte[]> KeptBlocks() => [.. _db.GetTable<KeptBlockRow>().Where(k => k.Height > Height).OrderBy(k => k.Height).Select(k => k.Block)];
 
-    private StoredBlock? ReadStoredBlock(string sql, object key)
-    {
-        using var reader = _statements.Read(sql, key);
-        return reader.Read()
-            ? new StoredBlock(reader.GetInt64(0), (byte[])reader.GetValue(1), (byte[])reader.GetValue(2), (byte[])reader.GetValue(3), (byte[])reader.GetValue(4), reader.GetBoolean(5))
-            : null;
-    }
-
     public void Dispose() => _db.Dispose();
 
     /// <summary>
@@ -213,6 +206,14 @@ public sealed class BlockStoreDatabase : IDisposable
             MoveIndexOut(db, path);
             db.Execute("PRAGMA user_version = 4");
         }
+    }
+
+    private StoredBlock? ReadStoredBlock(string sql, object key)
+    {
+        using var reader = _statements.Read(sql, key);
+        return reader.Read()
+            ? new StoredBlock(reader.GetInt64(0), (byte[])reader.GetValue(1), (byte[])reader.GetValue(2), (byte[])reader.GetValue(3), (byte[])reader.GetValue(4), reader.GetBoolean(5))
+            : null;
     }
 
     private static bool HasOwnIndex(DataConnection db) =>
