@@ -89,6 +89,17 @@ public sealed class IdosApplication : IStateMachine, IDisposable
         return appHash;
     }
 
+    /// <inheritdoc cref="NonceSequencer"/>
+    public IReadOnlyList<byte[]> ForProposal(IReadOnlyList<byte[]> candidates, IReadOnlyList<Block> uncommitted)
+    {
+        ArgumentNullException.ThrowIfNull(uncommitted);
+        var statements = PreparedStatements.Of(_state.Connection);
+        return NonceSequencer.Sequence(candidates, [.. uncommitted.Select(b => b.Transactions)], (signer, keyType) =>
+            statements.Scalar("SELECT nonce FROM accounts WHERE identifier = @p0 AND key_type = @p1", signer, keyType) is { } nonce
+                ? Convert.ToInt64(nonce, System.Globalization.CultureInfo.InvariantCulture)
+                : 0);
+    }
+
     public void Dispose() => _state.Dispose();
 
     private static Hash32 HashAt(BlockExecutor executor, ChainParameters chain, long height) =>

@@ -20,6 +20,14 @@ public interface IStateMachine
     string? CheckTransaction(ReadOnlySpan<byte> transaction);
 
     Hash32 Execute(Block block);
+
+    /// <summary>
+    /// What a proposal may carry of the mempool's <paramref name="candidates"/> (in their order), extending the
+    /// uncommitted blocks <paramref name="uncommitted"/> (oldest first): an application whose transactions must run
+    /// in sequence leaves out those whose predecessors this validator does not have yet. Deterministic on the
+    /// committed state. Every candidate, by default.
+    /// </summary>
+    IReadOnlyList<byte[]> ForProposal(IReadOnlyList<byte[]> candidates, IReadOnlyList<Block> uncommitted) => candidates;
 }
 
 /// <summary>

@@ -503,12 +503,15 @@ public sealed class Replica
             return;
         }
 
-        var inAncestors = _tree.PathFromRoot(parent).SelectMany(b => b.TransactionHashes).ToHashSet();
+        var uncommitted = _tree.PathFromRoot(parent);
+        var inAncestors = uncommitted.SelectMany(b => b.TransactionHashes).ToHashSet();
         var headerAllowance = 1024 + (64 * _chain.Validators.Count);
-        var transactions = Mempool.Select(
-            _chain.Limits.MaxTransactionsPerBlock,
-            _chain.Limits.MaxBlockBytes - headerAllowance,
-            hash => inAncestors.Contains(hash) || _store.ContainsTransaction(hash));
+        var transactions = _app.ForProposal(
+            Mempool.Select(
+                _chain.Limits.MaxTransactionsPerBlock,
+                _chain.Limits.MaxBlockBytes - headerAllowance,
+                hash => inAncestors.Contains(hash) || _store.ContainsTransaction(hash)),
+            uncommitted);
         var block = Block.Create(
             round,
             parent.Height + 1,
