@@ -1,6 +1,5 @@
 using LinqToDB;
 using LinqToDB.Data;
-using LinqToDB.DataProvider.SQLite;
 using LinqToDB.Mapping;
 
 namespace IdOS.Akka.Engine.Storage.Blocks;
@@ -35,21 +34,11 @@ public sealed class BlockStoreDatabase : IDisposable
 
     public static BlockStoreDatabase Open(string path)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (directory is not null)
-        {
-            Directory.CreateDirectory(directory);
-        }
-
-        var db = new DataConnection(new DataOptions().UseSQLite($"Data Source={path};Pooling=False", SQLiteProvider.Microsoft));
+        // Consensus appends while the sync, query and retention actors use connections of their own (retention writes
+        // when it prunes); a writer waits for the other rather than fail.
+        var db = SqliteFile.Open(path, "synchronous=FULL", "secure_delete=ON", "busy_timeout=30000");
         try
         {
-            db.Execute("PRAGMA journal_mode=WAL");
-            db.Execute("PRAGMA synchronous=FULL");
-            db.Execute("PRAGMA secure_delete=ON");
-            // The node's appends and its transaction indexer write this file from two connections; each waits for the other.
-            db.Execute("PRAGMA busy_timeout=30000");
             db.Execute("""
                 CREATE TABLE IF NOT EXISTS committed_blocks (
                     height INTEGER NOT NULL PRIMARY KEY,

@@ -1,6 +1,5 @@
 using LinqToDB;
 using LinqToDB.Data;
-using LinqToDB.DataProvider.SQLite;
 using Microsoft.Data.Sqlite;
 
 namespace IdOS.Akka.Engine.Storage.Blocks;
@@ -54,21 +53,11 @@ public sealed class TransactionIndexDatabase : IDisposable
     /// <param name="generationRows">Hashes per generation; tests make it small.</param>
     public static TransactionIndexDatabase Open(string path, long generationRows = GenerationRows)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ArgumentOutOfRangeException.ThrowIfLessThan(generationRows, 1);
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (directory is not null)
-        {
-            Directory.CreateDirectory(directory);
-        }
-
-        var db = new DataConnection(new DataOptions().UseSQLite($"Data Source={path};Pooling=False", SQLiteProvider.Microsoft));
+        // The consensus thread reads and the index writer writes, each on a connection of its own.
+        var db = SqliteFile.Open(path, "synchronous=NORMAL", "busy_timeout=30000");
         try
         {
-            db.Execute("PRAGMA journal_mode=WAL");
-            db.Execute("PRAGMA synchronous=NORMAL");
-            // The consensus thread reads and the index writer writes, each on a connection of its own.
-            db.Execute("PRAGMA busy_timeout=30000");
             CreateSchema(db, "main");
             return new TransactionIndexDatabase(db, generationRows);
         }
