@@ -9,7 +9,7 @@ public sealed class CodecTests
 {
     private readonly TestChain _t = new();
 
-    private static readonly string[] Kinds = ["proposal", "proposal-with-tc", "vote", "timeout", "request", "response"];
+    private static readonly string[] Kinds = ["proposal", "proposal-with-tc", "vote", "timeout", "timeout-with-tc", "request", "response"];
 
     public static TheoryData<string> MessageKinds => new(Kinds);
 
@@ -24,6 +24,7 @@ public sealed class CodecTests
             "proposal-with-tc" => _t.Propose(b3, _t.Tc(2, 1)),
             "vote" => _t.Vote(2, b1.Id, 1),
             "timeout" => _t.Timeout(1, 2, _t.QcFor(b1)),
+            "timeout-with-tc" => _t.Timeout(1, 3, _t.QcFor(b1)) with { LastRoundTc = _t.Tc(2, 1) },
             "request" => new BlockRequest(b1.Id, 0, 64),
             "response" => new BlockResponse(b3.Id, [b3, b1]),
             _ => throw new ArgumentException(kind),

@@ -125,6 +125,49 @@ public sealed class ReplicaTests
         Assert.Contains(Rejections(replica.OnMessage(Peer, forged, Now)), r => r.Contains("does not verify", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// A bare quorum split across two rounds: the validator ahead entered round 2 by a TC whose timeouts the others
+    /// partly missed. Its round-2 timeout carries that TC, and a validator still in round 1 follows it.
+    /// </summary>
+    [Fact]
+    public void A_timeout_carries_the_tc_its_round_was_entered_by_and_a_validator_behind_follows_it()
+    {
+        var ahead = _t.Replica(1);
+        ahead.Start(Now);
+        ahead.OnMessage(new PeerId(0), _t.Timeout(0, 1, _t.Chain.GenesisQc), Now);
+        ahead.OnMessage(new PeerId(2), _t.Timeout(2, 1, _t.Chain.GenesisQc), Now);
+        Assert.Equal(2, ahead.CurrentRound);
+
+        var timedOut = ahead.OnTimer(2, Now + 2_000);
+        var sent = Assert.IsType<TimeoutVote>(Assert.Single(timedOut.OfType<Broadcast>()).Message);
+        Assert.Equal((2L, 1L), (sent.Round, sent.LastRoundTc?.Round));
+        Assert.True(ConsensusCodec.TryDecode(ConsensusCodec.Encode(sent), _t.Chain.Limits, out var decoded, out var error), error);
+        Assert.Equal(sent.LastRoundTc!.Signers, Assert.IsType<TimeoutVote>(decoded).LastRoundTc!.Signers);
+
+        var behind = _t.Replica(2);
+        behind.Start(Now);
+        var effects = behind.OnMessage(new PeerId(1), decoded, Now);
+
+        Assert.Empty(Rejections(effects));
+        Assert.Equal(2, behind.CurrentRound);
+    }
+
+    [Fact]
+    public void A_timeout_with_a_forged_tc_or_a_tc_of_another_round_is_rejected_and_moves_nobody()
+    {
+        var replica = _t.Replica(2);
+        replica.Start(Now);
+        var validTc = _t.Tc(1, 0);
+        var forgedTc = validTc with { Signatures = [.. validTc.Signatures.Select((s, i) => i == 0 ? _t.Keys[0].Sign(_t.Chain.Domain.Timeout(7, 0)) : s)] };
+
+        var forged = replica.OnMessage(Peer, _t.Timeout(1, 2, _t.Chain.GenesisQc) with { LastRoundTc = forgedTc }, Now);
+        var wrongRound = replica.OnMessage(Peer, _t.Timeout(1, 3, _t.Chain.GenesisQc) with { LastRoundTc = validTc }, Now);
+
+        Assert.Contains(Rejections(forged), r => r.Contains("does not verify", StringComparison.Ordinal));
+        Assert.Contains(Rejections(wrongRound), r => r.Contains("carries a TC of round 1", StringComparison.Ordinal));
+        Assert.Equal(1, replica.CurrentRound);
+    }
+
     [Fact]
     public void A_second_proposal_for_a_round_is_evidence_and_is_not_voted_for()
     {

@@ -21,6 +21,9 @@ public static class ConsensusCodec
         Timeout = 3,
         BlockRequest = 4,
         BlockResponse = 5,
+
+        /// <summary>A timeout with the TC of the round before; a tag of its own keeps timeouts persisted without one readable.</summary>
+        TimeoutWithTc = 6,
     }
 
     public static byte[] Encode(ConsensusMessage message)
@@ -49,11 +52,16 @@ public static class ConsensusCodec
                 writer.WriteFixed(vote.Signature);
                 break;
             case TimeoutVote timeout:
-                writer.WriteU8((int)Tag.Timeout);
+                writer.WriteU8((int)(timeout.LastRoundTc is null ? Tag.Timeout : Tag.TimeoutWithTc));
                 writer.WriteU63(timeout.Round);
                 WriteQc(writer, timeout.HighQc);
                 writer.WriteU16(timeout.Voter);
                 writer.WriteFixed(timeout.Signature);
+                if (timeout.LastRoundTc is not null)
+                {
+                    WriteTc(writer, timeout.LastRoundTc);
+                }
+
                 break;
             case BlockRequest request:
                 writer.WriteU8((int)Tag.BlockRequest);
@@ -218,6 +226,7 @@ public static class ConsensusCodec
             Tag.Proposal => ReadProposal(ref reader, limits),
             Tag.Vote => new Vote(reader.ReadHash(), reader.ReadU63("round"), reader.ReadU16(), ReadSignature(ref reader)),
             Tag.Timeout => ReadTimeout(ref reader),
+            Tag.TimeoutWithTc => ReadTimeout(ref reader) with { LastRoundTc = ReadTc(ref reader) },
             Tag.BlockRequest => new BlockRequest(reader.ReadHash(), reader.ReadU63("known committed height"), reader.ReadU16()),
             Tag.BlockResponse => ReadBlockResponse(ref reader, limits),
             var other => throw new MalformedMessageException($"unknown message tag {(byte)other}"),

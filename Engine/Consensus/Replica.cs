@@ -376,7 +376,31 @@ public sealed class Replica
             return;
         }
 
+        if (timeout.LastRoundTc is { } tc)
+        {
+            if (tc.Round + 1 != timeout.Round)
+            {
+                Reject(from, $"timeout of validator {timeout.Voter} for round {timeout.Round} carries a TC of round {tc.Round}");
+                return;
+            }
+
+            if (tc.Round >= CurrentRound)
+            {
+                var tcVerdict = _checks.CheckTc(tc);
+                if (!tcVerdict.IsAccepted)
+                {
+                    Reject(from, tcVerdict.Reason!);
+                    return;
+                }
+            }
+        }
+
         AdvanceWith(timeout.HighQc, from);
+        if (timeout.LastRoundTc is not null)
+        {
+            AdvanceWith(timeout.LastRoundTc);
+        }
+
         if (timeout.Round > CurrentRound + _options.MaxRoundsAhead)
         {
             Reject(from, $"timeout of validator {timeout.Voter} for round {timeout.Round} is too far ahead of round {CurrentRound}");
@@ -423,7 +447,7 @@ public sealed class Replica
             _effects.Add(new PersistSafetyState(_safety.State));
         }
 
-        _effects.Add(new Broadcast(timeout));
+        _effects.Add(new Broadcast(_lastRoundTc?.Round + 1 == round ? timeout with { LastRoundTc = _lastRoundTc } : timeout));
         AddTimeout(timeout);
     }
 

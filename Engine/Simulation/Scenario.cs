@@ -25,6 +25,9 @@ public enum NodeRole
 
     /// <summary>One of two instances running correct code with the same key.</summary>
     Twin,
+
+    /// <summary>Never runs: a validator that is down for good, so the live ones are a bare quorum.</summary>
+    Silent,
 }
 
 /// <summary>Everything one simulated world is made of; drawn from the scenario and the seed.</summary>
@@ -91,6 +94,13 @@ public sealed record Scenario(string Name, string Description, Func<int, SimRand
                 DelayMinMs = rng.Between(0, 30),
                 DelayMeanMs = rng.Between(30.0, 100.0),
                 GstMs = rng.Between(5_000, 15_000),
+            }),
+        new("lossy-quorum", "f validators down for good; loss 0-30%, delay mean 5-60 ms until GST", (n, rng, mutation) =>
+            Config(n, mutation, Roles(n, rng, NodeRole.Silent)) with
+            {
+                DropRate = rng.Between(0.0, 0.3),
+                DelayMeanMs = rng.Between(5.0, 60.0),
+                GstMs = rng.Between(3_000, 12_000),
             }),
         new("partition", "random splits changing every 0.5-4 s until GST", (n, rng, mutation) =>
             Config(n, mutation, Roles(n, rng)) with { Partitions = PartitionMode.Random, GstMs = rng.Between(8_000, 20_000) }),

@@ -105,7 +105,7 @@ public sealed partial class SimWorld
 
     public SimulationResult Run()
     {
-        foreach (var instance in _instances)
+        foreach (var instance in _instances.Where(i => i.Role != NodeRole.Silent))
         {
             Restart(instance);
         }
@@ -188,7 +188,7 @@ public sealed partial class SimWorld
                 foreach (var each in _instances)
                 {
                     each.CrashAfterEffects = null;
-                    if (each.Replica is null)
+                    if (each.Replica is null && each.Role != NodeRole.Silent)
                     {
                         Restart(each);
                     }

@@ -14,8 +14,16 @@ public sealed record Proposal(Block Block, byte[] Signature, TimeoutCertificate?
 /// <summary>A validator's vote for a block; sent to the leader of the next round.</summary>
 public sealed record Vote(Hash32 BlockId, long Round, int Voter, byte[] Signature) : ConsensusMessage;
 
-/// <summary>A validator gives up on a round; it carries its highest QC so that the next leader cannot ignore it.</summary>
-public sealed record TimeoutVote(long Round, QuorumCertificate HighQc, int Voter, byte[] Signature) : ConsensusMessage;
+/// <summary>
+/// A validator gives up on a round; it carries its highest QC so that the next leader cannot ignore it, and the TC it
+/// entered the round by, if any, so that a validator that missed that TC's timeouts can follow. Without the TC, a
+/// bare quorum split across two rounds waits forever: those behind re-send timeouts for a round the one ahead has
+/// left, and the one ahead times out alone. The TC is not signed over; it certifies itself.
+/// </summary>
+public sealed record TimeoutVote(long Round, QuorumCertificate HighQc, int Voter, byte[] Signature) : ConsensusMessage
+{
+    public TimeoutCertificate? LastRoundTc { get; init; }
+}
 
 /// <summary>Ask a peer for a block and up to <see cref="MaxBlocks"/> of its ancestors above a committed height.</summary>
 public sealed record BlockRequest(Hash32 BlockId, long KnownCommittedHeight, int MaxBlocks) : ConsensusMessage;
