@@ -9,6 +9,7 @@ namespace IdOS.Akka.Engine.Tests.Consensus;
 public sealed class ReplicaTests
 {
     private static readonly PeerId Peer = new(1);
+    private static readonly int[] QuorumOfVoters = [0, 1, 2];
     private readonly TestChain _t = new();
 
     private const long Now = TestChain.GenesisTime + 10_000;
@@ -286,6 +287,57 @@ public sealed class ReplicaTests
         Assert.True(persist >= 0 && persist < broadcast, string.Join(", ", effects));
         Assert.Equal(1, leader.SafetyState.LastVotedRound);
     }
+
+    /// <summary>
+    /// Validator 2 leads round 2. Its round-1 vote is durable before it can form QC(1), so its proposal leaves at once
+    /// and its own vote is written after; restarted from that durable state, it proposes nothing in round 2.
+    /// </summary>
+    [Fact]
+    public void A_leader_whose_vote_in_the_round_before_is_durable_proposes_before_persisting_and_a_restart_does_not_propose_again()
+    {
+        var store = new SimBlockStore();
+        var leader = _t.Replica(2, store: store);
+        var voted = leader.OnMessage(Peer, _t.Propose(B1), Now);
+        var durable = voted.OfType<PersistSafetyState>().Single().State;
+
+        var effects = FormQcForB1(leader).ToList();
+
+        var broadcast = effects.FindIndex(e => e is Broadcast { Message: Proposal { Round: 2 } });
+        var persist = effects.FindIndex(e => e is PersistSafetyState);
+        Assert.True(broadcast >= 0 && broadcast < persist, string.Join(", ", effects));
+        Assert.Equal(2, leader.SafetyState.LastVotedRound);
+
+        var restarted = _t.Replica(2, durable, store);
+        restarted.OnMessage(Peer, _t.Propose(B1), Now);
+        var afterRestart = FormQcForB1(restarted);
+
+        Assert.Equal(2, restarted.CurrentRound);
+        Assert.DoesNotContain(afterRestart, e => e is Broadcast { Message: Proposal });
+        Assert.DoesNotContain(afterRestart, e => e is PersistSafetyState);
+    }
+
+    /// <summary>Validator 3 leads round 3 but never voted in round 2: its proposal waits for its own vote to be durable.</summary>
+    [Fact]
+    public void A_leader_without_a_durable_vote_in_the_round_before_persists_before_it_proposes()
+    {
+        var leader = _t.Replica(3);
+        leader.OnMessage(Peer, _t.Propose(B1), Now);
+        var b2 = _t.Block(2, B1);
+        foreach (var voter in QuorumOfVoters)
+        {
+            leader.OnMessage(new PeerId(voter), _t.Vote(voter, b2.Id, 2), Now);
+        }
+
+        Assert.Equal(3, leader.CurrentRound);
+        var effects = leader.OnMessage(Peer, new BlockResponse(b2.Id, [b2]), Now).ToList();
+
+        var broadcast = effects.FindIndex(e => e is Broadcast { Message: Proposal { Round: 3 } });
+        var persist = effects.FindIndex(e => e is PersistSafetyState);
+        Assert.True(persist >= 0 && persist < broadcast, string.Join(", ", effects));
+    }
+
+    private IReadOnlyList<ReplicaEffect> FormQcForB1(Replica leader) =>
+        [.. QuorumOfVoters.SelectMany(voter => leader.OnMessage(new PeerId(voter), _t.Vote(voter, B1.Id, 1), Now))];
 
     [Fact]
     public void Bytes_from_a_peer_never_make_the_replica_throw()

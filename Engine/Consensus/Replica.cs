@@ -100,6 +100,10 @@ public sealed class Replica
         HighQc = safetyState.HighQc.Round > rootQc.Round ? safetyState.HighQc : rootQc;
         CurrentRound = Math.Max(Math.Max(HighQc.Round + 1, safetyState.LastVotedRound), 1);
 
+        // A leader may have sent a proposal for the round after its last durable vote or timeout without recording it
+        // (see TryPropose), so a restarted validator proposes nothing up to there: it could not repeat the same block.
+        _proposedRound = safetyState.LastVotedRound >= 1 ? safetyState.LastVotedRound + 1 : 0;
+
         // Kept blocks were checked when first inserted; blocks of abandoned forks simply find no parent.
         foreach (var block in persistedBlocks.Where(b => b.Height > root.Height).OrderBy(b => b.Height).ThenBy(b => b.Id))
         {
@@ -527,6 +531,7 @@ public sealed class Replica
             return;
         }
 
+        var durableLastVotedRound = _safety.State.LastVotedRound;
         var uncommitted = _tree.PathFromRoot(parent);
         var inAncestors = uncommitted.SelectMany(b => b.TransactionHashes).ToHashSet();
         var headerAllowance = 1024 + (64 * _chain.Validators.Count);
@@ -549,14 +554,18 @@ public sealed class Replica
         _proposedRound = round;
         _firstProposalByRound[round] = proposal;
 
-        // The leader's own vote raises its last voted round; the proposal leaves only after that is persisted, so a
-        // leader that crashes and restarts in this round cannot propose a second, different block for it.
+        // A leader that crashes and restarts in this round must not propose a second, different block for it. When
+        // its vote or timeout in the round before is durable (every state change before this point is written before
+        // the proposal leaves), a restart already keeps it from proposing here (see the constructor), so the proposal
+        // leaves at once and the leader's own vote is written while the others write theirs: one journal write per
+        // round on the critical path instead of two. Otherwise the proposal waits for the leader's own vote.
         var before = _effects.Count;
         InsertAndVote(proposal, PeerId.Self);
         var persisted = _effects.FindIndex(before, e => e is PersistSafetyState);
         if (persisted >= 0)
         {
-            _effects.Insert(persisted + 1, new Broadcast(proposal));
+            var restartCannotRepropose = durableLastVotedRound >= 1 && durableLastVotedRound + 1 >= round;
+            _effects.Insert(restartCannotRepropose ? persisted : persisted + 1, new Broadcast(proposal));
         }
     }
 
