@@ -227,6 +227,7 @@ public sealed class BlockStoreDatabase : IDisposable
             {
                 db.Execute("INSERT OR IGNORE INTO moved_index.committed_transactions (hash, height) SELECT hash, height FROM main.committed_transactions ORDER BY hash");
                 db.Execute("UPDATE moved_index.transaction_index_state SET indexed_height = (SELECT indexed_height FROM main.transaction_index_state WHERE id = 1) WHERE id = 1");
+                TransactionIndexDatabase.RecountFirstRun(db, "moved_index");
                 transaction.Commit();
             }
 

@@ -2,6 +2,7 @@ using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Hosting;
 using IdOS.Akka.Engine.Simulation;
+using IdOS.Akka.Engine.Storage.Blocks;
 using IdOS.Akka.Engine.Tests.Consensus;
 using Xunit;
 
@@ -16,7 +17,7 @@ public sealed class SqliteBlockStoreTests : IDisposable
 
     private string DbPath => Path.Combine(_dir.FullName, "node", "blocks.db");
 
-    private string IndexPath => IdOS.Akka.Engine.Storage.Blocks.TransactionIndexDatabase.PathFor(DbPath);
+    private string IndexPath => TransactionIndexDatabase.PathFor(DbPath);
 
     public void Dispose() => _dir.Delete(recursive: true);
 
@@ -124,7 +125,7 @@ public sealed class SqliteBlockStoreTests : IDisposable
                 ConsensusCodec.EncodeQc(b3.Header.Justify), Hash32.Zero.ToArray()));
         }
 
-        using (var index = IdOS.Akka.Engine.Storage.Blocks.TransactionIndexDatabase.Open(IndexPath))
+        using (var index = TransactionIndexDatabase.Open(IndexPath))
         {
             Assert.Equal(1, index.IndexedHeight());
         }
@@ -136,78 +137,104 @@ public sealed class SqliteBlockStoreTests : IDisposable
             Assert.Equal(3, restarted.AllTransactionHashes().Distinct().Count());
         }
 
-        using var reopened = IdOS.Akka.Engine.Storage.Blocks.TransactionIndexDatabase.Open(IndexPath);
+        using var reopened = TransactionIndexDatabase.Open(IndexPath);
         Assert.Equal(2, reopened.IndexedHeight());
         Assert.Equal(3, reopened.TransactionCount());
     }
 
     [Fact]
-    public void A_large_batch_is_indexed_in_chunks_and_a_batch_a_crash_cut_short_can_be_indexed_again()
+    public void A_batch_is_indexed_as_one_run_with_its_height_and_a_gap_is_refused()
     {
-        using var db = IdOS.Akka.Engine.Storage.Blocks.TransactionIndexDatabase.Open(IndexPath);
-        byte[][] Hashes(int block, int count) => [.. Enumerable.Range(0, count).Select(i => Hash32.Compute(BitConverter.GetBytes((block * 100_000) + i)).ToArray())];
-        db.IndexTransactions([(1, Hashes(1, 4_500)), (2, Hashes(2, 10))]);
+        using var db = TransactionIndexDatabase.Open(IndexPath);
+        db.IndexTransactions([(1, Packed(IndexHashes(1, 4_500))), (2, Packed(IndexHashes(2, 10)))]);
 
         Assert.Equal(2, db.IndexedHeight());
         Assert.Equal(4_510, db.TransactionCount());
-
-        // As if the process had died after the first chunks of this batch: the marker still says 1.
-        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={IndexPath};Pooling=False"))
-        {
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = "UPDATE transaction_index_state SET indexed_height = 1";
-            command.ExecuteNonQuery();
-        }
-
-        db.IndexTransactions([(2, Hashes(2, 10))]);
-
+        Assert.Equal(4_500, db.TransactionCount(maxHeight: 1));
+        Assert.True(db.ContainsTransaction(IndexHashes(1, 4_500)[4_499]));
+        Assert.True(db.ContainsTransaction(IndexHashes(2, 10)[0]));
+        Assert.False(db.ContainsTransaction(IndexHashes(3, 1)[0]));
+        Assert.Throws<InvalidOperationException>(() => db.IndexTransactions([(4, Packed(IndexHashes(4, 1)))]));
+        Assert.Throws<ArgumentException>(() => db.IndexTransactions([(3, new byte[33])]));
         Assert.Equal(2, db.IndexedHeight());
-        Assert.Equal(4_510, db.TransactionCount());
-        Assert.Throws<InvalidOperationException>(() => db.IndexTransactions([(4, Hashes(4, 1))]));
     }
 
     [Fact]
-    public void The_index_starts_a_new_generation_between_batches_and_a_reader_opened_before_finds_hashes_in_it()
+    public void Runs_of_one_tier_merge_until_they_are_large_and_a_reader_opened_before_finds_every_hash_meanwhile()
     {
-        byte[][] Hashes(int block, int count) => [.. Enumerable.Range(0, count).Select(i => Hash32.Compute(BitConverter.GetBytes((block * 100_000) + i)).ToArray())];
-        using var writer = IdOS.Akka.Engine.Storage.Blocks.TransactionIndexDatabase.Open(IndexPath, generationRows: 100);
-        using var reader = IdOS.Akka.Engine.Storage.Blocks.TransactionIndexDatabase.Open(IndexPath, generationRows: 100);
+        var compaction = new RunCompaction(FanIn: 2, TierBase: 100, MaxRunRows: 1_000);
+        using var writer = TransactionIndexDatabase.Open(IndexPath, compaction);
+        using var reader = TransactionIndexDatabase.Open(IndexPath, compaction);
+        Assert.Equal(0, reader.TransactionCount());
 
-        writer.IndexTransactions([(1, Hashes(1, 150))]);
-        writer.IndexTransactions([(2, Hashes(2, 30)), (3, Hashes(3, 30))]);
-        writer.IndexTransactions([(4, Hashes(4, 10))]);
+        var indexed = new List<byte[]>();
+        var merges = 0;
+        for (var height = 1; height <= 12; height++)
+        {
+            var hashes = IndexHashes(height, 300);
+            writer.IndexTransactions([(height, Packed(hashes))]);
+            merges += writer.Compact();
+            indexed.AddRange(hashes);
+            Assert.True(reader.ContainsTransaction(hashes[^1]));
+            Assert.True(reader.ContainsTransaction(indexed[0]));
+        }
 
-        // 150 went into the first generation (a batch is never split), 60 into the second, 10 into the second too.
-        Assert.Equal(2, GenerationTables());
-        Assert.True(reader.ContainsTransaction(Hashes(4, 10)[9]));
-        Assert.True(reader.ContainsTransaction(Hashes(1, 150)[0]));
-        Assert.False(reader.ContainsTransaction(Hashes(5, 1)[0]));
-        Assert.Equal(220, reader.TransactionCount());
-        Assert.Equal(150, reader.TransactionCount(maxHeight: 1));
-        Assert.Equal(220, reader.AllTransactionHashes().Distinct(ByteArrays.Instance).Count());
+        // Runs of 300 merge in pairs into runs of 600, which are past 1,000 ÷ 2 and merge no more; run 0 stays empty.
+        Assert.Equal(6, merges);
+        Assert.Equal(7, writer.RunCount());
+        Assert.All(indexed, hash => Assert.True(reader.ContainsTransaction(hash)));
+        Assert.False(reader.ContainsTransaction(IndexHashes(13, 1)[0]));
+        Assert.Equal(3_600, reader.TransactionCount());
+        Assert.Equal(900, reader.TransactionCount(maxHeight: 3));
+        Assert.Equal(3_600, reader.AllTransactionHashes().Distinct(ByteArrays.Instance).Count());
+    }
 
-        // A batch cut short by a crash is indexed again into the same generation, not counted twice.
+    [Fact]
+    public void An_index_of_generations_becomes_runs_without_the_hashes_of_a_batch_a_crash_cut_short()
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(IndexPath)!);
         using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={IndexPath};Pooling=False"))
         {
             connection.Open();
             using var command = connection.CreateCommand();
-            command.CommandText = "UPDATE transaction_index_state SET indexed_height = 3";
+            command.CommandText = """
+                CREATE TABLE committed_transactions (hash BLOB NOT NULL PRIMARY KEY, height INTEGER NOT NULL) WITHOUT ROWID;
+                CREATE TABLE committed_transactions_1 (hash BLOB NOT NULL PRIMARY KEY, height INTEGER NOT NULL) WITHOUT ROWID;
+                CREATE TABLE transaction_index_state (id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1), indexed_height INTEGER NOT NULL, generation INTEGER NOT NULL DEFAULT 0);
+                INSERT INTO transaction_index_state (id, indexed_height, generation) VALUES (1, 2, 1);
+                """;
             command.ExecuteNonQuery();
+            command.CommandText = "INSERT INTO committed_transactions_1 (hash, height) VALUES ($hash, $height)";
+            var hash = command.Parameters.Add("$hash", Microsoft.Data.Sqlite.SqliteType.Blob);
+            var height = command.Parameters.Add("$height", Microsoft.Data.Sqlite.SqliteType.Integer);
+            // Height 2 was indexed whole; height 3's batch had written its first chunk when the process died.
+            foreach (var (block, count) in new[] { (2, 50), (3, 20) })
+            {
+                foreach (var row in IndexHashes(block, count))
+                {
+                    hash.Value = row;
+                    height.Value = block;
+                    command.ExecuteNonQuery();
+                }
+            }
         }
 
-        writer.IndexTransactions([(4, Hashes(4, 10))]);
-        Assert.Equal(220, reader.TransactionCount());
+        using var db = TransactionIndexDatabase.Open(IndexPath);
+        Assert.Equal(50, db.TransactionCount());
+        Assert.Equal(2, db.RunCount());
+        Assert.False(db.ContainsTransaction(IndexHashes(3, 20)[0]));
+
+        db.IndexTransactions([(3, Packed(IndexHashes(3, 20)))]);
+
+        Assert.Equal(70, db.TransactionCount());
+        Assert.Equal(70, db.AllTransactionHashes().Distinct(ByteArrays.Instance).Count());
+        Assert.True(db.ContainsTransaction(IndexHashes(3, 20)[19]));
     }
 
-    private int GenerationTables()
-    {
-        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={IndexPath};Pooling=False");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name LIKE 'committed_transactions%'";
-        return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
-    }
+    private static byte[][] IndexHashes(int block, int count) =>
+        [.. Enumerable.Range(0, count).Select(i => Hash32.Compute(BitConverter.GetBytes((block * 100_000) + i)).ToArray())];
+
+    private static byte[] Packed(byte[][] hashes) => [.. hashes.SelectMany(hash => hash)];
 
     private sealed class ByteArrays : IEqualityComparer<byte[]>
     {

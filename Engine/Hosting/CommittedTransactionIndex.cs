@@ -8,21 +8,20 @@ namespace IdOS.Akka.Engine.Hosting;
 /// Which transactions are committed, for the replica's checks on every transaction it admits, proposes or receives.
 /// A Bloom filter answers most; hashes of blocks committed but not yet in the file's index are held in memory; the
 /// file answers the rest. A writer thread with its own connection indexes committed blocks in batches, so a commit
-/// writes one row and never waits for the hundreds of random index pages its hashes touch. Answers are exact at all
-/// times: a hash leaves memory only once a transaction that holds it in the index has committed.
+/// writes one row and never waits for the index. Answers are exact at all times: a hash leaves memory only once a
+/// transaction that holds it in the index has committed.
 /// </summary>
 internal sealed class CommittedTransactionIndex : IDisposable
 {
     private const int FlushHashes = 50_000;
-    // Larger batches share more index pages among their inserts: at block 400 (cluster benchmark) 500 ms gave
-    // 9,527-9,945 cmd/s, 2 s 12,914-13,459 and 100 ms 7,456 (docs/BENCHMARKS.md).
+    // Each batch becomes a run of the index that later merges: larger batches make fewer runs to merge and to ask.
     private static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(2);
 
     private readonly TransactionIndexDatabase _db;
     private readonly HashFilter _filter = new(HashFilter.DefaultBits);
     private readonly HashSet<Hash32> _unindexed = [];
     private readonly Queue<(long Height, IReadOnlyList<Hash32> Hashes)> _pending = new();
-    private readonly ConcurrentQueue<(long Height, IReadOnlyList<byte[]> Hashes)> _toWrite = new();
+    private readonly ConcurrentQueue<(long Height, IReadOnlyList<Hash32> Hashes)> _toWrite = new();
     private readonly object _gate = new();
     private readonly Thread _writer;
     private long _indexedHeight;
@@ -66,7 +65,7 @@ internal sealed class CommittedTransactionIndex : IDisposable
         }
 
         _pending.Enqueue((height, hashes));
-        _toWrite.Enqueue((height, [.. hashes.Select(h => h.ToArray())]));
+        _toWrite.Enqueue((height, hashes));
         if (Interlocked.Add(ref _queuedHashes, hashes.Count) >= FlushHashes)
         {
             WakeWriter();
@@ -133,7 +132,7 @@ internal sealed class CommittedTransactionIndex : IDisposable
         try
         {
             using var writer = TransactionIndexDatabase.Open(path);
-            var batch = new List<(long Height, IReadOnlyList<byte[]> Hashes)>();
+            var batch = new List<(long Height, ReadOnlyMemory<byte> Hashes)>();
             var stopping = false;
             while (!stopping)
             {
@@ -149,7 +148,7 @@ internal sealed class CommittedTransactionIndex : IDisposable
 
                 while (_toWrite.TryDequeue(out var block))
                 {
-                    batch.Add(block);
+                    batch.Add((block.Height, Packed(block.Hashes)));
                     Interlocked.Add(ref _queuedHashes, -block.Hashes.Count);
                 }
 
@@ -164,7 +163,19 @@ internal sealed class CommittedTransactionIndex : IDisposable
         }
     }
 
-    private void Flush(TransactionIndexDatabase writer, List<(long Height, IReadOnlyList<byte[]> Hashes)> batch)
+    private static byte[] Packed(IReadOnlyList<Hash32> hashes)
+    {
+        var packed = new byte[hashes.Count * Hash32.Size];
+        for (var i = 0; i < hashes.Count; i++)
+        {
+            hashes[i].WriteTo(packed.AsSpan(i * Hash32.Size));
+        }
+
+        return packed;
+    }
+
+    /// <summary>Indexes the batch, lets the consensus thread drop its hashes from memory, and only then merges runs.</summary>
+    private void Flush(TransactionIndexDatabase writer, List<(long Height, ReadOnlyMemory<byte> Hashes)> batch)
     {
         if (batch.Count == 0)
         {
@@ -174,5 +185,6 @@ internal sealed class CommittedTransactionIndex : IDisposable
         writer.IndexTransactions(batch);
         Volatile.Write(ref _indexedHeight, batch[^1].Height);
         batch.Clear();
+        writer.Compact();
     }
 }
