@@ -13,8 +13,8 @@ namespace IdOS.Akka.Engine.Storage.Blocks;
 /// <see cref="IndexedHeight"/>, so it needs no durability of its own (synchronous=NORMAL). It has its own file
 /// because its writes held the file's write lock, and in the block store's file every append waited for them.
 /// <para>
-/// Hashes are random, so a batch inserted into one large B-tree rewrote nearly every leaf page of it: a batch of
-/// 30,000 into a tree of 400,000 wrote ~50 MB and cost ~5.5 µs of CPU a hash (docs/BENCHMARKS.md). Each batch is
+/// Hashes are random, so a batch inserted into one large B-tree rewrote nearly every leaf page of it (~50 MB for a
+/// batch of 30,000 into a tree of 400,000) and cost 3× the CPU a hash (docs/BENCHMARKS.md). Each batch is
 /// therefore a sorted run of its own — a new table filled in key order, which writes each page once — and runs of
 /// similar size are merged, a handful at a time, in one sorted pass (<see cref="Compact"/>), the way a log-structured
 /// merge tree does. A lookup, which the node makes only when its in-memory filter says "maybe", asks each run.

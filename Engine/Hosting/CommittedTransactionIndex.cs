@@ -152,7 +152,7 @@ internal sealed class CommittedTransactionIndex : IDisposable
                     Interlocked.Add(ref _queuedHashes, -block.Hashes.Count);
                 }
 
-                Flush(writer, batch);
+                Flush(writer, batch, merge: !stopping);
             }
         }
 #pragma warning disable CA1031 // An exception escaping this thread would kill the process; the next commit reports it instead.
@@ -174,8 +174,11 @@ internal sealed class CommittedTransactionIndex : IDisposable
         return packed;
     }
 
-    /// <summary>Indexes the batch, lets the consensus thread drop its hashes from memory, and only then merges runs.</summary>
-    private void Flush(TransactionIndexDatabase writer, List<(long Height, ReadOnlyMemory<byte> Hashes)> batch)
+    /// <summary>
+    /// Indexes the batch, lets the consensus thread drop its hashes from memory, and only then merges runs — not while
+    /// the node stops, which a merge of millions of hashes would hold up for seconds; the batches after the next start do.
+    /// </summary>
+    private void Flush(TransactionIndexDatabase writer, List<(long Height, ReadOnlyMemory<byte> Hashes)> batch, bool merge)
     {
         if (batch.Count == 0)
         {
@@ -185,6 +188,9 @@ internal sealed class CommittedTransactionIndex : IDisposable
         writer.IndexTransactions(batch);
         Volatile.Write(ref _indexedHeight, batch[^1].Height);
         batch.Clear();
-        writer.Compact();
+        if (merge)
+        {
+            writer.Compact();
+        }
     }
 }
