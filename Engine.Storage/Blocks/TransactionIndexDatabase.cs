@@ -284,7 +284,8 @@ public sealed class TransactionIndexDatabase : IDisposable
 
     /// <summary>
     /// Brings the list of runs up to date, inside the caller's read transaction: a merge drops the runs it merged, so
-    /// a list read outside the transaction could name a table that no longer exists.
+    /// a list read outside the transaction could name a table that no longer exists. Empty runs (run 0 of a new file,
+    /// which merges only with small runs) are not asked.
     /// </summary>
     private void LearnRuns()
     {
@@ -295,7 +296,7 @@ public sealed class TransactionIndexDatabase : IDisposable
         }
 
         _runs.Clear();
-        using (var reader = _statements.Read("SELECT id FROM transaction_index_runs ORDER BY id DESC"))
+        using (var reader = _statements.Read("SELECT id FROM transaction_index_runs WHERE rows > 0 ORDER BY id DESC"))
         {
             while (reader.Read())
             {
