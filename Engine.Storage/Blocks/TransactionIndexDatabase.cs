@@ -52,7 +52,7 @@ public sealed class TransactionIndexDatabase : IDisposable
         var db = SqliteFile.Open(path, "synchronous=NORMAL", "busy_timeout=30000");
         try
         {
-            CreateSchema(db, "main");
+            CreateSchema(db);
             return new TransactionIndexDatabase(db, compaction ?? RunCompaction.Default);
         }
         catch
@@ -63,38 +63,37 @@ public sealed class TransactionIndexDatabase : IDisposable
     }
 
     /// <summary>
-    /// The index's tables in the database <paramref name="schema"/> of <paramref name="db"/> (an attached one while a
-    /// block store moves its old index here, into run 0). Files written before runs held "generations": tables filled
-    /// by batches of 2,000 that a crash could cut short. Each becomes a run, without the hashes above the indexed height,
-    /// which are indexed again from the block bodies.
+    /// The index's tables (a block store that held its own index copies it into run 0 after this). Files written before
+    /// runs held "generations": tables filled by batches of 2,000 that a crash could cut short. Each becomes a run,
+    /// without the hashes above the indexed height, which are indexed again from the block bodies.
     /// </summary>
-    internal static void CreateSchema(DataConnection db, string schema)
+    private static void CreateSchema(DataConnection db)
     {
         using var transaction = db.BeginTransaction();
         // A write first, so that this transaction holds the write lock before it reads what it migrates.
-        db.Execute($"CREATE TABLE IF NOT EXISTS {schema}.transaction_index_state (id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1), indexed_height INTEGER NOT NULL)");
-        db.Execute($"INSERT OR IGNORE INTO {schema}.transaction_index_state (id, indexed_height) VALUES (1, 0)");
-        if (!HasColumn(db, schema, "generation"))
+        db.Execute("CREATE TABLE IF NOT EXISTS transaction_index_state (id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1), indexed_height INTEGER NOT NULL)");
+        db.Execute("INSERT OR IGNORE INTO transaction_index_state (id, indexed_height) VALUES (1, 0)");
+        if (!HasColumn(db, "generation"))
         {
-            db.Execute($"ALTER TABLE {schema}.transaction_index_state ADD COLUMN generation INTEGER NOT NULL DEFAULT 0");
+            db.Execute("ALTER TABLE transaction_index_state ADD COLUMN generation INTEGER NOT NULL DEFAULT 0");
         }
 
-        if (!HasColumn(db, schema, "runs_version"))
+        if (!HasColumn(db, "runs_version"))
         {
-            db.Execute($"ALTER TABLE {schema}.transaction_index_state ADD COLUMN runs_version INTEGER NOT NULL DEFAULT 0");
-            db.Execute($"CREATE TABLE {schema}.transaction_index_runs (id INTEGER NOT NULL PRIMARY KEY, rows INTEGER NOT NULL)");
-            var indexed = db.Execute<long>($"SELECT indexed_height FROM {schema}.transaction_index_state WHERE id = 1");
-            var generations = db.Execute<long>($"SELECT generation FROM {schema}.transaction_index_state WHERE id = 1");
+            db.Execute("ALTER TABLE transaction_index_state ADD COLUMN runs_version INTEGER NOT NULL DEFAULT 0");
+            db.Execute("CREATE TABLE transaction_index_runs (id INTEGER NOT NULL PRIMARY KEY, rows INTEGER NOT NULL)");
+            var indexed = db.Execute<long>("SELECT indexed_height FROM transaction_index_state WHERE id = 1");
+            var generations = db.Execute<long>("SELECT generation FROM transaction_index_state WHERE id = 1");
             for (var generation = 0L; generation <= generations; generation++)
             {
-                var table = $"{schema}.{RunTable(generation)}";
+                var table = RunTable(generation);
                 db.Execute($"CREATE TABLE IF NOT EXISTS {table} (hash BLOB NOT NULL PRIMARY KEY, height INTEGER NOT NULL) WITHOUT ROWID");
                 if (generation == generations)
                 {
                     db.Execute($"DELETE FROM {table} WHERE height > @indexed", new DataParameter("indexed", indexed));
                 }
 
-                db.Execute($"INSERT INTO {schema}.transaction_index_runs (id, rows) SELECT @id, COUNT(*) FROM {table}", new DataParameter("id", generation));
+                db.Execute($"INSERT INTO transaction_index_runs (id, rows) SELECT @id, COUNT(*) FROM {table}", new DataParameter("id", generation));
             }
         }
 
@@ -244,8 +243,8 @@ public sealed class TransactionIndexDatabase : IDisposable
     private static string RunTable(long run) =>
         run == 0 ? "committed_transactions" : FormattableString.Invariant($"committed_transactions_{run}");
 
-    private static bool HasColumn(DataConnection db, string schema, string column) =>
-        db.Execute<long>($"SELECT COUNT(*) FROM {schema}.pragma_table_info('transaction_index_state') WHERE name = @name", new DataParameter("name", column)) > 0;
+    private static bool HasColumn(DataConnection db, string column) =>
+        db.Execute<long>("SELECT COUNT(*) FROM pragma_table_info('transaction_index_state') WHERE name = @name", new DataParameter("name", column)) > 0;
 
     /// <summary>The rows in hash order: their hashes end to end, and their heights as a JSON array for <c>json_each</c>.</summary>
     private static (byte[] Hashes, string Heights) SortedRows(IReadOnlyList<(long Height, ReadOnlyMemory<byte> Hashes)> blocks, int rows)
