@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
 using Xunit;
@@ -154,5 +155,21 @@ public sealed class CodecTests
         Assert.NotEqual(MerkleTree.Root([a, b, c]), MerkleTree.Root([a, b]));
         Assert.NotEqual(MerkleTree.Root([a]), a);
         Assert.Equal(Hash32.Compute([]), MerkleTree.Root([]));
+    }
+
+    [Fact]
+    public void Merkle_root_groups_sixteen_nodes_per_level_with_the_level_as_prefix()
+    {
+        var leaves = Enumerable.Range(0, 17).Select(i => Hash32.Compute(BitConverter.GetBytes(i))).ToArray();
+        static Hash32 Node(byte level, IEnumerable<Hash32> children) =>
+            new(SHA256.HashData([level, .. children.SelectMany(c => c.ToArray())]));
+
+        var firstSixteen = Node(0, leaves[..16]);
+        Assert.Equal(firstSixteen, MerkleTree.Root(leaves[..16]));
+        Assert.Equal(Node(1, [firstSixteen, Node(0, leaves[16..])]), MerkleTree.Root(leaves));
+
+        var changed = leaves.ToArray();
+        changed[16] = Hash32.Compute("other"u8);
+        Assert.NotEqual(MerkleTree.Root(leaves), MerkleTree.Root(changed));
     }
 }

@@ -3,40 +3,54 @@ using IdOS.Akka.Engine.Crypto;
 namespace IdOS.Akka.Engine.Consensus;
 
 /// <summary>
-/// RFC 6962 Merkle tree hash over transaction hashes. Leaves and inner nodes are hashed with different prefixes so
-/// that no inner node can pose as a leaf; the split point is the largest power of two below the count, so the shape
-/// (and the root) depends on nothing but the ordered hashes.
+/// Merkle tree hash over transaction hashes, with fan-out 16. Each level groups up to 16 consecutive nodes of the level
+/// below, in order, into one SHA-256 over a prefix byte and their concatenation; the prefix is the node's level (0 over
+/// transaction hashes), so no node can pose as one of another level, and a level of one node is the root. The shape,
+/// and so the root, depends on nothing but the ordered hashes.
 /// </summary>
+/// <remarks>
+/// Fan-out 16 rather than a binary tree because here a SHA-256 call costs ~0.5–0.8 µs of per-call overhead in OpenSSL
+/// while hashing 64 more bytes costs ~0.05 µs: a binary tree made two calls per transaction (a block of 400 ~640 µs on
+/// every validator), this one makes about one per 15 (~30 µs). An inclusion proof is still one path of siblings.
+/// </remarks>
 public static class MerkleTree
 {
-    private const byte LeafPrefix = 0x00;
-    private const byte NodePrefix = 0x01;
+    public const int FanOut = 16;
 
     public static Hash32 Root(IReadOnlyList<Hash32> leaves)
     {
         ArgumentNullException.ThrowIfNull(leaves);
-        return leaves.Count == 0 ? Hash32.Compute([]) : Subtree(leaves, 0, leaves.Count);
+        if (leaves.Count == 0)
+        {
+            return Hash32.Compute([]);
+        }
+
+        var level = Group(leaves, 0);
+        for (byte height = 1; level.Length > 1; height++)
+        {
+            level = Group(level, height);
+        }
+
+        return level[0];
     }
 
-    private static Hash32 Subtree(IReadOnlyList<Hash32> leaves, int start, int count)
+    private static Hash32[] Group(IReadOnlyList<Hash32> nodes, byte height)
     {
-        Span<byte> buffer = stackalloc byte[1 + (2 * Hash32.Size)];
-        if (count == 1)
+        var parents = new Hash32[(nodes.Count + FanOut - 1) / FanOut];
+        Span<byte> buffer = stackalloc byte[1 + (FanOut * Hash32.Size)];
+        buffer[0] = height;
+        for (var parent = 0; parent < parents.Length; parent++)
         {
-            buffer[0] = LeafPrefix;
-            leaves[start].WriteTo(buffer[1..]);
-            return Hash32.Compute(buffer[..(1 + Hash32.Size)]);
+            var first = parent * FanOut;
+            var count = Math.Min(FanOut, nodes.Count - first);
+            for (var i = 0; i < count; i++)
+            {
+                nodes[first + i].WriteTo(buffer.Slice(1 + (i * Hash32.Size), Hash32.Size));
+            }
+
+            parents[parent] = Hash32.Compute(buffer[..(1 + (count * Hash32.Size))]);
         }
 
-        var split = 1;
-        while (split * 2 < count)
-        {
-            split *= 2;
-        }
-
-        buffer[0] = NodePrefix;
-        Subtree(leaves, start, split).WriteTo(buffer[1..]);
-        Subtree(leaves, start + split, count - split).WriteTo(buffer[(1 + Hash32.Size)..]);
-        return Hash32.Compute(buffer);
+        return parents;
     }
 }
