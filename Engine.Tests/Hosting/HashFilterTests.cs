@@ -20,6 +20,20 @@ public sealed class HashFilterTests
     }
 
     [Fact]
+    public void At_the_default_load_about_one_percent_of_absent_hashes_pass()
+    {
+        // The default's 14 million hashes in 2^27 bits, scaled down 128 times to keep the test short.
+        var filter = new HashFilter(HashFilter.DefaultBits / 128);
+        for (var i = 0; i < 14_000_000 / 128; i++)
+        {
+            filter.Add(Hash32.Compute(BitConverter.GetBytes(i)));
+        }
+
+        var falsePositives = Enumerable.Range(-20_000, 20_000).Count(i => filter.MayContain(Hash32.Compute(BitConverter.GetBytes(i))));
+        Assert.InRange(falsePositives, 1, 300);
+    }
+
+    [Fact]
     public void A_size_that_is_not_a_power_of_two_is_refused() =>
         Assert.Throws<ArgumentOutOfRangeException>(() => new HashFilter(1000));
 }

@@ -30,7 +30,12 @@ public sealed class Mempool(int maxTransactions, long maxBytes, int maxTransacti
     public MempoolAddResult Add(byte[] transaction)
     {
         ArgumentNullException.ThrowIfNull(transaction);
-        var hash = Block.TransactionHash(transaction);
+        return Add(transaction, Block.TransactionHash(transaction));
+    }
+
+    /// <summary>For a caller that has just hashed the transaction itself: <paramref name="hash"/> must be its <see cref="Block.TransactionHash"/>.</summary>
+    internal MempoolAddResult Add(byte[] transaction, Hash32 hash)
+    {
         if (_byHash.ContainsKey(hash))
         {
             return new MempoolAddResult(MempoolAddStatus.Duplicate, hash, "transaction is already pending");

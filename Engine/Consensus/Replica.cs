@@ -192,7 +192,7 @@ public sealed class Replica
         var hash = Block.TransactionHash(transaction);
         return _store.ContainsTransaction(hash)
             ? new MempoolAddResult(MempoolAddStatus.Duplicate, hash, "transaction is already committed")
-            : Mempool.Add(transaction);
+            : Mempool.Add(transaction, hash);
     }
 
     private List<ReplicaEffect> Run(long now, Action handler)

@@ -1,48 +1,60 @@
+using System.Runtime.InteropServices;
 using IdOS.Akka.Engine.Crypto;
 
 namespace IdOS.Akka.Engine.Hosting;
 
 /// <summary>
-/// A Bloom filter over SHA-256 digests: "no" is certain, "maybe" must be confirmed by the store. The digest's own
-/// bits are the hash functions (double hashing over its first two words), so nothing is hashed twice.
+/// A blocked Bloom filter over SHA-256 digests: "no" is certain, "maybe" must be confirmed by the store. All probes of
+/// one hash fall in one 512-bit block, a cache line, so a validator that adds every committed transaction and tests
+/// every new one touches one line of the filter each time instead of seven scattered over 16 MiB. The digest's own
+/// bits choose the block and the probes, so nothing is hashed twice.
 /// </summary>
 public sealed class HashFilter
 {
-    /// <summary>2^27 bits (16 MiB): under 1 % false positives up to about 14 million hashes with 7 probes.</summary>
+    /// <summary>2^27 bits (16 MiB): about 1 % false positives at 14 million hashes with 7 probes (0.2 % at 10 million).</summary>
     public const int DefaultBits = 1 << 27;
     private const int Probes = 7;
+    private const int BlockBits = 512;
+    private const int WordsPerBlock = BlockBits / 64;
+    private const int ProbeBits = 9;
 
     private readonly ulong[] _words;
-    private readonly ulong _mask;
+    private readonly int _firstWord;
+    private readonly ulong _blockMask;
 
     public HashFilter(int bits)
     {
-        if (bits < 64 || (bits & (bits - 1)) != 0)
+        if (bits < BlockBits || (bits & (bits - 1)) != 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(bits), bits, "a power of two of at least 64");
+            throw new ArgumentOutOfRangeException(nameof(bits), bits, $"a power of two of at least {BlockBits}");
         }
 
-        _words = new ulong[bits / 64];
-        _mask = (ulong)bits - 1;
+        // Pinned, so that the offset that aligns blocks to cache lines stays true.
+        _words = GC.AllocateArray<ulong>((bits / 64) + WordsPerBlock, pinned: true);
+        var misalignment = (int)(Marshal.UnsafeAddrOfPinnedArrayElement(_words, 0) % 64);
+        _firstWord = ((64 - misalignment) % 64) / sizeof(ulong);
+        _blockMask = (ulong)(bits / BlockBits) - 1;
     }
 
     public void Add(Hash32 hash)
     {
-        var (first, step) = Seeds(hash);
-        for (var i = 0; i < Probes; i++)
+        var block = BlockStart(hash);
+        var probes = hash.Word(1);
+        for (var i = 0; i < Probes; i++, probes >>= ProbeBits)
         {
-            var bit = (first + ((ulong)i * step)) & _mask;
-            _words[bit >> 6] |= 1UL << (int)(bit & 63);
+            var bit = (int)(probes & (BlockBits - 1));
+            _words[block + (bit >> 6)] |= 1UL << (bit & 63);
         }
     }
 
     public bool MayContain(Hash32 hash)
     {
-        var (first, step) = Seeds(hash);
-        for (var i = 0; i < Probes; i++)
+        var block = BlockStart(hash);
+        var probes = hash.Word(1);
+        for (var i = 0; i < Probes; i++, probes >>= ProbeBits)
         {
-            var bit = (first + ((ulong)i * step)) & _mask;
-            if ((_words[bit >> 6] & (1UL << (int)(bit & 63))) == 0)
+            var bit = (int)(probes & (BlockBits - 1));
+            if ((_words[block + (bit >> 6)] & (1UL << (bit & 63))) == 0)
             {
                 return false;
             }
@@ -51,5 +63,5 @@ public sealed class HashFilter
         return true;
     }
 
-    private static (ulong First, ulong Step) Seeds(Hash32 hash) => (hash.Word(0), hash.Word(1) | 1);
+    private int BlockStart(Hash32 hash) => _firstWord + ((int)(hash.Word(0) & _blockMask) * WordsPerBlock);
 }
