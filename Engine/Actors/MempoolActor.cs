@@ -11,17 +11,17 @@ namespace IdOS.Akka.Engine.Actors;
 /// submitted to any validator is proposed by whichever leads next. The pending set itself, with its bounds,
 /// de-duplication and return of abandoned forks, is the replica's <see cref="Mempool"/>.
 /// </summary>
-public sealed class MempoolActor : ReceiveActor, IWithTimers, IWithUnboundedStash
+public sealed class MempoolActor : ReceiveActor, IWithUnboundedStash
 {
     public const string Name = "mempool";
     private const int ForwardBatch = 1_000;
-    private static readonly TimeSpan ForwardDelay = TimeSpan.FromMilliseconds(10);
 
     private readonly Func<byte[], string?> _check;
     private readonly IActorRef _directory;
     private readonly int _maxPerMessage;
     private readonly List<byte[]> _toForward = [];
     private IActorRef _consensus = ActorRefs.Nobody;
+    private bool _flushQueued;
 
     public MempoolActor(Func<byte[], string?> check, IActorRef directory, int maxPerMessage)
     {
@@ -36,8 +36,6 @@ public sealed class MempoolActor : ReceiveActor, IWithTimers, IWithUnboundedStas
         });
         ReceiveAny(_ => Stash.Stash());
     }
-
-    public ITimerScheduler Timers { get; set; } = null!;
 
     public IStash Stash { get; set; } = null!;
 
@@ -55,9 +53,13 @@ public sealed class MempoolActor : ReceiveActor, IWithTimers, IWithUnboundedStas
             {
                 Flush();
             }
-            else if (!Timers.IsTimerActive("flush"))
+            else if (!_flushQueued)
             {
-                Timers.StartSingleTimer("flush", FlushNow.Instance, ForwardDelay);
+                // Behind whatever is already in the mailbox: under load the batch grows with every Admitted queued
+                // before it, and an idle validator forwards at once. (A timer waited up to 10 ms, more than a round
+                // at block 1, before the next leader could see a transaction submitted elsewhere.)
+                _flushQueued = true;
+                Self.Tell(FlushNow.Instance);
             }
         });
         Receive<FlushNow>(_ => Flush());
@@ -79,7 +81,7 @@ public sealed class MempoolActor : ReceiveActor, IWithTimers, IWithUnboundedStas
 
     private void Flush()
     {
-        Timers.Cancel("flush");
+        _flushQueued = false;
         for (var start = 0; start < _toForward.Count; start += _maxPerMessage)
         {
             var batch = _toForward.GetRange(start, Math.Min(_maxPerMessage, _toForward.Count - start));
