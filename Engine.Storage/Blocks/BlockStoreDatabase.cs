@@ -22,6 +22,8 @@ public sealed class BlockStoreDatabase : IDisposable
     private const string StoredBlockColumns = "height, block_id, block, certificate, app_hash, pruned";
     private readonly DataConnection _db;
     private readonly PreparedStatements _statements;
+    private bool _batchOpen;
+    private DataConnectionTransaction? _batch;
 
     private BlockStoreDatabase(DataConnection db, long height)
     {
@@ -72,15 +74,41 @@ public sealed class BlockStoreDatabase : IDisposable
             throw new InvalidOperationException($"Height {block.Height} cannot follow the stored height {Height}.");
         }
 
-        using (var transaction = _db.BeginTransaction())
+        using (var transaction = _batchOpen ? null : _db.BeginTransaction())
         {
+            JoinBatch();
             _statements.Execute("INSERT INTO committed_blocks (height, block_id, block, certificate, app_hash) VALUES (@p0, @p1, @p2, @p3, @p4)",
                 block.Height, block.BlockId, block.Block, block.Certificate, block.AppHash);
             _statements.Execute("DELETE FROM kept_blocks WHERE height <= @p0", block.Height);
-            transaction.Commit();
+            transaction?.Commit();
         }
 
         Height = block.Height;
+    }
+
+    /// <summary>
+    /// Makes the appends and kept blocks until <see cref="WriteBatch.Commit"/> one transaction: with synchronous=FULL
+    /// each commit is an fsync, and consensus appends a block and keeps the next one in the same step. A batch that
+    /// is disposed uncommitted rolls back and the stored height reads the file again.
+    /// </summary>
+    public WriteBatch BeginBatch()
+    {
+        if (_batchOpen)
+        {
+            throw new InvalidOperationException("A write batch is already open on this block store.");
+        }
+
+        _batchOpen = true;
+        return new WriteBatch(this);
+    }
+
+    /// <summary>The batch's transaction begins with its first write, so a batch that writes nothing costs nothing.</summary>
+    private void JoinBatch()
+    {
+        if (_batchOpen && _batch is null)
+        {
+            _batch = _db.BeginTransaction();
+        }
     }
 
     public StoredBlock? AtHeight(long height) => ReadStoredBlock($"SELECT {StoredBlockColumns} FROM committed_blocks WHERE height = @p0", height);
@@ -141,12 +169,72 @@ public sealed class BlockStoreDatabase : IDisposable
     public List<byte[]> BlockIdsUpTo(long height) =>
         [.. _db.GetTable<CommittedBlockRow>().Where(b => b.Height <= height).OrderBy(b => b.Height).Select(b => b.BlockId)];
 
-    public void Keep(byte[] blockId, long height, byte[] block) =>
+    public void Keep(byte[] blockId, long height, byte[] block)
+    {
+        JoinBatch();
         _statements.Execute("INSERT OR REPLACE INTO kept_blocks (block_id, height, block) VALUES (@p0, @p1, @p2)", blockId, height, block);
+    }
 
     public List<byte[]> KeptBlocks() => [.. _db.GetTable<KeptBlockRow>().Where(k => k.Height > Height).OrderBy(k => k.Height).Select(k => k.Block)];
 
     public void Dispose() => _db.Dispose();
+
+    /// <summary>An open <see cref="BeginBatch"/>: commit it, or dispose it to roll back.</summary>
+    public sealed class WriteBatch : IDisposable
+    {
+        private readonly BlockStoreDatabase _store;
+        private bool _done;
+
+        internal WriteBatch(BlockStoreDatabase store) => _store = store;
+
+        public void Commit()
+        {
+            ObjectDisposedException.ThrowIf(_done, this);
+            _done = true;
+            var transaction = _store._batch;
+            (_store._batchOpen, _store._batch) = (false, null);
+            if (transaction is null)
+            {
+                return;
+            }
+
+            using (transaction)
+            {
+                try
+                {
+                    transaction.Commit();
+                }
+                catch
+                {
+                    _store.Height = _store.StoredHeight();
+                    throw;
+                }
+            }
+        }
+
+        public void Dispose()
+        {
+            if (_done)
+            {
+                return;
+            }
+
+            _done = true;
+            var transaction = _store._batch;
+            (_store._batchOpen, _store._batch) = (false, null);
+            if (transaction is null)
+            {
+                return;
+            }
+
+            using (transaction)
+            {
+                transaction.Rollback();
+            }
+
+            _store.Height = _store.StoredHeight();
+        }
+    }
 
     /// <summary>
     /// Files written before pruning existed gain the column that marks a pruned body (user_version 1); files whose

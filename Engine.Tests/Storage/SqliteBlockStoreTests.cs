@@ -289,6 +289,61 @@ public sealed class SqliteBlockStoreTests : IDisposable
     }
 
     [Fact]
+    public void A_write_batch_commits_appends_and_kept_blocks_together_and_indexes_them_only_after_the_commit()
+    {
+        var (b1, b2, b3) = Chain();
+        using (var store = new SqliteBlockStore(DbPath, _t.Chain.Limits))
+        using (var reader = BlockStoreDatabase.Open(DbPath))
+        {
+            using (var batch = store.BeginBatch())
+            {
+                store.Append(b1, b2.Header.Justify, Hash32.Zero);
+                store.Keep(b2);
+
+                Assert.Equal(1, store.Height);
+                Assert.True(store.ContainsTransaction(Block.TransactionHash(TestChain.Tx(1))));
+                Assert.Equal(0, reader.StoredHeight());
+                batch.Commit();
+            }
+
+            Assert.Equal(1, reader.StoredHeight());
+            Assert.Single(reader.KeptBlocks());
+            store.Append(b2, b3.Header.Justify, Hash32.Zero);
+        }
+
+        using var index = TransactionIndexDatabase.Open(IndexPath);
+        Assert.Equal(2, index.IndexedHeight());
+        Assert.Equal(3, index.TransactionCount());
+    }
+
+    [Fact]
+    public void A_write_batch_that_rolls_back_leaves_no_block_and_no_committed_transaction_behind()
+    {
+        var (b1, b2, _) = Chain();
+        using (var store = new SqliteBlockStore(DbPath, _t.Chain.Limits))
+        {
+            using (store.BeginBatch())
+            {
+                store.Append(b1, b2.Header.Justify, Hash32.Zero);
+                store.Keep(b2);
+            }
+
+            Assert.Equal(0, store.Height);
+            Assert.False(store.ContainsTransaction(Block.TransactionHash(TestChain.Tx(1))));
+            Assert.Equal(0, store.TransactionCount());
+            Assert.Empty(store.KeptBlocks());
+
+            // The same height again: the index writer must never have seen the rolled-back one.
+            store.Append(b1, b2.Header.Justify, Hash32.Zero);
+            Assert.True(store.ContainsTransaction(Block.TransactionHash(TestChain.Tx(1))));
+        }
+
+        using var index = TransactionIndexDatabase.Open(IndexPath);
+        Assert.Equal(1, index.IndexedHeight());
+        Assert.Equal(2, index.TransactionCount());
+    }
+
+    [Fact]
     public void A_replica_resumes_from_the_store_at_its_committed_height_and_certificate()
     {
         var (b1, b2, b3) = Chain();

@@ -49,8 +49,13 @@ internal sealed class CommittedTransactionIndex : IDisposable
         }
     }
 
-    /// <summary>Records a committed block's hashes; throws if the writer failed, so the node stops rather than grow memory without bound.</summary>
-    public void Committed(long height, IReadOnlyList<Hash32> hashes)
+    /// <summary>
+    /// Records a committed block's hashes; throws if the writer failed, so the node stops rather than grow memory
+    /// without bound. With <paramref name="stored"/> false the block is not yet durable in the block store (a write
+    /// batch is open), so it is answered from memory but not indexed until <see cref="Stored"/>: an index ahead of
+    /// the block store would make the block's second commit after a crash impossible to index.
+    /// </summary>
+    public void Committed(long height, IReadOnlyList<Hash32> hashes, bool stored = true)
     {
         if (_failure is { } failure)
         {
@@ -65,10 +70,47 @@ internal sealed class CommittedTransactionIndex : IDisposable
         }
 
         _pending.Enqueue((height, hashes));
+        if (stored)
+        {
+            Stored(height, hashes);
+        }
+    }
+
+    /// <summary>The block store made a block given to <see cref="Committed"/> durable: the writer may index it.</summary>
+    public void Stored(long height, IReadOnlyList<Hash32> hashes)
+    {
         _toWrite.Enqueue((height, hashes));
         if (Interlocked.Add(ref _queuedHashes, hashes.Count) >= FlushHashes)
         {
             WakeWriter();
+        }
+    }
+
+    /// <summary>
+    /// The block store rolled back blocks above <paramref name="height"/> before they were stored: their hashes are
+    /// no longer committed. (The filter keeps their bits; it only ever answers "maybe".)
+    /// </summary>
+    public void RolledBack(long height)
+    {
+        var kept = new Queue<(long Height, IReadOnlyList<Hash32> Hashes)>();
+        foreach (var block in _pending)
+        {
+            if (block.Height <= height)
+            {
+                kept.Enqueue(block);
+                continue;
+            }
+
+            foreach (var hash in block.Hashes)
+            {
+                _unindexed.Remove(hash);
+            }
+        }
+
+        _pending.Clear();
+        foreach (var block in kept)
+        {
+            _pending.Enqueue(block);
         }
     }
 

@@ -15,6 +15,7 @@ public sealed class SqliteBlockStore : ICommittedBlockStore, IDisposable
     private readonly ConsensusLimits _limits;
     private readonly string _path;
     private CommittedTransactionIndex? _index;
+    private WriteBatch? _batch;
 
     public SqliteBlockStore(string path, ConsensusLimits limits)
     {
@@ -32,7 +33,20 @@ public sealed class SqliteBlockStore : ICommittedBlockStore, IDisposable
         ArgumentNullException.ThrowIfNull(certificate);
         var index = CommittedIndex();
         _db.Append(new StoredBlock(block.Height, block.Id.ToArray(), ConsensusCodec.EncodeBlock(block), ConsensusCodec.EncodeQc(certificate), appHash.ToArray()));
-        index.Committed(block.Height, block.TransactionHashes);
+        index.Committed(block.Height, block.TransactionHashes, stored: _batch is null);
+        _batch?.Appended.Add((block.Height, block.TransactionHashes));
+    }
+
+    /// <summary>
+    /// Groups appends and kept blocks into one transaction until <see cref="WriteBatch.Commit"/>. Appends tell the
+    /// committed-transaction index at once, since later checks in the same step must see them, but its file only
+    /// after the commit; a batch that rolls back takes them out again.
+    /// </summary>
+    public WriteBatch BeginBatch()
+    {
+        var heightBefore = Height;
+        _batch = new WriteBatch(this, _db.BeginBatch(), heightBefore);
+        return _batch;
     }
 
     /// <summary>Carries out <see cref="PersistBlock"/>.</summary>
@@ -157,6 +171,62 @@ public sealed class SqliteBlockStore : ICommittedBlockStore, IDisposable
     {
         _index?.Dispose();
         _db.Dispose();
+    }
+
+    /// <summary>An open <see cref="BeginBatch"/>: commit it, or dispose it to roll back.</summary>
+    public sealed class WriteBatch : IDisposable
+    {
+        private readonly SqliteBlockStore _store;
+        private readonly BlockStoreDatabase.WriteBatch _writes;
+        private readonly long _heightBefore;
+        private bool _done;
+
+        internal WriteBatch(SqliteBlockStore store, BlockStoreDatabase.WriteBatch writes, long heightBefore) =>
+            (_store, _writes, _heightBefore) = (store, writes, heightBefore);
+
+        internal List<(long Height, IReadOnlyList<Hash32> Hashes)> Appended { get; } = [];
+
+        public void Commit()
+        {
+            ObjectDisposedException.ThrowIf(_done, this);
+            _done = true;
+            _store._batch = null;
+            try
+            {
+                _writes.Commit();
+            }
+            catch
+            {
+                ForgetAppended();
+                throw;
+            }
+
+            foreach (var (height, hashes) in Appended)
+            {
+                _store._index!.Stored(height, hashes);
+            }
+        }
+
+        public void Dispose()
+        {
+            if (_done)
+            {
+                return;
+            }
+
+            _done = true;
+            _store._batch = null;
+            _writes.Dispose();
+            ForgetAppended();
+        }
+
+        private void ForgetAppended()
+        {
+            if (Appended.Count > 0)
+            {
+                _store._index!.RolledBack(_heightBefore);
+            }
+        }
     }
 
     private CommittedTransactionIndex CommittedIndex()
