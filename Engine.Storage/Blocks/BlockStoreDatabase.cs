@@ -14,7 +14,7 @@ public sealed record StoredBlock(long Height, byte[] BlockId, byte[] Block, byte
 /// A validator's durable chain in its own SQLite file: committed blocks by height and the uncommitted blocks consensus
 /// asked to keep. Blocks are opaque bytes here (this project does not know the consensus types). The file runs in WAL
 /// mode with synchronous=FULL: a commit that returned survives power loss, which NORMAL does not promise in WAL mode.
-/// The index of committed transactions' hashes is a file of its own (<see cref="TransactionIndexDatabase"/>).
+/// The index of committed transactions' hashes has files of its own (<see cref="TransactionIndexFiles"/>).
 /// secure_delete is on, so a pruned body or a dropped kept block is overwritten with zeros, not left in free space.
 /// </summary>
 public sealed class BlockStoreDatabase : IDisposable
@@ -50,7 +50,7 @@ public sealed class BlockStoreDatabase : IDisposable
                     app_hash BLOB NOT NULL)
                 """);
             db.Execute("CREATE TABLE IF NOT EXISTS kept_blocks (block_id BLOB NOT NULL PRIMARY KEY, height INTEGER NOT NULL, block BLOB NOT NULL)");
-            Upgrade(db, path);
+            Upgrade(db);
             var height = db.GetTable<CommittedBlockRow>().Select(b => (long?)b.Height).Max() ?? 0;
             return new BlockStoreDatabase(db, height);
         }
@@ -63,7 +63,7 @@ public sealed class BlockStoreDatabase : IDisposable
 
     /// <summary>
     /// Appends the next height; kept blocks at or below it are no longer needed and go in the same transaction. Its
-    /// transaction hashes are indexed later, in batches (<see cref="TransactionIndexDatabase.IndexTransactions"/>):
+    /// transaction hashes are indexed later, in batches (<see cref="TransactionIndexFiles.IndexTransactions"/>):
     /// the block body holds them.
     /// </summary>
     public void Append(StoredBlock block)
@@ -237,10 +237,11 @@ public sealed class BlockStoreDatabase : IDisposable
     }
 
     /// <summary>
-    /// Files written before pruning existed gain the column that marks a pruned body (user_version 1); files whose
-    /// transaction hashes sit in a rowid table with a separate index move them into one WITHOUT ROWID table (2).
+    /// Files written before pruning existed gain the column that marks a pruned body (user_version 1). Files before
+    /// version 4 held the transaction index themselves; it is dropped, and the index's own files are built again from
+    /// the block bodies, which hold every hash (<see cref="TransactionIndexFiles"/>).
     /// </summary>
-    private static void Upgrade(DataConnection db, string path)
+    private static void Upgrade(DataConnection db)
     {
         var version = db.Execute<long>("PRAGMA user_version");
         if (version < 1)
@@ -254,34 +255,13 @@ public sealed class BlockStoreDatabase : IDisposable
             db.Execute("PRAGMA user_version = 1");
         }
 
-        if (version < 2)
-        {
-            using var transaction = db.BeginTransaction();
-            var withoutRowid = db.Execute<long>("SELECT COUNT(*) FROM sqlite_master WHERE name = 'committed_transactions' AND sql LIKE '%WITHOUT ROWID%'") > 0;
-            if (HasOwnIndex(db) && !withoutRowid)
-            {
-                db.Execute("CREATE TABLE committed_transactions_v2 (hash BLOB NOT NULL PRIMARY KEY, height INTEGER NOT NULL) WITHOUT ROWID");
-                db.Execute("INSERT INTO committed_transactions_v2 (hash, height) SELECT hash, height FROM committed_transactions ORDER BY hash");
-                db.Execute("DROP TABLE committed_transactions");
-                db.Execute("ALTER TABLE committed_transactions_v2 RENAME TO committed_transactions");
-            }
-
-            db.Execute("PRAGMA user_version = 2");
-            transaction.Commit();
-        }
-
-        if (version < 3 && HasOwnIndex(db))
-        {
-            // Files before this one indexed every block's hashes as it was appended.
-            db.Execute("CREATE TABLE IF NOT EXISTS transaction_index_state (id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1), indexed_height INTEGER NOT NULL)");
-            db.Execute("INSERT OR IGNORE INTO transaction_index_state (id, indexed_height) SELECT 1, COALESCE(MAX(height), 0) FROM committed_blocks");
-            db.Execute("PRAGMA user_version = 3");
-        }
-
         if (version < 4)
         {
-            MoveIndexOut(db, path);
+            using var transaction = db.BeginTransaction();
+            db.Execute("DROP TABLE IF EXISTS committed_transactions");
+            db.Execute("DROP TABLE IF EXISTS transaction_index_state");
             db.Execute("PRAGMA user_version = 4");
+            transaction.Commit();
         }
     }
 
@@ -291,45 +271,6 @@ public sealed class BlockStoreDatabase : IDisposable
         return reader.Read()
             ? new StoredBlock(reader.GetInt64(0), (byte[])reader.GetValue(1), (byte[])reader.GetValue(2), (byte[])reader.GetValue(3), (byte[])reader.GetValue(4), reader.GetBoolean(5))
             : null;
-    }
-
-    private static bool HasOwnIndex(DataConnection db) =>
-        db.Execute<long>("SELECT COUNT(*) FROM sqlite_master WHERE name = 'committed_transactions'") > 0;
-
-    /// <summary>
-    /// Files before version 4 held the transaction index themselves; it moves to its own file
-    /// (<see cref="TransactionIndexDatabase"/>). Copied first and dropped after, so a crash in between only repeats the copy.
-    /// </summary>
-    private static void MoveIndexOut(DataConnection db, string path)
-    {
-        if (!HasOwnIndex(db))
-        {
-            return;
-        }
-
-        TransactionIndexDatabase.Open(TransactionIndexDatabase.PathFor(path)).Dispose();
-        db.Execute("ATTACH DATABASE @file AS moved_index", new DataParameter("file", TransactionIndexDatabase.PathFor(path)));
-        try
-        {
-            using (var transaction = db.BeginTransaction())
-            {
-                db.Execute("INSERT OR IGNORE INTO moved_index.committed_transactions (hash, height) SELECT hash, height FROM main.committed_transactions ORDER BY hash");
-                db.Execute("UPDATE moved_index.transaction_index_state SET indexed_height = (SELECT indexed_height FROM main.transaction_index_state WHERE id = 1) WHERE id = 1");
-                TransactionIndexDatabase.RecountFirstRun(db, "moved_index");
-                transaction.Commit();
-            }
-
-            using (var transaction = db.BeginTransaction())
-            {
-                db.Execute("DROP TABLE main.committed_transactions");
-                db.Execute("DROP TABLE main.transaction_index_state");
-                transaction.Commit();
-            }
-        }
-        finally
-        {
-            db.Execute("DETACH DATABASE moved_index");
-        }
     }
 
     [Table("committed_blocks")]

@@ -17,7 +17,7 @@ public sealed class SqliteBlockStoreTests : IDisposable
 
     private string DbPath => Path.Combine(_dir.FullName, "node", "blocks.db");
 
-    private string IndexPath => TransactionIndexDatabase.PathFor(DbPath);
+    private string IndexPath => TransactionIndexFiles.PathFor(DbPath);
 
     public void Dispose() => _dir.Delete(recursive: true);
 
@@ -63,10 +63,7 @@ public sealed class SqliteBlockStoreTests : IDisposable
         }
 
         // Rewrite the file as the first schema had it: the hashes in a rowid table of the block store's own file.
-        foreach (var file in new[] { IndexPath, IndexPath + "-wal", IndexPath + "-shm" })
-        {
-            File.Delete(file);
-        }
+        Directory.Delete(IndexPath, recursive: true);
 
         using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DbPath};Pooling=False"))
         {
@@ -93,7 +90,7 @@ public sealed class SqliteBlockStoreTests : IDisposable
         Assert.True(reopened.ContainsTransaction(Block.TransactionHash(TestChain.Tx(1))));
         Assert.True(reopened.ContainsTransaction(Block.TransactionHash(TestChain.Tx(3))));
         Assert.Null(SchemaOf(DbPath, "committed_transactions"));
-        Assert.Contains("WITHOUT ROWID", SchemaOf(IndexPath, "committed_transactions"), StringComparison.Ordinal);
+        Assert.NotEmpty(Directory.GetFiles(IndexPath, "*.run"));
     }
 
     private static string? SchemaOf(string path, string table)
@@ -125,7 +122,7 @@ public sealed class SqliteBlockStoreTests : IDisposable
                 ConsensusCodec.EncodeQc(b3.Header.Justify), Hash32.Zero.ToArray()));
         }
 
-        using (var index = TransactionIndexDatabase.Open(IndexPath))
+        using (var index = TransactionIndexFiles.Open(IndexPath))
         {
             Assert.Equal(1, index.IndexedHeight());
         }
@@ -137,20 +134,18 @@ public sealed class SqliteBlockStoreTests : IDisposable
             Assert.Equal(3, restarted.AllTransactionHashes().Distinct().Count());
         }
 
-        using var reopened = TransactionIndexDatabase.Open(IndexPath);
-        Assert.Equal(2, reopened.IndexedHeight());
-        Assert.Equal(3, reopened.TransactionCount());
+        using var reopened = TransactionIndexFiles.Open(IndexPath);
+        Assert.Equal((2, 3), reopened.Counted());
     }
 
     [Fact]
-    public void A_batch_is_indexed_as_one_run_with_its_height_and_a_gap_is_refused()
+    public void A_batch_is_indexed_as_one_run_with_its_heights_and_a_gap_is_refused()
     {
-        using var db = TransactionIndexDatabase.Open(IndexPath);
+        using var db = TransactionIndexFiles.Open(IndexPath);
         db.IndexTransactions([(1, Packed(IndexHashes(1, 4_500))), (2, Packed(IndexHashes(2, 10)))]);
 
-        Assert.Equal(2, db.IndexedHeight());
-        Assert.Equal(4_510, db.TransactionCount());
-        Assert.Equal(4_500, db.TransactionCount(maxHeight: 1));
+        Assert.Equal((2, 4_510), db.Counted());
+        Assert.Equal(1, db.RunCount());
         Assert.True(db.ContainsTransaction(IndexHashes(1, 4_500)[4_499]));
         Assert.True(db.ContainsTransaction(IndexHashes(2, 10)[0]));
         Assert.False(db.ContainsTransaction(IndexHashes(3, 1)[0]));
@@ -160,75 +155,112 @@ public sealed class SqliteBlockStoreTests : IDisposable
     }
 
     [Fact]
-    public void Runs_of_one_tier_merge_until_they_are_large_and_a_reader_opened_before_finds_every_hash_meanwhile()
+    public void Runs_of_one_tier_merge_until_they_are_large_and_every_hash_is_found_meanwhile_and_after_a_reopen()
     {
         var compaction = new RunCompaction(FanIn: 2, TierBase: 100, MaxRunRows: 1_000);
-        using var writer = TransactionIndexDatabase.Open(IndexPath, compaction);
-        using var reader = TransactionIndexDatabase.Open(IndexPath, compaction);
-        Assert.Equal(0, reader.TransactionCount());
-
         var indexed = new List<byte[]>();
-        var merges = 0;
-        for (var height = 1; height <= 12; height++)
+        using (var db = TransactionIndexFiles.Open(IndexPath, compaction))
         {
-            var hashes = IndexHashes(height, 300);
-            writer.IndexTransactions([(height, Packed(hashes))]);
-            merges += writer.Compact();
-            indexed.AddRange(hashes);
-            Assert.True(reader.ContainsTransaction(hashes[^1]));
-            Assert.True(reader.ContainsTransaction(indexed[0]));
+            var merges = 0;
+            for (var height = 1; height <= 12; height++)
+            {
+                var hashes = IndexHashes(height, 300);
+                db.IndexTransactions([(height, Packed(hashes))]);
+                merges += db.Compact();
+                indexed.AddRange(hashes);
+                Assert.True(db.ContainsTransaction(hashes[^1]));
+                Assert.True(db.ContainsTransaction(indexed[0]));
+            }
+
+            // Runs of 300 merge in pairs into runs of 600, which are past 1,000 ÷ 2 and merge no more.
+            Assert.Equal(6, merges);
+            Assert.Equal(6, db.RunCount());
         }
 
-        // Runs of 300 merge in pairs into runs of 600, which are past 1,000 ÷ 2 and merge no more; run 0 stays empty.
-        Assert.Equal(6, merges);
-        Assert.Equal(7, writer.RunCount());
-        Assert.All(indexed, hash => Assert.True(reader.ContainsTransaction(hash)));
-        Assert.False(reader.ContainsTransaction(IndexHashes(13, 1)[0]));
-        Assert.Equal(3_600, reader.TransactionCount());
-        Assert.Equal(900, reader.TransactionCount(maxHeight: 3));
-        Assert.Equal(3_600, reader.AllTransactionHashes().Distinct(ByteArrays.Instance).Count());
+        Assert.Equal(6, Directory.GetFiles(IndexPath).Length);
+        using var reopened = TransactionIndexFiles.Open(IndexPath, compaction);
+        Assert.All(indexed, hash => Assert.True(reopened.ContainsTransaction(hash)));
+        Assert.False(reopened.ContainsTransaction(IndexHashes(13, 1)[0]));
+        Assert.Equal((12, 3_600), reopened.Counted());
+        var all = new List<byte[]>();
+        Assert.Equal(12, reopened.ForEachHash(hash => all.Add(hash.ToArray())));
+        Assert.Equal(3_600, all.Distinct(ByteArrays.Instance).Count());
     }
 
     [Fact]
-    public void An_index_of_generations_becomes_runs_without_the_hashes_of_a_batch_a_crash_cut_short()
+    public void Hashes_that_share_their_first_eight_bytes_across_pages_are_all_found()
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(IndexPath)!);
-        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={IndexPath};Pooling=False"))
+        // 300 hashes with one first word fill three pages whose first hashes all begin alike.
+        byte[] Shared(int i, byte last)
         {
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = """
-                CREATE TABLE committed_transactions (hash BLOB NOT NULL PRIMARY KEY, height INTEGER NOT NULL) WITHOUT ROWID;
-                CREATE TABLE committed_transactions_1 (hash BLOB NOT NULL PRIMARY KEY, height INTEGER NOT NULL) WITHOUT ROWID;
-                CREATE TABLE transaction_index_state (id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1), indexed_height INTEGER NOT NULL, generation INTEGER NOT NULL DEFAULT 0);
-                INSERT INTO transaction_index_state (id, indexed_height, generation) VALUES (1, 2, 1);
-                """;
-            command.ExecuteNonQuery();
-            command.CommandText = "INSERT INTO committed_transactions_1 (hash, height) VALUES ($hash, $height)";
-            var hash = command.Parameters.Add("$hash", Microsoft.Data.Sqlite.SqliteType.Blob);
-            var height = command.Parameters.Add("$height", Microsoft.Data.Sqlite.SqliteType.Integer);
-            // Height 2 was indexed whole; height 3's batch had written its first chunk when the process died.
-            foreach (var (block, count) in new[] { (2, 50), (3, 20) })
-            {
-                foreach (var row in IndexHashes(block, count))
-                {
-                    hash.Value = row;
-                    height.Value = block;
-                    command.ExecuteNonQuery();
-                }
-            }
+            var hash = new byte[32];
+            BitConverter.GetBytes(i).CopyTo(hash, 20);
+            hash[31] = last;
+            return hash;
         }
 
-        using var db = TransactionIndexDatabase.Open(IndexPath);
-        Assert.Equal(50, db.TransactionCount());
-        Assert.Equal(2, db.RunCount());
-        Assert.False(db.ContainsTransaction(IndexHashes(3, 20)[0]));
+        using var db = TransactionIndexFiles.Open(IndexPath);
+        db.IndexTransactions([(1, Packed([.. Enumerable.Range(0, 300).Select(i => Shared(i, 1))]))]);
 
-        db.IndexTransactions([(3, Packed(IndexHashes(3, 20)))]);
+        Assert.All(Enumerable.Range(0, 300), i => Assert.True(db.ContainsTransaction(Shared(i, 1))));
+        Assert.All(Enumerable.Range(0, 300), i => Assert.False(db.ContainsTransaction(Shared(i, 2))));
+    }
 
-        Assert.Equal(70, db.TransactionCount());
-        Assert.Equal(70, db.AllTransactionHashes().Distinct(ByteArrays.Instance).Count());
-        Assert.True(db.ContainsTransaction(IndexHashes(3, 20)[19]));
+    [Fact]
+    public void A_run_that_does_not_check_out_goes_with_every_run_above_it_and_a_finished_merge_leaves_no_duplicate()
+    {
+        var compaction = new RunCompaction(FanIn: 2, TierBase: 100, MaxRunRows: 1_000_000);
+        using (var db = TransactionIndexFiles.Open(IndexPath, compaction))
+        {
+            db.IndexTransactions([(1, Packed(IndexHashes(1, 300)))]);
+            db.IndexTransactions([(2, Packed(IndexHashes(2, 300)))]);
+            var inputs = Directory.GetFiles(IndexPath).ToDictionary(file => file, File.ReadAllBytes);
+            Assert.Equal(1, db.Compact());
+
+            // A crash after the merged run was in place and before its inputs were deleted.
+            foreach (var (file, bytes) in inputs)
+            {
+                File.WriteAllBytes(file, bytes);
+            }
+
+            db.IndexTransactions([(3, Packed(IndexHashes(3, 10)))]);
+            db.IndexTransactions([(4, Packed(IndexHashes(4, 10)))]);
+        }
+
+        using (var reopened = TransactionIndexFiles.Open(IndexPath, compaction))
+        {
+            Assert.Equal((4, 620), reopened.Counted());
+            Assert.Equal(3, reopened.RunCount());
+        }
+
+        // One flipped bit in height 3's run: it and the run above it go, and those heights can be indexed again.
+        var third = Directory.GetFiles(IndexPath).Single(file => Path.GetFileName(file).StartsWith("0000000000000000003-", StringComparison.Ordinal));
+        var damaged = File.ReadAllBytes(third);
+        damaged[5] ^= 1;
+        File.WriteAllBytes(third, damaged);
+        using var repaired = TransactionIndexFiles.Open(IndexPath, compaction);
+        Assert.Equal((2, 600), repaired.Counted());
+        Assert.False(repaired.ContainsTransaction(IndexHashes(4, 10)[0]));
+        repaired.IndexTransactions([(3, Packed(IndexHashes(3, 10))), (4, Packed(IndexHashes(4, 10)))]);
+        Assert.True(repaired.ContainsTransaction(IndexHashes(4, 10)[9]));
+    }
+
+    [Fact]
+    public void An_index_file_from_before_runs_were_files_is_deleted_and_the_block_bodies_are_indexed_again()
+    {
+        var (b1, b2, _) = Chain();
+        using (var store = new SqliteBlockStore(DbPath, _t.Chain.Limits))
+        {
+            store.Append(b1, b2.Header.Justify, Hash32.Zero);
+        }
+
+        Directory.Delete(IndexPath, recursive: true);
+        File.WriteAllBytes(IndexPath + ".db", [1, 2, 3]);
+        using var reopened = new SqliteBlockStore(DbPath, _t.Chain.Limits);
+
+        Assert.True(reopened.ContainsTransaction(Block.TransactionHash(TestChain.Tx(1))));
+        Assert.Equal(2, reopened.TransactionCount());
+        Assert.False(File.Exists(IndexPath + ".db"));
     }
 
     private static byte[][] IndexHashes(int block, int count) =>
@@ -311,9 +343,8 @@ public sealed class SqliteBlockStoreTests : IDisposable
             store.Append(b2, b3.Header.Justify, Hash32.Zero);
         }
 
-        using var index = TransactionIndexDatabase.Open(IndexPath);
-        Assert.Equal(2, index.IndexedHeight());
-        Assert.Equal(3, index.TransactionCount());
+        using var index = TransactionIndexFiles.Open(IndexPath);
+        Assert.Equal((2, 3), index.Counted());
     }
 
     [Fact]
@@ -338,9 +369,8 @@ public sealed class SqliteBlockStoreTests : IDisposable
             Assert.True(store.ContainsTransaction(Block.TransactionHash(TestChain.Tx(1))));
         }
 
-        using var index = TransactionIndexDatabase.Open(IndexPath);
-        Assert.Equal(1, index.IndexedHeight());
-        Assert.Equal(2, index.TransactionCount());
+        using var index = TransactionIndexFiles.Open(IndexPath);
+        Assert.Equal((1, 2), index.Counted());
     }
 
     [Fact]

@@ -6,9 +6,9 @@ namespace IdOS.Akka.Engine.Hosting;
 
 /// <summary>
 /// Which transactions are committed, for the replica's checks on every transaction it admits, proposes or receives.
-/// A Bloom filter answers most; hashes of blocks committed but not yet in the file's index are held in memory; the
-/// file answers the rest. A writer thread with its own connection indexes committed blocks in batches, so a commit
-/// writes one row and never waits for the index. Answers are exact at all times: a hash leaves memory only once a
+/// A Bloom filter answers most; hashes of blocks committed but not yet in the index's files are held in memory; the
+/// files answer the rest. A writer thread indexes committed blocks in batches, so a commit writes one row and never
+/// waits for the index. Answers are exact at all times: a hash leaves memory only once a
 /// transaction that holds it in the index has committed.
 /// </summary>
 internal sealed class CommittedTransactionIndex : IDisposable
@@ -17,7 +17,7 @@ internal sealed class CommittedTransactionIndex : IDisposable
     // Each batch becomes a run of the index that later merges: larger batches make fewer runs to merge and to ask.
     private static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(2);
 
-    private readonly TransactionIndexDatabase _db;
+    private readonly TransactionIndexFiles _files;
     private readonly HashFilter _filter = new(HashFilter.DefaultBits);
     private readonly HashSet<Hash32> _unindexed = [];
     private readonly Queue<(long Height, IReadOnlyList<Hash32> Hashes)> _pending = new();
@@ -29,19 +29,13 @@ internal sealed class CommittedTransactionIndex : IDisposable
     private bool _stopping;
     private volatile Exception? _failure;
 
-    /// <param name="path">The index file, which the writer opens a connection of its own to.</param>
-    /// <param name="db">A connection for lookups on the consensus thread, which the index owns from now on.</param>
-    /// <param name="tail">Committed blocks above the file's indexed height, in height order: what a crash left unindexed.</param>
-    public CommittedTransactionIndex(string path, TransactionIndexDatabase db, IEnumerable<(long Height, IReadOnlyList<Hash32> Hashes)> tail)
+    /// <param name="files">The index's files, which this index owns from now on: the consensus thread looks up in them and the writer thread adds to them.</param>
+    /// <param name="tail">Committed blocks above the files' indexed height, in height order: what a crash left unindexed.</param>
+    public CommittedTransactionIndex(TransactionIndexFiles files, IEnumerable<(long Height, IReadOnlyList<Hash32> Hashes)> tail)
     {
-        _db = db;
-        foreach (var hash in db.AllTransactionHashes())
-        {
-            _filter.Add(new Hash32(hash));
-        }
-
-        _indexedHeight = db.IndexedHeight();
-        _writer = new Thread(() => WriteLoop(path)) { IsBackground = true, Name = "idos-transaction-index" };
+        _files = files;
+        _indexedHeight = files.ForEachHash(hash => _filter.Add(new Hash32(hash)));
+        _writer = new Thread(WriteLoop) { IsBackground = true, Name = "idos-transaction-index" };
         _writer.Start();
         foreach (var (height, hashes) in tail)
         {
@@ -114,21 +108,37 @@ internal sealed class CommittedTransactionIndex : IDisposable
         }
     }
 
-    public bool Contains(Hash32 hash) =>
-        _filter.MayContain(hash) && (_unindexed.Contains(hash) || _db.ContainsTransaction(hash.ToArray()));
+    public bool Contains(Hash32 hash)
+    {
+        if (!_filter.MayContain(hash))
+        {
+            return false;
+        }
 
-    /// <summary>How many transactions are committed: the file's index up to one height, and memory above it.</summary>
+        if (_unindexed.Contains(hash))
+        {
+            return true;
+        }
+
+        Span<byte> bytes = stackalloc byte[Hash32.Size];
+        hash.WriteTo(bytes);
+        return _files.ContainsTransaction(bytes);
+    }
+
+    /// <summary>How many transactions are committed: the files up to their indexed height, and memory above it.</summary>
     public long Count()
     {
-        var indexed = Volatile.Read(ref _indexedHeight);
-        return _db.TransactionCount(indexed) + _pending.Where(p => p.Height > indexed).Sum(p => (long)p.Hashes.Count);
+        var (indexed, count) = _files.Counted();
+        return count + _pending.Where(p => p.Height > indexed).Sum(p => (long)p.Hashes.Count);
     }
 
     /// <summary>Every committed hash, counted once, however far the writer got.</summary>
     public List<Hash32> All()
     {
-        var indexed = Volatile.Read(ref _indexedHeight);
-        return [.. _db.AllTransactionHashes(indexed).Select(h => new Hash32(h)), .. _pending.Where(p => p.Height > indexed).SelectMany(p => p.Hashes)];
+        var all = new List<Hash32>();
+        var indexed = _files.ForEachHash(hash => all.Add(new Hash32(hash)));
+        all.AddRange(_pending.Where(p => p.Height > indexed).SelectMany(p => p.Hashes));
+        return all;
     }
 
     /// <summary>Lets the writer index what is left, so that a clean stop leaves nothing for the next start to rebuild.</summary>
@@ -141,7 +151,7 @@ internal sealed class CommittedTransactionIndex : IDisposable
 
         WakeWriter();
         _writer.Join();
-        _db.Dispose();
+        _files.Dispose();
     }
 
     private void WakeWriter()
@@ -169,11 +179,10 @@ internal sealed class CommittedTransactionIndex : IDisposable
     /// consensus thread only queues: waking this thread for every block (a blocking collection did) cost more CPU at
     /// block size 1, in the wake-up and the semaphore's spinning, than the index writes themselves.
     /// </summary>
-    private void WriteLoop(string path)
+    private void WriteLoop()
     {
         try
         {
-            using var writer = TransactionIndexDatabase.Open(path);
             var batch = new List<(long Height, ReadOnlyMemory<byte> Hashes)>();
             var stopping = false;
             while (!stopping)
@@ -194,7 +203,7 @@ internal sealed class CommittedTransactionIndex : IDisposable
                     Interlocked.Add(ref _queuedHashes, -block.Hashes.Count);
                 }
 
-                Flush(writer, batch, merge: !stopping);
+                Flush(batch, merge: !stopping);
             }
         }
 #pragma warning disable CA1031 // An exception escaping this thread would kill the process; the next commit reports it instead.
@@ -220,19 +229,19 @@ internal sealed class CommittedTransactionIndex : IDisposable
     /// Indexes the batch, lets the consensus thread drop its hashes from memory, and only then merges runs — not while
     /// the node stops, which a merge of millions of hashes would hold up for seconds; the batches after the next start do.
     /// </summary>
-    private void Flush(TransactionIndexDatabase writer, List<(long Height, ReadOnlyMemory<byte> Hashes)> batch, bool merge)
+    private void Flush(List<(long Height, ReadOnlyMemory<byte> Hashes)> batch, bool merge)
     {
         if (batch.Count == 0)
         {
             return;
         }
 
-        writer.IndexTransactions(batch);
+        _files.IndexTransactions(batch);
         Volatile.Write(ref _indexedHeight, batch[^1].Height);
         batch.Clear();
         if (merge)
         {
-            writer.Compact();
+            _files.Compact();
         }
     }
 }

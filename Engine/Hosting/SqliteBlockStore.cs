@@ -233,9 +233,8 @@ public sealed class SqliteBlockStore : ICommittedBlockStore, IDisposable
     {
         if (_index is null)
         {
-            var indexPath = TransactionIndexDatabase.PathFor(_path);
-            var lookups = TransactionIndexDatabase.Open(indexPath);
-            _index = new CommittedTransactionIndex(indexPath, lookups, UnindexedBlocks(lookups.IndexedHeight()));
+            var files = TransactionIndexFiles.Open(TransactionIndexFiles.PathFor(_path));
+            _index = new CommittedTransactionIndex(files, UnindexedBlocks(files.IndexedHeight()));
         }
 
         return _index;

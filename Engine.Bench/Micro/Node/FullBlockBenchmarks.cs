@@ -22,7 +22,7 @@ public class FullBlockBenchmarks : IDisposable
     private ChainParameters _chain = null!;
     private string _directory = null!;
     private SqliteBlockStore _store = null!;
-    private Storage.Blocks.TransactionIndexDatabase _index = null!;
+    private Storage.Blocks.TransactionIndexFiles _index = null!;
     private byte[] _hashes = null!;
 
     [GlobalSetup]
@@ -87,9 +87,13 @@ public class FullBlockBenchmarks : IDisposable
     public void FreshIndex()
     {
         _index?.Dispose();
-        var path = Path.Combine(_directory, "index.db");
-        File.Delete(path);
-        _index = Storage.Blocks.TransactionIndexDatabase.Open(path);
+        var path = Path.Combine(_directory, "index");
+        if (Directory.Exists(path))
+        {
+            Directory.Delete(path, recursive: true);
+        }
+
+        _index = Storage.Blocks.TransactionIndexFiles.Open(path);
         _hashes = [.. _block.TransactionHashes.SelectMany(h => h.ToArray())];
     }
 }

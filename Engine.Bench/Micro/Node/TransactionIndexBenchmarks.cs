@@ -15,8 +15,8 @@ public class TransactionIndexBenchmarks : IDisposable
     private const int BatchHashes = 30_000;
     private byte[][] _batches = null!;
     private string _directory = null!;
-    private TransactionIndexDatabase _filled = null!;
-    private TransactionIndexDatabase? _fresh;
+    private TransactionIndexFiles _filled = null!;
+    private TransactionIndexFiles? _fresh;
     private int _freshFiles;
     private byte[] _absent = null!;
 
@@ -26,7 +26,7 @@ public class TransactionIndexBenchmarks : IDisposable
         _batches = [.. Enumerable.Range(0, Batches).Select(Batch)];
         _absent = Hash32.Compute("absent"u8).ToArray();
         _directory = Directory.CreateTempSubdirectory("idos-bench-index-").FullName;
-        _filled = TransactionIndexDatabase.Open(Path.Combine(_directory, "filled.db"));
+        _filled = TransactionIndexFiles.Open(Path.Combine(_directory, "filled"));
         IndexAll(_filled);
     }
 
@@ -34,7 +34,7 @@ public class TransactionIndexBenchmarks : IDisposable
     public void FreshIndex()
     {
         _fresh?.Dispose();
-        _fresh = TransactionIndexDatabase.Open(Path.Combine(_directory, $"fresh-{_freshFiles++}.db"));
+        _fresh = TransactionIndexFiles.Open(Path.Combine(_directory, $"fresh-{_freshFiles++}"));
     }
 
     [GlobalCleanup]
@@ -42,7 +42,6 @@ public class TransactionIndexBenchmarks : IDisposable
     {
         _fresh?.Dispose();
         _filled?.Dispose();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         if (Directory.Exists(_directory))
         {
             Directory.Delete(_directory, recursive: true);
@@ -69,7 +68,7 @@ public class TransactionIndexBenchmarks : IDisposable
         return hashes;
     }
 
-    private long IndexAll(TransactionIndexDatabase index)
+    private long IndexAll(TransactionIndexFiles index)
     {
         for (var batch = 0; batch < Batches; batch++)
         {
