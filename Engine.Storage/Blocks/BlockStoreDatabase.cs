@@ -190,25 +190,15 @@ public sealed class BlockStoreDatabase : IDisposable
         public void Commit()
         {
             ObjectDisposedException.ThrowIf(_done, this);
-            _done = true;
-            var transaction = _store._batch;
-            (_store._batchOpen, _store._batch) = (false, null);
-            if (transaction is null)
+            using var transaction = Close();
+            try
             {
-                return;
+                transaction?.Commit();
             }
-
-            using (transaction)
+            catch
             {
-                try
-                {
-                    transaction.Commit();
-                }
-                catch
-                {
-                    _store.Height = _store.StoredHeight();
-                    throw;
-                }
+                _store.Height = _store.StoredHeight();
+                throw;
             }
         }
 
@@ -219,20 +209,21 @@ public sealed class BlockStoreDatabase : IDisposable
                 return;
             }
 
+            using var transaction = Close();
+            if (transaction is not null)
+            {
+                transaction.Rollback();
+                _store.Height = _store.StoredHeight();
+            }
+        }
+
+        /// <summary>Ends the batch on the store; the transaction, if a write began one, is the caller's to finish.</summary>
+        private DataConnectionTransaction? Close()
+        {
             _done = true;
             var transaction = _store._batch;
             (_store._batchOpen, _store._batch) = (false, null);
-            if (transaction is null)
-            {
-                return;
-            }
-
-            using (transaction)
-            {
-                transaction.Rollback();
-            }
-
-            _store.Height = _store.StoredHeight();
+            return transaction;
         }
     }
 

@@ -39,13 +39,12 @@ public sealed class SqliteBlockStore : ICommittedBlockStore, IDisposable
 
     /// <summary>
     /// Groups appends and kept blocks into one transaction until <see cref="WriteBatch.Commit"/>. Appends tell the
-    /// committed-transaction index at once, since later checks in the same step must see them, but its file only
+    /// committed-transaction index at once, since later checks in the same step must see them, but its files only
     /// after the commit; a batch that rolls back takes them out again.
     /// </summary>
     public WriteBatch BeginBatch()
     {
-        var heightBefore = Height;
-        _batch = new WriteBatch(this, _db.BeginBatch(), heightBefore);
+        _batch = new WriteBatch(this, _db.BeginBatch(), Height);
         return _batch;
     }
 
