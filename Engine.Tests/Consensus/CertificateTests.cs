@@ -34,6 +34,39 @@ public sealed class CertificateTests
     }
 
     [Fact]
+    public void A_validator_s_own_vote_is_accepted_without_a_check_only_where_it_matches_byte_for_byte()
+    {
+        var verifier = new CountingVerifier();
+        var checks = new SignatureChecks(_t.Chain, verifier);
+        checks.OwnVote(_t.Vote(0, _block, 5));
+
+        Assert.True(checks.CheckVote(_t.Vote(0, _block, 5)).IsAccepted);
+        Assert.True(checks.CheckQc(_t.Qc(_block, 5, [0, 1, 2])).IsAccepted);
+        Assert.Equal(2, verifier.Calls);
+
+        // Validator 0's signature of round 4 in a QC of round 5: compared, found different, checked, refused.
+        var qc = _t.Qc(_block, 5, [0, 1, 2]);
+        var stale = qc with { Signatures = [_t.Vote(0, _block, 4).Signature, qc.Signatures[1], qc.Signatures[2]] };
+        Assert.False(checks.CheckQc(stale).IsAccepted);
+        Assert.Equal(3, verifier.Calls);
+
+        var other = Hash32.Compute("other"u8);
+        Assert.True(checks.CheckQc(_t.Qc(other, 5, [0, 1, 2])).IsAccepted);
+        Assert.Equal(6, verifier.Calls);
+    }
+
+    private sealed class CountingVerifier : ISignatureVerifier
+    {
+        public int Calls { get; private set; }
+
+        public bool Verify(Ed25519PublicKey key, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature)
+        {
+            Calls++;
+            return Ed25519Verifier.Instance.Verify(key, message, signature);
+        }
+    }
+
+    [Fact]
     public void Too_few_signers_is_rejected()
     {
         var verdict = _t.Checks.CheckQc(_t.Qc(_block, 5, [0, 1]));

@@ -297,6 +297,7 @@ public sealed class Replica
             return;
         }
 
+        _checks.OwnVote(vote);
         if (decision.StateChanged)
         {
             _effects.Add(new PersistSafetyState(_safety.State));

@@ -14,7 +14,11 @@ public sealed class SignatureChecks(ChainParameters chain, ISignatureVerifier ve
     /// </summary>
     private const int VerifiedQcCapacity = 256;
 
+    /// <summary>How many of this validator's latest votes are remembered for <see cref="OwnVote"/>.</summary>
+    private const int OwnVoteCapacity = 8;
+
     private readonly Dictionary<Hash32, long> _verifiedQcs = [];
+    private readonly Queue<Vote> _ownVotes = new();
 
     private ValidatorSet Validators => chain.Validators;
 
@@ -45,7 +49,7 @@ public sealed class SignatureChecks(ChainParameters chain, ISignatureVerifier ve
         var signers = SignerBitmap.Signers(qc.Signers);
         for (var i = 0; i < signers.Count; i++)
         {
-            if (!verifier.Verify(Validators[signers[i]], message, qc.Signatures[i]))
+            if (!IsOwnVote(signers[i], qc.BlockId, qc.Round, qc.Signatures[i]) && !verifier.Verify(Validators[signers[i]], message, qc.Signatures[i]))
             {
                 return Verdict.Reject($"QC for round {qc.Round}: signature of validator {signers[i]} does not verify");
             }
@@ -104,6 +108,21 @@ public sealed class SignatureChecks(ChainParameters chain, ISignatureVerifier ve
         return Verdict.Accept;
     }
 
+    /// <summary>
+    /// Remembers a vote this validator signed. Ed25519 signatures are deterministic, so a signature in a vote or QC
+    /// that is byte for byte the one this validator made for the same block and round is valid without a check: a
+    /// leader's own vote and this validator's share of nearly every QC it receives then cost a comparison.
+    /// </summary>
+    public void OwnVote(Vote vote)
+    {
+        ArgumentNullException.ThrowIfNull(vote);
+        _ownVotes.Enqueue(vote);
+        if (_ownVotes.Count > OwnVoteCapacity)
+        {
+            _ownVotes.Dequeue();
+        }
+    }
+
     public Verdict CheckVote(Vote vote)
     {
         ArgumentNullException.ThrowIfNull(vote);
@@ -117,7 +136,8 @@ public sealed class SignatureChecks(ChainParameters chain, ISignatureVerifier ve
             return Verdict.Reject("a vote is for a round of at least 1");
         }
 
-        return verifier.Verify(Validators[vote.Voter], chain.Domain.Vote(vote.BlockId, vote.Round), vote.Signature)
+        return IsOwnVote(vote.Voter, vote.BlockId, vote.Round, vote.Signature)
+            || verifier.Verify(Validators[vote.Voter], chain.Domain.Vote(vote.BlockId, vote.Round), vote.Signature)
             ? Verdict.Accept
             : Verdict.Reject($"vote of validator {vote.Voter} for round {vote.Round}: signature does not verify");
     }
@@ -179,5 +199,18 @@ public sealed class SignatureChecks(ChainParameters chain, ISignatureVerifier ve
         }
 
         return signatureCount == signers ? null : $"{what} lists {signatureCount} signatures for {signers} signers";
+    }
+
+    private bool IsOwnVote(int voter, Hash32 blockId, long round, byte[] signature)
+    {
+        foreach (var own in _ownVotes)
+        {
+            if (own.Voter == voter && own.Round == round && own.BlockId == blockId && own.Signature.AsSpan().SequenceEqual(signature))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }
