@@ -16,7 +16,7 @@ namespace IdOS.Akka.Engine.Storage.Blocks;
 /// SHA-256 of it all. Runs of one size tier that cover consecutive heights merge, a handful at a time, in one streaming
 /// pass (<see cref="Compact"/>), as in a log-structured merge tree. A run's pages of 128 hashes are found through the
 /// first eight bytes of each page's first hash, held in memory (8 bytes per 4 KiB of index), so a lookup, which the node
-/// makes only when its in-memory filter says "maybe", reads one page per run. SQLite tables did the same job at ~6×
+/// makes only when its in-memory filter says "maybe", reads one page per run. SQLite tables did the same job at ~3.4×
 /// the CPU per hash, most of it in B-tree inserts and in the WAL's second copy of every page.
 /// </para>
 /// One instance serves the consensus thread's lookups and the index writer's thread: runs are immutable, and the list
