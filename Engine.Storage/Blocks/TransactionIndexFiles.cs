@@ -127,20 +127,15 @@ public sealed class TransactionIndexFiles : IDisposable
         ArgumentNullException.ThrowIfNull(visit);
         lock (_gate)
         {
-            var buffer = new byte[PageHashes * HashSize * 64];
+            var buffer = new byte[StreamBuffer];
             foreach (var run in _runs)
             {
-                for (long at = 0; at < run.Count;)
+                foreach (var chunk in Chunks(run.Handle, run.Count, buffer))
                 {
-                    var hashes = (int)Math.Min(buffer.Length / HashSize, run.Count - at);
-                    var span = buffer.AsSpan(0, hashes * HashSize);
-                    RandomAccess.Read(run.Handle, span, at * HashSize);
-                    for (var i = 0; i < hashes; i++)
+                    for (var at = 0; at < chunk.Length; at += HashSize)
                     {
-                        visit(span.Slice(i * HashSize, HashSize));
+                        visit(chunk.Span.Slice(at, HashSize));
                     }
-
-                    at += hashes;
                 }
             }
 
@@ -252,6 +247,23 @@ public sealed class TransactionIndexFiles : IDisposable
     }
 
     private static long Top(List<Run> runs) => runs.Count == 0 ? 0 : runs[^1].Last;
+
+    /// <summary>A run's <paramref name="count"/> hashes in order, a buffer at a time (each chunk is valid until the next).</summary>
+    private static IEnumerable<ReadOnlyMemory<byte>> Chunks(SafeFileHandle handle, long count, byte[] buffer)
+    {
+        for (long at = 0; at < count;)
+        {
+            var hashes = (int)Math.Min(buffer.Length / HashSize, count - at);
+            var chunk = buffer.AsMemory(0, hashes * HashSize);
+            if (RandomAccess.Read(handle, chunk.Span, at * HashSize) != chunk.Length)
+            {
+                throw new IOException($"A run of the transaction index ended early, at hash {at} of {count}.");
+            }
+
+            yield return chunk;
+            at += hashes;
+        }
+    }
 
     /// <summary>
     /// The runs that chain from height 1 without a gap. A run inside another's heights is the leftover input of a merge
@@ -417,64 +429,60 @@ public sealed class TransactionIndexFiles : IDisposable
             var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
             try
             {
-                var length = RandomAccess.GetLength(handle);
-                Span<byte> trailer = stackalloc byte[TrailerSize];
-                if (length < TrailerSize || (length - TrailerSize) % HashSize != 0
-                    || RandomAccess.Read(handle, trailer, length - TrailerSize) != TrailerSize
-                    || !TryReadTrailer(trailer, out var first, out var last, out var count)
-                    || count != (length - TrailerSize) / HashSize)
+                if (Check(handle) is { } run)
                 {
-                    handle.Dispose();
-                    return null;
+                    return new Run(path, handle, run.First, run.Last, run.Count, run.Fences);
                 }
-
-                using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-                var fences = new ulong[(count + PageHashes - 1) / PageHashes];
-                var buffer = new byte[StreamBuffer];
-                HashKey? previous = null;
-                for (long at = 0; at < count;)
-                {
-                    var hashes = (int)Math.Min(buffer.Length / HashSize, count - at);
-                    var span = buffer.AsSpan(0, hashes * HashSize);
-                    if (RandomAccess.Read(handle, span, at * HashSize) != span.Length)
-                    {
-                        handle.Dispose();
-                        return null;
-                    }
-
-                    sha.AppendData(span);
-                    for (var i = 0; i < hashes; i++, at++)
-                    {
-                        var key = HashKey.Read(span.Slice(i * HashSize, HashSize));
-                        if (previous is { } before && before.CompareTo(key) >= 0)
-                        {
-                            handle.Dispose();
-                            return null;
-                        }
-
-                        if (at % PageHashes == 0)
-                        {
-                            fences[at / PageHashes] = key.W0;
-                        }
-
-                        previous = key;
-                    }
-                }
-
-                sha.AppendData(trailer[..32]);
-                if (!sha.GetHashAndReset().AsSpan().SequenceEqual(trailer[32..]))
-                {
-                    handle.Dispose();
-                    return null;
-                }
-
-                return new Run(path, handle, first, last, count, fences);
             }
             catch
             {
                 handle.Dispose();
                 throw;
             }
+
+            handle.Dispose();
+            return null;
+        }
+
+        /// <summary>The trailer's heights and count and the page fences, if the trailer fits the file, the hashes ascend and the checksum holds.</summary>
+        private static (long First, long Last, long Count, ulong[] Fences)? Check(SafeFileHandle handle)
+        {
+            var length = RandomAccess.GetLength(handle);
+            var trailer = new byte[TrailerSize];
+            if (length < TrailerSize || (length - TrailerSize) % HashSize != 0
+                || RandomAccess.Read(handle, trailer, length - TrailerSize) != TrailerSize
+                || !TryReadTrailer(trailer, out var first, out var last, out var count)
+                || count != (length - TrailerSize) / HashSize)
+            {
+                return null;
+            }
+
+            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var fences = new ulong[(count + PageHashes - 1) / PageHashes];
+            HashKey? previous = null;
+            long index = 0;
+            foreach (var chunk in Chunks(handle, count, new byte[StreamBuffer]))
+            {
+                sha.AppendData(chunk.Span);
+                for (var at = 0; at < chunk.Length; at += HashSize, index++)
+                {
+                    var key = HashKey.Read(chunk.Span.Slice(at, HashSize));
+                    if (previous is { } before && before.CompareTo(key) >= 0)
+                    {
+                        return null;
+                    }
+
+                    if (index % PageHashes == 0)
+                    {
+                        fences[index / PageHashes] = key.W0;
+                    }
+
+                    previous = key;
+                }
+            }
+
+            sha.AppendData(trailer.AsSpan(0, 32));
+            return sha.GetHashAndReset().AsSpan().SequenceEqual(trailer.AsSpan(32)) ? (first, last, count, fences) : null;
         }
 
         /// <summary>
@@ -593,15 +601,14 @@ public sealed class TransactionIndexFiles : IDisposable
     /// <summary>Reads a run's hashes in order, through a large buffer.</summary>
     private sealed class RunReader
     {
-        private readonly Run _run;
         private readonly byte[] _buffer = new byte[StreamBuffer];
-        private long _next;
-        private int _buffered;
+        private readonly IEnumerator<ReadOnlyMemory<byte>> _chunks;
         private int _at;
+        private int _end;
 
         public RunReader(Run run)
         {
-            _run = run;
+            _chunks = Chunks(run.Handle, run.Count, _buffer).GetEnumerator();
             MoveNext();
         }
 
@@ -611,18 +618,15 @@ public sealed class TransactionIndexFiles : IDisposable
 
         public void MoveNext()
         {
-            if (_at == _buffered)
+            if (_at == _end)
             {
-                var hashes = (int)Math.Min(_buffer.Length / HashSize, _run.Count - _next);
-                if (hashes == 0)
+                if (!_chunks.MoveNext())
                 {
                     HasCurrent = false;
                     return;
                 }
 
-                RandomAccess.Read(_run.Handle, _buffer.AsSpan(0, hashes * HashSize), _next * HashSize);
-                (_buffered, _at) = (hashes * HashSize, 0);
-                _next += hashes;
+                (_at, _end) = (0, _chunks.Current.Length);
             }
 
             Current = HashKey.Read(_buffer.AsSpan(_at, HashSize));
