@@ -1,6 +1,8 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 
 namespace IdOS.Akka.Engine.Bench;
 
@@ -10,6 +12,14 @@ namespace IdOS.Akka.Engine.Bench;
 /// </summary>
 internal sealed class EngineProcess : IAsyncDisposable
 {
+    // A benchmark stopped by SIGTERM, SIGHUP or Ctrl-C never reaches its disposals (and AppDomain.ProcessExit was seen not
+    // to run on SIGTERM here); without this its validators live on, holding ports and CPU and skewing the next run.
+    private static readonly ConcurrentDictionary<int, Process> Running = new();
+
+    // Held for the life of the process: a registration that is collected stops handling its signal.
+    private static readonly PosixSignalRegistration[] StopSignals =
+        [.. new[] { PosixSignal.SIGTERM, PosixSignal.SIGINT, PosixSignal.SIGHUP }.Select(signal => PosixSignalRegistration.Create(signal, _ => KillRunning()))];
+
     private readonly Process _process;
     private readonly TextWriter _log;
     private readonly Lock _gate = new();
@@ -35,6 +45,7 @@ internal sealed class EngineProcess : IAsyncDisposable
         info.ArgumentList.Add("--config");
         info.ArgumentList.Add(configPath);
         var process = Process.Start(info) ?? throw new InvalidOperationException("could not start the engine executable");
+        Running[process.Id] = process;
         var engine = new EngineProcess(process, log);
         process.OutputDataReceived += (_, e) => engine.Append(e.Data);
         process.ErrorDataReceived += (_, e) => engine.Append(e.Data);
@@ -64,12 +75,28 @@ internal sealed class EngineProcess : IAsyncDisposable
         }
 
         await _process.WaitForExitAsync();
+        Running.TryRemove(_process.Id, out _);
         lock (_gate)
         {
             _log.Dispose();
         }
 
         _process.Dispose();
+    }
+
+    private static void KillRunning()
+    {
+        foreach (var process in Running.Values)
+        {
+            try
+            {
+                process.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException)
+            {
+                // It had exited already.
+            }
+        }
     }
 
     private void Append(string? line)
