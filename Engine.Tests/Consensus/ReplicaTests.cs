@@ -289,8 +289,9 @@ public sealed class ReplicaTests
     }
 
     /// <summary>
-    /// Validator 2 leads round 2. Its round-1 vote is durable before it can form QC(1), so its proposal leaves at once
-    /// and its own vote is written after; restarted from that durable state, it proposes nothing in round 2.
+    /// Validator 2 leads round 2. Its round-1 vote is durable before it can form QC(1), so its proposal leaves at once,
+    /// ahead of keeping its own block, and its own vote is written after; restarted from that durable state (the block
+    /// lost), it proposes nothing in round 2.
     /// </summary>
     [Fact]
     public void A_leader_whose_vote_in_the_round_before_is_durable_proposes_before_persisting_and_a_restart_does_not_propose_again()
@@ -303,8 +304,9 @@ public sealed class ReplicaTests
         var effects = FormQcForB1(leader).ToList();
 
         var broadcast = effects.FindIndex(e => e is Broadcast { Message: Proposal { Round: 2 } });
+        var keep = effects.FindIndex(e => e is PersistBlock { Block.Round: 2 });
         var persist = effects.FindIndex(e => e is PersistSafetyState);
-        Assert.True(broadcast >= 0 && broadcast < persist, string.Join(", ", effects));
+        Assert.True(broadcast >= 0 && broadcast < keep && keep < persist, string.Join(", ", effects));
         Assert.Equal(2, leader.SafetyState.LastVotedRound);
 
         var restarted = _t.Replica(2, durable, store);

@@ -151,23 +151,51 @@ public sealed class ConsensusActor : ReceivePersistentActor
     /// <summary>
     /// Runs one replica step and carries out its effects. The blocks the step commits (the replica appends them as it
     /// goes) and the blocks it keeps before its first safety-state write reach the block store in one transaction,
-    /// one fsync instead of one per write, and nothing else is carried out before that transaction commits.
+    /// one fsync instead of one per write. Messages the replica put before its first write wait for nothing it writes
+    /// (a leader's proposal that may leave ahead of its own block); everything else waits for that transaction.
     /// </summary>
     private void Step(Func<IReadOnlyList<ReplicaEffect>> step)
     {
         IReadOnlyList<ReplicaEffect> effects;
+        int sentAhead;
         using (var writes = _setup.Store.BeginBatch())
         {
             effects = step();
+            sentAhead = SendAheadOfWrites(effects);
             KeepBlocks(effects, 0, PersistIndex(effects, 0));
             writes.Commit();
         }
 
-        Carry(effects, 0, blocksKept: true);
+        Carry(effects, 0, blocksKept: true, sentAhead);
     }
 
-    /// <summary>Carries out effects from <paramref name="start"/> on; a safety-state write suspends the rest until the journal confirms it.</summary>
-    private void Carry(IReadOnlyList<ReplicaEffect> effects, int start, bool blocksKept)
+    /// <summary>Sends the messages that come before the step's first write; returns how many effects that covered.</summary>
+    private int SendAheadOfWrites(IReadOnlyList<ReplicaEffect> effects)
+    {
+        var end = 0;
+        while (end < effects.Count && effects[end] is not (PersistBlock or PersistSafetyState))
+        {
+            end++;
+        }
+
+        for (var i = 0; i < end; i++)
+        {
+            if (IsMessage(effects[i]))
+            {
+                CarryOut(effects[i]);
+            }
+        }
+
+        return end;
+    }
+
+    private static bool IsMessage(ReplicaEffect effect) => effect is Broadcast or SendToValidator or Reply;
+
+    /// <summary>
+    /// Carries out effects from <paramref name="start"/> on, except the messages among the first <paramref name="sentAhead"/>;
+    /// a safety-state write suspends the rest until the journal confirms it.
+    /// </summary>
+    private void Carry(IReadOnlyList<ReplicaEffect> effects, int start, bool blocksKept, int sentAhead = 0)
     {
         var persistAt = PersistIndex(effects, start);
         if (!blocksKept)
@@ -179,7 +207,7 @@ public sealed class ConsensusActor : ReceivePersistentActor
 
         for (var i = start; i < persistAt; i++)
         {
-            if (effects[i] is not PersistBlock)
+            if (effects[i] is not PersistBlock && !(i < sentAhead && IsMessage(effects[i])))
             {
                 CarryOut(effects[i]);
             }

@@ -562,15 +562,16 @@ public sealed class Replica
         // A leader that crashes and restarts in this round must not propose a second, different block for it. When
         // its vote or timeout in the round before is durable (every state change before this point is written before
         // the proposal leaves), a restart already keeps it from proposing here (see the constructor), so the proposal
-        // leaves at once and the leader's own vote is written while the others write theirs: one journal write per
-        // round on the critical path instead of two. Otherwise the proposal waits for the leader's own vote.
+        // leaves at once, ahead of keeping its own block: the leader's block and vote are written while the others
+        // write theirs, and no write of the leader's is on the round's critical path. A leader that loses its block
+        // in a crash fetches it like any other missing block. Otherwise the proposal waits for the leader's own vote.
         var before = _effects.Count;
         InsertAndVote(proposal, PeerId.Self);
         var persisted = _effects.FindIndex(before, e => e is PersistSafetyState);
         if (persisted >= 0)
         {
             var restartCannotRepropose = durableLastVotedRound >= 1 && durableLastVotedRound + 1 >= round;
-            _effects.Insert(restartCannotRepropose ? persisted : persisted + 1, new Broadcast(proposal));
+            _effects.Insert(restartCannotRepropose ? before : persisted + 1, new Broadcast(proposal));
         }
     }
 
