@@ -68,10 +68,25 @@ internal static class ClusterBenchmark
             await output.WriteLineAsync($"row {row}: {result.VerificationCeiling!.Describe()}");
         }
 
+        if (command.Repeat > 1)
+        {
+            await output.WriteLineAsync($"the median run of each point over {command.Repeat} passes:");
+            await output.WriteLineAsync(ResultTable.Header);
+            foreach (var median in RepeatedRuns.Medians(results))
+            {
+                await output.WriteLineAsync(ResultTable.Row(median));
+            }
+
+            foreach (var spread in RepeatedRuns.Spread(results))
+            {
+                await output.WriteLineAsync(spread);
+            }
+        }
+
         await output.WriteLineAsync($"results: {Path.GetFullPath(ResultFiles.JsonPath(command.OutputDirectory))} and {ResultFiles.CsvFileName} beside it");
         if (command.IsSweep)
         {
-            foreach (var plot in SweepPlots.Draw(command.OutputDirectory, results))
+            foreach (var plot in SweepPlots.Draw(command.OutputDirectory, RepeatedRuns.Medians(results)))
             {
                 await output.WriteLineAsync($"plot: {Path.GetFullPath(plot)}");
             }
@@ -95,7 +110,7 @@ internal static class ClusterBenchmark
             return 1;
         }
 
-        foreach (var plot in SweepPlots.Draw(directory, document?.Runs ?? []))
+        foreach (var plot in SweepPlots.Draw(directory, RepeatedRuns.Medians(document?.Runs ?? [])))
         {
             await output.WriteLineAsync($"plot: {Path.GetFullPath(plot)}");
         }

@@ -32,3 +32,22 @@ internal sealed record ClusterResult(
     long RefusedCommands,
     string? FirstRefusal,
     VerificationCeiling? VerificationCeiling = null);
+
+/// <summary>The runs of each grid point across the passes of `--repeat`.</summary>
+internal static class RepeatedRuns
+{
+    /// <summary>Each point's run with the median throughput (of an even count, the lower middle one), in the grid's order.</summary>
+    public static List<ClusterResult> Medians(IEnumerable<ClusterResult> results) =>
+        [.. results.GroupBy(r => r.Settings).Select(point =>
+        {
+            var ordered = point.OrderBy(r => r.CommandsPerSecond).ToList();
+            return ordered[(ordered.Count - 1) / 2];
+        })];
+
+    /// <summary>One line per point: every run's throughput in run order, and the range of mean latency.</summary>
+    public static IEnumerable<string> Spread(IEnumerable<ClusterResult> results) =>
+        results.GroupBy(r => r.Settings).Select(point => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"block {point.Key.Batch}, {point.Key.Clients}×{point.Key.Outstanding}, {point.Key.Validators} validators: {point.Count()} runs, cmd/s " +
+            $"{string.Join(" / ", point.Select(r => r.CommandsPerSecond.ToString("0", System.Globalization.CultureInfo.InvariantCulture)))}, " +
+            $"mean latency {point.Min(r => r.Latency.Mean):0.0}–{point.Max(r => r.Latency.Mean):0.0} ms"));
+}

@@ -37,15 +37,20 @@ internal sealed record ClusterSettings(
     }
 }
 
-/// <summary>The cluster command line: one run, or a grid of runs from `--sweep key=v1,v2 key=v3,...`.</summary>
-internal sealed record ClusterCommand(IReadOnlyList<ClusterSettings> Runs, string OutputDirectory, bool IsSweep)
+/// <summary>
+/// The cluster command line: one run, or a grid of runs from `--sweep key=v1,v2 key=v3,...`; with `--repeat N` the
+/// whole grid N times over, one pass after another, so that a machine whose speed drifts slows every point alike.
+/// </summary>
+internal sealed record ClusterCommand(IReadOnlyList<ClusterSettings> Runs, string OutputDirectory, bool IsSweep, int Repeat = 1)
 {
     public const string Usage = """
         cluster [--validators 4] [--batch 400] [--payload 0] [--clients 8] [--outstanding 400] [--duration 30]
-                [--warmup 5] [--in-process] [--workload noop|idos] [--out DIR]
+                [--warmup 5] [--in-process] [--workload noop|idos] [--out DIR] [--repeat 1]
                 [--sweep batch=1,100,400,800 validators=4,7,10]
           closed-loop clients against a local cluster: committed commands/s, blocks/s, submit-to-commit latency,
           CPU per 1,000 commands; results as JSON and CSV in DIR (and PNG plots for a sweep)
+          --repeat N: every run N times, the grid's passes one after another; prints each point's median run and its
+            spread across the passes (plots use the median runs)
           --workload noop: 32-byte commands (+ --payload bytes) straight to the validators, nothing signed or executed
           --workload idos: each of --clients × --outstanding users sends signed idOS writes (EIP-191 add_attribute and
             add_credential, 1 KiB ciphertext) through the RPC system with user.broadcast sync=1, one at a time
@@ -85,6 +90,7 @@ internal sealed record ClusterCommand(IReadOnlyList<ClusterSettings> Runs, strin
             InProcess: options.Flag("in-process"),
             Workload: options.Text("workload", "noop"));
         var output = options.Text("out", Path.Combine("bench-results", $"cluster-{DateTime.UtcNow:yyyyMMdd-HHmmss}"));
+        var repeat = (int)options.Number("repeat", 1, 1, 20);
         options.RejectUnknown();
         if (single.Workload is not (ClusterSettings.NoopWorkload or ClusterSettings.IdosWorkload))
         {
@@ -116,7 +122,7 @@ internal sealed record ClusterCommand(IReadOnlyList<ClusterSettings> Runs, strin
                 throw new UsageException($"{many.TotalOutstanding} idOS users (--clients × --outstanding) is more than the {MaxIdosUsers} the benchmark registers");
             }
 
-            return new ClusterCommand(runs, output, sweep.Count > 0);
+            return new ClusterCommand(Passes(runs, repeat), output, sweep.Count > 0, repeat);
         }
 
         // Each client subscribes to its validator's commit feed, which serves a bounded number of subscribers.
@@ -126,8 +132,10 @@ internal sealed record ClusterCommand(IReadOnlyList<ClusterSettings> Runs, strin
                 "commit-feed subscribers a validator serves; use fewer clients with more --outstanding each");
         }
 
-        return new ClusterCommand(runs, output, sweep.Count > 0);
+        return new ClusterCommand(Passes(runs, repeat), output, sweep.Count > 0, repeat);
     }
+
+    private static List<ClusterSettings> Passes(List<ClusterSettings> grid, int repeat) => [.. Enumerable.Repeat(grid, repeat).SelectMany(pass => pass)];
 
     /// <summary>`--sweep` takes every following `key=v1,v2` word, so the grid reads as the user typed it.</summary>
     private static (List<string> Options, List<(string Key, int[] Values)> Sweep) SplitSweep(IReadOnlyList<string> args)

@@ -100,8 +100,28 @@ public sealed class ClusterBenchmarkTests : IDisposable
         Assert.Single(ClusterCommand.Parse(["--sweep", "batch=100 "]).Runs);
     }
 
+    [Fact]
+    [Trait("Category", "Unit")]
+    public void Repeats_run_the_whole_grid_pass_after_pass_and_report_each_points_median_run()
+    {
+        var command = ClusterCommand.Parse(["--repeat", "3", "--sweep", "batch=1,400"]);
+
+        Assert.Equal(3, command.Repeat);
+        Assert.Equal([1, 400, 1, 400, 1, 400], command.Runs.Select(r => r.Batch));
+
+        var runs = new[] { (1, 150.0, 30.0), (400, 30_000.0, 60.0), (1, 190.0, 20.0), (400, 40_000.0, 45.0), (1, 170.0, 25.0), (400, 20_000.0, 90.0) }
+            .Select(p => Result(4, p.Item1, p.Item2, p.Item3)).ToList();
+        Assert.Equal([(1, 170.0), (400, 30_000.0)], RepeatedRuns.Medians(runs).Select(r => (r.Settings.Batch, r.CommandsPerSecond)));
+        Assert.Equal(150.0, Assert.Single(RepeatedRuns.Medians(runs.Where(r => r.Settings.Batch == 1).Take(2))).CommandsPerSecond);
+        Assert.Equal(
+            ["block 1, 8×400, 4 validators: 3 runs, cmd/s 150 / 190 / 170, mean latency 20.0–30.0 ms",
+             "block 400, 8×400, 4 validators: 3 runs, cmd/s 30000 / 40000 / 20000, mean latency 45.0–90.0 ms"],
+            RepeatedRuns.Spread(runs));
+    }
+
     [Theory]
     [Trait("Category", "Unit")]
+    [InlineData("--repeat", "0", "--repeat must be a whole number from 1 to 20")]
     [InlineData("--sweep", "rounds=1,2", "keys validators, batch, payload, clients, outstanding")]
     [InlineData("--sweep", "batch=0,400", "batch takes whole numbers from 1 to 10000")]
     [InlineData("--sweep", "batch=", "batch has no values")]
