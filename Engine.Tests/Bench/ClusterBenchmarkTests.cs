@@ -114,8 +114,8 @@ public sealed class ClusterBenchmarkTests : IDisposable
         Assert.Equal([(1, 170.0), (400, 30_000.0)], RepeatedRuns.Medians(runs).Select(r => (r.Settings.Batch, r.CommandsPerSecond)));
         Assert.Equal(150.0, Assert.Single(RepeatedRuns.Medians(runs.Where(r => r.Settings.Batch == 1).Take(2))).CommandsPerSecond);
         Assert.Equal(
-            ["block 1, 8×400, 4 validators: 3 runs, cmd/s 150 / 190 / 170, mean latency 20.0–30.0 ms",
-             "block 400, 8×400, 4 validators: 3 runs, cmd/s 30000 / 40000 / 20000, mean latency 45.0–90.0 ms"],
+            ["block 1, payload 0 B, 8×400, 4 validators: 3 runs, cmd/s 150 / 190 / 170, mean latency 20.0–30.0 ms",
+             "block 400, payload 0 B, 8×400, 4 validators: 3 runs, cmd/s 30000 / 40000 / 20000, mean latency 45.0–90.0 ms"],
             RepeatedRuns.Spread(runs));
     }
 
