@@ -92,9 +92,9 @@ internal sealed class EngineProcess : IAsyncDisposable
             {
                 process.Kill(entireProcessTree: true);
             }
-            catch (InvalidOperationException)
+            catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
             {
-                // It had exited already.
+                // It had exited already, or could not be killed: the others still must be.
             }
         }
     }
