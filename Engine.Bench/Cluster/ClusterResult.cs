@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json.Serialization;
 
 namespace IdOS.Akka.Engine.Bench.Cluster;
@@ -46,8 +47,8 @@ internal static class RepeatedRuns
 
     /// <summary>One line per point: every run's throughput in run order, and the range of mean latency.</summary>
     public static IEnumerable<string> Spread(IEnumerable<ClusterResult> results) =>
-        results.GroupBy(r => r.Settings).Select(point => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        results.GroupBy(r => r.Settings).Select(point => string.Create(CultureInfo.InvariantCulture,
             $"block {point.Key.Batch}, payload {point.Key.Payload} B, {point.Key.Clients}×{point.Key.Outstanding}, {point.Key.Validators} validators: {point.Count()} runs, cmd/s " +
-            $"{string.Join(" / ", point.Select(r => r.CommandsPerSecond.ToString("0", System.Globalization.CultureInfo.InvariantCulture)))}, " +
+            $"{string.Join(" / ", point.Select(r => r.CommandsPerSecond.ToString("0", CultureInfo.InvariantCulture)))}, " +
             $"mean latency {point.Min(r => r.Latency.Mean):0.0}–{point.Max(r => r.Latency.Mean):0.0} ms"));
 }
