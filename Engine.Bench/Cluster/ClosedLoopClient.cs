@@ -33,6 +33,13 @@ internal sealed class ClientStats
     /// <summary>Up to ten minutes at three significant digits.</summary>
     public LongHistogram Latency { get; } = new(600_000_000L, 3);
 
+    /// <summary>The same latencies in three parts (noop and opaque workloads), see <see cref="LatencyPhases"/>.</summary>
+    public LongHistogram ToProposal { get; } = new(600_000_000L, 3);
+
+    public LongHistogram ProposalToCommit { get; } = new(600_000_000L, 3);
+
+    public LongHistogram CommitToClient { get; } = new(600_000_000L, 3);
+
     public long Acknowledged { get; private set; }
 
     public long Refused { get; private set; }
@@ -48,6 +55,21 @@ internal sealed class ClientStats
         {
             Latency.RecordValue(Math.Max(1, microseconds));
             Acknowledged++;
+        }
+    }
+
+    /// <summary>
+    /// Where a measured command's latency went, in microseconds on the one clock of the machine. The parts can be a
+    /// millisecond off each way (the proposal time is whole milliseconds), so a part that comes out below zero counts
+    /// as zero.
+    /// </summary>
+    public void Phases(long toProposal, long proposalToCommit, long commitToClient)
+    {
+        lock (_gate)
+        {
+            ToProposal.RecordValue(Math.Max(0, toProposal));
+            ProposalToCommit.RecordValue(Math.Max(0, proposalToCommit));
+            CommitToClient.RecordValue(Math.Max(0, commitToClient));
         }
     }
 
@@ -91,6 +113,8 @@ internal sealed class ClosedLoopClient : ReceiveActor, IWithTimers
 
     private readonly ClientSetup _setup;
     private readonly Dictionary<Hash32, long> _submittedAt = [];
+    private readonly long _startTimestamp = Stopwatch.GetTimestamp();
+    private readonly long _startUnixUs = UnixMicroseconds();
     private readonly ActorSelection _mempool;
     private long _counter;
 
@@ -129,6 +153,8 @@ internal sealed class ClosedLoopClient : ReceiveActor, IWithTimers
     {
         var measuring = _setup.Window.IsOpen;
         var now = Stopwatch.GetTimestamp();
+        var nowUnixUs = ToUnixMicroseconds(now);
+        var proposedAtUs = block.ProposedAtUnixMs * 1000;
         var ours = 0;
         foreach (var hash in block.TransactionHashes)
         {
@@ -138,6 +164,8 @@ internal sealed class ClosedLoopClient : ReceiveActor, IWithTimers
                 if (measuring)
                 {
                     _setup.Stats.Committed((long)Stopwatch.GetElapsedTime(submitted, now).TotalMicroseconds);
+                    _setup.Stats.Phases(proposedAtUs - ToUnixMicroseconds(submitted), block.CommittedAtUnixUs - proposedAtUs,
+                        nowUnixUs - block.CommittedAtUnixUs);
                 }
             }
         }
@@ -189,6 +217,12 @@ internal sealed class ClosedLoopClient : ReceiveActor, IWithTimers
             missing -= count;
         }
     }
+
+    private static long UnixMicroseconds() => (DateTime.UtcNow - DateTime.UnixEpoch).Ticks / TimeSpan.TicksPerMicrosecond;
+
+    /// <summary>A stopwatch reading on the wall clock, from one pair of readings taken when the client started.</summary>
+    private long ToUnixMicroseconds(long timestamp) =>
+        _startUnixUs + (long)Stopwatch.GetElapsedTime(_startTimestamp, timestamp).TotalMicroseconds;
 
     private byte[] NextCommand()
     {

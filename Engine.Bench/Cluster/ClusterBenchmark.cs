@@ -63,9 +63,17 @@ internal static class ClusterBenchmark
             ResultFiles.Write(command.OutputDirectory, environment, results);
         }
 
-        foreach (var (result, row) in results.Select((r, i) => (r, i + 1)).Where(r => r.r.VerificationCeiling is not null))
+        foreach (var (result, row) in results.Select((r, i) => (r, i + 1)))
         {
-            await output.WriteLineAsync($"row {row}: {result.VerificationCeiling!.Describe()}");
+            if (result.Phases is { } phases)
+            {
+                await output.WriteLineAsync($"row {row}: {phases.Describe(result.BlocksPerSecond)}");
+            }
+
+            if (result.VerificationCeiling is { } ceiling)
+            {
+                await output.WriteLineAsync($"row {row}: {ceiling.Describe()}");
+            }
         }
 
         if (command.Repeat > 1)
@@ -204,10 +212,20 @@ internal static class ClusterBenchmark
         var committed = end.CommittedTransactions - start.CommittedTransactions;
         var blocks = end.Height - start.Height;
         var latency = new LongHistogram(600_000_000L, 3);
+        var toProposal = new LongHistogram(600_000_000L, 3);
+        var proposalToCommit = new LongHistogram(600_000_000L, 3);
+        var commitToClient = new LongHistogram(600_000_000L, 3);
         foreach (var clientStats in stats)
         {
             latency.Add(clientStats.Latency);
+            toProposal.Add(clientStats.ToProposal);
+            proposalToCommit.Add(clientStats.ProposalToCommit);
+            commitToClient.Add(clientStats.CommitToClient);
         }
+
+        var (parts, proposals, commits) = (Summarize(toProposal), Summarize(proposalToCommit), Summarize(commitToClient));
+        LatencyPhases? phases = toProposal.TotalCount == 0 ? null
+            : new LatencyPhases(parts.Mean, parts.P50, proposals.Mean, proposals.P50, commits.Mean, commits.P50);
 
         return new ClusterResult(
             settings,
@@ -228,7 +246,8 @@ internal static class ClusterBenchmark
             ownCpu,
             machineBusy,
             stats.Sum(s => s.Refused),
-            stats.Select(s => s.FirstRefusal).FirstOrDefault(r => r is not null));
+            stats.Select(s => s.FirstRefusal).FirstOrDefault(r => r is not null),
+            Phases: phases);
     }
 
     /// <summary>What a run can fail with that is the network's or a client's doing, reported rather than crashing the benchmark.</summary>

@@ -7,6 +7,26 @@ namespace IdOS.Akka.Engine.Bench.Cluster;
 internal sealed record LatencySummary(double Mean, double P50, double P90, double P99, double Max);
 
 /// <summary>
+/// Where the clients' latency went (noop and opaque workloads), mean and p50 in milliseconds of each part: from a
+/// command's submission to the proposal of the block that carries it (the mempool's wait and forwarding), from that
+/// proposal to the commit at the client's validator (the rounds), and from there to the client (the commit feed).
+/// The parts come from one machine's clock and are each within about a millisecond.
+/// </summary>
+internal sealed record LatencyPhases(
+    double ToProposalMean,
+    double ToProposalP50,
+    double ProposalToCommitMean,
+    double ProposalToCommitP50,
+    double CommitToClientMean,
+    double CommitToClientP50)
+{
+    public string Describe(double blocksPerSecond) => string.Create(CultureInfo.InvariantCulture,
+        $"latency in parts, mean / p50 ms: submitted → in a proposed block {ToProposalMean:0.0} / {ToProposalP50:0.0}; " +
+        $"proposed → committed at the client's validator {ProposalToCommitMean:0.0} / {ProposalToCommitP50:0.0} " +
+        $"({ProposalToCommitMean * blocksPerSecond / 1000:0.0} blocks' time); → at the client {CommitToClientMean:0.0} / {CommitToClientP50:0.0}");
+}
+
+/// <summary>
 /// One run's figures. Throughput, blocks and rounds come from validator 0's own counters over the measured window
 /// (more than one round per block means rounds timed out);
 /// latency and acknowledged commands from the clients. CPU is process time over the same window: the validators'
@@ -32,7 +52,8 @@ internal sealed record ClusterResult(
     double? MachineBusyPercent,
     long RefusedCommands,
     string? FirstRefusal,
-    VerificationCeiling? VerificationCeiling = null);
+    VerificationCeiling? VerificationCeiling = null,
+    LatencyPhases? Phases = null);
 
 /// <summary>The runs of each grid point across the passes of `--repeat`.</summary>
 internal static class RepeatedRuns

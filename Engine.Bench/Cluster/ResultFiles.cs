@@ -26,6 +26,8 @@ internal static class ResultFiles
         "per_second_min", "per_second_max", "acknowledged_commands", "latency_mean_ms", "latency_p50_ms", "latency_p90_ms",
         "latency_p99_ms", "latency_max_ms", "cpu_seconds_per_1000_commands", "validator_cpu_seconds", "rpc_cpu_seconds", "client_cpu_seconds",
         "machine_busy_percent", "refused_commands", "secp256k1_path", "verification_ceiling_tx_per_second",
+        "to_proposal_mean_ms", "to_proposal_p50_ms", "proposal_to_commit_mean_ms", "proposal_to_commit_p50_ms", "commit_to_client_mean_ms",
+        "commit_to_client_p50_ms",
     ];
 
     public static string JsonPath(string directory) => Path.Combine(directory, JsonFileName);
@@ -47,6 +49,8 @@ internal static class ResultFiles
                 r.BlocksPerSecond, r.CommandsPerBlock, r.RoundsPerBlock, r.PerSecondMin, r.PerSecondMax, r.AcknowledgedCommands, r.Latency.Mean, r.Latency.P50,
                 r.Latency.P90, r.Latency.P99, r.Latency.Max, r.CpuSecondsPer1000Commands, r.ValidatorCpuSeconds, r.RpcCpuSeconds, r.ClientCpuSeconds,
                 r.MachineBusyPercent, r.RefusedCommands, r.VerificationCeiling?.Secp256k1Path, r.VerificationCeiling?.CeilingTransactionsPerSecond,
+                r.Phases?.ToProposalMean, r.Phases?.ToProposalP50, r.Phases?.ProposalToCommitMean, r.Phases?.ProposalToCommitP50,
+                r.Phases?.CommitToClientMean, r.Phases?.CommitToClientP50,
             ];
             csv.AppendLine(string.Join(',', row.Select(Cell)));
         }

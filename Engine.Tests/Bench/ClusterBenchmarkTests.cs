@@ -45,6 +45,15 @@ public sealed class ClusterBenchmarkTests : IDisposable
         Assert.True(latency.GetProperty("p99").GetDouble() <= latency.GetProperty("max").GetDouble());
         Assert.True(run.GetProperty("cpu_seconds_per_1000_commands").GetDouble() > 0);
 
+        // Each command's three parts add up to its latency exactly, except that a part below zero (the proposal time
+        // is whole milliseconds) counts as zero: the means differ by at most that rounding.
+        var phases = run.GetProperty("phases");
+        double[] means = [phases.GetProperty("to_proposal_mean").GetDouble(), phases.GetProperty("proposal_to_commit_mean").GetDouble(),
+            phases.GetProperty("commit_to_client_mean").GetDouble()];
+        Assert.All(means, part => Assert.True(part >= 0));
+        Assert.InRange(means.Sum(), latency.GetProperty("mean").GetDouble() * 0.99, (latency.GetProperty("mean").GetDouble() * 1.01) + 1.0);
+        Assert.Contains("latency in parts", printed.ToString(), StringComparison.Ordinal);
+
         var csv = await File.ReadAllLinesAsync(Path.Combine(_output, ResultFiles.CsvFileName));
         Assert.Equal(2, csv.Length);
         var header = csv[0].Split(',');
@@ -78,6 +87,7 @@ public sealed class ClusterBenchmarkTests : IDisposable
             "no more answers than committed writes, give or take the writes in flight as the window closed");
         Assert.Equal(0, run.GetProperty("refused_commands").GetInt64());
         Assert.Equal(JsonValueKind.Null, run.GetProperty("rpc_cpu_seconds").ValueKind);
+        Assert.Equal(JsonValueKind.Null, run.GetProperty("phases").ValueKind);
         var ceiling = run.GetProperty("verification_ceiling");
         Assert.True(ceiling.GetProperty("checks_per_second").GetDouble() > 0);
         Assert.Equal(ceiling.GetProperty("checks_per_second").GetDouble() / 5, ceiling.GetProperty("ceiling_transactions_per_second").GetDouble(), 6);

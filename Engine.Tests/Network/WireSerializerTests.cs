@@ -76,8 +76,8 @@ public sealed class WireSerializerTests() : global::Akka.TestKit.Xunit2.TestKit(
             SubscribeCommits.Instance,
             new CommitSubscription(true, 42, ""),
             new CommitSubscription(false, 42, "the feed already has 16 subscribers"),
-            new CommittedBlock(43, [Block.TransactionHash(hash), _t.Chain.GenesisBlock.Id]),
-            new CommittedBlock(44, []),
+            new CommittedBlock(43, 1_764_640_000_123, 1_764_640_000_456_789, [Block.TransactionHash(hash), _t.Chain.GenesisBlock.Id]),
+            new CommittedBlock(44, 0, 0, []),
         ];
         Assert.Equal(NodeMessageCodec.Manifests.Order(), messages.Select(NodeMessageCodec.Manifest).Distinct().Order());
         foreach (var message in messages)

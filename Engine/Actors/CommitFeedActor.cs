@@ -29,7 +29,7 @@ public sealed class CommitFeedActor : ReceiveActor
                 return;
             }
 
-            var block = new CommittedBlock(notice.Height, notice.TransactionHashes);
+            var block = new CommittedBlock(notice.Height, notice.ProposedAtUnixMs, notice.CommittedAtUnixUs, notice.TransactionHashes);
             foreach (var subscriber in _subscribers)
             {
                 subscriber.Tell(block);

@@ -274,7 +274,8 @@ public sealed class ConsensusActor : ReceivePersistentActor
                 _lastBlockTimestamp = committed.Block.Header.Timestamp;
                 _committedTransactions += committed.Block.TransactionHashes.Count;
                 Context.System.EventStream.Publish(new BlockCommittedNotice(committed.Block.Height, committed.Block.Id,
-                    committed.Block.Round, committed.Block.TransactionHashes, committed.AppHash));
+                    committed.Block.Round, committed.Block.TransactionHashes, committed.AppHash, committed.Block.Header.Timestamp,
+                    (DateTime.UtcNow - DateTime.UnixEpoch).Ticks / TimeSpan.TicksPerMicrosecond));
                 break;
             case MessageRejected rejected:
                 _rejectedMessages++;
@@ -346,5 +347,9 @@ public sealed class ConsensusActor : ReceivePersistentActor
     public sealed record AddTransactions(IReadOnlyList<byte[]> Transactions, IReadOnlyList<SubmitResult?> Results, IActorRef? ReplyTo, bool Forward);
 }
 
-/// <summary>Published on the event stream after each committed block is executed and stored.</summary>
-public sealed record BlockCommittedNotice(long Height, Hash32 BlockId, long Round, IReadOnlyList<Hash32> TransactionHashes, Hash32 AppHash);
+/// <summary>
+/// Published on the event stream after each committed block is executed and stored, with the block's proposal time
+/// (its header's timestamp) and the wall-clock time it was published.
+/// </summary>
+public sealed record BlockCommittedNotice(long Height, Hash32 BlockId, long Round, IReadOnlyList<Hash32> TransactionHashes, Hash32 AppHash,
+    long ProposedAtUnixMs, long CommittedAtUnixUs);

@@ -41,8 +41,13 @@ public sealed record SubscribeCommits : NodeMessage
 /// <summary>Whether the feed took the subscription (it holds a bounded number) and the height it starts after.</summary>
 public sealed record CommitSubscription(bool Accepted, long Height, string Reason) : NodeMessage;
 
-/// <summary>A block this node committed and executed: its height and its transactions' hashes, in block order.</summary>
-public sealed record CommittedBlock(long Height, IReadOnlyList<Hash32> TransactionHashes) : NodeMessage;
+/// <summary>
+/// A block this node committed and executed: its height, when its leader proposed it (the header's timestamp, Unix
+/// milliseconds on the leader's clock), when this node committed it (Unix microseconds on this node's clock), and its
+/// transactions' hashes in block order. The two times let a client on the same machine split its latency into the
+/// wait for a proposal, the rounds to the commit, and the notice's way back.
+/// </summary>
+public sealed record CommittedBlock(long Height, long ProposedAtUnixMs, long CommittedAtUnixUs, IReadOnlyList<Hash32> TransactionHashes) : NodeMessage;
 
 /// <summary>To a node's `/user/consensus`; answered with <see cref="NodeStatus"/>.</summary>
 public sealed record StatusQuery : NodeMessage
@@ -165,6 +170,8 @@ public static class NodeMessageCodec
                 break;
             case CommittedBlock committed:
                 writer.WriteU63(committed.Height);
+                writer.WriteU63(committed.ProposedAtUnixMs);
+                writer.WriteU63(committed.CommittedAtUnixUs);
                 writer.WriteU32(committed.TransactionHashes.Count);
                 foreach (var hash in committed.TransactionHashes)
                 {
@@ -428,6 +435,8 @@ public static class NodeMessageCodec
     private static CommittedBlock DecodeCommittedBlock(ref CanonicalReader reader, ConsensusLimits limits)
     {
         var height = reader.ReadU63("height");
+        var proposedAt = reader.ReadU63("proposal time");
+        var committedAt = reader.ReadU63("commit time");
         var count = reader.ReadU32(limits.MaxTransactionsPerBlock, "transaction count");
         var hashes = new Hash32[count];
         for (var i = 0; i < count; i++)
@@ -435,7 +444,7 @@ public static class NodeMessageCodec
             hashes[i] = reader.ReadHash();
         }
 
-        return new CommittedBlock(height, hashes);
+        return new CommittedBlock(height, proposedAt, committedAt, hashes);
     }
 
     private static PeerAddresses DecodePeerAddresses(ref CanonicalReader reader)
