@@ -223,9 +223,9 @@ internal static class ClusterBenchmark
             commitToClient.Add(clientStats.CommitToClient);
         }
 
-        var (parts, proposals, commits) = (Summarize(toProposal), Summarize(proposalToCommit), Summarize(commitToClient));
+        var (waiting, consensus, notice) = (Summarize(toProposal), Summarize(proposalToCommit), Summarize(commitToClient));
         LatencyPhases? phases = toProposal.TotalCount == 0 ? null
-            : new LatencyPhases(parts.Mean, parts.P50, proposals.Mean, proposals.P50, commits.Mean, commits.P50);
+            : new LatencyPhases(waiting.Mean, waiting.P50, consensus.Mean, consensus.P50, notice.Mean, notice.P50);
 
         return new ClusterResult(
             settings,
