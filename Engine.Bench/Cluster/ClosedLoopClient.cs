@@ -114,7 +114,7 @@ internal sealed class ClosedLoopClient : ReceiveActor, IWithTimers
     private readonly ClientSetup _setup;
     private readonly Dictionary<Hash32, long> _submittedAt = [];
     private readonly long _startTimestamp = Stopwatch.GetTimestamp();
-    private readonly long _startUnixUs = UnixMicroseconds();
+    private readonly long _startUnixUs = CommittedBlock.UnixMicrosecondsNow();
     private readonly ActorSelection _mempool;
     private long _counter;
 
@@ -217,8 +217,6 @@ internal sealed class ClosedLoopClient : ReceiveActor, IWithTimers
             missing -= count;
         }
     }
-
-    private static long UnixMicroseconds() => (DateTime.UtcNow - DateTime.UnixEpoch).Ticks / TimeSpan.TicksPerMicrosecond;
 
     /// <summary>A stopwatch reading on the wall clock, from one pair of readings taken when the client started.</summary>
     private long ToUnixMicroseconds(long timestamp) =>

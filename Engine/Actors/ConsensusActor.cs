@@ -275,7 +275,7 @@ public sealed class ConsensusActor : ReceivePersistentActor
                 _committedTransactions += committed.Block.TransactionHashes.Count;
                 Context.System.EventStream.Publish(new BlockCommittedNotice(committed.Block.Height, committed.Block.Id,
                     committed.Block.Round, committed.Block.TransactionHashes, committed.AppHash, committed.Block.Header.Timestamp,
-                    (DateTime.UtcNow - DateTime.UnixEpoch).Ticks / TimeSpan.TicksPerMicrosecond));
+                    CommittedBlock.UnixMicrosecondsNow()));
                 break;
             case MessageRejected rejected:
                 _rejectedMessages++;

@@ -47,7 +47,11 @@ public sealed record CommitSubscription(bool Accepted, long Height, string Reaso
 /// transactions' hashes in block order. The two times let a client on the same machine split its latency into the
 /// wait for a proposal, the rounds to the commit, and the notice's way back.
 /// </summary>
-public sealed record CommittedBlock(long Height, long ProposedAtUnixMs, long CommittedAtUnixUs, IReadOnlyList<Hash32> TransactionHashes) : NodeMessage;
+public sealed record CommittedBlock(long Height, long ProposedAtUnixMs, long CommittedAtUnixUs, IReadOnlyList<Hash32> TransactionHashes) : NodeMessage
+{
+    /// <summary>The wall clock in the unit of <see cref="CommittedAtUnixUs"/>, for the node and for clients that compare with it.</summary>
+    public static long UnixMicrosecondsNow() => (DateTime.UtcNow - DateTime.UnixEpoch).Ticks / TimeSpan.TicksPerMicrosecond;
+}
 
 /// <summary>To a node's `/user/consensus`; answered with <see cref="NodeStatus"/>.</summary>
 public sealed record StatusQuery : NodeMessage
