@@ -72,7 +72,7 @@ internal sealed class TestNetwork : IDisposable
         ConfigurationFactory.ParseString(extra).WithFallback(NodeConfig.Load(ConfigPaths[validator]));
 
     /// <summary>Committed block ids up to <paramref name="height"/>, read from the node's own file (WAL lets a reader in while it runs).</summary>
-    public List<Crypto.Hash32> CommittedIds(int validator, long height)
+    public List<Engine.Crypto.Hash32> CommittedIds(int validator, long height)
     {
         using var store = new SqliteBlockStore(BlockStorePath(validator), Chain.Limits);
         return store.BlockIdsUpTo(height);

@@ -52,7 +52,7 @@ public sealed class ValidatorClusterTests
     {
         using var network = new TestNetwork(4);
         await using var nodes = new InProcessValidators(network, start: 4);
-        using var client = Crypto.Ed25519PrivateKey.GenerateExportable();
+        using var client = Engine.Crypto.Ed25519PrivateKey.GenerateExportable();
         var good = Engine.Application.OpaqueTransaction.CreateNumbered(client, 1, 100);
         var forged = (byte[])good.Clone();
         forged[^1] ^= 1;

@@ -1,5 +1,6 @@
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
+using IdOS.Akka.Engine.Tests.Crypto;
 using Xunit;
 
 namespace IdOS.Akka.Engine.Tests.Consensus;
@@ -22,7 +23,7 @@ public sealed class CertificateTests
     [Fact]
     public void A_QC_once_verified_is_accepted_again_but_any_altered_copy_is_checked_afresh()
     {
-        var checks = new SignatureChecks(_t.Chain, Crypto.Ed25519Verifier.Instance);
+        var checks = new SignatureChecks(_t.Chain, Ed25519Verifier.Instance);
         var qc = _t.Qc(_block, 5);
         var swapped = qc with { Signatures = [qc.Signatures[1], qc.Signatures[0], qc.Signatures[2]] };
 
@@ -53,17 +54,6 @@ public sealed class CertificateTests
         var other = Hash32.Compute("other"u8);
         Assert.True(checks.CheckQc(_t.Qc(other, 5, [0, 1, 2])).IsAccepted);
         Assert.Equal(6, verifier.Calls);
-    }
-
-    private sealed class CountingVerifier : ISignatureVerifier
-    {
-        public int Calls { get; private set; }
-
-        public bool Verify(Ed25519PublicKey key, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature)
-        {
-            Calls++;
-            return Ed25519Verifier.Instance.Verify(key, message, signature);
-        }
     }
 
     [Fact]
@@ -184,5 +174,56 @@ public sealed class CertificateTests
         Assert.Contains("timeout of validator 2: QC has 2 signers",
             _t.Checks.CheckTimeout(_t.Timeout(2, 5, _t.Qc(_block, 3, [0, 1]))).Reason, StringComparison.Ordinal);
         Assert.Contains("validator 4", _t.Checks.CheckTimeout(timeout with { Voter = 4 }).Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Every_signature_a_message_carries_is_checked_ahead_so_that_the_replicas_checks_find_them_in_a_shared_cache()
+    {
+        var counting = new CountingVerifier();
+        var cache = new VerifiedSignatureCache(counting);
+        var (proposal, vote, timeout, response) = OneOfEachMessage();
+
+        var ahead = new SignatureChecks(_t.Chain, cache);
+        Assert.All(new ConsensusMessage[] { proposal, vote, timeout, response }, m => Assert.True(ahead.CheckSignatures(m).IsAccepted));
+        Assert.True(ahead.CheckSignatures(new BlockRequest(_block, 0, 1)).IsAccepted);
+        var checkedAhead = counting.Calls;
+
+        var replica = new SignatureChecks(_t.Chain, cache);
+        Assert.True(replica.CheckProposalSignature(proposal).IsAccepted);
+        Assert.True(replica.CheckQc(proposal.Block.Header.Justify).IsAccepted);
+        Assert.True(replica.CheckTc(proposal.LastRoundTc!).IsAccepted);
+        Assert.True(replica.CheckVote(vote).IsAccepted);
+        Assert.True(replica.CheckTimeout(timeout).IsAccepted);
+        Assert.True(replica.CheckTc(timeout.LastRoundTc!).IsAccepted);
+        Assert.All(response.Blocks, b => Assert.True(replica.CheckQc(b.Header.Justify).IsAccepted));
+        Assert.Equal(checkedAhead, counting.Calls);
+    }
+
+    [Fact]
+    public void A_forged_signature_is_reported_by_the_check_ahead_and_left_for_the_replica_to_find_again()
+    {
+        var counting = new CountingVerifier();
+        var cache = new VerifiedSignatureCache(counting);
+        var (proposal, _, timeout, _) = OneOfEachMessage();
+        var tc = proposal.LastRoundTc!;
+        var forgedTc = tc with { Signatures = [tc.Signatures[0], _t.Keys[2].Sign("something else"u8), tc.Signatures[2]] };
+        var forged = proposal with { LastRoundTc = forgedTc };
+
+        Assert.Contains("signature of validator 2 does not verify", new SignatureChecks(_t.Chain, cache).CheckSignatures(forged).Reason, StringComparison.Ordinal);
+        Assert.Contains("high QC", new SignatureChecks(_t.Chain, cache).CheckSignatures(timeout with { Round = 1 }).Reason, StringComparison.Ordinal);
+
+        var before = counting.Calls;
+        Assert.False(new SignatureChecks(_t.Chain, cache).CheckTc(forgedTc).IsAccepted);
+        Assert.Equal(before + 1, counting.Calls);
+    }
+
+    /// <summary>A proposal of round 3 entered by a TC, a vote for it, a timeout of round 4 and the two blocks as a sync answer.</summary>
+    private (Proposal Proposal, Vote Vote, TimeoutVote Timeout, BlockResponse Response) OneOfEachMessage()
+    {
+        var b1 = _t.Block(1, _t.Chain.GenesisBlock, _t.Chain.GenesisQc);
+        var b3 = _t.Block(3, b1, _t.QcFor(b1, [1, 2, 3]));
+        var proposal = _t.Propose(b3, _t.Tc(2, 1, [0, 2, 3]));
+        var timeout = _t.Timeout(2, 4, _t.QcFor(b1, [0, 1, 2])) with { LastRoundTc = _t.Tc(3, 1, [1, 2, 3]) };
+        return (proposal, _t.Vote(1, b3.Id, 3), timeout, new BlockResponse(b3.Id, [b3, b1]));
     }
 }

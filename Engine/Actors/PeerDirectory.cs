@@ -8,8 +8,11 @@ using AkkaCluster = Akka.Cluster.Cluster;
 
 namespace IdOS.Akka.Engine.Actors;
 
-/// <summary>What a peer directory needs to prove who it is, to check who others are, and where to look for them first.</summary>
-public sealed record PeerDirectorySetup(ChainParameters Chain, int Validator, Ed25519PrivateKey Key, ISignatureVerifier Verifier, Func<long> ClockMs,
+/// <summary>
+/// What a peer directory needs to prove who it is, to check who others are, and where to look for them first. The
+/// verifier is the one the consensus actor's replica uses: the directory's inbound verifiers fill it.
+/// </summary>
+public sealed record PeerDirectorySetup(ChainParameters Chain, int Validator, Ed25519PrivateKey Key, VerifiedSignatureCache Verifier, Func<long> ClockMs,
     IReadOnlyList<Address> Seeds);
 
 /// <summary>
@@ -19,7 +22,8 @@ public sealed record PeerDirectorySetup(ChainParameters Chain, int Validator, Ed
 /// role, the seed nodes, every validator that proved itself and the addresses such validators vouch for are greeted
 /// periodically. Akka admits a restarted member only after its old incarnation is removed, which needs cluster
 /// convergence, and a dead validator (never downed) holds convergence back; the restarted validator still reaches
-/// its peers this way. A lost hello or a restarted peer needs no handshake state.
+/// its peers this way. A lost hello or a restarted peer needs no handshake state. Each validator's consensus messages
+/// pass through an <see cref="InboundVerifier"/> of its own, which checks their signatures before the consensus actor.
 /// </summary>
 public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
@@ -35,6 +39,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithUnboundedSta
     private long _lonelyGreets;
     private readonly Dictionary<Address, int> _validatorAt = [];
     private readonly Dictionary<int, IActorRef> _directoryOf = [];
+    private readonly Dictionary<int, IActorRef> _verifierOf = [];
     private IActorRef _consensus = ActorRefs.Nobody;
     private IActorRef _mempool = ActorRefs.Nobody;
     private IActorRef _sync = ActorRefs.Nobody;
@@ -121,7 +126,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithUnboundedSta
             if (Authenticated() is { } validator)
             {
                 var inbound = new ConsensusActor.Inbound(new PeerId(validator), message);
-                (message is BlockRequest ? _sync : _consensus).Tell(inbound);
+                (message is BlockRequest ? _sync : VerifierOf(validator)).Tell(inbound);
             }
         });
         Receive<ForwardedTransactions>(forwarded =>
@@ -150,6 +155,17 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithUnboundedSta
             }
         });
         Receive<CountersQuery>(_ => Sender.Tell(new Counters(_validatorAt.Count, _dropped, _unroutable)));
+    }
+
+    private IActorRef VerifierOf(int validator)
+    {
+        if (!_verifierOf.TryGetValue(validator, out var verifier))
+        {
+            verifier = Context.ActorOf(InboundVerifier.Props(_setup.Chain, _setup.Validator, _setup.Verifier, _consensus), $"verifier-{validator}");
+            _verifierOf[validator] = verifier;
+        }
+
+        return verifier;
     }
 
     private void SendHello(Address member)

@@ -184,6 +184,34 @@ public sealed class SignatureChecks(ChainParameters chain, ISignatureVerifier ve
             : Verdict.Reject($"proposal for round {header.Round}: leader signature does not verify");
     }
 
+    /// <summary>
+    /// Every signature in a message that <see cref="Replica"/> may check, in one call: a peer's inbound verifier runs
+    /// this ahead of the replica, off its thread, so that through a shared <see cref="VerifiedSignatureCache"/> the
+    /// replica finds the verdicts ready. Rounds, shapes and ancestry are the replica's business and are not looked at.
+    /// </summary>
+    public Verdict CheckSignatures(ConsensusMessage message) => message switch
+    {
+        Proposal proposal => All(
+            CheckProposalSignature(proposal),
+            () => CheckQc(proposal.Block.Header.Justify),
+            () => proposal.LastRoundTc is { } tc ? CheckTc(tc) : Verdict.Accept),
+        Vote vote => CheckVote(vote),
+        TimeoutVote timeout => All(CheckTimeout(timeout), () => timeout.LastRoundTc is { } tc ? CheckTc(tc) : Verdict.Accept),
+        BlockResponse response => response.Blocks.Aggregate(Verdict.Accept, (verdict, block) => All(verdict, () => CheckQc(block.Header.Justify))),
+        _ => Verdict.Accept,
+    };
+
+    private static Verdict All(Verdict first, params Func<Verdict>[] rest)
+    {
+        var verdict = first;
+        for (var i = 0; i < rest.Length && verdict.IsAccepted; i++)
+        {
+            verdict = rest[i]();
+        }
+
+        return verdict;
+    }
+
     private string? CheckSigners(byte[] bitmap, int signatureCount, string what)
     {
         var bitmapProblem = SignerBitmap.Check(bitmap, Validators.Count);

@@ -60,7 +60,7 @@ public sealed class ValidatorNode : IAsyncDisposable
             var limits = settings.Consensus.Limits;
             var blockStorePath = Path.Combine(settings.DataDirectory, BlockStoreFileName);
             store = new SqliteBlockStore(blockStorePath, limits);
-            var verifier = Ed25519Verifier.Instance;
+            var verifier = new VerifiedSignatureCache(Ed25519Verifier.Instance);
             IStateMachine app;
             if (settings.Application == ApplicationKind.Idos)
             {

@@ -37,7 +37,7 @@ public sealed partial class SimWorld
     private readonly SimRandom _rng;
     private readonly TextWriter? _trace;
     private readonly ChainParameters _chain;
-    private readonly MemoizingVerifier _verifier = new(Ed25519Verifier.Instance);
+    private readonly VerifiedSignatureCache _verifier = new(Ed25519Verifier.Instance, capacity: 1 << 16);
     private readonly List<SimInstance> _instances = [];
     private readonly PriorityQueue<SimEvent, (long Time, long Sequence)> _queue = new();
     private readonly InvariantChecker _checker = new();

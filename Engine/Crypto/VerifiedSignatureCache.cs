@@ -1,0 +1,105 @@
+using System.Buffers;
+using System.Buffers.Binary;
+
+namespace IdOS.Akka.Engine.Crypto;
+
+/// <summary>
+/// Remembers which (key, message, signature) triples an inner verifier accepted, so that a signature checked once
+/// (by a peer's inbound verifier, or by one simulated replica) costs a SHA-256 and a lookup the next time. Verification
+/// is a pure function of the triple, so the cache changes cost, never outcome. Only accepted triples are kept: a
+/// peer sending forgeries cannot fill the cache with them. Bounded by two generations of <c>capacity</c> entries;
+/// when the newer fills, the older is dropped. Safe to share between threads.
+/// </summary>
+public sealed class VerifiedSignatureCache : ISignatureVerifier
+{
+    private const int StackMessageLimit = 512;
+
+    private readonly ISignatureVerifier _inner;
+    private readonly int _capacity;
+    private readonly Lock _lock = new();
+    private HashSet<Hash32> _current = [];
+    private HashSet<Hash32> _previous = [];
+    private long _hits;
+    private long _misses;
+
+    public VerifiedSignatureCache(ISignatureVerifier inner, int capacity = 16_384)
+    {
+        ArgumentNullException.ThrowIfNull(inner);
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        _inner = inner;
+        _capacity = capacity;
+    }
+
+    /// <summary>Verdicts served from the cache.</summary>
+    public long Hits
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _hits;
+            }
+        }
+    }
+
+    /// <summary>Verdicts the inner verifier had to compute.</summary>
+    public long Misses => Interlocked.Read(ref _misses);
+
+    public bool Verify(Ed25519PublicKey key, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var entry = EntryOf(key, message, signature);
+        lock (_lock)
+        {
+            if (_current.Contains(entry) || _previous.Contains(entry))
+            {
+                _hits++;
+                return true;
+            }
+        }
+
+        Interlocked.Increment(ref _misses);
+        if (!_inner.Verify(key, message, signature))
+        {
+            return false;
+        }
+
+        lock (_lock)
+        {
+            if (_current.Count >= _capacity)
+            {
+                _previous = _current;
+                _current = new HashSet<Hash32>(_capacity);
+            }
+
+            _current.Add(entry);
+        }
+
+        return true;
+    }
+
+    // The signature's length goes in too: the inner verifier may accept other lengths, and without it two triples
+    // could split the same bytes differently between signature and message.
+    private static Hash32 EntryOf(Ed25519PublicKey key, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature)
+    {
+        var length = key.Bytes.Length + sizeof(int) + signature.Length + message.Length;
+        var rented = length > StackMessageLimit ? ArrayPool<byte>.Shared.Rent(length) : null;
+        try
+        {
+            var buffer = rented is null ? stackalloc byte[length] : rented.AsSpan(0, length);
+            key.Bytes.CopyTo(buffer);
+            var rest = buffer[key.Bytes.Length..];
+            BinaryPrimitives.WriteInt32BigEndian(rest, signature.Length);
+            signature.CopyTo(rest[sizeof(int)..]);
+            message.CopyTo(rest[(sizeof(int) + signature.Length)..]);
+            return Hash32.Compute(buffer);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+}
