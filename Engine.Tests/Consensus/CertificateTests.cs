@@ -57,6 +57,25 @@ public sealed class CertificateTests
     }
 
     [Fact]
+    public void A_validator_s_own_timeout_in_a_TC_is_accepted_without_a_check_only_where_it_matches_byte_for_byte()
+    {
+        var verifier = new CountingVerifier();
+        var checks = new SignatureChecks(_t.Chain, verifier);
+        checks.OwnTimeout(_t.Timeout(0, 5, _t.Qc(_block, 3)));
+
+        Assert.True(checks.CheckTc(_t.Tc(5, 3, [0, 1, 2])).IsAccepted);
+        Assert.Equal(2, verifier.Calls);
+
+        // The same signature presented as validator 0's timeout with another high-QC round: checked, refused.
+        var tc = _t.Tc(5, 3, [0, 1, 2]);
+        var misreported = tc with { HighQcRounds = [2, 3, 3] };
+        Assert.False(checks.CheckTc(misreported).IsAccepted);
+        Assert.Equal(3, verifier.Calls);
+        Assert.True(checks.CheckTc(_t.Tc(6, 3, [0, 1, 2])).IsAccepted);
+        Assert.Equal(6, verifier.Calls);
+    }
+
+    [Fact]
     public void Too_few_signers_is_rejected()
     {
         var verdict = _t.Checks.CheckQc(_t.Qc(_block, 5, [0, 1]));

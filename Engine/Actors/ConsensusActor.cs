@@ -15,7 +15,7 @@ public sealed record ConsensusActorSetup(
     ChainParameters Chain,
     int Validator,
     Ed25519PrivateKey Key,
-    ISignatureVerifier Verifier,
+    VerifiedSignatureCache Verifier,
     SqliteBlockStore Store,
     IStateMachine App,
     ReplicaOptions Options,
@@ -37,6 +37,7 @@ public sealed class ConsensusActor : ReceivePersistentActor
     private const int SnapshotEvery = 1_000;
 
     private readonly ConsensusActorSetup _setup;
+    private readonly VerdictsComputedHere _verifier;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private SafetyState _recovered;
     private Replica? _replica;
@@ -51,6 +52,7 @@ public sealed class ConsensusActor : ReceivePersistentActor
     {
         ArgumentNullException.ThrowIfNull(setup);
         _setup = setup;
+        _verifier = new VerdictsComputedHere(setup.Verifier);
         _recovered = SafetyState.Initial(setup.Chain);
         PersistenceId = $"consensus-{setup.Chain.GenesisBlock.Id.ToShortString()}-{setup.Validator}";
 
@@ -109,7 +111,7 @@ public sealed class ConsensusActor : ReceivePersistentActor
     private void StartReplica()
     {
         var store = _setup.Store;
-        _replica = new Replica(_setup.Chain, _setup.Validator, _setup.Key, _setup.Verifier, store, _setup.App, _recovered,
+        _replica = new Replica(_setup.Chain, _setup.Validator, _setup.Key, _verifier, store, _setup.App, _recovered,
             store.KeptBlocks(), _setup.Options);
         var last = store.Height == 0 ? _setup.Chain.GenesisBlock : store.GetByHeight(store.Height)!;
         _lastBlockId = last.Id;
@@ -335,7 +337,21 @@ public sealed class ConsensusActor : ReceivePersistentActor
         _lastRejection,
         _setup.Chain.ChainId,
         _setup.App.AppHash,
-        _lastBlockTimestamp);
+        _lastBlockTimestamp,
+        _verifier.Computed);
+
+    /// <summary>The shared cache as the replica sees it, counting the verdicts that were not ready.</summary>
+    private sealed class VerdictsComputedHere(VerifiedSignatureCache cache) : ISignatureVerifier
+    {
+        public long Computed { get; private set; }
+
+        public bool Verify(Ed25519PublicKey key, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature)
+        {
+            var verdict = cache.Verify(key, message, signature, out var computed);
+            Computed += computed ? 1 : 0;
+            return verdict;
+        }
+    }
 
     /// <summary>A consensus message from a validator whose hello the peer directory accepted (or from this one).</summary>
     public sealed record Inbound(PeerId From, ConsensusMessage Message);

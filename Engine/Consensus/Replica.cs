@@ -456,6 +456,7 @@ public sealed class Replica
             _effects.Add(new PersistSafetyState(_safety.State));
         }
 
+        _checks.OwnTimeout(timeout);
         _effects.Add(new Broadcast(_lastRoundTc?.Round + 1 == round ? timeout with { LastRoundTc = _lastRoundTc } : timeout));
         AddTimeout(timeout);
     }

@@ -14,11 +14,11 @@ public sealed class SignatureChecks(ChainParameters chain, ISignatureVerifier ve
     /// </summary>
     private const int VerifiedQcCapacity = 256;
 
-    /// <summary>How many of this validator's latest votes are remembered for <see cref="OwnVote"/>.</summary>
-    private const int OwnVoteCapacity = 8;
+    /// <summary>How many of this validator's latest votes and timeouts are remembered for <see cref="IsOwn"/>.</summary>
+    private const int OwnSignatureCapacity = 8;
 
     private readonly Dictionary<Hash32, long> _verifiedQcs = [];
-    private readonly Queue<Vote> _ownVotes = new();
+    private readonly Queue<(int Signer, byte[] Message, byte[] Signature)> _ownSignatures = new();
 
     private ValidatorSet Validators => chain.Validators;
 
@@ -49,7 +49,7 @@ public sealed class SignatureChecks(ChainParameters chain, ISignatureVerifier ve
         var signers = SignerBitmap.Signers(qc.Signers);
         for (var i = 0; i < signers.Count; i++)
         {
-            if (!IsOwnVote(signers[i], qc.BlockId, qc.Round, qc.Signatures[i]) && !verifier.Verify(Validators[signers[i]], message, qc.Signatures[i]))
+            if (!IsOwn(signers[i], message, qc.Signatures[i]) && !verifier.Verify(Validators[signers[i]], message, qc.Signatures[i]))
             {
                 return Verdict.Reject($"QC for round {qc.Round}: signature of validator {signers[i]} does not verify");
             }
@@ -99,7 +99,8 @@ public sealed class SignatureChecks(ChainParameters chain, ISignatureVerifier ve
                 return Verdict.Reject($"TC for round {tc.Round}: validator {signers[i]} reports a high QC of round {tc.HighQcRounds[i]}");
             }
 
-            if (!verifier.Verify(Validators[signers[i]], chain.Domain.Timeout(tc.Round, tc.HighQcRounds[i]), tc.Signatures[i]))
+            var message = chain.Domain.Timeout(tc.Round, tc.HighQcRounds[i]);
+            if (!IsOwn(signers[i], message, tc.Signatures[i]) && !verifier.Verify(Validators[signers[i]], message, tc.Signatures[i]))
             {
                 return Verdict.Reject($"TC for round {tc.Round}: signature of validator {signers[i]} does not verify");
             }
@@ -116,10 +117,22 @@ public sealed class SignatureChecks(ChainParameters chain, ISignatureVerifier ve
     public void OwnVote(Vote vote)
     {
         ArgumentNullException.ThrowIfNull(vote);
-        _ownVotes.Enqueue(vote);
-        if (_ownVotes.Count > OwnVoteCapacity)
+        RememberOwn(vote.Voter, chain.Domain.Vote(vote.BlockId, vote.Round), vote.Signature);
+    }
+
+    /// <summary>As <see cref="OwnVote"/>, for this validator's share of a TC.</summary>
+    public void OwnTimeout(TimeoutVote timeout)
+    {
+        ArgumentNullException.ThrowIfNull(timeout);
+        RememberOwn(timeout.Voter, chain.Domain.Timeout(timeout.Round, timeout.HighQc.Round), timeout.Signature);
+    }
+
+    private void RememberOwn(int signer, byte[] message, byte[] signature)
+    {
+        _ownSignatures.Enqueue((signer, message, signature));
+        if (_ownSignatures.Count > OwnSignatureCapacity)
         {
-            _ownVotes.Dequeue();
+            _ownSignatures.Dequeue();
         }
     }
 
@@ -136,8 +149,8 @@ public sealed class SignatureChecks(ChainParameters chain, ISignatureVerifier ve
             return Verdict.Reject("a vote is for a round of at least 1");
         }
 
-        return IsOwnVote(vote.Voter, vote.BlockId, vote.Round, vote.Signature)
-            || verifier.Verify(Validators[vote.Voter], chain.Domain.Vote(vote.BlockId, vote.Round), vote.Signature)
+        var message = chain.Domain.Vote(vote.BlockId, vote.Round);
+        return IsOwn(vote.Voter, message, vote.Signature) || verifier.Verify(Validators[vote.Voter], message, vote.Signature)
             ? Verdict.Accept
             : Verdict.Reject($"vote of validator {vote.Voter} for round {vote.Round}: signature does not verify");
     }
@@ -229,11 +242,11 @@ public sealed class SignatureChecks(ChainParameters chain, ISignatureVerifier ve
         return signatureCount == signers ? null : $"{what} lists {signatureCount} signatures for {signers} signers";
     }
 
-    private bool IsOwnVote(int voter, Hash32 blockId, long round, byte[] signature)
+    private bool IsOwn(int signer, byte[] message, byte[] signature)
     {
-        foreach (var own in _ownVotes)
+        foreach (var own in _ownSignatures)
         {
-            if (own.Voter == voter && own.Round == round && own.BlockId == blockId && own.Signature.AsSpan().SequenceEqual(signature))
+            if (own.Signer == signer && own.Message.AsSpan().SequenceEqual(message) && own.Signature.AsSpan().SequenceEqual(signature))
             {
                 return true;
             }

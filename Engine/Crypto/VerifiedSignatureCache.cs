@@ -45,7 +45,11 @@ public sealed class VerifiedSignatureCache : ISignatureVerifier
     /// <summary>Verdicts the inner verifier had to compute.</summary>
     public long Misses => Interlocked.Read(ref _misses);
 
-    public bool Verify(Ed25519PublicKey key, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature)
+    public bool Verify(Ed25519PublicKey key, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature) =>
+        Verify(key, message, signature, out _);
+
+    /// <summary>As <see cref="Verify(Ed25519PublicKey, ReadOnlySpan{byte}, ReadOnlySpan{byte})"/>; <paramref name="computed"/> says whether the inner verifier had to run.</summary>
+    public bool Verify(Ed25519PublicKey key, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature, out bool computed)
     {
         ArgumentNullException.ThrowIfNull(key);
         var entry = EntryOf(key, message, signature);
@@ -54,10 +58,12 @@ public sealed class VerifiedSignatureCache : ISignatureVerifier
             if (_current.Contains(entry) || _previous.Contains(entry))
             {
                 _hits++;
+                computed = false;
                 return true;
             }
         }
 
+        computed = true;
         Interlocked.Increment(ref _misses);
         if (!_inner.Verify(key, message, signature))
         {

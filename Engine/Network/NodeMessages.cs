@@ -59,6 +59,10 @@ public sealed record StatusQuery : NodeMessage
     public static StatusQuery Instance { get; } = new();
 }
 
+/// <summary>
+/// A validator's progress and health. <c>SignaturesVerifiedByConsensus</c> counts the signatures the consensus actor had
+/// to verify itself because no inbound verifier had checked them first: near zero while those keep up.
+/// </summary>
 public sealed record NodeStatus(
     int Validator,
     long Height,
@@ -71,7 +75,8 @@ public sealed record NodeStatus(
     string LastRejection,
     string ChainId,
     Hash32 AppHash,
-    long LastBlockTimestampMs) : NodeMessage;
+    long LastBlockTimestampMs,
+    long SignaturesVerifiedByConsensus) : NodeMessage;
 
 /// <summary>To a node's `/user/query`: the results of committed transactions, by hash; answered with <see cref="TransactionResults"/>.</summary>
 public sealed record TransactionResultsQuery(IReadOnlyList<Hash32> Hashes, bool IncludeTransactions = false) : NodeMessage;
@@ -196,6 +201,7 @@ public static class NodeMessageCodec
                 writer.WriteString(status.ChainId);
                 writer.WriteHash(status.AppHash);
                 writer.WriteU63(status.LastBlockTimestampMs);
+                writer.WriteU63(status.SignaturesVerifiedByConsensus);
                 break;
             case TransactionResultsQuery query:
                 writer.WriteU32(query.Hashes.Count);
@@ -405,7 +411,8 @@ public static class NodeMessageCodec
         System.Text.Encoding.UTF8.GetString(reader.ReadShortBytes(MaxReasonBytes, "last rejection")),
         System.Text.Encoding.UTF8.GetString(reader.ReadShortBytes(MaxReasonBytes, "chain id")),
         reader.ReadHash(),
-        reader.ReadU63("last block timestamp"));
+        reader.ReadU63("last block timestamp"),
+        reader.ReadU63("signatures verified by consensus"));
 
     private static TransactionResultsQuery ReadResultsQuery(ref CanonicalReader reader)
     {
