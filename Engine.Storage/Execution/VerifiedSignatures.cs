@@ -1,3 +1,5 @@
+using IdOS.Akka.Engine.Storage.Auth;
+
 namespace IdOS.Akka.Engine.Storage.Execution;
 
 /// <summary>
@@ -9,31 +11,9 @@ public sealed class VerifiedSignatures
 {
     public const int GenerationSize = 100_000;
 
-    private readonly Lock _gate = new();
-    private HashSet<string> _current = new(StringComparer.Ordinal);
-    private HashSet<string> _previous = new(StringComparer.Ordinal);
+    private readonly RecentSet<string> _hashes = new(GenerationSize, StringComparer.Ordinal);
 
-    public void Add(byte[] transactionHash)
-    {
-        var key = Convert.ToBase64String(transactionHash);
-        lock (_gate)
-        {
-            if (_current.Count >= GenerationSize)
-            {
-                _previous = _current;
-                _current = new HashSet<string>(StringComparer.Ordinal);
-            }
+    public void Add(byte[] transactionHash) => _hashes.Add(Convert.ToBase64String(transactionHash));
 
-            _current.Add(key);
-        }
-    }
-
-    public bool Contains(byte[] transactionHash)
-    {
-        var key = Convert.ToBase64String(transactionHash);
-        lock (_gate)
-        {
-            return _current.Contains(key) || _previous.Contains(key);
-        }
-    }
+    public bool Contains(byte[] transactionHash) => _hashes.Contains(Convert.ToBase64String(transactionHash));
 }

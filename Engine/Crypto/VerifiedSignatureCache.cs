@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using IdOS.Akka.Engine.Storage.Auth;
 
 namespace IdOS.Akka.Engine.Crypto;
 
@@ -7,40 +8,27 @@ namespace IdOS.Akka.Engine.Crypto;
 /// Remembers which (key, message, signature) triples an inner verifier accepted, so that a signature checked once
 /// (by a peer's inbound verifier, or by one simulated replica) costs a SHA-256 and a lookup the next time. Verification
 /// is a pure function of the triple, so the cache changes cost, never outcome. Only accepted triples are kept: a
-/// peer sending forgeries cannot fill the cache with them. Bounded by two generations of <c>capacity</c> entries;
-/// when the newer fills, the older is dropped. Safe to share between threads.
+/// peer sending forgeries cannot fill the cache with them. Bounded by two generations of <c>capacity</c> entries
+/// (<see cref="RecentSet{T}"/>). Safe to share between threads.
 /// </summary>
 public sealed class VerifiedSignatureCache : ISignatureVerifier
 {
     private const int StackMessageLimit = 512;
 
     private readonly ISignatureVerifier _inner;
-    private readonly int _capacity;
-    private readonly Lock _lock = new();
-    private HashSet<Hash32> _current = [];
-    private HashSet<Hash32> _previous = [];
+    private readonly RecentSet<Hash32> _accepted;
     private long _hits;
     private long _misses;
 
     public VerifiedSignatureCache(ISignatureVerifier inner, int capacity = 16_384)
     {
         ArgumentNullException.ThrowIfNull(inner);
-        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         _inner = inner;
-        _capacity = capacity;
+        _accepted = new RecentSet<Hash32>(capacity);
     }
 
     /// <summary>Verdicts served from the cache.</summary>
-    public long Hits
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _hits;
-            }
-        }
-    }
+    public long Hits => Interlocked.Read(ref _hits);
 
     /// <summary>Verdicts the inner verifier had to compute.</summary>
     public long Misses => Interlocked.Read(ref _misses);
@@ -53,14 +41,11 @@ public sealed class VerifiedSignatureCache : ISignatureVerifier
     {
         ArgumentNullException.ThrowIfNull(key);
         var entry = EntryOf(key, message, signature);
-        lock (_lock)
+        if (_accepted.Contains(entry))
         {
-            if (_current.Contains(entry) || _previous.Contains(entry))
-            {
-                _hits++;
-                computed = false;
-                return true;
-            }
+            Interlocked.Increment(ref _hits);
+            computed = false;
+            return true;
         }
 
         computed = true;
@@ -70,17 +55,7 @@ public sealed class VerifiedSignatureCache : ISignatureVerifier
             return false;
         }
 
-        lock (_lock)
-        {
-            if (_current.Count >= _capacity)
-            {
-                _previous = _current;
-                _current = new HashSet<Hash32>(_capacity);
-            }
-
-            _current.Add(entry);
-        }
-
+        _accepted.Add(entry);
         return true;
     }
 
