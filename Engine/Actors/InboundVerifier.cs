@@ -27,9 +27,9 @@ public sealed class InboundVerifier : ReceiveActor
         global::Akka.Actor.Props.Create(() => new InboundVerifier(chain, localValidator, cache, consensus));
 
     /// <summary>
-    /// This validator's own signature in a QC is recognised by the replica, which remembers its recent votes, with a
-    /// byte comparison; checking it here would be the one verification the replica never asks for. It passes without a
-    /// check and without entering the cache, and only this verifier's throw-away verdict ever sees that pass.
+    /// This validator's own share of a QC or TC is recognised by the replica, which remembers its recent votes and
+    /// timeouts, with a byte comparison; checking it here would be a verification the replica never asks for. It passes
+    /// without a check and without entering the cache, and only this verifier's throw-away verdict ever sees that pass.
     /// </summary>
     private sealed class OwnSignaturesLeftToReplica(VerifiedSignatureCache cache, Ed25519PublicKey own) : ISignatureVerifier
     {
