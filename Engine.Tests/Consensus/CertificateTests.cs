@@ -200,11 +200,10 @@ public sealed class CertificateTests
     {
         var counting = new CountingVerifier();
         var cache = new VerifiedSignatureCache(counting);
-        var (proposal, vote, timeout, response) = OneOfEachMessage();
+        var (proposal, vote, timeout) = OneOfEachMessage();
 
         var ahead = new SignatureChecks(_t.Chain, cache);
-        Assert.All(new ConsensusMessage[] { proposal, vote, timeout, response }, m => Assert.True(ahead.CheckSignatures(m).IsAccepted));
-        Assert.True(ahead.CheckSignatures(new BlockRequest(_block, 0, 1)).IsAccepted);
+        Assert.All(new ConsensusMessage[] { proposal, vote, timeout }, m => Assert.True(ahead.CheckSignatures(m).IsAccepted));
         var checkedAhead = counting.Calls;
 
         var replica = new SignatureChecks(_t.Chain, cache);
@@ -214,8 +213,20 @@ public sealed class CertificateTests
         Assert.True(replica.CheckVote(vote).IsAccepted);
         Assert.True(replica.CheckTimeout(timeout).IsAccepted);
         Assert.True(replica.CheckTc(timeout.LastRoundTc!).IsAccepted);
-        Assert.All(response.Blocks, b => Assert.True(replica.CheckQc(b.Header.Justify).IsAccepted));
         Assert.Equal(checkedAhead, counting.Calls);
+    }
+
+    [Fact]
+    public void Block_responses_and_requests_are_left_to_the_replica_which_drops_those_it_did_not_ask_for_unchecked()
+    {
+        var counting = new CountingVerifier();
+        var ahead = new SignatureChecks(_t.Chain, new VerifiedSignatureCache(counting));
+        var (proposal, _, _) = OneOfEachMessage();
+        var b1 = _t.Block(1, _t.Chain.GenesisBlock, _t.Chain.GenesisQc);
+
+        Assert.True(ahead.CheckSignatures(new BlockResponse(proposal.Block.Id, [proposal.Block, b1])).IsAccepted);
+        Assert.True(ahead.CheckSignatures(new BlockRequest(_block, 0, 1)).IsAccepted);
+        Assert.Equal(0, counting.Calls);
     }
 
     [Fact]
@@ -223,7 +234,7 @@ public sealed class CertificateTests
     {
         var counting = new CountingVerifier();
         var cache = new VerifiedSignatureCache(counting);
-        var (proposal, _, timeout, _) = OneOfEachMessage();
+        var (proposal, _, timeout) = OneOfEachMessage();
         var tc = proposal.LastRoundTc!;
         var forgedTc = tc with { Signatures = [tc.Signatures[0], _t.Keys[2].Sign("something else"u8), tc.Signatures[2]] };
         var forged = proposal with { LastRoundTc = forgedTc };
@@ -236,13 +247,13 @@ public sealed class CertificateTests
         Assert.Equal(before + 1, counting.Calls);
     }
 
-    /// <summary>A proposal of round 3 entered by a TC, a vote for it, a timeout of round 4 and the two blocks as a sync answer.</summary>
-    private (Proposal Proposal, Vote Vote, TimeoutVote Timeout, BlockResponse Response) OneOfEachMessage()
+    /// <summary>A proposal of round 3 entered by a TC, a vote for it, and a timeout of round 4 with a TC.</summary>
+    private (Proposal Proposal, Vote Vote, TimeoutVote Timeout) OneOfEachMessage()
     {
         var b1 = _t.Block(1, _t.Chain.GenesisBlock, _t.Chain.GenesisQc);
         var b3 = _t.Block(3, b1, _t.QcFor(b1, [1, 2, 3]));
         var proposal = _t.Propose(b3, _t.Tc(2, 1, [0, 2, 3]));
         var timeout = _t.Timeout(2, 4, _t.QcFor(b1, [0, 1, 2])) with { LastRoundTc = _t.Tc(3, 1, [1, 2, 3]) };
-        return (proposal, _t.Vote(1, b3.Id, 3), timeout, new BlockResponse(b3.Id, [b3, b1]));
+        return (proposal, _t.Vote(1, b3.Id, 3), timeout);
     }
 }

@@ -201,6 +201,8 @@ public sealed class SignatureChecks(ChainParameters chain, ISignatureVerifier ve
     /// Every signature in a message that <see cref="Replica"/> may check, in one call: a peer's inbound verifier runs
     /// this ahead of the replica, off its thread, so that through a shared <see cref="VerifiedSignatureCache"/> the
     /// replica finds the verdicts ready. Rounds, shapes and ancestry are the replica's business and are not looked at.
+    /// Block responses are left alone: the replica drops those it did not ask for unchecked, and checking up to 64
+    /// blocks' QCs first would hand a peer a cheap way to spend this validator's CPU.
     /// </summary>
     public Verdict CheckSignatures(ConsensusMessage message) => message switch
     {
@@ -210,7 +212,6 @@ public sealed class SignatureChecks(ChainParameters chain, ISignatureVerifier ve
             () => proposal.LastRoundTc is { } tc ? CheckTc(tc) : Verdict.Accept),
         Vote vote => CheckVote(vote),
         TimeoutVote timeout => All(CheckTimeout(timeout), () => timeout.LastRoundTc is { } tc ? CheckTc(tc) : Verdict.Accept),
-        BlockResponse response => response.Blocks.Aggregate(Verdict.Accept, (verdict, block) => All(verdict, () => CheckQc(block.Header.Justify))),
         _ => Verdict.Accept,
     };
 
