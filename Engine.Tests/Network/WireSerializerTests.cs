@@ -94,6 +94,27 @@ public sealed class WireSerializerTests() : global::Akka.TestKit.Xunit2.TestKit(
     }
 
     [Fact]
+    public void Transaction_batches_and_commit_notices_are_encoded_into_one_allocation_of_their_length()
+    {
+        var transactions = Enumerable.Range(0, 400).Select(TestChain.Tx).ToList();
+        NodeMessage[] bulky =
+        [
+            new SubmitTransactions(transactions),
+            new ForwardedTransactions(transactions),
+            new CommittedBlock(43, 1_764_640_000_123, 1_764_640_000_456_789, [.. transactions.Select(t => Block.TransactionHash(t))]),
+        ];
+        foreach (var message in bulky)
+        {
+            var length = NodeMessageCodec.Encode(message).Length;
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            NodeMessageCodec.Encode(message);
+            var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+            Assert.InRange(allocated, length, length + 100);
+        }
+    }
+
+    [Fact]
     public void A_submission_with_more_transactions_than_a_block_holds_does_not_decode()
     {
         var limits = ConsensusLimits.Default with { MaxTransactionsPerBlock = 2 };

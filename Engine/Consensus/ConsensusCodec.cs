@@ -29,7 +29,7 @@ public static class ConsensusCodec
     public static byte[] Encode(ConsensusMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
-        var writer = new CanonicalWriter(message is Proposal or BlockResponse ? 4096 : 256);
+        var writer = new CanonicalWriter(EncodedSizeOf(message));
         writer.WriteU8(WireVersion);
         switch (message)
         {
@@ -73,9 +73,9 @@ public static class ConsensusCodec
                 writer.WriteU8((int)Tag.BlockResponse);
                 writer.WriteHash(response.RequestedId);
                 writer.WriteU16(response.Blocks.Count);
-                foreach (var block in response.Blocks)
+                for (var i = 0; i < response.Blocks.Count; i++)
                 {
-                    WriteBlock(writer, block);
+                    WriteBlock(writer, response.Blocks[i]);
                 }
 
                 break;
@@ -208,9 +208,49 @@ public static class ConsensusCodec
     public static byte[] EncodeQc(QuorumCertificate qc)
     {
         ArgumentNullException.ThrowIfNull(qc);
-        var writer = new CanonicalWriter(512);
+        var writer = new CanonicalWriter(QcSize(qc));
         WriteQc(writer, qc);
         return writer.ToArray();
+    }
+
+    /// <summary>
+    /// The length <see cref="Encode"/> writes (version and tag included), so that a message is allocated once: sized by
+    /// doubling, a proposal of 26 KB allocated 88 KB. A wrong size costs a copy, never a wrong encoding.
+    /// </summary>
+    private static int EncodedSizeOf(ConsensusMessage message) => 2 + message switch
+    {
+        Proposal proposal => proposal.Block.EncodedSize + proposal.Signature.Length + 1 + (proposal.LastRoundTc is { } tc ? TcSize(tc) : 0),
+        Vote vote => Hash32.Size + 8 + 2 + vote.Signature.Length,
+        TimeoutVote timeout => 8 + QcSize(timeout.HighQc) + 2 + timeout.Signature.Length + (timeout.LastRoundTc is { } tc ? TcSize(tc) : 0),
+        BlockRequest => Hash32.Size + 8 + 2,
+        BlockResponse response => Hash32.Size + 2 + BlockBytes(response.Blocks),
+        _ => 0,
+    };
+
+    private static int QcSize(QuorumCertificate qc) => Hash32.Size + 8 + 2 + qc.Signers.Length + 2 + SignatureBytes(qc.Signatures, 0);
+
+    private static int TcSize(TimeoutCertificate tc) => 8 + 2 + tc.Signers.Length + 2 + SignatureBytes(tc.Signatures, 8);
+
+    private static int SignatureBytes(IReadOnlyList<byte[]> signatures, int extraEach)
+    {
+        var total = 0;
+        for (var i = 0; i < signatures.Count; i++)
+        {
+            total += signatures[i].Length + extraEach;
+        }
+
+        return total;
+    }
+
+    private static int BlockBytes(IReadOnlyList<Block> blocks)
+    {
+        var total = 0;
+        for (var i = 0; i < blocks.Count; i++)
+        {
+            total += blocks[i].EncodedSize;
+        }
+
+        return total;
     }
 
     private static ConsensusMessage ReadMessage(ref CanonicalReader reader, ConsensusLimits limits)
@@ -273,13 +313,14 @@ public static class ConsensusCodec
         writer.WriteHash(header.ExecutedAppHash);
     }
 
+    // Indexed loops: a foreach over an IReadOnlyList allocates an enumerator, and encoding is on every message's path.
     private static void WriteBlock(CanonicalWriter writer, Block block)
     {
         WriteHeader(writer, block.Header);
         writer.WriteU32(block.Transactions.Count);
-        foreach (var transaction in block.Transactions)
+        for (var i = 0; i < block.Transactions.Count; i++)
         {
-            writer.WriteBytes(transaction);
+            writer.WriteBytes(block.Transactions[i]);
         }
     }
 
@@ -289,9 +330,9 @@ public static class ConsensusCodec
         writer.WriteU63(qc.Round);
         writer.WriteShortBytes(qc.Signers);
         writer.WriteU16(qc.Signatures.Count);
-        foreach (var signature in qc.Signatures)
+        for (var i = 0; i < qc.Signatures.Count; i++)
         {
-            writer.WriteFixed(signature);
+            writer.WriteFixed(qc.Signatures[i]);
         }
     }
 

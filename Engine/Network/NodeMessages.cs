@@ -151,7 +151,7 @@ public static class NodeMessageCodec
 
     public static byte[] Encode(NodeMessage message)
     {
-        var writer = new CanonicalWriter();
+        var writer = new CanonicalWriter(ExpectedSize(message));
         switch (message)
         {
             case SubmitTransactions submit:
@@ -182,9 +182,9 @@ public static class NodeMessageCodec
                 writer.WriteU63(committed.ProposedAtUnixMs);
                 writer.WriteU63(committed.CommittedAtUnixUs);
                 writer.WriteU32(committed.TransactionHashes.Count);
-                foreach (var hash in committed.TransactionHashes)
+                for (var i = 0; i < committed.TransactionHashes.Count; i++)
                 {
-                    writer.WriteHash(hash);
+                    writer.WriteHash(committed.TransactionHashes[i]);
                 }
 
                 break;
@@ -360,10 +360,33 @@ public static class NodeMessageCodec
     private static void WriteTransactions(CanonicalWriter writer, IReadOnlyList<byte[]> transactions)
     {
         writer.WriteU32(transactions.Count);
-        foreach (var transaction in transactions)
+        for (var i = 0; i < transactions.Count; i++)
         {
-            writer.WriteBytes(transaction);
+            writer.WriteBytes(transactions[i]);
         }
+    }
+
+    /// <summary>
+    /// The exact length of the bulky messages — transaction batches (up to a block's worth) and commit notices — so
+    /// that they are written into one array instead of grown by doubling and copied; the small ones start at 256 bytes.
+    /// </summary>
+    private static int ExpectedSize(NodeMessage message) => message switch
+    {
+        SubmitTransactions submit => TransactionsSize(submit.Transactions),
+        ForwardedTransactions forwarded => TransactionsSize(forwarded.Transactions),
+        CommittedBlock committed => (3 * sizeof(long)) + sizeof(int) + (committed.TransactionHashes.Count * Hash32.Size),
+        _ => 256,
+    };
+
+    private static int TransactionsSize(IReadOnlyList<byte[]> transactions)
+    {
+        var total = sizeof(int);
+        for (var i = 0; i < transactions.Count; i++)
+        {
+            total += sizeof(int) + transactions[i].Length;
+        }
+
+        return total;
     }
 
     /// <summary>At most a block's worth: more than one block could hold is never needed in one message.</summary>

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Buffers.Binary;
 using IdOS.Akka.Engine.Crypto;
 
@@ -10,66 +9,84 @@ namespace IdOS.Akka.Engine.Consensus.Encoding;
 /// </summary>
 public sealed class CanonicalWriter
 {
-    private readonly ArrayBufferWriter<byte> _buffer;
+    private byte[] _buffer;
+    private int _length;
 
+    /// <param name="initialCapacity">
+    /// The expected length: a writer filled to exactly its capacity hands over its buffer in <see cref="ToArray"/>
+    /// without a copy, so encoders that know the size allocate the message once.
+    /// </param>
     public CanonicalWriter(int initialCapacity = 256)
     {
-        _buffer = new ArrayBufferWriter<byte>(initialCapacity);
+        ArgumentOutOfRangeException.ThrowIfNegative(initialCapacity);
+        _buffer = new byte[initialCapacity];
     }
 
-    public int Length => _buffer.WrittenCount;
+    public int Length => _length;
 
-    public ReadOnlySpan<byte> WrittenSpan => _buffer.WrittenSpan;
+    public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _length);
 
-    public byte[] ToArray() => _buffer.WrittenSpan.ToArray();
+    /// <summary>
+    /// The bytes written. A full buffer is handed over as it is: any later write would have to grow it into a new
+    /// array, so the one returned never changes.
+    /// </summary>
+    public byte[] ToArray() => _length == _buffer.Length ? _buffer : _buffer.AsSpan(0, _length).ToArray();
 
+    // Each value is converted before its bytes are reserved: an out-of-range value throws with the writer unchanged.
     public void WriteU8(int value)
     {
-        _buffer.GetSpan(1)[0] = checked((byte)value);
-        _buffer.Advance(1);
+        var narrowed = checked((byte)value);
+        Reserve(1)[0] = narrowed;
     }
 
     public void WriteU16(int value)
     {
-        BinaryPrimitives.WriteUInt16BigEndian(_buffer.GetSpan(2), checked((ushort)value));
-        _buffer.Advance(2);
+        var narrowed = checked((ushort)value);
+        BinaryPrimitives.WriteUInt16BigEndian(Reserve(2), narrowed);
     }
 
     public void WriteU32(int value)
     {
-        BinaryPrimitives.WriteUInt32BigEndian(_buffer.GetSpan(4), checked((uint)value));
-        _buffer.Advance(4);
+        var narrowed = checked((uint)value);
+        BinaryPrimitives.WriteUInt32BigEndian(Reserve(4), narrowed);
     }
 
     /// <summary>Rounds, heights and timestamps are non-negative 63-bit values carried in eight bytes.</summary>
     public void WriteU63(long value)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(value);
-        BinaryPrimitives.WriteUInt64BigEndian(_buffer.GetSpan(8), (ulong)value);
-        _buffer.Advance(8);
+        BinaryPrimitives.WriteUInt64BigEndian(Reserve(8), (ulong)value);
     }
 
-    public void WriteHash(Hash32 hash)
-    {
-        hash.WriteTo(_buffer.GetSpan(Hash32.Size));
-        _buffer.Advance(Hash32.Size);
-    }
+    public void WriteHash(Hash32 hash) => hash.WriteTo(Reserve(Hash32.Size));
 
-    public void WriteFixed(ReadOnlySpan<byte> bytes) => _buffer.Write(bytes);
+    public void WriteFixed(ReadOnlySpan<byte> bytes) => bytes.CopyTo(Reserve(bytes.Length));
 
     public void WriteBytes(ReadOnlySpan<byte> bytes)
     {
         WriteU32(bytes.Length);
-        _buffer.Write(bytes);
+        WriteFixed(bytes);
     }
 
     public void WriteShortBytes(ReadOnlySpan<byte> bytes)
     {
         WriteU16(bytes.Length);
-        _buffer.Write(bytes);
+        WriteFixed(bytes);
     }
 
     public void WriteString(string value) => WriteShortBytes(System.Text.Encoding.UTF8.GetBytes(value));
 
     public void WriteBool(bool value) => WriteU8(value ? 1 : 0);
+
+    private Span<byte> Reserve(int count)
+    {
+        if (_buffer.Length - _length < count)
+        {
+            Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, _length + count));
+        }
+
+        var span = _buffer.AsSpan(_length, count);
+        _length += count;
+        return span;
+    }
 }
