@@ -61,6 +61,19 @@ public sealed class CodecTests
         Assert.InRange(allocated, length, length + 100);
     }
 
+    [Fact]
+    public void A_header_is_encoded_into_one_allocation_of_its_length()
+    {
+        var header = _t.Block(3, _t.Block(1, _t.Chain.GenesisBlock, _t.Chain.GenesisQc)).Header;
+        var length = ConsensusCodec.EncodeHeader(header).Length;
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        ConsensusCodec.EncodeHeader(header);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.InRange(allocated, length, length + 100);
+    }
+
     [Theory]
     [MemberData(nameof(MessageKinds))]
     public void Every_truncation_and_every_trailing_byte_is_rejected_with_a_reason(string kind)

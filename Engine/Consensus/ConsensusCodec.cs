@@ -139,7 +139,7 @@ public static class ConsensusCodec
     public static byte[] EncodeHeader(BlockHeader header)
     {
         ArgumentNullException.ThrowIfNull(header);
-        var writer = new CanonicalWriter(512);
+        var writer = new CanonicalWriter(HeaderSize(header));
         WriteHeader(writer, header);
         return writer.ToArray();
     }
@@ -226,6 +226,9 @@ public static class ConsensusCodec
         BlockResponse response => Hash32.Size + 2 + BlockBytes(response.Blocks),
         _ => 0,
     };
+
+    private static int HeaderSize(BlockHeader header) =>
+        1 + 8 + 8 + QcSize(header.Justify) + 2 + 8 + Hash32.Size + 4 + 8 + Hash32.Size;
 
     private static int QcSize(QuorumCertificate qc) => Hash32.Size + 8 + 2 + qc.Signers.Length + 2 + SignatureBytes(qc.Signatures, 0);
 

@@ -9,16 +9,21 @@ namespace IdOS.Akka.Engine.Consensus;
 /// </summary>
 public sealed class SigningDomain(string chainId)
 {
+    // Kind and chain id, encoded once: every signature checked or made starts with one of these.
+    private readonly byte[] _proposal = Prefix("proposal", chainId);
+    private readonly byte[] _vote = Prefix("vote", chainId);
+    private readonly byte[] _timeout = Prefix("timeout", chainId);
+
     public byte[] Proposal(Hash32 blockId)
     {
-        var writer = Start("proposal");
+        var writer = Start(_proposal, Hash32.Size);
         writer.WriteHash(blockId);
         return writer.ToArray();
     }
 
     public byte[] Vote(Hash32 blockId, long round)
     {
-        var writer = Start("vote");
+        var writer = Start(_vote, Hash32.Size + sizeof(long));
         writer.WriteHash(blockId);
         writer.WriteU63(round);
         return writer.ToArray();
@@ -26,17 +31,24 @@ public sealed class SigningDomain(string chainId)
 
     public byte[] Timeout(long round, long highQcRound)
     {
-        var writer = Start("timeout");
+        var writer = Start(_timeout, 2 * sizeof(long));
         writer.WriteU63(round);
         writer.WriteU63(highQcRound);
         return writer.ToArray();
     }
 
-    private CanonicalWriter Start(string kind)
+    private static CanonicalWriter Start(byte[] prefix, int fields)
     {
-        var writer = new CanonicalWriter(128);
+        var writer = new CanonicalWriter(prefix.Length + fields);
+        writer.WriteFixed(prefix);
+        return writer;
+    }
+
+    private static byte[] Prefix(string kind, string chainId)
+    {
+        var writer = new CanonicalWriter();
         writer.WriteString("idos-akka/" + kind + "/v1");
         writer.WriteString(chainId);
-        return writer;
+        return writer.ToArray();
     }
 }
