@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Configuration;
+using Akka.TestKit;
 using IdOS.Akka.Engine.Actors;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
@@ -20,9 +21,7 @@ public sealed class InboundVerifierTests() : global::Akka.TestKit.Xunit2.TestKit
     [Fact]
     public void Messages_reach_consensus_in_the_order_they_came_with_their_signatures_already_in_the_cache()
     {
-        var cache = new VerifiedSignatureCache(_counting);
-        var consensus = CreateTestProbe();
-        var verifier = Sys.ActorOf(InboundVerifier.Props(_t.Chain, Local, cache, consensus));
+        var (cache, consensus, verifier) = StartVerifier();
         var b1 = _t.Block(1, _t.Chain.GenesisBlock, _t.Chain.GenesisQc);
         var b2 = _t.Block(2, b1, _t.QcFor(b1, [1, 2, 3]));
         var messages = new ConsensusMessage[]
@@ -49,9 +48,7 @@ public sealed class InboundVerifierTests() : global::Akka.TestKit.Xunit2.TestKit
     [Fact]
     public void This_validators_own_signatures_are_left_to_the_replica_and_forgeries_still_reach_it()
     {
-        var cache = new VerifiedSignatureCache(_counting);
-        var consensus = CreateTestProbe();
-        var verifier = Sys.ActorOf(InboundVerifier.Props(_t.Chain, Local, cache, consensus));
+        var (_, consensus, verifier) = StartVerifier();
         var b1 = _t.Block(1, _t.Chain.GenesisBlock, _t.Chain.GenesisQc);
         var b2 = _t.Block(2, b1, _t.QcFor(b1, [0, 1, 2]));
         var proposal = _t.Propose(b2);
@@ -65,5 +62,13 @@ public sealed class InboundVerifierTests() : global::Akka.TestKit.Xunit2.TestKit
         Assert.Equal(0, _counting.CallsFor(_t.Keys[Local].PublicKey));
         Assert.Equal(2, _counting.CallsFor(_t.Keys[1].PublicKey));
         Assert.Equal(2, _counting.CallsFor(_t.Keys[2].PublicKey));
+    }
+
+    /// <summary>Validator <see cref="Local"/>'s verifier for one peer, with a probe for the consensus actor.</summary>
+    private (VerifiedSignatureCache Cache, TestProbe Consensus, IActorRef Verifier) StartVerifier()
+    {
+        var cache = new VerifiedSignatureCache(_counting);
+        var consensus = CreateTestProbe();
+        return (cache, consensus, Sys.ActorOf(InboundVerifier.Props(_t.Chain, Local, cache, consensus)));
     }
 }
