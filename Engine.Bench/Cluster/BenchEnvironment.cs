@@ -63,8 +63,11 @@ internal sealed record BenchEnvironment(string Date, string Commit, int Cores, s
     }
 }
 
-/// <summary>The whole machine's busy share between two readings of /proc/stat; null where there is none.</summary>
-internal readonly record struct MachineCpu(long Busy, long Total)
+/// <summary>
+/// The whole machine's busy share between two readings of /proc/stat, and of it the time the hypervisor gave to other
+/// guests (steal, counted as busy); null where there is none.
+/// </summary>
+internal readonly record struct MachineCpu(long Busy, long Stolen, long Total)
 {
     public static MachineCpu? Read()
     {
@@ -74,7 +77,7 @@ internal readonly record struct MachineCpu(long Busy, long Total)
                 .Select(f => long.Parse(f, CultureInfo.InvariantCulture)).ToArray();
             var idle = fields[3] + (fields.Length > 4 ? fields[4] : 0);
             var total = fields.Take(8).Sum();
-            return new MachineCpu(total - idle, total);
+            return new MachineCpu(total - idle, fields.Length > 7 ? fields[7] : 0, total);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
         {
@@ -84,4 +87,7 @@ internal readonly record struct MachineCpu(long Busy, long Total)
 
     public static double? BusyPercent(MachineCpu? before, MachineCpu? after) =>
         before is { } b && after is { } a && a.Total > b.Total ? 100.0 * (a.Busy - b.Busy) / (a.Total - b.Total) : null;
+
+    public static double? StolenPercent(MachineCpu? before, MachineCpu? after) =>
+        before is { } b && after is { } a && a.Total > b.Total ? 100.0 * (a.Stolen - b.Stolen) / (a.Total - b.Total) : null;
 }

@@ -44,7 +44,7 @@ internal static class ClusterBenchmark
             ClusterResult result;
             try
             {
-                result = await RunOne(settings);
+                result = await RunOne(settings, command.SpeedProbe);
             }
             catch (Exception e) when (IsRunFailure(e))
             {
@@ -68,6 +68,11 @@ internal static class ClusterBenchmark
             if (result.Phases is { } phases)
             {
                 await output.WriteLineAsync($"row {row}: {phases.Describe(result.BlocksPerSecond)}");
+            }
+
+            if (result.Speed is { } speed)
+            {
+                await output.WriteLineAsync($"row {row}: {speed.Describe(result.MachineStolenPercent)}");
             }
 
             if (result.VerificationCeiling is { } ceiling)
@@ -126,20 +131,28 @@ internal static class ClusterBenchmark
         return 0;
     }
 
-    public static async Task<ClusterResult> RunOne(ClusterSettings settings)
+    public static async Task<ClusterResult> RunOne(ClusterSettings settings, TimeSpan speedProbe)
     {
-        // Measured on the quiet machine, before the validators start.
+        // Measured on the quiet machine, before the validators start and after they stop.
         var ceiling = settings.IsIdos ? VerificationCeiling.Measure(settings.Validators, CeilingMeasurement) : null;
-        await using var network = BenchNetwork.Start(settings);
-        try
+        var speedBefore = speedProbe > TimeSpan.Zero ? MachineSpeed.Probe(speedProbe) : (double?)null;
+        ClusterResult result;
+        await using (var network = BenchNetwork.Start(settings))
         {
-            return await Measure(settings, network) with { VerificationCeiling = ceiling };
+            try
+            {
+                result = await Measure(settings, network) with { VerificationCeiling = ceiling };
+            }
+            catch (Exception e) when (IsRunFailure(e))
+            {
+                network.KeepFiles();
+                throw;
+            }
         }
-        catch (Exception e) when (IsRunFailure(e))
-        {
-            network.KeepFiles();
-            throw;
-        }
+
+        return speedBefore is { } before
+            ? result with { Speed = new MachineSpeed(Environment.ProcessorCount, before, MachineSpeed.Probe(speedProbe)) }
+            : result;
     }
 
     private static async Task<ClusterResult> Measure(ClusterSettings settings, BenchNetwork network)
@@ -205,7 +218,7 @@ internal static class ClusterBenchmark
         var validatorCpu = (network.ValidatorCpu() - validatorCpuStart).TotalSeconds;
         var rpcCpu = (network.RpcCpu() - rpcCpuStart).TotalSeconds;
         var ownCpu = (Process.GetCurrentProcess().TotalProcessorTime - ownCpuStart).TotalSeconds;
-        var machineBusy = MachineCpu.BusyPercent(machineStart, MachineCpu.Read());
+        var machineEnd = MachineCpu.Read();
         await load.DisposeAsync();
         ThrowIfAnyFailed(stats);
 
@@ -244,10 +257,11 @@ internal static class ClusterBenchmark
             settings.InProcess ? null : validatorCpu,
             settings.InProcess || !settings.IsIdos ? null : rpcCpu,
             ownCpu,
-            machineBusy,
+            MachineCpu.BusyPercent(machineStart, machineEnd),
             stats.Sum(s => s.Refused),
             stats.Select(s => s.FirstRefusal).FirstOrDefault(r => r is not null),
-            Phases: phases);
+            Phases: phases,
+            MachineStolenPercent: MachineCpu.StolenPercent(machineStart, machineEnd));
     }
 
     /// <summary>What a run can fail with that is the network's or a client's doing, reported rather than crashing the benchmark.</summary>

@@ -53,7 +53,9 @@ internal sealed record ClusterResult(
     long RefusedCommands,
     string? FirstRefusal,
     VerificationCeiling? VerificationCeiling = null,
-    LatencyPhases? Phases = null);
+    LatencyPhases? Phases = null,
+    double? MachineStolenPercent = null,
+    MachineSpeed? Speed = null);
 
 /// <summary>The runs of each grid point across the passes of `--repeat`.</summary>
 internal static class RepeatedRuns

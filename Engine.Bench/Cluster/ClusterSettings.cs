@@ -41,11 +41,11 @@ internal sealed record ClusterSettings(
 /// The cluster command line: one run, or a grid of runs from `--sweep key=v1,v2 key=v3,...`; with `--repeat N` the
 /// whole grid N times over, one pass after another, so that a machine whose speed drifts slows every point alike.
 /// </summary>
-internal sealed record ClusterCommand(IReadOnlyList<ClusterSettings> Runs, string OutputDirectory, bool IsSweep, int Repeat = 1)
+internal sealed record ClusterCommand(IReadOnlyList<ClusterSettings> Runs, string OutputDirectory, bool IsSweep, int Repeat, TimeSpan SpeedProbe)
 {
     public const string Usage = """
         cluster [--validators 4] [--batch 400] [--payload 0] [--clients 8] [--outstanding 400] [--duration 30]
-                [--warmup 5] [--in-process] [--workload noop|idos] [--out DIR] [--repeat 1]
+                [--warmup 5] [--in-process] [--workload noop|idos] [--out DIR] [--repeat 1] [--speed-probe 2]
                 [--sweep batch=1,100,400,800 validators=4,7,10]
           closed-loop clients against a local cluster: committed commands/s, blocks/s, submit-to-commit latency,
           CPU per 1,000 commands; results as JSON and CSV in DIR (and PNG plots for a sweep)
@@ -54,6 +54,8 @@ internal sealed record ClusterCommand(IReadOnlyList<ClusterSettings> Runs, strin
           --workload noop: 32-byte commands (+ --payload bytes) straight to the validators, nothing signed or executed
           --workload idos: each of --clients × --outstanding users sends signed idOS writes (EIP-191 add_attribute and
             add_credential, 1 KiB ciphertext) through the RPC system with user.broadcast sync=1, one at a time
+          --speed-probe S: seconds of ed25519 verifications on every core before and after each run, reported beside the
+            figures as the machine's speed at the time (0: none)
         cluster --replot DIR
           draws a finished sweep's plots again from DIR/results.json
         """;
@@ -91,6 +93,7 @@ internal sealed record ClusterCommand(IReadOnlyList<ClusterSettings> Runs, strin
             Workload: options.Text("workload", "noop"));
         var output = options.Text("out", Path.Combine("bench-results", $"cluster-{DateTime.UtcNow:yyyyMMdd-HHmmss}"));
         var repeat = (int)options.Number("repeat", 1, 1, 20);
+        var speedProbe = TimeSpan.FromSeconds(options.Number("speed-probe", 2, 0, 60));
         options.RejectUnknown();
         if (single.Workload is not (ClusterSettings.NoopWorkload or ClusterSettings.IdosWorkload))
         {
@@ -122,7 +125,7 @@ internal sealed record ClusterCommand(IReadOnlyList<ClusterSettings> Runs, strin
                 throw new UsageException($"{many.TotalOutstanding} idOS users (--clients × --outstanding) is more than the {MaxIdosUsers} the benchmark registers");
             }
 
-            return new ClusterCommand(Passes(runs, repeat), output, sweep.Count > 0, repeat);
+            return new ClusterCommand(Passes(runs, repeat), output, sweep.Count > 0, repeat, speedProbe);
         }
 
         // Each client subscribes to its validator's commit feed, which serves a bounded number of subscribers.
@@ -132,7 +135,7 @@ internal sealed record ClusterCommand(IReadOnlyList<ClusterSettings> Runs, strin
                 "commit-feed subscribers a validator serves; use fewer clients with more --outstanding each");
         }
 
-        return new ClusterCommand(Passes(runs, repeat), output, sweep.Count > 0, repeat);
+        return new ClusterCommand(Passes(runs, repeat), output, sweep.Count > 0, repeat, speedProbe);
     }
 
     private static List<ClusterSettings> Passes(List<ClusterSettings> grid, int repeat) => [.. Enumerable.Repeat(grid, repeat).SelectMany(pass => pass)];

@@ -27,7 +27,8 @@ internal static class ResultFiles
         "latency_p99_ms", "latency_max_ms", "cpu_seconds_per_1000_commands", "validator_cpu_seconds", "rpc_cpu_seconds", "client_cpu_seconds",
         "machine_busy_percent", "refused_commands", "secp256k1_path", "verification_ceiling_tx_per_second",
         "to_proposal_mean_ms", "to_proposal_p50_ms", "proposal_to_commit_mean_ms", "proposal_to_commit_p50_ms", "commit_to_client_mean_ms",
-        "commit_to_client_p50_ms",
+        "commit_to_client_p50_ms", "machine_stolen_percent", "speed_verifications_per_second_before", "speed_verifications_per_second_after",
+        "speed_index",
     ];
 
     public static string JsonPath(string directory) => Path.Combine(directory, JsonFileName);
@@ -50,7 +51,8 @@ internal static class ResultFiles
                 r.Latency.P90, r.Latency.P99, r.Latency.Max, r.CpuSecondsPer1000Commands, r.ValidatorCpuSeconds, r.RpcCpuSeconds, r.ClientCpuSeconds,
                 r.MachineBusyPercent, r.RefusedCommands, r.VerificationCeiling?.Secp256k1Path, r.VerificationCeiling?.CeilingTransactionsPerSecond,
                 r.Phases?.ToProposalMean, r.Phases?.ToProposalP50, r.Phases?.ProposalToCommitMean, r.Phases?.ProposalToCommitP50,
-                r.Phases?.CommitToClientMean, r.Phases?.CommitToClientP50,
+                r.Phases?.CommitToClientMean, r.Phases?.CommitToClientP50, r.MachineStolenPercent, r.Speed?.VerificationsPerSecondBefore,
+                r.Speed?.VerificationsPerSecondAfter, r.Speed?.Index,
             ];
             csv.AppendLine(string.Join(',', row.Select(Cell)));
         }

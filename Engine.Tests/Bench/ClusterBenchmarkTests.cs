@@ -18,7 +18,7 @@ public sealed class ClusterBenchmarkTests : IDisposable
         using var printed = new StringWriter();
 
         var exit = await ClusterBenchmark.Run(
-            ["--validators", "4", "--in-process", "--batch", "100", "--clients", "2", "--outstanding", "200", "--warmup", "1", "--duration", "3", "--out", _output],
+            ["--validators", "4", "--in-process", "--batch", "100", "--clients", "2", "--outstanding", "200", "--warmup", "1", "--duration", "3", "--speed-probe", "1", "--out", _output],
             printed);
 
         Assert.True(exit == 0, printed.ToString());
@@ -53,6 +53,12 @@ public sealed class ClusterBenchmarkTests : IDisposable
         Assert.All(means, part => Assert.True(part >= 0));
         Assert.InRange(means.Sum(), latency.GetProperty("mean").GetDouble() * 0.99, (latency.GetProperty("mean").GetDouble() * 1.01) + 1.0);
         Assert.Contains("latency in parts", printed.ToString(), StringComparison.Ordinal);
+
+        var speed = run.GetProperty("speed");
+        Assert.Equal(Environment.ProcessorCount, speed.GetProperty("threads").GetInt32());
+        Assert.True(speed.GetProperty("verifications_per_second_before").GetDouble() > 0);
+        Assert.True(speed.GetProperty("verifications_per_second_after").GetDouble() > 0);
+        Assert.Contains("machine speed:", printed.ToString(), StringComparison.Ordinal);
 
         var csv = await File.ReadAllLinesAsync(Path.Combine(_output, ResultFiles.CsvFileName));
         Assert.Equal(2, csv.Length);

@@ -1,0 +1,55 @@
+using System.Diagnostics;
+using System.Globalization;
+using NSec.Cryptography;
+
+namespace IdOS.Akka.Engine.Bench.Cluster;
+
+/// <summary>
+/// How fast the machine computes at the time of a run, probed with the work that bounds consensus: ed25519
+/// verifications (NSec, one 32-byte message) on every core at once, just before the validators start and again
+/// after they stop. This VM's speed moves by up to half from one half hour to the next (docs/BENCHMARKS.md), so a
+/// figure is comparable with one taken on another day only beside the speed the machine had then; the reference is
+/// the same probe on the day libhotstuff's figures in ../shared/reference/hotstuff-anchors.md were taken.
+/// </summary>
+internal sealed record MachineSpeed(int Threads, double VerificationsPerSecondBefore, double VerificationsPerSecondAfter)
+{
+    /// <summary>hotstuff-anchors.md §3: NSec ed25519 verifications/s on the 2-core machine's two threads, 2026-11-23.</summary>
+    public const double ReferenceVerificationsPerSecond = 34_145;
+
+    /// <summary>The mean of the two probes over the reference: 1 is the speed libhotstuff's anchor figures were taken at.</summary>
+    public double Index => (VerificationsPerSecondBefore + VerificationsPerSecondAfter) / 2 / ReferenceVerificationsPerSecond;
+
+    public static double Probe(TimeSpan duration)
+    {
+        var algorithm = SignatureAlgorithm.Ed25519;
+        using var key = Key.Create(algorithm);
+        var message = new byte[32];
+        var signature = algorithm.Sign(key, message);
+        var counts = new long[Environment.ProcessorCount];
+        var clock = Stopwatch.StartNew();
+        var threads = counts.Select((_, i) => new Thread(() =>
+        {
+            while (clock.Elapsed < duration)
+            {
+                if (!algorithm.Verify(key.PublicKey, message, signature))
+                {
+                    throw new InvalidOperationException("the speed probe's own ed25519 signature does not verify");
+                }
+
+                counts[i]++;
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        return counts.Sum() / clock.Elapsed.TotalSeconds;
+    }
+
+    public string Describe(double? stolenPercent)
+    {
+        var stolen = stolenPercent is { } percent
+            ? string.Create(CultureInfo.InvariantCulture, $"; CPU time taken by the hypervisor for other guests during the window {percent:0.0}%")
+            : "";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"machine speed: {VerificationsPerSecondBefore:0} ed25519 verifications/s on {Threads} threads before the run, {VerificationsPerSecondAfter:0} after; {Index:0.00} × the {ReferenceVerificationsPerSecond:0}/s of 2026-11-23, when libhotstuff's anchor figures were taken{stolen}");
+    }
+}
