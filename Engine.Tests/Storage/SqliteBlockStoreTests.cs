@@ -188,6 +188,22 @@ public sealed class SqliteBlockStoreTests : IDisposable
     }
 
     [Fact]
+    public void A_run_of_more_hashes_than_its_write_buffer_holds_checks_out_whole_after_a_reopen()
+    {
+        // 2.1 MiB of hashes: the writer fills its 1 MiB buffer twice and writes the rest at the end.
+        var hashes = IndexHashes(1, 70_000);
+        using (var db = TransactionIndexFiles.Open(IndexPath))
+        {
+            db.IndexTransactions([(1, Packed(hashes))]);
+        }
+
+        using var reopened = TransactionIndexFiles.Open(IndexPath);
+        Assert.Equal(1, reopened.RunCount());
+        Assert.Equal((1, 70_000), reopened.Counted());
+        Assert.All(hashes, hash => Assert.True(reopened.ContainsTransaction(hash)));
+    }
+
+    [Fact]
     public void Hashes_that_share_their_first_eight_bytes_across_pages_are_all_found()
     {
         // 300 hashes with one first word fill three pages whose first hashes all begin alike.
