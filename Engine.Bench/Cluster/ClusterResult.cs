@@ -68,10 +68,19 @@ internal static class RepeatedRuns
             return ordered[(ordered.Count - 1) / 2];
         })];
 
-    /// <summary>One line per point: every run's throughput in run order, and the range of mean latency.</summary>
+    /// <summary>
+    /// One line per point: every run's throughput in run order, the range of mean latency, and each run's speed index
+    /// when the machine's speed was probed.
+    /// </summary>
     public static IEnumerable<string> Spread(IEnumerable<ClusterResult> results) =>
-        results.GroupBy(r => r.Settings).Select(point => string.Create(CultureInfo.InvariantCulture,
-            $"block {point.Key.Batch}, payload {point.Key.Payload} B, {point.Key.Clients}×{point.Key.Outstanding}, {point.Key.Validators} validators: {point.Count()} runs, cmd/s " +
-            $"{string.Join(" / ", point.Select(r => r.CommandsPerSecond.ToString("0", CultureInfo.InvariantCulture)))}, " +
-            $"mean latency {point.Min(r => r.Latency.Mean):0.0}–{point.Max(r => r.Latency.Mean):0.0} ms"));
+        results.GroupBy(r => r.Settings).Select(point =>
+        {
+            var line = string.Create(CultureInfo.InvariantCulture,
+                $"block {point.Key.Batch}, payload {point.Key.Payload} B, {point.Key.Clients}×{point.Key.Outstanding}, {point.Key.Validators} validators: {point.Count()} runs, cmd/s " +
+                $"{string.Join(" / ", point.Select(r => r.CommandsPerSecond.ToString("0", CultureInfo.InvariantCulture)))}, " +
+                $"mean latency {point.Min(r => r.Latency.Mean):0.0}–{point.Max(r => r.Latency.Mean):0.0} ms");
+            return point.All(r => r.Speed is not null)
+                ? line + ", speed index " + string.Join(" / ", point.Select(r => r.Speed!.Index.ToString("0.00", CultureInfo.InvariantCulture)))
+                : line;
+        });
 }

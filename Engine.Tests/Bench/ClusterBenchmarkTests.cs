@@ -125,13 +125,19 @@ public sealed class ClusterBenchmarkTests : IDisposable
         Assert.Equal(3, command.Repeat);
         Assert.Equal([1, 400, 1, 400, 1, 400], command.Runs.Select(r => r.Batch));
 
+        // Block 400's runs had the machine's speed probed (before and after each, averaged into the index); block 1's did not.
+        var speeds = new Queue<double>([0.8, 1.0, 1.2, 1.1, 1.0, 1.0]);
         var runs = new[] { (1, 150.0, 30.0), (400, 30_000.0, 60.0), (1, 190.0, 20.0), (400, 40_000.0, 45.0), (1, 170.0, 25.0), (400, 20_000.0, 90.0) }
-            .Select(p => Result(4, p.Item1, p.Item2, p.Item3)).ToList();
+            .Select(p => Result(4, p.Item1, p.Item2, p.Item3) with
+            {
+                Speed = p.Item1 == 1 ? null
+                    : new MachineSpeed(2, speeds.Dequeue() * MachineSpeed.ReferenceVerificationsPerSecond, speeds.Dequeue() * MachineSpeed.ReferenceVerificationsPerSecond),
+            }).ToList();
         Assert.Equal([(1, 170.0), (400, 30_000.0)], RepeatedRuns.Medians(runs).Select(r => (r.Settings.Batch, r.CommandsPerSecond)));
         Assert.Equal(150.0, Assert.Single(RepeatedRuns.Medians(runs.Where(r => r.Settings.Batch == 1).Take(2))).CommandsPerSecond);
         Assert.Equal(
             ["block 1, payload 0 B, 8×400, 4 validators: 3 runs, cmd/s 150 / 190 / 170, mean latency 20.0–30.0 ms",
-             "block 400, payload 0 B, 8×400, 4 validators: 3 runs, cmd/s 30000 / 40000 / 20000, mean latency 45.0–90.0 ms"],
+             "block 400, payload 0 B, 8×400, 4 validators: 3 runs, cmd/s 30000 / 40000 / 20000, mean latency 45.0–90.0 ms, speed index 0.90 / 1.15 / 1.00"],
             RepeatedRuns.Spread(runs));
     }
 
