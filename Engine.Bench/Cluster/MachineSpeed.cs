@@ -16,6 +16,8 @@ internal sealed record MachineSpeed(int Threads, double VerificationsPerSecondBe
     /// <summary>hotstuff-anchors.md §3: NSec ed25519 verifications/s on the 2-core machine's two threads, 2026-11-23.</summary>
     public const double ReferenceVerificationsPerSecond = 34_145;
 
+    private const int ReferenceThreads = 2;
+
     /// <summary>The mean of the two probes over the reference: 1 is the speed libhotstuff's anchor figures were taken at.</summary>
     public double Index => (VerificationsPerSecondBefore + VerificationsPerSecondAfter) / 2 / ReferenceVerificationsPerSecond;
 
@@ -49,7 +51,10 @@ internal sealed record MachineSpeed(int Threads, double VerificationsPerSecondBe
         var stolen = stolenPercent is { } percent
             ? string.Create(CultureInfo.InvariantCulture, $"; CPU time taken by the hypervisor for other guests during the window {percent:0.0}%")
             : "";
+        var otherMachine = Threads == ReferenceThreads
+            ? ""
+            : $" (the reference ran on {ReferenceThreads} threads: on this machine the index compares machines, not one machine's phases)";
         return string.Create(CultureInfo.InvariantCulture,
-            $"machine speed: {VerificationsPerSecondBefore:0} ed25519 verifications/s on {Threads} threads before the run, {VerificationsPerSecondAfter:0} after; {Index:0.00} × the {ReferenceVerificationsPerSecond:0}/s of 2026-11-23, when libhotstuff's anchor figures were taken{stolen}");
+            $"machine speed: {VerificationsPerSecondBefore:0} ed25519 verifications/s on {Threads} threads before the run, {VerificationsPerSecondAfter:0} after; {Index:0.00} × the {ReferenceVerificationsPerSecond:0}/s of 2026-11-23, when libhotstuff's anchor figures were taken{otherMachine}{stolen}");
     }
 }

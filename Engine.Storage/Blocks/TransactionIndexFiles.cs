@@ -540,8 +540,8 @@ public sealed class TransactionIndexFiles : IDisposable
         private readonly IncrementalHash _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         private readonly List<ulong> _fences = [];
 
-        // Hashes are written and checksummed a buffer at a time: per 32-byte hash, the call into OpenSSL cost more
-        // than the hashing (most of a merge's time at block 400).
+        // Hashes are written and checksummed a buffer at a time: a write and a call into OpenSSL for each 32-byte
+        // hash cost more than the hashing itself (docs/BENCHMARKS.md, the index writer).
         private readonly byte[] _pending;
         private int _pendingBytes;
         private HashKey? _previous;
