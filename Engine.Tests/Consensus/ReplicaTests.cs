@@ -240,6 +240,25 @@ public sealed class ReplicaTests
     }
 
     [Fact]
+    public void Transactions_submitted_together_are_each_answered_as_if_submitted_alone()
+    {
+        var store = new SimBlockStore();
+        var committed = _t.Block(1, _t.Chain.GenesisBlock, transactions: [TestChain.Tx(1)]);
+        store.Append(committed, _t.QcFor(committed), _t.Chain.GenesisAppHash);
+        var replica = _t.Replica(2, store: store);
+
+        byte[][] submitted = [TestChain.Tx(1), TestChain.Tx(2), TestChain.Tx(2), TestChain.Tx(3)];
+        var results = replica.SubmitTransactions(submitted);
+
+        Assert.Equal([MempoolAddStatus.Duplicate, MempoolAddStatus.Added, MempoolAddStatus.Duplicate, MempoolAddStatus.Added], results.Select(r => r.Status));
+        Assert.Contains("already committed", results[0].Reason, StringComparison.Ordinal);
+        Assert.Contains("already pending", results[2].Reason, StringComparison.Ordinal);
+        Assert.Equal(submitted.Select(t => Block.TransactionHash(t)), results.Select(r => r.Hash));
+        Assert.Equal(2, replica.Mempool.Count);
+        Assert.Equal(MempoolAddStatus.Duplicate, replica.SubmitTransaction(TestChain.Tx(1)).Status);
+    }
+
+    [Fact]
     public void A_restarted_replica_re_sends_its_stored_vote_and_never_signs_another_block_for_that_round()
     {
         var store = new SimBlockStore();

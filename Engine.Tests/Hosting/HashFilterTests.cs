@@ -34,6 +34,24 @@ public sealed class HashFilterTests
     }
 
     [Fact]
+    public void Asked_for_a_batch_it_answers_each_hash_as_when_asked_alone()
+    {
+        // A small filter, so that the batch holds false positives as well as true and false answers.
+        var filter = new HashFilter(1 << 12);
+        var added = Enumerable.Range(0, 600).Select(i => Hash32.Compute(BitConverter.GetBytes(i))).ToList();
+        added.ForEach(filter.Add);
+        Hash32[] batch = [.. added.Take(300), .. Enumerable.Range(10_000, 700).Select(i => Hash32.Compute(BitConverter.GetBytes(i)))];
+
+        var maybe = new bool[batch.Length];
+        filter.MayContainAll(batch, maybe);
+
+        Assert.Equal(batch.Select(filter.MayContain), maybe);
+        Assert.All(maybe.Take(300), Assert.True);
+        Assert.Contains(false, maybe);
+        Assert.Contains(true, maybe.Skip(300));
+    }
+
+    [Fact]
     public void A_size_that_is_not_a_power_of_two_is_refused() =>
         Assert.Throws<ArgumentOutOfRangeException>(() => new HashFilter(1000));
 }

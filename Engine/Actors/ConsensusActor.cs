@@ -125,20 +125,16 @@ public sealed class ConsensusActor : ReceivePersistentActor
     private void Admit(AddTransactions add)
     {
         var results = add.Results.ToArray();
+        var unanswered = Enumerable.Range(0, results.Length).Where(i => results[i] is null).ToArray();
+        var outcomes = Replica.SubmitTransactions([.. unanswered.Select(i => add.Transactions[i])]);
         var admitted = new List<byte[]>();
-        for (var i = 0; i < results.Length; i++)
+        for (var k = 0; k < unanswered.Length; k++)
         {
-            if (results[i] is not null)
-            {
-                continue;
-            }
-
-            var transaction = add.Transactions[i];
-            var outcome = Replica.SubmitTransaction(transaction);
+            var (i, outcome) = (unanswered[k], outcomes[k]);
             results[i] = new SubmitResult(outcome.Hash, outcome.Status, outcome.Reason);
             if (outcome.Status == MempoolAddStatus.Added)
             {
-                admitted.Add(transaction);
+                admitted.Add(add.Transactions[i]);
             }
         }
 

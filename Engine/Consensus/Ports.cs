@@ -49,6 +49,18 @@ public interface ICommittedBlockStore
     Hash32? AppHashAt(long height);
 
     bool ContainsTransaction(Hash32 transactionHash);
+
+    /// <summary>
+    /// <see cref="ContainsTransaction"/> for each of <paramref name="transactionHashes"/> into <paramref name="committed"/>:
+    /// a store whose lookups miss the cache can overlap the misses of a batch.
+    /// </summary>
+    void FindCommitted(ReadOnlySpan<Hash32> transactionHashes, Span<bool> committed)
+    {
+        for (var i = 0; i < transactionHashes.Length; i++)
+        {
+            committed[i] = ContainsTransaction(transactionHashes[i]);
+        }
+    }
 }
 
 /// <summary>An opaque handle for the peer a message came from, so that replies go to that instance and no other.</summary>

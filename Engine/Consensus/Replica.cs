@@ -190,13 +190,33 @@ public sealed class Replica
         }
     });
 
-    public MempoolAddResult SubmitTransaction(byte[] transaction)
+    public MempoolAddResult SubmitTransaction(byte[] transaction) => SubmitTransactions([transaction])[0];
+
+    /// <summary>
+    /// Each transaction as <see cref="SubmitTransaction"/> takes it, in order, with the committed ones found in one
+    /// batch: a store whose lookups miss the cache overlaps them (docs/BENCHMARKS.md, admission).
+    /// </summary>
+    public MempoolAddResult[] SubmitTransactions(IReadOnlyList<byte[]> transactions)
     {
-        ArgumentNullException.ThrowIfNull(transaction);
-        var hash = Block.TransactionHash(transaction);
-        return _store.ContainsTransaction(hash)
-            ? new MempoolAddResult(MempoolAddStatus.Duplicate, hash, "transaction is already committed")
-            : Mempool.Add(transaction, hash);
+        ArgumentNullException.ThrowIfNull(transactions);
+        var hashes = new Hash32[transactions.Count];
+        for (var i = 0; i < hashes.Length; i++)
+        {
+            ArgumentNullException.ThrowIfNull(transactions[i], nameof(transactions));
+            hashes[i] = Block.TransactionHash(transactions[i]);
+        }
+
+        var committed = new bool[hashes.Length];
+        _store.FindCommitted(hashes, committed);
+        var results = new MempoolAddResult[hashes.Length];
+        for (var i = 0; i < hashes.Length; i++)
+        {
+            results[i] = committed[i]
+                ? new MempoolAddResult(MempoolAddStatus.Duplicate, hashes[i], "transaction is already committed")
+                : Mempool.Add(transactions[i], hashes[i]);
+        }
+
+        return results;
     }
 
     private List<ReplicaEffect> Run(long now, Action handler)

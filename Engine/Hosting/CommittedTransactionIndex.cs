@@ -108,13 +108,21 @@ internal sealed class CommittedTransactionIndex : IDisposable
         }
     }
 
-    public bool Contains(Hash32 hash)
-    {
-        if (!_filter.MayContain(hash))
-        {
-            return false;
-        }
+    public bool Contains(Hash32 hash) => _filter.MayContain(hash) && IsCommitted(hash);
 
+    /// <summary><see cref="Contains"/> for a batch: the filter is asked for all of them first, then the few it cannot rule out are looked up.</summary>
+    public void FindCommitted(ReadOnlySpan<Hash32> hashes, Span<bool> committed)
+    {
+        _filter.MayContainAll(hashes, committed);
+        for (var i = 0; i < hashes.Length; i++)
+        {
+            committed[i] = committed[i] && IsCommitted(hashes[i]);
+        }
+    }
+
+    /// <summary>Whether a hash the filter could not rule out is committed: in memory above the indexed height, or in the files.</summary>
+    private bool IsCommitted(Hash32 hash)
+    {
         if (_unindexed.Contains(hash))
         {
             return true;

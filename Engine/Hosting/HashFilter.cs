@@ -63,5 +63,17 @@ public sealed class HashFilter
         return true;
     }
 
+    /// <summary>
+    /// <see cref="MayContain"/> for each hash. In a loop that does nothing else the processor has several cache misses
+    /// in flight at once; between other work (hashing each transaction as it is admitted) each waits on its own.
+    /// </summary>
+    public void MayContainAll(ReadOnlySpan<Hash32> hashes, Span<bool> maybe)
+    {
+        for (var i = 0; i < hashes.Length; i++)
+        {
+            maybe[i] = MayContain(hashes[i]);
+        }
+    }
+
     private int BlockStart(Hash32 hash) => _firstWord + ((int)(hash.Word(0) & _blockMask) * WordsPerBlock);
 }

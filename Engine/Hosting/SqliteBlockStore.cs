@@ -166,6 +166,8 @@ public sealed class SqliteBlockStore : ICommittedBlockStore, IDisposable
     /// </summary>
     public bool ContainsTransaction(Hash32 transactionHash) => CommittedIndex().Contains(transactionHash);
 
+    public void FindCommitted(ReadOnlySpan<Hash32> transactionHashes, Span<bool> committed) => CommittedIndex().FindCommitted(transactionHashes, committed);
+
     public void Dispose()
     {
         _index?.Dispose();
