@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using NSec.Cryptography;
 
@@ -27,23 +26,12 @@ internal sealed record MachineSpeed(int Threads, double VerificationsPerSecondBe
         using var key = Key.Create(algorithm);
         var message = new byte[32];
         var signature = algorithm.Sign(key, message);
-        var counts = new long[Environment.ProcessorCount];
-        var clock = Stopwatch.StartNew();
-        var threads = counts.Select((_, i) => new Thread(() =>
+        if (!algorithm.Verify(key.PublicKey, message, signature))
         {
-            while (clock.Elapsed < duration)
-            {
-                if (!algorithm.Verify(key.PublicKey, message, signature))
-                {
-                    throw new InvalidOperationException("the speed probe's own ed25519 signature does not verify");
-                }
+            throw new InvalidOperationException("the speed probe's own ed25519 signature does not verify");
+        }
 
-                counts[i]++;
-            }
-        })).ToList();
-        threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
-        return counts.Sum() / clock.Elapsed.TotalSeconds;
+        return EveryCore.RatePerSecond(duration, () => algorithm.Verify(key.PublicKey, message, signature));
     }
 
     public string Describe(double? stolenPercent)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using IdOS.Akka.Engine.Storage.Auth;
 using IdOS.Akka.Engine.Storage.Execution;
 using IdOS.Akka.Engine.Storage.Transactions;
@@ -25,21 +24,9 @@ internal sealed record VerificationCeiling(string Secp256k1Path, double ChecksPe
             throw new InvalidOperationException("the ceiling's own EIP-191 transaction does not pass the check");
         }
 
-        var counts = new long[Environment.ProcessorCount];
-        var clock = Stopwatch.StartNew();
-        var threads = counts.Select((_, i) => new Thread(() =>
-        {
-            while (clock.Elapsed < duration)
-            {
-                TransactionGate.Check(transaction, Chain, recovery);
-                counts[i]++;
-            }
-        })).ToList();
-        threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
-        var checks = counts.Sum() / clock.Elapsed.TotalSeconds;
+        var checks = EveryCore.RatePerSecond(duration, () => TransactionGate.Check(transaction, Chain, recovery));
         var ceiling = checks / (validators + 1);
-        return new VerificationCeiling(recovery.Name, checks, counts.Length, ceiling, ceiling / 2);
+        return new VerificationCeiling(recovery.Name, checks, Environment.ProcessorCount, ceiling, ceiling / 2);
     }
 
     public string Describe() => FormattableString.Invariant(
