@@ -14,8 +14,9 @@ namespace IdOS.Akka.Engine.Bench.Micro.Node;
 /// What persisting a vote costs before it may leave: the safety state through the validator's journal settings
 /// (Akka.Persistence.Sql on SQLite, WAL, synchronous=FULL), against the same bytes written by one prepared INSERT on
 /// a SQLite file with the same settings, and against an actor round trip that persists nothing. The differences say
-/// how much of a round's wait is the disk and how much is the way to it.
+/// how much of a round's wait is the disk and how much is the way to it; CPU/op, how much of it is work.
 /// </summary>
+[Config(typeof(CpuTimeConfig))]
 public class JournalBenchmarks : IDisposable
 {
     private string _directory = null!;
