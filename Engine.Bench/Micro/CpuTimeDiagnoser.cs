@@ -25,7 +25,7 @@ internal sealed class CpuTimeDiagnoser : IDiagnoser
 {
     public static readonly CpuTimeDiagnoser Instance = new();
 
-    private readonly Dictionary<BenchmarkCase, double> _busy = [];
+    private readonly Dictionary<BenchmarkCase, double> _cpuOverWall = [];
     private TimeSpan _cpuAtStart;
     private long _wallAtStart;
 
@@ -50,16 +50,16 @@ internal sealed class CpuTimeDiagnoser : IDiagnoser
                 break;
             case HostSignal.AfterActualRun:
                 var wall = Stopwatch.GetElapsedTime(_wallAtStart);
-                _busy[parameters.BenchmarkCase] = wall > TimeSpan.Zero ? (CpuTimeOf(parameters.Process) - _cpuAtStart) / wall : 0;
+                _cpuOverWall[parameters.BenchmarkCase] = wall > TimeSpan.Zero ? (CpuTimeOf(parameters.Process) - _cpuAtStart) / wall : 0;
                 break;
         }
     }
 
     public IEnumerable<Metric> ProcessResults(DiagnoserResults results)
     {
-        if (_busy.TryGetValue(results.BenchmarkCase, out var busy))
+        if (_cpuOverWall.TryGetValue(results.BenchmarkCase, out var cpuOverWall))
         {
-            yield return new Metric(BusyThreads.Instance, busy);
+            yield return new Metric(CpuOverWall.Instance, cpuOverWall);
         }
     }
 
@@ -75,9 +75,9 @@ internal sealed class CpuTimeDiagnoser : IDiagnoser
         return process.TotalProcessorTime;
     }
 
-    internal sealed class BusyThreads : IMetricDescriptor
+    internal sealed class CpuOverWall : IMetricDescriptor
     {
-        public static readonly BusyThreads Instance = new();
+        public static readonly CpuOverWall Instance = new();
 
         public string Id => "CpuTimeOverWallTime";
 
@@ -126,12 +126,12 @@ internal sealed class CpuTimePerOperationColumn : IColumn
     {
         var report = summary[benchmarkCase];
         if (report?.ResultStatistics is not { } statistics
-            || !report.Metrics.TryGetValue(CpuTimeDiagnoser.BusyThreads.Instance.Id, out var busy))
+            || !report.Metrics.TryGetValue(CpuTimeDiagnoser.CpuOverWall.Instance.Id, out var cpuOverWall))
         {
             return "-";
         }
 
-        var nanoseconds = statistics.Mean * busy.Value;
+        var nanoseconds = statistics.Mean * cpuOverWall.Value;
         return nanoseconds switch
         {
             < 1_000 => $"{nanoseconds:N1} ns",
