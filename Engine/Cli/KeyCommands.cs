@@ -7,27 +7,42 @@ public static class KeyCommands
 {
     public const string KeygenUsage = """
         keygen --out FILE
-          writes a new validator key to FILE (owner-readable only) and its public key to FILE.pub; never overwrites
+          writes a new validator key to FILE (owner-readable only), its TLS certificate and key to tls.crt and tls.key
+          in the same folder, and to FILE.pub the public key with the certificate's pin signed by the key (what
+          genesis lists); never overwrites
+        keygen --rpc --out FILE.crt
+          writes an RPC system's TLS certificate to FILE.crt and its key to FILE.key, and prints the pin the
+          validators' operators list in idos.node.rpc-members; never overwrites
         """;
 
     public const string GenesisUsage = """
         genesis --validators A.pub,B.pub,... --out FILE [--chain-id ID] [--genesis-time 2026-11-23T00:00:00.000Z]
-          writes the genesis file all nodes share; validator order (which fixes indices and leaders) is the order given
+          writes the genesis file all nodes share, each validator with the TLS pins its .pub file signs; validator
+          order (which fixes indices and leaders) is the order given
         """;
 
     public static int Keygen(IReadOnlyList<string> args, TextWriter output)
     {
         ArgumentNullException.ThrowIfNull(output);
-        var options = new CommandLineOptions(args, new HashSet<string>(StringComparer.Ordinal));
+        var options = new CommandLineOptions(args, new HashSet<string>(StringComparer.Ordinal) { "rpc" });
         var path = options.Text("out", "");
+        var rpc = options.Flag("rpc");
         options.RejectUnknown();
         if (path.Length == 0)
         {
             throw new UsageException("keygen needs --out FILE");
         }
 
-        var publicKey = KeyFiles.Generate(path);
-        output.WriteLine($"validator key written to {path}; public key {publicKey} in {path}.pub");
+        if (rpc)
+        {
+            var pin = TlsFiles.Generate(path, TlsFiles.KeyFileOf(path), "idos rpc member");
+            output.WriteLine($"RPC TLS certificate written to {path}, its key to {TlsFiles.KeyFileOf(path)}; pin {pin}");
+            return 0;
+        }
+
+        var validator = KeyFiles.GenerateValidator(path);
+        output.WriteLine($"validator key written to {path}; public key {validator.Key} and TLS pin {validator.TlsPins[0].Pin} in {path}.pub; " +
+            $"TLS certificate in {KeyFiles.TlsCertificateBeside(path)}");
         return 0;
     }
 
@@ -52,10 +67,11 @@ public static class KeyCommands
                 ? parsed
                 : throw new UsageException($"--genesis-time '{time}' is not a date and time");
         var keys = validators.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(KeyFiles.ReadPublic)
+            .Select(KeyFiles.ReadValidator)
             .ToList();
         var chain = GenesisFile.Write(path, chainId, genesisTime, keys);
         output.WriteLine($"genesis written to {path}: chain {chain.ChainId}, {keys.Count} validators (f = {chain.Validators.MaxFaulty}), " +
+            $"{keys.Count(k => k.TlsPins.Count > 0)} with TLS pins, " +
             $"genesis block {chain.GenesisBlock.Id}");
         return 0;
     }

@@ -72,9 +72,11 @@ public static class LocalnetCommand
         }
 
         var chain = LocalNetwork.Prepare(configs, "idos-akka-localnet", OwnerKeyFile(configs[0]));
-        var addresses = configs.Select(c => NodeClient.NodeAddress(c.GetString("akka.remote.dot-netty.tcp.hostname"), c.GetInt("akka.remote.dot-netty.tcp.port"))).ToList();
+        var transport = LocalNetwork.MemberTransport(configs[0]);
+        var addresses = configs.Select(c => NodeClient.NodeAddress(c.GetString("akka.remote.dot-netty.tcp.hostname"), c.GetInt("akka.remote.dot-netty.tcp.port"), transport)).ToList();
         var loadKind = application == "idos" ? "idOS add_user_as_inserter transactions" : $"opaque transactions of {transactionBytes} bytes";
-        await output.WriteLineAsync($"chain {chain.ChainId}: {validators} validators running {application}, genesis block {chain.GenesisBlock.Id.ToShortString()}; load {rate} tx/s of {loadKind}");
+        await output.WriteLineAsync($"chain {chain.ChainId}: {validators} validators running {application}, genesis block {chain.GenesisBlock.Id.ToShortString()}; load {rate} tx/s of {loadKind}; " +
+            (transport.IsTls ? $"Akka.Remote over mutual TLS, {transport.Accepted.Count} pinned certificates" : "Akka.Remote WITHOUT TLS (insecure = on)"));
 
         var processes = new List<Process>();
         using var stop = new CancellationTokenSource();
@@ -88,8 +90,8 @@ public static class LocalnetCommand
                 await output.WriteLineAsync($"validator {i} started (pid {processes[i].Id}) at {addresses[i]}, log in {Path.Combine(configs[i].GetString("idos.node.data-directory"), "node.log")}");
             }
 
-            await using var rpc = await StartRpc(addresses, application, output);
-            await using var client = NodeClient.Create();
+            await using var rpc = await StartRpc(addresses, transport, application, output);
+            await using var client = NodeClient.Create(transport);
             var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var loading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var flowFailed = false;
@@ -152,7 +154,7 @@ public static class LocalnetCommand
     /// The RPC system in this process, with hocon/rpc.conf's settings and this network's validators, so that an idOS
     /// client can talk to the localnet; null for the opaque application, which no client speaks.
     /// </summary>
-    private static async Task<RpcHost?> StartRpc(List<Address> validators, string application, TextWriter output)
+    private static async Task<RpcHost?> StartRpc(List<Address> validators, TransportSecurity transport, string application, TextWriter output)
     {
         if (application != "idos")
         {
@@ -162,7 +164,7 @@ public static class LocalnetCommand
         var path = Path.Combine("hocon", "rpc.conf");
         var config = File.Exists(path) ? NodeConfig.Load(path) : NodeConfig.Defaults;
         // Started with the validators, it associates with them before they listen; those warnings would bury the status lines.
-        var host = await RpcHost.Start(RpcSettings.FromConfig(config, validators) with { LogLevel = "ERROR" });
+        var host = await RpcHost.Start(RpcSettings.FromConfig(config, validators, transport) with { LogLevel = "ERROR" });
         await output.WriteLineAsync($"Kwil JSON-RPC for idOS clients at {host.Endpoint}");
         return host;
     }

@@ -3,12 +3,18 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
+using IdOS.Akka.Engine.Network;
 
 namespace IdOS.Akka.Engine.Hosting;
 
+/// <summary>A validator as genesis lists it: its consensus key and the TLS key pins that key vouches for.</summary>
+public sealed record GenesisValidator(Ed25519PublicKey Key, IReadOnlyList<SignedTlsPin> TlsPins);
+
 /// <summary>
 /// The one file every node of a network shares: chain id, genesis time and the validators' public keys in genesis
-/// order (which fixes their indices and the leader rotation). Everything else of genesis is derived from it.
+/// order (which fixes their indices and the leader rotation), each with the TLS pins it signed. Everything else of
+/// genesis is derived from it. The pins are not part of the genesis block: a validator may add a pin (to rotate its
+/// certificate) without changing the chain's identity.
 /// </summary>
 public static class GenesisFile
 {
@@ -18,19 +24,43 @@ public static class GenesisFile
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     };
 
+    /// <summary>A genesis whose validators bound no TLS pin: only for networks that run with insecure = on.</summary>
     public static ChainParameters Write(string path, string chainId, DateTimeOffset genesisTime, IReadOnlyList<Ed25519PublicKey> validators,
         string databaseOwner = "")
     {
         ArgumentNullException.ThrowIfNull(validators);
+        return Write(path, chainId, genesisTime, [.. validators.Select(key => new GenesisValidator(key, []))], databaseOwner);
+    }
+
+    public static ChainParameters Write(string path, string chainId, DateTimeOffset genesisTime, IReadOnlyList<GenesisValidator> validators,
+        string databaseOwner = "")
+    {
+        ArgumentNullException.ThrowIfNull(validators);
         var document = new GenesisDocument(chainId, genesisTime.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
-            [.. validators.Select(v => v.ToString())], databaseOwner.Length > 0 ? databaseOwner : null);
+            [.. validators.Select(ValidatorEntry.From)], databaseOwner.Length > 0 ? databaseOwner : null);
+        ReadValidators(path, document);
         var chain = ToChain(path, document, null);
         KeyFiles.WriteNew(path, JsonSerializer.Serialize(document, Json),
             UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
         return chain;
     }
 
-    public static ChainParameters Read(string path, ConsensusLimits? limits = null)
+    public static ChainParameters Read(string path, ConsensusLimits? limits = null) => ToChain(path, ReadDocument(path), limits);
+
+    /// <summary>The validators with their TLS pins, each pin's signature checked against its validator's key.</summary>
+    public static IReadOnlyList<GenesisValidator> ReadValidators(string path) => ReadValidators(path, ReadDocument(path));
+
+    private static List<GenesisValidator> ReadValidators(string path, GenesisDocument document)
+    {
+        var keys = Keys(path, document);
+        return [.. keys.Select((key, index) => new GenesisValidator(key, [.. (document.Validators![index].TlsPins ?? []).Select((entry, p) =>
+        {
+            var where = $"validators[{index}].tls_pins[{p}]";
+            return entry.ToSigned(path, $"validators[{index}].tls_pins[{p}]", key, $"validator {index}'s key");
+        })]))];
+    }
+
+    private static GenesisDocument ReadDocument(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         GenesisDocument? document;
@@ -47,7 +77,19 @@ public static class GenesisFile
             throw new NodeFileException($"{path} is not a genesis file: {e.Message}");
         }
 
-        return ToChain(path, document ?? throw new NodeFileException($"{path} is empty."), limits);
+        return document ?? throw new NodeFileException($"{path} is empty.");
+    }
+
+    private static List<Ed25519PublicKey> Keys(string path, GenesisDocument document)
+    {
+        var keys = new List<Ed25519PublicKey>();
+        foreach (var (entry, index) in (document.Validators ?? []).Select((v, i) => (v, i)))
+        {
+            keys.Add(Ed25519PublicKey.TryCreate(KeyFiles.Hex(path, $"validators[{index}]", entry.PublicKey, Ed25519PublicKey.Size))
+                ?? throw new NodeFileException($"{path}: validators[{index}] is not a valid ed25519 public key."));
+        }
+
+        return keys;
     }
 
     private static ChainParameters ToChain(string path, GenesisDocument document, ConsensusLimits? limits)
@@ -58,13 +100,7 @@ public static class GenesisFile
             throw new NodeFileException($"{path}: genesis_time \"{document.GenesisTime}\" is not UTC in the form 2026-11-23T00:00:00.000Z.");
         }
 
-        var keys = new List<Ed25519PublicKey>();
-        foreach (var (hex, index) in (document.Validators ?? []).Select((v, i) => (v, i)))
-        {
-            keys.Add(Ed25519PublicKey.TryCreate(KeyFiles.Hex(path, $"validators[{index}]", hex, Ed25519PublicKey.Size))
-                ?? throw new NodeFileException($"{path}: validators[{index}] is not a valid ed25519 public key."));
-        }
-
+        var keys = Keys(path, document);
         try
         {
             return new ChainParameters(document.ChainId ?? "", new ValidatorSet(keys), time.ToUnixTimeMilliseconds(), limits,
@@ -96,6 +132,32 @@ public static class GenesisFile
     private sealed record GenesisDocument(
         [property: JsonPropertyName("chain_id")] string? ChainId,
         [property: JsonPropertyName("genesis_time")] string? GenesisTime,
-        [property: JsonPropertyName("validators")] IReadOnlyList<string>? Validators,
+        [property: JsonPropertyName("validators")] IReadOnlyList<ValidatorEntry>? Validators,
         [property: JsonPropertyName("db_owner"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? DatabaseOwner = null);
+
+    /// <summary>An object with the key and its pins; a bare key string (genesis files from before TLS) reads as a key without pins.</summary>
+    [JsonConverter(typeof(ValidatorEntryConverter))]
+    private sealed record ValidatorEntry(
+        [property: JsonPropertyName("public_key")] string? PublicKey,
+        [property: JsonPropertyName("tls_pins")] IReadOnlyList<KeyFiles.PinEntry>? TlsPins)
+    {
+        public static ValidatorEntry From(GenesisValidator validator) => new(validator.Key.ToString(), [.. validator.TlsPins.Select(KeyFiles.PinEntry.From)]);
+    }
+
+    private sealed class ValidatorEntryConverter : JsonConverter<ValidatorEntry>
+    {
+        private static readonly JsonSerializerOptions Inner = new() { UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow };
+
+        public override ValidatorEntry? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            reader.TokenType == JsonTokenType.String
+                ? new ValidatorEntry(reader.GetString(), null)
+                : JsonSerializer.Deserialize<ValidatorEntryObject>(ref reader, Inner) is { } entry ? new ValidatorEntry(entry.PublicKey, entry.TlsPins) : null;
+
+        public override void Write(Utf8JsonWriter writer, ValidatorEntry value, JsonSerializerOptions options) =>
+            JsonSerializer.Serialize(writer, new ValidatorEntryObject(value.PublicKey, value.TlsPins), options);
+    }
+
+    private sealed record ValidatorEntryObject(
+        [property: JsonPropertyName("public_key")] string? PublicKey,
+        [property: JsonPropertyName("tls_pins")] IReadOnlyList<KeyFiles.PinEntry>? TlsPins);
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using IdOS.Akka.Engine.Crypto;
+using IdOS.Akka.Engine.Network;
 
 namespace IdOS.Akka.Engine.Hosting;
 
@@ -35,13 +36,34 @@ public static class KeyFiles
     };
 
     /// <summary>Writes the key file and, beside it, `&lt;file&gt;.pub` with the public key alone; never overwrites.</summary>
-    public static Ed25519PublicKey Generate(string path)
+    public static Ed25519PublicKey Generate(string path) => Generate(path, null).Key;
+
+    /// <summary>
+    /// A validator's identity: the key file, its TLS certificate and key (<see cref="TlsFiles"/>) in the same folder, and
+    /// `&lt;file&gt;.pub` with the public key and the certificate's pin signed by the key, which is what genesis lists.
+    /// </summary>
+    public static GenesisValidator GenerateValidator(string path) => Generate(path, TlsCertificateBeside(path));
+
+    /// <summary>Where a validator's TLS certificate is kept unless its configuration says otherwise: beside its key.</summary>
+    public static string TlsCertificateBeside(string keyFile) =>
+        Path.Combine(Path.GetDirectoryName(Path.GetFullPath(keyFile)) ?? ".", TlsFiles.CertificateFileName);
+
+    /// <summary>The public half of a validator's identity, from its `.pub` file: key and signed pins, each signature checked.</summary>
+    public static GenesisValidator ReadValidator(string path)
+    {
+        var document = Read(path);
+        var key = ReadPublic(path);
+        return new GenesisValidator(key, [.. (document.TlsPins ?? []).Select((entry, i) => entry.ToSigned(path, $"tls_pins[{i}]", key, "the file's key"))]);
+    }
+
+    private static GenesisValidator Generate(string path, string? tlsCertificate)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         using var key = Ed25519PrivateKey.GenerateExportable();
         var publicHex = key.PublicKey.ToString();
         var publicPath = path + ".pub";
-        foreach (var target in new[] { path, publicPath })
+        var targets = tlsCertificate is null ? [path, publicPath] : new[] { path, publicPath, tlsCertificate, TlsFiles.KeyFileOf(tlsCertificate) };
+        foreach (var target in targets)
         {
             if (File.Exists(target))
             {
@@ -49,11 +71,14 @@ public static class KeyFiles
             }
         }
 
+        List<SignedTlsPin> pins = tlsCertificate is null
+            ? []
+            : [SignedTlsPin.Sign(key, TlsFiles.Generate(tlsCertificate, TlsFiles.KeyFileOf(tlsCertificate), $"idos validator {publicHex[..16]}"))];
         WriteNew(path, JsonSerializer.Serialize(new KeyDocument(PrivateKeyType, publicHex, Convert.ToHexStringLower(key.ExportSeed())), Json),
             UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        WriteNew(publicPath, JsonSerializer.Serialize(new KeyDocument(PublicKeyType, publicHex, null), Json),
+        WriteNew(publicPath, JsonSerializer.Serialize(new KeyDocument(PublicKeyType, publicHex, null, pins.Count == 0 ? null : [.. pins.Select(PinEntry.From)]), Json),
             UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
-        return key.PublicKey;
+        return new GenesisValidator(key.PublicKey, pins);
     }
 
     public static Ed25519PrivateKey ReadPrivate(string path)
@@ -149,5 +174,23 @@ public static class KeyFiles
     private sealed record KeyDocument(
         [property: JsonPropertyName("type")] string Type,
         [property: JsonPropertyName("public_key")] string PublicKey,
-        [property: JsonPropertyName("private_seed"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? PrivateSeed);
+        [property: JsonPropertyName("private_seed"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? PrivateSeed,
+        [property: JsonPropertyName("tls_pins"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<PinEntry>? TlsPins = null);
+
+    /// <summary>A signed pin as `.pub` and genesis files write it.</summary>
+    internal sealed record PinEntry(
+        [property: JsonPropertyName("pin")] string? Pin,
+        [property: JsonPropertyName("signature")] string? Signature)
+    {
+        public static PinEntry From(SignedTlsPin pin) => new(pin.Pin.ToString(), Convert.ToHexStringLower(pin.Signature));
+
+        public SignedTlsPin ToSigned(string path, string where, Ed25519PublicKey signer, string signerName)
+        {
+            var pin = TlsPin.TryParse(Pin) ?? throw new NodeFileException($"{path}: {where}.pin is not 64 hex digits.");
+            var signed = new SignedTlsPin(pin, Hex(path, $"{where}.signature", Signature, Ed25519PrivateKey.SignatureSize));
+            return signed.IsSignedBy(signer)
+                ? signed
+                : throw new NodeFileException($"{path}: {where} is not signed by {signerName}; the entry was edited or copied from another validator.");
+        }
+    }
 }

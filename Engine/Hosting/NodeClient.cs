@@ -22,8 +22,10 @@ public sealed class NodeClient : IAsyncDisposable
         _ownsSystem = ownsSystem;
     }
 
-    public static NodeClient Create(string host = "127.0.0.1")
+    /// <summary>A client with an ActorSystem of its own, which connects as <paramref name="security"/> says: as a pinned RPC member (<see cref="LocalNetwork.MemberTransport"/>), or without TLS.</summary>
+    public static NodeClient Create(TransportSecurity security, string host = "127.0.0.1")
     {
+        ArgumentNullException.ThrowIfNull(security);
         var config = ConfigurationFactory.ParseString($$"""
             akka.actor.provider = remote
             akka.remote.dot-netty.tcp.hostname = "{{host}}"
@@ -31,13 +33,17 @@ public sealed class NodeClient : IAsyncDisposable
             akka.loglevel = ERROR
             akka.log-dead-letters = off
             """).WithFallback(NodeConfig.Defaults);
-        return new NodeClient(ActorSystem.Create("idos-client", config), ownsSystem: true);
+        return new NodeClient(security.CreateSystem("idos-client", config), ownsSystem: true);
     }
 
     /// <summary>A client that asks through <paramref name="system"/>, which stays its owner's to stop.</summary>
     public static NodeClient On(ActorSystem system) => new(system, ownsSystem: false);
 
-    public static Address NodeAddress(string host, int port) => new("akka.tcp", ValidatorNode.SystemName, host, port);
+    public static Address NodeAddress(string host, int port, TransportSecurity security)
+    {
+        ArgumentNullException.ThrowIfNull(security);
+        return new Address(security.Protocol(Config.Empty), ValidatorNode.SystemName, host, port);
+    }
 
     public Task<NodeStatus> Status(Address node, TimeSpan timeout) =>
         Select(node, ConsensusActor.Name).Ask<NodeStatus>(StatusQuery.Instance, timeout);

@@ -4,6 +4,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
+using IdOS.Akka.Engine.Network;
 using IdOS.Akka.Engine.Storage;
 
 namespace IdOS.Akka.Engine.Hosting;
@@ -19,8 +20,9 @@ public sealed class NodeSettings : IDisposable
 
     private NodeSettings(ChainParameters chain, int validatorIndex, Ed25519PrivateKey key, string dataDirectory,
         IReadOnlyList<Address> seedNodes, ConsensusSettings consensus, ApplicationKind application, StateStoreOptions stateStore,
-        Actors.RetentionSettings retention)
+        Actors.RetentionSettings retention, TransportSecurity transport)
     {
+        Transport = transport;
         Retention = retention;
         Application = application;
         StateStore = stateStore;
@@ -40,7 +42,11 @@ public sealed class NodeSettings : IDisposable
 
     public string DataDirectory { get; }
 
+    /// <summary>The seed nodes, with the scheme this node's transport speaks.</summary>
     public IReadOnlyList<Address> SeedNodes { get; }
+
+    /// <summary>Who may talk to this node over Akka.Remote: mutual TLS with the pins of genesis and the RPC members, unless insecure.</summary>
+    public TransportSecurity Transport { get; }
 
     public ConsensusSettings Consensus { get; }
 
@@ -70,7 +76,7 @@ public sealed class NodeSettings : IDisposable
         var application = ReadApplication(config);
         var stateStore = ReadStateStore(config, dataDirectory);
         var retention = ReadRetention(config);
-        var seeds = ReadSeedNodes(config);
+        var seedList = ReadSeedNodes(config);
         CheckMinimumMembers(config, chain.Validators);
         CheckPort(config);
 
@@ -84,7 +90,19 @@ public sealed class NodeSettings : IDisposable
                 $"The key in {keyFile} ({key.PublicKey}) is not a validator of chain {chain.ChainId}; check {Section}.key-file and {Section}.genesis-file.");
         }
 
-        return new NodeSettings(chain, index, key, dataDirectory, seeds, consensus, application, stateStore, retention);
+        TransportSecurity transport;
+        try
+        {
+            transport = TransportSettings.ForValidator(config, keyFile, GenesisFile.ReadValidators(RequiredPath(config, "genesis-file")), index);
+        }
+        catch
+        {
+            key.Dispose();
+            throw;
+        }
+
+        var seeds = seedList.Select(seed => transport.Dialed(seed, config)).ToList();
+        return new NodeSettings(chain, index, key, dataDirectory, seeds, consensus, application, stateStore, retention, transport);
     }
 
     public void Dispose() => Key.Dispose();

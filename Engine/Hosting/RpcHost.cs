@@ -7,6 +7,7 @@ using IdOS.Akka.Engine.Rpc.Http;
 using IdOS.Akka.Engine.Rpc.JsonRpc;
 using IdOS.Akka.Engine.Rpc.Services;
 using IdOS.Akka.Engine.Storage.Auth;
+using IdOS.Akka.Engine.Network;
 using AkkaCluster = Akka.Cluster.Cluster;
 
 namespace IdOS.Akka.Engine.Hosting;
@@ -19,6 +20,9 @@ public sealed record RpcSettings(IPEndPoint Listen, IReadOnlyList<Address> Valid
     TimeSpan AskTimeout)
 {
     public const string Section = "idos.rpc";
+
+    /// <summary>How it reaches the validators: mutual TLS with its certificate and their genesis pins, unless insecure.</summary>
+    public required TransportSecurity Transport { get; init; }
 
     /// <summary>Signature verifier actors (and their threads).</summary>
     public int Verifiers { get; init; } = Environment.ProcessorCount;
@@ -43,7 +47,11 @@ public sealed record RpcSettings(IPEndPoint Listen, IReadOnlyList<Address> Valid
 
     public (double PerSecond, int Burst) ChallengeLimit { get; init; } = (10, 20);
 
-    public static RpcSettings FromConfig(Config config, IReadOnlyList<Address>? validators = null)
+    /// <summary>
+    /// Reads the settings; the localnet passes its own <paramref name="validators"/> and <paramref name="transport"/>
+    /// (its member identity) instead of the configuration's.
+    /// </summary>
+    public static RpcSettings FromConfig(Config config, IReadOnlyList<Address>? validators = null, TransportSecurity? transport = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         var listen = config.GetString($"{Section}.listen", "127.0.0.1:8484");
@@ -52,6 +60,7 @@ public sealed record RpcSettings(IPEndPoint Listen, IReadOnlyList<Address> Valid
             throw new ConfigurationException($"{Section}.listen \"{listen}\" is not an IP address and port such as 127.0.0.1:8484.");
         }
 
+        transport ??= TransportSettings.ForRpc(config, Section);
         var addresses = validators ?? [.. (config.HasPath($"{Section}.validators") ? config.GetStringList($"{Section}.validators") : []).Select(text =>
         {
             try
@@ -62,7 +71,7 @@ public sealed record RpcSettings(IPEndPoint Listen, IReadOnlyList<Address> Valid
             {
                 throw new ConfigurationException($"{Section}.validators holds \"{text}\", which is not a node address: {e.Message}");
             }
-        })];
+        }).Select(address => transport.Dialed(address, config))];
         if (addresses.Count == 0)
         {
             throw new ConfigurationException($"{Section}.validators is empty: list the validators' node addresses.");
@@ -75,6 +84,7 @@ public sealed record RpcSettings(IPEndPoint Listen, IReadOnlyList<Address> Valid
             config.GetTimeSpan($"{Section}.commit-timeout", TimeSpan.FromSeconds(30)),
             config.GetTimeSpan($"{Section}.ask-timeout", TimeSpan.FromSeconds(5)))
         {
+            Transport = transport,
             Verifiers = verifiers == "auto" ? Environment.ProcessorCount
                 : int.TryParse(verifiers, System.Globalization.CultureInfo.InvariantCulture, out var count) && count is >= 1 and <= 256 ? count
                 : throw new ConfigurationException($"{Section}.verifiers is \"{verifiers}\"; it is auto (one per core) or a count from 1 to 256."),
@@ -140,7 +150,7 @@ public sealed class RpcHost : IAsyncDisposable
             akka.loglevel = {{settings.LogLevel}}
             akka.log-dead-letters = off
             """).WithFallback(VerifierPool.DispatcherConfig(settings.Verifiers)).WithFallback(NodeConfig.Defaults);
-        var system = ActorSystem.Create(ValidatorNode.SystemName, config);
+        var system = settings.Transport.CreateSystem(ValidatorNode.SystemName, config);
         try
         {
             var cluster = AkkaCluster.Get(system);

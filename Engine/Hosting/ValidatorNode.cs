@@ -75,7 +75,10 @@ public sealed class ValidatorNode : IAsyncDisposable
                     : new OpaqueApplication(store.Height, appHash, verifier);
             }
 
-            var system = ActorSystem.Create(SystemName, PersistenceConfig.ForDataDirectory(settings.DataDirectory).WithFallback(config));
+            var seeds = ConfigurationFactory.ParseString(
+                $"akka.cluster.seed-nodes = [{string.Join(", ", settings.SeedNodes.Select(seed => $"\"{seed}\""))}]");
+            var system = settings.Transport.CreateSystem(SystemName,
+                seeds.WithFallback(PersistenceConfig.ForDataDirectory(settings.DataDirectory)).WithFallback(config));
             static long Clock() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
             var pacemaker = system.ActorOf(Props.Create<PacemakerActor>(), PacemakerActor.Name);
