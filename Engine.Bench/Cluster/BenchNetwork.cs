@@ -1,6 +1,7 @@
 using System.Globalization;
 using Akka.Actor;
 using IdOS.Akka.Engine.Hosting;
+using IdOS.Akka.Engine.Network;
 
 namespace IdOS.Akka.Engine.Bench.Cluster;
 
@@ -19,14 +20,20 @@ internal sealed class BenchNetwork : IAsyncDisposable
     private RpcHost? _rpcHost;
     private bool _keepFiles;
 
-    private BenchNetwork(string root, IReadOnlyList<Address> addresses, string chainId)
+    private BenchNetwork(string root, IReadOnlyList<Address> addresses, string chainId, TransportSecurity transport)
     {
+        Transport = transport;
         _root = root;
         Addresses = addresses;
         ChainId = chainId;
     }
 
     public IReadOnlyList<Address> Addresses { get; }
+
+    /// <summary>How the benchmark's clients and RPC system connect: as the RPC member the validators list, over TLS unless --insecure.</summary>
+    public TransportSecurity Transport { get; }
+
+    private string RpcCertificate => Path.Combine(_root, "rpc", TlsFiles.CertificateFileName);
 
     public string ChainId { get; }
 
@@ -44,6 +51,7 @@ internal sealed class BenchNetwork : IAsyncDisposable
         var root = Directory.CreateTempSubdirectory("idos-cluster-bench-").FullName;
         var ports = LocalPorts.Free(settings.Validators);
         var seeds = string.Join(", ", ports.Take(2).Select(p => $"\"akka.tcp://{ValidatorNode.SystemName}@127.0.0.1:{p}\""));
+        var rpcCertificate = Path.Combine(root, "rpc", TlsFiles.CertificateFileName);
         var paths = Enumerable.Range(0, settings.Validators).Select(i =>
         {
             var path = Path.Combine(root, $"node{i + 1}.conf");
@@ -53,6 +61,8 @@ internal sealed class BenchNetwork : IAsyncDisposable
                   key-file = "{{Path.Combine(root, $"node{i + 1}", "validator.key")}}"
                   genesis-file = "{{Path.Combine(root, "genesis.json")}}"
                   data-directory = "{{Path.Combine(root, $"node{i + 1}")}}"
+                  insecure = {{(settings.Insecure ? "on" : "off")}}
+                  rpc-members = [{ name = "bench", certificate-file = "{{rpcCertificate}}" }]
                 }
                 idos.consensus.max-transactions-per-block = {{settings.Batch}}
                 akka.remote.dot-netty.tcp.port = {{ports[i]}}
@@ -63,9 +73,10 @@ internal sealed class BenchNetwork : IAsyncDisposable
                 """));
             return path;
         }).ToList();
-        var chain = LocalNetwork.Prepare([.. paths.Select(NodeConfig.Load)], "idos-cluster-bench", Path.Combine(root, "owner.key"));
-
-        var network = new BenchNetwork(root, [.. ports.Select(p => NodeClient.NodeAddress("127.0.0.1", p))], chain.ChainId);
+        var configs = paths.Select(NodeConfig.Load).ToList();
+        var chain = LocalNetwork.Prepare(configs, "idos-cluster-bench", Path.Combine(root, "owner.key"));
+        var transport = LocalNetwork.MemberTransport(configs[0]);
+        var network = new BenchNetwork(root, [.. ports.Select(p => NodeClient.NodeAddress("127.0.0.1", p, transport))], chain.ChainId, transport);
         try
         {
             foreach (var path in paths)
@@ -103,6 +114,9 @@ internal sealed class BenchNetwork : IAsyncDisposable
             idos.rpc {
               listen = "127.0.0.1:{{port}}"
               validators = [{{validators}}]
+              genesis-file = "{{Path.Combine(_root, "genesis.json")}}"
+              tls.certificate-file = "{{RpcCertificate}}"
+              insecure = {{(settings.Insecure ? "on" : "off")}}
               rate-limits { writes-per-second = 1000000000, writes-burst = 1000000000 }
             }
             akka.loglevel = WARNING

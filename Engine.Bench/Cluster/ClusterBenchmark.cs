@@ -157,7 +157,7 @@ internal static class ClusterBenchmark
 
     private static async Task<ClusterResult> Measure(ClusterSettings settings, BenchNetwork network)
     {
-        await using var client = NodeClient.Create();
+        await using var client = NodeClient.Create(network.Transport);
         await network.WaitUntilReady(client, ReadyLimit);
         if (settings.IsIdos)
         {

@@ -13,7 +13,8 @@ internal sealed record ClusterSettings(
     int DurationSeconds,
     int WarmupSeconds,
     bool InProcess,
-    string Workload)
+    string Workload,
+    bool Insecure = false)
 {
     /// <summary>libhotstuff's mode: any bytes are a command, nothing signed or executed.</summary>
     public const string NoopWorkload = "noop";
@@ -33,7 +34,7 @@ internal sealed record ClusterSettings(
             ? FormattableString.Invariant($"EIP-191 add_attribute/add_credential with 1 KiB ciphertext through the RPC system, {Clients} clients × {Outstanding} users = {TotalOutstanding} waiting for their commit")
             : FormattableString.Invariant($"{32 + Payload}-byte commands, {Clients} clients × {Outstanding} outstanding = {TotalOutstanding}");
         return FormattableString.Invariant(
-            $"{Validators} validators ({(InProcess ? "in this process" : "one process each")}), workload {Workload}, block size {Batch}, {load}, {WarmupSeconds} s warm-up, {DurationSeconds} s measured");
+            $"{Validators} validators ({(InProcess ? "in this process" : "one process each")}), Akka.Remote {(Insecure ? "plain TCP (--insecure)" : "mutual TLS")}, workload {Workload}, block size {Batch}, {load}, {WarmupSeconds} s warm-up, {DurationSeconds} s measured");
     }
 }
 
@@ -45,12 +46,14 @@ internal sealed record ClusterCommand(IReadOnlyList<ClusterSettings> Runs, strin
 {
     public const string Usage = """
         cluster [--validators 4] [--batch 400] [--payload 0] [--clients 8] [--outstanding 400] [--duration 30]
-                [--warmup 5] [--in-process] [--workload noop|idos] [--out DIR] [--repeat 1] [--speed-probe 2]
+                [--warmup 5] [--in-process] [--insecure] [--workload noop|idos] [--out DIR] [--repeat 1] [--speed-probe 2]
                 [--sweep batch=1,100,400,800 validators=4,7,10]
           closed-loop clients against a local cluster: committed commands/s, blocks/s, submit-to-commit latency,
           CPU per 1,000 commands; results as JSON and CSV in DIR (and PNG plots for a sweep)
           --repeat N: every run N times, the grid's passes one after another; prints each point's median run and its
             spread across the passes (plots use the median runs)
+          --insecure: Akka.Remote over plain TCP instead of mutual TLS (every node runs with idos.node.insecure = on),
+            to measure what TLS costs
           --workload noop: 32-byte commands (+ --payload bytes) straight to the validators, nothing signed or executed
           --workload idos: each of --clients × --outstanding users sends signed idOS writes (EIP-191 add_attribute and
             add_credential, 1 KiB ciphertext) through the RPC system with user.broadcast sync=1, one at a time
@@ -79,7 +82,7 @@ internal sealed record ClusterCommand(IReadOnlyList<ClusterSettings> Runs, strin
     public static ClusterCommand Parse(IReadOnlyList<string> args)
     {
         var (plain, sweep) = SplitSweep(args);
-        var options = new CommandLineOptions(plain, new HashSet<string>(["in-process"], StringComparer.Ordinal));
+        var options = new CommandLineOptions(plain, new HashSet<string>(["in-process", "insecure"], StringComparer.Ordinal));
         int Varied(string key, int fallback) => (int)options.Number(key, fallback, SweepBounds[key].Min, SweepBounds[key].Max);
         var single = new ClusterSettings(
             Validators: Varied("validators", 4),
@@ -90,7 +93,8 @@ internal sealed record ClusterCommand(IReadOnlyList<ClusterSettings> Runs, strin
             DurationSeconds: (int)options.Number("duration", 30, 1, 3_600),
             WarmupSeconds: (int)options.Number("warmup", 5, 0, 600),
             InProcess: options.Flag("in-process"),
-            Workload: options.Text("workload", "noop"));
+            Workload: options.Text("workload", "noop"),
+            Insecure: options.Flag("insecure"));
         var output = options.Text("out", Path.Combine("bench-results", $"cluster-{DateTime.UtcNow:yyyyMMdd-HHmmss}"));
         var repeat = (int)options.Number("repeat", 1, 1, 20);
         var speedProbe = TimeSpan.FromSeconds(options.Number("speed-probe", 2, 0, 60));

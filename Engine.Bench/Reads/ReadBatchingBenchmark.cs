@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using Akka.Actor;
 using IdOS.Akka.Engine.Cli;
 using IdOS.Akka.Engine.Hosting;
+using IdOS.Akka.Engine.Network;
 using IdOS.Akka.Engine.Rpc.Reads;
 using IdOS.Akka.Engine.Scenarios;
 using IdOS.Akka.Engine.Storage.Transactions;
@@ -44,6 +45,7 @@ internal static class ReadBatchingBenchmark
               key-file = "{{Path.Combine(root, "node1", "validator.key")}}"
               genesis-file = "{{Path.Combine(root, "genesis.json")}}"
               data-directory = "{{Path.Combine(root, "node1")}}"
+              rpc-members = [{ name = "bench", certificate-file = "{{Path.Combine(root, "rpc", "tls.crt")}}" }]
             }
             akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = {{port}} }
             akka.cluster.seed-nodes = ["akka.tcp://idos@127.0.0.1:{{port}}"]
@@ -51,11 +53,12 @@ internal static class ReadBatchingBenchmark
             """);
         var config = NodeConfig.Load(configPath);
         var chain = LocalNetwork.Prepare([config], "idos-reads-bench", LocalnetCommand.OwnerKeyFile(config));
-        var node = NodeClient.NodeAddress("127.0.0.1", port);
+        var transport = LocalNetwork.MemberTransport(config);
+        var node = NodeClient.NodeAddress("127.0.0.1", port, transport);
         var validator = EngineProcess.Start(configPath, new StreamWriter(Path.Combine(root, "node1.log")) { AutoFlush = true });
         try
         {
-            await using var client = NodeClient.Create();
+            await using var client = NodeClient.Create(transport);
             var identities = await Populate(client, node, chain.ChainId, LocalnetCommand.OwnerKeyFile(config), users);
             Console.WriteLine($"validator 127.0.0.1:{port} (own process), {users} users written; {clients} clients, {warmup} s warm-up, {seconds} s measured; " +
                 $"{Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}");
@@ -63,7 +66,7 @@ internal static class ReadBatchingBenchmark
             Console.WriteLine("|---|---:|---:|---:|---:|");
             foreach (var (name, settings) in new[] { ("off", ReadBatchSettings.Off), ($"on (max-batch {batching.MaxBatch}, max-in-flight {batching.MaxInFlight})", batching) })
             {
-                var result = await Measure(node, settings, identities, clients, TimeSpan.FromSeconds(warmup), TimeSpan.FromSeconds(seconds));
+                var result = await Measure(node, transport, settings, identities, clients, TimeSpan.FromSeconds(warmup), TimeSpan.FromSeconds(seconds));
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"| {name} | {result.ReadsPerSecond:0} | {result.P50Ms:0.0} | {result.P99Ms:0.0} | {result.Errors} |"));
             }
@@ -79,10 +82,10 @@ internal static class ReadBatchingBenchmark
 
     private sealed record Result(double ReadsPerSecond, double P50Ms, double P99Ms, long Errors);
 
-    private static async Task<Result> Measure(Address node, ReadBatchSettings batching, List<byte[]> identities, int clients, TimeSpan warmup, TimeSpan duration)
+    private static async Task<Result> Measure(Address node, TransportSecurity transport, ReadBatchSettings batching, List<byte[]> identities, int clients, TimeSpan warmup, TimeSpan duration)
     {
         var settings = new RpcSettings(new IPEndPoint(IPAddress.Loopback, 0), [node], 4 << 20, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(30),
-            TimeSpan.FromSeconds(10)) { ReadBatching = batching };
+            TimeSpan.FromSeconds(10)) { ReadBatching = batching, Transport = transport };
         await using var rpc = await RpcHost.Start(settings);
         using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = clients, PooledConnectionLifetime = Timeout.InfiniteTimeSpan };
         using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(60) };

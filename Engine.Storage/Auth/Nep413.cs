@@ -15,14 +15,34 @@ public static class Nep413
 {
     public const uint Tag = (1u << 31) + 413;
 
-    /// <summary>How idOS names a NEAR key: `ed25519:` and the base58 public key.</summary>
-    public static string KeyName(ReadOnlySpan<byte> publicKey) => "ed25519:" + Base58.Encode(publicKey);
+    private const string KeyPrefix = "ed25519:";
+
+    /// <summary>
+    /// The longest base58 text of a 32-byte key (32 × log 256 / log 58 rounded up). Base58 decoding is quadratic in
+    /// the text's length, and the name comes from a transaction of up to 1 MiB: anything longer is refused unread.
+    /// </summary>
+    public const int MaxKeyBase58Length = 44;
+
+    /// <summary>How idOS names a NEAR key: `ed25519:` and the base58 public key (Bitcoin's alphabet).</summary>
+    public static string KeyName(ReadOnlySpan<byte> publicKey) => KeyPrefix + SimpleBase.Base58.Bitcoin.Encode(publicKey);
 
     /// <summary>The 32-byte key a NEAR key name holds, or null.</summary>
     public static byte[]? ParseKeyName(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        return name.StartsWith("ed25519:", StringComparison.Ordinal) && Base58.Decode(name[8..]) is { Length: 32 } key ? key : null;
+        if (!name.StartsWith(KeyPrefix, StringComparison.Ordinal) || name.Length - KeyPrefix.Length is 0 or > MaxKeyBase58Length)
+        {
+            return null;
+        }
+
+        try
+        {
+            return SimpleBase.Base58.Bitcoin.Decode(name.AsSpan(KeyPrefix.Length)) is { Length: 32 } key ? key : null;
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Null when <paramref name="blob"/> is <paramref name="publicKey"/>'s signature of <paramref name="message"/>; the reason otherwise.</summary>

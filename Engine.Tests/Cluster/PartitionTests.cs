@@ -21,7 +21,7 @@ public sealed class PartitionTests
     public async Task A_validator_cut_off_for_30_seconds_is_not_downed_and_catches_up_when_the_link_heals()
     {
         // The throttler adapter is what lets a test blackhole a link; it is a test-only transport wrapper.
-        using var network = new TestNetwork(4, """akka.remote.dot-netty.tcp.applied-adapters = ["trttl"]""", "akka.trttl.tcp");
+        using var network = new TestNetwork(4, """akka.remote.dot-netty.tcp.applied-adapters = ["trttl"]""");
         await using var nodes = new InProcessValidators(network, start: 4);
         await Eventually.Holds(async () =>
         {

@@ -22,13 +22,13 @@ internal sealed class TestNetwork : IDisposable
 
     /// <param name="validators">How many validators the genesis lists.</param>
     /// <param name="overrides">HOCON written into every node's file, above the shipped defaults.</param>
-    /// <param name="protocol">`akka.trttl.tcp` when the overrides put the throttler adapter on the transport.</param>
     /// <param name="application">opaque for tests of consensus alone (signed counters); idos for the state machine.</param>
-    public TestNetwork(int validators, string overrides = "", string protocol = "akka.tcp", string application = "opaque")
+    public TestNetwork(int validators, string overrides = "", string application = "opaque")
     {
         Root = Directory.CreateTempSubdirectory("idos-net-").FullName;
         Ports = global::IdOS.Akka.Engine.Bench.LocalPorts.Free(validators);
-        var seeds = string.Join(", ", Ports.Take(2).Select(p => $"\"{protocol}://{ValidatorNode.SystemName}@127.0.0.1:{p}\""));
+        // Written as an operator may write them; each node dials them with the scheme its transport speaks (TLS, the throttler).
+        var seeds = string.Join(", ", Ports.Take(2).Select(p => $"\"akka.tcp://{ValidatorNode.SystemName}@127.0.0.1:{p}\""));
         ConfigPaths = [.. Enumerable.Range(0, validators).Select(i =>
         {
             var path = Path.Combine(Root, $"node{i + 1}.conf");
@@ -40,6 +40,7 @@ internal sealed class TestNetwork : IDisposable
                   key-file = "{{Path.Combine(Root, $"node{i + 1}", "validator.key")}}"
                   genesis-file = "{{Path.Combine(Root, "genesis.json")}}"
                   data-directory = "{{Path.Combine(Root, $"node{i + 1}")}}"
+                  rpc-members = [{ name = "test client", certificate-file = "{{RpcCertificate}}" }]
                 }
                 akka.remote.dot-netty.tcp.port = {{Ports[i]}}
                 akka.cluster.seed-nodes = [{{seeds}}]
@@ -47,8 +48,16 @@ internal sealed class TestNetwork : IDisposable
             return path;
         })];
         OwnerKey = Path.Combine(Root, "owner.key");
-        Chain = LocalNetwork.Prepare([.. ConfigPaths.Select(NodeConfig.Load)], "idos-akka-test", OwnerKey);
+        var configs = ConfigPaths.Select(NodeConfig.Load).ToList();
+        Chain = LocalNetwork.Prepare(configs, "idos-akka-test", OwnerKey);
+        Transport = LocalNetwork.MemberTransport(configs[0]);
     }
+
+    /// <summary>The TLS certificate of the RPC member every node lists (its key is beside it), which the test's clients and RPC systems present.</summary>
+    public string RpcCertificate => Path.Combine(Root, "rpc", Engine.Hosting.TlsFiles.CertificateFileName);
+
+    /// <summary>How the test's clients connect: as the RPC member every node lists, over TLS unless the overrides say insecure.</summary>
+    public Engine.Network.TransportSecurity Transport { get; }
 
     public string Root { get; }
 

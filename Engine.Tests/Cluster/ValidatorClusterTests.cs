@@ -92,12 +92,13 @@ public sealed class ValidatorClusterTests
             return (statuses.All(s => s.Height >= 2), InProcessValidators.Describe(statuses));
         }, "three of four validators to commit without the fourth");
 
-        // An outsider joins the cluster with the right configuration but holds no validator key.
+        // A pinned RPC member joins the cluster claiming the validator role, but holds no validator key.
         var outsiderConfig = ConfigurationFactory.ParseString($"""
             akka.remote.dot-netty.tcp.port = 0
             akka.cluster.roles = ["validator"]
+            akka.cluster.seed-nodes = ["{AkkaCluster.Get(nodes.Node(0).System).SelfAddress}"]
             """).WithFallback(network.ConfigOf(0));
-        using var outsider = ActorSystem.Create(ValidatorNode.SystemName, outsiderConfig);
+        using var outsider = network.Transport.CreateSystem(ValidatorNode.SystemName, outsiderConfig);
         var target = outsider.ActorSelection(new RootActorPath(AkkaCluster.Get(nodes.Node(0).System).SelfAddress) / "user" / PeerDirectory.Name);
         var vote = new Vote(network.Chain.GenesisBlock.Id, 1, 3, new byte[64]);
         var before = await Counters(nodes.Node(0));

@@ -27,8 +27,8 @@ internal sealed class NodeProcesses : IAsyncDisposable
         Network = network;
         _processes = new Process?[network.ConfigPaths.Count];
         _logs = [.. network.ConfigPaths.Select(_ => new StringBuilder())];
-        Client = NodeClient.Create();
-        Addresses = [.. network.Ports.Select(port => NodeClient.NodeAddress("127.0.0.1", port))];
+        Client = NodeClient.Create(network.Transport);
+        Addresses = [.. network.Ports.Select(port => NodeClient.NodeAddress("127.0.0.1", port, network.Transport))];
     }
 
     public TestNetwork Network { get; }

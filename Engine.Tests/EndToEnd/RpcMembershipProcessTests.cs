@@ -30,6 +30,8 @@ public sealed class RpcMembershipProcessTests
             idos.rpc {
               listen = "127.0.0.1:0"
               validators = [{{string.Join(", ", nodes.Addresses.Select(a => $"\"{a}\""))}}]
+              genesis-file = "{{Path.Combine(network.Root, "genesis.json")}}"
+              tls.certificate-file = "{{network.RpcCertificate}}"
             }
             """);
         using var crashing = StartRpcProcess(configPath);

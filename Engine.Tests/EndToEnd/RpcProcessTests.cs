@@ -60,7 +60,10 @@ public sealed class RpcProcessTests
 
     /// <summary>An RPC system in front of these validators, listening on a loopback port the OS picks.</summary>
     internal static RpcSettings Settings(NodeProcesses nodes) =>
-        new(new IPEndPoint(IPAddress.Loopback, 0), nodes.Addresses, 4 << 20, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(5));
+        new(new IPEndPoint(IPAddress.Loopback, 0), nodes.Addresses, 4 << 20, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(5))
+        {
+            Transport = nodes.Network.Transport,
+        };
 
     internal static JsonObject Account(KwilSigner signer) => new()
     {

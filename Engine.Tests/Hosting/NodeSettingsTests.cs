@@ -14,9 +14,10 @@ public sealed class NodeSettingsTests : IDisposable
 
     public NodeSettingsTests()
     {
-        var keys = Enumerable.Range(1, 4).Select(i => KeyFiles.Generate(PathOf($"v{i}.key"))).ToList();
-        GenesisFile.Write(PathOf("genesis.json"), "test-net", DateTimeOffset.UnixEpoch, keys);
-        KeyFiles.Generate(PathOf("stranger.key"));
+        var validators = Enumerable.Range(1, 4).Select(i => KeyFiles.GenerateValidator(PathOf($"v{i}/validator.key"))).ToList();
+        GenesisFile.Write(PathOf("genesis.json"), "test-net", DateTimeOffset.UnixEpoch, validators);
+        KeyFiles.GenerateValidator(PathOf("stranger/validator.key"));
+        TlsFiles.Generate(PathOf("rpc.crt"), PathOf("rpc.key"), "test rpc member");
     }
 
     public void Dispose() => _dir.Delete(recursive: true);
@@ -30,7 +31,7 @@ public sealed class NodeSettingsTests : IDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private Config Node(string overrides = "", string key = "v3.key", int? port = null) => ConfigurationFactory.ParseString($$"""
+    private Config Node(string overrides = "", string key = "v3/validator.key", int? port = null) => ConfigurationFactory.ParseString($$"""
         {{overrides}}
         idos.node {
           key-file = "{{PathOf(key)}}"
@@ -50,12 +51,64 @@ public sealed class NodeSettingsTests : IDisposable
         Assert.Equal("test-net", settings.Chain.ChainId);
         Assert.Equal(2, settings.SeedNodes.Count);
         Assert.True(Directory.Exists(PathOf("data")));
+        Assert.True(settings.Transport.IsTls);
+        Assert.All(settings.SeedNodes, seed => Assert.Equal("akka.ssl.tcp", seed.Protocol));
+        Assert.Equal(4, settings.Transport.Accepted.Count);
+        Assert.Equal("validator 0", settings.Transport.Accepted[TlsFiles.PinOf(PathOf("v1/tls.crt"))]);
+    }
+
+    [Fact]
+    public void Rpc_members_are_accepted_by_their_pins_given_or_read_from_a_certificate()
+    {
+        var pin = TlsFiles.PinOf(PathOf("rpc.crt"));
+        var other = TlsFiles.PinOf(PathOf("stranger/tls.crt"));
+        using var settings = NodeSettings.Load(Node($$"""
+            idos.node.rpc-members = [
+              { name = "by-file", certificate-file = "{{PathOf("rpc.crt")}}" },
+              { name = "by-pin", pin = "{{other.ToString().ToUpperInvariant()}}" }
+            ]
+            """));
+
+        Assert.Equal("by-file", settings.Transport.Accepted[pin]);
+        Assert.Equal("by-pin", settings.Transport.Accepted[other]);
+    }
+
+    [Fact]
+    public void A_certificate_genesis_does_not_bind_to_this_validator_is_refused()
+    {
+        var error = Assert.Throws<ConfigurationException>(() =>
+            NodeSettings.Load(Node($"idos.node.tls.certificate-file = \"{PathOf("v4/tls.crt")}\"")));
+
+        Assert.Contains("is not bound to validator 2 in genesis", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Insecure_runs_on_plain_tcp_without_any_certificate()
+    {
+        File.Delete(PathOf("v3/tls.crt"));
+        using var settings = NodeSettings.Load(Node("idos.node.insecure = on"));
+
+        Assert.False(settings.Transport.IsTls);
+        Assert.All(settings.SeedNodes, seed => Assert.Equal("akka.tcp", seed.Protocol));
+    }
+
+    [Fact]
+    public void A_genesis_without_pins_needs_insecure()
+    {
+        File.Delete(PathOf("genesis.json"));
+        GenesisFile.Write(PathOf("genesis.json"), "test-net", DateTimeOffset.UnixEpoch,
+            [.. Enumerable.Range(1, 4).Select(i => KeyFiles.ReadPublic(PathOf($"v{i}/validator.key")))]);
+
+        var error = Assert.Throws<ConfigurationException>(() => NodeSettings.Load(Node()));
+
+        Assert.Contains("not bound to validator 2 in genesis; genesis binds no pin", error.Message, StringComparison.Ordinal);
+        using var insecure = NodeSettings.Load(Node("idos.node.insecure = on"));
     }
 
     [Fact]
     public void A_key_that_is_not_in_genesis_is_an_unknown_validator()
     {
-        var error = Assert.Throws<ConfigurationException>(() => NodeSettings.Load(Node(key: "stranger.key")));
+        var error = Assert.Throws<ConfigurationException>(() => NodeSettings.Load(Node(key: "stranger/validator.key")));
 
         Assert.Contains("is not a validator of chain test-net", error.Message, StringComparison.Ordinal);
     }
@@ -79,6 +132,11 @@ public sealed class NodeSettingsTests : IDisposable
     [InlineData("idos.node.state-store.provider = postgresql", "connection-string is not set")]
     [InlineData("idos.node.state-store.connection-string = \"Host=x\"", "is for postgresql")]
     [InlineData("idos.node.retention.blocks = 3", "keep at least 16 blocks")]
+    [InlineData("idos.node.rpc-members = [{ name = x, pin = \"abc\" }]", "idos.node.rpc-members[0] (x): pin \"abc\" is not 64 hex digits")]
+    [InlineData("idos.node.rpc-members = [{ pin = \"abc\" }]", "idos.node.rpc-members[0] has no name")]
+    [InlineData("idos.node.rpc-members = [{ name = x }]", "needs exactly one of pin and certificate-file")]
+    [InlineData("idos.node.rpc-members = [\"x\"]", "idos.node.rpc-members[0] is not an object")]
+    [InlineData("idos.node.tls.key-file = \"/nonexistent/tls.key\"", "cannot be read")]
     public void A_bad_setting_is_named(string setting, string message)
     {
         var config = ConfigurationFactory.ParseString(setting).WithFallback(Node());

@@ -5,10 +5,11 @@ using IdOS.Akka.Engine.Storage.Auth;
 namespace IdOS.Akka.Engine.Crypto;
 
 /// <summary>
-/// Remembers which (key, message, signature) triples an inner verifier accepted, so that a signature checked once
+/// Remembers the inner verifier's verdict on each (key, message, signature) triple, so that a signature checked once
 /// (by a peer's inbound verifier, or by one simulated replica) costs a SHA-256 and a lookup the next time. Verification
-/// is a pure function of the triple, so the cache changes cost, never outcome. Only accepted triples are kept: a
-/// peer sending forgeries cannot fill the cache with them. Bounded by two generations of <c>capacity</c> entries
+/// is a pure function of the triple, so the cache changes cost, never outcome. Rejections are remembered too, apart
+/// from acceptances: a peer replaying a forgery costs one check, and a flood of fresh forgeries only churns the set of
+/// rejections, never pushes out what was accepted. Each set is bounded by two generations of <c>capacity</c> entries
 /// (<see cref="RecentSet{T}"/>). Safe to share between threads.
 /// </summary>
 public sealed class VerifiedSignatureCache : ISignatureVerifier
@@ -17,6 +18,7 @@ public sealed class VerifiedSignatureCache : ISignatureVerifier
 
     private readonly ISignatureVerifier _inner;
     private readonly RecentSet<Hash32> _accepted;
+    private readonly RecentSet<Hash32> _rejected;
     private long _hits;
     private long _misses;
 
@@ -25,6 +27,7 @@ public sealed class VerifiedSignatureCache : ISignatureVerifier
         ArgumentNullException.ThrowIfNull(inner);
         _inner = inner;
         _accepted = new RecentSet<Hash32>(capacity);
+        _rejected = new RecentSet<Hash32>(capacity);
     }
 
     /// <summary>Verdicts served from the cache.</summary>
@@ -41,22 +44,19 @@ public sealed class VerifiedSignatureCache : ISignatureVerifier
     {
         ArgumentNullException.ThrowIfNull(key);
         var entry = EntryOf(key, message, signature);
-        if (_accepted.Contains(entry))
+        var accepted = _accepted.Contains(entry);
+        if (accepted || _rejected.Contains(entry))
         {
             Interlocked.Increment(ref _hits);
             computed = false;
-            return true;
+            return accepted;
         }
 
         computed = true;
         Interlocked.Increment(ref _misses);
-        if (!_inner.Verify(key, message, signature))
-        {
-            return false;
-        }
-
-        _accepted.Add(entry);
-        return true;
+        var valid = _inner.Verify(key, message, signature);
+        (valid ? _accepted : _rejected).Add(entry);
+        return valid;
     }
 
     // The signature's length goes in too: the inner verifier may accept other lengths, and without it two triples

@@ -73,18 +73,17 @@ public static class LocalNetwork
             """), "member");
     }
 
-    /// <summary>A node's key and TLS identity, created where missing; with insecure = on, the key alone.</summary>
+    /// <summary>A node's key and TLS identity, each created where missing; with insecure = on, the key alone.</summary>
     private static GenesisValidator Identity(Config node)
     {
         var keyFile = Required(node, "key-file");
-        var insecure = node.GetBoolean($"{NodeSettings.Section}.insecure", false);
         if (!File.Exists(keyFile))
         {
-            return insecure ? new GenesisValidator(KeyFiles.Generate(keyFile), []) : KeyFiles.GenerateValidator(keyFile);
+            KeyFiles.Generate(keyFile);
         }
 
         using var key = KeyFiles.ReadPrivate(keyFile);
-        if (insecure)
+        if (node.GetBoolean($"{NodeSettings.Section}.insecure", false))
         {
             return new GenesisValidator(key.PublicKey, []);
         }

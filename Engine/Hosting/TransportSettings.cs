@@ -38,7 +38,10 @@ public static class TransportSettings
         return TransportSecurity.PinnedTls(certificate, accepted);
     }
 
-    /// <summary>An RPC system: the validators' pins from genesis, and the other RPC members it gossips with in the cluster.</summary>
+    /// <summary>
+    /// An RPC system: the validators' pins from genesis, its own, and the other RPC members it gossips with in the
+    /// cluster (a member it refused would look unreachable, and the validators down unreachable RPC members).
+    /// </summary>
     public static TransportSecurity ForRpc(Config config, string section)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -62,6 +65,9 @@ public static class TransportSettings
         var certificate = TlsFiles.Load(certificateFile, Path(config, $"{section}.tls.key-file", TlsFiles.KeyFileOf(certificateFile)));
         var accepted = RpcMembers(config, $"{section}.rpc-members");
         AddValidators(accepted, GenesisFile.ReadValidators(genesis));
+        // Cluster members gossip with each other, RPC systems included: another system with this certificate (a
+        // second process of the same operator) is one this system talks to.
+        accepted.TryAdd(TlsPin.Of(certificate), "an RPC system with this system's certificate");
         return TransportSecurity.PinnedTls(certificate, accepted);
     }
 

@@ -9,15 +9,34 @@ namespace IdOS.Akka.Engine.Tests.Storage.Auth;
 [Trait("Category", "Unit")]
 public sealed class NearTests
 {
-    [Theory]
-    [InlineData("48656c6c6f20576f726c6421", "2NEpo7TZRRrLZSi2U")]
-    [InlineData("000001", "112")]
-    [InlineData("", "")]
-    public void Base58_matches_bitcoins_alphabet_and_keeps_leading_zeros(string hex, string text)
+    [Fact]
+    public void Near_key_names_round_trip_and_keep_leading_zero_bytes()
     {
-        Assert.Equal(text, Base58.Encode(Convert.FromHexString(hex)));
-        Assert.Equal(Convert.FromHexString(hex), Base58.Decode(text));
-        Assert.Null(Base58.Decode("0OIl"));
+        var key = new byte[32];
+        key[2] = 7;
+        key[31] = 255;
+
+        var name = Nep413.KeyName(key);
+
+        Assert.StartsWith("ed25519:11", name, StringComparison.Ordinal);
+        Assert.Equal(key, Nep413.ParseKeyName(name));
+    }
+
+    [Theory]
+    [InlineData("ed25519:")]
+    [InlineData("ed25519:0OIl")]
+    [InlineData("secp256k1:11111111111111111111111111111111")]
+    [InlineData("ed25519:2NEpo7TZRRrLZSi2U")]
+    public void Names_that_hold_no_32_byte_key_are_refused(string name) => Assert.Null(Nep413.ParseKeyName(name));
+
+    [Fact]
+    public void A_name_longer_than_any_32_byte_key_is_refused_before_it_is_decoded()
+    {
+        var longest = Nep413.KeyName(Enumerable.Repeat((byte)255, 32).ToArray());
+        Assert.Equal("ed25519:".Length + Nep413.MaxKeyBase58Length, longest.Length);
+
+        Assert.Null(Nep413.ParseKeyName(longest + "2"));
+        Assert.Null(Nep413.ParseKeyName("ed25519:" + new string('z', 1 << 20)));
     }
 
     [Fact]
