@@ -9,8 +9,10 @@ namespace IdOS.Akka.Engine.Rpc.Http;
 
 /// <summary>
 /// Kestrel serving `POST /rpc/v1` (and the CORS preflight the browser client sends) in front of a
-/// <see cref="JsonRpcDispatcher"/>. CORS is kwild's: the origin is echoed with credentials allowed, because the
-/// client sends its KGW cookie with `withCredentials`.
+/// <see cref="JsonRpcDispatcher"/>. CORS by default is kwild's: any origin, without credentials, so no other site's
+/// page can make a visitor's browser read with the visitor's KGW cookie. An operator who serves a web app from its
+/// own origins lists them; those get their origin echoed with credentials allowed, as the client sends its KGW
+/// cookie with `withCredentials`.
 /// </summary>
 public sealed class RpcHttpServer : IAsyncDisposable
 {
@@ -28,8 +30,12 @@ public sealed class RpcHttpServer : IAsyncDisposable
     /// <summary>Where it listens, with the port the OS chose when 0 was asked for.</summary>
     public Uri Address { get; }
 
-    public static async Task<RpcHttpServer> Start(IPEndPoint endpoint, JsonRpcDispatcher dispatcher, int maxBodyBytes)
+    /// <summary>Listens on <paramref name="endpoint"/>; <paramref name="allowedOrigins"/> may read with credentials (none, or "*": any origin without).</summary>
+    public static async Task<RpcHttpServer> Start(IPEndPoint endpoint, JsonRpcDispatcher dispatcher, int maxBodyBytes, IReadOnlyCollection<string>? allowedOrigins = null)
     {
+        var origins = allowedOrigins is null || allowedOrigins.Count == 0 || allowedOrigins.Contains("*")
+            ? null
+            : allowedOrigins.ToHashSet(StringComparer.OrdinalIgnoreCase);
         ArgumentNullException.ThrowIfNull(endpoint);
         ArgumentNullException.ThrowIfNull(dispatcher);
         var builder = WebApplication.CreateSlimBuilder();
@@ -45,11 +51,11 @@ public sealed class RpcHttpServer : IAsyncDisposable
         var app = builder.Build();
         app.MapMethods(Path, ["OPTIONS"], context =>
         {
-            AddCors(context);
+            AddCors(context, origins);
             context.Response.StatusCode = 200;
             return Task.CompletedTask;
         });
-        app.MapPost(Path, context => Serve(context, dispatcher, maxBodyBytes));
+        app.MapPost(Path, context => Serve(context, dispatcher, maxBodyBytes, origins));
         await app.StartAsync();
         var bound = app.Urls.Select(url => new Uri(url)).First();
         return new RpcHttpServer(app, bound);
@@ -61,9 +67,9 @@ public sealed class RpcHttpServer : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    private static async Task Serve(HttpContext context, JsonRpcDispatcher dispatcher, int maxBodyBytes)
+    private static async Task Serve(HttpContext context, JsonRpcDispatcher dispatcher, int maxBodyBytes, HashSet<string>? origins)
     {
-        AddCors(context);
+        AddCors(context, origins);
         byte[] body;
         try
         {
@@ -109,12 +115,26 @@ public sealed class RpcHttpServer : IAsyncDisposable
         return total <= maxBodyBytes ? kept.ToArray() : new byte[maxBodyBytes + 1];
     }
 
-    private static void AddCors(HttpContext context)
+    private static void AddCors(HttpContext context, HashSet<string>? origins)
     {
         var headers = context.Response.Headers;
         var origin = context.Request.Headers.Origin.ToString();
-        headers.AccessControlAllowOrigin = origin.Length > 0 ? origin : "*";
-        headers.AccessControlAllowCredentials = "true";
+        if (origins is null)
+        {
+            headers.AccessControlAllowOrigin = "*";
+        }
+        else
+        {
+            headers.Vary = "Origin";
+            if (!origins.Contains(origin))
+            {
+                return;
+            }
+
+            headers.AccessControlAllowOrigin = origin;
+            headers.AccessControlAllowCredentials = "true";
+        }
+
         headers.AccessControlAllowMethods = "GET, POST, OPTIONS";
         headers.AccessControlAllowHeaders = AllowedHeaders;
     }

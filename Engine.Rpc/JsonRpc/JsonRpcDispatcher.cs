@@ -58,6 +58,13 @@ public sealed class JsonRpcDispatcher(IReadOnlyDictionary<string, RpcMethod> met
             return Error(null, RpcErrorCode.InvalidRequest, $"the request body is over {maxBodyBytes} bytes", null, context);
         }
 
+        // JSON strings are decoded only when read, so a byte that is no UTF-8, or an escaped half of a surrogate pair,
+        // would surface as an exception deep in a handler: both are refused here, in one pass each.
+        if (!System.Text.Unicode.Utf8.IsValid(body.Span))
+        {
+            return Error(null, RpcErrorCode.ParseError, "the body is not valid UTF-8", null, context);
+        }
+
         JsonDocument document;
         try
         {
@@ -66,6 +73,12 @@ public sealed class JsonRpcDispatcher(IReadOnlyDictionary<string, RpcMethod> met
         catch (JsonException e)
         {
             return Error(null, RpcErrorCode.ParseError, $"the body is not JSON: {e.Message}", null, context);
+        }
+
+        if (InvalidEscapedString(body.Span) is { } invalid)
+        {
+            document.Dispose();
+            return Error(null, RpcErrorCode.ParseError, invalid, null, context);
         }
 
         using (document)
@@ -122,7 +135,34 @@ public sealed class JsonRpcDispatcher(IReadOnlyDictionary<string, RpcMethod> met
             {
                 return Error(id, TimedOut, $"{name} did not finish within {timeout.TotalSeconds:0} s", null, context);
             }
+            catch (Exception e) when (e is InvalidOperationException or FormatException or OverflowException)
+            {
+                // What System.Text.Json throws when a handler reads a value as a kind it is not: the request's fault.
+                return Error(id, RpcErrorCode.InvalidParams, $"params of {name} are malformed: {e.Message}", null, context);
+            }
         }
+    }
+
+    /// <summary>The first string or property name whose escapes do not decode to text (a lone surrogate); null when all do.</summary>
+    private static string? InvalidEscapedString(ReadOnlySpan<byte> body)
+    {
+        var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = MaxDepth });
+        while (reader.Read())
+        {
+            if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && reader.ValueIsEscaped)
+            {
+                try
+                {
+                    reader.GetString();
+                }
+                catch (InvalidOperationException)
+                {
+                    return $"the string at byte {reader.TokenStartIndex} escapes half of a UTF-16 surrogate pair, which is no text";
+                }
+            }
+        }
+
+        return null;
     }
 
     private static JsonElement EmptyObject()

@@ -15,8 +15,10 @@ public sealed record KgwSession(byte[] Sender, string SignatureType, DateTimeOff
 /// Kwil Gateway's login, emulated in the RPC layer (kwil-protocol.md §5): `kgw.authn_param` hands out a single-use
 /// nonce and the SIWE-like text parameters, `kgw.authn` checks the wallet's signature over that text and sets the
 /// `kgw_session` cookie, `kgw.logout` ends it. `user.call` with a sender then needs a session for that very sender.
+/// With <c>secureCookies</c> (an endpoint clients reach over https) the cookie is marked Secure, so it never travels in clear.
 /// </summary>
-public sealed class KgwSessions(VerifierPool verifiers, TimeProvider clock, Func<CancellationToken, Task<string>> chainId, TimeSpan lifetime)
+public sealed class KgwSessions(VerifierPool verifiers, TimeProvider clock, Func<CancellationToken, Task<string>> chainId, TimeSpan lifetime,
+    bool secureCookies = false)
 {
     public const string CookieName = "kgw_session";
     public const string Statement = "Sign in to read your idOS data through this node.";
@@ -137,7 +139,7 @@ public sealed class KgwSessions(VerifierPool verifiers, TimeProvider clock, Func
             _sessions[token] = new KgwSession(sender, type, expires);
         }
 
-        context.SetCookies.Add($"{CookieName}={token}; Path=/; Expires={expires.UtcDateTime.ToString("R", CultureInfo.InvariantCulture)}; HttpOnly; SameSite=Lax");
+        context.SetCookies.Add($"{CookieName}={token}; Path=/; Expires={expires.UtcDateTime.ToString("R", CultureInfo.InvariantCulture)}; HttpOnly; SameSite=Lax{(secureCookies ? "; Secure" : "")}");
         return [];
     }
 
@@ -151,7 +153,7 @@ public sealed class KgwSessions(VerifierPool verifiers, TimeProvider clock, Func
             }
         }
 
-        context.SetCookies.Add($"{CookieName}=; Path=/; Expires={DateTimeOffset.UnixEpoch.UtcDateTime.ToString("R", CultureInfo.InvariantCulture)}; HttpOnly; SameSite=Lax");
+        context.SetCookies.Add($"{CookieName}=; Path=/; Expires={DateTimeOffset.UnixEpoch.UtcDateTime.ToString("R", CultureInfo.InvariantCulture)}; HttpOnly; SameSite=Lax{(secureCookies ? "; Secure" : "")}");
         return [];
     }
 

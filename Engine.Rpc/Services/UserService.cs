@@ -88,7 +88,7 @@ public sealed class UserService(INodeGateway gateway, VerifierPool verifiers, Re
         var identifier = TransactionJson.Hex(identifierElement.GetString()!, "id.identifier");
         var keyType = id.TryGetProperty("key_type", out var type) && type.ValueKind == JsonValueKind.String ? type.GetString()! : KeyTypeFor(identifier);
         var last = await reads.LastNonce(identifier, keyType, cancel);
-        var withPending = parameters.TryGetProperty("status", out var status) && status.ValueKind == JsonValueKind.Number && status.GetInt32() == 1;
+        var withPending = JsonParams.OptionalInteger(parameters, "status", 0, 1) == 1;
         var nonce = withPending ? pending.Highest(identifier, keyType, last) : last;
         var answer = new JsonObject { ["balance"] = "0", ["nonce"] = nonce };
         if (nonce != 0)
@@ -107,6 +107,7 @@ public sealed class UserService(INodeGateway gateway, VerifierPool verifiers, Re
 
     private async Task<JsonNode> Broadcast(JsonElement parameters, RequestContext context, CancellationToken cancel)
     {
+        var waitForCommit = JsonParams.OptionalInteger(parameters, "sync", 0, 2) == 1;
         var transaction = TransactionJson.Parse(RequiredObject(parameters, "tx"), requireSignature: true);
         byte[] bytes;
         try
@@ -153,7 +154,7 @@ public sealed class UserService(INodeGateway gateway, VerifierPool verifiers, Re
 
         pending.Admitted(signer, keyType, expected);
         var answer = new JsonObject { ["tx_hash"] = Convert.ToHexStringLower(hash) };
-        if (parameters.TryGetProperty("sync", out var sync) && sync.ValueKind == JsonValueKind.Number && sync.GetInt32() == 1)
+        if (waitForCommit)
         {
             var executed = await _executions.WaitFor(hash, settings.CommitTimeout, cancel)
                 ?? throw Refused(TxCommitTimeout, hash, $"not executed within {settings.CommitTimeout.TotalSeconds:0} s; query it with user.tx_query");
@@ -183,13 +184,21 @@ public sealed class UserService(INodeGateway gateway, VerifierPool verifiers, Re
                 $"transaction {Convert.ToHexStringLower(hash)} was executed at height {executed.Height}, but its block body is past this network's retention window");
         }
 
-        return new JsonObject
+        var answer = new JsonObject { ["tx_hash"] = Convert.ToHexStringLower(hash), ["height"] = executed.Height };
+        if (KwilTransaction.TryFromBytes(executed.Transaction, out var transaction, out _))
         {
-            ["tx_hash"] = Convert.ToHexStringLower(hash),
-            ["height"] = executed.Height,
-            ["tx"] = Private(TransactionJson.Render(KwilTransaction.FromBytes(executed.Transaction))),
-            ["tx_result"] = Result(executed.Code, executed.Log),
-        };
+            answer["tx"] = Private(TransactionJson.Render(transaction));
+        }
+        else
+        {
+            // A block may carry bytes that are no Kwil transaction (they executed as a failure with the reason in the
+            // result): shown as they are, since no transaction object can be made of them.
+            answer["tx"] = null;
+            answer["tx_bytes"] = privateMode ? "" : Convert.ToBase64String(executed.Transaction);
+        }
+
+        answer["tx_result"] = Result(executed.Code, executed.Log);
+        return answer;
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Numerics;
 using System.Security.Cryptography;
@@ -86,6 +87,23 @@ public sealed record KwilTransaction(KwilSignature? Signature, KwilTransactionBo
         var fee = (body.Fee ?? BigInteger.Zero).ToString(CultureInfo.InvariantCulture);
         return string.Create(CultureInfo.InvariantCulture,
             $"{body.Description}\n\nPayloadType: {body.PayloadType}\nPayloadDigest: {digest}\nFee: {fee}\nNonce: {body.Nonce}\n\nKwil Chain ID: {body.ChainId}\n");
+    }
+
+    /// <summary>As <see cref="FromBytes"/>, with the reason instead of an exception.</summary>
+    public static bool TryFromBytes(ReadOnlySpan<byte> bytes, [NotNullWhen(true)] out KwilTransaction? transaction, [NotNullWhen(false)] out string? error)
+    {
+        try
+        {
+            transaction = FromBytes(bytes);
+            error = null;
+            return true;
+        }
+        catch (KwilFormatException e)
+        {
+            transaction = null;
+            error = e.Message;
+            return false;
+        }
     }
 
     /// <summary>Decodes the binary form, refusing anything malformed, oversized or trailing.</summary>

@@ -21,8 +21,13 @@ internal sealed class FakeGateway : INodeGateway
 
     public (int Code, string Log)? ExecuteOnSubmit { get; set; }
 
-    public void MarkExecuted(byte[] transactionHash, int code, string log) =>
-        _executed[Convert.ToHexStringLower(transactionHash)] = new ExecutedTransaction(13, code, log, null);
+    public void MarkExecuted(byte[] transactionHash, int code, string log)
+    {
+        lock (_executed)
+        {
+            _executed[Convert.ToHexStringLower(transactionHash)] = new ExecutedTransaction(13, code, log, null);
+        }
+    }
 
     /// <summary>The size of every results query, in order.</summary>
     public List<int> ResultQueries { get; } = [];
@@ -32,17 +37,34 @@ internal sealed class FakeGateway : INodeGateway
 
     public Task<SubmitVerdict> Submit(byte[] transaction, CancellationToken cancel)
     {
-        Submitted.Add(transaction);
-        if (ExecuteOnSubmit is { } result)
+        lock (_executed)
         {
-            _executed[Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(transaction))] = new ExecutedTransaction(13, result.Code, result.Log, transaction);
+            Submitted.Add(transaction);
+            if (ExecuteOnSubmit is { } result)
+            {
+                _executed[Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(transaction))] = new ExecutedTransaction(13, result.Code, result.Log, transaction);
+            }
         }
 
         return Task.FromResult(new SubmitVerdict(SubmitStatus.Added, null));
     }
 
-    public Task<ExecutedTransaction?> Executed(byte[] transactionHash, CancellationToken cancel) =>
-        Task.FromResult(_executed.GetValueOrDefault(Convert.ToHexStringLower(transactionHash)));
+    /// <summary>A committed entry whose bytes are whatever the test says, decodable or not.</summary>
+    public void MarkExecuted(byte[] transactionHash, int code, string log, byte[] transaction)
+    {
+        lock (_executed)
+        {
+            _executed[Convert.ToHexStringLower(transactionHash)] = new ExecutedTransaction(13, code, log, transaction);
+        }
+    }
+
+    public Task<ExecutedTransaction?> Executed(byte[] transactionHash, CancellationToken cancel)
+    {
+        lock (_executed)
+        {
+            return Task.FromResult(_executed.GetValueOrDefault(Convert.ToHexStringLower(transactionHash)));
+        }
+    }
 
     public Task<IReadOnlyList<TransactionResult?>> Results(IReadOnlyList<byte[]> transactionHashes, CancellationToken cancel)
     {
@@ -51,8 +73,11 @@ internal sealed class FakeGateway : INodeGateway
             ResultQueries.Add(transactionHashes.Count);
         }
 
-        return Task.FromResult<IReadOnlyList<TransactionResult?>>([.. transactionHashes.Select(h =>
-            _executed.GetValueOrDefault(Convert.ToHexStringLower(h)) is { } e ? new TransactionResult(e.Height, e.Code, e.Log) : null)]);
+        lock (_executed)
+        {
+            return Task.FromResult<IReadOnlyList<TransactionResult?>>([.. transactionHashes.Select(h =>
+                _executed.GetValueOrDefault(Convert.ToHexStringLower(h)) is { } e ? new TransactionResult(e.Height, e.Code, e.Log) : null)]);
+        }
     }
 
     public Task<ReadBatchReply> Read(ReadBatch batch, CancellationToken cancel)

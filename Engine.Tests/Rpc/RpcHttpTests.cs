@@ -72,17 +72,67 @@ public sealed class RpcHttpTests : IAsyncLifetime, IDisposable
         Assert.Equal(HttpStatusCode.OK, after.StatusCode);
     }
 
+    /// <summary>Bytes no UTF-8 decoder accepts, escapes that decode to no text, and numbers out of range or of the wrong kind.</summary>
+    public static TheoryData<string, byte[], int, string> MalformedText => new()
+    {
+        { "invalid UTF-8 inside the method", Bytes("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"user.pi", [0xC3, 0x28], "ng\",\"params\":{}}"), RpcErrorCode.ParseError, "UTF-8" },
+        { "invalid UTF-8 in the id", Bytes("{\"jsonrpc\":\"2.0\",\"id\":\"", [0xFF], "\",\"method\":\"user.ping\",\"params\":{}}"), RpcErrorCode.ParseError, "UTF-8" },
+        { "a lone surrogate escaped in a string", Encoding.UTF8.GetBytes(Request("user.ping", "{\"message\":\"\\ud800\"}")), RpcErrorCode.ParseError, "surrogate" },
+        { "status out of range", Encoding.UTF8.GetBytes(Request("user.account", $$"""{"id":{"identifier":"{{CapturedBroadcast.Sender}}"},"status":1e10}""")), RpcErrorCode.InvalidParams, "status must be an integer" },
+        { "sync a fraction", Encoding.UTF8.GetBytes(Request("user.broadcast", $$"""{"tx":{{CapturedBroadcast.Json}},"sync":1.5}""")), RpcErrorCode.InvalidParams, "sync must be an integer" },
+        { "sync a string", Encoding.UTF8.GetBytes(Request("user.broadcast", $$"""{"tx":{{CapturedBroadcast.Json}},"sync":"1"}""")), RpcErrorCode.InvalidParams, "sync must be an integer" },
+    };
+
+    [Theory]
+    [MemberData(nameof(MalformedText))]
+    public async Task Malformed_text_and_numbers_get_a_client_error_naming_what_is_wrong(string what, byte[] body, int code, string message)
+    {
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var response = await _http.PostAsync(Endpoint, content);
+        var answer = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+
+        Assert.True((int)response.StatusCode == 400, $"{what}: HTTP {(int)response.StatusCode}");
+        Assert.Equal(code, (int)answer["error"]!["code"]!);
+        Assert.Contains(message, (string?)answer["error"]!["message"], StringComparison.Ordinal);
+    }
+
     [Fact]
-    public async Task The_browser_preflight_is_answered_with_the_origin_echoed_and_credentials_allowed()
+    public async Task By_default_any_origin_may_call_without_credentials()
     {
         using var request = new HttpRequestMessage(HttpMethod.Options, Endpoint);
         request.Headers.Add("Origin", "https://app.example");
         using var response = await _http.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("https://app.example", response.Headers.GetValues("Access-Control-Allow-Origin").Single());
-        Assert.Equal("true", response.Headers.GetValues("Access-Control-Allow-Credentials").Single());
+        Assert.Equal("*", response.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.False(response.Headers.Contains("Access-Control-Allow-Credentials"));
     }
+
+    [Fact]
+    public async Task Listed_origins_get_their_origin_echoed_with_credentials_and_others_nothing()
+    {
+        var service = new UserService(new FakeGateway(), _actors.Verifiers, _actors.Reads(new FakeGateway()),
+            new PendingNonces(TimeProvider.System, TimeSpan.FromMinutes(2)), BroadcastSettings.Default);
+        await using var server = await RpcHttpServer.Start(new IPEndPoint(IPAddress.Loopback, 0),
+            new JsonRpcDispatcher(service.Methods, MaxBody, TimeSpan.FromSeconds(10)), MaxBody, ["https://app.example"]);
+
+        foreach (var (origin, allowed) in new[] { ("https://app.example", true), ("https://evil.example", false) })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Options, new Uri(server.Address, RpcHttpServer.Path));
+            request.Headers.Add("Origin", origin);
+            using var response = await _http.SendAsync(request);
+
+            Assert.Equal(allowed, response.Headers.Contains("Access-Control-Allow-Origin"));
+            Assert.Equal(allowed, response.Headers.Contains("Access-Control-Allow-Credentials"));
+            if (allowed)
+            {
+                Assert.Equal(origin, response.Headers.GetValues("Access-Control-Allow-Origin").Single());
+            }
+        }
+    }
+
+    private static byte[] Bytes(string before, byte[] middle, string after) => [.. Encoding.UTF8.GetBytes(before), .. middle, .. Encoding.UTF8.GetBytes(after)];
 
     /// <summary>The captured, validly signed broadcast (nonce 1, which the fake validator already counts as used), or its high-s twin.</summary>
     private static string Captured(bool highS)

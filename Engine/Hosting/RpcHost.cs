@@ -47,6 +47,12 @@ public sealed record RpcSettings(IPEndPoint Listen, IReadOnlyList<Address> Valid
 
     public (double PerSecond, int Burst) ChallengeLimit { get; init; } = (10, 20);
 
+    /// <summary>Where clients reach the endpoint, when a proxy in front terminates TLS: https makes the session cookie Secure.</summary>
+    public Uri? PublicUrl { get; init; }
+
+    /// <summary>Origins whose pages may read with the visitor's KGW cookie; empty for any origin without credentials (kwild's default).</summary>
+    public IReadOnlyList<string> CorsOrigins { get; init; } = [];
+
     /// <summary>
     /// Reads the settings; the localnet passes its own <paramref name="validators"/> and <paramref name="transport"/>
     /// (its member identity) instead of the configuration's.
@@ -100,7 +106,17 @@ public sealed record RpcSettings(IPEndPoint Listen, IReadOnlyList<Address> Valid
             ChallengeExpiry = config.GetTimeSpan($"{Section}.challenge-expiry", TimeSpan.FromSeconds(10)),
             WriteLimit = Limit(config, "writes", (100, 200)),
             ChallengeLimit = Limit(config, "challenges", (10, 20)),
+            PublicUrl = PublicUrlOf(config),
+            CorsOrigins = config.HasPath($"{Section}.cors-origins") ? [.. config.GetStringList($"{Section}.cors-origins").Where(o => o != "*")] : [],
         };
+    }
+
+    private static Uri? PublicUrlOf(Config config)
+    {
+        var text = config.GetString($"{Section}.public-url", "");
+        return text.Length == 0 ? null
+            : Uri.TryCreate(text, UriKind.Absolute, out var url) && url.Scheme is "http" or "https" ? url
+            : throw new ConfigurationException($"{Section}.public-url \"{text}\" is not an http or https URL.");
     }
 
     private static (double PerSecond, int Burst) Limit(Config config, string what, (double PerSecond, int Burst) fallback)
@@ -161,7 +177,8 @@ public sealed class RpcHost : IAsyncDisposable
             var reads = ReadBatcher.Start(system, gateway, settings.ReadBatching);
             var service = new UserService(gateway, verifiers, reads, new PendingNonces(TimeProvider.System, TimeSpan.FromMinutes(2)),
                 new BroadcastSettings(settings.CommitTimeout, TimeSpan.FromMilliseconds(50)), settings.PrivateMode);
-            var sessions = new KgwSessions(verifiers, TimeProvider.System, async cancel => (await gateway.Chain(cancel)).ChainId, TimeSpan.FromHours(1));
+            var sessions = new KgwSessions(verifiers, TimeProvider.System, async cancel => (await gateway.Chain(cancel)).ChainId, TimeSpan.FromHours(1),
+                secureCookies: settings.PublicUrl?.Scheme == Uri.UriSchemeHttps);
             var challenges = new ViewChallenges(TimeProvider.System, settings.ChallengeExpiry);
             var methods = service.Methods
                 .Concat(new CallService(reads, sessions, settings.PrivateMode ? challenges : null, verifiers).Methods)
@@ -173,7 +190,7 @@ public sealed class RpcHost : IAsyncDisposable
             methods["user.challenge"] = challengeLimit.Guard(methods["user.challenge"], "challenges");
             methods["kgw.authn_param"] = challengeLimit.Guard(methods["kgw.authn_param"], "login challenges");
             var dispatcher = new JsonRpcDispatcher(methods, settings.MaxBodyBytes, settings.RequestTimeout);
-            return new RpcHost(system, await RpcHttpServer.Start(settings.Listen, dispatcher, settings.MaxBodyBytes));
+            return new RpcHost(system, await RpcHttpServer.Start(settings.Listen, dispatcher, settings.MaxBodyBytes, settings.CorsOrigins));
         }
         catch
         {
