@@ -18,7 +18,10 @@ public sealed class LoopbackClusterTests
     [Fact]
     public async Task Four_nodes_form_a_cluster_and_a_vote_crosses_tcp_byte_for_byte()
     {
-        await using var cluster = new LoopbackCluster();
+        // Untrusted mode lets remote lookups reach only the listed paths; the test's echo actor is one more.
+        var trusted = global::Akka.Configuration.ConfigurationFactory.ParseString(TestFiles.NodeConf).GetStringList("akka.remote.trusted-selection-paths");
+        await using var cluster = new LoopbackCluster(
+            $"akka.remote.trusted-selection-paths = [{string.Join(", ", trusted.Append("/user/echo").Select(p => $"\"{p}\""))}]");
         await LoopbackCluster.WaitUntil(cluster.AllUpAndReachable, "all 4 nodes to see 4 members Up");
         cluster.Systems[3].ActorOf(Props.Create<Echo>(), "echo");
         var vote = _t.Vote(2, _t.Chain.GenesisBlock.Id, 7);

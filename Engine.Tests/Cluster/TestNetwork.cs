@@ -23,7 +23,8 @@ internal sealed class TestNetwork : IDisposable
     /// <param name="validators">How many validators the genesis lists.</param>
     /// <param name="overrides">HOCON written into every node's file, above the shipped defaults.</param>
     /// <param name="application">opaque for tests of consensus alone (signed counters); idos for the state machine.</param>
-    public TestNetwork(int validators, string overrides = "", string application = "opaque")
+    /// <param name="beforePrepare">Runs after the node files are written and before missing keys and genesis are made, to make them another way.</param>
+    public TestNetwork(int validators, string overrides = "", string application = "opaque", Action<TestNetwork>? beforePrepare = null)
     {
         Root = Directory.CreateTempSubdirectory("idos-net-").FullName;
         Ports = global::IdOS.Akka.Engine.Bench.LocalPorts.Free(validators);
@@ -48,6 +49,7 @@ internal sealed class TestNetwork : IDisposable
             return path;
         })];
         OwnerKey = Path.Combine(Root, "owner.key");
+        beforePrepare?.Invoke(this);
         var configs = ConfigPaths.Select(NodeConfig.Load).ToList();
         Chain = LocalNetwork.Prepare(configs, "idos-akka-test", OwnerKey);
         Transport = LocalNetwork.MemberTransport(configs[0]);

@@ -16,9 +16,10 @@ public static class KeyCommands
         """;
 
     public const string GenesisUsage = """
-        genesis --validators A.pub,B.pub,... --out FILE [--chain-id ID] [--genesis-time 2026-11-23T00:00:00.000Z]
+        genesis --validators A.pub,B.pub,... --out FILE [--chain-id ID] [--genesis-time 2026-11-23T00:00:00.000Z] [--db-owner KEY]
           writes the genesis file all nodes share, each validator with the TLS pins its .pub file signs; validator
-          order (which fixes indices and leaders) is the order given
+          order (which fixes indices and leaders) is the order given; --db-owner names the idOS database owner (an
+          ed25519 public key in hex, or an EVM address)
         """;
 
     public static int Keygen(IReadOnlyList<string> args, TextWriter output)
@@ -54,6 +55,7 @@ public static class KeyCommands
         var path = options.Text("out", "");
         var chainId = options.Text("chain-id", "idos-akka-localnet");
         var time = options.Text("genesis-time", "");
+        var owner = options.Text("db-owner", "");
         options.RejectUnknown();
         if (validators.Length == 0 || path.Length == 0)
         {
@@ -69,7 +71,7 @@ public static class KeyCommands
         var keys = validators.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(KeyFiles.ReadValidator)
             .ToList();
-        var chain = GenesisFile.Write(path, chainId, genesisTime, keys);
+        var chain = GenesisFile.Write(path, chainId, genesisTime, keys, owner);
         output.WriteLine($"genesis written to {path}: chain {chain.ChainId}, {keys.Count} validators (f = {chain.Validators.MaxFaulty}), " +
             $"{keys.Count(k => k.TlsPins.Count > 0)} with TLS pins, " +
             $"genesis block {chain.GenesisBlock.Id}");
