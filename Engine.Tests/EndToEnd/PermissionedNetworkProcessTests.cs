@@ -14,8 +14,9 @@ namespace IdOS.Akka.Engine.Tests.EndToEnd;
 /// <summary>
 /// Four validator processes and an RPC system on mutual TLS, from the keys, certificates and genesis the `keygen` and
 /// `genesis` commands write, and processes that should get nothing from them: a plain Akka.Remote system, one with
-/// TLS and a certificate of its own, and a pinned member that misbehaves. The same attacks are first shown to work on
-/// a network that runs insecure and without Akka's untrusted mode, so that each check below can fail.
+/// TLS and a certificate of its own, and a pinned member that misbehaves (it is answered reads only after its signed
+/// hello). The same attacks are first shown to work on a network that runs insecure, without Akka's untrusted mode
+/// and with Akka's own serializers, so that each check below can fail.
 /// </summary>
 [Trait("Category", "Process")]
 [Collection(SerialClusters.Name)]
@@ -51,10 +52,10 @@ public sealed class PermissionedNetworkProcessTests
     [Fact]
     public async Task Only_pinned_parties_reach_a_validator_and_a_pinned_member_cannot_stop_it_or_forge_a_vote()
     {
-        using var network = new TestNetwork(4, beforePrepare: KeysFromTheCommandLine);
+        using var network = new TestNetwork(4, application: "idos", beforePrepare: KeysFromTheCommandLine);
         Assert.True(network.Transport.IsTls);
         await using var nodes = new NodeProcesses(network);
-        await IdosNetworkProcessTests.StartAll(nodes);
+        await using var rpc = await RpcProcessTests.StartWithRpc(nodes);
         var target = nodes.Addresses[0];
 
         // (a) A plain Akka.Remote system and (b) one with TLS and a certificate nobody listed: the handshake fails, so no
@@ -82,7 +83,7 @@ public sealed class PermissionedNetworkProcessTests
         // without costing the consensus actor a check each.
         using (var stopper = Outsider(network.Transport))
         {
-            var consensus = await Identify(stopper, target) ?? throw new InvalidOperationException("a pinned member got no answer from /user/consensus");
+            var consensus = await Identify(stopper, target, TimeSpan.FromSeconds(15)) ?? throw new InvalidOperationException("a pinned member got no answer from /user/consensus");
             consensus.Tell(PoisonPill.Instance);
             consensus.Tell(Kill.Instance);
             Select(stopper, target, ConsensusActor.Name).Tell(PoisonPill.Instance);
@@ -93,6 +94,11 @@ public sealed class PermissionedNetworkProcessTests
         }
 
         using var member = Outsider(network.Transport);
+        var read = new ReadBatchQuery([], [new AccountRef(new byte[20], "secp256k1")], 0);
+        Assert.False(Assert.IsType<QueryAccessAnswer>(await Select(member, target, QueryActor.Name).Ask<object>(read, TimeSpan.FromSeconds(10))).Allowed);
+        var proven = await NodeClient.On(member, network.Transport).Read(target, read, TimeSpan.FromSeconds(10));
+
+        Assert.Single(proven.NextNonces);
 
         var impersonated = await member.ActorSelection(new RootActorPath(nodes.Addresses[2]) / "user" / PeerDirectory.Name)
             .ResolveOne(TimeSpan.FromSeconds(5));
@@ -132,6 +138,14 @@ public sealed class PermissionedNetworkProcessTests
             return (statuses.All(s => s is not null && s.Height > height + 5 && s.PeersConnected == 3), NodeProcesses.Describe(statuses));
         }, "all four validators to keep committing after the attacks");
         Assert.All(Enumerable.Range(0, 4), v => Assert.True(nodes.IsRunning(v), nodes.Log(v)));
+
+        // The RPC system, a listed member too, reads through its own greeting all along.
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var account = await RpcProcessTests.Call(http, rpc.Endpoint, "user.account", new System.Text.Json.Nodes.JsonObject
+        {
+            ["id"] = new System.Text.Json.Nodes.JsonObject { ["identifier"] = new string('0', 40), ["key_type"] = "secp256k1" },
+        });
+        Assert.True(account["result"]?["nonce"] is not null, account.ToJsonString());
     }
 
     /// <summary>The validators' keys and certificates, the RPC member's certificate and genesis, as an operator makes them.</summary>
@@ -175,12 +189,12 @@ public sealed class PermissionedNetworkProcessTests
 
     private static ActorSelection Select(ActorSystem from, Address node, string actor) => from.ActorSelection(new RootActorPath(node) / "user" / actor);
 
-    /// <summary>The node's consensus actor as an Identify finds it; null when nothing answers.</summary>
-    private static async Task<IActorRef?> Identify(ActorSystem from, Address node)
+    /// <summary>The node's consensus actor as an Identify finds it; null when nothing answers within <paramref name="wait"/> (default <see cref="NoAnswer"/>).</summary>
+    private static async Task<IActorRef?> Identify(ActorSystem from, Address node, TimeSpan? wait = null)
     {
         try
         {
-            return (await Select(from, node, ConsensusActor.Name).Ask<ActorIdentity>(new Identify(1), NoAnswer)).Subject;
+            return (await Select(from, node, ConsensusActor.Name).Ask<ActorIdentity>(new Identify(1), wait ?? NoAnswer)).Subject;
         }
         catch (AskTimeoutException)
         {

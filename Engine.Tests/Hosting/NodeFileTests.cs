@@ -111,4 +111,44 @@ public sealed class NodeFileTests : IDisposable
         Assert.Contains("genesis_time", Assert.Throws<NodeFileException>(() => GenesisFile.Read(PathOf("g3.json"))).Message, StringComparison.Ordinal);
         Assert.Contains("not a genesis file", Assert.Throws<NodeFileException>(() => GenesisFile.Read(PathOf("g4.json"))).Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Keygen_binds_the_tls_pin_to_the_validator_key_and_genesis_refuses_a_pin_moved_to_another_validator()
+    {
+        var first = KeyFiles.GenerateValidator(PathOf("v1/validator.key"));
+        var second = KeyFiles.GenerateValidator(PathOf("v2/validator.key"));
+        Assert.Equal(TlsFiles.PinOf(PathOf("v1/tls.crt")), Assert.Single(first.TlsPins).Pin);
+        Assert.Equal(first, KeyFiles.ReadValidator(PathOf("v1/validator.key.pub")), new ValidatorComparer());
+
+        GenesisFile.Write(PathOf("g.json"), "net", DateTimeOffset.UnixEpoch, [first, second]);
+        Assert.Equal([first.TlsPins[0].Pin, second.TlsPins[0].Pin], GenesisFile.ReadValidators(PathOf("g.json")).Select(v => v.TlsPins[0].Pin));
+
+        var swapped = File.ReadAllText(PathOf("g.json")).Replace(first.TlsPins[0].Pin.ToString(), second.TlsPins[0].Pin.ToString(), StringComparison.Ordinal);
+        File.WriteAllText(PathOf("swapped.json"), swapped);
+        var error = Assert.Throws<NodeFileException>(() => GenesisFile.ReadValidators(PathOf("swapped.json")));
+        Assert.Contains("validators[0].tls_pins[0] is not signed by validator 0's key", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_rotated_certificate_is_signed_by_the_existing_key_and_sits_beside_the_old_pin_in_genesis()
+    {
+        var validator = KeyFiles.GenerateValidator(PathOf("v1/validator.key"));
+        using var output = new StringWriter();
+
+        Assert.Equal(0, KeyCommands.Keygen(["--tls", "--key", PathOf("v1/validator.key"), "--out", PathOf("v1/tls-2.crt")], output));
+
+        var entry = System.Text.Json.Nodes.JsonNode.Parse(output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1])!;
+        var rotated = new Engine.Network.SignedTlsPin(Engine.Network.TlsPin.TryParse((string?)entry["pin"])!.Value, Convert.FromHexString((string)entry["signature"]!));
+        Assert.Equal(TlsFiles.PinOf(PathOf("v1/tls-2.crt")), rotated.Pin);
+        GenesisFile.Write(PathOf("g.json"), "net", DateTimeOffset.UnixEpoch, [validator with { TlsPins = [.. validator.TlsPins, rotated] }]);
+        Assert.Equal(2, GenesisFile.ReadValidators(PathOf("g.json"))[0].TlsPins.Count);
+    }
+
+    private sealed class ValidatorComparer : IEqualityComparer<GenesisValidator>
+    {
+        public bool Equals(GenesisValidator? x, GenesisValidator? y) =>
+            x is not null && y is not null && x.Key.Equals(y.Key) && x.TlsPins.Select(p => p.Pin).SequenceEqual(y.TlsPins.Select(p => p.Pin));
+
+        public int GetHashCode(GenesisValidator obj) => obj.Key.GetHashCode();
+    }
 }

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Hosting;
 using IdOS.Akka.Engine.Network;
@@ -10,7 +11,9 @@ namespace IdOS.Akka.Engine.Actors;
 
 /// <summary>
 /// Answers reads of committed idOS state on a database connection of its own and a thread of its own, so that
-/// clients asking for results never hold up block execution, and execution never holds up their answers.
+/// clients asking for results never hold up block execution, and execution never holds up their answers. Remote
+/// senders are answered only once they proved to be a listed RPC member (<see cref="QueryAccess"/>); others get a
+/// refusal (<see cref="QueryAccessAnswer"/>).
 /// </summary>
 public sealed class QueryActor : ReceiveActor
 {
@@ -19,11 +22,32 @@ public sealed class QueryActor : ReceiveActor
     private readonly StateDatabase _database;
     private readonly SqliteBlockStore _blocks;
 
-    public QueryActor(StateStoreOptions options, string databaseOwner, SqliteBlockStore blocks)
+    public QueryActor(StateStoreOptions options, string databaseOwner, SqliteBlockStore blocks, QueryAccess access)
     {
+        ArgumentNullException.ThrowIfNull(access);
         _database = StateDatabase.Open(options);
         _blocks = blocks;
         var reader = new StateReader(_database, databaseOwner);
+        var log = Context.GetLogger();
+        Receive<MemberHello>(hello =>
+        {
+            var verdict = access.Prove(hello, Sender, ((ExtendedActorSystem)Context.System).Provider.DefaultAddress);
+            if (!verdict.IsAccepted)
+            {
+                log.Warning("Refused a member hello from {0}: {1}", Sender.Path.Address, verdict.Reason);
+            }
+
+            Sender.Tell(new QueryAccessAnswer(verdict.IsAccepted, verdict.Reason ?? ""));
+        });
+        Receive<NodeMessage>(message => !access.Allows(Sender), _ =>
+        {
+            if (access.Refused <= 10 || access.Refused % 1_000 == 0)
+            {
+                log.Warning("Refused a query from {0}, which has not proven it is a listed RPC member ({1} refused so far).", Sender.Path.Address, access.Refused);
+            }
+
+            Sender.Tell(new QueryAccessAnswer(false, "this node answers queries only from the RPC members its operator lists, after their signed hello"));
+        });
         Receive<TransactionResultsQuery>(query =>
         {
             var (height, rows) = reader.TransactionResults([.. query.Hashes.Select(h => h.ToArray())]);
@@ -40,8 +64,8 @@ public sealed class QueryActor : ReceiveActor
             Sender.Tell(new AppHashAnswer(query.Height, reader.AppHashAt(query.Height) is { } hash ? new Hash32(hash) : null)));
     }
 
-    public static Props Props(StateStoreOptions options, string databaseOwner, SqliteBlockStore blocks) =>
-        global::Akka.Actor.Props.Create(() => new QueryActor(options, databaseOwner, blocks)).WithDispatcher("idos.blocking-io-dispatcher");
+    public static Props Props(StateStoreOptions options, string databaseOwner, SqliteBlockStore blocks, QueryAccess access) =>
+        global::Akka.Actor.Props.Create(() => new QueryActor(options, databaseOwner, blocks, access)).WithDispatcher("idos.blocking-io-dispatcher");
 
     protected override void PostStop()
     {

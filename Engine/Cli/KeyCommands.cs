@@ -1,4 +1,5 @@
 using IdOS.Akka.Engine.Hosting;
+using IdOS.Akka.Engine.Network;
 
 namespace IdOS.Akka.Engine.Cli;
 
@@ -10,6 +11,9 @@ public static class KeyCommands
           writes a new validator key to FILE (owner-readable only), its TLS certificate and key to tls.crt and tls.key
           in the same folder, and to FILE.pub the public key with the certificate's pin signed by the key (what
           genesis lists); never overwrites
+        keygen --tls --key FILE --out NEW.crt
+          writes a new TLS certificate and key (NEW.crt, NEW.key) for the validator whose key is in FILE, and prints
+          the pin signed by that key: the entry to add to the validator's tls_pins in genesis to rotate its certificate
         keygen --rpc --out FILE.crt
           writes an RPC system's TLS certificate to FILE.crt and its key to FILE.key, and prints the pin the
           validators' operators list in idos.node.rpc-members; never overwrites
@@ -25,13 +29,29 @@ public static class KeyCommands
     public static int Keygen(IReadOnlyList<string> args, TextWriter output)
     {
         ArgumentNullException.ThrowIfNull(output);
-        var options = new CommandLineOptions(args, new HashSet<string>(StringComparer.Ordinal) { "rpc" });
+        var options = new CommandLineOptions(args, new HashSet<string>(StringComparer.Ordinal) { "rpc", "tls" });
         var path = options.Text("out", "");
         var rpc = options.Flag("rpc");
+        var tls = options.Flag("tls");
+        var validatorKey = options.Text("key", "");
         options.RejectUnknown();
         if (path.Length == 0)
         {
             throw new UsageException("keygen needs --out FILE");
+        }
+
+        if (tls)
+        {
+            if (validatorKey.Length == 0)
+            {
+                throw new UsageException("keygen --tls needs --key FILE, the validator key that signs the new certificate's pin");
+            }
+
+            using var key = KeyFiles.ReadPrivate(validatorKey);
+            var signed = SignedTlsPin.Sign(key, TlsFiles.Generate(path, TlsFiles.KeyFileOf(path), $"idos validator {key.PublicKey.ToString()[..16]}"));
+            output.WriteLine($"TLS certificate written to {path}, its key to {TlsFiles.KeyFileOf(path)}; add to validator {key.PublicKey}'s tls_pins in genesis:");
+            output.WriteLine($"{{ \"pin\": \"{signed.Pin}\", \"signature\": \"{Convert.ToHexStringLower(signed.Signature)}\" }}");
+            return 0;
         }
 
         if (rpc)

@@ -13,12 +13,18 @@ namespace IdOS.Akka.Engine.Hosting;
 /// </summary>
 public sealed class NodeClient : IAsyncDisposable
 {
-    private readonly ActorSystem _system;
-    private readonly bool _ownsSystem;
+    /// <summary>Well inside the two minutes a validator accepts a hello for, so a greeting is renewed before it lapses.</summary>
+    private static readonly TimeSpan GreetingRenewal = TimeSpan.FromSeconds(60);
 
-    private NodeClient(ActorSystem system, bool ownsSystem)
+    private readonly ActorSystem _system;
+    private readonly TransportSecurity _security;
+    private readonly bool _ownsSystem;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Address, long> _greetedAt = new();
+
+    private NodeClient(ActorSystem system, TransportSecurity security, bool ownsSystem)
     {
         _system = system;
+        _security = security;
         _ownsSystem = ownsSystem;
     }
 
@@ -33,11 +39,11 @@ public sealed class NodeClient : IAsyncDisposable
             akka.loglevel = ERROR
             akka.log-dead-letters = off
             """).WithFallback(NodeConfig.Defaults);
-        return new NodeClient(security.CreateSystem("idos-client", config), ownsSystem: true);
+        return new NodeClient(security.CreateSystem("idos-client", config), security, ownsSystem: true);
     }
 
-    /// <summary>A client that asks through <paramref name="system"/>, which stays its owner's to stop.</summary>
-    public static NodeClient On(ActorSystem system) => new(system, ownsSystem: false);
+    /// <summary>A client that asks through <paramref name="system"/> (made with <paramref name="security"/>), which stays its owner's to stop.</summary>
+    public static NodeClient On(ActorSystem system, TransportSecurity security) => new(system, security, ownsSystem: false);
 
     public static Address NodeAddress(string host, int port, TransportSecurity security)
     {
@@ -52,16 +58,14 @@ public sealed class NodeClient : IAsyncDisposable
         Select(node, MempoolActor.Name).Ask<SubmitResults>(new SubmitTransactions(transactions), timeout);
 
     public Task<TransactionResults> Results(Address node, IReadOnlyList<Hash32> transactionHashes, TimeSpan timeout, bool includeTransactions = false) =>
-        Select(node, QueryActor.Name).Ask<TransactionResults>(new TransactionResultsQuery(transactionHashes, includeTransactions), timeout);
+        Query<TransactionResults>(node, new TransactionResultsQuery(transactionHashes, includeTransactions), timeout);
 
     public Task<AccountAnswer> Account(Address node, byte[] identifier, string keyType, TimeSpan timeout) =>
-        Select(node, QueryActor.Name).Ask<AccountAnswer>(new AccountQuery(identifier, keyType), timeout);
+        Query<AccountAnswer>(node, new AccountQuery(identifier, keyType), timeout);
 
-    public Task<ReadBatchAnswer> Read(Address node, ReadBatchQuery batch, TimeSpan timeout) =>
-        Select(node, QueryActor.Name).Ask<ReadBatchAnswer>(batch, timeout);
+    public Task<ReadBatchAnswer> Read(Address node, ReadBatchQuery batch, TimeSpan timeout) => Query<ReadBatchAnswer>(node, batch, timeout);
 
-    public Task<AppHashAnswer> AppHash(Address node, long height, TimeSpan timeout) =>
-        Select(node, QueryActor.Name).Ask<AppHashAnswer>(new AppHashQuery(height), timeout);
+    public Task<AppHashAnswer> AppHash(Address node, long height, TimeSpan timeout) => Query<AppHashAnswer>(node, new AppHashQuery(height), timeout);
 
     /// <summary>The system this client asks through, for actors of its own (the cluster benchmark's clients).</summary>
     public ActorSystem System => _system;
@@ -75,4 +79,59 @@ public sealed class NodeClient : IAsyncDisposable
     }
 
     private ActorSelection Select(Address node, string actor) => _system.ActorSelection(new RootActorPath(node) / "user" / actor);
+
+    /// <summary>
+    /// Asks the node's query actor, after greeting it when this client has not lately; a refusal, as after the node
+    /// restarted and forgot the greeting, is greeted and asked once more.
+    /// </summary>
+    private async Task<T> Query<T>(Address node, NodeMessage query, TimeSpan timeout)
+    {
+        await Greet(node, force: false, timeout);
+        var answer = await Select(node, QueryActor.Name).Ask<object>(query, timeout);
+        if (answer is QueryAccessAnswer { Allowed: false })
+        {
+            await Greet(node, force: true, timeout);
+            answer = await Select(node, QueryActor.Name).Ask<object>(query, timeout);
+        }
+
+        return answer switch
+        {
+            T expected => expected,
+            QueryAccessAnswer refused => throw new NodeRefusedException($"{node} refused the query: {refused.Reason}"),
+            _ => throw new NodeRefusedException($"{node} answered a {typeof(T).Name} query with {answer.GetType().Name}"),
+        };
+    }
+
+    /// <summary>Proves to the node's query actor that this client holds a listed RPC member's certificate (nothing to prove without TLS).</summary>
+    private async Task Greet(Address node, bool force, TimeSpan timeout)
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        if ((!force && _greetedAt.TryGetValue(node, out var last) && now - last <= GreetingRenewal.TotalMilliseconds)
+            || _security.HelloTo(((ExtendedActorSystem)_system).Provider.DefaultAddress, node, now) is not { } hello)
+        {
+            return;
+        }
+
+        var answer = await Select(node, QueryActor.Name).Ask<QueryAccessAnswer>(hello, timeout);
+        if (!answer.Allowed)
+        {
+            throw new NodeRefusedException($"{node} refused this client's member hello: {answer.Reason}");
+        }
+
+        _greetedAt[node] = now;
+    }
+}
+
+/// <summary>A node that answered with a refusal rather than the answer asked for; another node may still answer.</summary>
+public sealed class NodeRefusedException(string message) : Exception(message)
+{
+    public NodeRefusedException()
+        : this("the node refused")
+    {
+    }
+
+    public NodeRefusedException(string message, Exception inner)
+        : this(message + ": " + inner.Message)
+    {
+    }
 }

@@ -48,6 +48,9 @@ public sealed class NodeSettings : IDisposable
     /// <summary>Who may talk to this node over Akka.Remote: mutual TLS with the pins of genesis and the RPC members, unless insecure.</summary>
     public TransportSecurity Transport { get; }
 
+    /// <summary>The RPC members its operator lists (idos.node.rpc-members), by pin: the only remote senders its query actor answers.</summary>
+    public IReadOnlyDictionary<TlsPin, string> RpcMembers { get; private init; } = new Dictionary<TlsPin, string>();
+
     public ConsensusSettings Consensus { get; }
 
     public ApplicationKind Application { get; }
@@ -102,7 +105,10 @@ public sealed class NodeSettings : IDisposable
         }
 
         var seeds = seedList.Select(seed => transport.Dialed(seed, config)).ToList();
-        return new NodeSettings(chain, index, key, dataDirectory, seeds, consensus, application, stateStore, retention, transport);
+        return new NodeSettings(chain, index, key, dataDirectory, seeds, consensus, application, stateStore, retention, transport)
+        {
+            RpcMembers = TransportSettings.RpcMembers(config, $"{Section}.rpc-members"),
+        };
     }
 
     public void Dispose() => Key.Dispose();

@@ -171,7 +171,7 @@ public sealed class RpcHost : IAsyncDisposable
         {
             var cluster = AkkaCluster.Get(system);
             cluster.JoinSeedNodes(settings.Validators);
-            var gateway = new ValidatorGateway(NodeClient.On(system), settings.Validators, settings.AskTimeout,
+            var gateway = new ValidatorGateway(NodeClient.On(system, settings.Transport), settings.Validators, settings.AskTimeout,
                 node => !cluster.State.Unreachable.Any(member => member.Address == node));
             var verifiers = VerifierPool.Start(system, settings.Verifiers, Secp256k1.Recovery);
             var reads = ReadBatcher.Start(system, gateway, settings.ReadBatching);

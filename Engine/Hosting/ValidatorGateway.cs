@@ -70,7 +70,7 @@ public sealed class ValidatorGateway(NodeClient client, IReadOnlyList<Address> v
                 Volatile.Write(ref _current, index);
                 return answer;
             }
-            catch (Exception e) when (e is AskTimeoutException or TimeoutException)
+            catch (Exception e) when (e is AskTimeoutException or TimeoutException or NodeRefusedException)
             {
                 last = e;
             }

@@ -99,7 +99,8 @@ public sealed class ValidatorNode : IAsyncDisposable
             List<IActorRef> watched = [consensus, mempool, directory, pacemaker, sync, retention];
             if (idos is not null)
             {
-                watched.Add(system.ActorOf(QueryActor.Props(settings.StateStore, settings.Chain.DatabaseOwner, new SqliteBlockStore(blockStorePath, limits)),
+                var access = settings.Transport.IsTls ? QueryAccess.ForMembers(settings.RpcMembers, Clock) : QueryAccess.Open;
+                watched.Add(system.ActorOf(QueryActor.Props(settings.StateStore, settings.Chain.DatabaseOwner, new SqliteBlockStore(blockStorePath, limits), access),
                     QueryActor.Name));
             }
 

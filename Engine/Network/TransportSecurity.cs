@@ -50,6 +50,14 @@ public sealed class TransportSecurity
 
     public IReadOnlyDictionary<TlsPin, string> Accepted => _accepted;
 
+    /// <summary>A hello proving to <paramref name="to"/>'s query actor that <paramref name="from"/> holds this certificate; null without TLS.</summary>
+    public MemberHello? HelloTo(Address from, Address to, long nowMs)
+    {
+        ArgumentNullException.ThrowIfNull(from);
+        ArgumentNullException.ThrowIfNull(to);
+        return _certificate is null ? null : MemberHello.Sign(_certificate, from.ToString(), to.ToString(), nowMs);
+    }
+
     /// <summary>Handshakes refused because the peer's certificate was missing or not listed.</summary>
     public long Refused => Interlocked.Read(ref _refused);
 

@@ -37,6 +37,8 @@ public sealed class WireSerializer : SerializerWithStringManifest
     public override string Manifest(object o) => o switch
     {
         PeerHello => "H",
+        MemberHello => "MH",
+        QueryAccessAnswer => "QA",
         NodeMessage node => NodeMessageCodec.Manifest(node),
         SafetyStateRecorded => "SS",
         BlockKept => "BK",
@@ -54,6 +56,8 @@ public sealed class WireSerializer : SerializerWithStringManifest
         SafetyStateRecorded recorded => ConsensusCodec.EncodeSafetyState(recorded.State),
         BlockKept kept => ConsensusCodec.EncodeBlock(kept.Block),
         PeerHello hello => hello.Encode(),
+        MemberHello hello => hello.Encode(),
+        QueryAccessAnswer access => access.Encode(),
         NodeMessage node => NodeMessageCodec.Encode(node),
         _ => throw new SerializationException($"{obj?.GetType().FullName ?? "null"} is not a wire message."),
     };
@@ -70,6 +74,14 @@ public sealed class WireSerializer : SerializerWithStringManifest
                 return PeerHello.TryDecode(bytes, out var hello, out var helloError)
                     ? hello
                     : throw new SerializationException($"Undecodable hello: {helloError}");
+            case "MH":
+                return MemberHello.TryDecode(bytes, out var memberHello, out var memberError)
+                    ? memberHello
+                    : throw new SerializationException($"Undecodable member hello: {memberError}");
+            case "QA":
+                return QueryAccessAnswer.TryDecode(bytes, out var access, out var accessError)
+                    ? access
+                    : throw new SerializationException($"Undecodable query access answer: {accessError}");
             case "BK":
                 return ConsensusCodec.TryDecodeBlock(bytes, _limits, out var block, out var blockError)
                     ? new BlockKept(block)
