@@ -9,7 +9,8 @@ internal static class Program
 {
     /// <summary>
     /// `micro --filter '*'` runs the BenchmarkDotNet micro-benchmarks (arguments without `micro` go there too);
-    /// `cluster ...` runs the cluster benchmark; `reads ...` the read-batching benchmark; see docs/BENCHMARKS.md.
+    /// `cluster ...` runs the cluster benchmark; `reads ...` the read-batching benchmark; `decoder-check` the decoders'
+    /// bound on hostile input, as CI runs it; see docs/BENCHMARKS.md.
     /// </summary>
     private static async Task<int> Main(string[] args)
     {
@@ -19,6 +20,8 @@ internal static class Program
                 return await ClusterBenchmark.Run(args[1..], Console.Out);
             case "reads":
                 return await ReadBatchingBenchmark.Run(args[1..]);
+            case "decoder-check":
+                return Micro.Decoding.DecoderCheck.Run(Console.Out);
             case "micro":
                 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..], MicroConfig.Instance);
                 return 0;
