@@ -4,6 +4,7 @@ using IdOS.Akka.Engine.Actors;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Hosting;
+using IdOS.Akka.Engine.Network;
 using IdOS.Akka.Engine.Tests.Consensus;
 using Xunit;
 
@@ -22,7 +23,7 @@ public sealed class SyncActorTests() : global::Akka.TestKit.Xunit2.TestKit(Confi
         var (b1, b2, b3) = CommitThree();
         var consensus = CreateTestProbe();
         var directory = CreateTestProbe();
-        var sync = Sys.ActorOf(SyncActor.Props(new SqliteBlockStore(DbPath, _t.Chain.Limits), _t.Chain.Limits, consensus, directory));
+        var sync = Sys.ActorOf(SyncActor.Props(new SqliteBlockStore(DbPath, _t.Chain.Limits), _t.Chain.Limits, PeerLimits.Default, () => 0, consensus, directory));
 
         sync.Tell(new ConsensusActor.Inbound(new PeerId(2), new BlockRequest(b3.Id, 1, 64)));
 
@@ -40,7 +41,7 @@ public sealed class SyncActorTests() : global::Akka.TestKit.Xunit2.TestKit(Confi
         CommitThree();
         var consensus = CreateTestProbe();
         var directory = CreateTestProbe();
-        var sync = Sys.ActorOf(SyncActor.Props(new SqliteBlockStore(DbPath, _t.Chain.Limits), _t.Chain.Limits, consensus, directory));
+        var sync = Sys.ActorOf(SyncActor.Props(new SqliteBlockStore(DbPath, _t.Chain.Limits), _t.Chain.Limits, PeerLimits.Default, () => 0, consensus, directory));
         var unknown = new ConsensusActor.Inbound(new PeerId(1), new BlockRequest(Hash32.Compute("not here"u8), 0, 64));
         var vote = new ConsensusActor.Inbound(new PeerId(1), _t.Vote(1, _t.Chain.GenesisBlock.Id, 1));
 
@@ -50,6 +51,33 @@ public sealed class SyncActorTests() : global::Akka.TestKit.Xunit2.TestKit(Confi
         Assert.Same(unknown, consensus.ExpectMsg<ConsensusActor.Inbound>());
         Assert.Same(vote, consensus.ExpectMsg<ConsensusActor.Inbound>());
         directory.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
+    public async Task Requests_in_a_loop_get_each_peer_at_most_its_byte_budget_and_other_peers_are_unaffected()
+    {
+        var (_, b2, b3) = CommitThree();
+        var consensus = CreateTestProbe();
+        var directory = CreateTestProbe();
+        var responseBytes = b3.EncodedSize + b2.EncodedSize;
+        var now = 0L;
+        var limits = new PeerLimits(5_000, 20_000, SyncBytesPerSecond: responseBytes, SyncBytesBurst: 3 * responseBytes);
+        var sync = Sys.ActorOf(SyncActor.Props(new SqliteBlockStore(DbPath, _t.Chain.Limits), _t.Chain.Limits, limits, () => now, consensus, directory));
+
+        for (var i = 0; i < 100; i++)
+        {
+            sync.Tell(new ConsensusActor.Inbound(new PeerId(2), new BlockRequest(b3.Id, 1, 64)));
+        }
+
+        sync.Tell(new ConsensusActor.Inbound(new PeerId(3), new BlockRequest(b3.Id, 1, 64)));
+        var answered = Enumerable.Range(0, 4).Select(_ => directory.ExpectMsg<PeerDirectory.ToValidator>().Validator).ToList();
+        directory.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        Assert.Equal([2, 2, 2, 3], answered);
+        Assert.Equal(97, (await sync.Ask<SyncActor.Counters>(SyncActor.CountersQuery.Instance, TimeSpan.FromSeconds(5))).OverLimit);
+
+        now += 1_000;
+        sync.Tell(new ConsensusActor.Inbound(new PeerId(2), new BlockRequest(b3.Id, 1, 64)));
+        Assert.Equal(2, directory.ExpectMsg<PeerDirectory.ToValidator>().Validator);
     }
 
     private string DbPath => Path.Combine(_dir.FullName, "blocks.db");

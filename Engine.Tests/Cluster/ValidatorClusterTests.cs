@@ -129,6 +129,44 @@ public sealed class ValidatorClusterTests
         }, "consensus to reject validator 3's badly signed vote");
     }
 
+    [Fact]
+    public async Task A_flood_in_a_validators_name_is_cut_to_that_validators_budget_and_the_network_commits_on()
+    {
+        using var network = new TestNetwork(4, "idos.node.peer-limits { messages-per-second = 200, messages-burst = 400 }");
+        await using var nodes = new InProcessValidators(network, start: 4);
+        await Eventually.Holds(async () =>
+        {
+            var statuses = await nodes.Statuses();
+            return (statuses.All(s => s.Height >= 2 && s.PeersConnected == 3), InProcessValidators.Describe(statuses));
+        }, "four validators to connect and commit");
+
+        // A pinned member puts validator 2's path in the envelope (Akka does not authenticate it) and floods validator 0.
+        using var member = network.Transport.CreateSystem(ValidatorNode.SystemName, ConfigurationFactory.ParseString("""
+            akka.remote.dot-netty.tcp.port = 0
+            akka.cluster.seed-nodes = []
+            """).WithFallback(network.ConfigOf(0)));
+        var impersonated = await member.ActorSelection(new RootActorPath(AkkaCluster.Get(nodes.Node(2).System).SelfAddress) / "user" / PeerDirectory.Name)
+            .ResolveOne(TimeSpan.FromSeconds(10));
+        var victim = member.ActorSelection(new RootActorPath(AkkaCluster.Get(nodes.Node(0).System).SelfAddress) / "user" / PeerDirectory.Name);
+        var forged = new Vote(network.Chain.GenesisBlock.Id, 1, 2, new byte[64]);
+        for (var i = 0; i < 5_000; i++)
+        {
+            victim.Tell(forged, impersonated);
+        }
+
+        await Eventually.Holds(async () =>
+        {
+            var counters = await Counters(nodes.Node(0));
+            return (counters.OverLimit >= 4_000, $"over the limit: {counters.OverLimit}");
+        }, "validator 0 to drop what is over validator 2's budget");
+        var height = (await nodes.Status(0)).Height;
+        await Eventually.Holds(async () =>
+        {
+            var statuses = await nodes.Statuses();
+            return (statuses.All(s => s.Height > height + 3), InProcessValidators.Describe(statuses));
+        }, "the network to commit on, validator 2 included");
+    }
+
     private static Task<PeerDirectory.Counters> Counters(ValidatorNode node) =>
         node.Directory.Ask<PeerDirectory.Counters>(PeerDirectory.CountersQuery.Instance, TimeSpan.FromSeconds(10));
 

@@ -13,7 +13,11 @@ namespace IdOS.Akka.Engine.Actors;
 /// verifier is the one the consensus actor's replica uses: the directory's inbound verifiers fill it.
 /// </summary>
 public sealed record PeerDirectorySetup(ChainParameters Chain, int Validator, Ed25519PrivateKey Key, VerifiedSignatureCache Verifier, Func<long> ClockMs,
-    IReadOnlyList<Address> Seeds);
+    IReadOnlyList<Address> Seeds)
+{
+    /// <summary>What each peer validator's inbound messages may cost; beyond it they are dropped and counted.</summary>
+    public PeerLimits Limits { get; init; } = PeerLimits.Default;
+}
 
 /// <summary>
 /// Maps peers to validators. Membership says only that some process joined: a peer counts as validator i once it
@@ -43,8 +47,10 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithUnboundedSta
     private IActorRef _consensus = ActorRefs.Nobody;
     private IActorRef _mempool = ActorRefs.Nobody;
     private IActorRef _sync = ActorRefs.Nobody;
+    private readonly Dictionary<int, TokenBucket> _inboundBudget = [];
     private long _dropped;
     private long _unroutable;
+    private long _overLimit;
 
     public PeerDirectory(PeerDirectorySetup setup)
     {
@@ -123,7 +129,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithUnboundedSta
         Receive<PeerHello>(OnHello);
         Receive<ConsensusMessage>(message =>
         {
-            if (Authenticated() is { } validator)
+            if (Authenticated() is { } validator && WithinBudget(validator))
             {
                 var inbound = new ConsensusActor.Inbound(new PeerId(validator), message);
                 (message is BlockRequest ? _sync : VerifierOf(validator)).Tell(inbound);
@@ -131,7 +137,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithUnboundedSta
         });
         Receive<ForwardedTransactions>(forwarded =>
         {
-            if (Authenticated() is not null)
+            if (Authenticated() is { } validator && WithinBudget(validator))
             {
                 _mempool.Tell(forwarded);
             }
@@ -154,7 +160,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithUnboundedSta
                 _unroutable++;
             }
         });
-        Receive<CountersQuery>(_ => Sender.Tell(new Counters(_validatorAt.Count, _dropped, _unroutable)));
+        Receive<CountersQuery>(_ => Sender.Tell(new Counters(_validatorAt.Count, _dropped, _unroutable, _overLimit)));
     }
 
     private IActorRef VerifierOf(int validator)
@@ -257,6 +263,33 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithUnboundedSta
         }
     }
 
+    /// <summary>
+    /// Each peer's messages draw on a budget of its own, whoever sent them in its name (Akka does not authenticate
+    /// the sender path): a flood costs this node at most the budget, and costs the other peers nothing.
+    /// </summary>
+    private bool WithinBudget(int validator)
+    {
+        var now = _setup.ClockMs();
+        if (!_inboundBudget.TryGetValue(validator, out var budget))
+        {
+            budget = new TokenBucket(_setup.Limits.MessagesPerSecond, _setup.Limits.MessagesBurst, now);
+            _inboundBudget[validator] = budget;
+        }
+
+        if (budget.TryTake(1, now))
+        {
+            return true;
+        }
+
+        if (_overLimit++ % 10_000 == 0)
+        {
+            _log.Warning("Dropped a message in validator {0}'s name from {1}: over its {2} messages a second ({3} dropped so far).", validator,
+                Sender.Path.Address, _setup.Limits.MessagesPerSecond, _overLimit);
+        }
+
+        return false;
+    }
+
     private int? Authenticated()
     {
         if (_validatorAt.TryGetValue(Sender.Path.Address, out var validator))
@@ -297,7 +330,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithUnboundedSta
         public static CountersQuery Instance { get; } = new();
     }
 
-    public sealed record Counters(int Validators, long Dropped, long Unroutable);
+    public sealed record Counters(int Validators, long Dropped, long Unroutable, long OverLimit);
 
     private sealed record Greet
     {

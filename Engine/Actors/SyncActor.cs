@@ -1,6 +1,8 @@
 using Akka.Actor;
+using Akka.Event;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Hosting;
+using IdOS.Akka.Engine.Network;
 
 namespace IdOS.Akka.Engine.Actors;
 
@@ -8,7 +10,9 @@ namespace IdOS.Akka.Engine.Actors;
 /// Serves other validators' block requests from the committed chain, on a read connection of its own, so that a
 /// validator catching up (up to 64 blocks of up to 4 MiB per request) does not hold up this one's voting. A request
 /// for a block that is not committed here goes to the consensus actor, whose block tree may hold it. Fetching what
-/// this validator itself lacks is the replica's (it knows which certificates name unknown blocks).
+/// this validator itself lacks is the replica's (it knows which certificates name unknown blocks). Each peer's
+/// responses draw on a byte budget of their own, so requests in a loop (or in another validator's name) cost this
+/// node a bounded share of its uplink.
 /// </summary>
 public sealed class SyncActor : ReceiveActor
 {
@@ -18,13 +22,23 @@ public sealed class SyncActor : ReceiveActor
     private readonly ConsensusLimits _limits;
     private readonly IActorRef _consensus;
     private readonly IActorRef _directory;
+    private readonly Dictionary<int, TokenBucket> _outboundBudget = [];
+    private long _overLimit;
 
-    public SyncActor(SqliteBlockStore committed, ConsensusLimits limits, IActorRef consensus, IActorRef directory)
+    /// <summary>
+    /// Serves from <paramref name="committed"/> within <paramref name="limits"/>, each peer within the bytes a second of
+    /// <paramref name="peerLimits"/> (refilled by <paramref name="clockMs"/>); answers go out through <paramref name="directory"/>,
+    /// everything else to <paramref name="consensus"/>.
+    /// </summary>
+    public SyncActor(SqliteBlockStore committed, ConsensusLimits limits, PeerLimits peerLimits, Func<long> clockMs, IActorRef consensus, IActorRef directory)
     {
+        ArgumentNullException.ThrowIfNull(peerLimits);
+        ArgumentNullException.ThrowIfNull(clockMs);
         _committed = committed;
         _limits = limits;
         _consensus = consensus;
         _directory = directory;
+        var log = Context.GetLogger();
         Receive<ConsensusActor.Inbound>(inbound =>
         {
             if (inbound.Message is not BlockRequest request || _committed.GetById(request.BlockId) is null)
@@ -34,12 +48,41 @@ public sealed class SyncActor : ReceiveActor
             }
 
             var response = BlockServing.Answer(request, _limits, _committed.GetById);
-            _directory.Tell(new PeerDirectory.ToValidator(inbound.From.Value, response));
+            var now = clockMs();
+            var peer = inbound.From.Value;
+            if (!_outboundBudget.TryGetValue(peer, out var budget))
+            {
+                budget = new TokenBucket(peerLimits.SyncBytesPerSecond, peerLimits.SyncBytesBurst, now);
+                _outboundBudget[peer] = budget;
+            }
+
+            if (!budget.TryTake(response.Blocks.Sum(b => (double)b.EncodedSize), now))
+            {
+                if (_overLimit++ % 1_000 == 0)
+                {
+                    log.Warning("Dropped a block request in validator {0}'s name: its responses are over {1} bytes a second ({2} dropped so far).",
+                        peer, peerLimits.SyncBytesPerSecond, _overLimit);
+                }
+
+                return;
+            }
+
+            _directory.Tell(new PeerDirectory.ToValidator(peer, response));
         });
+        Receive<CountersQuery>(_ => Sender.Tell(new Counters(_overLimit)));
     }
 
-    public static Props Props(SqliteBlockStore committed, ConsensusLimits limits, IActorRef consensus, IActorRef directory) =>
-        global::Akka.Actor.Props.Create(() => new SyncActor(committed, limits, consensus, directory));
+    public static Props Props(SqliteBlockStore committed, ConsensusLimits limits, PeerLimits peerLimits, Func<long> clockMs, IActorRef consensus,
+        IActorRef directory) =>
+        global::Akka.Actor.Props.Create(() => new SyncActor(committed, limits, peerLimits, clockMs, consensus, directory));
+
+    public sealed record CountersQuery
+    {
+        public static CountersQuery Instance { get; } = new();
+    }
+
+    /// <summary>Block requests dropped because the requester's byte budget was spent.</summary>
+    public sealed record Counters(long OverLimit);
 
     protected override void PostStop() => _committed.Dispose();
 }

@@ -48,6 +48,9 @@ public sealed class NodeSettings : IDisposable
     /// <summary>Who may talk to this node over Akka.Remote: mutual TLS with the pins of genesis and the RPC members, unless insecure.</summary>
     public TransportSecurity Transport { get; }
 
+    /// <summary>What each peer validator's messages and block requests may cost this node (idos.node.peer-limits).</summary>
+    public PeerLimits PeerLimits { get; private init; } = PeerLimits.Default;
+
     /// <summary>The RPC members its operator lists (idos.node.rpc-members), by pin: the only remote senders its query actor answers.</summary>
     public IReadOnlyDictionary<TlsPin, string> RpcMembers { get; private init; } = new Dictionary<TlsPin, string>();
 
@@ -108,6 +111,7 @@ public sealed class NodeSettings : IDisposable
         return new NodeSettings(chain, index, key, dataDirectory, seeds, consensus, application, stateStore, retention, transport)
         {
             RpcMembers = TransportSettings.RpcMembers(config, $"{Section}.rpc-members"),
+            PeerLimits = ReadPeerLimits(config),
         };
     }
 
@@ -139,6 +143,20 @@ public sealed class NodeSettings : IDisposable
         return interval > TimeSpan.Zero
             ? new Actors.RetentionSettings(blocks, interval)
             : throw new ConfigurationException($"{Section}.retention.interval must be positive.");
+    }
+
+    private static PeerLimits ReadPeerLimits(Config config)
+    {
+        const string path = $"{Section}.peer-limits";
+        var fallback = PeerLimits.Default;
+        var limits = new PeerLimits(
+            config.GetDouble($"{path}.messages-per-second", fallback.MessagesPerSecond),
+            config.GetInt($"{path}.messages-burst", fallback.MessagesBurst),
+            config.GetByteSize($"{path}.sync-bytes-per-second") ?? (long)fallback.SyncBytesPerSecond,
+            config.GetByteSize($"{path}.sync-bytes-burst") ?? fallback.SyncBytesBurst);
+        return limits.MessagesPerSecond > 0 && limits.MessagesBurst >= 1 && limits.SyncBytesPerSecond > 0 && limits.SyncBytesBurst > 0
+            ? limits
+            : throw new ConfigurationException($"{path}: every rate and burst must be above 0.");
     }
 
     private static StateStoreOptions ReadStateStore(Config config, string dataDirectory)

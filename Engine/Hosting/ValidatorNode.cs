@@ -83,14 +83,18 @@ public sealed class ValidatorNode : IAsyncDisposable
 
             var pacemaker = system.ActorOf(Props.Create<PacemakerActor>(), PacemakerActor.Name);
             var directory = system.ActorOf(
-                PeerDirectory.Props(new PeerDirectorySetup(settings.Chain, settings.ValidatorIndex, settings.Key, verifier, Clock, settings.SeedNodes)),
+                PeerDirectory.Props(new PeerDirectorySetup(settings.Chain, settings.ValidatorIndex, settings.Key, verifier, Clock, settings.SeedNodes)
+                {
+                    Limits = settings.PeerLimits,
+                }),
                 PeerDirectory.Name);
             var mempool = system.ActorOf(MempoolActor.Props(transaction => app.CheckTransaction(transaction), directory, limits.MaxTransactionsPerBlock), MempoolActor.Name);
             var options = ReplicaOptions.Default with { Pacemaker = settings.Consensus.Pacemaker };
             var consensus = system.ActorOf(ConsensusActor.Props(new ConsensusActorSetup(
                 settings.Chain, settings.ValidatorIndex, settings.Key, verifier, store, app, options, Clock, directory, pacemaker, mempool,
                 config.GetLong($"{NodeSettings.Section}.test-fault.exit-after-persisting-vote-in-round", 0))), ConsensusActor.Name);
-            var sync = system.ActorOf(SyncActor.Props(new SqliteBlockStore(blockStorePath, limits), limits, consensus, directory), SyncActor.Name);
+            var sync = system.ActorOf(SyncActor.Props(new SqliteBlockStore(blockStorePath, limits), limits, settings.PeerLimits, Clock, consensus, directory),
+                SyncActor.Name);
             var ownState = settings.Application == ApplicationKind.Idos && settings.StateStore.Dialect == Storage.Migrations.SqlDialect.Sqlite
                 ? Storage.StateDatabase.Open(settings.StateStore)
                 : null;
