@@ -357,6 +357,33 @@ public sealed class ReplicaTests
         Assert.True(persist >= 0 && persist < broadcast, string.Join(", ", effects));
     }
 
+    /// <summary>
+    /// A proposal on a block this replica lacks makes it fetch the block; the answer's ancestors wait as orphans for
+    /// their own parents. Bounded in bytes, only what fits is kept, and the next fetch asks for the parent of the
+    /// lowest block kept.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Fetched_blocks_held_for_their_ancestors_are_bounded_in_bytes(bool bounded)
+    {
+        var b2 = _t.Block(2, B1);
+        var b3 = _t.Block(3, b2);
+        var b4 = _t.Block(4, b3);
+        var b5 = _t.Block(5, b4);
+        var options = bounded ? new ReplicaOptions { MaxOrphanBytes = b4.EncodedSize } : new ReplicaOptions();
+        var replica = _t.Replica(2, options: options);
+        replica.Start(Now);
+        Assert.Equal(b4.Id, Assert.Single(Requests(replica.OnMessage(Peer, _t.Propose(b5), Now))).BlockId);
+
+        var effects = replica.OnMessage(Peer, new BlockResponse(b4.Id, [b4, b3, b2]), Now);
+
+        Assert.Equal(bounded ? b3.Id : B1.Id, Assert.Single(Requests(effects)).BlockId);
+    }
+
+    private static IEnumerable<BlockRequest> Requests(IEnumerable<ReplicaEffect> effects) =>
+        effects.Select(e => e switch { Reply reply => reply.Message, SendToValidator send => send.Message, _ => null }).OfType<BlockRequest>();
+
     private IReadOnlyList<ReplicaEffect> FormQcForB1(Replica leader) =>
         [.. QuorumOfVoters.SelectMany(voter => leader.OnMessage(new PeerId(voter), _t.Vote(voter, B1.Id, 1), Now))];
 

@@ -63,13 +63,14 @@ internal sealed class TestChain
     public Proposal Propose(Block block, TimeoutCertificate? tc = null, int? signer = null) =>
         new(block, Keys[signer ?? block.Header.Proposer].Sign(Chain.Domain.Proposal(block.Id)), tc);
 
-    public Replica Replica(int index, SafetyState? state = null, SimBlockStore? store = null, ProtocolMutation mutation = ProtocolMutation.None)
+    public Replica Replica(int index, SafetyState? state = null, SimBlockStore? store = null, ProtocolMutation mutation = ProtocolMutation.None,
+        ReplicaOptions? options = null)
     {
         store ??= new SimBlockStore();
         var height = store.Height;
         var app = new HashChainStateMachine(height, height == 0 ? Chain.GenesisAppHash : store.AppHashAt(height)!.Value);
         return new Replica(Chain, index, Keys[index], Ed25519Verifier.Instance, store, app, state ?? SafetyState.Initial(Chain), [],
-            new ReplicaOptions { Mutation = mutation });
+            (options ?? new ReplicaOptions()) with { Mutation = mutation });
     }
 
     public static byte[] Tx(int i) => System.Text.Encoding.UTF8.GetBytes($"transaction-{i}");

@@ -38,7 +38,8 @@ public sealed class CommitFeedActor : ReceiveActor
         Receive<Terminated>(terminated => _subscribers.Remove(terminated.ActorRef));
     }
 
-    public static Props Props(long height) => global::Akka.Actor.Props.Create(() => new CommitFeedActor(height));
+    public static Props Props(long height) =>
+        global::Akka.Actor.Props.Create(() => new CommitFeedActor(height)).WithMailbox(PeerDirectory.PeerMailbox);
 
     protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(BlockCommittedNotice));
 

@@ -11,7 +11,7 @@ namespace IdOS.Akka.Engine.Actors;
 /// submitted to any validator is proposed by whichever leads next. The pending set itself, with its bounds,
 /// de-duplication and return of abandoned forks, is the replica's <see cref="Mempool"/>.
 /// </summary>
-public sealed class MempoolActor : ReceiveActor, IWithUnboundedStash
+public sealed class MempoolActor : ReceiveActor, IWithStash
 {
     public const string Name = "mempool";
     private const int ForwardBatch = 1_000;
@@ -40,7 +40,7 @@ public sealed class MempoolActor : ReceiveActor, IWithUnboundedStash
     public IStash Stash { get; set; } = null!;
 
     public static Props Props(Func<byte[], string?> check, IActorRef directory, int maxPerMessage) =>
-        global::Akka.Actor.Props.Create(() => new MempoolActor(check, directory, maxPerMessage));
+        global::Akka.Actor.Props.Create(() => new MempoolActor(check, directory, maxPerMessage)).WithMailbox(PeerDirectory.PeerMailbox);
 
     private void Attached()
     {

@@ -29,7 +29,7 @@ public sealed record PeerDirectorySetup(ChainParameters Chain, int Validator, Ed
 /// its peers this way. A lost hello or a restarted peer needs no handshake state. Each validator's consensus messages
 /// pass through an <see cref="InboundVerifier"/> of its own, which checks their signatures before the consensus actor.
 /// </summary>
-public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithUnboundedStash
+public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
 {
     public const string Name = "peers";
     private static readonly TimeSpan GreetInterval = TimeSpan.FromSeconds(2);
@@ -47,7 +47,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithUnboundedSta
     private IActorRef _consensus = ActorRefs.Nobody;
     private IActorRef _mempool = ActorRefs.Nobody;
     private IActorRef _sync = ActorRefs.Nobody;
-    private readonly Dictionary<int, TokenBucket> _inboundBudget = [];
+    private readonly PeerBudgets _inboundBudget;
     private long _dropped;
     private long _unroutable;
     private long _overLimit;
@@ -56,6 +56,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithUnboundedSta
     {
         ArgumentNullException.ThrowIfNull(setup);
         _setup = setup;
+        _inboundBudget = new PeerBudgets(setup.Limits.MessagesPerSecond, setup.Limits.MessagesBurst);
         Receive<Attach>(attach =>
         {
             _consensus = attach.Consensus;
@@ -71,7 +72,11 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithUnboundedSta
 
     public IStash Stash { get; set; } = null!;
 
-    public static Props Props(PeerDirectorySetup setup) => global::Akka.Actor.Props.Create(() => new PeerDirectory(setup));
+    /// <summary>The mailbox peers' messages arrive in: bounded, dropping what finds it full (hocon/node.conf).</summary>
+    public const string PeerMailbox = "idos.peer-mailbox";
+
+    public static Props Props(PeerDirectorySetup setup) =>
+        global::Akka.Actor.Props.Create(() => new PeerDirectory(setup)).WithMailbox(PeerMailbox);
 
     protected override void PreStart()
     {
@@ -167,7 +172,8 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithUnboundedSta
     {
         if (!_verifierOf.TryGetValue(validator, out var verifier))
         {
-            verifier = Context.ActorOf(InboundVerifier.Props(_setup.Chain, _setup.Validator, _setup.Verifier, _consensus), $"verifier-{validator}");
+            verifier = Context.ActorOf(InboundVerifier.Props(_setup.Chain, _setup.Validator, _setup.Verifier, _consensus).WithMailbox(PeerMailbox),
+                $"verifier-{validator}");
             _verifierOf[validator] = verifier;
         }
 
@@ -269,14 +275,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithUnboundedSta
     /// </summary>
     private bool WithinBudget(int validator)
     {
-        var now = _setup.ClockMs();
-        if (!_inboundBudget.TryGetValue(validator, out var budget))
-        {
-            budget = new TokenBucket(_setup.Limits.MessagesPerSecond, _setup.Limits.MessagesBurst, now);
-            _inboundBudget[validator] = budget;
-        }
-
-        if (budget.TryTake(1, now))
+        if (_inboundBudget.TryTake(validator, 1, _setup.ClockMs()))
         {
             return true;
         }

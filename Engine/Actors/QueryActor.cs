@@ -65,7 +65,8 @@ public sealed class QueryActor : ReceiveActor
     }
 
     public static Props Props(StateStoreOptions options, string databaseOwner, SqliteBlockStore blocks, QueryAccess access) =>
-        global::Akka.Actor.Props.Create(() => new QueryActor(options, databaseOwner, blocks, access)).WithDispatcher("idos.blocking-io-dispatcher");
+        global::Akka.Actor.Props.Create(() => new QueryActor(options, databaseOwner, blocks, access)).WithDispatcher("idos.blocking-io-dispatcher")
+            .WithMailbox(PeerDirectory.PeerMailbox);
 
     protected override void PostStop()
     {

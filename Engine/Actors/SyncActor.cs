@@ -22,7 +22,6 @@ public sealed class SyncActor : ReceiveActor
     private readonly ConsensusLimits _limits;
     private readonly IActorRef _consensus;
     private readonly IActorRef _directory;
-    private readonly Dictionary<int, TokenBucket> _outboundBudget = [];
     private long _overLimit;
 
     /// <summary>
@@ -39,6 +38,7 @@ public sealed class SyncActor : ReceiveActor
         _consensus = consensus;
         _directory = directory;
         var log = Context.GetLogger();
+        var budgets = new PeerBudgets(peerLimits.SyncBytesPerSecond, peerLimits.SyncBytesBurst);
         Receive<ConsensusActor.Inbound>(inbound =>
         {
             if (inbound.Message is not BlockRequest request || _committed.GetById(request.BlockId) is null)
@@ -48,15 +48,8 @@ public sealed class SyncActor : ReceiveActor
             }
 
             var response = BlockServing.Answer(request, _limits, _committed.GetById);
-            var now = clockMs();
             var peer = inbound.From.Value;
-            if (!_outboundBudget.TryGetValue(peer, out var budget))
-            {
-                budget = new TokenBucket(peerLimits.SyncBytesPerSecond, peerLimits.SyncBytesBurst, now);
-                _outboundBudget[peer] = budget;
-            }
-
-            if (!budget.TryTake(response.Blocks.Sum(b => (double)b.EncodedSize), now))
+            if (!budgets.TryTake(peer, response.Blocks.Sum(b => (double)b.EncodedSize), clockMs()))
             {
                 if (_overLimit++ % 1_000 == 0)
                 {
@@ -74,7 +67,8 @@ public sealed class SyncActor : ReceiveActor
 
     public static Props Props(SqliteBlockStore committed, ConsensusLimits limits, PeerLimits peerLimits, Func<long> clockMs, IActorRef consensus,
         IActorRef directory) =>
-        global::Akka.Actor.Props.Create(() => new SyncActor(committed, limits, peerLimits, clockMs, consensus, directory));
+        global::Akka.Actor.Props.Create(() => new SyncActor(committed, limits, peerLimits, clockMs, consensus, directory))
+            .WithMailbox(PeerDirectory.PeerMailbox);
 
     public sealed record CountersQuery
     {

@@ -19,6 +19,12 @@ public sealed record ReplicaOptions
     public int MaxOrphanBlocks { get; init; } = 4_096;
 
     /// <summary>
+    /// Their encoded bytes at most: blocks may be up to the block limit each, and the count alone would let a peer's
+    /// answers (genuine blocks of some fork, hash-chained to a certified id) hold gigabytes.
+    /// </summary>
+    public long MaxOrphanBytes { get; init; } = 256L << 20;
+
+    /// <summary>
     /// Votes and timeouts for rounds further ahead than this are refused before they are stored: any key holder can
     /// sign them for any round, and correct validators are never that far apart (a lagging one catches up from the
     /// certificates in proposals and in timeouts' high QCs, which are processed regardless).
@@ -50,6 +56,7 @@ public sealed class Replica
     private readonly SortedDictionary<long, (Proposal Proposal, PeerId From)> _awaitingParent = [];
     private readonly Dictionary<Hash32, int> _fetchAttempts = [];
     private readonly Dictionary<Hash32, Block> _orphans = [];
+    private long _orphanBytes;
     private readonly Dictionary<long, (Hash32 AppHash, Hash32 Block)> _appHashClaims = [];
     private readonly Func<Hash32, bool> _isCommitted;
     private readonly List<Block> _restoredBlocks = [];
@@ -693,13 +700,22 @@ public sealed class Replica
         _fetchAttempts.Remove(response.RequestedId);
         foreach (var block in response.Blocks)
         {
-            if (_orphans.Count < _options.MaxOrphanBlocks && block.Height > _tree.Root.Height)
+            if (_orphans.Count < _options.MaxOrphanBlocks && _orphanBytes + block.EncodedSize <= _options.MaxOrphanBytes
+                && block.Height > _tree.Root.Height && _orphans.TryAdd(block.Id, block))
             {
-                _orphans.TryAdd(block.Id, block);
+                _orphanBytes += block.EncodedSize;
             }
         }
 
         ConnectOrphans(from);
+    }
+
+    private void RemoveOrphan(Block block)
+    {
+        if (_orphans.Remove(block.Id))
+        {
+            _orphanBytes -= block.EncodedSize;
+        }
     }
 
     private void ConnectOrphans(PeerId from)
@@ -708,7 +724,7 @@ public sealed class Replica
         {
             if (block.Height <= _tree.Root.Height)
             {
-                _orphans.Remove(block.Id);
+                RemoveOrphan(block);
                 continue;
             }
 
@@ -718,7 +734,7 @@ public sealed class Replica
                 continue;
             }
 
-            _orphans.Remove(block.Id);
+            RemoveOrphan(block);
             if (result == InsertResult.Rejected)
             {
                 Reject(from, reason!);

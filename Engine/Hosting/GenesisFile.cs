@@ -38,6 +38,7 @@ public static class GenesisFile
         ArgumentNullException.ThrowIfNull(validators);
         var document = new GenesisDocument(chainId, genesisTime.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
             [.. validators.Select(ValidatorEntry.From)], databaseOwner.Length > 0 ? databaseOwner : null);
+        // Checked as a reader would check them, so that a pin signed by another key is refused before the file exists.
         ReadValidators(path, document);
         var chain = ToChain(path, document, null);
         KeyFiles.WriteNew(path, JsonSerializer.Serialize(document, Json),
@@ -53,11 +54,8 @@ public static class GenesisFile
     private static List<GenesisValidator> ReadValidators(string path, GenesisDocument document)
     {
         var keys = Keys(path, document);
-        return [.. keys.Select((key, index) => new GenesisValidator(key, [.. (document.Validators![index].TlsPins ?? []).Select((entry, p) =>
-        {
-            var where = $"validators[{index}].tls_pins[{p}]";
-            return entry.ToSigned(path, $"validators[{index}].tls_pins[{p}]", key, $"validator {index}'s key");
-        })]))];
+        return [.. keys.Select((key, index) => new GenesisValidator(key, [.. (document.Validators![index].TlsPins ?? [])
+            .Select((entry, p) => entry.ToSigned(path, $"validators[{index}].tls_pins[{p}]", key, $"validator {index}'s key"))]))];
     }
 
     private static GenesisDocument ReadDocument(string path)

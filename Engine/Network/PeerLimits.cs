@@ -11,39 +11,25 @@ public sealed record PeerLimits(double MessagesPerSecond, int MessagesBurst, dou
 }
 
 /// <summary>
-/// A token bucket on a caller's clock (milliseconds): <c>perSecond</c> on average, at most <c>burst</c> at once. For
-/// one actor's use: not thread-safe.
+/// A token bucket per peer on a caller's clock (milliseconds): <c>perSecond</c> on average, at most <c>burst</c> at
+/// once. Peers are validator indices, so the buckets are as many as the validators. For one actor's use: not thread-safe.
 /// </summary>
-public sealed class TokenBucket
+public sealed class PeerBudgets(double perSecond, double burst)
 {
-    private readonly double _perSecond;
-    private readonly double _burst;
-    private double _tokens;
-    private long _at;
+    private readonly Dictionary<int, (double Tokens, long At)> _buckets = [];
 
-    public TokenBucket(double perSecond, double burst, long nowMs)
+    /// <summary>Takes <paramref name="cost"/> from the peer's bucket if it holds it; a cost above the burst is taken from a full bucket.</summary>
+    public bool TryTake(int peer, double cost, long nowMs)
     {
-        _perSecond = perSecond;
-        _burst = burst;
-        _tokens = burst;
-        _at = nowMs;
-    }
-
-    /// <summary>Takes <paramref name="cost"/> if the bucket holds it; a cost above the burst is taken from a full bucket.</summary>
-    public bool TryTake(double cost, long nowMs)
-    {
-        if (nowMs > _at)
+        var (tokens, at) = _buckets.TryGetValue(peer, out var bucket) ? bucket : (burst, nowMs);
+        if (nowMs > at)
         {
-            _tokens = Math.Min(_burst, _tokens + ((nowMs - _at) * _perSecond / 1000));
-            _at = nowMs;
+            tokens = Math.Min(burst, tokens + ((nowMs - at) * perSecond / 1000));
+            at = nowMs;
         }
 
-        if (_tokens < Math.Min(cost, _burst))
-        {
-            return false;
-        }
-
-        _tokens -= cost;
-        return true;
+        var taken = tokens >= Math.Min(cost, burst);
+        _buckets[peer] = (taken ? tokens - cost : tokens, at);
+        return taken;
     }
 }
