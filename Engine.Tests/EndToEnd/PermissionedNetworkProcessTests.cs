@@ -105,9 +105,9 @@ public sealed class PermissionedNetworkProcessTests
         var victim = Select(member, target, PeerDirectory.Name);
         Assert.True(nodes.IsRunning(0), nodes.Log(0));
         var before = await nodes.Status(0) ?? throw new InvalidOperationException($"validator 0 did not answer: {nodes.Log(0)}");
-        // Far enough ahead that the votes are still neither stale nor too far ahead when they arrive, so that each one
-        // reaches the signature check (the chain moves about a hundred rounds a second while idle).
-        var round = before.Round + 500;
+        // Far enough ahead that the votes are still neither stale nor too far ahead (1,000 rounds) when they arrive, so
+        // that each one reaches the signature check (the chain moves a few hundred rounds a second at most while idle).
+        var round = before.Round + 900;
         while (network.Chain.Validators.LeaderOf(round + 1) != 0)
         {
             round++;
@@ -127,7 +127,8 @@ public sealed class PermissionedNetworkProcessTests
             return (after is not null && after.RejectedMessages - before.RejectedMessages >= forgeries,
                 $"rejected {after?.RejectedMessages - before.RejectedMessages} of {forgeries}; last: {after?.LastRejection}");
         }, "validator 0 to reject every forged vote");
-        Assert.Contains("signature", after!.LastRejection, StringComparison.Ordinal);
+        Assert.True(after!.Round <= round + 1,
+            $"round {after.Round} passed the forged votes' round {round} before they all arrived: they were refused as stale, not by their signatures");
 
         Assert.True(after!.SignaturesVerifiedByConsensus - before.SignaturesVerifiedByConsensus < 100,
             $"the consensus actor verified {after.SignaturesVerifiedByConsensus - before.SignaturesVerifiedByConsensus} signatures during {forgeries} forged votes");
