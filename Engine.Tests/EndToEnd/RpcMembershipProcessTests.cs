@@ -34,7 +34,8 @@ public sealed class RpcMembershipProcessTests
               tls.certificate-file = "{{network.RpcCertificate}}"
             }
             """);
-        using var crashing = StartRpcProcess(configPath);
+        var crashingLog = new System.Text.StringBuilder();
+        using var crashing = StartRpcProcess(configPath, crashingLog);
         try
         {
             await Eventually.Holds(() => Members(rpc, m => m.Status == MemberStatus.Up && m.HasRole(RpcHost.Role) && m.Address != rpc.ClusterAddress),
@@ -42,7 +43,7 @@ public sealed class RpcMembershipProcessTests
             var crashed = rpc.ClusterState.Members.Single(m => m.HasRole(RpcHost.Role) && m.Address != rpc.ClusterAddress).Address;
             crashing.Kill();
 
-            await Eventually.Holds(() => Task.FromResult((rpc.ClusterState.Members.All(m => m.Address != crashed), Describe(rpc))),
+            await Eventually.Holds(() => Task.FromResult((rpc.ClusterState.Members.All(m => m.Address != crashed), Describe(rpc) + Tail(crashingLog))),
                 "the validators to down the crashed RPC member and remove it");
         }
         finally
@@ -88,15 +89,32 @@ public sealed class RpcMembershipProcessTests
         string.Join("; ", rpc.ClusterState.Members.Select(m => $"{m.Address} {m.Status} [{string.Join(",", m.Roles)}]"))
         + $"; unreachable: {string.Join(", ", rpc.ClusterState.Unreachable.Select(m => m.Address))}";
 
-    private static Process StartRpcProcess(string configPath)
+    private static string Tail(System.Text.StringBuilder log)
+    {
+        lock (log)
+        {
+            var text = log.ToString();
+            return "; the killed RPC process printed: " + (text.Length > 3_000 ? "..." + text[^3_000..] : text);
+        }
+    }
+
+    private static Process StartRpcProcess(string configPath, System.Text.StringBuilder log)
     {
         var info = new ProcessStartInfo(NodeProcesses.Executable) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add("rpc");
         info.ArgumentList.Add("--config");
         info.ArgumentList.Add(configPath);
         var process = Process.Start(info) ?? throw new InvalidOperationException("could not start the node executable");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        void Append(string? line)
+        {
+            lock (log)
+            {
+                log.AppendLine(line);
+            }
+        }
+
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;

@@ -11,7 +11,10 @@ namespace IdOS.Akka.Engine.Actors;
 /// </summary>
 public sealed class QueryAccess
 {
-    /// <summary>Addresses kept per run of hellos: a member that forges many sender addresses only churns its own entries.</summary>
+    /// <summary>
+    /// Proven addresses kept, the oldest forgotten first: a member that proves itself from many addresses only pushes
+    /// out proofs, and a member whose proof was forgotten is refused once, greets again and is answered.
+    /// </summary>
     public const int MaxProvenAddresses = 256;
     private static readonly long HelloMaxAgeMs = (long)TimeSpan.FromMinutes(2).TotalMilliseconds;
 

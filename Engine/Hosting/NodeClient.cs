@@ -13,13 +13,10 @@ namespace IdOS.Akka.Engine.Hosting;
 /// </summary>
 public sealed class NodeClient : IAsyncDisposable
 {
-    /// <summary>Well inside the two minutes a validator accepts a hello for, so a greeting is renewed before it lapses.</summary>
-    private static readonly TimeSpan GreetingRenewal = TimeSpan.FromSeconds(60);
-
     private readonly ActorSystem _system;
     private readonly TransportSecurity _security;
     private readonly bool _ownsSystem;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<Address, long> _greetedAt = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Address, bool> _greeted = new();
 
     private NodeClient(ActorSystem system, TransportSecurity security, bool ownsSystem)
     {
@@ -81,8 +78,8 @@ public sealed class NodeClient : IAsyncDisposable
     private ActorSelection Select(Address node, string actor) => _system.ActorSelection(new RootActorPath(node) / "user" / actor);
 
     /// <summary>
-    /// Asks the node's query actor, after greeting it when this client has not lately; a refusal, as after the node
-    /// restarted and forgot the greeting, is greeted and asked once more.
+    /// Asks the node's query actor, after greeting it the first time; a refusal, as after the node restarted and forgot
+    /// the greeting, is greeted and asked once more.
     /// </summary>
     private async Task<T> Query<T>(Address node, NodeMessage query, TimeSpan timeout)
     {
@@ -105,9 +102,8 @@ public sealed class NodeClient : IAsyncDisposable
     /// <summary>Proves to the node's query actor that this client holds a listed RPC member's certificate (nothing to prove without TLS).</summary>
     private async Task Greet(Address node, bool force, TimeSpan timeout)
     {
-        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        if ((!force && _greetedAt.TryGetValue(node, out var last) && now - last <= GreetingRenewal.TotalMilliseconds)
-            || _security.HelloTo(((ExtendedActorSystem)_system).Provider.DefaultAddress, node, now) is not { } hello)
+        if ((!force && _greeted.ContainsKey(node))
+            || _security.HelloTo(((ExtendedActorSystem)_system).Provider.DefaultAddress, node, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) is not { } hello)
         {
             return;
         }
@@ -118,7 +114,7 @@ public sealed class NodeClient : IAsyncDisposable
             throw new NodeRefusedException($"{node} refused this client's member hello: {answer.Reason}");
         }
 
-        _greetedAt[node] = now;
+        _greeted[node] = true;
     }
 }
 
