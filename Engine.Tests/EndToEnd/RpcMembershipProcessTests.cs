@@ -43,7 +43,8 @@ public sealed class RpcMembershipProcessTests
             var crashed = rpc.ClusterState.Members.Single(m => m.HasRole(RpcHost.Role) && m.Address != rpc.ClusterAddress).Address;
             crashing.Kill();
 
-            await Eventually.Holds(() => Task.FromResult((rpc.ClusterState.Members.All(m => m.Address != crashed), Describe(rpc) + Tail(crashingLog))),
+            await Eventually.Holds(() => Task.FromResult((rpc.ClusterState.Members.All(m => m.Address != crashed),
+                    Describe(rpc) + Tail(crashingLog) + "; validator 0 printed: " + nodes.Log(0))),
                 "the validators to down the crashed RPC member and remove it");
         }
         finally
