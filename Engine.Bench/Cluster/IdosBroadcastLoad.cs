@@ -218,7 +218,7 @@ internal sealed class IdosBroadcastLoad : IClusterLoad
         };
     }
 
-    // kwild's TxCodes the RPC system reports in a broadcast error's data (kwil-protocol.md §3.5).
+    // kwild's TxCodes the RPC system reports in a broadcast error's data.
     private const int TxCommitTimeout = 10;
     private const int TxMempoolFull = 11;
 }

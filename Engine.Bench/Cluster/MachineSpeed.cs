@@ -8,11 +8,11 @@ namespace IdOS.Akka.Engine.Bench.Cluster;
 /// verifications (NSec, one 32-byte message) on every core at once, just before the validators start and again
 /// after they stop. This VM's speed moves by up to half from one half hour to the next (docs/BENCHMARKS.md), so a
 /// figure is comparable with one taken on another day only beside the speed the machine had then; the reference is
-/// the same probe on the day libhotstuff's figures in ../shared/reference/hotstuff-anchors.md were taken.
+/// the same probe on the day libhotstuff's figures quoted in docs/BENCHMARKS.md were taken on this machine kind.
 /// </summary>
 internal sealed record MachineSpeed(int Threads, double VerificationsPerSecondBefore, double VerificationsPerSecondAfter)
 {
-    /// <summary>hotstuff-anchors.md §3: NSec ed25519 verifications/s on the 2-core machine's two threads, 2026-11-23.</summary>
+    /// <summary>NSec ed25519 verifications/s on the 2-core machine's two threads, 2026-11-23.</summary>
     public const double ReferenceVerificationsPerSecond = 34_145;
 
     private const int ReferenceThreads = 2;

@@ -1,7 +1,7 @@
 namespace IdOS.Akka.Engine.Rpc.JsonRpc;
 
 /// <summary>
-/// The JSON-RPC error codes clients see: JSON-RPC 2.0's own and Kwil's (kwil-protocol.md §3, kwil-db
+/// The JSON-RPC error codes clients see: JSON-RPC 2.0's own and Kwil's (kwil-db
 /// `core/rpc/json`). They are stable: the idOS client matches on several of them.
 /// </summary>
 public static class RpcErrorCode

@@ -8,7 +8,7 @@ using IdOS.Akka.Engine.Storage.Transactions;
 namespace IdOS.Akka.Engine.Rpc.Kwil;
 
 /// <summary>
-/// Kwil's JSON form of a transaction (kwil-protocol.md §4.1) to and from <see cref="KwilTransaction"/>, as Go's
+/// Kwil's JSON form of a transaction to and from <see cref="KwilTransaction"/>, as Go's
 /// encoding/json writes it: bytes as padded standard base64, the sender as hex without 0x, the nonce a number, the
 /// fee a decimal string. A fee that is null, "" or missing means 0 (not nil), as kwild decodes it; a missing
 /// signature (the half-built transaction of `user.estimate_price`) is allowed only where the caller says so.

@@ -7,7 +7,7 @@ using IdOS.Akka.Engine.Storage.Actions;
 namespace IdOS.Akka.Engine.Rpc.Services;
 
 /// <summary>
-/// `user.query`, limited to the one query a Kwil client makes (kwil-protocol.md §3.9): the `info.actions` lookup it
+/// `user.query`, limited to the one query a Kwil client makes: the `info.actions` lookup it
 /// does before calling an action with named parameters, answered from the schema's action definitions. Any other SQL
 /// is refused — the node is not a SQL endpoint — and private mode refuses queries altogether, as kwild does.
 /// </summary>

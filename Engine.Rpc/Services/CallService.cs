@@ -9,7 +9,7 @@ using IdOS.Akka.Engine.Storage.Transactions;
 namespace IdOS.Akka.Engine.Rpc.Services;
 
 /// <summary>
-/// `user.call`: VIEW actions over committed state (kwil-protocol.md §3.8). A call that names a sender runs as that
+/// `user.call`: VIEW actions over committed state. A call that names a sender runs as that
 /// sender only once the sender proved it: with a KGW session for it — otherwise -901, and the client logs in and
 /// asks again — or, in private mode, with its signature over a fresh challenge on every call (-1001…-1004). A call
 /// without a sender runs anonymously and sees no user's private rows; private mode refuses it. Values are rendered

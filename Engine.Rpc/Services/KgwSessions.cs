@@ -12,7 +12,7 @@ namespace IdOS.Akka.Engine.Rpc.Services;
 public sealed record KgwSession(byte[] Sender, string SignatureType, DateTimeOffset Expires);
 
 /// <summary>
-/// Kwil Gateway's login, emulated in the RPC layer (kwil-protocol.md §5): `kgw.authn_param` hands out a single-use
+/// Kwil Gateway's login, emulated in the RPC layer: `kgw.authn_param` hands out a single-use
 /// nonce and the SIWE-like text parameters, `kgw.authn` checks the wallet's signature over that text and sets the
 /// `kgw_session` cookie, `kgw.logout` ends it. `user.call` with a sender then needs a session for that very sender.
 /// With <c>secureCookies</c> (an endpoint clients reach over https) the cookie is marked Secure, so it never travels in clear.
@@ -57,7 +57,7 @@ public sealed class KgwSessions(VerifierPool verifiers, TimeProvider clock, Func
         }
     }
 
-    /// <summary>The text a wallet signs to log in (kwil-protocol.md §4.4; "Issue At" is the client's spelling).</summary>
+    /// <summary>The text a wallet signs to log in ("Issue At" is the client's spelling).</summary>
     public static string LoginText(JsonObject parameters)
     {
         ArgumentNullException.ThrowIfNull(parameters);

@@ -22,7 +22,7 @@ public sealed record BroadcastSettings(TimeSpan CommitTimeout, TimeSpan PollInte
 }
 
 /// <summary>
-/// Kwil's "user" service for the idOS client's write path (kwil-protocol.md §3.1–3.7): chain info, health, ping,
+/// Kwil's "user" service for the idOS client's write path: chain info, health, ping,
 /// accounts with pending nonces, price estimates, broadcasts (accepted, or waited for until executed) and
 /// transaction queries. A transaction is checked here before any mempool sees it — encoding, chain, signature,
 /// `execute`, nonce — and a refusal is error -201 with kwild's TxCode in its data. Signatures are checked in the

@@ -13,7 +13,7 @@ public enum ChallengeState
 }
 
 /// <summary>
-/// Private mode's proof of identity for reads (kwil-protocol.md §5): `user.challenge` hands out 32 random bytes,
+/// Private mode's proof of identity for reads: `user.challenge` hands out 32 random bytes,
 /// good for one `user.call` within the expiry, and the call carries the sender's signature over a text naming the
 /// action, a digest of the call and the challenge. Each read costs the wallet one signature, but no session lives on
 /// the server.
@@ -68,7 +68,7 @@ public sealed class ViewChallenges(TimeProvider clock, TimeSpan expiry)
         }
     }
 
-    /// <summary>The text a private-mode call is signed over (kwil-protocol.md §4.4): the digest is sha256 of the payload, first 20 bytes.</summary>
+    /// <summary>The text a private-mode call is signed over: the digest is sha256 of the payload, first 20 bytes.</summary>
     public static string SignedText(ActionCall call, byte[] payload, byte[] challenge)
     {
         ArgumentNullException.ThrowIfNull(call);

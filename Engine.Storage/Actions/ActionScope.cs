@@ -19,7 +19,7 @@ public sealed class ActionScope(DataConnection db, ActionContext context)
     public PreparedStatements Statements { get; } = PreparedStatements.Of(db);
 
     /// <summary>
-    /// U(caller) of kwil-protocol.md §6.1: the user owning a wallet the caller signs with. EVM addresses compare
+    /// U(caller): the user owning a wallet the caller signs with. EVM addresses compare
     /// case-insensitively (the caller is EIP-55 mixed case, wallets are stored as registered).
     /// </summary>
     public Guid? CallerUserId()
@@ -53,7 +53,7 @@ public sealed class ActionScope(DataConnection db, ActionContext context)
     /// <summary>
     /// get_inserter(): the name of the inserter whose delegate is the caller. Delegates are stored lowercase
     /// (add_delegate_as_owner), so the caller is lowered too: an EVM delegate's checksummed caller then matches,
-    /// where schema.sql's case-sensitive comparison would never match (kwil-protocol.md §10, question 4).
+    /// where schema.sql's case-sensitive comparison would never match.
     /// </summary>
     public string RequireDelegateInserter()
     {

@@ -6,8 +6,7 @@ using NSec.Cryptography;
 namespace IdOS.Akka.Engine.Storage.Actions;
 
 /// <summary>
-/// The credential checks of the closed `idos` precompile, as the SDK produces what they check (kwil-protocol.md
-/// §6.3): `public_notes_signature` is base64 ed25519 over the public notes' UTF-8 bytes, `broader_signature` base64
+/// The credential checks of the closed `idos` precompile, as the SDK produces what they check: `public_notes_signature` is base64 ed25519 over the public notes' UTF-8 bytes, `broader_signature` base64
 /// ed25519 over that signature's bytes followed by the base64-decoded content, both by `issuer_auth_public_key`
 /// (lowercase hex, no 0x).
 /// </summary>

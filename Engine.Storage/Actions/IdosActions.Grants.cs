@@ -12,7 +12,7 @@ public static partial class IdosActions
     private const string DateFormat = "yyyy-MM-dd'T'HH:mm:ss'Z'";
 
     /// <summary>
-    /// Our form of `idos.dwg_message` (the precompile's bytes are not public; kwil-protocol.md §6.3): the documented
+    /// Our form of `idos.dwg_message` (the precompile's bytes are not public): the documented
     /// fields in their documented order, one `name: value` line each. `dwg_message` hands clients exactly this text
     /// and `create_credentials_by_dwg` verifies the owner's signature over it.
     /// </summary>
@@ -20,7 +20,7 @@ public static partial class IdosActions
         string.Create(CultureInfo.InvariantCulture,
             $"operation: delegatedWriteGrant\nowner: {owner}\ngrantee: {grantee}\nissuer public key: {issuerPublicKey}\nid: {id:D}\naccess grant timelock: {timelock}\nnot usable before: {notBefore}\nnot usable after: {notAfter}");
 
-    /// <summary>`idos.dag_message`, in the last layout the schema published in SQL (kwil-protocol.md §6.3).</summary>
+    /// <summary>`idos.dag_message`, in the last layout the schema published in SQL.</summary>
     public static string DelegatedAccessGrantMessage(string owner, string grantee, Guid dataId, long lockedUntil, string contentHash) =>
         string.Create(CultureInfo.InvariantCulture,
             $"operation: insertAccessGrant\nowner: {owner}\ngrantee: {grantee}\ndataId: {dataId:D}\nlockedUntil: {lockedUntil}\ncontentHash: {contentHash}");

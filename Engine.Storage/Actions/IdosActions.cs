@@ -14,7 +14,7 @@ public sealed record ActionDefinition(string Name, IReadOnlyList<ActionParameter
     Func<ActionScope, ActionArguments, ActionOutcome> Run);
 
 /// <summary>
-/// The actions of idos-network/idos-schema's schema.sql (kwil-protocol.md §6.2), by name. Each runs inside a
+/// The actions of idos-network/idos-schema's schema.sql, by name. Each runs inside a
 /// savepoint: a refused action leaves no partial change, and the block it is in goes on.
 /// </summary>
 public static partial class IdosActions

@@ -7,7 +7,7 @@ namespace IdOS.Akka.Engine.Storage.Auth;
 
 /// <summary>
 /// NEAR's signed messages (NEP-413), as the idOS fork's `nep413` authenticator and NEAR wallets use them
-/// (kwil-protocol.md §4.5): the signature blob is `u16 BE length ‖ borsh payload ‖ ed25519 signature`, the payload
+///: the signature blob is `u16 BE length ‖ borsh payload ‖ ed25519 signature`, the payload
 /// `{ tag = 2^31 + 413 (u32 LE), message (string), nonce ([u8; 32]), recipient (string), callbackUrl (Option&lt;string&gt;) }`,
 /// and the ed25519 signature covers SHA-256 of the payload. The payload's message must be the text expected.
 /// </summary>

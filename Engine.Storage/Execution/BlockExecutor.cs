@@ -12,7 +12,7 @@ namespace IdOS.Akka.Engine.Storage.Execution;
 /// <summary>A committed block as the state machine needs it: height, id, the leader's timestamp, the transactions in order.</summary>
 public sealed record BlockInput(long Height, byte[] BlockId, long TimestampMs, IReadOnlyList<byte[]> Transactions);
 
-/// <summary>Kwil's transaction result codes (kwil-protocol.md §3.6) plus ours for refused actions (100 + <see cref="ActionError"/>).</summary>
+/// <summary>Kwil's transaction result codes plus ours for refused actions (100 + <see cref="ActionError"/>).</summary>
 public static class TxCode
 {
     public const int Ok = 0;

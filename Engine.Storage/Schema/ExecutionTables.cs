@@ -4,7 +4,7 @@ using LinqToDB.Mapping;
 
 namespace IdOS.Akka.Engine.Storage.Schema;
 
-/// <summary>A signer's last used nonce; the next transaction must carry this + 1 (kwil-protocol.md §3.6).</summary>
+/// <summary>A signer's last used nonce; the next transaction must carry this + 1.</summary>
 [Table("accounts")]
 public sealed class AccountRow
 {

@@ -2,7 +2,7 @@ using LinqToDB.Mapping;
 
 namespace IdOS.Akka.Engine.Storage.Schema;
 
-// The idOS tables of namespace `main` (idos-network/idos-schema schema.sql; kwil-protocol.md §6.1). NUMERIC(78,0)
+// The idOS tables of namespace `main` (idos-network/idos-schema schema.sql). NUMERIC(78,0)
 // amounts are held as canonical decimal strings on every database, so that SQLite and PostgreSQL store the same
 // value and arithmetic happens in one place, in code, with integers of any size.
 

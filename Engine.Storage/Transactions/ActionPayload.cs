@@ -14,7 +14,7 @@ public sealed record KwilDataType(string Name, bool IsArray, int Precision = 0, 
     public static readonly KwilDataType Bytea = new("bytea", false);
     public static readonly KwilDataType Null = new("null", false);
 
-    /// <summary>The names the server accepts for each type (kwil-protocol.md §4.3).</summary>
+    /// <summary>The names the server accepts for each type.</summary>
     public static string Canonical(string name) => name.ToLowerInvariant() switch
     {
         "text" or "string" => "text",
@@ -53,7 +53,7 @@ public sealed record ActionExecution(string Namespace, string Action, IReadOnlyL
 public sealed record ActionCall(string Namespace, string Action, IReadOnlyList<KwilValue> Arguments);
 
 /// <summary>
-/// kwil-db v0.10's action payload encoding (kwil-protocol.md §4.3): little-endian u16/u32 framing, with the data
+/// kwil-db v0.10's action payload encoding: little-endian u16/u32 framing, with the data
 /// type's own fields big-endian. Decoding refuses unknown versions and types, truncation and trailing bytes.
 /// </summary>
 public static class ActionPayload

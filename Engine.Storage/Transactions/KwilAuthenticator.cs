@@ -4,7 +4,7 @@ using NSec.Cryptography;
 namespace IdOS.Akka.Engine.Storage.Transactions;
 
 /// <summary>
-/// Who signed a transaction, checked before it touches state (kwil-protocol.md §4.5): `secp256k1_ep` recovers an
+/// Who signed a transaction, checked before it touches state: `secp256k1_ep` recovers an
 /// Ethereum address from an EIP-191 signature and compares it with the 20-byte sender; `ed25519` verifies the
 /// signature with the 32-byte sender as the public key; `nep413` checks a NEAR signed message whose text is the
 /// transaction's. Other authenticators (XRPL, Stellar, FaceSign) are refused by name.

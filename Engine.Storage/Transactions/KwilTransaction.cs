@@ -13,7 +13,7 @@ public sealed record KwilSignature(byte[] Data, string Type);
 public sealed record KwilTransactionBody(string Description, byte[]? Payload, string PayloadType, BigInteger? Fee, ulong Nonce, string ChainId);
 
 /// <summary>
-/// A Kwil v0.10 transaction exactly as the idOS client builds it (kwil-protocol.md §4): the binary form fixes the
+/// A Kwil v0.10 transaction exactly as the idOS client builds it: the binary form fixes the
 /// transaction hash, and <see cref="SignedText"/> is the text a `concat` transaction's signature covers.
 /// </summary>
 public sealed record KwilTransaction(KwilSignature? Signature, KwilTransactionBody Body, string Serialization, byte[]? Sender)

@@ -3,7 +3,7 @@ using IdOS.Akka.Engine.Storage.Auth;
 namespace IdOS.Akka.Engine.Tests.Rpc;
 
 /// <summary>
-/// The broadcast the real client sent in the wire capture (kwil-wire-capture.md): an EIP-191-signed add_attribute
+/// The broadcast the real client sent in the wire capture: an EIP-191-signed add_attribute
 /// from 0x19e7…ff2a with nonce 1 on chain idos-capture-test, and a way to make its signature high-s.
 /// </summary>
 internal static class CapturedBroadcast

@@ -8,7 +8,7 @@ using Xunit;
 
 namespace IdOS.Akka.Engine.Tests.Rpc;
 
-/// <summary>The JSON transactions the real client sent (kwil-protocol.md §3.5, §3.6, §9) to the binary form and back.</summary>
+/// <summary>The JSON transactions the real client sent to the binary form and back.</summary>
 [Trait("Category", "Unit")]
 public sealed class TransactionJsonTests
 {

@@ -46,7 +46,7 @@ const execute = async (label, signer, name, inputs, types) => {
   return answer.data;
 };
 // A synchronous broadcast whose transaction fails makes the client throw with the result it got; the hash is in it,
-// as the node sent it. The client's own hashes went through its base64ToHex quirk (kwil-protocol.md §3.6), which
+// as the node sent it. The client's own hashes went through its base64ToHex quirk, which
 // txInfo undoes, so this one is put through the same step.
 const executeRefused = async (label, signer, name, inputs, types) => {
   try {
@@ -62,7 +62,7 @@ const call = async (client, signer, name, inputs = [], types = []) =>
   (await client.call({ namespace: "main", name, inputs, types }, signer)).data.result ?? [];
 
 // The proofs the schema checks: a wallet signs a text naming itself; an issuer signs a credential's notes, then
-// that signature followed by the decoded content (kwil-protocol.md §6.3).
+// that signature followed by the decoded content.
 const walletProof = async (wallet) => {
   const message = `Sign this message to add wallet ${wallet.address} to idOS`;
   return [wallet.address, null, "EVM", message, await wallet.signMessage(message)];

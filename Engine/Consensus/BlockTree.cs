@@ -69,7 +69,7 @@ public sealed class BlockTree
     }
 
     /// <summary>
-    /// The two-chain rule (CONSENSUS.md rule 5): a QC for B1 whose parent B0 is from the round just before commits B0
+    /// The two-chain rule: a QC for B1 whose parent B0 is from the round just before commits B0
     /// and its uncommitted ancestors. Returns them oldest first, moves the root to B0 and returns the blocks of the
     /// forks this abandons.
     /// </summary>

@@ -1,7 +1,7 @@
 namespace IdOS.Akka.Engine.Consensus;
 
 /// <summary>
-/// Round timer lengths (CONSENSUS.md rule 6): the base, doubled for each consecutive timeout since the last commit,
+/// Round timer lengths: the base, doubled for each consecutive timeout since the last commit,
 /// capped so that a long outage does not leave validators waiting minutes after the network heals.
 /// </summary>
 public sealed record PacemakerPolicy(long BaseTimeoutMs, long MaxTimeoutMs)

@@ -36,7 +36,7 @@ public sealed record ReplicaOptions
 
 /// <summary>
 /// One validator's consensus: the pure components (safety rules, block tree, aggregators, pacemaker policy, mempool)
-/// wired as CONSENSUS.md describes. It does no I/O and reads no clock: the host passes time in, carries out the
+/// wired into chained HotStuff with the two-chain commit rule and timeout certificates. It does no I/O and reads no clock: the host passes time in, carries out the
 /// returned effects in order, and calls back on timers. Every handler tolerates any peer input.
 /// </summary>
 public sealed class Replica

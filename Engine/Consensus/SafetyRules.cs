@@ -7,8 +7,8 @@ public readonly record struct SafetyDecision<T>(T? Message, string? Refusal, boo
     where T : class;
 
 /// <summary>
-/// The only component that signs votes and timeouts. It enforces the voting rule of CONSENSUS.md (rule 3) and the
-/// timeout rule, and moves <see cref="State"/> forward; the caller persists the new state before the message leaves.
+/// The only component that signs votes and timeouts. It enforces the voting rule (vote in round r only above the last
+/// voted round, and only when the QC is from r − 1 or a TC for r − 1 justifies it) and the timeout rule, and moves <see cref="State"/> forward; the caller persists the new state before the message leaves.
 /// Callers pass proposals whose signatures, QC and TC were already verified.
 /// </summary>
 public sealed class SafetyRules

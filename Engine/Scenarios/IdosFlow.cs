@@ -128,7 +128,7 @@ public sealed class IdosFlow(TransactionDriver driver, KwilSigner owner, TextWri
         ];
     }
 
-    /// <summary>As the SDK signs credentials (kwil-protocol.md §6.3): the notes, then the notes' signature followed by the decoded content.</summary>
+    /// <summary>As the SDK signs credentials: the notes, then the notes' signature followed by the decoded content.</summary>
     private static (string Notes, string Broader) Signatures(Ed25519PrivateKey issuer, string content, string publicNotes)
     {
         var notesSignature = issuer.Sign(Encoding.UTF8.GetBytes(publicNotes));

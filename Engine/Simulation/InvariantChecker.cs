@@ -30,8 +30,8 @@ public sealed record SimViolation(ViolationKind Kind, long TimeMs, string Detail
 }
 
 /// <summary>
-/// Checks the properties of CONSENSUS.md over what correct validators do, as they do it: every commit and every
-/// signed message that leaves a correct instance passes through here.
+/// Checks the protocol's safety properties (agreement on commits, one vote per round) over what correct validators
+/// do, as they do it: every commit and every signed message that leaves a correct instance passes through here.
 /// </summary>
 public sealed class InvariantChecker
 {

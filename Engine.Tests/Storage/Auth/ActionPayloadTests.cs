@@ -4,7 +4,7 @@ using Xunit;
 
 namespace IdOS.Akka.Engine.Tests.Storage.Auth;
 
-/// <summary>Action payloads the real client sent (kwil-protocol.md §4.3 and §9) decode to what it meant and re-encode byte for byte.</summary>
+/// <summary>Action payloads the real client sent decode to what it meant and re-encode byte for byte.</summary>
 [Trait("Category", "Unit")]
 public sealed class ActionPayloadTests
 {

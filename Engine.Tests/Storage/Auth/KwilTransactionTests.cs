@@ -6,7 +6,7 @@ using Xunit;
 namespace IdOS.Akka.Engine.Tests.Storage.Auth;
 
 /// <summary>
-/// Transactions the real idOS client sent (kwil-wire-capture.md, §3.6 and §9 of kwil-protocol.md): their hashes, their
+/// Transactions the real idOS client sent, captured on the wire: their hashes, their
 /// signed text, and their signatures, which must verify for the sender they name and for nobody else.
 /// </summary>
 [Trait("Category", "Unit")]
