@@ -25,7 +25,7 @@ public sealed class PermissionedNetworkProcessTests
     private static readonly TimeSpan NoAnswer = TimeSpan.FromSeconds(3);
 
     [Fact]
-    public async Task On_an_insecure_network_an_outsider_is_answered_joins_and_stops_a_validator()
+    public async Task On_an_insecure_network_an_outsider_is_answered_joins_downs_a_validator_and_stops_another()
     {
         using var network = new TestNetwork(4, """
             idos.node.insecure = on
@@ -44,6 +44,9 @@ public sealed class PermissionedNetworkProcessTests
         await Eventually.Holds(() => Task.FromResult((stranger.State.Members.Count(m => m.Status == global::Akka.Cluster.MemberStatus.Up) >= 2,
             string.Join(", ", stranger.State.Members))), "the outsider to become a member of the validators' cluster");
 
+        DownThrough(outsider, target, nodes.Addresses[1]);
+        await nodes.WaitForExit(1, TimeSpan.FromSeconds(60));
+
         Select(outsider, target, ConsensusActor.Name).Tell(PoisonPill.Instance);
         await nodes.WaitForExit(0, TimeSpan.FromSeconds(60));
         Assert.Contains("/user/consensus stopped; shutting this validator down", nodes.FullLog(0), StringComparison.Ordinal);
@@ -61,7 +64,7 @@ public sealed class PermissionedNetworkProcessTests
         // (a) A plain Akka.Remote system and (b) one with TLS and a certificate nobody listed: the handshake fails, so no
         // message of theirs is read, whether a lookup, a read naming a user, a PoisonPill or a request to join.
         using var ownCertificate = new TempCertificate();
-        foreach (var security in new[] { TransportSecurity.Insecure, TransportSecurity.PinnedTls(ownCertificate.Certificate, network.Transport.Accepted) })
+        foreach (var security in new[] { TransportSecurity.Insecure, TransportSecurity.PinnedTls(ownCertificate.Certificate, network.Transport.Accepted, network.Transport.ValidatorPins) })
         {
             using var outsider = Outsider(security);
             var dialed = security.Dialed(target, outsider.Settings.Config);
@@ -77,7 +80,24 @@ public sealed class PermissionedNetworkProcessTests
         Assert.True(nodes.IsRunning(0), nodes.Log(0));
         Assert.Contains("Refused a TLS peer", nodes.FullLog(0), StringComparison.Ordinal);
 
-        // (c) A member the operators pinned, misbehaving: it reaches the node, but cannot stop its actors (a refused
+        // (c) A member the operators pinned, misbehaving: it cannot join the validators' cluster, nor mark a validator
+        // down through any validator (its connection's frames for the cluster's daemons are dropped by pin), ...
+        using (var downer = Outsider(network.Transport))
+        {
+            var cluster = AkkaCluster.Get(downer);
+            cluster.Join(target);
+            foreach (var through in nodes.Addresses)
+            {
+                DownThrough(downer, through, nodes.Addresses[1]);
+            }
+
+            await Task.Delay(NoAnswer);
+            Assert.DoesNotContain(cluster.State.Members, m => m.Address != cluster.SelfAddress);
+        }
+
+        Assert.Contains("the cluster is the validators'", nodes.FullLog(0), StringComparison.Ordinal);
+
+        // ... it reaches the node, but cannot stop its actors (a refused
         // system message may cost the member its own association, so the forgeries below come from a second one), and
         // votes it sends in a validator's name (with that validator's path as the sender) fail their signatures
         // without costing the consensus actor a check each.
@@ -187,6 +207,16 @@ public sealed class PermissionedNetworkProcessTests
         akka.loglevel = OFF
         akka.log-dead-letters = off
         """).WithFallback(ConfigurationFactory.ParseString(TestNetwork.FastGossip)).WithFallback(NodeConfig.Defaults));
+
+    /// <summary>
+    /// Asks <paramref name="through"/>'s cluster daemon to mark <paramref name="victim"/> down, as `Cluster.Down` does
+    /// on the node itself; the message type is Akka's internal one, which a peer can send all the same.
+    /// </summary>
+    private static void DownThrough(ActorSystem from, Address through, Address victim)
+    {
+        var down = Type.GetType("Akka.Cluster.ClusterUserAction+Down, Akka.Cluster", throwOnError: true)!;
+        from.ActorSelection(new RootActorPath(through) / "system" / "cluster" / "core" / "daemon").Tell(Activator.CreateInstance(down, victim));
+    }
 
     private static ActorSelection Select(ActorSystem from, Address node, string actor) => from.ActorSelection(new RootActorPath(node) / "user" / actor);
 

@@ -8,13 +8,11 @@ using IdOS.Akka.Engine.Rpc.JsonRpc;
 using IdOS.Akka.Engine.Rpc.Services;
 using IdOS.Akka.Engine.Storage.Auth;
 using IdOS.Akka.Engine.Network;
-using AkkaCluster = Akka.Cluster.Cluster;
 
 namespace IdOS.Akka.Engine.Hosting;
 
 /// <summary>
-/// The RPC system's settings (hocon/rpc.conf), checked before anything starts. <paramref name="Validators"/> are also
-/// the seed nodes it joins the cluster through.
+/// The RPC system's settings (hocon/rpc.conf), checked before anything starts.
 /// </summary>
 public sealed record RpcSettings(IPEndPoint Listen, IReadOnlyList<Address> Validators, int MaxBodyBytes, TimeSpan RequestTimeout, TimeSpan CommitTimeout,
     TimeSpan AskTimeout)
@@ -29,10 +27,10 @@ public sealed record RpcSettings(IPEndPoint Listen, IReadOnlyList<Address> Valid
 
     public ReadBatchSettings ReadBatching { get; init; } = ReadBatchSettings.Default;
 
-    /// <summary>The address validators reach this cluster member at; port 0 lets the OS choose.</summary>
-    public string ClusterHostname { get; init; } = "127.0.0.1";
+    /// <summary>Where this system's Akka.Remote listens (validators answer over the connection it opened); port 0 lets the OS choose.</summary>
+    public string RemoteHostname { get; init; } = "127.0.0.1";
 
-    public int ClusterPort { get; init; }
+    public int RemotePort { get; init; }
 
     /// <summary>Akka's log level for this system; the localnet, which prints its own status, asks for ERROR only.</summary>
     public string LogLevel { get; init; } = "WARNING";
@@ -95,8 +93,9 @@ public sealed record RpcSettings(IPEndPoint Listen, IReadOnlyList<Address> Valid
                 : int.TryParse(verifiers, System.Globalization.CultureInfo.InvariantCulture, out var count) && count is >= 1 and <= 256 ? count
                 : throw new ConfigurationException($"{Section}.verifiers is \"{verifiers}\"; it is auto (one per core) or a count from 1 to 256."),
             ReadBatching = ReadBatchSettings.FromConfig(config, $"{Section}.read-batching"),
-            ClusterHostname = config.GetString($"{Section}.cluster-hostname", "127.0.0.1"),
-            ClusterPort = config.GetInt($"{Section}.cluster-port", 0),
+            // cluster-* are the names from when the RPC system was a cluster member.
+            RemoteHostname = config.GetString($"{Section}.remote-hostname", config.GetString($"{Section}.cluster-hostname", "127.0.0.1")),
+            RemotePort = config.GetInt($"{Section}.remote-port", config.GetInt($"{Section}.cluster-port", 0)),
             PrivateMode = config.GetString($"{Section}.mode", "kgw") switch
             {
                 "kgw" => false,
@@ -130,14 +129,14 @@ public sealed record RpcSettings(IPEndPoint Listen, IReadOnlyList<Address> Valid
 }
 
 /// <summary>
-/// The RPC system: a member of the validators' cluster with the role `rpc` (it never votes and holds no database),
-/// Kestrel and the Kwil JSON-RPC services in front, signatures checked in its verifier pool and reads coalesced by its
-/// read batcher. Akka.Cluster admits only members of one actor-system name, so it runs as "idos" like the validators;
-/// the role is what sets it apart, and the validators' peer directories count only members with the validator role.
+/// The RPC system: Kestrel and the Kwil JSON-RPC services in front, signatures checked in its verifier pool and reads
+/// coalesced by its read batcher, and behind them an Akka.Remote client of the validators (it never votes and holds no
+/// database). It is no member of the validators' cluster: membership would let it gossip about validators, and the
+/// validators' pin guard drops cluster traffic from any connection that is not a validator's.
 /// </summary>
 public sealed class RpcHost : IAsyncDisposable
 {
-    public const string Role = "rpc";
+    public const string SystemName = "idos-rpc";
 
     private readonly ActorSystem _system;
     private readonly RpcHttpServer _server;
@@ -150,29 +149,23 @@ public sealed class RpcHost : IAsyncDisposable
 
     public Uri Endpoint => new(_server.Address, RpcHttpServer.Path);
 
-    /// <summary>This system's own cluster address.</summary>
-    public Address ClusterAddress => AkkaCluster.Get(_system).SelfAddress;
-
-    /// <summary>The cluster as this member sees it: who is a member, in which status and role, and who is unreachable.</summary>
-    public global::Akka.Cluster.ClusterEvent.CurrentClusterState ClusterState => AkkaCluster.Get(_system).State;
+    /// <summary>This system's own Akka.Remote address.</summary>
+    public Address RemoteAddress => ((ExtendedActorSystem)_system).Provider.DefaultAddress;
 
     public static async Task<RpcHost> Start(RpcSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
         var config = ConfigurationFactory.ParseString($$"""
-            akka.cluster.roles = ["{{Role}}"]
-            akka.remote.dot-netty.tcp.hostname = "{{settings.ClusterHostname}}"
-            akka.remote.dot-netty.tcp.port = {{settings.ClusterPort}}
+            akka.actor.provider = remote
+            akka.remote.dot-netty.tcp.hostname = "{{settings.RemoteHostname}}"
+            akka.remote.dot-netty.tcp.port = {{settings.RemotePort}}
             akka.loglevel = {{settings.LogLevel}}
             akka.log-dead-letters = off
             """).WithFallback(VerifierPool.DispatcherConfig(settings.Verifiers)).WithFallback(NodeConfig.Defaults);
-        var system = settings.Transport.CreateSystem(ValidatorNode.SystemName, config);
+        var system = settings.Transport.CreateSystem(SystemName, config, [.. settings.Validators]);
         try
         {
-            var cluster = AkkaCluster.Get(system);
-            cluster.JoinSeedNodes(settings.Validators);
-            var gateway = new ValidatorGateway(NodeClient.On(system, settings.Transport), settings.Validators, settings.AskTimeout,
-                node => !cluster.State.Unreachable.Any(member => member.Address == node));
+            var gateway = new ValidatorGateway(NodeClient.On(system, settings.Transport), settings.Validators, settings.AskTimeout);
             var verifiers = VerifierPool.Start(system, settings.Verifiers, Secp256k1.Recovery);
             var reads = ReadBatcher.Start(system, gateway, settings.ReadBatching);
             var service = new UserService(gateway, verifiers, reads, new PendingNonces(TimeProvider.System, TimeSpan.FromMinutes(2)),
@@ -199,11 +192,11 @@ public sealed class RpcHost : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops taking requests, then leaves the cluster so the validators do not keep waiting for this member.</summary>
+    /// <summary>Stops taking requests, then the system.</summary>
     public async ValueTask DisposeAsync()
     {
         await _server.DisposeAsync();
-        await CoordinatedShutdown.Get(_system).Run(CoordinatedShutdown.ClusterLeavingReason.Instance);
+        await CoordinatedShutdown.Get(_system).Run(CoordinatedShutdown.ActorSystemTerminateReason.Instance);
         await _system.WhenTerminated;
     }
 }

@@ -34,14 +34,10 @@ public static class TransportSettings
         }
 
         var accepted = RpcMembers(config, $"{section}.rpc-members");
-        AddValidators(accepted, validators);
-        return TransportSecurity.PinnedTls(certificate, accepted);
+        return TransportSecurity.PinnedTls(certificate, accepted, AddValidators(accepted, validators));
     }
 
-    /// <summary>
-    /// An RPC system: the validators' pins from genesis, its own, and the other RPC members it gossips with in the
-    /// cluster (a member it refused would look unreachable, and the validators down unreachable RPC members).
-    /// </summary>
+    /// <summary>An RPC system: it talks to the validators alone, known by the pins genesis binds to them.</summary>
     public static TransportSecurity ForRpc(Config config, string section)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -63,12 +59,8 @@ public static class TransportSettings
         }
 
         var certificate = TlsFiles.Load(certificateFile, Path(config, $"{section}.tls.key-file", TlsFiles.KeyFileOf(certificateFile)));
-        var accepted = RpcMembers(config, $"{section}.rpc-members");
-        AddValidators(accepted, GenesisFile.ReadValidators(genesis));
-        // Cluster members gossip with each other, RPC systems included: another system with this certificate (a
-        // second process of the same operator) is one this system talks to.
-        accepted.TryAdd(TlsPin.Of(certificate), "an RPC system with this system's certificate");
-        return TransportSecurity.PinnedTls(certificate, accepted);
+        var accepted = new Dictionary<TlsPin, string>();
+        return TransportSecurity.PinnedTls(certificate, accepted, AddValidators(accepted, GenesisFile.ReadValidators(genesis)));
     }
 
     /// <summary>
@@ -123,8 +115,10 @@ public static class TransportSettings
         return members;
     }
 
-    private static void AddValidators(Dictionary<TlsPin, string> accepted, IReadOnlyList<GenesisValidator> validators)
+    /// <summary>Adds every validator's pins to <paramref name="accepted"/> and returns them.</summary>
+    private static List<TlsPin> AddValidators(Dictionary<TlsPin, string> accepted, IReadOnlyList<GenesisValidator> validators)
     {
+        var pins = new List<TlsPin>();
         foreach (var (validator, i) in validators.Select((v, i) => (v, i)))
         {
             if (validator.TlsPins.Count == 0)
@@ -141,8 +135,11 @@ public static class TransportSettings
                 }
 
                 accepted[signed.Pin] = $"validator {i}";
+                pins.Add(signed.Pin);
             }
         }
+
+        return pins;
     }
 
     private static string Path(Config config, string key, string fallback)

@@ -8,11 +8,12 @@ namespace IdOS.Akka.Engine.Hosting;
 /// <summary>
 /// The RPC layer's way to the validators: the node protocol over Akka.Remote through a <see cref="NodeClient"/>. It
 /// keeps to one validator while that one answers and moves on to the next when it does not, so a dead validator
-/// costs one timeout, not every request; validators the cluster already sees as unreachable are asked last.
+/// costs one timeout, not every request; validators that failed to answer in the last half minute are asked last.
 /// </summary>
-public sealed class ValidatorGateway(NodeClient client, IReadOnlyList<Address> validators, TimeSpan askTimeout, Func<Address, bool>? isReachable = null)
-    : INodeGateway
+public sealed class ValidatorGateway(NodeClient client, IReadOnlyList<Address> validators, TimeSpan askTimeout) : INodeGateway
 {
+    private const long FailureMemoryMs = 30_000;
+    private readonly long[] _failedAtMs = new long[validators.Count];
     private int _current;
 
     public async Task<ChainSnapshot> Chain(CancellationToken cancel)
@@ -60,7 +61,7 @@ public sealed class ValidatorGateway(NodeClient client, IReadOnlyList<Address> v
         Exception? last = null;
         var start = Volatile.Read(ref _current);
         var order = Enumerable.Range(0, validators.Count).Select(offset => (start + offset) % validators.Count)
-            .OrderBy(index => isReachable is null || isReachable(validators[index]) ? 0 : 1).ToList();
+            .OrderBy(index => FailedRecently(index) ? 1 : 0).ToList();
         foreach (var index in order)
         {
             cancel.ThrowIfCancellationRequested();
@@ -68,14 +69,22 @@ public sealed class ValidatorGateway(NodeClient client, IReadOnlyList<Address> v
             {
                 var answer = await ask(validators[index], askTimeout).WaitAsync(cancel);
                 Volatile.Write(ref _current, index);
+                Volatile.Write(ref _failedAtMs[index], 0);
                 return answer;
             }
             catch (Exception e) when (e is AskTimeoutException or TimeoutException or NodeRefusedException)
             {
                 last = e;
+                Volatile.Write(ref _failedAtMs[index], Environment.TickCount64);
             }
         }
 
         throw new Rpc.JsonRpc.RpcException(Rpc.JsonRpc.RpcErrorCode.Unavailable, $"no validator answered ({last?.Message})");
+    }
+
+    private bool FailedRecently(int index)
+    {
+        var failedAt = Volatile.Read(ref _failedAtMs[index]);
+        return failedAt != 0 && Environment.TickCount64 - failedAt < FailureMemoryMs;
     }
 }

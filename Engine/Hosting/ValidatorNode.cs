@@ -78,7 +78,7 @@ public sealed class ValidatorNode : IAsyncDisposable
             var seeds = ConfigurationFactory.ParseString(
                 $"akka.cluster.seed-nodes = [{string.Join(", ", settings.SeedNodes.Select(seed => $"\"{seed}\""))}]");
             var system = settings.Transport.CreateSystem(SystemName,
-                seeds.WithFallback(PersistenceConfig.ForDataDirectory(settings.DataDirectory)).WithFallback(config));
+                seeds.WithFallback(PersistenceConfig.ForDataDirectory(settings.DataDirectory)).WithFallback(config), [.. settings.SeedNodes]);
             static long Clock() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
             var pacemaker = system.ActorOf(Props.Create<PacemakerActor>(), PacemakerActor.Name);
@@ -109,8 +109,6 @@ public sealed class ValidatorNode : IAsyncDisposable
             }
 
             system.ActorOf(CommitFeedActor.Props(store.Height), CommitFeedActor.Name);
-            system.ActorOf(ClientMemberDowning.Props(config.GetTimeSpan($"{NodeSettings.Section}.down-unreachable-clients-after", TimeSpan.FromSeconds(20))),
-                ClientMemberDowning.Name);
             system.ActorOf(FailStopWatcher.Props(watched), "fail-stop");
             directory.Tell(new PeerDirectory.Attach(consensus, mempool, sync));
             mempool.Tell(new MempoolActor.Attach(consensus));

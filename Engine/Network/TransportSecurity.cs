@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Collections.Frozen;
+using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Akka.Actor;
 using Akka.Actor.Setup;
@@ -17,30 +19,42 @@ namespace IdOS.Akka.Engine.Network;
 public sealed class TransportSecurity
 {
     private const int LoggedRefusals = 10;
+    private const int MaxConnectionsOnRecord = 10_000;
     private readonly X509Certificate2? _certificate;
     private readonly FrozenDictionary<TlsPin, string> _accepted;
+    private readonly FrozenSet<TlsPin> _validators;
+    private readonly ConcurrentDictionary<(string Host, int Port), ConnectionPin> _connections = new();
+    private long _handshakes;
+    private PinGuard? _guard;
     private long _refused;
 
-    private TransportSecurity(X509Certificate2? certificate, FrozenDictionary<TlsPin, string> accepted)
+    private TransportSecurity(X509Certificate2? certificate, FrozenDictionary<TlsPin, string> accepted, FrozenSet<TlsPin> validators)
     {
         _certificate = certificate;
         _accepted = accepted;
+        _validators = validators;
     }
 
-    public static TransportSecurity Insecure { get; } = new(null, FrozenDictionary<TlsPin, string>.Empty);
+    public static TransportSecurity Insecure { get; } = new(null, FrozenDictionary<TlsPin, string>.Empty, FrozenSet<TlsPin>.Empty);
 
     /// <param name="certificate">This system's certificate with its private key.</param>
     /// <param name="accepted">The pins of every peer this system may talk to, each with a name for the logs.</param>
-    public static TransportSecurity PinnedTls(X509Certificate2 certificate, IReadOnlyDictionary<TlsPin, string> accepted)
+    /// <param name="validators">Those of <paramref name="accepted"/> that genesis binds to validators: only their connections may speak for the cluster.</param>
+    public static TransportSecurity PinnedTls(X509Certificate2 certificate, IReadOnlyDictionary<TlsPin, string> accepted, IEnumerable<TlsPin> validators)
     {
         ArgumentNullException.ThrowIfNull(certificate);
         ArgumentNullException.ThrowIfNull(accepted);
+        ArgumentNullException.ThrowIfNull(validators);
         if (!certificate.HasPrivateKey)
         {
             throw new ArgumentException("The certificate needs its private key for the handshake.", nameof(certificate));
         }
 
-        return new TransportSecurity(certificate, accepted.ToFrozenDictionary());
+        var validatorPins = validators.ToFrozenSet();
+        var unlisted = validatorPins.Where(pin => !accepted.ContainsKey(pin)).ToList();
+        return unlisted.Count == 0
+            ? new TransportSecurity(certificate, accepted.ToFrozenDictionary(), validatorPins)
+            : throw new ArgumentException($"Validator pins {string.Join(", ", unlisted)} are not among the accepted ones.", nameof(validators));
     }
 
     public bool IsTls => _certificate is not null;
@@ -49,6 +63,14 @@ public sealed class TransportSecurity
     public TlsPin? OwnPin => _certificate is null ? null : TlsPin.Of(_certificate);
 
     public IReadOnlyDictionary<TlsPin, string> Accepted => _accepted;
+
+    /// <summary>The pins genesis binds to validators.</summary>
+    public IReadOnlySet<TlsPin> ValidatorPins => _validators;
+
+    public bool IsValidatorPin(TlsPin pin) => _validators.Contains(pin);
+
+    /// <summary>Frames the pin guard dropped on this system (0 without TLS, which has no guard).</summary>
+    public long GuardDropped => _guard?.Dropped ?? 0;
 
     /// <summary>A hello proving to <paramref name="to"/>'s query actor that <paramref name="from"/> holds this certificate; null without TLS.</summary>
     public MemberHello? HelloTo(Address from, Address to, long nowMs)
@@ -65,10 +87,10 @@ public sealed class TransportSecurity
     public string Protocol(Config config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        var adapters = config.HasPath("akka.remote.dot-netty.tcp.applied-adapters")
-            ? config.GetStringList("akka.remote.dot-netty.tcp.applied-adapters")
-            : [];
-        return "akka." + string.Concat(adapters.Reverse().Select(adapter => adapter + ".")) + (IsTls ? "ssl.tcp" : "tcp");
+        // The pin guard adds no scheme of its own; the others (the throttler's in tests) prefix theirs, the last listed innermost.
+        var adapters = config.HasPath(AppliedAdapters) ? config.GetStringList(AppliedAdapters) : [];
+        return "akka." + string.Concat(adapters.Where(a => a != PinGuardProvider.AdapterName).Reverse().Select(adapter => adapter + "."))
+            + (IsTls ? "ssl.tcp" : "tcp");
     }
 
     /// <summary>
@@ -82,16 +104,32 @@ public sealed class TransportSecurity
         return address.Protocol == protocol ? address : new Address(protocol, address.System, address.Host, address.Port);
     }
 
-    /// <summary>Starts the system with this transport; <paramref name="config"/> must not switch TLS itself.</summary>
-    public ActorSystem CreateSystem(string name, Config config)
+    /// <summary>
+    /// Starts the system with this transport; <paramref name="config"/> must not switch TLS itself. With TLS, every
+    /// connection passes the <see cref="PinGuard"/>, which refuses a non-validator's handshake claiming any of
+    /// <paramref name="validators"/>' addresses (and of those validators it has seen connect).
+    /// </summary>
+    public ActorSystem CreateSystem(string name, Config config, IReadOnlyCollection<Address>? validators = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         var transport = ConfigurationFactory.ParseString($"akka.remote.dot-netty.tcp.enable-ssl = {(IsTls ? "on" : "off")}");
+        if (IsTls)
+        {
+            var adapters = config.HasPath(AppliedAdapters) ? config.GetStringList(AppliedAdapters) : [];
+            // Akka applies the list from its end, so the guard, last, wraps the TLS transport itself. Akka renders the
+            // type name back to text and quotes it if it holds a space, hence none after the comma.
+            var applied = string.Join(", ", adapters.Append(PinGuardProvider.AdapterName).Select(adapter => '"' + adapter + '"'));
+            transport = ConfigurationFactory.ParseString($"""
+                akka.remote.adapters.{PinGuardProvider.AdapterName} = "IdOS.Akka.Engine.Network.PinGuardProvider,idos-engine"
+                {AppliedAdapters} = [{applied}]
+                """).WithFallback(transport);
+        }
+
         var bootstrap = BootstrapSetup.Create().WithConfig(transport.WithFallback(config));
         var setup = _certificate is null
             ? ActorSystemSetup.Create(bootstrap)
             : ActorSystemSetup.Create(bootstrap, new DotNettySslSetup(_certificate, suppressValidation: false, requireMutualAuthentication: true,
-                validateCertificateHostname: false, Validate));
+                validateCertificateHostname: false, Validate), new PinGuardSetup(this, validators ?? []));
         var system = ActorSystem.Create(name, setup);
         if (!IsTls)
         {
@@ -103,10 +141,72 @@ public sealed class TransportSecurity
         return system;
     }
 
+    /// <summary>The pin the TLS handshake of the connection to or from <paramref name="remote"/> proved, if it is still open.</summary>
+    internal ConnectionPin? PinAt(Address remote) => Key(remote) is { } key && _connections.TryGetValue(key, out var pin) ? pin : null;
+
+    /// <summary>The name of the peer at <paramref name="remote"/> for the logs.</summary>
+    internal string? NameAt(Address remote) => PinAt(remote) is { } connection && _accepted.TryGetValue(connection.Pin, out var name) ? name : null;
+
+    /// <summary>Drops the record of a closed connection, unless a newer connection from the same address has replaced it.</summary>
+    internal void Forget(Address remote, ConnectionPin connection)
+    {
+        if (Key(remote) is { } key)
+        {
+            _connections.TryRemove(KeyValuePair.Create(key, connection));
+        }
+    }
+
+    internal void Attach(PinGuard guard) => _guard = guard;
+
+    private const string AppliedAdapters = "akka.remote.dot-netty.tcp.applied-adapters";
+
+    /// <summary>
+    /// A connection's key, the same from both sides of the transport: an inbound socket is reported to the validation
+    /// callback as `ip:port` and to the association as an Akka address of that ip (IPv6 in brackets) and port; an
+    /// outbound one both times as the address dialed.
+    /// </summary>
+    private static (string Host, int Port)? Key(Address remote) =>
+        remote.Host is { } host && remote.Port is { } port ? (host.ToLowerInvariant(), port) : null;
+
+    private static (string Host, int Port)? Key(string peer)
+    {
+        if (IPEndPoint.TryParse(peer, out var socket))
+        {
+            var ip = socket.Address;
+            var host = ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ip}]" : ip.ToString();
+            return (host.ToLowerInvariant(), socket.Port);
+        }
+
+        // An address as the transport writes it, `ssl.tcp://system@host:port` (Address.TryParse wants an akka scheme).
+        var at = peer.LastIndexOf('@');
+        var colon = peer.LastIndexOf(':');
+        return at >= 0 && colon > at && int.TryParse(peer.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port)
+            ? (peer[(at + 1)..colon].ToLowerInvariant(), port)
+            : null;
+    }
+
+    private void Record(string peer, TlsPin pin)
+    {
+        if (Key(peer) is not { } key)
+        {
+            return;
+        }
+
+        // Only listed peers get here, each through a full handshake, and each connection's entry leaves with it; the
+        // bound covers connections that closed before Akka saw them.
+        if (_connections.Count >= MaxConnectionsOnRecord)
+        {
+            _connections.Clear();
+        }
+
+        _connections[key] = new ConnectionPin(pin, Interlocked.Increment(ref _handshakes));
+    }
+
     private bool Validate(X509Certificate2? certificate, X509Chain? chain, string peer, System.Net.Security.SslPolicyErrors errors, ILoggingAdapter log)
     {
-        if (certificate is not null && _accepted.ContainsKey(TlsPin.Of(certificate)))
+        if (certificate is not null && TlsPin.Of(certificate) is var pin && _accepted.ContainsKey(pin))
         {
+            Record(peer, pin);
             return true;
         }
 
@@ -121,3 +221,6 @@ public sealed class TransportSecurity
         return false;
     }
 }
+
+/// <summary>The pin one TLS handshake proved, numbered so that a closed connection's record is told from its successor's.</summary>
+internal readonly record struct ConnectionPin(TlsPin Pin, long Handshake);
