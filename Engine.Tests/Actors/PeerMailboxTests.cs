@@ -20,7 +20,7 @@ public sealed class PeerMailboxTests() : global::Akka.TestKit.Xunit2.TestKit(
             PeerDirectory.Props(null!),
             MempoolActor.Props(_ => null, ActorRefs.Nobody, 10),
             QueryActor.Props(null!, "", null!, QueryAccess.Open),
-            SyncActor.Props(null!, limits, PeerLimits.Default, () => 0, ActorRefs.Nobody, ActorRefs.Nobody),
+            SyncActor.Props(null!, limits, PeerLimits.Default, () => 0, ActorRefs.Nobody, ActorRefs.Nobody, new SyncCounters()),
             CommitFeedActor.Props(0),
         ];
 

@@ -15,7 +15,8 @@ namespace IdOS.Akka.Engine.Tests.EndToEnd;
 /// Four validator processes and an RPC system on mutual TLS, from the keys, certificates and genesis the `keygen` and
 /// `genesis` commands write, and processes that should get nothing from them: a plain Akka.Remote system, one with
 /// TLS and a certificate of its own, and a pinned member that misbehaves (it is answered reads only after its signed
-/// hello). The same attacks are first shown to work on a network that runs insecure, without Akka's untrusted mode
+/// hello, cannot speak for the cluster, and costs a validator no more than the per-peer budgets). The attacks that a
+/// network without TLS lets through are first shown to work on one that runs insecure, without Akka's untrusted mode
 /// and with Akka's own serializers, so that each check below can fail.
 /// </summary>
 [Trait("Category", "Process")]
@@ -23,6 +24,8 @@ namespace IdOS.Akka.Engine.Tests.EndToEnd;
 public sealed class PermissionedNetworkProcessTests
 {
     private static readonly TimeSpan NoAnswer = TimeSpan.FromSeconds(3);
+    private const long SyncBytesPerSecond = 64 << 10;
+    private const long SyncBytesBurst = 128 << 10;
 
     [Fact]
     public async Task On_an_insecure_network_an_outsider_is_answered_joins_downs_a_validator_and_stops_another()
@@ -55,7 +58,9 @@ public sealed class PermissionedNetworkProcessTests
     [Fact]
     public async Task Only_pinned_parties_reach_a_validator_and_a_pinned_member_cannot_stop_it_or_forge_a_vote()
     {
-        using var network = new TestNetwork(4, application: "idos", beforePrepare: KeysFromTheCommandLine);
+        // Small block-serving budgets, so that requests in a loop spend them within the test.
+        using var network = new TestNetwork(4, $"idos.node.peer-limits {{ sync-bytes-per-second = {SyncBytesPerSecond}, sync-bytes-burst = {SyncBytesBurst} }}",
+            application: "idos", beforePrepare: KeysFromTheCommandLine);
         Assert.True(network.Transport.IsTls);
         await using var nodes = new NodeProcesses(network);
         await using var rpc = await RpcProcessTests.StartWithRpc(nodes);
@@ -152,6 +157,26 @@ public sealed class PermissionedNetworkProcessTests
 
         Assert.True(after!.SignaturesVerifiedByConsensus - before.SignaturesVerifiedByConsensus < 100,
             $"the consensus actor verified {after.SignaturesVerifiedByConsensus - before.SignaturesVerifiedByConsensus} signatures during {forgeries} forged votes");
+
+        // Block requests in a loop in validator 3's name: validator 0 answers validator 3 (never the member), and no
+        // more than validator 3's byte budget allows however many are asked.
+        var asker = await member.ActorSelection(new RootActorPath(nodes.Addresses[3]) / "user" / PeerDirectory.Name).ResolveOne(TimeSpan.FromSeconds(5));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        const int requests = 2_000;
+        for (var i = 0; i < requests; i++)
+        {
+            victim.Tell(new BlockRequest(after.LastBlockId, 0, 64), asker);
+        }
+
+        await Eventually.Holds(async () =>
+        {
+            after = await nodes.Status(0);
+            return (after is not null && after.BlockRequestsOverLimit - before.BlockRequestsOverLimit > requests / 2,
+                $"{after?.BlockRequestsOverLimit - before.BlockRequestsOverLimit} of {requests} requests dropped over the budget");
+        }, "validator 0 to drop the block requests over validator 3's budget");
+        var served = after!.BlockBytesServed - before.BlockBytesServed;
+        var allowed = SyncBytesBurst + (SyncBytesPerSecond * (clock.Elapsed.TotalSeconds + 1));
+        Assert.True(served > 0 && served <= allowed, $"validator 0 sent {served} bytes of blocks; the budget allowed {allowed:F0}");
         var height = after.Height;
         await Eventually.Holds(async () =>
         {

@@ -23,7 +23,11 @@ public sealed record ConsensusActorSetup(
     IActorRef Directory,
     IActorRef Pacemaker,
     IActorRef Mempool,
-    long ExitAfterPersistingVoteInRound = 0);
+    long ExitAfterPersistingVoteInRound = 0)
+{
+    /// <summary>The sync actor's counters, reported in the status; none when no sync actor serves this node's blocks.</summary>
+    public SyncCounters? Sync { get; init; }
+}
 
 /// <summary>
 /// The voter and proposer: the shell around <see cref="Replica"/>, whose safety rules sign both a leader's proposal
@@ -334,7 +338,9 @@ public sealed class ConsensusActor : ReceivePersistentActor
         _setup.Chain.ChainId,
         _setup.App.AppHash,
         _lastBlockTimestamp,
-        _verifier.Computed);
+        _verifier.Computed,
+        _setup.Sync?.BytesServed ?? 0,
+        _setup.Sync?.OverLimit ?? 0);
 
     /// <summary>The shared cache as the replica sees it, counting the verdicts that were not ready.</summary>
     private sealed class VerdictsComputedHere(VerifiedSignatureCache cache) : ISignatureVerifier

@@ -22,14 +22,15 @@ public sealed class SyncActor : ReceiveActor
     private readonly ConsensusLimits _limits;
     private readonly IActorRef _consensus;
     private readonly IActorRef _directory;
-    private long _overLimit;
+    private readonly SyncCounters _counters;
 
     /// <summary>
     /// Serves from <paramref name="committed"/> within <paramref name="limits"/>, each peer within the bytes a second of
     /// <paramref name="peerLimits"/> (refilled by <paramref name="clockMs"/>); answers go out through <paramref name="directory"/>,
     /// everything else to <paramref name="consensus"/>.
     /// </summary>
-    public SyncActor(SqliteBlockStore committed, ConsensusLimits limits, PeerLimits peerLimits, Func<long> clockMs, IActorRef consensus, IActorRef directory)
+    public SyncActor(SqliteBlockStore committed, ConsensusLimits limits, PeerLimits peerLimits, Func<long> clockMs, IActorRef consensus, IActorRef directory,
+        SyncCounters counters)
     {
         ArgumentNullException.ThrowIfNull(peerLimits);
         ArgumentNullException.ThrowIfNull(clockMs);
@@ -37,6 +38,7 @@ public sealed class SyncActor : ReceiveActor
         _limits = limits;
         _consensus = consensus;
         _directory = directory;
+        _counters = counters;
         var log = Context.GetLogger();
         var budgets = new PeerBudgets(peerLimits.SyncBytesPerSecond, peerLimits.SyncBytesBurst);
         Receive<ConsensusActor.Inbound>(inbound =>
@@ -49,34 +51,48 @@ public sealed class SyncActor : ReceiveActor
 
             var response = BlockServing.Answer(request, _limits, _committed.GetById);
             var peer = inbound.From.Value;
-            if (!budgets.TryTake(peer, response.Blocks.Sum(b => (double)b.EncodedSize), clockMs()))
+            var bytes = response.Blocks.Sum(b => (long)b.EncodedSize);
+            if (!budgets.TryTake(peer, bytes, clockMs()))
             {
-                if (_overLimit++ % 1_000 == 0)
+                var dropped = _counters.CountOverLimit();
+                if (dropped % 1_000 == 1)
                 {
                     log.Warning("Dropped a block request in validator {0}'s name: its responses are over {1} bytes a second ({2} dropped so far).",
-                        peer, peerLimits.SyncBytesPerSecond, _overLimit);
+                        peer, peerLimits.SyncBytesPerSecond, dropped);
                 }
 
                 return;
             }
 
+            _counters.CountServed(bytes);
             _directory.Tell(new PeerDirectory.ToValidator(peer, response));
         });
-        Receive<CountersQuery>(_ => Sender.Tell(new Counters(_overLimit)));
     }
 
     public static Props Props(SqliteBlockStore committed, ConsensusLimits limits, PeerLimits peerLimits, Func<long> clockMs, IActorRef consensus,
-        IActorRef directory) =>
-        global::Akka.Actor.Props.Create(() => new SyncActor(committed, limits, peerLimits, clockMs, consensus, directory))
+        IActorRef directory, SyncCounters counters) =>
+        global::Akka.Actor.Props.Create(() => new SyncActor(committed, limits, peerLimits, clockMs, consensus, directory, counters))
             .WithMailbox(PeerDirectory.PeerMailbox);
 
-    public sealed record CountersQuery
-    {
-        public static CountersQuery Instance { get; } = new();
-    }
+    protected override void PostStop() => _committed.Dispose();
+}
+
+/// <summary>
+/// What serving blocks has cost, written by the sync actor and read by the consensus actor for the node's status
+/// (counters that only grow, so neither actor waits on the other).
+/// </summary>
+public sealed class SyncCounters
+{
+    private long _bytesServed;
+    private long _overLimit;
+
+    /// <summary>Bytes of blocks sent in answer to block requests.</summary>
+    public long BytesServed => Interlocked.Read(ref _bytesServed);
 
     /// <summary>Block requests dropped because the requester's byte budget was spent.</summary>
-    public sealed record Counters(long OverLimit);
+    public long OverLimit => Interlocked.Read(ref _overLimit);
 
-    protected override void PostStop() => _committed.Dispose();
+    internal void CountServed(long bytes) => Interlocked.Add(ref _bytesServed, bytes);
+
+    internal long CountOverLimit() => Interlocked.Increment(ref _overLimit);
 }

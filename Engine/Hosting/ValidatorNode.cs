@@ -90,10 +90,11 @@ public sealed class ValidatorNode : IAsyncDisposable
                 PeerDirectory.Name);
             var mempool = system.ActorOf(MempoolActor.Props(transaction => app.CheckTransaction(transaction), directory, limits.MaxTransactionsPerBlock), MempoolActor.Name);
             var options = ReplicaOptions.Default with { Pacemaker = settings.Consensus.Pacemaker };
+            var syncCounters = new SyncCounters();
             var consensus = system.ActorOf(ConsensusActor.Props(new ConsensusActorSetup(
                 settings.Chain, settings.ValidatorIndex, settings.Key, verifier, store, app, options, Clock, directory, pacemaker, mempool,
-                config.GetLong($"{NodeSettings.Section}.test-fault.exit-after-persisting-vote-in-round", 0))), ConsensusActor.Name);
-            var sync = system.ActorOf(SyncActor.Props(new SqliteBlockStore(blockStorePath, limits), limits, settings.PeerLimits, Clock, consensus, directory),
+                config.GetLong($"{NodeSettings.Section}.test-fault.exit-after-persisting-vote-in-round", 0)) { Sync = syncCounters }), ConsensusActor.Name);
+            var sync = system.ActorOf(SyncActor.Props(new SqliteBlockStore(blockStorePath, limits), limits, settings.PeerLimits, Clock, consensus, directory, syncCounters),
                 SyncActor.Name);
             var ownState = settings.Application == ApplicationKind.Idos && settings.StateStore.Dialect == Storage.Migrations.SqlDialect.Sqlite
                 ? Storage.StateDatabase.Open(settings.StateStore)

@@ -76,7 +76,9 @@ public sealed record NodeStatus(
     string ChainId,
     Hash32 AppHash,
     long LastBlockTimestampMs,
-    long SignaturesVerifiedByConsensus) : NodeMessage;
+    long SignaturesVerifiedByConsensus,
+    long BlockBytesServed,
+    long BlockRequestsOverLimit) : NodeMessage;
 
 /// <summary>To a node's `/user/query`: the results of committed transactions, by hash; answered with <see cref="TransactionResults"/>.</summary>
 public sealed record TransactionResultsQuery(IReadOnlyList<Hash32> Hashes, bool IncludeTransactions = false) : NodeMessage;
@@ -202,6 +204,8 @@ public static class NodeMessageCodec
                 writer.WriteHash(status.AppHash);
                 writer.WriteU63(status.LastBlockTimestampMs);
                 writer.WriteU63(status.SignaturesVerifiedByConsensus);
+                writer.WriteU63(status.BlockBytesServed);
+                writer.WriteU63(status.BlockRequestsOverLimit);
                 break;
             case TransactionResultsQuery query:
                 writer.WriteU32(query.Hashes.Count);
@@ -435,7 +439,9 @@ public static class NodeMessageCodec
         System.Text.Encoding.UTF8.GetString(reader.ReadShortBytes(MaxReasonBytes, "chain id")),
         reader.ReadHash(),
         reader.ReadU63("last block timestamp"),
-        reader.ReadU63("signatures verified by consensus"));
+        reader.ReadU63("signatures verified by consensus"),
+        reader.ReadU63("block bytes served"),
+        reader.ReadU63("block requests over limit"));
 
     private static TransactionResultsQuery ReadResultsQuery(ref CanonicalReader reader)
     {
