@@ -14,7 +14,7 @@ namespace IdOS.Akka.Engine.Tests.Network;
 /// on, whatever the sender writes. Negative checks end on a barrier: an allowed message sent after the refused one on
 /// the same connection, then a local message behind it in the recipient's mailbox.
 /// </summary>
-[Trait("Category", "Integration")]
+[Trait("Category", "Cluster")]
 public sealed class PinGuardTests : IDisposable
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
