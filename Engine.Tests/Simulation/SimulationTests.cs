@@ -12,7 +12,7 @@ namespace IdOS.Akka.Engine.Tests.Simulation;
 [Trait("Category", "Simulation")]
 public sealed class SimulationTests(ITestOutputHelper output)
 {
-    /// <summary>Seeds per scenario here; ten scenarios make 1,500 worlds for 4 validators.</summary>
+    /// <summary>Seeds per scenario here; eleven scenarios make 1,650 worlds for 4 validators.</summary>
     private const int SeedsPerScenario = 150;
 
     public static TheoryData<string> ScenarioNames => [.. Scenario.All.Select(s => s.Name)];
@@ -20,6 +20,29 @@ public sealed class SimulationTests(ITestOutputHelper output)
     [Theory]
     [MemberData(nameof(ScenarioNames))]
     public void Four_validators_hold_every_property_in_every_seed(string scenario) => AssertClean(Scenario.Find(scenario)!, 4, SeedsPerScenario);
+
+    [Theory]
+    [InlineData(1_000, 1.1)]
+    [InlineData(0, double.PositiveInfinity)]
+    public void A_chain_without_transactions_makes_one_block_per_idle_interval(long idleMs, double maxBlocksPerSecond)
+    {
+        var quiet = new Scenario("quiet", "no transactions, no faults", (n, rng, mutation) => Scenario.Find("baseline")!.Build(n, rng, mutation) with
+        {
+            Pacemaker = new PacemakerPolicy(500, 8_000) { IdleIntervalMs = idleMs },
+            TransactionIntervalMs = 3_600_000,
+            GstMs = 30_000,
+            CommitsAfterGst = 30,
+        });
+        for (var seed = 1UL; seed <= 10; seed++)
+        {
+            var result = SimulationRunner.RunSeed(quiet, 4, seed);
+            Assert.Empty(result.Violations);
+            var perSecond = result.CommittedHeight * 1_000.0 / result.VirtualTimeMs;
+            output.WriteLine($"idle {idleMs} ms, seed {seed}: {result.CommittedHeight} blocks in {result.VirtualTimeMs} ms of virtual time");
+            Assert.True(perSecond <= maxBlocksPerSecond, $"{perSecond:F2} blocks a second (seed {seed})");
+            Assert.True(idleMs > 0 ? perSecond >= 0.5 : perSecond > 20, $"{perSecond:F2} blocks a second (seed {seed})");
+        }
+    }
 
     [Theory]
     [InlineData("chaos", 7)]

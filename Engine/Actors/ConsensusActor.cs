@@ -147,6 +147,11 @@ public sealed class ConsensusActor : ReceivePersistentActor
             _setup.Mempool.Tell(new MempoolActor.Admitted(admitted));
         }
 
+        if (admitted.Count > 0)
+        {
+            Step(() => Replica.OnTransactionsAdded(_setup.ClockMs()));
+        }
+
         add.ReplyTo?.Tell(new SubmitResults([.. results.Select(r => r!.Value)]));
     }
 

@@ -8,6 +8,13 @@ public sealed record PacemakerPolicy(long BaseTimeoutMs, long MaxTimeoutMs)
 {
     public static PacemakerPolicy Default { get; } = new(1_000, 16_000);
 
+    /// <summary>
+    /// How long a leader with nothing to propose and nothing uncommitted that carries a transaction waits before it
+    /// proposes an empty block anyway; a transaction that arrives meanwhile ends the wait. Every validator's round
+    /// timer is this much longer while the chain is idle, so waiting never looks like a dead leader. 0: never wait.
+    /// </summary>
+    public long IdleIntervalMs { get; init; }
+
     public long TimeoutFor(int consecutiveTimeouts)
     {
         var doublings = Math.Clamp(consecutiveTimeouts, 0, 30);

@@ -64,6 +64,10 @@ public sealed class Replica
     private TimeoutCertificate? _lastRoundTc;
     private long _proposedRound;
     private int _consecutiveTimeouts;
+
+    // Rule 11: the round whose leader (this validator) waits for a transaction, and the round whose wait is over.
+    private long _idleWaitRound = -1;
+    private long _idleWaitOverRound = -1;
     private long _now;
 
     public Replica(
@@ -163,6 +167,16 @@ public sealed class Replica
             return;
         }
 
+        if (_idleWaitRound == round)
+        {
+            // The idle wait is over: an empty block now, and the round's own timer from here.
+            _idleWaitRound = -1;
+            _idleWaitOverRound = round;
+            TryPropose();
+            ArmTimer();
+            return;
+        }
+
         _consecutiveTimeouts++;
         TimeOut(round);
         RetryFetches();
@@ -198,6 +212,20 @@ public sealed class Replica
     });
 
     public MempoolAddResult SubmitTransaction(byte[] transaction) => SubmitTransactions([transaction])[0];
+
+    /// <summary>After transactions were added: a leader waiting on an idle chain proposes at once (rule 11).</summary>
+    public IReadOnlyList<ReplicaEffect> OnTransactionsAdded(long now) => Run(now, () =>
+    {
+        if (_idleWaitRound == CurrentRound && Mempool.Count > 0)
+        {
+            TryPropose();
+            if (_proposedRound == CurrentRound)
+            {
+                _idleWaitRound = -1;
+                ArmTimer();
+            }
+        }
+    });
 
     /// <summary>
     /// Each transaction as <see cref="SubmitTransaction"/> takes it, in order, with the committed ones found in one
@@ -539,8 +567,19 @@ public sealed class Replica
         TryPropose();
     }
 
-    private void ArmTimer() =>
-        _effects.Add(new ArmRoundTimer(CurrentRound, _options.Pacemaker.TimeoutFor(_consecutiveTimeouts)));
+    private void ArmTimer()
+    {
+        var idleAllowance = _options.Pacemaker.IdleIntervalMs > 0 && IsIdleAbove(HighQc.BlockId) ? _options.Pacemaker.IdleIntervalMs : 0;
+        _effects.Add(new ArmRoundTimer(CurrentRound, _options.Pacemaker.TimeoutFor(_consecutiveTimeouts) + idleAllowance));
+    }
+
+    /// <summary>
+    /// No block between the last commit and <paramref name="blockId"/> carries a transaction (false when that block is
+    /// unknown). Looser than a leader's condition to wait, which also wants the last committed block empty: a voter
+    /// learns of a commit one round after the leader that made it, and its timer must already cover that leader's wait.
+    /// </summary>
+    private bool IsIdleAbove(Hash32 blockId) =>
+        _tree.Get(blockId) is { } block && _tree.PathFromRoot(block).All(b => b.TransactionHashes.Count == 0);
 
     /// <summary>Rule 2: the leader extends the block of its high QC, with the TC when the QC is not from the round before.</summary>
     private void TryPropose()
@@ -574,6 +613,21 @@ public sealed class Replica
                 _chain.Limits.MaxBlockBytes - headerAllowance,
                 hash => inAncestors.Contains(hash) || _isCommitted(hash)),
             uncommitted);
+        if (transactions.Count == 0 && _options.Pacemaker.IdleIntervalMs > 0 && _idleWaitOverRound != round
+            && _tree.Root.TransactionHashes.Count == 0 && uncommitted.All(b => b.TransactionHashes.Count == 0))
+        {
+            // Rule 11: nothing to propose and nothing to commit: wait for a transaction, at most the idle interval. The
+            // last committed block must be empty too: a leader that has just committed a transaction's block holds
+            // the only certificate that proves it, which the others learn from this leader's next proposal.
+            if (_idleWaitRound != round)
+            {
+                _idleWaitRound = round;
+                _effects.Add(new ArmRoundTimer(round, _options.Pacemaker.IdleIntervalMs));
+            }
+
+            return;
+        }
+
         var block = Block.Create(
             round,
             parent.Height + 1,

@@ -33,7 +33,13 @@ public sealed record ConsensusSettings(PacemakerPolicy Pacemaker, ConsensusLimit
             throw new ConfigurationException($"{Section}.max-transaction-bytes is larger than max-block-bytes.");
         }
 
-        return new ConsensusSettings(new PacemakerPolicy(baseTimeout, maxTimeout), limits);
+        var idle = section.HasPath("idle-interval") ? Read(section, "idle-interval", () => section.GetTimeSpan("idle-interval", null, allowInfinite: false)) : TimeSpan.FromSeconds(1);
+        if (idle < TimeSpan.Zero || idle > TimeSpan.FromMinutes(10))
+        {
+            throw new ConfigurationException($"{Section}.idle-interval must be from 0 (never wait) to 10 minutes, got {idle}.");
+        }
+
+        return new ConsensusSettings(new PacemakerPolicy(baseTimeout, maxTimeout) { IdleIntervalMs = (long)idle.TotalMilliseconds }, limits);
     }
 
     private static long Milliseconds(Config section, string key)

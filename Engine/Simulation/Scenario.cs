@@ -144,6 +144,16 @@ public sealed record Scenario(string Name, string Description, Func<int, SimRand
                 DelayMeanMs = rng.Between(5.0, 40.0),
                 GstMs = rng.Between(3_000, 10_000),
             }),
+        new("idle", "leaders wait up to 1 s on an idle chain; transactions every 0.5-5 s, loss, crashes and f equivocating leaders", (n, rng, mutation) =>
+            Config(n, mutation, Roles(n, rng, NodeRole.EquivocatingLeader)) with
+            {
+                Pacemaker = new PacemakerPolicy(500, 8_000) { IdleIntervalMs = 1_000 },
+                TransactionIntervalMs = rng.Between(500, 5_000),
+                DropRate = rng.Between(0.0, 0.1),
+                DelayMeanMs = rng.Between(5.0, 40.0),
+                CrashEveryMs = rng.Chance(0.5) ? rng.Between(1_000, 4_000) : 0,
+                GstMs = rng.Between(5_000, 15_000),
+            }),
         new("chaos", "loss, duplication, splits, crashes and f mixed Byzantine validators at once", (n, rng, mutation) =>
             Config(n, mutation, Roles(n, rng, NodeRole.EquivocatingLeader, NodeRole.RogueVoter, NodeRole.Twin)) with
             {

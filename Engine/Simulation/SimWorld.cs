@@ -481,7 +481,12 @@ public sealed partial class SimWorld
         }
 
         _checker.OnSubmitted(Block.TransactionHash(payload));
-        _rng.Pick(up).Replica!.SubmitTransaction(payload);
+        var instance = _rng.Pick(up);
+        instance.Replica!.SubmitTransaction(payload);
+        if (_config.Pacemaker.IdleIntervalMs > 0)
+        {
+            Execute(instance, () => instance.Replica!.OnTransactionsAdded(LocalTime(instance)));
+        }
     }
 
     private void CrashSomeone()
