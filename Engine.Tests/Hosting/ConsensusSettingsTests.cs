@@ -15,7 +15,8 @@ public sealed class ConsensusSettingsTests
     {
         var settings = ConsensusSettings.FromConfig(ConfigurationFactory.ParseString(NodeConf));
 
-        Assert.Equal(PacemakerPolicy.Default, settings.Pacemaker);
+        // The replica's own default never waits (the simulator and replica tests drive blocks without timers); a node rests.
+        Assert.Equal(PacemakerPolicy.Default with { IdleIntervalMs = 1_000 }, settings.Pacemaker);
         Assert.Equal(ConsensusLimits.Default, settings.Limits);
     }
 
@@ -25,6 +26,7 @@ public sealed class ConsensusSettingsTests
     [InlineData("max-transaction-bytes = 8MiB", "larger than max-block-bytes")]
     [InlineData("max-transactions-per-block = 0", "must be from 1 to 1000000")]
     [InlineData("max-block-bytes = lots", "idos.consensus.max-block-bytes cannot be read")]
+    [InlineData("idle-interval = 11m", "from 0 (never wait) to 10 minutes")]
     public void A_bad_value_names_its_path(string line, string message)
     {
         var config = ConfigurationFactory.ParseString("idos.consensus { " + line + " }").WithFallback(ConfigurationFactory.ParseString(NodeConf));
