@@ -65,6 +65,7 @@ internal sealed class BenchNetwork : IAsyncDisposable
                   rpc-members = [{ name = "bench", certificate-file = "{{rpcCertificate}}" }]
                 }
                 idos.consensus.max-transactions-per-block = {{settings.Batch}}
+                {{(settings.IdleIntervalMs is { } idle ? $"idos.consensus.idle-interval = {idle}ms" : "")}}
                 akka.remote.dot-netty.tcp.port = {{ports[i]}}
                 akka.cluster.seed-nodes = [{{seeds}}]
                 akka.cluster.seed-node-timeout = 2s
