@@ -147,7 +147,8 @@ public sealed class ConsensusActor : ReceivePersistentActor
             _setup.Mempool.Tell(new MempoolActor.Admitted(admitted));
         }
 
-        if (admitted.Count > 0)
+        // Only a leader resting on an idle chain has anything to do about new transactions: spare the others a step.
+        if (admitted.Count > 0 && Replica.IsWaitingForTransactions)
         {
             Step(() => Replica.OnTransactionsAdded(_setup.ClockMs()));
         }

@@ -213,10 +213,13 @@ public sealed class Replica
 
     public MempoolAddResult SubmitTransaction(byte[] transaction) => SubmitTransactions([transaction])[0];
 
+    /// <summary>This validator leads the current round and waits for a transaction on an idle chain (rule 11).</summary>
+    public bool IsWaitingForTransactions => _idleWaitRound == CurrentRound;
+
     /// <summary>After transactions were added: a leader waiting on an idle chain proposes at once (rule 11).</summary>
     public IReadOnlyList<ReplicaEffect> OnTransactionsAdded(long now) => Run(now, () =>
     {
-        if (_idleWaitRound == CurrentRound && Mempool.Count > 0)
+        if (IsWaitingForTransactions && Mempool.Count > 0)
         {
             TryPropose();
             if (_proposedRound == CurrentRound)
