@@ -177,33 +177,61 @@ public static class LocalnetCommand
     }
 
     /// <summary>
-    /// Compares the app hash after the highest height every validator has executed. Validators still working off a
-    /// backlog may not answer at once, so it asks again for up to 60 s.
+    /// Compares the app hash after the highest height every answering validator has executed, and names those that do
+    /// not answer (a dead validator must not hold the comparison, nor the stop, for long). Validators still working off
+    /// a backlog may not have that height at once, so it asks again for up to 15 s; one that never answers its status
+    /// is left out of the comparison and reported.
     /// </summary>
     private static async Task<bool> SameAppHash(NodeClient client, List<Address> nodes, TextWriter output)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
+        var ask = TimeSpan.FromSeconds(2);
+        var deadline = DateTime.UtcNow.AddSeconds(15);
         while (true)
         {
-            try
+            var statuses = await Task.WhenAll(nodes.Select(node => Answer(client.Status(node, ask))));
+            var answering = Enumerable.Range(0, nodes.Count).Where(i => statuses[i] is not null).ToList();
+            var silent = Enumerable.Range(0, nodes.Count).Except(answering).Select(i => $"validator {i + 1}").ToList();
+            if (answering.Count == 0)
             {
-                var statuses = await Task.WhenAll(nodes.Select(node => client.Status(node, TimeSpan.FromSeconds(5))));
-                var height = statuses.Min(s => s.Height);
-                var answers = await Task.WhenAll(nodes.Select(node => client.AppHash(node, height, TimeSpan.FromSeconds(5))));
-                var distinct = answers.Select(a => a.AppHash?.ToString() ?? "none").Distinct(StringComparer.Ordinal).ToList();
-                await output.WriteLineAsync(distinct.Count == 1
-                    ? $"app hash after height {height}: {distinct[0]} on all {nodes.Count} validators"
-                    : $"error: the validators disagree on the app hash after height {height}: {string.Join(", ", answers.Select(a => a.AppHash?.ToString() ?? "none"))}");
-                return distinct.Count == 1 && answers[0].AppHash is not null;
+                await output.WriteLineAsync("error: no validator answered for the app hash comparison");
+                return false;
             }
-            catch (Exception e) when (e is TimeoutException or AskTimeoutException)
+
+            var height = answering.Min(i => statuses[i]!.Height);
+            var hashes = await Task.WhenAll(answering.Select(i => Answer(client.AppHash(nodes[i], height, ask))));
+            if (hashes.Any(h => h is null) && DateTime.UtcNow < deadline)
             {
-                if (DateTime.UtcNow > deadline)
-                {
-                    await output.WriteLineAsync($"error: not every validator answered for the app hash comparison within 60 s: {e.Message}");
-                    return false;
-                }
+                continue;
             }
+
+            var answered = answering.Select((node, k) => (First: node, Second: hashes[k])).ToList();
+            var compared = answered.Where(pair => pair.Second is not null).ToList();
+            silent.AddRange(answered.Where(pair => pair.Second is null).Select(pair => $"validator {pair.First + 1}"));
+            var distinct = compared.Select(pair => pair.Second!.AppHash?.ToString() ?? "none").Distinct(StringComparer.Ordinal).ToList();
+            var who = compared.Count == nodes.Count ? $"all {nodes.Count} validators" : $"validators {string.Join(", ", compared.Select(pair => pair.First + 1))}";
+            await output.WriteLineAsync(distinct.Count == 1
+                ? $"app hash after height {height}: {distinct[0]} on {who}"
+                : $"error: the validators disagree on the app hash after height {height}: "
+                    + string.Join(", ", compared.Select(pair => $"validator {pair.First + 1} {pair.Second!.AppHash?.ToString() ?? "none"}")));
+            if (silent.Count > 0)
+            {
+                await output.WriteLineAsync($"warning: {string.Join(", ", silent)} did not answer, so the comparison leaves {(silent.Count == 1 ? "it" : "them")} out");
+            }
+
+            return distinct.Count == 1 && compared[0].Second!.AppHash is not null;
+        }
+    }
+
+    private static async Task<T?> Answer<T>(Task<T> ask)
+        where T : class
+    {
+        try
+        {
+            return await ask;
+        }
+        catch (Exception e) when (e is TimeoutException or AskTimeoutException)
+        {
+            return null;
         }
     }
 
