@@ -23,9 +23,12 @@ public sealed class AkkaFrameTests
         Assert.Equal("/system/cluster/core/daemon", Read(selection).Target);
         Assert.True(PinGuard.IsClusterPath(Read(selection).Target!));
         Assert.False(PinGuard.IsClusterPath("/system/clusterfoo"));
-        Assert.True(Read(Message(Node + "/user", SelectionSerializer, Selection((1, ""), (2, "system")))).UnusualSelection);
-        Assert.True(Read(Message(Node + "/", SelectionSerializer, Selection((3, "clus*")))).UnusualSelection);
-        Assert.True(Read(Message(Node + "/", SelectionSerializer, Selection((0, "system")))).UnusualSelection);
+        Assert.True(Read(Message(Node + "/user", SelectionSerializer, Selection((1, ""), (2, "system")))).UnusualPath);
+        Assert.True(Read(Message(Node + "/", SelectionSerializer, Selection((3, "clus*")))).UnusualPath);
+        Assert.True(Read(Message(Node + "/", SelectionSerializer, Selection((0, "system")))).UnusualPath);
+        Assert.True(Read(Message(Node + "/system/%63luster/core/daemon", OtherSerializer, [])).UnusualPath);
+        Assert.True(Read(Message(Node + "/", SelectionSerializer, Selection((2, "system"), (2, "%63luster")))).UnusualPath);
+        Assert.False(Read(Message(Node + "/temp/$a", OtherSerializer, [])).UnusualPath);
         Assert.Equal(AkkaFrameKind.Acknowledgement, Read(Frame(1, Container(ack: true, envelope: null))).Kind);
     }
 

@@ -27,8 +27,11 @@ public enum AkkaFrameKind
 /// The path a message is for, below the address: the recipient's path with the elements of an actor selection
 /// appended (`/system/cluster/core/daemon` whether sent to that actor or selected from the root); else null.
 /// </param>
-/// <param name="UnusualSelection">A selection that climbs to a parent or matches by pattern, which none of our systems sends.</param>
-public readonly record struct AkkaFrame(AkkaFrameKind Kind, (string Host, int Port)? Origin, string? Target, bool UnusualSelection)
+/// <param name="UnusualPath">
+/// A selection that climbs to a parent or matches by pattern, or a path with a percent escape (which a path parser
+/// might decode into a name the guard did not see): none of our systems sends those.
+/// </param>
+public readonly record struct AkkaFrame(AkkaFrameKind Kind, (string Host, int Port)? Origin, string? Target, bool UnusualPath)
 {
     private static readonly AkkaFrame Unreadable = new(AkkaFrameKind.Unreadable, null, null, false);
 
@@ -141,7 +144,8 @@ public readonly record struct AkkaFrame(AkkaFrameKind Kind, (string Host, int Po
             return Unreadable;
         }
 
-        return new AkkaFrame(AkkaFrameKind.Message, null, target.ToString(), unusual);
+        var targetPath = target.ToString();
+        return new AkkaFrame(AkkaFrameKind.Message, null, targetPath, unusual || targetPath.Contains('%', StringComparison.Ordinal));
     }
 
     private static bool AppendSelection(ReadOnlySpan<byte> selection, StringBuilder target, ref bool unusual)

@@ -12,9 +12,9 @@ namespace IdOS.Akka.Engine.Network;
 /// anything the peer wrote. A validator's connection carries everything (consensus messages prove themselves by their
 /// signatures, and the cluster is the validators'). A connection with any other listed pin (an RPC member) may not
 /// speak for the cluster or for a validator: frames for Akka's cluster daemons are dropped, as are selections that
-/// climb or match by pattern, and a handshake that claims a validator's address closes the connection. Cluster
-/// messages name their sender in their own fields (a gossip's `from`, a join's node, a `Down`'s address), so without
-/// this a pinned RPC member could mark a validator down or replace it as a member.
+/// climb or match by pattern and paths with percent escapes, and a handshake that claims a validator's address closes
+/// the connection. Cluster messages name their sender in their own fields (a gossip's `from`, a join's node, a
+/// `Down`'s address), so without this a pinned RPC member could mark a validator down or replace it as a member.
 /// </summary>
 public sealed class PinGuard
 {
@@ -66,7 +66,7 @@ public sealed class PinGuard
         {
             AkkaFrameKind.Associate when read.Origin is { } o && IsValidatorEndpoint(o.Host, o.Port) =>
                 Refuse(remote, $"it claims the address {o.Host}:{o.Port} of a validator"),
-            AkkaFrameKind.Message when read.UnusualSelection => Drop(remote, $"a selection below {read.Target} that climbs or matches by pattern"),
+            AkkaFrameKind.Message when read.UnusualPath => Drop(remote, $"a message for {read.Target} by a path that climbs, matches by pattern or escapes"),
             AkkaFrameKind.Message when IsClusterPath(read.Target!) => Drop(remote, $"a message for {read.Target}; the cluster is the validators'"),
             AkkaFrameKind.Unreadable => Drop(remote, "a frame that does not read as Akka's protocol"),
             _ => Decision.Pass,
