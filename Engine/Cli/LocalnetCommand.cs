@@ -222,6 +222,7 @@ public static class LocalnetCommand
         }
     }
 
+    /// <summary>The answer, or null when the node did not answer in time.</summary>
     private static async Task<T?> Answer<T>(Task<T> ask)
         where T : class
     {
@@ -340,17 +341,7 @@ public static class LocalnetCommand
         {
             while (await tick.WaitForNextTickAsync(stop.Token))
             {
-                var statuses = await Task.WhenAll(nodes.Select(async node =>
-                {
-                    try
-                    {
-                        return await client.Status(node, AskTimeout);
-                    }
-                    catch (Exception e) when (e is TimeoutException or AskTimeoutException)
-                    {
-                        return null;
-                    }
-                }));
+                var statuses = await Task.WhenAll(nodes.Select(node => Answer(client.Status(node, AskTimeout))));
                 var answered = statuses.Where(s => s is not null).Select(s => s!.CommittedTransactions).ToList();
                 var committed = answered.Count > 0 ? answered.Max() : lastCommitted?.Count ?? 0;
                 var now = started.Elapsed;

@@ -24,17 +24,16 @@ public sealed class PinGuard
     private readonly HashSet<(string Host, int Port)> _validatorEndpoints;
     private readonly ConcurrentDictionary<(string Host, int Port), bool> _learnedValidatorEndpoints = new();
     private readonly ILoggingAdapter _log;
+    private readonly int _selectionSerializerId;
     private long _dropped;
 
     internal PinGuard(TransportSecurity security, IEnumerable<Address> validators, int selectionSerializerId, ILoggingAdapter log)
     {
         _security = security;
         _validatorEndpoints = [.. validators.Where(a => a.Host is not null && a.Port is not null).Select(a => Endpoint(a.Host!, a.Port!.Value))];
-        SelectionSerializerId = selectionSerializerId;
+        _selectionSerializerId = selectionSerializerId;
         _log = log;
     }
-
-    internal int SelectionSerializerId { get; }
 
     /// <summary>Frames dropped and connections closed for what a non-validator tried.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
@@ -52,7 +51,7 @@ public sealed class PinGuard
 
         if (_security.IsValidatorPin(pin.Value))
         {
-            if (!AkkaFrame.IsPayloadOnly(frame) && AkkaFrame.Read(frame, SelectionSerializerId) is { Kind: AkkaFrameKind.Associate, Origin: { } origin }
+            if (!AkkaFrame.IsPayloadOnly(frame) && AkkaFrame.Read(frame, _selectionSerializerId) is { Kind: AkkaFrameKind.Associate, Origin: { } origin }
                 && _learnedValidatorEndpoints.Count < MaxLearnedOrigins)
             {
                 _learnedValidatorEndpoints.TryAdd(Endpoint(origin.Host, origin.Port), true);
@@ -61,7 +60,7 @@ public sealed class PinGuard
             return Decision.Pass;
         }
 
-        var read = AkkaFrame.Read(frame, SelectionSerializerId);
+        var read = AkkaFrame.Read(frame, _selectionSerializerId);
         return read.Kind switch
         {
             AkkaFrameKind.Associate when read.Origin is { } o && IsValidatorEndpoint(o.Host, o.Port) =>
