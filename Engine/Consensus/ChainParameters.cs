@@ -9,7 +9,8 @@ namespace IdOS.Akka.Engine.Consensus;
 /// </summary>
 public sealed class ChainParameters
 {
-    public ChainParameters(string chainId, ValidatorSet validators, long genesisTimestampMs, ConsensusLimits? limits = null, string databaseOwner = "")
+    public ChainParameters(string chainId, ValidatorSet validators, long genesisTimestampMs, ConsensusLimits? limits = null, string databaseOwner = "",
+        LeaderReputationPolicy? leaderReputation = null)
     {
         ArgumentNullException.ThrowIfNull(databaseOwner);
         ArgumentException.ThrowIfNullOrWhiteSpace(chainId);
@@ -20,12 +21,19 @@ public sealed class ChainParameters
             throw new ArgumentException("A chain id is at most 128 UTF-8 bytes.", nameof(chainId));
         }
 
+        leaderReputation ??= LeaderReputationPolicy.Off;
+        if (leaderReputation.Check() is { } problem)
+        {
+            throw new ArgumentException(problem, nameof(leaderReputation));
+        }
+
         ChainId = chainId;
         Validators = validators;
+        LeaderReputation = leaderReputation;
         DatabaseOwner = databaseOwner;
         Limits = limits ?? ConsensusLimits.Default;
         Domain = new SigningDomain(chainId);
-        GenesisAppHash = ComputeGenesisStateHash(chainId, validators, genesisTimestampMs, databaseOwner);
+        GenesisAppHash = ComputeGenesisStateHash(chainId, validators, genesisTimestampMs, databaseOwner, leaderReputation);
         var noParent = new QuorumCertificate(Hash32.Zero, 0, [], []);
         GenesisBlock = Block.Create(0, 0, noParent, BlockHeader.NoProposer, genesisTimestampMs, [], 0, GenesisAppHash);
         GenesisQc = QuorumCertificate.ForGenesis(GenesisBlock.Id, validators.Count);
@@ -43,6 +51,9 @@ public sealed class ChainParameters
 
     public ConsensusLimits Limits { get; }
 
+    /// <summary>How leaders are chosen (rule 9); every validator must use the same, so genesis binds it.</summary>
+    public LeaderReputationPolicy LeaderReputation { get; }
+
     public SigningDomain Domain { get; }
 
     /// <summary>The state before any block: it binds the chain id, validator keys and genesis time.</summary>
@@ -53,7 +64,8 @@ public sealed class ChainParameters
     /// <summary>The certificate every chain starts from; round 0, no signatures.</summary>
     public QuorumCertificate GenesisQc { get; }
 
-    private static Hash32 ComputeGenesisStateHash(string chainId, ValidatorSet validators, long genesisTimestampMs, string databaseOwner)
+    private static Hash32 ComputeGenesisStateHash(string chainId, ValidatorSet validators, long genesisTimestampMs, string databaseOwner,
+        LeaderReputationPolicy leaderReputation)
     {
         var writer = new CanonicalWriter();
         writer.WriteString("idos-akka/genesis/v1");
@@ -76,6 +88,14 @@ public sealed class ChainParameters
         if (databaseOwner.Length > 0)
         {
             writer.WriteString(databaseOwner);
+        }
+
+        // Likewise only when on; the tag keeps it apart from an owner, which is hex.
+        if (leaderReputation.IsOn)
+        {
+            writer.WriteString("leader-reputation");
+            writer.WriteU32(leaderReputation.WindowBlocks);
+            writer.WriteU32(leaderReputation.ExcludeRounds);
         }
 
         return Hash32.Compute(writer.WrittenSpan);

@@ -54,6 +54,12 @@ public sealed class Replica
     private readonly TimeoutAggregator _timeouts;
     private readonly Dictionary<long, Proposal> _firstProposalByRound = [];
     private readonly SortedDictionary<long, (Proposal Proposal, PeerId From)> _awaitingParent = [];
+    private readonly SortedDictionary<long, (Proposal Proposal, PeerId From)> _awaitingLeader = [];
+    private readonly LeaderElection _leaders;
+
+    // Rule 10: validators whose last round here ended in a timeout without their part (a proposal, or the QC of the
+    // round before they lead); a vote for the round before one of them leads goes to every validator.
+    private readonly HashSet<int> _suspects = [];
     private readonly Dictionary<Hash32, int> _fetchAttempts = [];
     private readonly Dictionary<Hash32, Block> _orphans = [];
     private long _orphanBytes;
@@ -101,6 +107,7 @@ public sealed class Replica
         _safety = new SafetyRules(chain, self, key, safetyState, _options.Mutation);
         _votes = new VoteAggregator(chain.Validators);
         _timeouts = new TimeoutAggregator(chain.Validators);
+        _leaders = new LeaderElection(chain.Validators, chain.LeaderReputation);
         Mempool = new Mempool(_options.MempoolMaxTransactions, _options.MempoolMaxBytes, chain.Limits.MaxTransactionBytes);
 
         // A transaction in the mempool is not committed: admission asks the store, committing removes it, and what an
@@ -111,6 +118,12 @@ public sealed class Replica
         var root = store.Height == 0 ? chain.GenesisBlock : store.GetByHeight(store.Height)
             ?? throw new ArgumentException($"The block store reports height {store.Height} but cannot return that block.", nameof(store));
         _tree = new BlockTree(root);
+        for (var height = Math.Max(1, store.Height - _leaders.HistoryBlocks + 1); height <= store.Height; height++)
+        {
+            _leaders.Record(store.GetByHeight(height)
+                ?? throw new ArgumentException($"The block store cannot return committed height {height}, which leader election needs.", nameof(store)));
+        }
+
         var rootQc = store.Height == 0 ? chain.GenesisQc : store.CertificateAt(store.Height)!;
         HighQc = safetyState.HighQc.Round > rootQc.Round ? safetyState.HighQc : rootQc;
         CurrentRound = Math.Max(Math.Max(HighQc.Round + 1, safetyState.LastVotedRound), 1);
@@ -138,6 +151,9 @@ public sealed class Replica
     public SafetyState SafetyState => _safety.State;
 
     public Mempool Mempool { get; }
+
+    /// <summary>The leader of <paramref name="round"/> as this validator computes it from what it has committed (rule 9).</summary>
+    public int LeaderOf(long round) => _leaders.LeaderOf(round);
 
     /// <summary>
     /// Commits what the kept blocks and the high QC already prove committed (a crash can fall between a QC and the
@@ -262,6 +278,11 @@ public sealed class Replica
         _now = now;
         _effects = [];
         handler();
+        if (_awaitingLeader.Count > 0)
+        {
+            RetryAwaitingLeader();
+        }
+
         return _effects;
     }
 
@@ -283,6 +304,42 @@ public sealed class Replica
             return;
         }
 
+        // The certificates stand whoever sent them: a validator that is behind commits what they prove first, and
+        // only then judges the leader of the round, from the chain it has now.
+        AdvanceWith(block.Header.Justify, from);
+        if (proposal.LastRoundTc is not null)
+        {
+            AdvanceWith(proposal.LastRoundTc);
+        }
+
+        ConsiderFromLeader(proposal, from);
+    }
+
+    private void ConsiderFromLeader(Proposal proposal, PeerId from)
+    {
+        var block = proposal.Block;
+        if (block.Round < CurrentRound)
+        {
+            return;
+        }
+
+        var leader = _leaders.LeaderOf(block.Round);
+        if (block.Header.Proposer != leader)
+        {
+            if (_leaders.IsSettled(block.Round))
+            {
+                Reject(from, $"proposal for round {block.Round} by validator {block.Header.Proposer}; the leader is {leader}");
+            }
+            else
+            {
+                // Not committed as far as the round's anchor yet: judged again once more is committed.
+                _awaitingLeader[block.Round] = (proposal, from);
+            }
+
+            return;
+        }
+
+        _suspects.Remove(leader);
         if (_firstProposalByRound.TryGetValue(block.Round, out var first))
         {
             if (first.Block.Id == block.Id)
@@ -301,12 +358,6 @@ public sealed class Replica
         }
 
         _firstProposalByRound.TryAdd(block.Round, proposal);
-        AdvanceWith(block.Header.Justify, from);
-        if (proposal.LastRoundTc is not null)
-        {
-            AdvanceWith(proposal.LastRoundTc);
-        }
-
         if (!_tree.Contains(block.ParentId))
         {
             _awaitingParent[block.Round] = (proposal, from);
@@ -315,6 +366,18 @@ public sealed class Replica
         }
 
         InsertAndVote(proposal, from);
+    }
+
+    private void RetryAwaitingLeader()
+    {
+        foreach (var (round, (proposal, from)) in _awaitingLeader.ToList())
+        {
+            if (round < CurrentRound || _leaders.IsSettled(round) || _leaders.LeaderOf(round) == proposal.Block.Header.Proposer)
+            {
+                _awaitingLeader.Remove(round);
+                ConsiderFromLeader(proposal, from);
+            }
+        }
     }
 
     private void InsertAndVote(Proposal proposal, PeerId from)
@@ -362,8 +425,18 @@ public sealed class Replica
         }
 
         // Even a vote for itself goes through the host: handling it here could form a QC, start the next round and
-        // propose again within one call, which for a single validator would never return.
-        _effects.Add(new SendToValidator(_chain.Validators.LeaderOf(block.Round + 1), vote));
+        // propose again within one call, which for a single validator would never return. When the next leader is
+        // likely down, every validator gets the vote and forms the QC, so that its round is the only one lost (rule 10).
+        var next = _leaders.LeaderOf(block.Round + 1);
+        if (_suspects.Contains(next) || !_leaders.IsActive(next))
+        {
+            _effects.Add(new Broadcast(vote));
+            _effects.Add(new SendToValidator(_self, vote));
+        }
+        else
+        {
+            _effects.Add(new SendToValidator(next, vote));
+        }
     }
 
     /// <summary>
@@ -401,12 +474,6 @@ public sealed class Replica
         if (vote.Round > CurrentRound + _options.MaxRoundsAhead)
         {
             Reject(from, $"vote of validator {vote.Voter} for round {vote.Round} is too far ahead of round {CurrentRound}");
-            return;
-        }
-
-        if (_chain.Validators.LeaderOf(vote.Round + 1) != _self)
-        {
-            Reject(from, $"vote for round {vote.Round} sent to validator {_self}, which does not lead round {vote.Round + 1}");
             return;
         }
 
@@ -538,6 +605,7 @@ public sealed class Replica
 
         if (qc.Round >= CurrentRound)
         {
+            _consecutiveTimeouts = 0;
             EnterRound(qc.Round + 1, null);
         }
     }
@@ -546,6 +614,15 @@ public sealed class Replica
     {
         if (tc.Round >= CurrentRound)
         {
+            // The round's leader did not propose here, or it did and the next leader formed no QC from the votes.
+            var failed = _firstProposalByRound.TryGetValue(tc.Round, out var proposal) && proposal.Block.Header.Proposer == _leaders.LeaderOf(tc.Round)
+                ? _leaders.LeaderOf(tc.Round + 1)
+                : _leaders.LeaderOf(tc.Round);
+            if (failed != _self)
+            {
+                _suspects.Add(failed);
+            }
+
             EnterRound(tc.Round + 1, tc);
         }
     }
@@ -564,6 +641,11 @@ public sealed class Replica
         foreach (var stale in _awaitingParent.Keys.Where(r => r < round).ToList())
         {
             _awaitingParent.Remove(stale);
+        }
+
+        foreach (var stale in _awaitingLeader.Keys.Where(r => r < round).ToList())
+        {
+            _awaitingLeader.Remove(stale);
         }
 
         ArmTimer();
@@ -588,7 +670,7 @@ public sealed class Replica
     private void TryPropose()
     {
         var round = CurrentRound;
-        if (_chain.Validators.LeaderOf(round) != _self || _proposedRound >= round || _safety.State.LastVotedRound >= round)
+        if (_leaders.LeaderOf(round) != _self || _proposedRound >= round || _safety.State.LastVotedRound >= round)
         {
             return;
         }
@@ -669,6 +751,7 @@ public sealed class Replica
             var certificate = i + 1 < committed.Count ? committed[i + 1].Header.Justify : _tree.Get(qc.BlockId)!.Header.Justify;
             var appHash = _app.Execute(block);
             _store.Append(block, certificate, appHash);
+            _leaders.Record(block);
             Mempool.RemoveCommitted(block.TransactionHashes);
             if (_appHashClaims.Remove(block.Height, out var claim) && claim.AppHash != appHash)
             {

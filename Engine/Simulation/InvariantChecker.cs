@@ -17,6 +17,9 @@ public enum ViolationKind
     /// <summary>After GST, commits did not resume within the bound.</summary>
     Liveness,
 
+    /// <summary>After the warm-up, the chain lost more rounds or more time to down validators than the scenario allows.</summary>
+    Throughput,
+
     /// <summary>A correct validator reported a leader's app hash that differs from its own.</summary>
     Divergence,
 

@@ -70,6 +70,9 @@ public sealed record WorldConfig
 
     public ProtocolMutation Mutation { get; init; }
 
+    /// <summary>Leaders are drawn from committed history (rule 9) instead of rotating; a leader cycle overrides it.</summary>
+    public bool LeaderReputation { get; init; }
+
     /// <summary>Genesis gets a leader cycle in which the faulty identities lead runs of rounds, instead of round-robin.</summary>
     public bool FaultyLeaderRuns { get; init; }
 
@@ -78,6 +81,18 @@ public sealed record WorldConfig
 
     /// <summary>New blocks each correct validator must commit after GST before the world ends.</summary>
     public int CommitsAfterGst { get; init; } = 3;
+
+    /// <summary>One correct validator (drawn by the seed) is down this long, then up <see cref="FlapUpMs"/>, and again, for the whole run.</summary>
+    public long FlapDownMs { get; init; }
+
+    public long FlapUpMs { get; init; }
+
+    /// <summary>From this height on, the chain's rounds and time are measured against the two bounds below; 0: not measured.</summary>
+    public long MeasureFromHeight { get; init; }
+
+    public double MinBlocksPerRound { get; init; }
+
+    public double MaxLostTimeShare { get; init; } = 1;
 }
 
 /// <summary>A named family of worlds; each seed draws one member of the family.</summary>
@@ -111,6 +126,7 @@ public sealed record Scenario(string Name, string Description, Func<int, SimRand
                 MaxDowntimeMs = rng.Between(500, 4_000),
                 DelayMeanMs = rng.Between(5.0, 40.0),
                 GstMs = rng.Between(8_000, 20_000),
+                CommitsAfterGst = 20,
             }),
         new("equivocation", "f leaders propose two blocks per round to two sides and vote for both", (n, rng, mutation) =>
             Config(n, mutation, Roles(n, rng, NodeRole.EquivocatingLeader)) with
@@ -120,6 +136,7 @@ public sealed record Scenario(string Name, string Description, Func<int, SimRand
                 DelayMeanMs = rng.Between(5.0, 60.0),
                 Partitions = rng.Chance(0.5) ? PartitionMode.Random : PartitionMode.None,
                 GstMs = rng.Between(5_000, 15_000),
+                CommitsAfterGst = 20,
             }),
         new("byzantine-voters", "f validators double vote, vote in stale rounds, send conflicting timeouts and forged bytes", (n, rng, mutation) =>
             Config(n, mutation, Roles(n, rng, NodeRole.RogueVoter)) with
@@ -127,6 +144,7 @@ public sealed record Scenario(string Name, string Description, Func<int, SimRand
                 DropRate = rng.Between(0.0, 0.1),
                 DelayMeanMs = rng.Between(5.0, 60.0),
                 GstMs = rng.Between(5_000, 15_000),
+                CommitsAfterGst = 20,
             }),
         new("twins", "f identities run as two instances each, split apart round by round, leading their rounds", (n, rng, mutation) =>
             Config(n, mutation, Roles(n, rng, NodeRole.Twin)) with
@@ -154,6 +172,19 @@ public sealed record Scenario(string Name, string Description, Func<int, SimRand
                 CrashEveryMs = rng.Chance(0.5) ? rng.Between(1_000, 4_000) : 0,
                 GstMs = rng.Between(5_000, 15_000),
             }),
+        new("dead-one", "one validator down for good, leaders by reputation; a bound on rounds and time lost once it is left out", (n, rng, mutation) =>
+            DeadValidators(Config(n, mutation, OneDown(n, rng)), n)),
+        new("dead-f", "f validators down for good, leaders by reputation; a bound on rounds and time lost once they are left out", (n, rng, mutation) =>
+            DeadValidators(Config(n, mutation, Roles(n, rng, NodeRole.Silent)), n)),
+        new("flapping", "one validator down 1-4 s and up 2-6 s, again and again, leaders by reputation; a bound on rounds lost per crash", (n, rng, mutation) =>
+            DeadValidators(Config(n, mutation, Roles(n, rng)), n) with
+            {
+                FlapDownMs = rng.Between(1_000, 4_000),
+                FlapUpMs = rng.Between(2_000, 6_000),
+                CommitsAfterGst = 1_500,
+                MinBlocksPerRound = 0,
+                MaxLostTimeShare = 1,
+            }),
         new("chaos", "loss, duplication, splits, crashes and f mixed Byzantine validators at once", (n, rng, mutation) =>
             Config(n, mutation, Roles(n, rng, NodeRole.EquivocatingLeader, NodeRole.RogueVoter, NodeRole.Twin)) with
             {
@@ -163,6 +194,7 @@ public sealed record Scenario(string Name, string Description, Func<int, SimRand
                 Partitions = PartitionMode.Random,
                 CrashEveryMs = rng.Between(500, 3_000),
                 GstMs = rng.Between(8_000, 20_000),
+                CommitsAfterGst = 20,
             }),
     ];
 
@@ -214,8 +246,36 @@ public sealed record Scenario(string Name, string Description, Func<int, SimRand
         return [.. schedule];
     }
 
+    /// <summary>
+    /// A reliable network, leaders by reputation, and a long run measured from the height where the down validators
+    /// are surely out of every leader window: from there a down leader comes up about once in thirty thousand rounds
+    /// and costs one round timer, so the bounds below leave room for a few. A healthy round is a few message delays
+    /// (about 12 ms here) and a timer 500 ms: 10% of the time is about one timer in 400 rounds.
+    /// </summary>
+    private static WorldConfig DeadValidators(WorldConfig config, int n)
+    {
+        var reputation = LeaderReputationPolicy.For(n);
+        return config with
+        {
+            LeaderReputation = true,
+            GstMs = 0,
+            CommitsAfterGst = 1_000,
+            MeasureFromHeight = 4 * (reputation.WindowBlocks + reputation.ExcludeRounds),
+            MinBlocksPerRound = 0.99,
+            MaxLostTimeShare = 0.1,
+        };
+    }
+
+    private static NodeRole[] OneDown(int n, SimRandom rng)
+    {
+        var roles = new NodeRole[n];
+        roles[rng.Next(n)] = NodeRole.Silent;
+        return roles;
+    }
+
     private static WorldConfig Config(int n, ProtocolMutation mutation, NodeRole[] roles) => new()
     {
+        LeaderReputation = true,
         Validators = n,
         Roles = roles,
         Mutation = mutation,

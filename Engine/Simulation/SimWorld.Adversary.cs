@@ -173,7 +173,7 @@ public sealed partial class SimWorld
             Send(instance.Id, to.Id, ConsensusCodec.Encode(crossing), block.Round, crossingDelay);
         }
 
-        var nextLeader = _chain.Validators.LeaderOf(block.Round + 1);
+        var nextLeader = instance.Replica!.LeaderOf(block.Round + 1);
         SendToAll(instance, SignVote(instance, other.Id, block.Round), _instances.Where(i => i.Validator == nextLeader));
     }
 
@@ -223,7 +223,7 @@ public sealed partial class SimWorld
         var staleRound = vote.Round - _rng.Between(2, 6);
         if (staleRound >= 1)
         {
-            var staleLeader = _chain.Validators.LeaderOf(staleRound + 1);
+            var staleLeader = instance.Replica!.LeaderOf(staleRound + 1);
             SendToAll(instance, SignVote(instance, vote.BlockId, staleRound), _instances.Where(i => i.Validator == staleLeader));
         }
 

@@ -23,8 +23,8 @@ public sealed partial class SimWorld
         var round = proposal.Round;
         if (_lockAttack is not null
             || header.Justify.Round != round - 1
-            || _chain.Validators.LeaderOf(round + 1) != attacker.Validator
-            || _chain.Validators.LeaderOf(round + 2) != attacker.Validator
+            || attacker.Replica!.LeaderOf(round + 1) != attacker.Validator
+            || attacker.Replica!.LeaderOf(round + 2) != attacker.Validator
             || !_coalitionBlocks.TryGetValue(header.Justify.BlockId, out var y)
             || !_coalitionBlocks.TryGetValue(y.ParentId, out var x)
             || x.Round + 1 != y.Round

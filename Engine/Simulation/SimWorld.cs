@@ -15,7 +15,8 @@ public sealed record SimulationResult(
     long VirtualTimeMs,
     int Evidence,
     int Rejected,
-    string EventLogHash);
+    string EventLogHash,
+    ThroughputFigures? Throughput = null);
 
 /// <summary>
 /// A whole validator network in one thread over virtual time. Every source of nondeterminism (delays, drops,
@@ -56,6 +57,9 @@ public sealed partial class SimWorld
     private long _roundAtGst;
     private long? _roundsToCommitAfterGst;
     private bool _done;
+    private readonly ThroughputMeter? _meter;
+    private readonly SimInstance? _observer;
+    private readonly SimInstance? _flapper;
 
     public SimWorld(WorldConfig config, ulong seed, SimRandom rng, TextWriter? trace = null)
     {
@@ -68,7 +72,8 @@ public sealed partial class SimWorld
         var keys = Enumerable.Range(0, config.Validators).Select(ValidatorKey).ToArray();
         var schedule = config.FaultyLeaderRuns ? Scenario.DrawLeaderSchedule(config.Validators, config.Roles, _rng) : null;
         _livenessBound = Scenario.LivenessBound(config.Validators, schedule, config.Roles);
-        _chain = new ChainParameters($"sim-{seed}", new ValidatorSet([.. keys.Select(k => k.PublicKey)], schedule), GenesisTimeMs);
+        _chain = new ChainParameters($"sim-{seed}", new ValidatorSet([.. keys.Select(k => k.PublicKey)], schedule), GenesisTimeMs,
+            leaderReputation: config.LeaderReputation ? LeaderReputationPolicy.For(config.Validators) : null);
         for (var validator = 0; validator < config.Validators; validator++)
         {
             var copies = config.Roles[validator] == NodeRole.Twin ? 2 : 1;
@@ -87,6 +92,17 @@ public sealed partial class SimWorld
             {
                 instance.ClockSkewMs = (_rng.Chance(0.5) ? 1 : -1) * _rng.Between(2_500, 10_000);
             }
+        }
+
+        if (config.FlapDownMs > 0)
+        {
+            _flapper = _rng.Pick(_instances.Where(i => i.Role == NodeRole.Correct).ToList());
+        }
+
+        if (config.MeasureFromHeight > 0)
+        {
+            _meter = new ThroughputMeter(config.MeasureFromHeight);
+            _observer = _instances.First(i => i.Role == NodeRole.Correct && i != _flapper);
         }
 
         _partition = new int[_instances.Count];
@@ -126,6 +142,11 @@ public sealed partial class SimWorld
             Schedule(_config.GstMs, new SimEvent(EventKind.Gst, -1));
         }
 
+        if (_flapper is not null)
+        {
+            Schedule(_config.FlapUpMs, new SimEvent(EventKind.Flap, _flapper.Id));
+        }
+
         while (!_done && _queue.TryDequeue(out var next, out var key))
         {
             _now = key.Time;
@@ -135,11 +156,18 @@ public sealed partial class SimWorld
             CheckProgress();
         }
 
+        var throughput = _meter?.Figures;
+        if (throughput is not null && (throughput.BlocksPerRound < _config.MinBlocksPerRound || throughput.LostTimeShare > _config.MaxLostTimeShare))
+        {
+            _checker.Add(ViolationKind.Throughput, _now,
+                $"{throughput}; the bounds are {_config.MinBlocksPerRound} blocks/round and {_config.MaxLostTimeShare:P0} of the time lost");
+        }
+
         var committed = _instances.Where(i => i.Role == NodeRole.Correct).Select(i => i.Store.Height).DefaultIfEmpty(0).Min();
         var eventLogHash = Convert.ToHexStringLower(_eventLog.GetHashAndReset());
         _eventLog.Dispose();
         return new SimulationResult(_seed, _checker.Violations, committed, _roundsToCommitAfterGst, _livenessBound, _events, _now, _evidence,
-            _rejected, eventLogHash);
+            _rejected, eventLogHash, throughput);
     }
 
     private void Process(SimEvent e)
@@ -183,6 +211,9 @@ public sealed partial class SimWorld
                     _instances[e.Instance].CrashAfterEffects = null;
                 }
 
+                break;
+            case EventKind.Flap:
+                Flap(_instances[e.Instance]);
                 break;
             case EventKind.Gst:
                 foreach (var each in _instances)
@@ -320,6 +351,11 @@ public sealed partial class SimWorld
     private void OnCommitted(SimInstance instance, BlockCommitted committed)
     {
         LogCommit(instance, committed.Block);
+        if (instance == _observer)
+        {
+            _meter!.OnCommit(committed.Block.Height, committed.Block.Round, committed.Block.Header.Timestamp);
+        }
+
         Trace($"{instance} commits {committed.Block}");
         if (instance.Role != NodeRole.Correct)
         {
@@ -518,6 +554,26 @@ public sealed partial class SimWorld
         Schedule(_now + Math.Max(1, (long)_rng.Exponential(_config.CrashEveryMs)), new SimEvent(EventKind.Crash, -1));
     }
 
+    /// <summary>The flapping validator goes down for good measure at any step, and comes back from its own storage.</summary>
+    private void Flap(SimInstance instance)
+    {
+        if (instance.Replica is not null)
+        {
+            Trace($"{instance} goes down");
+            Crash(instance);
+            if (_meter is not null)
+            {
+                _meter.Crashes++;
+            }
+            Schedule(_now + _config.FlapDownMs, new SimEvent(EventKind.Flap, instance.Id));
+        }
+        else
+        {
+            Restart(instance);
+            Schedule(_now + _config.FlapUpMs, new SimEvent(EventKind.Flap, instance.Id));
+        }
+    }
+
     private static void Crash(SimInstance instance)
     {
         instance.Replica = null;
@@ -665,6 +721,7 @@ public sealed partial class SimWorld
         Crash,
         Restart,
         Gst,
+        Flap,
     }
 
     private sealed record SimEvent(EventKind Kind, int Instance, int From = -1, byte[]? Payload = null, long Round = 0, long Generation = 0);

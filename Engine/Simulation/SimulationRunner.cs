@@ -26,9 +26,18 @@ public sealed record ScenarioSummary(
         $"p99-rounds-to-commit-after-gst={RoundsToCommitPercentile(0.99)?.ToString() ?? "n/a"} " +
         $"max-rounds-to-commit-after-gst={RoundsToCommitPercentile(1.0)?.ToString() ?? "n/a"} " +
         $"liveness-bound={(Results.Count == 0 ? 0 : Results.Max(r => r.LivenessBound))} evidence={Results.Sum(r => r.Evidence)} " +
-        $"rejected={Results.Sum(r => r.Rejected)} elapsed={Elapsed.TotalSeconds:F1}s" +
+        $"rejected={Results.Sum(r => r.Rejected)} elapsed={Elapsed.TotalSeconds:F1}s" + Throughput() +
         (Mutation == ProtocolMutation.None ? "" : $" mutation={MutationName(Mutation)}") +
         (Results.Count == 1 ? $" event-log={Results[0].EventLogHash}" : "");
+
+    /// <summary>The worst measured seeds, for scenarios that bound what down validators cost.</summary>
+    private string Throughput()
+    {
+        var measured = Results.Where(r => r.Throughput is not null).Select(r => r.Throughput!).ToList();
+        return measured.Count == 0 ? "" :
+            $" min-blocks-per-round={measured.Min(t => t.BlocksPerRound):F4} max-lost-time={measured.Max(t => t.LostTimeShare):P1}" +
+            $" max-skipped-rounds={measured.Max(t => t.SkippedRounds)} max-skipped-per-crash={measured.Where(t => t.Crashes > 0).Select(t => (double)t.SkippedRounds / t.Crashes).DefaultIfEmpty(0).Max():F1}";
+    }
 
     public string ReproduceCommand(ulong seed) =>
         $"dotnet run --project Engine -- simulate --validators {Validators} --seeds 1 --first-seed {seed} --scenario {Scenario.Name}" +
