@@ -113,6 +113,32 @@ public sealed class NodeFileTests : IDisposable
     }
 
     [Fact]
+    public void A_new_genesis_chooses_leaders_by_reputation_and_a_file_without_the_field_keeps_rotation_and_its_genesis_block()
+    {
+        var keys = Enumerable.Range(1, 4).Select(i => KeyFiles.Generate(PathOf($"v{i}.key"))).ToList();
+        using var output = new StringWriter();
+
+        Assert.Equal(0, KeyCommands.Genesis(["--validators", string.Join(',', keys.Select((_, i) => PathOf($"v{i + 1}.key.pub"))), "--out", PathOf("g.json"),
+            "--genesis-time", "2026-11-23T00:00:00.000Z"], output));
+        Assert.Equal(0, KeyCommands.Genesis(["--validators", string.Join(',', keys.Select((_, i) => PathOf($"v{i + 1}.key.pub"))), "--out", PathOf("r.json"),
+            "--genesis-time", "2026-11-23T00:00:00.000Z", "--leaders", "rotation"], output));
+
+        var reputation = GenesisFile.Read(PathOf("g.json"));
+        var rotation = GenesisFile.Read(PathOf("r.json"));
+        Assert.Equal(Engine.Consensus.LeaderReputationPolicy.For(4), reputation.LeaderReputation);
+        Assert.False(rotation.LeaderReputation.IsOn);
+        Assert.NotEqual(reputation.GenesisBlock.Id, rotation.GenesisBlock.Id);
+        Assert.Contains("leaders by reputation over 8 blocks", output.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("leader_reputation", File.ReadAllText(PathOf("r.json")), StringComparison.Ordinal);
+
+        var unbounded = File.ReadAllText(PathOf("g.json")).Replace("\"exclude_rounds\": 6", "\"exclude_rounds\": 1", StringComparison.Ordinal);
+        File.WriteAllText(PathOf("bad.json"), unbounded);
+        Assert.Contains("exclude rounds 1 is outside", Assert.Throws<NodeFileException>(() => GenesisFile.Read(PathOf("bad.json"))).Message, StringComparison.Ordinal);
+        Assert.Contains("--leaders", Assert.Throws<UsageException>(() => KeyCommands.Genesis(["--validators", PathOf("v1.key.pub"), "--out", PathOf("x.json"),
+            "--leaders", "fastest"], output)).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Keygen_binds_the_tls_pin_to_the_validator_key_and_genesis_refuses_a_pin_moved_to_another_validator()
     {
         var first = KeyFiles.GenerateValidator(PathOf("v1/validator.key"));

@@ -1,3 +1,4 @@
+using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Hosting;
 using IdOS.Akka.Engine.Network;
 
@@ -21,9 +22,11 @@ public static class KeyCommands
 
     public const string GenesisUsage = """
         genesis --validators A.pub,B.pub,... --out FILE [--chain-id ID] [--genesis-time 2026-11-23T00:00:00.000Z] [--db-owner KEY]
+                [--leaders reputation|rotation]
           writes the genesis file all nodes share, each validator with the TLS pins its .pub file signs; validator
-          order (which fixes indices and leaders) is the order given; --db-owner names the idOS database owner (an
-          ed25519 public key in hex, or an EVM address)
+          order (which fixes indices) is the order given; --db-owner names the idOS database owner (an ed25519 public
+          key in hex, or an EVM address); --leaders: drawn from committed history, so that a validator that is down
+          soon stops leading (default), or in rotation, where each round a down validator leads is lost
         """;
 
     public static int Keygen(IReadOnlyList<string> args, TextWriter output)
@@ -76,7 +79,14 @@ public static class KeyCommands
         var chainId = options.Text("chain-id", "idos-akka-localnet");
         var time = options.Text("genesis-time", "");
         var owner = options.Text("db-owner", "");
+        var leaders = options.Text("leaders", "reputation");
         options.RejectUnknown();
+        var reputation = leaders switch
+        {
+            "reputation" => null,
+            "rotation" => LeaderReputationPolicy.Off,
+            _ => throw new UsageException($"--leaders '{leaders}' is neither reputation nor rotation"),
+        };
         if (validators.Length == 0 || path.Length == 0)
         {
             throw new UsageException("genesis needs --validators A.pub,B.pub,... and --out FILE");
@@ -91,8 +101,11 @@ public static class KeyCommands
         var keys = validators.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(KeyFiles.ReadValidator)
             .ToList();
-        var chain = GenesisFile.Write(path, chainId, genesisTime, keys, owner);
+        var chain = GenesisFile.Write(path, chainId, genesisTime, keys, owner, reputation);
         output.WriteLine($"genesis written to {path}: chain {chain.ChainId}, {keys.Count} validators (f = {chain.Validators.MaxFaulty}), " +
+            (chain.LeaderReputation.IsOn
+                ? $"leaders by reputation over {chain.LeaderReputation.WindowBlocks} blocks ending {chain.LeaderReputation.ExcludeRounds} rounds back, "
+                : "leaders in rotation, ") +
             $"{keys.Count(k => k.TlsPins.Count > 0)} with TLS pins, " +
             $"genesis block {chain.GenesisBlock.Id}");
         return 0;

@@ -655,7 +655,16 @@ public sealed class Replica
     private void ArmTimer()
     {
         var idleAllowance = _options.Pacemaker.IdleIntervalMs > 0 && IsIdleAbove(HighQc.BlockId) ? _options.Pacemaker.IdleIntervalMs : 0;
-        _effects.Add(new ArmRoundTimer(CurrentRound, _options.Pacemaker.TimeoutFor(_consecutiveTimeouts) + idleAllowance));
+        // A leader that is likely down gets a quarter of the timer: its round is the one lost, and soon (rule 10). If it
+        // is up after all, its proposal comes in a few message delays, well within that.
+        var leader = _leaders.LeaderOf(CurrentRound);
+        var timeout = _options.Pacemaker.TimeoutFor(_consecutiveTimeouts);
+        if (leader != _self && (_suspects.Contains(leader) || !_leaders.IsActive(leader)))
+        {
+            timeout = Math.Max(1, timeout / 4);
+        }
+
+        _effects.Add(new ArmRoundTimer(CurrentRound, timeout + idleAllowance));
     }
 
     /// <summary>

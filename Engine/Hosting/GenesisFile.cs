@@ -11,8 +11,9 @@ namespace IdOS.Akka.Engine.Hosting;
 public sealed record GenesisValidator(Ed25519PublicKey Key, IReadOnlyList<SignedTlsPin> TlsPins);
 
 /// <summary>
-/// The one file every node of a network shares: chain id, genesis time and the validators' public keys in genesis
-/// order (which fixes their indices and the leader rotation), each with the TLS pins it signed. Everything else of
+/// The one file every node of a network shares: chain id, genesis time, the validators' public keys in genesis
+/// order (which fixes their indices) each with the TLS pins it signed, and how leaders are chosen: by reputation from
+/// committed history when the file says so (new files do), else in rotation. Everything else of
 /// genesis is derived from it. The pins are not part of the genesis block: a validator may add a pin (to rotate its
 /// certificate) without changing the chain's identity.
 /// </summary>
@@ -26,18 +27,21 @@ public static class GenesisFile
 
     /// <summary>A genesis whose validators bound no TLS pin: only for networks that run with insecure = on.</summary>
     public static ChainParameters Write(string path, string chainId, DateTimeOffset genesisTime, IReadOnlyList<Ed25519PublicKey> validators,
-        string databaseOwner = "")
+        string databaseOwner = "", LeaderReputationPolicy? leaderReputation = null)
     {
         ArgumentNullException.ThrowIfNull(validators);
-        return Write(path, chainId, genesisTime, [.. validators.Select(key => new GenesisValidator(key, []))], databaseOwner);
+        return Write(path, chainId, genesisTime, [.. validators.Select(key => new GenesisValidator(key, []))], databaseOwner, leaderReputation);
     }
 
+    /// <summary>Leaders by <paramref name="leaderReputation"/>: null for the default of the set's size, <see cref="LeaderReputationPolicy.Off"/> for rotation.</summary>
     public static ChainParameters Write(string path, string chainId, DateTimeOffset genesisTime, IReadOnlyList<GenesisValidator> validators,
-        string databaseOwner = "")
+        string databaseOwner = "", LeaderReputationPolicy? leaderReputation = null)
     {
         ArgumentNullException.ThrowIfNull(validators);
+        leaderReputation ??= LeaderReputationPolicy.For(validators.Count);
         var document = new GenesisDocument(chainId, genesisTime.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
-            [.. validators.Select(ValidatorEntry.From)], databaseOwner.Length > 0 ? databaseOwner : null);
+            [.. validators.Select(ValidatorEntry.From)], databaseOwner.Length > 0 ? databaseOwner : null,
+            leaderReputation.IsOn ? new ReputationEntry(leaderReputation.WindowBlocks, leaderReputation.ExcludeRounds) : null);
         // Checked as a reader would check them, so that a pin signed by another key is refused before the file exists.
         ReadValidators(path, document);
         var chain = ToChain(path, document, null);
@@ -101,8 +105,16 @@ public static class GenesisFile
         var keys = Keys(path, document);
         try
         {
+            var reputation = document.LeaderReputation is { } entry
+                ? new LeaderReputationPolicy(entry.WindowBlocks ?? 0, entry.ExcludeRounds ?? 0)
+                : LeaderReputationPolicy.Off;
+            if (document.LeaderReputation is not null && !reputation.IsOn)
+            {
+                throw new NodeFileException($"{path}: leader_reputation needs window_blocks of 1 or more and exclude_rounds; leave it out for leaders in rotation.");
+            }
+
             return new ChainParameters(document.ChainId ?? "", new ValidatorSet(keys), time.ToUnixTimeMilliseconds(), limits,
-                DatabaseOwner(path, document.DatabaseOwner));
+                DatabaseOwner(path, document.DatabaseOwner), reputation);
         }
         catch (ArgumentException e)
         {
@@ -131,7 +143,12 @@ public static class GenesisFile
         [property: JsonPropertyName("chain_id")] string? ChainId,
         [property: JsonPropertyName("genesis_time")] string? GenesisTime,
         [property: JsonPropertyName("validators")] IReadOnlyList<ValidatorEntry>? Validators,
-        [property: JsonPropertyName("db_owner"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? DatabaseOwner = null);
+        [property: JsonPropertyName("db_owner"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? DatabaseOwner = null,
+        [property: JsonPropertyName("leader_reputation"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ReputationEntry? LeaderReputation = null);
+
+    private sealed record ReputationEntry(
+        [property: JsonPropertyName("window_blocks")] int? WindowBlocks,
+        [property: JsonPropertyName("exclude_rounds")] int? ExcludeRounds);
 
     /// <summary>An object with the key and its pins; a bare key string (genesis files from before TLS) reads as a key without pins.</summary>
     [JsonConverter(typeof(ValidatorEntryConverter))]

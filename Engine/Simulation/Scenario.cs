@@ -93,6 +93,9 @@ public sealed record WorldConfig
     public double MinBlocksPerRound { get; init; }
 
     public double MaxLostTimeShare { get; init; } = 1;
+
+    /// <summary>For worlds whose validators go down again and again: the rounds each going down may cost at most.</summary>
+    public double MaxSkippedRoundsPerCrash { get; init; } = double.PositiveInfinity;
 }
 
 /// <summary>A named family of worlds; each seed draws one member of the family.</summary>
@@ -184,6 +187,11 @@ public sealed record Scenario(string Name, string Description, Func<int, SimRand
                 CommitsAfterGst = 1_500,
                 MinBlocksPerRound = 0,
                 MaxLostTimeShare = 1,
+
+                // It keeps leading until the window no longer holds its votes, about (4/3 x window + exclude rounds) / 4
+                // rounds, plus one lost to its first round as the next leader, before anyone suspects it: 5 or so. While
+                // no block commits the window stands still, so a run of rounds it leads costs more.
+                MaxSkippedRoundsPerCrash = 12,
             }),
         new("chaos", "loss, duplication, splits, crashes and f mixed Byzantine validators at once", (n, rng, mutation) =>
             Config(n, mutation, Roles(n, rng, NodeRole.EquivocatingLeader, NodeRole.RogueVoter, NodeRole.Twin)) with

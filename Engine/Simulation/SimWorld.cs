@@ -157,10 +157,12 @@ public sealed partial class SimWorld
         }
 
         var throughput = _meter?.Figures;
-        if (throughput is not null && (throughput.BlocksPerRound < _config.MinBlocksPerRound || throughput.LostTimeShare > _config.MaxLostTimeShare))
+        if (throughput is not null && (throughput.BlocksPerRound < _config.MinBlocksPerRound || throughput.LostTimeShare > _config.MaxLostTimeShare
+            || throughput.SkippedRounds > _config.MaxSkippedRoundsPerCrash * Math.Max(1, throughput.Crashes)))
         {
             _checker.Add(ViolationKind.Throughput, _now,
-                $"{throughput}; the bounds are {_config.MinBlocksPerRound} blocks/round and {_config.MaxLostTimeShare:P0} of the time lost");
+                $"{throughput}; the bounds are {_config.MinBlocksPerRound} blocks/round, {_config.MaxLostTimeShare:P0} of the time lost " +
+                $"and {_config.MaxSkippedRoundsPerCrash} rounds skipped per crash");
         }
 
         var committed = _instances.Where(i => i.Role == NodeRole.Correct).Select(i => i.Store.Height).DefaultIfEmpty(0).Min();

@@ -1,0 +1,128 @@
+using IdOS.Akka.Engine.Consensus;
+using Xunit;
+
+namespace IdOS.Akka.Engine.Tests.Consensus;
+
+[Trait("Category", "Unit")]
+public sealed class LeaderElectionTests
+{
+    private static readonly LeaderReputationPolicy Policy = LeaderReputationPolicy.For(4);
+    private readonly TestChain _t = new();
+
+    [Fact]
+    public void Leaders_rotate_until_the_window_has_history_and_when_reputation_is_off()
+    {
+        var election = new LeaderElection(_t.Chain.Validators, Policy);
+        var off = new LeaderElection(_t.Chain.Validators, LeaderReputationPolicy.Off);
+        var chain = Chain(Policy.WindowBlocks - 1, proposers: _ => 3, signers: _ => [0, 1, 2]);
+        foreach (var block in chain)
+        {
+            election.Record(block);
+            off.Record(block);
+        }
+
+        for (long round = 1; round < 200; round++)
+        {
+            Assert.Equal(_t.Chain.Validators.LeaderOf(round), election.LeaderOf(round));
+        }
+
+        chain = Chain(100, proposers: _ => 0, signers: _ => [0, 1, 2]);
+        foreach (var block in chain)
+        {
+            off.Record(block);
+        }
+
+        Assert.Equal(Enumerable.Range(1, 300).Select(r => _t.Chain.Validators.LeaderOf(r)), Enumerable.Range(1, 300).Select(r => off.LeaderOf(r)));
+    }
+
+    [Fact]
+    public void A_validator_missing_from_the_window_almost_never_leads_and_the_others_share_the_rounds()
+    {
+        var election = Elect(Chain(40, proposers: h => (int)(h % 3), signers: _ => [0, 1, 2]));
+        var rounds = Enumerable.Range(41 + Policy.ExcludeRounds, 3_000).Select(r => election.LeaderOf(r)).ToList();
+
+        Assert.True(rounds.Count(l => l == 3) <= 3, $"the validator that took no part led {rounds.Count(l => l == 3)} of 3,000 rounds");
+        for (var v = 0; v < 3; v++)
+        {
+            Assert.InRange(rounds.Count(l => l == v), 850, 1_150);
+        }
+
+        Assert.False(election.IsActive(3));
+        Assert.True(election.IsActive(0));
+    }
+
+    [Fact]
+    public void A_validator_leads_again_once_its_votes_are_in_the_window()
+    {
+        var blocks = Chain(40, proposers: h => (int)(h % 3), signers: h => h <= 36 ? [0, 1, 2] : [1, 2, 3]);
+        var election = Elect(blocks);
+
+        var rounds = Enumerable.Range(41 + Policy.ExcludeRounds, 2_000).Select(r => election.LeaderOf(r)).ToList();
+        Assert.InRange(rounds.Count(l => l == 3), 400, 600);
+        Assert.True(election.IsActive(3));
+    }
+
+    [Fact]
+    public void Every_validator_that_commits_the_same_blocks_computes_the_same_leaders_whatever_it_held_before()
+    {
+        var blocks = Chain(120, proposers: h => (int)(h * 7 % 4), signers: h => h % 5 == 0 ? [0, 2, 3] : [0, 1, 2]);
+        var fromGenesis = Elect(blocks);
+        var restarted = Elect(blocks.Skip(120 - fromGenesis.HistoryBlocks));
+
+        // What a validator asks about: rounds from its committed root on.
+        var rounds = Enumerable.Range(119, 200).Select(r => (long)r).ToList();
+        Assert.Equal(rounds.Select(fromGenesis.LeaderOf), rounds.Select(restarted.LeaderOf));
+        Assert.NotEqual(rounds.Select(r => _t.Chain.Validators.LeaderOf(r)), rounds.Select(fromGenesis.LeaderOf));
+    }
+
+    [Fact]
+    public void A_round_is_settled_once_a_block_after_its_anchor_is_committed_and_commits_move_only_later_rounds()
+    {
+        var blocks = Chain(30, proposers: h => (int)(h % 4), signers: _ => [0, 1, 2]);
+        var election = Elect(blocks.Take(29));
+        var last = blocks[28].Round;
+
+        Assert.True(election.IsSettled(last + Policy.ExcludeRounds - 1));
+        Assert.False(election.IsSettled(last + Policy.ExcludeRounds));
+        var before = Enumerable.Range((int)last, 40).Select(r => election.LeaderOf(r)).ToList();
+
+        election.Record(blocks[29]);
+        var after = Enumerable.Range((int)last, 40).Select(r => election.LeaderOf(r)).ToList();
+        Assert.Equal(before.Take(Policy.ExcludeRounds + 1), after.Take(Policy.ExcludeRounds + 1));
+        Assert.NotEqual(before, after);
+    }
+
+    [Fact]
+    public void A_policy_outside_its_bounds_is_refused()
+    {
+        Assert.Throws<ArgumentException>(() => new LeaderElection(_t.Chain.Validators, new LeaderReputationPolicy(8, 1)));
+        Assert.Throws<ArgumentException>(() => new LeaderElection(_t.Chain.Validators, new LeaderReputationPolicy(LeaderReputationPolicy.MaxWindowBlocks + 1, 6)));
+        Assert.Throws<ArgumentException>(() => new LeaderElection(_t.Chain.Validators, new LeaderReputationPolicy(0, 6)));
+    }
+
+    private LeaderElection Elect(IEnumerable<Block> blocks)
+    {
+        var election = new LeaderElection(_t.Chain.Validators, Policy);
+        foreach (var block in blocks)
+        {
+            election.Record(block);
+        }
+
+        return election;
+    }
+
+    /// <summary>Committed blocks of consecutive rounds from genesis, each QC signed by the given validators.</summary>
+    private List<Block> Chain(int length, Func<long, int> proposers, Func<long, int[]> signers)
+    {
+        var blocks = new List<Block>();
+        var parent = _t.Chain.GenesisBlock;
+        for (long height = 1; height <= length; height++)
+        {
+            var justify = height == 1 ? _t.Chain.GenesisQc : _t.QcFor(parent, signers(height));
+            parent = _t.Block(height, parent, justify, proposer: proposers(height));
+            blocks.Add(parent);
+        }
+
+        return blocks;
+    }
+}
