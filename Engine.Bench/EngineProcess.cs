@@ -63,6 +63,31 @@ internal sealed class EngineProcess : IAsyncDisposable
             : _process.TotalProcessorTime;
     }
 
+    /// <summary>Linux's numbers for SIGSTOP and SIGCONT.</summary>
+    public const int StopSignal = 19;
+    public const int ContinueSignal = 18;
+
+    /// <summary>kill -9: the process gets no chance to stop cleanly.</summary>
+    public void Kill()
+    {
+        try
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // It had exited already.
+        }
+    }
+
+    public void Signal(int signal)
+    {
+        if (SendSignal(_process.Id, signal) != 0)
+        {
+            throw new InvalidOperationException($"signal {signal} to engine process {_process.Id} failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         try
@@ -83,6 +108,9 @@ internal sealed class EngineProcess : IAsyncDisposable
 
         _process.Dispose();
     }
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
 
     private static void KillRunning()
     {

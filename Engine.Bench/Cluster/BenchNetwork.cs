@@ -15,6 +15,9 @@ internal sealed class BenchNetwork : IAsyncDisposable
 {
     private readonly string _root;
     private readonly List<EngineProcess> _processes = [];
+    private readonly List<string> _configPaths = [];
+    private readonly HashSet<int> _down = [];
+    private TimeSpan _cpuOfKilled;
     private readonly List<ValidatorNode> _nodes = [];
     private EngineProcess? _rpcProcess;
     private RpcHost? _rpcHost;
@@ -89,6 +92,7 @@ internal sealed class BenchNetwork : IAsyncDisposable
                 else
                 {
                     network._processes.Add(EngineProcess.Start(path, new StreamWriter(Path.ChangeExtension(path, ".log")) { AutoFlush = true }));
+                    network._configPaths.Add(path);
                 }
             }
         }
@@ -176,14 +180,15 @@ internal sealed class BenchNetwork : IAsyncDisposable
     }
 
     /// <summary>
-    /// CPU time the validator processes used so far; zero in process, where the validators' time is this process's.
-    /// A validator that has exited is an error: its figures would be missing from the result.
+    /// CPU time the validator processes used so far, those killed by a fault up to their end; zero in process, where
+    /// the validators' time is this process's. A validator that exited by itself is an error: its figures would be
+    /// missing from the result.
     /// </summary>
     public TimeSpan ValidatorCpu()
     {
         try
         {
-            return _processes.Aggregate(TimeSpan.Zero, (total, process) => total + process.Cpu());
+            return _processes.Where((_, i) => !_down.Contains(i)).Aggregate(_cpuOfKilled, (total, process) => total + process.Cpu());
         }
         catch (InvalidOperationException e)
         {
@@ -219,6 +224,28 @@ internal sealed class BenchNetwork : IAsyncDisposable
 
         throw new TimeoutException($"the validators were not all committing and connected within {limit.TotalSeconds:0} s ({observed}); logs in {_root}");
     }
+
+    /// <summary>kill -9 of validator <paramref name="validator"/> (0-based), as a crash.</summary>
+    public void Kill(int validator)
+    {
+        _cpuOfKilled += _processes[validator].Cpu();
+        _down.Add(validator);
+        _processes[validator].Kill();
+    }
+
+    /// <summary>Starts a killed validator again on its own data folder, its log continued.</summary>
+    public async Task Restart(int validator)
+    {
+        await _processes[validator].DisposeAsync();
+        var path = _configPaths[validator];
+        _processes[validator] = EngineProcess.Start(path, new StreamWriter(Path.ChangeExtension(path, ".log"), append: true) { AutoFlush = true });
+        _down.Remove(validator);
+    }
+
+    /// <summary>SIGSTOP: the process hangs with its connections open, as a validator stuck in a long pause would.</summary>
+    public void Pause(int validator) => _processes[validator].Signal(EngineProcess.StopSignal);
+
+    public void Resume(int validator) => _processes[validator].Signal(EngineProcess.ContinueSignal);
 
     public async ValueTask DisposeAsync()
     {

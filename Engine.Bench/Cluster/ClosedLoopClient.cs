@@ -14,8 +14,23 @@ namespace IdOS.Akka.Engine.Bench.Cluster;
 internal sealed class MeasurementWindow
 {
     private volatile bool _open;
+    private long _duringFrom = long.MaxValue;
+    private long _afterFrom = long.MaxValue;
 
     public bool IsOpen => _open;
+
+    /// <summary>From now on, commands are submitted in the first seconds of a fault.</summary>
+    public void FaultStarted() => Volatile.Write(ref _duringFrom, Stopwatch.GetTimestamp());
+
+    /// <summary>From now on, commands are submitted after the fault's first seconds, where its targets apply.</summary>
+    public void FaultSettled() => Volatile.Write(ref _afterFrom, Stopwatch.GetTimestamp());
+
+    /// <summary>
+    /// A command's fault phase (see <see cref="FaultFigures"/>): 0 when it committed before the fault, 2 when it was
+    /// submitted after the fault's first seconds, and 1, during, for every command that lived through any of them.
+    /// </summary>
+    public int FaultPhaseOf(long submittedTimestamp, long committedTimestamp) =>
+        submittedTimestamp >= Volatile.Read(ref _afterFrom) ? 2 : committedTimestamp >= Volatile.Read(ref _duringFrom) ? 1 : 0;
 
     public void Open() => _open = true;
 
@@ -40,6 +55,9 @@ internal sealed class ClientStats
 
     public LongHistogram CommitToClient { get; } = new(600_000_000L, 3);
 
+    /// <summary>The same latencies by <see cref="MeasurementWindow.FaultPhaseOf"/>.</summary>
+    public LongHistogram[] ByFaultPhase { get; } = [new(600_000_000L, 3), new(600_000_000L, 3), new(600_000_000L, 3)];
+
     public long Acknowledged { get; private set; }
 
     public long Refused { get; private set; }
@@ -49,11 +67,12 @@ internal sealed class ClientStats
     public string? Failure { get; private set; }
 
     /// <summary>A command of the measured window committed after <paramref name="microseconds"/>.</summary>
-    public void Committed(long microseconds)
+    public void Committed(long microseconds, int faultPhase)
     {
         lock (_gate)
         {
             Latency.RecordValue(Math.Max(1, microseconds));
+            ByFaultPhase[faultPhase].RecordValue(Math.Max(1, microseconds));
             Acknowledged++;
         }
     }
@@ -163,7 +182,7 @@ internal sealed class ClosedLoopClient : ReceiveActor, IWithTimers
                 ours++;
                 if (measuring)
                 {
-                    _setup.Stats.Committed((long)Stopwatch.GetElapsedTime(submitted, now).TotalMicroseconds);
+                    _setup.Stats.Committed((long)Stopwatch.GetElapsedTime(submitted, now).TotalMicroseconds, _setup.Window.FaultPhaseOf(submitted, now));
                     _setup.Stats.Phases(proposedAtUs - ToUnixMicroseconds(submitted), block.CommittedAtUnixUs - proposedAtUs,
                         nowUnixUs - block.CommittedAtUnixUs);
                 }

@@ -75,6 +75,11 @@ internal static class ClusterBenchmark
                 await output.WriteLineAsync($"row {row}: {speed.Describe(result.MachineStolenPercent)}");
             }
 
+            if (result.Fault is { } figures)
+            {
+                await output.WriteLineAsync($"row {row}: {result.Settings.Fault!.Describe()}:\n{FaultFigures.Header}\n{figures.Row()}");
+            }
+
             if (result.VerificationCeiling is { } ceiling)
             {
                 await output.WriteLineAsync($"row {row}: {ceiling.Describe()}");
@@ -167,7 +172,7 @@ internal static class ClusterBenchmark
         var window = new MeasurementWindow();
         var load = settings.IsIdos
             ? (IClusterLoad)await IdosBroadcastLoad.Start(client, network, settings, window)
-            : NoopLoad.Start(client.System, settings, network.Addresses, window);
+            : NoopLoad.Start(client.System, settings, [.. network.Addresses.Where((_, i) => i != settings.Fault?.Validator)], window);
         try
         {
             return await MeasureWindow(settings, network, client, load, window);
@@ -186,7 +191,11 @@ internal static class ClusterBenchmark
         await Task.Delay(TimeSpan.FromSeconds(settings.WarmupSeconds));
         ThrowIfAnyFailed(stats);
 
-        var reference = network.Addresses[0];
+        // Figures come from a validator the fault leaves alone; noop clients likewise use only those (idOS clients go
+        // through the RPC system, which moves on from a validator that stops answering).
+        var fault = settings.Fault;
+        var reference = network.Addresses[fault?.Validator == 0 ? 1 : 0];
+        FaultRecovery? recovery = null;
         var start = await client.Status(reference, AskTimeout);
         var startClock = Stopwatch.GetTimestamp();
         var validatorCpuStart = network.ValidatorCpu();
@@ -210,9 +219,14 @@ internal static class ClusterBenchmark
             var clock = Stopwatch.GetTimestamp();
             perSecond.Add((status.CommittedTransactions - previous.Status.CommittedTransactions) / Stopwatch.GetElapsedTime(previous.Clock, clock).TotalSeconds);
             previous = (status, clock);
+            if (fault is not null)
+            {
+                recovery = await InjectFault(fault, second, network, client, window, status.Height) ?? recovery;
+            }
         }
 
         window.Close();
+        var recoverySeconds = recovery is null ? null : await recovery.Seconds;
         var end = previous.Status;
         var elapsed = Stopwatch.GetElapsedTime(startClock, previous.Clock).TotalSeconds;
         var validatorCpu = (network.ValidatorCpu() - validatorCpuStart).TotalSeconds;
@@ -261,7 +275,70 @@ internal static class ClusterBenchmark
             stats.Sum(s => s.Refused),
             stats.Select(s => s.FirstRefusal).FirstOrDefault(r => r is not null),
             Phases: phases,
-            MachineStolenPercent: MachineCpu.StolenPercent(machineStart, machineEnd));
+            MachineStolenPercent: MachineCpu.StolenPercent(machineStart, machineEnd),
+            Fault: fault is null ? null : Figures(fault, perSecond, stats, recoverySeconds));
+    }
+
+    /// <summary>
+    /// After the sample of <paramref name="second"/>: the fault at its second, the heal at its own, and the window told
+    /// when the fault started and settled, for the clients' latencies. On a heal, returns the watch for the validator to reach
+    /// <paramref name="height"/>, the reference validator's height then.
+    /// </summary>
+    private static async Task<FaultRecovery?> InjectFault(FaultPlan fault, int second, BenchNetwork network, NodeClient client, MeasurementWindow window, long height)
+    {
+        if (second == fault.AtSeconds)
+        {
+            if (fault.Kind == FaultKind.Kill)
+            {
+                network.Kill(fault.Validator);
+            }
+            else
+            {
+                network.Pause(fault.Validator);
+            }
+
+            window.FaultStarted();
+        }
+
+        if (second == fault.AtSeconds + FaultPlan.SettleSeconds)
+        {
+            window.FaultSettled();
+        }
+
+        if (fault.ForSeconds is { } span && second == fault.AtSeconds + span)
+        {
+            if (fault.Kind == FaultKind.Kill)
+            {
+                await network.Restart(fault.Validator);
+            }
+            else
+            {
+                network.Resume(fault.Validator);
+            }
+
+            return FaultRecovery.Watch(client, network.Addresses[fault.Validator], height);
+        }
+
+        return null;
+    }
+
+    private static FaultFigures Figures(FaultPlan fault, List<double> perSecond, IReadOnlyList<ClientStats> stats, double? recoverySeconds)
+    {
+        double Mean(int from, int to) => perSecond.Skip(from).Take(Math.Max(0, Math.Min(to, perSecond.Count) - from)).DefaultIfEmpty(0).Average();
+        LatencySummary Phase(int phase)
+        {
+            var merged = new LongHistogram(600_000_000L, 3);
+            foreach (var clientStats in stats)
+            {
+                merged.Add(clientStats.ByFaultPhase[phase]);
+            }
+
+            return Summarize(merged);
+        }
+
+        var settled = fault.AtSeconds + FaultPlan.SettleSeconds;
+        return new FaultFigures(fault.ToString(), Mean(0, fault.AtSeconds), Mean(fault.AtSeconds, settled), Mean(settled, perSecond.Count),
+            Phase(0), Phase(1), Phase(2), recoverySeconds);
     }
 
     /// <summary>What a run can fail with that is the network's or a client's doing, reported rather than crashing the benchmark.</summary>

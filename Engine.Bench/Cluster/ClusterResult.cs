@@ -55,7 +55,8 @@ internal sealed record ClusterResult(
     VerificationCeiling? VerificationCeiling = null,
     LatencyPhases? Phases = null,
     double? MachineStolenPercent = null,
-    MachineSpeed? Speed = null);
+    MachineSpeed? Speed = null,
+    FaultFigures? Fault = null);
 
 /// <summary>The runs of each grid point across the passes of `--repeat`.</summary>
 internal static class RepeatedRuns

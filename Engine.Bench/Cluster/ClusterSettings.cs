@@ -15,7 +15,8 @@ internal sealed record ClusterSettings(
     bool InProcess,
     string Workload,
     bool Insecure = false,
-    long? IdleIntervalMs = null)
+    long? IdleIntervalMs = null,
+    FaultPlan? Fault = null)
 {
     /// <summary>libhotstuff's mode: any bytes are a command, nothing signed or executed.</summary>
     public const string NoopWorkload = "noop";
@@ -35,7 +36,7 @@ internal sealed record ClusterSettings(
             ? FormattableString.Invariant($"EIP-191 add_attribute/add_credential with 1 KiB ciphertext through the RPC system, {Clients} clients × {Outstanding} users = {TotalOutstanding} waiting for their commit")
             : FormattableString.Invariant($"{32 + Payload}-byte commands, {Clients} clients × {Outstanding} outstanding = {TotalOutstanding}");
         return FormattableString.Invariant(
-            $"{Validators} validators ({(InProcess ? "in this process" : "one process each")}), Akka.Remote {(Insecure ? "plain TCP (--insecure)" : "mutual TLS")}, workload {Workload}, block size {Batch}, {load}, {WarmupSeconds} s warm-up, {DurationSeconds} s measured{(IdleIntervalMs is { } idle ? $", idle interval {idle} ms" : "")}");
+            $"{Validators} validators ({(InProcess ? "in this process" : "one process each")}), Akka.Remote {(Insecure ? "plain TCP (--insecure)" : "mutual TLS")}, workload {Workload}, block size {Batch}, {load}, {WarmupSeconds} s warm-up, {DurationSeconds} s measured{(IdleIntervalMs is { } idle ? $", idle interval {idle} ms" : "")}{(Fault is { } fault ? $", {fault.Describe()}" : "")}");
     }
 }
 
@@ -48,7 +49,7 @@ internal sealed record ClusterCommand(IReadOnlyList<ClusterSettings> Runs, strin
     public const string Usage = """
         cluster [--validators 4] [--batch 400] [--payload 0] [--clients 8] [--outstanding 400] [--duration 30]
                 [--warmup 5] [--in-process] [--insecure] [--workload noop|idos] [--out DIR] [--repeat 1] [--speed-probe 2]
-                [--idle-interval MS]
+                [--idle-interval MS] [--fault kill:V@Ts[+Rs]|pause:V@Ts[+Ds]]
                 [--sweep batch=1,100,400,800 validators=4,7,10]
           closed-loop clients against a local cluster: committed commands/s, blocks/s, submit-to-commit latency,
           CPU per 1,000 commands; results as JSON and CSV in DIR (and PNG plots for a sweep)
@@ -61,6 +62,9 @@ internal sealed record ClusterCommand(IReadOnlyList<ClusterSettings> Runs, strin
             add_credential, 1 KiB ciphertext) through the RPC system with user.broadcast sync=1, one at a time
           --idle-interval MS: the nodes' idos.consensus.idle-interval (default: node.conf's, 1 s); 0 never waits, to
             measure what resting costs a transaction that arrives on an idle chain (e.g. --clients 1 --outstanding 1)
+          --fault: kill -9 validator V (1..n) T s into the measured window (restarted R s later if +Rs is given), or
+            SIGSTOP it for D s (default 10); prints committed cmd/s and latency before the fault, in its first 10 s and
+            after, and how long a restarted or resumed validator took to be back at the head (processes only)
           --speed-probe S: seconds of ed25519 verifications on every core before and after each run, reported beside the
             figures as the machine's speed at the time (0: none)
         cluster --replot DIR
@@ -100,10 +104,17 @@ internal sealed record ClusterCommand(IReadOnlyList<ClusterSettings> Runs, strin
             Workload: options.Text("workload", "noop"),
             Insecure: options.Flag("insecure"),
             IdleIntervalMs: options.Number("idle-interval", -1, -1, 600_000) is var idle and >= 0 ? idle : null);
+        var fault = options.Text("fault", "");
         var output = options.Text("out", Path.Combine("bench-results", $"cluster-{DateTime.UtcNow:yyyyMMdd-HHmmss}"));
         var repeat = (int)options.Number("repeat", 1, 1, 20);
         var speedProbe = TimeSpan.FromSeconds(options.Number("speed-probe", 2, 0, 60));
         options.RejectUnknown();
+        single = single with { Fault = FaultPlan.Parse(fault, single.Validators, single.DurationSeconds) };
+        if (single.Fault is not null && (single.InProcess || sweep.Count > 0))
+        {
+            throw new UsageException("--fault kills or stops a validator process: it takes neither --in-process nor --sweep");
+        }
+
         if (single.Workload is not (ClusterSettings.NoopWorkload or ClusterSettings.IdosWorkload))
         {
             throw new UsageException($"--workload {single.Workload} is not known: noop (32-byte commands, nothing signed or executed) or idos (signed idOS writes through the RPC system)");

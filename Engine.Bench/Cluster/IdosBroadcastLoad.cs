@@ -154,7 +154,7 @@ internal sealed class IdosBroadcastLoad : IClusterLoad
                     }
                     else if (window.IsOpen)
                     {
-                        stats.Committed((long)Stopwatch.GetElapsedTime(started).TotalMicroseconds);
+                        stats.Committed((long)Stopwatch.GetElapsedTime(started).TotalMicroseconds, window.FaultPhaseOf(started, Stopwatch.GetTimestamp()));
                     }
 
                     break;
