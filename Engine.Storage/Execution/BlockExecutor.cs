@@ -45,20 +45,24 @@ public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnly
         ExecutedBlocks.AppHashAt(state.Connection, height);
 
     /// <summary>
-    /// Executes the next height and returns the app hash. Asked again for the last executed height (a restart where
-    /// the state outran the block store), it returns the stored hash without executing anything twice.
+    /// Executes the next height and returns the app hash. Asked again for a height it has executed (a restart where
+    /// the state outran the block store by any number of blocks), it returns the stored hash without executing
+    /// anything twice, provided it is the same block.
     /// </summary>
     public byte[] Execute(BlockInput block, byte[] previousAppHash)
     {
         ArgumentNullException.ThrowIfNull(block);
         ArgumentNullException.ThrowIfNull(previousAppHash);
         var executed = ExecutedHeight;
-        if (block.Height == executed && state.Connection.GetTable<ExecutedBlockRow>().FirstOrDefault(b => b.Height == executed) is { } done)
+        if (block.Height <= executed)
         {
+            var height = block.Height;
+            var done = state.Connection.GetTable<ExecutedBlockRow>().FirstOrDefault(b => b.Height == height)
+                ?? throw new InvalidOperationException($"Height {height} is below the executed height {executed} and the state holds no record of it.");
             return done.BlockId.AsSpan().SequenceEqual(block.BlockId)
                 ? done.AppHash
                 : throw new InvalidOperationException(
-                    $"The state executed another block at height {executed} ({Convert.ToHexStringLower(done.BlockId)}) than the one committed ({Convert.ToHexStringLower(block.BlockId)}).");
+                    $"The state executed another block at height {height} ({Convert.ToHexStringLower(done.BlockId)}) than the one committed ({Convert.ToHexStringLower(block.BlockId)}).");
         }
 
         if (block.Height != executed + 1)

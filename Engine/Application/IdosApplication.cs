@@ -35,10 +35,12 @@ public sealed class IdosApplication : IStateMachine, IDisposable
     public StateDatabase State => _state;
 
     /// <summary>
-    /// Opens the state and brings it level with the committed blocks. Execution commits the state before the block
-    /// store records the block, so after a crash the state may be one block ahead; that block is recognised when
-    /// consensus hands it over again. A state behind the store (a new database, a switch to PostgreSQL) replays the
-    /// stored blocks and checks each app hash against the one recorded at commit.
+    /// Opens the state and brings it level with the committed blocks. Execution commits the state block by block, and
+    /// the block store records a step's blocks together after them, so after a crash the state may be any number of
+    /// blocks ahead. It is taken at the store's height only where the two agree on the app hash there; the blocks
+    /// beyond are committed again from what consensus kept or fetches, and each is recognised by its id and not
+    /// executed twice. A state behind the store (a new database, a switch to PostgreSQL) replays the stored blocks
+    /// and checks each app hash against the one recorded at commit.
     /// </summary>
     public static IdosApplication Open(StateStoreOptions options, ChainParameters chain, ICommittedBlockStore blocks, ISecp256k1Recovery recovery)
     {
@@ -49,10 +51,12 @@ public sealed class IdosApplication : IStateMachine, IDisposable
         {
             var executor = new BlockExecutor(state, chain.ChainId, Owners(chain), recovery);
             var stateHeight = executor.ExecutedHeight;
-            if (stateHeight > blocks.Height + 1)
+            if (stateHeight >= blocks.Height && blocks.Height > 0 && blocks.AppHashAt(blocks.Height) is { } stored
+                && executor.AppHashAt(blocks.Height) is var held && (held is null || !held.AsSpan().SequenceEqual(stored.ToArray())))
             {
                 throw new InvalidOperationException(
-                    $"The idOS state has executed height {stateHeight} but the block store ends at {blocks.Height}; they belong to different data folders.");
+                    $"The idOS state (executed height {stateHeight}) holds {(held is null ? "no app hash" : $"app hash {Convert.ToHexStringLower(held)}")} " +
+                    $"for height {blocks.Height}, where the block store recorded {stored}; they belong to different data folders.");
             }
 
             var application = new IdosApplication(state, chain, recovery, Math.Min(stateHeight, blocks.Height),
