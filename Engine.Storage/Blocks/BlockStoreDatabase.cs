@@ -50,6 +50,7 @@ public sealed class BlockStoreDatabase : IDisposable
                     app_hash BLOB NOT NULL)
                 """);
             db.Execute("CREATE TABLE IF NOT EXISTS kept_blocks (block_id BLOB NOT NULL PRIMARY KEY, height INTEGER NOT NULL, block BLOB NOT NULL)");
+            db.Execute("CREATE TABLE IF NOT EXISTS commit_proof (id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1), certificate BLOB NOT NULL)");
             Upgrade(db);
             var height = db.GetTable<CommittedBlockRow>().Select(b => (long?)b.Height).Max() ?? 0;
             return new BlockStoreDatabase(db, height);
@@ -174,6 +175,15 @@ public sealed class BlockStoreDatabase : IDisposable
         JoinBatch();
         _statements.Execute("INSERT OR REPLACE INTO kept_blocks (block_id, height, block) VALUES (@p0, @p1, @p2)", blockId, height, block);
     }
+
+    /// <summary>The certificate that proved the newest commit, replaced with each commit in the same transaction.</summary>
+    public void KeepCommitProof(byte[] certificate)
+    {
+        JoinBatch();
+        _statements.Execute("INSERT OR REPLACE INTO commit_proof (id, certificate) VALUES (1, @p0)", certificate);
+    }
+
+    public byte[]? CommitProof() => (byte[]?)_statements.Scalar("SELECT certificate FROM commit_proof WHERE id = 1");
 
     public List<byte[]> KeptBlocks() => [.. _db.GetTable<KeptBlockRow>().Where(k => k.Height > Height).OrderBy(k => k.Height).Select(k => k.Block)];
 

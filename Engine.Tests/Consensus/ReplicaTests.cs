@@ -128,6 +128,34 @@ public sealed class ReplicaTests
     }
 
     /// <summary>
+    /// The next leader forms the QC that commits a block and is killed before it proposes: the QC exists nowhere else.
+    /// Restarted from its store and its last durable safety state, it still holds that QC, so its timeouts and
+    /// proposals show the others the commit it made (otherwise leaders drawn from the committed chain would differ).
+    /// </summary>
+    [Fact]
+    public void A_restarted_validator_keeps_the_qc_that_proved_its_last_commit()
+    {
+        var store = new SimBlockStore();
+        var replica = _t.Replica(3, store: store);
+        var b2 = _t.Block(2, B1);
+        replica.OnMessage(Peer, _t.Propose(B1), Now);
+        replica.OnMessage(Peer, _t.Propose(b2), Now);
+        replica.OnMessage(Peer, _t.Vote(0, b2.Id, 2), Now);
+        replica.OnMessage(Peer, _t.Vote(1, b2.Id, 2), Now);
+        var durable = replica.SafetyState;
+
+        var effects = replica.OnMessage(Peer, _t.Vote(2, b2.Id, 2), Now);
+        Assert.Contains(effects, e => e is BlockCommitted c && c.Block.Id == B1.Id);
+        Assert.True(durable.HighQc.Round < 2);
+
+        var restarted = new Replica(_t.Chain, 3, _t.Keys[3], Ed25519Verifier.Instance, store, new HashChainStateMachine(store.Height, store.AppHashAt(store.Height)!.Value),
+            durable, [B1, b2]);
+
+        Assert.Equal((2L, b2.Id), (restarted.HighQc.Round, restarted.HighQc.BlockId));
+        Assert.Equal(b2.Id, store.CommitProof!.BlockId);
+    }
+
+    /// <summary>
     /// A bare quorum split across two rounds: the validator ahead entered round 2 by a TC whose timeouts the others
     /// partly missed. Its round-2 timeout carries that TC, and a validator still in round 1 follows it.
     /// </summary>

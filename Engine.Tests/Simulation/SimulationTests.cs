@@ -12,7 +12,7 @@ namespace IdOS.Akka.Engine.Tests.Simulation;
 [Trait("Category", "Simulation")]
 public sealed class SimulationTests(ITestOutputHelper output)
 {
-    /// <summary>Seeds per scenario here; eleven scenarios make 1,650 worlds for 4 validators.</summary>
+    /// <summary>Seeds per scenario here; fourteen scenarios make 2,100 worlds for 4 validators.</summary>
     private const int SeedsPerScenario = 150;
 
     public static TheoryData<string> ScenarioNames => [.. Scenario.All.Select(s => s.Name)];
@@ -49,6 +49,7 @@ public sealed class SimulationTests(ITestOutputHelper output)
     [InlineData("twins", 7)]
     [InlineData("equivocation", 10)]
     [InlineData("crash", 10)]
+    [InlineData("dead-f", 7)]
     public void Larger_validator_sets_hold_every_property(string scenario, int validators) => AssertClean(Scenario.Find(scenario)!, validators, 30);
 
     [Fact]

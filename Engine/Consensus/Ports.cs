@@ -48,6 +48,17 @@ public interface ICommittedBlockStore
 
     Hash32? AppHashAt(long height);
 
+    /// <summary>
+    /// Keeps the QC that proved the newest commit, durably with the commit itself. It is often the only copy: the next
+    /// leader forms it and commits, and until it proposes nobody else holds it. A validator that restarts without it
+    /// would stand a block ahead of the others with no way to show them why, and leader election, which reads the
+    /// committed chain, would then disagree between them for good.
+    /// </summary>
+    void KeepCommitProof(QuorumCertificate certificate);
+
+    /// <summary>The QC last given to <see cref="KeepCommitProof"/>; null before the first commit.</summary>
+    QuorumCertificate? CommitProof { get; }
+
     bool ContainsTransaction(Hash32 transactionHash);
 
     /// <summary>

@@ -126,6 +126,11 @@ public sealed class Replica
 
         var rootQc = store.Height == 0 ? chain.GenesisQc : store.CertificateAt(store.Height)!;
         HighQc = safetyState.HighQc.Round > rootQc.Round ? safetyState.HighQc : rootQc;
+        if (store.CommitProof is { } proof && proof.Round > HighQc.Round)
+        {
+            HighQc = proof;
+        }
+
         CurrentRound = Math.Max(Math.Max(HighQc.Round + 1, safetyState.LastVotedRound), 1);
 
         // A leader may have sent a proposal for the round after its last durable vote or timeout without recording it
@@ -772,6 +777,7 @@ public sealed class Replica
 
         if (committed.Count > 0)
         {
+            _store.KeepCommitProof(qc);
             _consecutiveTimeouts = 0;
             Mempool.Return(abandoned.SelectMany(b => b.Transactions), _isCommitted);
             foreach (var stale in _appHashClaims.Keys.Where(h => h <= _store.Height).ToList())

@@ -152,6 +152,17 @@ public sealed class SqliteBlockStore : ICommittedBlockStore, IDisposable
 
     public Hash32? AppHashAt(long height) => _db.AppHashAt(height) is { } appHash ? new Hash32(appHash) : null;
 
+    public void KeepCommitProof(QuorumCertificate certificate)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        _db.KeepCommitProof(ConsensusCodec.EncodeQc(certificate));
+    }
+
+    public QuorumCertificate? CommitProof =>
+        _db.CommitProof() is not { } bytes ? null
+        : ConsensusCodec.TryDecodeQc(bytes, out var qc, out var error) ? qc
+        : throw new InvalidDataException($"{_path}: the commit proof does not decode: {error}");
+
     public long TransactionCount() => CommittedIndex().Count();
 
     /// <summary>Every committed transaction's hash, whether or not the file's index has caught up with it yet.</summary>

@@ -35,6 +35,10 @@ public sealed class SimBlockStore : ICommittedBlockStore
         _chain.Add((block, certificate, appHash));
     }
 
+    public void KeepCommitProof(QuorumCertificate certificate) => CommitProof = certificate;
+
+    public QuorumCertificate? CommitProof { get; private set; }
+
     public Block? GetByHeight(long height) => height >= 1 && height <= Height ? _chain[(int)height - 1].Block : null;
 
     public Block? GetById(Hash32 id) => _indexById.TryGetValue(id, out var index) ? _chain[index].Block : null;
