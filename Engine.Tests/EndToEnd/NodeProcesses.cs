@@ -70,6 +70,12 @@ internal sealed class NodeProcesses : IAsyncDisposable
         process.WaitForExit();
     }
 
+    /// <summary>SIGSTOP: the process hangs with its connections open, as in a long pause.</summary>
+    public Task Pause(int validator) => Signal(validator, "-STOP");
+
+    /// <summary>SIGCONT after <see cref="Pause"/>.</summary>
+    public Task Resume(int validator) => Signal(validator, "-CONT");
+
     /// <summary>SIGTERM, the operator's stop: the node leaves the cluster and closes its files.</summary>
     public async Task Stop(int validator, TimeSpan timeout)
     {
@@ -80,6 +86,17 @@ internal sealed class NodeProcesses : IAsyncDisposable
         }
 
         await WaitForExit(validator, timeout);
+    }
+
+    private async Task Signal(int validator, string signal)
+    {
+        var process = _processes[validator] ?? throw new InvalidOperationException($"validator {validator} was not started");
+        using var kill = Process.Start("kill", [signal, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill {signal} {process.Id} exited with {kill.ExitCode}");
+        }
     }
 
     /// <summary>Everything the node printed, for checks on what it logs.</summary>
@@ -173,7 +190,7 @@ internal sealed class NodeProcesses : IAsyncDisposable
         {
             lock (log)
             {
-                log.AppendLine(line);
+                log.Append(DateTime.UtcNow.ToString("HH:mm:ss.fff ", System.Globalization.CultureInfo.InvariantCulture)).AppendLine(line);
             }
         }
     }
