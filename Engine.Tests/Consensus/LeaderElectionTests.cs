@@ -93,6 +93,20 @@ public sealed class LeaderElectionTests
     }
 
     [Fact]
+    public void A_validator_a_block_behind_finds_the_leader_of_one_a_block_ahead_among_the_plausible_ones()
+    {
+        var blocks = Chain(40, proposers: h => (int)(h % 4), signers: h => h % 3 == 0 ? [1, 2, 3] : [0, 1, 2]);
+        var ahead = Elect(blocks);
+        var behind = Elect(blocks.Take(39));
+        var rounds = Enumerable.Range(40 + Policy.ExcludeRounds, 200).Select(r => (long)r).ToList();
+
+        Assert.Contains(rounds, r => ahead.LeaderOf(r) != behind.LeaderOf(r));
+        Assert.All(rounds, r => Assert.False(behind.IsSettled(r)));
+        Assert.All(rounds, r => Assert.Contains(ahead.LeaderOf(r), behind.PlausibleLeaders(r, [blocks[39]])));
+        Assert.All(rounds, r => Assert.Contains(behind.LeaderOf(r), ahead.PlausibleLeaders(r, [])));
+    }
+
+    [Fact]
     public void A_policy_outside_its_bounds_is_refused()
     {
         Assert.Throws<ArgumentException>(() => new LeaderElection(_t.Chain.Validators, new LeaderReputationPolicy(8, 1)));

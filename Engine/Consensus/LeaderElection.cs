@@ -69,6 +69,9 @@ public sealed record LeaderReputationPolicy(int WindowBlocks, int ExcludeRounds)
 /// </summary>
 public sealed class LeaderElection
 {
+    /// <summary>How many committed blocks behind its own anchor another validator's may be and still be accepted.</summary>
+    private const int PlausibleCommittedAnchors = 3;
+
     private readonly ValidatorSet _validators;
     private readonly LeaderReputationPolicy _policy;
     private readonly int _capacity;
@@ -107,7 +110,7 @@ public sealed class LeaderElection
             return;
         }
 
-        _recent.Add(new Entry(committed.Height, committed.Round, committed.Id, committed.Header.Proposer, committed.Header.Justify.Signers));
+        _recent.Add(EntryOf(committed));
         if (_recent.Count > _capacity)
         {
             _recent.RemoveRange(0, _recent.Count - _capacity);
@@ -155,14 +158,47 @@ public sealed class LeaderElection
     /// </summary>
     public bool IsActive(int validator)
     {
-        var (start, end) = Window(_recent.Count - 1);
-        return start < 0 || IsActiveIn(validator, start, end);
+        var (start, end) = Window(_recent, _recent.Count - 1);
+        return start < 0 || IsActiveIn(_recent, validator, start, end);
     }
 
-    private int Compute(long round)
+    /// <summary>
+    /// Every leader <paramref name="round"/> could have for a validator whose committed chain differs a little from
+    /// this one's: anchors among the last few committed blocks before the round's own anchor, and among the
+    /// uncommitted blocks of <paramref name="uncommittedPath"/> (certified, so another validator may have committed
+    /// them). A validator that is not settled accepts a proposal from any of them: it may be the one behind, and who
+    /// leads never decides safety.
+    /// </summary>
+    public HashSet<int> PlausibleLeaders(long round, IReadOnlyList<Block> uncommittedPath)
     {
-        var anchor = _recent.FindLastIndex(e => e.Round <= round - _policy.ExcludeRounds);
-        var (start, end) = Window(anchor);
+        ArgumentNullException.ThrowIfNull(uncommittedPath);
+        var leaders = new HashSet<int> { LeaderOf(round) };
+        if (!UsesReputation)
+        {
+            return leaders;
+        }
+
+        var entries = new List<Entry>(_recent);
+        entries.AddRange(uncommittedPath.Where(b => _recent.Count == 0 || b.Height > _recent[^1].Height).Select(EntryOf));
+        var ownAnchor = _recent.FindLastIndex(e => e.Round <= round - _policy.ExcludeRounds);
+        for (var anchor = Math.Max(0, ownAnchor - PlausibleCommittedAnchors); anchor < entries.Count; anchor++)
+        {
+            if (entries[anchor].Round <= round - _policy.ExcludeRounds)
+            {
+                leaders.Add(Draw(entries, anchor, round));
+            }
+        }
+
+        return leaders;
+    }
+
+    private static Entry EntryOf(Block block) => new(block.Height, block.Round, block.Id, block.Header.Proposer, block.Header.Justify.Signers);
+
+    private int Compute(long round) => Draw(_recent, _recent.FindLastIndex(e => e.Round <= round - _policy.ExcludeRounds), round);
+
+    private int Draw(List<Entry> entries, int anchor, long round)
+    {
+        var (start, end) = Window(entries, anchor);
         if (start < 0)
         {
             return _validators.LeaderOf(round);
@@ -172,13 +208,13 @@ public sealed class LeaderElection
         long total = 0;
         for (var v = 0; v < weights.Length; v++)
         {
-            weights[v] = IsActiveIn(v, start, end) ? LeaderReputationPolicy.ActiveWeight : LeaderReputationPolicy.InactiveWeight;
+            weights[v] = IsActiveIn(entries, v, start, end) ? LeaderReputationPolicy.ActiveWeight : LeaderReputationPolicy.InactiveWeight;
             total += weights[v];
         }
 
         Span<byte> seed = stackalloc byte[16 + Hash32.Size + 8];
         "idos/leader/v1\0\0"u8.CopyTo(seed);
-        _recent[end].Id.WriteTo(seed[16..]);
+        entries[end].Id.WriteTo(seed[16..]);
         BinaryPrimitives.WriteInt64LittleEndian(seed[(16 + Hash32.Size)..], round);
         Span<byte> digest = stackalloc byte[32];
         SHA256.HashData(seed, digest);
@@ -199,22 +235,22 @@ public sealed class LeaderElection
     /// Indices into the recent blocks of the window ending at <paramref name="anchor"/>, or start -1 while the chain
     /// (or what this validator holds of it) is shorter than the window: rotation until then.
     /// </summary>
-    private (int Start, int End) Window(int anchor)
+    private (int Start, int End) Window(List<Entry> entries, int anchor)
     {
-        if (!UsesReputation || anchor < 0 || _recent[anchor].Height < _policy.WindowBlocks)
+        if (!UsesReputation || anchor < 0 || entries[anchor].Height < _policy.WindowBlocks)
         {
             return (-1, -1);
         }
 
         var start = anchor - _policy.WindowBlocks + 1;
-        return start < 0 || _recent[start].Height != _recent[anchor].Height - _policy.WindowBlocks + 1 ? (-1, -1) : (start, anchor);
+        return start < 0 || entries[start].Height != entries[anchor].Height - _policy.WindowBlocks + 1 ? (-1, -1) : (start, anchor);
     }
 
-    private bool IsActiveIn(int validator, int start, int end)
+    private static bool IsActiveIn(List<Entry> entries, int validator, int start, int end)
     {
         for (var i = start; i <= end; i++)
         {
-            if (_recent[i].Proposer == validator || SignerBitmap.IsSet(_recent[i].Signers, validator))
+            if (entries[i].Proposer == validator || SignerBitmap.IsSet(entries[i].Signers, validator))
             {
                 return true;
             }

@@ -334,17 +334,21 @@ public sealed class Replica
             if (_leaders.IsSettled(block.Round))
             {
                 Reject(from, $"proposal for round {block.Round} by validator {block.Header.Proposer}; the leader is {leader}");
-            }
-            else
-            {
-                // Not committed as far as the round's anchor yet: judged again once more is committed.
-                _awaitingLeader[block.Round] = (proposal, from);
+                return;
             }
 
-            return;
+            // Not committed as far as the round's anchor: the proposer may lead by a chain committed a little further
+            // (or less far) than here. Taken if some such chain makes it the leader, else judged again later.
+            var plausible = _tree.Get(block.ParentId) is { } parent
+                && _leaders.PlausibleLeaders(block.Round, _tree.PathFromRoot(parent)).Contains(block.Header.Proposer);
+            if (!plausible)
+            {
+                _awaitingLeader[block.Round] = (proposal, from);
+                return;
+            }
         }
 
-        _suspects.Remove(leader);
+        _suspects.Remove(block.Header.Proposer);
         if (_firstProposalByRound.TryGetValue(block.Round, out var first))
         {
             if (first.Block.Id == block.Id)
@@ -432,8 +436,9 @@ public sealed class Replica
         // Even a vote for itself goes through the host: handling it here could form a QC, start the next round and
         // propose again within one call, which for a single validator would never return. When the next leader is
         // likely down, every validator gets the vote and forms the QC, so that its round is the only one lost (rule 10).
+        // So it does when this validator is not sure who leads next: other validators may have committed further.
         var next = _leaders.LeaderOf(block.Round + 1);
-        if (_suspects.Contains(next) || !_leaders.IsActive(next))
+        if (_suspects.Contains(next) || !_leaders.IsActive(next) || !_leaders.IsSettled(block.Round + 1))
         {
             _effects.Add(new Broadcast(vote));
             _effects.Add(new SendToValidator(_self, vote));

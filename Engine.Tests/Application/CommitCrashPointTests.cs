@@ -17,7 +17,7 @@ namespace IdOS.Akka.Engine.Tests.Application;
 /// the rest of the step once more, and end where a node that never crashed ends: same app hash, every transaction
 /// executed once. The state runs on each real store, the block store on its SQLite file.
 /// </summary>
-public abstract class CrashPointTests<TStore> : OnStateStore<TStore>
+public abstract class CommitCrashPointTests<TStore> : OnStateStore<TStore>
     where TStore : ITestStateStore, new()
 {
     private const int StepBlocks = 3;
@@ -25,7 +25,7 @@ public abstract class CrashPointTests<TStore> : OnStateStore<TStore>
     private readonly Ed25519PrivateKey _owner = Ed25519PrivateKey.GenerateExportable();
     private readonly ChainParameters _chain;
 
-    protected CrashPointTests()
+    protected CommitCrashPointTests()
     {
         using var validator = Ed25519PrivateKey.GenerateExportable();
         _chain = new ChainParameters("idos-crash-point", new ValidatorSet([validator.PublicKey]), 1_700_000_000_000, databaseOwner: _owner.PublicKey.ToString());
@@ -166,7 +166,7 @@ public abstract class CrashPointTests<TStore> : OnStateStore<TStore>
 }
 
 [Trait("Category", "Unit")]
-public sealed class SqliteCrashPointTests : CrashPointTests<SqliteTestFile>;
+public sealed class SqliteCommitCrashPointTests : CommitCrashPointTests<SqliteTestFile>;
 
 [Trait("Category", "Postgres")]
-public sealed class PostgresCrashPointTests : CrashPointTests<PostgresTestSchema>;
+public sealed class PostgresCommitCrashPointTests : CommitCrashPointTests<PostgresTestSchema>;
