@@ -377,15 +377,13 @@ public sealed class Replica
         InsertAndVote(proposal, from);
     }
 
+    /// <summary>After each step, as its commits and fetched blocks may have settled the leader or made the proposer plausible.</summary>
     private void RetryAwaitingLeader()
     {
         foreach (var (round, (proposal, from)) in _awaitingLeader.ToList())
         {
-            if (round < CurrentRound || _leaders.IsSettled(round) || _leaders.LeaderOf(round) == proposal.Block.Header.Proposer)
-            {
-                _awaitingLeader.Remove(round);
-                ConsiderFromLeader(proposal, from);
-            }
+            _awaitingLeader.Remove(round);
+            ConsiderFromLeader(proposal, from);
         }
     }
 
