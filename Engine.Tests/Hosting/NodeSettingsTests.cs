@@ -148,6 +148,22 @@ public sealed class NodeSettingsTests : IDisposable
     }
 
     [Fact]
+    public void A_retention_window_shorter_than_the_leader_history_is_refused()
+    {
+        var validators = Enumerable.Range(1, 9).Select(i => KeyFiles.GenerateValidator(PathOf($"w{i}/validator.key"))).ToList();
+        validators.Add(KeyFiles.ReadValidator(PathOf("v3/validator.key.pub")));
+        GenesisFile.Write(PathOf("genesis10.json"), "test-net-10", DateTimeOffset.UnixEpoch, validators);
+        var config = ConfigurationFactory.ParseString($$"""
+            idos.node.genesis-file = "{{PathOf("genesis10.json")}}"
+            idos.node.retention.blocks = 20
+            """).WithFallback(Node());
+
+        var error = Assert.Throws<ConfigurationException>(() => NodeSettings.Load(config));
+
+        Assert.Contains("leader election reads the last 28 committed blocks", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_port_another_process_holds_is_refused_at_start()
     {
         using var holder = new TcpListener(IPAddress.Loopback, 0);

@@ -82,6 +82,13 @@ public sealed class NodeSettings : IDisposable
         var application = ReadApplication(config);
         var stateStore = ReadStateStore(config, dataDirectory);
         var retention = ReadRetention(config);
+        var history = new Consensus.LeaderElection(chain.Validators, chain.LeaderReputation).HistoryBlocks;
+        if (retention.Blocks < history)
+        {
+            throw new ConfigurationException(
+                $"{Section}.retention.blocks is {retention.Blocks}; leader election reads the last {history} committed blocks, so keep at least that many blocks' bodies.");
+        }
+
         var seedList = ReadSeedNodes(config);
         CheckMinimumMembers(config, chain.Validators);
         CheckPort(config);
