@@ -64,8 +64,8 @@ public sealed record LeaderReputationPolicy(int WindowBlocks, int ExcludeRounds)
 /// it, validators that proposed a block or signed a QC weigh <see cref="LeaderReputationPolicy.ActiveWeight"/> and the
 /// others <see cref="LeaderReputationPolicy.InactiveWeight"/>, and the leader is drawn by those weights with a seed of
 /// the round and the anchor's id. While the chain is shorter than the window, and when the policy is off, leaders
-/// rotate in genesis order. Only liveness depends on it: a validator that computes another leader (it has not
-/// committed up to the anchor yet) refuses a proposal it would otherwise have voted for, and nothing worse.
+/// rotate in genesis order. Only liveness depends on it: a validator that has not committed up to the anchor yet may
+/// compute another leader than the others, which is why it then takes any of the <see cref="PlausibleLeaders"/>.
 /// </summary>
 public sealed class LeaderElection
 {
