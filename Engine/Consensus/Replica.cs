@@ -349,7 +349,9 @@ public sealed class Replica
         }
 
         _suspects.Remove(block.Header.Proposer);
-        if (_firstProposalByRound.TryGetValue(block.Round, out var first))
+        // Two validators may each propose for one round when they compute its leader from chains committed to
+        // different heights; only two proposals by one validator are evidence.
+        if (_firstProposalByRound.TryGetValue(block.Round, out var first) && first.Block.Header.Proposer == block.Header.Proposer)
         {
             if (first.Block.Id == block.Id)
             {
