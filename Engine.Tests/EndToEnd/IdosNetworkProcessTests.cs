@@ -34,7 +34,7 @@ public sealed class IdosNetworkProcessTests
         var markerStored = false;
         var flow = await new IdosFlow(new TransactionDriver(nodes.Client, nodes.Addresses, network.Chain.ChainId), owner, steps).Run(marker =>
         {
-            markerStored = Enumerable.Range(0, 4).Any(v => FilesHolding(network.DataDirectory(v), marker).Count > 0);
+            markerStored = Enumerable.Range(0, 4).Any(v => FilesHolding(network.DataDirectory(v), marker).Holding.Count > 0);
             return Task.CompletedTask;
         });
         Assert.True(markerStored, "the scan must find the marker while the credential exists, or its later absence proves nothing");
@@ -44,9 +44,12 @@ public sealed class IdosNetworkProcessTests
         await Eventually.Holds(async () =>
         {
             var statuses = await nodes.Statuses([0, 1, 2, 3]);
-            var holding = Enumerable.Range(0, 4).SelectMany(v => FilesHolding(network.DataDirectory(v), flow.Marker)).ToList();
+            var scans = Enumerable.Range(0, 4).Select(v => FilesHolding(network.DataDirectory(v), flow.Marker)).ToList();
+            var holding = scans.SelectMany(s => s.Holding).ToList();
+            var locked = scans.SelectMany(s => s.Locked).ToList();
             var passed = statuses.All(s => s is not null && s.Height > removedAt + RetentionBlocks + 5);
-            return (passed && holding.Count == 0, $"{NodeProcesses.Describe(statuses)}; marker still in: {string.Join(", ", holding)}");
+            return (passed && holding.Count == 0 && locked.Count == 0,
+                $"{NodeProcesses.Describe(statuses)}; marker still in: {string.Join(", ", holding)}; locked by a writer: {string.Join(", ", locked)}");
         }, $"every node past the retention window after height {removedAt} and the marker gone from all their files", TimeSpan.FromSeconds(120));
 
         await AssertOneAppHash(nodes);
@@ -58,7 +61,9 @@ public sealed class IdosNetworkProcessTests
 
         for (var v = 0; v < 4; v++)
         {
-            Assert.Empty(FilesHolding(network.DataDirectory(v), flow.Marker));
+            var scan = FilesHolding(network.DataDirectory(v), flow.Marker);
+            Assert.Empty(scan.Holding);
+            Assert.Empty(scan.Locked);
             Assert.DoesNotContain(flow.Marker, nodes.FullLog(v), StringComparison.Ordinal);
             using var store = new SqliteBlockStore(Path.Combine(network.DataDirectory(v), ValidatorNode.BlockStoreFileName), network.Chain.Limits);
             Assert.True(store.PrunedHeight > removedAt - RetentionBlocks, $"validator {v} pruned only up to {store.PrunedHeight}");
@@ -159,11 +164,16 @@ public sealed class IdosNetworkProcessTests
         return KwilSigner.ForEd25519(owner.PublicKey.Bytes, message => owner.Sign(message));
     }
 
-    /// <summary>Every file under the folder whose bytes contain the marker, read while the node may be writing it.</summary>
-    private static List<string> FilesHolding(string directory, string marker)
+    /// <summary>
+    /// Every file under the folder whose bytes contain the marker, read while the node may be writing it. A file its
+    /// writer holds under an exclusive lock cannot be read at this moment and is listed apart, so a caller never
+    /// takes an unread file for a clean one.
+    /// </summary>
+    private static (List<string> Holding, List<string> Locked) FilesHolding(string directory, string marker)
     {
         var needle = Encoding.ASCII.GetBytes(marker);
         var holding = new List<string>();
+        var locked = new List<string>();
         foreach (var path in Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories))
         {
             byte[] bytes;
@@ -178,6 +188,11 @@ public sealed class IdosNetworkProcessTests
             {
                 continue;
             }
+            catch (IOException) when (File.Exists(path))
+            {
+                locked.Add(path);
+                continue;
+            }
 
             if (bytes.AsSpan().IndexOf(needle) >= 0)
             {
@@ -185,7 +200,7 @@ public sealed class IdosNetworkProcessTests
             }
         }
 
-        return holding;
+        return (holding, locked);
     }
 }
 
