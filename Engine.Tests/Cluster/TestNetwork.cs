@@ -24,10 +24,16 @@ internal sealed class TestNetwork : IDisposable
     /// <param name="overrides">HOCON written into every node's file, above the shipped defaults.</param>
     /// <param name="application">opaque for tests of consensus alone (signed counters); idos for the state machine.</param>
     /// <param name="beforePrepare">Runs after the node files are written and before missing keys and genesis are made, to make them another way.</param>
-    public TestNetwork(int validators, string overrides = "", string application = "opaque", Action<TestNetwork>? beforePrepare = null)
+    /// <param name="behindProxies">
+    /// Each node binds a port of its own and advertises another (Akka's public-port), where a fault proxy is to listen:
+    /// <see cref="Ports"/> are the advertised ones, <see cref="BackendPorts"/> the bound ones.
+    /// </param>
+    public TestNetwork(int validators, string overrides = "", string application = "opaque", Action<TestNetwork>? beforePrepare = null, bool behindProxies = false)
     {
         Root = Directory.CreateTempSubdirectory("idos-net-").FullName;
-        Ports = global::IdOS.Akka.Engine.Bench.LocalPorts.Free(validators);
+        var ports = global::IdOS.Akka.Engine.Bench.LocalPorts.Free(behindProxies ? 2 * validators : validators);
+        Ports = ports[..validators];
+        BackendPorts = behindProxies ? ports[validators..] : Ports;
         // Written as an operator may write them; each node dials them with the scheme its transport speaks (TLS, the throttler).
         var seeds = string.Join(", ", Ports.Take(2).Select(p => $"\"akka.tcp://{ValidatorNode.SystemName}@127.0.0.1:{p}\""));
         ConfigPaths = [.. Enumerable.Range(0, validators).Select(i =>
@@ -43,7 +49,8 @@ internal sealed class TestNetwork : IDisposable
                   data-directory = "{{Path.Combine(Root, $"node{i + 1}")}}"
                   rpc-members = [{ name = "test client", certificate-file = "{{RpcCertificate}}" }]
                 }
-                akka.remote.dot-netty.tcp.port = {{Ports[i]}}
+                akka.remote.dot-netty.tcp.port = {{BackendPorts[i]}}
+                {{(behindProxies ? $"akka.remote.dot-netty.tcp.public-hostname = \"127.0.0.1\"\nakka.remote.dot-netty.tcp.public-port = {Ports[i]}" : "")}}
                 akka.cluster.seed-nodes = [{{seeds}}]
                 """));
             return path;
@@ -66,7 +73,11 @@ internal sealed class TestNetwork : IDisposable
     /// <summary>The ed25519 key of the idOS database owner named in genesis.</summary>
     public string OwnerKey { get; }
 
+    /// <summary>The port each node is known by: its address in seeds, in the cluster and to clients.</summary>
     public IReadOnlyList<int> Ports { get; }
+
+    /// <summary>The port each node binds: the same as <see cref="Ports"/> unless the network is behind proxies.</summary>
+    public IReadOnlyList<int> BackendPorts { get; }
 
     public IReadOnlyList<string> ConfigPaths { get; }
 

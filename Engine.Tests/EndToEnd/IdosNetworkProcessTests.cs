@@ -141,11 +141,18 @@ public sealed class IdosNetworkProcessTests
             nodes.Start(v);
         }
 
-        await Eventually.Holds(async () =>
+        try
         {
-            var statuses = await nodes.Statuses([0, 1, 2, 3]);
-            return (statuses.All(s => s is not null && s.PeersConnected == 3), NodeProcesses.Describe(statuses));
-        }, "all 4 validators to see each other");
+            await Eventually.Holds(async () =>
+            {
+                var statuses = await nodes.Statuses([0, 1, 2, 3]);
+                return (statuses.All(s => s is not null && s.PeersConnected == 3), NodeProcesses.Describe(statuses));
+            }, "all 4 validators to see each other");
+        }
+        catch (Xunit.Sdk.XunitException e)
+        {
+            throw new Xunit.Sdk.XunitException(e.Message + string.Concat(Enumerable.Range(0, 4).Select(v => $"\nvalidator {v}:\n{nodes.Log(v)}")), e);
+        }
     }
 
     /// <summary>The app hash after the highest height all four have executed: the same on all, or the test fails.</summary>

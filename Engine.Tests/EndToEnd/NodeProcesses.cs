@@ -41,7 +41,12 @@ internal sealed class NodeProcesses : IAsyncDisposable
 
     public bool IsRunning(int validator) => _processes[validator] is { HasExited: false };
 
-    public void Start(int validator)
+    /// <summary>The validator's process id while it runs, for tools that find its sockets.</summary>
+    public int? ProcessId(int validator) => _processes[validator] is { HasExited: false } process ? process.Id : null;
+
+    /// <param name="validator">Which node file to run.</param>
+    /// <param name="environment">Variables added to the process's environment (a preloaded clock, say).</param>
+    public void Start(int validator, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(Executable)
         {
@@ -49,6 +54,11 @@ internal sealed class NodeProcesses : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
         info.ArgumentList.Add("run");
         info.ArgumentList.Add("--config");
         info.ArgumentList.Add(Network.ConfigPaths[validator]);

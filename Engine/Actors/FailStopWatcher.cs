@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using IdOS.Akka.Engine.Network;
 
 namespace IdOS.Akka.Engine.Actors;
 
@@ -21,14 +22,14 @@ public sealed class FailStopWatcher : ReceiveActor
         Receive<Terminated>(terminated =>
         {
             var shutdown = CoordinatedShutdown.Get(Context.System);
-            if (shutdown.ShutdownReason is not null)
+            if (shutdown.ShutdownReason is not null && !HandshakeFailureGuard.Refused(Context.System))
             {
                 return;
             }
 
             var log = Context.GetLogger();
             log.Error("{0} stopped; shutting this validator down. Restart it to resume from its storage.", terminated.ActorRef.Path);
-            shutdown.Run(FailStopReason.Instance);
+            _ = HandshakeFailureGuard.Stop(Context.System, FailStopReason.Instance);
         });
     }
 

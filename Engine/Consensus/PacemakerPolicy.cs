@@ -11,7 +11,8 @@ public sealed record PacemakerPolicy(long BaseTimeoutMs, long MaxTimeoutMs)
     /// <summary>
     /// How long a leader with nothing to propose and nothing uncommitted that carries a transaction waits before it
     /// proposes an empty block anyway; a transaction that arrives meanwhile ends the wait. Every validator's round
-    /// timer is this much longer while the chain is idle, so waiting never looks like a dead leader. 0: never wait.
+    /// timer is twice this longer while the chain is idle (a round can span its leader's wait and the next leader's),
+    /// so waiting never looks like a dead leader. 0: never wait.
     /// </summary>
     public long IdleIntervalMs { get; init; }
 

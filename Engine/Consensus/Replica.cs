@@ -664,7 +664,10 @@ public sealed class Replica
 
     private void ArmTimer()
     {
-        var idleAllowance = _options.Pacemaker.IdleIntervalMs > 0 && IsIdleAbove(HighQc.BlockId) ? _options.Pacemaker.IdleIntervalMs : 0;
+        // Two waits, not one: a validator that formed or saw the round's QC before the leader proposed (votes sent to
+        // everyone, rule 10) enters the round before this leader's idle wait, and learns the round's QC only from the
+        // next leader's proposal, after that leader's wait.
+        var idleAllowance = _options.Pacemaker.IdleIntervalMs > 0 && IsIdleAbove(HighQc.BlockId) ? 2 * _options.Pacemaker.IdleIntervalMs : 0;
         // A leader that is likely down gets a quarter of the timer: its round is the one lost, and soon (rule 10). If it
         // is up after all, its proposal comes in a few message delays, well within that.
         var leader = _leaders.LeaderOf(CurrentRound);

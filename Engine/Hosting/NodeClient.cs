@@ -71,7 +71,7 @@ public sealed class NodeClient : IAsyncDisposable
     {
         if (_ownsSystem)
         {
-            await _system.Terminate();
+            await HandshakeFailureGuard.Stop(_system, CoordinatedShutdown.ActorSystemTerminateReason.Instance);
         }
     }
 

@@ -187,7 +187,7 @@ public sealed class RpcHost : IAsyncDisposable
         }
         catch
         {
-            await system.Terminate();
+            await HandshakeFailureGuard.Stop(system, CoordinatedShutdown.ActorSystemTerminateReason.Instance);
             throw;
         }
     }
@@ -196,7 +196,6 @@ public sealed class RpcHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _server.DisposeAsync();
-        await CoordinatedShutdown.Get(_system).Run(CoordinatedShutdown.ActorSystemTerminateReason.Instance);
-        await _system.WhenTerminated;
+        await HandshakeFailureGuard.Stop(_system, CoordinatedShutdown.ActorSystemTerminateReason.Instance);
     }
 }

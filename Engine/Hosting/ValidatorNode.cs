@@ -142,8 +142,7 @@ public sealed class ValidatorNode : IAsyncDisposable
     /// <summary>Leaves the cluster and stops the actors before the block store they write to is closed.</summary>
     public async ValueTask DisposeAsync()
     {
-        await CoordinatedShutdown.Get(System).Run(CoordinatedShutdown.ClusterLeavingReason.Instance);
-        await System.WhenTerminated;
+        await HandshakeFailureGuard.Stop(System, CoordinatedShutdown.ClusterLeavingReason.Instance);
         _idos?.Dispose();
         _store.Dispose();
         _settings.Dispose();

@@ -107,7 +107,9 @@ public sealed class TransportSecurity
     /// <summary>
     /// Starts the system with this transport; <paramref name="config"/> must not switch TLS itself. With TLS, every
     /// connection passes the <see cref="PinGuard"/>, which refuses a non-validator's handshake claiming any of
-    /// <paramref name="validators"/>' addresses (and of those validators it has seen connect).
+    /// <paramref name="validators"/>' addresses (and of those validators it has seen connect). A failed outbound
+    /// handshake does not stop the system (<see cref="HandshakeFailureGuard"/>): stop it with
+    /// <see cref="HandshakeFailureGuard.Stop"/>.
     /// </summary>
     public ActorSystem CreateSystem(string name, Config config, IReadOnlyCollection<Address>? validators = null)
     {
@@ -125,12 +127,13 @@ public sealed class TransportSecurity
                 """).WithFallback(transport);
         }
 
-        var bootstrap = BootstrapSetup.Create().WithConfig(transport.WithFallback(config));
+        var bootstrap = BootstrapSetup.Create().WithConfig(transport.WithFallback(HandshakeFailureGuard.Config).WithFallback(config));
         var setup = _certificate is null
             ? ActorSystemSetup.Create(bootstrap)
             : ActorSystemSetup.Create(bootstrap, new DotNettySslSetup(_certificate, suppressValidation: false, requireMutualAuthentication: true,
                 validateCertificateHostname: false, Validate), new PinGuardSetup(this, validators ?? []));
         var system = ActorSystem.Create(name, setup);
+        HandshakeFailureGuard.Install(system);
         if (!IsTls)
         {
             system.Log.Warning("Akka.Remote runs WITHOUT TLS (insecure = on): any process that reaches {0} can send this system messages, " +

@@ -1,0 +1,86 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using Akka.Actor;
+using Akka.Configuration;
+using IdOS.Akka.Engine.Hosting;
+using IdOS.Akka.Engine.Network;
+using Xunit;
+
+namespace IdOS.Akka.Engine.Tests.Network;
+
+/// <summary>
+/// A system on the pinned TLS transport dials a peer that resets the connection mid-handshake, as a peer killed while
+/// connecting or a proxy in front of a stopped peer does. Akka.Remote asks CoordinatedShutdown to stop the system on
+/// that; the system must refuse, keep answering, retry the peer, and still stop when asked.
+/// </summary>
+[Trait("Category", "Cluster")]
+public sealed class HandshakeFailureGuardTests : IDisposable
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("idos-handshake-guard-");
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    [Fact]
+    public async Task A_peer_that_resets_the_TLS_handshake_costs_the_connection_and_not_the_system()
+    {
+        using var own = Certificate("own");
+        using var peer = Certificate("peer");
+        var security = TransportSecurity.PinnedTls(own, new Dictionary<TlsPin, string> { [TlsPin.Of(peer)] = "peer" }, [TlsPin.Of(peer)]);
+        // Not disposed: ActorSystem.Dispose terminates through CoordinatedShutdown, which the refusal leaves spent.
+        var system = security.CreateSystem("idos", ConfigurationFactory.ParseString("""
+            akka.actor.provider = remote
+            akka.remote.dot-netty.tcp.hostname = "127.0.0.1"
+            akka.remote.dot-netty.tcp.port = 0
+            akka.remote.retry-gate-closed-for = 200ms
+            akka.loglevel = ERROR
+            akka.log-dead-letters = off
+            """).WithFallback(NodeConfig.Defaults));
+        var echo = system.ActorOf(Props.Create(() => new Echo()), "echo");
+
+        using var resetter = new TcpListener(IPAddress.Loopback, 0);
+        resetter.Start();
+        var port = ((IPEndPoint)resetter.LocalEndpoint).Port;
+        var peerAddress = new Address(security.Protocol(Config.Empty), "idos", "127.0.0.1", port);
+
+        for (var connection = 0; connection < 2; connection++)
+        {
+            // Akka gates a peer for a moment after a failed connection and drops what is sent meanwhile: send until it dials.
+            var accepting = resetter.AcceptSocketAsync();
+            while (!accepting.IsCompleted)
+            {
+                system.ActorSelection(new RootActorPath(peerAddress) / "user" / "anyone").Tell("hello");
+                await Task.WhenAny(accepting, Task.Delay(100));
+            }
+
+            using var accepted = await accepting;
+            accepted.LingerState = new LingerOption(true, 0);
+            accepted.Close();
+            if (connection == 0)
+            {
+                await Cluster.Eventually.Holds(() => Task.FromResult((HandshakeFailureGuard.Refused(system), "")), "Akka to ask for a stop on the reset handshake", Wait);
+                // That run ends, faulted, at the guard's phase; any phase after it would stop the system.
+                await Assert.ThrowsAnyAsync<Exception>(() => CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.UnknownReason.Instance).WaitAsync(Wait));
+            }
+        }
+
+        Assert.False(system.WhenTerminated.IsCompleted, "the system stopped after a peer reset its TLS handshake");
+        Assert.Equal("still here", await echo.Ask<string>("still here", Wait));
+
+        await HandshakeFailureGuard.Stop(system, CoordinatedShutdown.ActorSystemTerminateReason.Instance).WaitAsync(Wait);
+        Assert.True(system.WhenTerminated.IsCompleted);
+    }
+
+    private X509Certificate2 Certificate(string name)
+    {
+        var path = Path.Combine(_dir.FullName, name + ".crt");
+        TlsFiles.Generate(path, TlsFiles.KeyFileOf(path), name);
+        return TlsFiles.Load(path, TlsFiles.KeyFileOf(path));
+    }
+
+    private sealed class Echo : ReceiveActor
+    {
+        public Echo() => Receive<string>(text => Sender.Tell(text));
+    }
+}
