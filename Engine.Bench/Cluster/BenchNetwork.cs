@@ -20,6 +20,7 @@ internal sealed class BenchNetwork : IAsyncDisposable
     private TimeSpan _cpuOfKilled;
     private readonly List<ValidatorNode> _nodes = [];
     private EngineProcess? _rpcProcess;
+    private Faults.FaultProxies? _proxies;
     private RpcHost? _rpcHost;
     private bool _keepFiles;
 
@@ -52,7 +53,11 @@ internal sealed class BenchNetwork : IAsyncDisposable
     public static BenchNetwork Start(ClusterSettings settings)
     {
         var root = Directory.CreateTempSubdirectory("idos-cluster-bench-").FullName;
-        var ports = LocalPorts.Free(settings.Validators);
+        // A partition is cut at TCP proxies the validators advertise as their addresses; other runs go direct.
+        var proxied = settings.Fault?.Kind == FaultKind.Partition;
+        var allPorts = LocalPorts.Free(proxied ? 2 * settings.Validators : settings.Validators);
+        var ports = allPorts[..settings.Validators];
+        var boundPorts = proxied ? allPorts[settings.Validators..] : ports;
         var seeds = string.Join(", ", ports.Take(2).Select(p => $"\"akka.tcp://{ValidatorNode.SystemName}@127.0.0.1:{p}\""));
         var rpcCertificate = Path.Combine(root, "rpc", TlsFiles.CertificateFileName);
         var paths = Enumerable.Range(0, settings.Validators).Select(i =>
@@ -69,7 +74,8 @@ internal sealed class BenchNetwork : IAsyncDisposable
                 }
                 idos.consensus.max-transactions-per-block = {{settings.Batch}}
                 {{(settings.IdleIntervalMs is { } idle ? $"idos.consensus.idle-interval = {idle}ms" : "")}}
-                akka.remote.dot-netty.tcp.port = {{ports[i]}}
+                akka.remote.dot-netty.tcp.port = {{boundPorts[i]}}
+                {{(proxied ? $"akka.remote.dot-netty.tcp.public-hostname = \"127.0.0.1\"\nakka.remote.dot-netty.tcp.public-port = {ports[i]}" : "")}}
                 akka.cluster.seed-nodes = [{{seeds}}]
                 akka.cluster.seed-node-timeout = 2s
                 akka.cluster.retry-unsuccessful-join-after = 2s
@@ -83,6 +89,12 @@ internal sealed class BenchNetwork : IAsyncDisposable
         var network = new BenchNetwork(root, [.. ports.Select(p => NodeClient.NodeAddress("127.0.0.1", p, transport))], chain.ChainId, transport);
         try
         {
+            if (proxied)
+            {
+                network._proxies = new Faults.FaultProxies(ports, boundPorts,
+                    validator => validator < network._processes.Count && !network._down.Contains(validator) ? network._processes[validator].Id : null);
+            }
+
             foreach (var path in paths)
             {
                 if (settings.InProcess)
@@ -247,6 +259,13 @@ internal sealed class BenchNetwork : IAsyncDisposable
 
     public void Resume(int validator) => _processes[validator].Signal(EngineProcess.ContinueSignal);
 
+    /// <summary>Cuts every link to and from <paramref name="validator"/> at the fault proxies (a partition run only).</summary>
+    public void Isolate(int validator) => Proxies.Links.Isolate(validator, Faults.LinkRule.Cutting);
+
+    public void Heal() => Proxies.Links.Heal();
+
+    private Faults.FaultProxies Proxies => _proxies ?? throw new InvalidOperationException("this network runs without fault proxies");
+
     public async ValueTask DisposeAsync()
     {
         if (_rpcProcess is not null)
@@ -265,6 +284,11 @@ internal sealed class BenchNetwork : IAsyncDisposable
         }
 
         await Task.WhenAll(_nodes.Select(n => n.DisposeAsync().AsTask()));
+        if (_proxies is not null)
+        {
+            await _proxies.DisposeAsync();
+        }
+
         if (_keepFiles)
         {
             return;

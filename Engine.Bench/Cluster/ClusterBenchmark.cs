@@ -288,13 +288,17 @@ internal static class ClusterBenchmark
     {
         if (second == fault.AtSeconds)
         {
-            if (fault.Kind == FaultKind.Kill)
+            switch (fault.Kind)
             {
-                network.Kill(fault.Validator);
-            }
-            else
-            {
-                network.Pause(fault.Validator);
+                case FaultKind.Kill:
+                    network.Kill(fault.Validator);
+                    break;
+                case FaultKind.Pause:
+                    network.Pause(fault.Validator);
+                    break;
+                default:
+                    network.Isolate(fault.Validator);
+                    break;
             }
 
             window.FaultStarted();
@@ -307,13 +311,17 @@ internal static class ClusterBenchmark
 
         if (fault.ForSeconds is { } span && second == fault.AtSeconds + span)
         {
-            if (fault.Kind == FaultKind.Kill)
+            switch (fault.Kind)
             {
-                await network.Restart(fault.Validator);
-            }
-            else
-            {
-                network.Resume(fault.Validator);
+                case FaultKind.Kill:
+                    await network.Restart(fault.Validator);
+                    break;
+                case FaultKind.Pause:
+                    network.Resume(fault.Validator);
+                    break;
+                default:
+                    network.Heal();
+                    break;
             }
 
             return FaultRecovery.Watch(client, network.Addresses[fault.Validator], height);

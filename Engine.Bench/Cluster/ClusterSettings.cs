@@ -49,7 +49,7 @@ internal sealed record ClusterCommand(IReadOnlyList<ClusterSettings> Runs, strin
     public const string Usage = """
         cluster [--validators 4] [--batch 400] [--payload 0] [--clients 8] [--outstanding 400] [--duration 30]
                 [--warmup 5] [--in-process] [--insecure] [--workload noop|idos] [--out DIR] [--repeat 1] [--speed-probe 2]
-                [--idle-interval MS] [--fault kill:V@Ts[+Rs]|pause:V@Ts[+Ds]]
+                [--idle-interval MS] [--fault kill:V@Ts[+Rs]|pause:V@Ts[+Ds]|partition:V@Ts[+Ds]]
                 [--sweep batch=1,100,400,800 validators=4,7,10]
           closed-loop clients against a local cluster: committed commands/s, blocks/s, submit-to-commit latency,
           CPU per 1,000 commands; results as JSON and CSV in DIR (and PNG plots for a sweep)
@@ -62,9 +62,11 @@ internal sealed record ClusterCommand(IReadOnlyList<ClusterSettings> Runs, strin
             add_credential, 1 KiB ciphertext) through the RPC system with user.broadcast sync=1, one at a time
           --idle-interval MS: the nodes' idos.consensus.idle-interval (default: node.conf's, 1 s); 0 never waits, to
             measure what resting costs a transaction that arrives on an idle chain (e.g. --clients 1 --outstanding 1)
-          --fault: kill -9 validator V (1..n) T s into the measured window (restarted R s later if +Rs is given), or
-            SIGSTOP it for D s (default 10); prints committed cmd/s and latency before the fault, in its first 10 s and
-            after, and how long a restarted or resumed validator took to be back at the head (processes only)
+          --fault: kill -9 validator V (1..n) T s into the measured window (restarted R s later if +Rs is given),
+            SIGSTOP it for D s (default 10), or cut it off from the others for D s (default 10; every validator then
+            runs behind a TCP fault proxy, in this process); prints committed cmd/s and latency before the fault, in its
+            first 10 s and after, and how long a restarted, resumed or healed validator took to be back at the head
+            (processes only)
           --speed-probe S: seconds of ed25519 verifications on every core before and after each run, reported beside the
             figures as the machine's speed at the time (0: none)
         cluster --replot DIR

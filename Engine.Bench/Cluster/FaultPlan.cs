@@ -13,11 +13,18 @@ internal enum FaultKind
 
     /// <summary>SIGSTOP, and SIGCONT after the given time: a validator that hangs, its connections open.</summary>
     Pause,
+
+    /// <summary>
+    /// Every link to and from the validator cut at the fault proxies (connections reset, new ones refused), healed
+    /// after the given time: a validator that runs on but cannot reach anyone.
+    /// </summary>
+    Partition,
 }
 
 /// <summary>
 /// One fault injected into the measured window: `kill:4@20s` kills validator 4 (of 1..n) 20 s into the window for
-/// good, `kill:4@20s+15s` restarts it 15 s later, `pause:4@20s+10s` stops it for 10 s.
+/// good, `kill:4@20s+15s` restarts it 15 s later, `pause:4@20s+10s` stops it for 10 s, `partition:4@20s+10s` cuts it
+/// off from the others for 10 s (every validator then runs behind a TCP fault proxy).
 /// </summary>
 internal sealed partial record FaultPlan(FaultKind Kind, int Validator, int AtSeconds, int? ForSeconds)
 {
@@ -37,13 +44,18 @@ internal sealed partial record FaultPlan(FaultKind Kind, int Validator, int AtSe
         var match = Syntax().Match(text);
         if (!match.Success)
         {
-            throw new UsageException($"--fault '{text}' is not kill:V@Ts, kill:V@Ts+Rs or pause:V@Ts+Ds (e.g. kill:4@20s)");
+            throw new UsageException($"--fault '{text}' is not kill:V@Ts, kill:V@Ts+Rs, pause:V@Ts+Ds or partition:V@Ts+Ds (e.g. kill:4@20s)");
         }
 
-        var kind = match.Groups["kind"].Value == "kill" ? FaultKind.Kill : FaultKind.Pause;
+        var kind = match.Groups["kind"].Value switch
+        {
+            "kill" => FaultKind.Kill,
+            "pause" => FaultKind.Pause,
+            _ => FaultKind.Partition,
+        };
         var validator = int.Parse(match.Groups["v"].Value, CultureInfo.InvariantCulture);
         var at = int.Parse(match.Groups["at"].Value, CultureInfo.InvariantCulture);
-        int? span = match.Groups["for"].Success ? int.Parse(match.Groups["for"].Value, CultureInfo.InvariantCulture) : kind == FaultKind.Pause ? 10 : null;
+        int? span = match.Groups["for"].Success ? int.Parse(match.Groups["for"].Value, CultureInfo.InvariantCulture) : kind == FaultKind.Kill ? null : 10;
         if (validator < 1 || validator > validators)
         {
             throw new UsageException($"--fault names validator {validator}; the run has validators 1 to {validators}");
@@ -63,13 +75,16 @@ internal sealed partial record FaultPlan(FaultKind Kind, int Validator, int AtSe
     }
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"{(Kind == FaultKind.Kill ? "kill" : "pause")}:{Validator + 1}@{AtSeconds}s{(ForSeconds is { } s ? $"+{s}s" : "")}");
+        $"{Kind.ToString().ToLowerInvariant()}:{Validator + 1}@{AtSeconds}s{(ForSeconds is { } s ? $"+{s}s" : "")}");
 
-    public string Describe() => Kind == FaultKind.Kill
-        ? $"kill -9 of validator {Validator + 1} at {AtSeconds} s{(ForSeconds is { } r ? $", restarted {r} s later" : ", not restarted")}"
-        : $"SIGSTOP of validator {Validator + 1} at {AtSeconds} s, SIGCONT {ForSeconds} s later";
+    public string Describe() => Kind switch
+    {
+        FaultKind.Kill => $"kill -9 of validator {Validator + 1} at {AtSeconds} s{(ForSeconds is { } r ? $", restarted {r} s later" : ", not restarted")}",
+        FaultKind.Pause => $"SIGSTOP of validator {Validator + 1} at {AtSeconds} s, SIGCONT {ForSeconds} s later",
+        _ => $"validator {Validator + 1} cut off at its fault proxy at {AtSeconds} s, healed {ForSeconds} s later",
+    };
 
-    [GeneratedRegex(@"^(?<kind>kill|pause):(?<v>[0-9]{1,2})@(?<at>[0-9]{1,4})s(\+(?<for>[0-9]{1,4})s)?$")]
+    [GeneratedRegex(@"^(?<kind>kill|pause|partition):(?<v>[0-9]{1,2})@(?<at>[0-9]{1,4})s(\+(?<for>[0-9]{1,4})s)?$")]
     private static partial Regex Syntax();
 }
 

@@ -23,8 +23,13 @@ public static class HandshakeFailureGuard
 
     private const string HandshakeFailureReason = "Akka.Remote.Transport.DotNetty.TlsHandshakeFailureReason";
 
-    /// <summary>The phase, first in the order and not recovered from, layered over a system's configuration.</summary>
+    /// <summary>
+    /// The phase, first in the order and not recovered from, layered over a system's configuration. ActorSystem.Terminate
+    /// (and so Dispose) ends the system directly rather than through CoordinatedShutdown, which a refusal leaves spent;
+    /// the node's own stops run CoordinatedShutdown through <see cref="Stop"/>.
+    /// </summary>
     public static Config Config { get; } = ConfigurationFactory.ParseString($$"""
+        akka.coordinated-shutdown.run-by-actor-system-terminate = off
         akka.coordinated-shutdown.phases {
           {{Phase}} { timeout = 5s, recover = off }
           before-service-unbind.depends-on = [{{Phase}}]
