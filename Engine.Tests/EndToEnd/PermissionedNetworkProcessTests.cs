@@ -6,6 +6,7 @@ using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Hosting;
 using IdOS.Akka.Engine.Network;
 using IdOS.Akka.Engine.Tests.Cluster;
+using IdOS.Akka.Engine.Tests.Network;
 using Xunit;
 using AkkaCluster = Akka.Cluster.Cluster;
 
@@ -255,26 +256,6 @@ public sealed class PermissionedNetworkProcessTests
         catch (AskTimeoutException)
         {
             return null;
-        }
-    }
-
-    private sealed class TempCertificate : IDisposable
-    {
-        private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("idos-stranger-");
-
-        public TempCertificate()
-        {
-            var path = Path.Combine(_dir.FullName, "tls.crt");
-            TlsFiles.Generate(path, TlsFiles.KeyFileOf(path), "stranger");
-            Certificate = TlsFiles.Load(path, TlsFiles.KeyFileOf(path));
-        }
-
-        public System.Security.Cryptography.X509Certificates.X509Certificate2 Certificate { get; }
-
-        public void Dispose()
-        {
-            Certificate.Dispose();
-            _dir.Delete(recursive: true);
         }
     }
 }

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Cryptography.X509Certificates;
 using Akka.Actor;
 using Akka.Configuration;
 using IdOS.Akka.Engine.Hosting;
@@ -15,19 +14,17 @@ namespace IdOS.Akka.Engine.Tests.Network;
 /// that; the system must refuse, keep answering, retry the peer, and still stop when asked.
 /// </summary>
 [Trait("Category", "Cluster")]
-public sealed class HandshakeFailureGuardTests : IDisposable
+public sealed class HandshakeFailureGuardTests
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
-    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("idos-handshake-guard-");
-
-    public void Dispose() => _dir.Delete(recursive: true);
 
     [Fact]
     public async Task A_peer_that_resets_the_TLS_handshake_costs_the_connection_and_not_the_system()
     {
-        using var own = Certificate("own");
-        using var peer = Certificate("peer");
-        var security = TransportSecurity.PinnedTls(own, new Dictionary<TlsPin, string> { [TlsPin.Of(peer)] = "peer" }, [TlsPin.Of(peer)]);
+        using var own = new TempCertificate("own");
+        using var peer = new TempCertificate("peer");
+        var pin = TlsPin.Of(peer.Certificate);
+        var security = TransportSecurity.PinnedTls(own.Certificate, new Dictionary<TlsPin, string> { [pin] = "peer" }, [pin]);
         using var system = security.CreateSystem("idos", ConfigurationFactory.ParseString("""
             akka.actor.provider = remote
             akka.remote.dot-netty.tcp.hostname = "127.0.0.1"
@@ -73,13 +70,6 @@ public sealed class HandshakeFailureGuardTests : IDisposable
 
         await HandshakeFailureGuard.Stop(system, CoordinatedShutdown.ActorSystemTerminateReason.Instance).WaitAsync(Wait);
         Assert.True(system.WhenTerminated.IsCompleted);
-    }
-
-    private X509Certificate2 Certificate(string name)
-    {
-        var path = Path.Combine(_dir.FullName, name + ".crt");
-        TlsFiles.Generate(path, TlsFiles.KeyFileOf(path), name);
-        return TlsFiles.Load(path, TlsFiles.KeyFileOf(path));
     }
 
     private sealed class Echo : ReceiveActor
