@@ -53,6 +53,9 @@ public sealed class HandshakeFailureGuardTests
             }
 
             using var accepted = await accepting;
+            // The reset comes once the client's hello is in, so that it lands inside the TLS handshake.
+            var hello = new byte[512];
+            Assert.True(await accepted.ReceiveAsync(hello, SocketFlags.None).WaitAsync(Wait) > 0, "the system sent no TLS hello");
             accepted.LingerState = new LingerOption(true, 0);
             accepted.Close();
             if (connection == 0)
