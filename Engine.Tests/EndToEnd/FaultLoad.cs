@@ -54,7 +54,7 @@ internal sealed class FaultLoad : IAsyncDisposable
         }
         catch (Xunit.Sdk.XunitException e)
         {
-            throw WithLogs(e);
+            throw _nodes.WithLogs(e);
         }
 
         var healed = Stopwatch.StartNew();
@@ -76,21 +76,8 @@ internal sealed class FaultLoad : IAsyncDisposable
         }
         catch (Xunit.Sdk.XunitException e)
         {
-            throw WithLogs(e);
+            throw _nodes.WithLogs(e);
         }
-    }
-
-    private Xunit.Sdk.XunitException WithLogs(Xunit.Sdk.XunitException e)
-    {
-        if (Environment.GetEnvironmentVariable("IDOS_FAULT_LOGS") is { Length: > 0 } folder)
-        {
-            for (var v = 0; v < 4; v++)
-            {
-                File.WriteAllText(Path.Combine(folder, $"validator{v}.log"), _nodes.FullLog(v));
-            }
-        }
-
-        return new Xunit.Sdk.XunitException(e.Message + string.Concat(Enumerable.Range(0, 4).Select(v => $"\nvalidator {v}:\n{_nodes.Log(v)}")), e);
     }
 
     /// <summary>

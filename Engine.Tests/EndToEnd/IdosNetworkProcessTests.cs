@@ -151,7 +151,7 @@ public sealed class IdosNetworkProcessTests
         }
         catch (Xunit.Sdk.XunitException e)
         {
-            throw new Xunit.Sdk.XunitException(e.Message + string.Concat(Enumerable.Range(0, 4).Select(v => $"\nvalidator {v}:\n{nodes.Log(v)}")), e);
+            throw nodes.WithLogs(e);
         }
     }
 

@@ -133,6 +133,25 @@ internal sealed class NodeProcesses : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A test failure with the tail of every validator's output appended; with IDOS_FAULT_LOGS naming a folder, each
+    /// validator's whole output is also written there.
+    /// </summary>
+    public Xunit.Sdk.XunitException WithLogs(Xunit.Sdk.XunitException failure)
+    {
+        ArgumentNullException.ThrowIfNull(failure);
+        var validators = Enumerable.Range(0, _logs.Length);
+        if (Environment.GetEnvironmentVariable("IDOS_FAULT_LOGS") is { Length: > 0 } folder)
+        {
+            foreach (var v in validators)
+            {
+                File.WriteAllText(Path.Combine(folder, $"validator{v}.log"), FullLog(v));
+            }
+        }
+
+        return new Xunit.Sdk.XunitException(failure.Message + string.Concat(validators.Select(v => $"\nvalidator {v}:\n{Log(v)}")), failure);
+    }
+
     public async Task<NodeStatus?> Status(int validator)
     {
         try
