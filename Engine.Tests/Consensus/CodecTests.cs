@@ -10,7 +10,7 @@ public sealed class CodecTests
 {
     private readonly TestChain _t = new();
 
-    private static readonly string[] Kinds = ["proposal", "proposal-with-tc", "vote", "timeout", "timeout-with-tc", "request", "response"];
+    private static readonly string[] Kinds = ["proposal", "proposal-with-tc", "vote", "timeout", "timeout-with-tc", "round-sync", "round-sync-with-tc", "request", "response"];
 
     public static TheoryData<string> MessageKinds => new(Kinds);
 
@@ -26,6 +26,8 @@ public sealed class CodecTests
             "vote" => _t.Vote(2, b1.Id, 1),
             "timeout" => _t.Timeout(1, 2, _t.QcFor(b1)),
             "timeout-with-tc" => _t.Timeout(1, 3, _t.QcFor(b1)) with { LastRoundTc = _t.Tc(2, 1) },
+            "round-sync" => new RoundSync(_t.QcFor(b1), null),
+            "round-sync-with-tc" => new RoundSync(_t.QcFor(b1), _t.Tc(2, 1)),
             "request" => new BlockRequest(b1.Id, 0, 64),
             "response" => new BlockResponse(b3.Id, [b3, b1]),
             _ => throw new ArgumentException(kind),

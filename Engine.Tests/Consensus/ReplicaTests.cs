@@ -182,6 +182,79 @@ public sealed class ReplicaTests
         Assert.Equal(2, behind.CurrentRound);
     }
 
+    /// <summary>
+    /// A QC that reached one validator only: the others time out in its round, but without the one ahead their
+    /// timeouts make no TC. The one ahead answers a timeout from a round it has left with the QC that took it on,
+    /// and the validator behind takes the QC and fetches the block it certifies.
+    /// </summary>
+    [Fact]
+    public void A_validator_ahead_answers_a_timeout_from_an_earlier_round_with_the_qc_and_the_one_behind_follows_it()
+    {
+        var ahead = _t.Replica(2);
+        ahead.Start(Now);
+        ahead.OnMessage(Peer, _t.Propose(B1), Now);
+        foreach (var voter in new[] { 0, 1, 3 })
+        {
+            ahead.OnMessage(new PeerId(voter), _t.Vote(voter, B1.Id, 1), Now);
+        }
+
+        Assert.Equal(2, ahead.CurrentRound);
+
+        var answered = ahead.OnMessage(new PeerId(3), _t.Timeout(3, 1, _t.Chain.GenesisQc), Now);
+        var reply = Assert.Single(answered.OfType<Reply>());
+        var sync = Assert.IsType<RoundSync>(reply.Message);
+        Assert.Equal((3, 1L, B1.Id), (reply.Peer.Value, sync.HighQc.Round, sync.HighQc.BlockId));
+        Assert.Null(sync.LastRoundTc);
+        Assert.True(ConsensusCodec.TryDecode(ConsensusCodec.Encode(sync), _t.Chain.Limits, out var decoded, out var error), error);
+
+        var behind = _t.Replica(3);
+        behind.Start(Now);
+        var effects = behind.OnMessage(new PeerId(2), decoded, Now);
+
+        Assert.Empty(Rejections(effects));
+        Assert.Equal((2L, 1L), (behind.CurrentRound, behind.HighQc.Round));
+        Assert.Contains(effects, e => e is Reply { Message: BlockRequest request } && request.BlockId == B1.Id);
+    }
+
+    [Fact]
+    public void A_validator_that_entered_its_round_by_a_tc_answers_a_proposal_from_an_earlier_round_with_that_tc()
+    {
+        var ahead = _t.Replica(1);
+        ahead.Start(Now);
+        ahead.OnMessage(new PeerId(0), _t.Timeout(0, 1, _t.Chain.GenesisQc), Now);
+        ahead.OnMessage(new PeerId(2), _t.Timeout(2, 1, _t.Chain.GenesisQc), Now);
+        Assert.Equal(2, ahead.CurrentRound);
+
+        var answered = ahead.OnMessage(Peer, _t.Propose(B1), Now);
+        var sync = Assert.IsType<RoundSync>(Assert.Single(answered.OfType<Reply>()).Message);
+        Assert.Equal(1L, sync.LastRoundTc?.Round);
+
+        var behind = _t.Replica(3);
+        behind.Start(Now);
+        Assert.Empty(Rejections(behind.OnMessage(new PeerId(1), sync, Now)));
+        Assert.Equal(2, behind.CurrentRound);
+    }
+
+    [Fact]
+    public void A_round_sync_with_a_forged_certificate_is_rejected_and_one_with_nothing_new_is_dropped_unchecked()
+    {
+        var replica = _t.Replica(3);
+        replica.Start(Now);
+        var qc = _t.QcFor(B1);
+        var forgedQc = qc with { Signatures = [.. qc.Signatures.Select((s, i) => i == 0 ? _t.Keys[0].Sign(_t.Chain.Domain.Vote(B1.Id, 7)) : s)] };
+        var validTc = _t.Tc(1, 0);
+        var forgedTc = validTc with { Signatures = [.. validTc.Signatures.Select((s, i) => i == 0 ? _t.Keys[0].Sign(_t.Chain.Domain.Timeout(7, 0)) : s)] };
+
+        var withForgedQc = replica.OnMessage(Peer, new RoundSync(forgedQc, null), Now);
+        var withForgedTc = replica.OnMessage(Peer, new RoundSync(_t.Chain.GenesisQc, forgedTc), Now);
+        var nothingNew = replica.OnMessage(Peer, new RoundSync(_t.Chain.GenesisQc, null), Now);
+
+        Assert.Contains(Rejections(withForgedQc), r => r.Contains("does not verify", StringComparison.Ordinal));
+        Assert.Contains(Rejections(withForgedTc), r => r.Contains("does not verify", StringComparison.Ordinal));
+        Assert.Empty(nothingNew);
+        Assert.Equal(1, replica.CurrentRound);
+    }
+
     [Fact]
     public void A_timeout_with_a_forged_tc_or_a_tc_of_another_round_is_rejected_and_moves_nobody()
     {
@@ -408,6 +481,49 @@ public sealed class ReplicaTests
         var effects = replica.OnMessage(Peer, new BlockResponse(b4.Id, [b4, b3, b2]), Now);
 
         Assert.Equal(bounded ? b3.Id : B1.Id, Assert.Single(Requests(effects)).BlockId);
+    }
+
+    /// <summary>
+    /// Sync follows the certified chain: a fetched block of an abandoned fork, whose parent no peer may keep, is lower
+    /// than the chain's missing blocks, and asking for its parent instead of theirs stalled a validator for good.
+    /// </summary>
+    [Fact]
+    public void Sync_asks_for_the_missing_ancestor_of_the_high_qc_and_not_for_the_parent_of_a_lower_orphan_of_another_fork()
+    {
+        var y = _t.Block(1, _t.Chain.GenesisBlock, _t.Chain.GenesisQc, [TestChain.Tx(9)]);
+        var fork = _t.Block(2, y);
+        var b2 = _t.Block(2, B1);
+        var b3 = _t.Block(3, b2);
+        var b4 = _t.Block(4, b3);
+        var b5 = _t.Block(5, b4);
+        var replica = _t.Replica(2);
+        replica.Start(Now);
+        Assert.Equal(fork.Id, Assert.Single(Requests(replica.OnMessage(Peer, _t.Timeout(0, 3, _t.QcFor(fork)), Now))).BlockId);
+        Assert.Equal(y.Id, Assert.Single(Requests(replica.OnMessage(Peer, new BlockResponse(fork.Id, [fork]), Now))).BlockId);
+        Assert.Equal(b4.Id, Assert.Single(Requests(replica.OnMessage(Peer, _t.Propose(b5), Now))).BlockId);
+
+        var effects = replica.OnMessage(Peer, new BlockResponse(b4.Id, [b4, b3]), Now);
+
+        Assert.Equal(b2.Id, Assert.Single(Requests(effects)).BlockId);
+    }
+
+    /// <summary>A validator that follows the rounds from others' certificates never times out; a lost answer is asked for again anyway.</summary>
+    [Fact]
+    public void A_fetch_left_unanswered_goes_to_another_validator_once_overdue_without_a_round_timeout()
+    {
+        var b2 = _t.Block(2, B1);
+        var replica = _t.Replica(3);
+        replica.Start(Now);
+        Assert.Equal(B1.Id, Assert.Single(Requests(replica.OnMessage(Peer, _t.Propose(b2), Now))).BlockId);
+        var retryMs = ReplicaOptions.Default.FetchRetryMs;
+
+        var early = replica.OnMessage(Peer, _t.Vote(0, b2.Id, 2), Now + retryMs - 1);
+        var overdue = replica.OnMessage(Peer, _t.Vote(1, b2.Id, 2), Now + retryMs);
+
+        Assert.Empty(Requests(early));
+        var retry = Assert.Single(overdue.OfType<SendToValidator>(), e => e.Message is BlockRequest);
+        Assert.Equal(B1.Id, ((BlockRequest)retry.Message).BlockId);
+        Assert.NotEqual(Peer.Value, retry.Validator);
     }
 
     private static IEnumerable<BlockRequest> Requests(IEnumerable<ReplicaEffect> effects) =>

@@ -24,6 +24,7 @@ public static class ConsensusCodec
 
         /// <summary>A timeout with the TC of the round before; a tag of its own keeps timeouts persisted without one readable.</summary>
         TimeoutWithTc = 6,
+        RoundSync = 7,
     }
 
     public static byte[] Encode(ConsensusMessage message)
@@ -60,6 +61,16 @@ public static class ConsensusCodec
                 if (timeout.LastRoundTc is not null)
                 {
                     WriteTc(writer, timeout.LastRoundTc);
+                }
+
+                break;
+            case RoundSync sync:
+                writer.WriteU8((int)Tag.RoundSync);
+                WriteQc(writer, sync.HighQc);
+                writer.WriteBool(sync.LastRoundTc is not null);
+                if (sync.LastRoundTc is not null)
+                {
+                    WriteTc(writer, sync.LastRoundTc);
                 }
 
                 break;
@@ -222,6 +233,7 @@ public static class ConsensusCodec
         Proposal proposal => proposal.Block.EncodedSize + proposal.Signature.Length + 1 + (proposal.LastRoundTc is { } tc ? TcSize(tc) : 0),
         Vote vote => Hash32.Size + 8 + 2 + vote.Signature.Length,
         TimeoutVote timeout => 8 + QcSize(timeout.HighQc) + 2 + timeout.Signature.Length + (timeout.LastRoundTc is { } tc ? TcSize(tc) : 0),
+        RoundSync sync => QcSize(sync.HighQc) + 1 + (sync.LastRoundTc is { } tc ? TcSize(tc) : 0),
         BlockRequest => Hash32.Size + 8 + 2,
         BlockResponse response => Hash32.Size + 2 + BlockBytes(response.Blocks),
         _ => 0,
@@ -270,6 +282,7 @@ public static class ConsensusCodec
             Tag.Vote => new Vote(reader.ReadHash(), reader.ReadU63("round"), reader.ReadU16(), ReadSignature(ref reader)),
             Tag.Timeout => ReadTimeout(ref reader),
             Tag.TimeoutWithTc => ReadTimeout(ref reader) with { LastRoundTc = ReadTc(ref reader) },
+            Tag.RoundSync => new RoundSync(ReadQc(ref reader), reader.ReadBool() ? ReadTc(ref reader) : null),
             Tag.BlockRequest => new BlockRequest(reader.ReadHash(), reader.ReadU63("known committed height"), reader.ReadU16()),
             Tag.BlockResponse => ReadBlockResponse(ref reader, limits),
             var other => throw new MalformedMessageException($"unknown message tag {(byte)other}"),

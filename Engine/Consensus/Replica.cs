@@ -15,6 +15,9 @@ public sealed record ReplicaOptions
     /// <summary>Block fetches in flight at once; more would let one lagging node flood its peers.</summary>
     public int MaxOutstandingFetches { get; init; } = 16;
 
+    /// <summary>A block fetch not answered within this long goes to another peer; a large answer takes a while to arrive.</summary>
+    public long FetchRetryMs { get; init; } = 2_000;
+
     /// <summary>Fetched blocks held while their ancestors are still on the way.</summary>
     public int MaxOrphanBlocks { get; init; } = 4_096;
 
@@ -60,7 +63,7 @@ public sealed class Replica
     // Rule 10: validators whose last round here ended in a timeout without their part (a proposal, or the QC of the
     // round before they lead); a vote for the round before one of them leads goes to every validator.
     private readonly HashSet<int> _suspects = [];
-    private readonly Dictionary<Hash32, int> _fetchAttempts = [];
+    private readonly Dictionary<Hash32, (int Attempts, long SentAt, int AskedValidator)> _fetchAttempts = [];
     private readonly Dictionary<Hash32, Block> _orphans = [];
     private long _orphanBytes;
     private readonly Dictionary<long, (Hash32 AppHash, Hash32 Block)> _appHashClaims = [];
@@ -200,7 +203,7 @@ public sealed class Replica
 
         _consecutiveTimeouts++;
         TimeOut(round);
-        RetryFetches();
+        RetryFetches(overdueOnly: false);
         if (CurrentRound == round)
         {
             ArmTimer();
@@ -219,6 +222,9 @@ public sealed class Replica
                 break;
             case TimeoutVote timeout:
                 OnTimeout(from, timeout);
+                break;
+            case RoundSync sync:
+                OnRoundSync(from, sync);
                 break;
             case BlockRequest request:
                 OnBlockRequest(from, request);
@@ -288,6 +294,11 @@ public sealed class Replica
             RetryAwaitingLeader();
         }
 
+        if (_fetchAttempts.Count > 0)
+        {
+            RetryFetches(overdueOnly: true);
+        }
+
         return _effects;
     }
 
@@ -296,6 +307,7 @@ public sealed class Replica
         var block = proposal.Block;
         if (block.Round < CurrentRound)
         {
+            SyncPeerBehind(from, block.Round);
             return;
         }
 
@@ -508,6 +520,11 @@ public sealed class Replica
 
     private void OnTimeout(PeerId from, TimeoutVote timeout)
     {
+        if (timeout.Round < CurrentRound)
+        {
+            SyncPeerBehind(from, timeout.Round);
+        }
+
         if (timeout.Round + 1 < CurrentRound)
         {
             return;
@@ -552,6 +569,44 @@ public sealed class Replica
         }
 
         AddTimeout(timeout);
+    }
+
+    /// <summary>
+    /// The sender is in <paramref name="peerRound"/>, below this validator's round: the certificates that brought this
+    /// validator here go back to it. Nothing in the message is trusted for that, as the certificates prove themselves,
+    /// and one small reply per message a peer sends cannot be turned into a flood.
+    /// </summary>
+    private void SyncPeerBehind(PeerId from, long peerRound)
+    {
+        if (from == PeerId.Self || HighQc.Round < peerRound && _lastRoundTc is null)
+        {
+            return;
+        }
+
+        _effects.Add(new Reply(from, new RoundSync(HighQc, _lastRoundTc)));
+    }
+
+    private void OnRoundSync(PeerId from, RoundSync sync)
+    {
+        var tc = sync.LastRoundTc is { } offered && offered.Round >= CurrentRound ? offered : null;
+        if (sync.HighQc.Round <= HighQc.Round && tc is null)
+        {
+            return;
+        }
+
+        var verdict = _checks.CheckQc(sync.HighQc);
+        verdict = verdict.IsAccepted && tc is not null ? _checks.CheckTc(tc) : verdict;
+        if (!verdict.IsAccepted)
+        {
+            Reject(from, $"round sync: {verdict.Reason}");
+            return;
+        }
+
+        AdvanceWith(sync.HighQc, from);
+        if (tc is not null)
+        {
+            AdvanceWith(tc);
+        }
     }
 
     private void AddTimeout(TimeoutVote timeout)
@@ -802,34 +857,52 @@ public sealed class Replica
             return;
         }
 
-        _fetchAttempts[blockId] = 0;
         var request = new BlockRequest(blockId, _store.Height, _chain.Limits.MaxBlocksPerResponse);
-        _effects.Add(from is { Value: >= 0 } peer
-            ? new Reply(peer, request)
-            : new SendToValidator(NextPeer(0), request));
+        if (from is { Value: >= 0 } peer)
+        {
+            _fetchAttempts[blockId] = (0, _now, peer.Value);
+            _effects.Add(new Reply(peer, request));
+        }
+        else
+        {
+            var validator = ValidatorAfter(_self);
+            _fetchAttempts[blockId] = (0, _now, validator);
+            _effects.Add(new SendToValidator(validator, request));
+        }
     }
 
-    /// <summary>On each round timer, ask another validator for what is still missing; give up after every peer was asked twice.</summary>
-    private void RetryFetches()
+    /// <summary>
+    /// Ask another validator for what is still missing: all of it on a round timer, and otherwise each fetch whose answer
+    /// is overdue. A validator that follows the rounds from others' certificates never times out, and a request or
+    /// answer lost on a link that reset would otherwise be waited for forever. Give up after every peer was asked twice.
+    /// </summary>
+    private void RetryFetches(bool overdueOnly)
     {
-        foreach (var (blockId, attempts) in _fetchAttempts.ToList())
+        foreach (var (blockId, (attempts, sentAt, asked)) in _fetchAttempts.ToList())
         {
+            if (overdueOnly && _now - sentAt < _options.FetchRetryMs)
+            {
+                continue;
+            }
+
             if (attempts >= 2 * _chain.Validators.Count)
             {
                 _fetchAttempts.Remove(blockId);
                 continue;
             }
 
-            _fetchAttempts[blockId] = attempts + 1;
-            _effects.Add(new SendToValidator(NextPeer(attempts + 1), new BlockRequest(blockId, _store.Height, _chain.Limits.MaxBlocksPerResponse)));
+            var next = ValidatorAfter(asked);
+            _fetchAttempts[blockId] = (attempts + 1, _now, next);
+            _effects.Add(new SendToValidator(next, new BlockRequest(blockId, _store.Height, _chain.Limits.MaxBlocksPerResponse)));
         }
     }
 
-    private int NextPeer(int attempt)
+    /// <summary>The next validator after <paramref name="validator"/> in index order, never this one.</summary>
+    private int ValidatorAfter(int validator)
     {
         var n = _chain.Validators.Count;
-        var peer = (_self + 1 + (attempt % Math.Max(1, n - 1))) % n;
-        return peer == _self ? (peer + 1) % n : peer;
+        var next = (validator + 1) % n;
+        return next == _self && n > 1 ? (next + 1) % n : next;
     }
 
     private void OnBlockRequest(PeerId from, BlockRequest request) =>
@@ -911,10 +984,9 @@ public sealed class Replica
             }
         }
 
-        var lowest = _orphans.Values.OrderBy(b => b.Height).FirstOrDefault();
-        if (lowest is not null)
+        if (MissingAncestorOfHighQc() is { } missing)
         {
-            Fetch(lowest.ParentId, from);
+            Fetch(missing, from);
         }
 
         if (_tree.Contains(HighQc.BlockId))
@@ -932,6 +1004,33 @@ public sealed class Replica
         }
 
         TryPropose();
+    }
+
+    /// <summary>
+    /// The first block below the high QC's that is neither in the tree nor held as an orphan, or null when the chain
+    /// down to the tree is complete. Sync follows the certified chain, not the lowest orphan: an orphan of an
+    /// abandoned fork may have a parent no peer keeps any more, and asking for it again and again would stall sync for
+    /// good. When the orphans fill up, those off the certified chain make room.
+    /// </summary>
+    private Hash32? MissingAncestorOfHighQc()
+    {
+        var onChain = new HashSet<Hash32>();
+        var id = HighQc.BlockId;
+        while (_orphans.TryGetValue(id, out var orphan))
+        {
+            onChain.Add(id);
+            id = orphan.ParentId;
+        }
+
+        if (_orphans.Count >= _options.MaxOrphanBlocks)
+        {
+            foreach (var offChain in _orphans.Values.Where(b => !onChain.Contains(b.Id)).ToList())
+            {
+                RemoveOrphan(offChain);
+            }
+        }
+
+        return _tree.Contains(id) ? null : id;
     }
 
     private void Reject(PeerId from, string reason) => _effects.Add(new MessageRejected(from, reason));

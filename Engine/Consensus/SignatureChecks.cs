@@ -210,6 +210,7 @@ public sealed class SignatureChecks(ChainParameters chain, ISignatureVerifier ve
             () => proposal.LastRoundTc is { } tc ? CheckTc(tc) : Verdict.Accept),
         Vote vote => CheckVote(vote),
         TimeoutVote timeout => All(CheckTimeout(timeout), () => timeout.LastRoundTc is { } tc ? CheckTc(tc) : Verdict.Accept),
+        RoundSync sync => All(CheckQc(sync.HighQc), () => sync.LastRoundTc is { } tc ? CheckTc(tc) : Verdict.Accept),
         _ => Verdict.Accept,
     };
 

@@ -45,6 +45,7 @@ public sealed class WireSerializer : SerializerWithStringManifest
         Proposal => "P",
         Vote => "V",
         TimeoutVote => "T",
+        RoundSync => "RS",
         BlockRequest => "BQ",
         BlockResponse => "BR",
         _ => throw new SerializationException($"{o?.GetType().FullName ?? "null"} is not a wire message."),

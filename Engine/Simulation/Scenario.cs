@@ -87,6 +87,11 @@ public sealed record WorldConfig
 
     public long FlapUpMs { get; init; }
 
+    /// <summary>Until GST one correct validator's outbound links each go down for up to this long, independently, again and again; zero for none.</summary>
+    public long FlakyLinkDownMs { get; init; }
+
+    public long FlakyLinkUpMs { get; init; }
+
     /// <summary>From this height on, the chain's rounds and time are measured against the two bounds below; 0: not measured.</summary>
     public long MeasureFromHeight { get; init; }
 
@@ -192,6 +197,14 @@ public sealed record Scenario(string Name, string Description, Func<int, SimRand
                 // rounds, plus one lost to its first round as the next leader, before anyone suspects it: 5 or so. While
                 // no block commits the window stands still, so a run of rounds it leads costs more.
                 MaxSkippedRoundsPerCrash = 12,
+            }),
+        new("flaky-links", "one validator down for good and another's outbound links each failing for 0.4-1.5 s every 1-4 s for 10-20 s; certificates reach part of the network", (n, rng, mutation) =>
+            Config(n, mutation, OneDown(n, rng)) with
+            {
+                FlakyLinkDownMs = rng.Between(400, 1_500),
+                FlakyLinkUpMs = rng.Between(1_000, 4_000),
+                GstMs = rng.Between(10_000, 20_000),
+                CommitsAfterGst = 100,
             }),
         new("chaos", "loss, duplication, splits, crashes and f mixed Byzantine validators at once", (n, rng, mutation) =>
             Config(n, mutation, Roles(n, rng, NodeRole.EquivocatingLeader, NodeRole.RogueVoter, NodeRole.Twin)) with

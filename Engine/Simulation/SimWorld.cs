@@ -60,6 +60,7 @@ public sealed partial class SimWorld
     private readonly ThroughputMeter? _meter;
     private readonly SimInstance? _observer;
     private readonly SimInstance? _flapper;
+    private readonly FlakyLinks? _flakyLinks;
 
     public SimWorld(WorldConfig config, ulong seed, SimRandom rng, TextWriter? trace = null)
     {
@@ -99,10 +100,16 @@ public sealed partial class SimWorld
             _flapper = _rng.Pick(_instances.Where(i => i.Role == NodeRole.Correct).ToList());
         }
 
+        if (config.FlakyLinkDownMs > 0)
+        {
+            _flakyLinks = new FlakyLinks(_rng.Fork(), _rng.Pick(_instances.Where(i => i.Role == NodeRole.Correct).ToList()).Id,
+                config.FlakyLinkDownMs, config.FlakyLinkUpMs);
+        }
+
         if (config.MeasureFromHeight > 0)
         {
             _meter = new ThroughputMeter(config.MeasureFromHeight);
-            _observer = _instances.First(i => i.Role == NodeRole.Correct && i != _flapper);
+            _observer = _instances.First(i => i.Role == NodeRole.Correct && i != _flapper && i.Id != _flakyLinks?.Instance);
         }
 
         _partition = new int[_instances.Count];
@@ -404,14 +411,19 @@ public sealed partial class SimWorld
     };
 
     /// <summary>
-    /// The network: partitions first (a random split drops; a round's split holds messages until it ends), then
-    /// (before GST) loss and duplication, then a delay drawn per copy.
+    /// The network before GST: flaky links and partitions (a random split drops; a round's split holds messages until
+    /// it ends), loss and duplication; then a delay drawn per copy.
     /// </summary>
     private void Send(int from, int to, byte[] bytes, long round, long extraDelayMs = 0)
     {
         if (from == to)
         {
             Schedule(_now + 1, new SimEvent(EventKind.Deliver, to, from, bytes));
+            return;
+        }
+
+        if (!_healed && _flakyLinks?.Drops(from, to, _now) == true)
+        {
             return;
         }
 
@@ -707,6 +719,7 @@ public sealed partial class SimWorld
         Proposal p => $"proposal {p.Block} qc=r{p.Block.Header.Justify.Round}{(p.LastRoundTc is null ? "" : $" tc=r{p.LastRoundTc.Round}")}",
         Vote v => $"vote r{v.Round} for {v.BlockId.ToShortString()} by {v.Voter}",
         TimeoutVote t => $"timeout r{t.Round} hqc=r{t.HighQc.Round} by {t.Voter}",
+        RoundSync s => $"round sync qc=r{s.HighQc.Round}{(s.LastRoundTc is null ? "" : $" tc=r{s.LastRoundTc.Round}")}",
         BlockRequest r => $"block request {r.BlockId.ToShortString()} above h{r.KnownCommittedHeight}",
         BlockResponse r => $"block response {r.RequestedId.ToShortString()} with {r.Blocks.Count} blocks",
         _ => message.GetType().Name,

@@ -25,6 +25,14 @@ public sealed record TimeoutVote(long Round, QuorumCertificate HighQc, int Voter
     public TimeoutCertificate? LastRoundTc { get; init; }
 }
 
+/// <summary>
+/// The highest certificates of a validator ahead, sent back to a peer whose timeout or proposal shows it in an earlier
+/// round. Without it a validator that missed a QC (it went to some validators only) waits in the old round for a TC
+/// that cannot form, until the one ahead gives up its own round. The certificates certify themselves; the sender's
+/// word adds nothing.
+/// </summary>
+public sealed record RoundSync(QuorumCertificate HighQc, TimeoutCertificate? LastRoundTc) : ConsensusMessage;
+
 /// <summary>Ask a peer for a block and up to <see cref="MaxBlocks"/> of its ancestors above a committed height.</summary>
 public sealed record BlockRequest(Hash32 BlockId, long KnownCommittedHeight, int MaxBlocks) : ConsensusMessage;
 
