@@ -237,6 +237,16 @@ internal sealed class BenchNetwork : IAsyncDisposable
         throw new TimeoutException($"the validators were not all committing and connected within {limit.TotalSeconds:0} s ({observed}); logs in {_root}");
     }
 
+    /// <summary>Copies every process's log (validators and RPC system) into <paramref name="directory"/>.</summary>
+    public void CopyLogsTo(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        foreach (var log in Directory.EnumerateFiles(_root, "*.log"))
+        {
+            File.Copy(log, Path.Combine(directory, Path.GetFileName(log)), overwrite: true);
+        }
+    }
+
     /// <summary>kill -9 of validator <paramref name="validator"/> (0-based), as a crash.</summary>
     public void Kill(int validator)
     {

@@ -44,7 +44,10 @@ internal static class ClusterBenchmark
             ClusterResult result;
             try
             {
-                result = await RunOne(settings, command.SpeedProbe);
+                // A fault run's validator logs (status lines each second, connections, catch-up) are what explain its
+                // recovery figures, so they are kept beside the results.
+                var logs = settings.Fault is null ? null : Path.Combine(command.OutputDirectory, $"logs-run{results.Count + 1}");
+                result = await RunOne(settings, command.SpeedProbe, logs);
             }
             catch (Exception e) when (IsRunFailure(e))
             {
@@ -78,6 +81,7 @@ internal static class ClusterBenchmark
             if (result.Fault is { } figures)
             {
                 await output.WriteLineAsync($"row {row}: {result.Settings.Fault!.Describe()}:\n{FaultFigures.Header}\n{figures.Row()}");
+                await output.WriteLineAsync($"row {row}: the processes' logs: {Path.GetFullPath(Path.Combine(command.OutputDirectory, $"logs-run{row}"))}");
             }
 
             if (result.VerificationCeiling is { } ceiling)
@@ -136,7 +140,7 @@ internal static class ClusterBenchmark
         return 0;
     }
 
-    public static async Task<ClusterResult> RunOne(ClusterSettings settings, TimeSpan speedProbe)
+    public static async Task<ClusterResult> RunOne(ClusterSettings settings, TimeSpan speedProbe, string? keepLogsIn = null)
     {
         // Measured on the quiet machine, before the validators start and after they stop.
         var ceiling = settings.IsIdos ? VerificationCeiling.Measure(settings.Validators, CeilingMeasurement) : null;
@@ -147,6 +151,10 @@ internal static class ClusterBenchmark
             try
             {
                 result = await Measure(settings, network) with { VerificationCeiling = ceiling };
+                if (keepLogsIn is not null)
+                {
+                    network.CopyLogsTo(keepLogsIn);
+                }
             }
             catch (Exception e) when (IsRunFailure(e))
             {
