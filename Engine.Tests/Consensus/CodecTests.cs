@@ -10,7 +10,7 @@ public sealed class CodecTests
 {
     private readonly TestChain _t = new();
 
-    private static readonly string[] Kinds = ["proposal", "proposal-with-tc", "vote", "timeout", "timeout-with-tc", "round-sync", "round-sync-with-tc", "request", "response"];
+    private static readonly string[] Kinds = ["proposal", "proposal-with-tc", "proposal-with-failed-proposers", "vote", "timeout", "timeout-with-tc", "round-sync", "round-sync-with-tc", "request", "response"];
 
     public static TheoryData<string> MessageKinds => new(Kinds);
 
@@ -23,6 +23,7 @@ public sealed class CodecTests
         {
             "proposal" => _t.Propose(b1),
             "proposal-with-tc" => _t.Propose(b3, _t.Tc(2, 1)),
+            "proposal-with-failed-proposers" => _t.Propose(Block.FromParts(b3.Header with { FailedProposers = SignerBitmap.Create(_t.N, [2]) }, b3.Transactions), _t.Tc(2, 1)),
             "vote" => _t.Vote(2, b1.Id, 1),
             "timeout" => _t.Timeout(1, 2, _t.QcFor(b1)),
             "timeout-with-tc" => _t.Timeout(1, 3, _t.QcFor(b1)) with { LastRoundTc = _t.Tc(2, 1) },
@@ -100,6 +101,29 @@ public sealed class CodecTests
 
         Assert.Equal(proposal.Block.Id, ((Proposal)decoded!).Block.Id);
         Assert.True(((Proposal)decoded).Block.BodyMatchesHeader());
+    }
+
+    /// <summary>
+    /// Headers that name failed proposers are version 2, the others version 1, so a block stored before the field
+    /// existed keeps its id, and a version-2 header with none, a second encoding of a version-1 header, is refused.
+    /// </summary>
+    [Fact]
+    public void A_header_names_failed_proposers_in_version_2_only_and_version_2_without_them_is_refused()
+    {
+        var plain = ((Proposal)Sample("proposal")).Block;
+        var named = ((Proposal)Sample("proposal-with-failed-proposers")).Block;
+        Assert.Equal(1, ConsensusCodec.EncodeHeader(plain.Header)[0]);
+        Assert.Equal(2, ConsensusCodec.EncodeHeader(named.Header)[0]);
+        Assert.True(ConsensusCodec.TryDecodeBlock(ConsensusCodec.EncodeBlock(named), ConsensusLimits.Default, out var decoded, out var error), error);
+        Assert.Equal(named.Id, decoded.Id);
+        Assert.Equal(2, Assert.Single(SignerBitmap.Signers(decoded.Header.FailedProposers)));
+
+        var header = ConsensusCodec.EncodeHeader(plain.Header);
+        var body = ConsensusCodec.EncodeBlock(plain)[header.Length..];
+        byte[] emptyVersion2 = [2, .. header[1..], 0, 0, .. body];
+
+        Assert.False(ConsensusCodec.TryDecodeBlock(emptyVersion2, ConsensusLimits.Default, out _, out var refused));
+        Assert.Contains("without failed proposers", refused, StringComparison.Ordinal);
     }
 
     [Fact]

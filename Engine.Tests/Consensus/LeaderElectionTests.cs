@@ -106,6 +106,46 @@ public sealed class LeaderElectionTests
         Assert.All(rounds, r => Assert.Contains(behind.LeaderOf(r), ahead.PlausibleLeaders(r, [])));
     }
 
+    /// <summary>
+    /// A validator that votes but whose round produced no block (proposals refused for a clock ahead, say) is named
+    /// as a failed proposer: it leads rarely while the window holds that, more often than one that is down, and
+    /// shares the rounds again once the window has moved past it.
+    /// </summary>
+    [Fact]
+    public void A_validator_named_as_a_failed_proposer_leads_rarely_until_the_window_moves_past_it()
+    {
+        var blocks = Chain(40, proposers: h => (int)(h % 3), signers: h => h % 2 == 0 ? [1, 2, 3] : [0, 2, 3], failed: h => h == 38 ? [2] : []);
+        var election = Elect(blocks.Take(39));
+        var rounds = Enumerable.Range(40 + Policy.ExcludeRounds, 3_000).Select(r => election.LeaderOf(r)).ToList();
+
+        Assert.InRange(rounds.Count(l => l == 2), 1, 40);
+        Assert.True(election.IsActive(2));
+
+        var moved = Elect(Chain(60, proposers: h => (int)(h % 3), signers: h => h % 2 == 0 ? [1, 2, 3] : [0, 2, 3], failed: h => h == 38 ? [2] : []));
+        var later = Enumerable.Range(61 + Policy.ExcludeRounds, 3_000).Select(r => moved.LeaderOf(r)).ToList();
+        Assert.All(Enumerable.Range(0, 4), v => Assert.InRange(later.Count(l => l == v), 600, 900));
+    }
+
+    [Fact]
+    public void A_block_names_the_leaders_of_the_rounds_its_chain_skipped_as_every_validator_computes_them()
+    {
+        var blocks = Chain(40, proposers: h => (int)(h % 4), signers: h => h % 3 == 0 ? [1, 2, 3] : [0, 1, 2]);
+        var committed = Elect(blocks.Take(38));
+        var fromPath = Elect(blocks.Take(30));
+        var parent = blocks[37];
+
+        Assert.Empty(committed.FailedProposers(parent.Round, parent.Round + 1, []));
+        var named = committed.FailedProposers(parent.Round, parent.Round + 4, []);
+        var skipped = Enumerable.Range(1, 3).Select(i => committed.LeaderOf(parent.Round + i)).ToHashSet();
+        Assert.Equal(skipped.Order(), SignerBitmap.Signers(named));
+        Assert.Equal(named, fromPath.FailedProposers(parent.Round, parent.Round + 4, blocks[30..38]));
+
+        var afterStall = committed.FailedProposers(parent.Round, parent.Round + 1_000, []);
+        var lastRounds = Enumerable.Range(1_000 - LeaderReputationPolicy.MaxFailedRounds, LeaderReputationPolicy.MaxFailedRounds)
+            .Select(i => Elect(blocks.Take(38)).LeaderOf(parent.Round + i)).ToHashSet();
+        Assert.Equal(lastRounds.Order(), SignerBitmap.Signers(afterStall));
+    }
+
     [Fact]
     public void A_policy_outside_its_bounds_is_refused()
     {
@@ -126,7 +166,7 @@ public sealed class LeaderElectionTests
     }
 
     /// <summary>Committed blocks of consecutive rounds from genesis, each QC signed by the given validators.</summary>
-    private List<Block> Chain(int length, Func<long, int> proposers, Func<long, int[]> signers)
+    private List<Block> Chain(int length, Func<long, int> proposers, Func<long, int[]> signers, Func<long, int[]>? failed = null)
     {
         var blocks = new List<Block>();
         var parent = _t.Chain.GenesisBlock;
@@ -134,6 +174,11 @@ public sealed class LeaderElectionTests
         {
             var justify = height == 1 ? _t.Chain.GenesisQc : _t.QcFor(parent, signers(height));
             parent = _t.Block(height, parent, justify, proposer: proposers(height));
+            if (failed?.Invoke(height) is { Length: > 0 } named)
+            {
+                parent = Block.FromParts(parent.Header with { FailedProposers = SignerBitmap.Create(_t.N, named) }, parent.Transactions);
+            }
+
             blocks.Add(parent);
         }
 

@@ -255,6 +255,21 @@ public sealed class ReplicaTests
         Assert.Equal(1, replica.CurrentRound);
     }
 
+    /// <summary>The failed proposers follow from the block's ancestry; a leader that names others gets no vote.</summary>
+    [Fact]
+    public void A_proposal_that_names_other_failed_proposers_than_its_ancestry_makes_is_not_voted_for()
+    {
+        var replica = _t.Replica(0);
+        replica.Start(Now);
+        var b3 = _t.Block(3, _t.Chain.GenesisBlock, _t.Chain.GenesisQc);
+        var misnamed = Block.FromParts(b3.Header with { FailedProposers = SignerBitmap.Create(_t.N, [0]) }, b3.Transactions);
+
+        var effects = replica.OnMessage(Peer, _t.Propose(misnamed, _t.Tc(2, 0)), Now);
+
+        Assert.Contains(Rejections(effects), r => r.Contains("names failed proposers [0]", StringComparison.Ordinal));
+        Assert.DoesNotContain(effects, e => e is SendToValidator { Message: Vote } or Broadcast { Message: Vote });
+    }
+
     [Fact]
     public void A_timeout_with_a_forged_tc_or_a_tc_of_another_round_is_rejected_and_moves_nobody()
     {

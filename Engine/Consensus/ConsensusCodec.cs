@@ -11,7 +11,10 @@ namespace IdOS.Akka.Engine.Consensus;
 public static class ConsensusCodec
 {
     public const byte WireVersion = 1;
+    // Version 2 adds the failed proposers; a header without any is written as version 1, so that every header has
+    // exactly one encoding and blocks stored before the field existed keep their ids.
     private const byte HeaderVersion = 1;
+    private const byte HeaderVersionWithFailedProposers = 2;
     private const int SignatureSize = Ed25519PrivateKey.SignatureSize;
 
     private enum Tag : byte
@@ -240,7 +243,8 @@ public static class ConsensusCodec
     };
 
     private static int HeaderSize(BlockHeader header) =>
-        1 + 8 + 8 + QcSize(header.Justify) + 2 + 8 + Hash32.Size + 4 + 8 + Hash32.Size;
+        1 + 8 + 8 + QcSize(header.Justify) + 2 + 8 + Hash32.Size + 4 + 8 + Hash32.Size
+        + (header.FailedProposers.Length == 0 ? 0 : 2 + header.FailedProposers.Length);
 
     private static int QcSize(QuorumCertificate qc) => Hash32.Size + 8 + 2 + qc.Signers.Length + 2 + SignatureBytes(qc.Signatures, 0);
 
@@ -317,7 +321,8 @@ public static class ConsensusCodec
 
     private static void WriteHeader(CanonicalWriter writer, BlockHeader header)
     {
-        writer.WriteU8(HeaderVersion);
+        var withFailed = header.FailedProposers.Length > 0;
+        writer.WriteU8(withFailed ? HeaderVersionWithFailedProposers : HeaderVersion);
         writer.WriteU63(header.Round);
         writer.WriteU63(header.Height);
         WriteQc(writer, header.Justify);
@@ -327,6 +332,10 @@ public static class ConsensusCodec
         writer.WriteU32(header.TxCount);
         writer.WriteU63(header.ExecutedHeight);
         writer.WriteHash(header.ExecutedAppHash);
+        if (withFailed)
+        {
+            writer.WriteShortBytes(header.FailedProposers);
+        }
     }
 
     // Indexed loops: a foreach over an IReadOnlyList allocates an enumerator, and encoding is on every message's path.
@@ -419,12 +428,12 @@ public static class ConsensusCodec
     private static BlockHeader ReadHeader(ref CanonicalReader reader)
     {
         var version = reader.ReadU8();
-        if (version != HeaderVersion)
+        if (version is not (HeaderVersion or HeaderVersionWithFailedProposers))
         {
             throw new MalformedMessageException($"unknown block header version {version}");
         }
 
-        return new BlockHeader(
+        var header = new BlockHeader(
             Round: reader.ReadU63("round"),
             Height: reader.ReadU63("height"),
             Justify: ReadQc(ref reader),
@@ -434,6 +443,15 @@ public static class ConsensusCodec
             TxCount: reader.ReadU32(int.MaxValue, "header transaction count"),
             ExecutedHeight: reader.ReadU63("executed height"),
             ExecutedAppHash: reader.ReadHash());
+        if (version == HeaderVersion)
+        {
+            return header;
+        }
+
+        var failed = reader.ReadShortBytes(ValidatorSet.MaxValidators / 8, "failed proposers bitmap");
+        return failed.Length == 0
+            ? throw new MalformedMessageException("block header of version 2 without failed proposers; such a header is written as version 1")
+            : header with { FailedProposers = failed };
     }
 
     private static QuorumCertificate ReadQc(ref CanonicalReader reader)

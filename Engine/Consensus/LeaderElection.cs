@@ -27,10 +27,19 @@ public sealed record LeaderReputationPolicy(int WindowBlocks, int ExcludeRounds)
     /// <summary>
     /// Weights of validators that did and did not take part in the window. A round a crashed validator leads costs a
     /// round timer, about a hundred healthy rounds, so it must come up far less often than that: here once in about
-    /// 3 x 10,000 rounds with one of four down, well under 1% of the time.
+    /// 3 x 10,000 rounds with one of four down, well under 1% of the time. A validator that takes part but whose round
+    /// in the window produced no block (its proposals refused, say for a clock ahead, or lost) weighs in between: it
+    /// leads rarely until the window has moved past the failure, and still far more often than one that is down.
     /// </summary>
     public const int ActiveWeight = 10_000;
+    public const int FailedWeight = 100;
     public const int InactiveWeight = 1;
+
+    /// <summary>
+    /// A block names the leaders of at most this many rounds before it: after a long stall the last leaders are the
+    /// ones that failed most recently, and computing thousands of leaders for one block would cost every voter.
+    /// </summary>
+    public const int MaxFailedRounds = 16;
 
     public static LeaderReputationPolicy Off { get; } = new(0, 0);
 
@@ -61,9 +70,10 @@ public sealed record LeaderReputationPolicy(int WindowBlocks, int ExcludeRounds)
 /// <summary>
 /// Leader(r) from the committed chain (rule 9). The anchor of round r is the last committed block at least
 /// <see cref="LeaderReputationPolicy.ExcludeRounds"/> rounds before r; over the window of committed blocks ending at
-/// it, validators that proposed a block or signed a QC weigh <see cref="LeaderReputationPolicy.ActiveWeight"/> and the
-/// others <see cref="LeaderReputationPolicy.InactiveWeight"/>, and the leader is drawn by those weights with a seed of
-/// the round and the anchor's id. While the chain is shorter than the window, and when the policy is off, leaders
+/// it, validators that proposed a block or signed a QC weigh <see cref="LeaderReputationPolicy.ActiveWeight"/>, less
+/// (<see cref="LeaderReputationPolicy.FailedWeight"/>) when a block of the window names them as failed proposers and
+/// at most f validators are so named, and the others <see cref="LeaderReputationPolicy.InactiveWeight"/>; the leader
+/// is drawn by those weights with a seed of the round and the anchor's id. While the chain is shorter than the window, and when the policy is off, leaders
 /// rotate in genesis order. Only liveness depends on it: a validator that has not committed up to the anchor yet may
 /// compute another leader than the others, which is why it then takes any of the <see cref="PlausibleLeaders"/>.
 /// </summary>
@@ -178,8 +188,7 @@ public sealed class LeaderElection
             return leaders;
         }
 
-        var entries = new List<Entry>(_recent);
-        entries.AddRange(uncommittedPath.Where(b => _recent.Count == 0 || b.Height > _recent[^1].Height).Select(EntryOf));
+        var entries = WithUncommitted(uncommittedPath);
         var ownAnchor = _recent.FindLastIndex(e => e.Round <= round - _policy.ExcludeRounds);
         for (var anchor = Math.Max(0, ownAnchor - PlausibleCommittedAnchors); anchor < entries.Count; anchor++)
         {
@@ -192,7 +201,41 @@ public sealed class LeaderElection
         return leaders;
     }
 
-    private static Entry EntryOf(Block block) => new(block.Height, block.Round, block.Id, block.Header.Proposer, block.Header.Justify.Signers);
+    /// <summary>
+    /// The leaders of the rounds after <paramref name="parentRound"/> and before <paramref name="round"/> (the last
+    /// <see cref="LeaderReputationPolicy.MaxFailedRounds"/> of them), as a block of <paramref name="round"/> on top of
+    /// <paramref name="pathToParent"/> names them: drawn from that chain taken as committed up to the parent, so that
+    /// the answer depends on the block's ancestry alone, and the proposer and every voter compute the same one. Empty
+    /// with plain rotation, where nobody reads it.
+    /// </summary>
+    public byte[] FailedProposers(long parentRound, long round, IReadOnlyList<Block> pathToParent)
+    {
+        ArgumentNullException.ThrowIfNull(pathToParent);
+        var first = Math.Max(parentRound + 1, round - LeaderReputationPolicy.MaxFailedRounds);
+        if (!UsesReputation || first >= round)
+        {
+            return [];
+        }
+
+        var entries = WithUncommitted(pathToParent);
+        var failed = new List<int>();
+        for (var skipped = first; skipped < round; skipped++)
+        {
+            failed.Add(Draw(entries, entries.FindLastIndex(e => e.Round <= skipped - _policy.ExcludeRounds), skipped));
+        }
+
+        return SignerBitmap.Create(_validators.Count, failed);
+    }
+
+    private List<Entry> WithUncommitted(IReadOnlyList<Block> uncommittedPath)
+    {
+        var entries = new List<Entry>(_recent);
+        entries.AddRange(uncommittedPath.Where(b => _recent.Count == 0 || b.Height > _recent[^1].Height).Select(EntryOf));
+        return entries;
+    }
+
+    private static Entry EntryOf(Block block) =>
+        new(block.Height, block.Round, block.Id, block.Header.Proposer, block.Header.Justify.Signers, block.Header.FailedProposers);
 
     private int Compute(long round) => Draw(_recent, _recent.FindLastIndex(e => e.Round <= round - _policy.ExcludeRounds), round);
 
@@ -205,10 +248,26 @@ public sealed class LeaderElection
         }
 
         var weights = new long[_validators.Count];
+        var failed = 0;
+        for (var v = 0; v < weights.Length; v++)
+        {
+            weights[v] = !IsActiveIn(entries, v, start, end) ? LeaderReputationPolicy.InactiveWeight
+                : FailedIn(entries, v, start, end) ? LeaderReputationPolicy.FailedWeight
+                : LeaderReputationPolicy.ActiveWeight;
+            failed += weights[v] == LeaderReputationPolicy.FailedWeight ? 1 : 0;
+        }
+
+        // More than f failed proposers is no one's fault in particular (a partition, a stall): weighing them all down
+        // would hand the rounds to whoever happened not to lead in the window, and should that one be the validator
+        // whose proposals nobody takes (a clock ahead), the chain would stall with the window frozen behind it.
         long total = 0;
         for (var v = 0; v < weights.Length; v++)
         {
-            weights[v] = IsActiveIn(entries, v, start, end) ? LeaderReputationPolicy.ActiveWeight : LeaderReputationPolicy.InactiveWeight;
+            if (failed > _validators.MaxFaulty && weights[v] == LeaderReputationPolicy.FailedWeight)
+            {
+                weights[v] = LeaderReputationPolicy.ActiveWeight;
+            }
+
             total += weights[v];
         }
 
@@ -259,5 +318,18 @@ public sealed class LeaderElection
         return false;
     }
 
-    private readonly record struct Entry(long Height, long Round, Hash32 Id, int Proposer, byte[] Signers);
+    private static bool FailedIn(List<Entry> entries, int validator, int start, int end)
+    {
+        for (var i = start; i <= end; i++)
+        {
+            if (SignerBitmap.IsSet(entries[i].FailedProposers, validator))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private readonly record struct Entry(long Height, long Round, Hash32 Id, int Proposer, byte[] Signers, byte[] FailedProposers);
 }

@@ -416,7 +416,7 @@ public sealed class Replica
             _effects.Add(new PersistBlock(block));
         }
 
-        if (!CheckAppHashClaim(block))
+        if (!CheckAppHashClaim(block) || !CheckFailedProposers(block, from))
         {
             return;
         }
@@ -459,6 +459,24 @@ public sealed class Replica
         {
             _effects.Add(new SendToValidator(next, vote));
         }
+    }
+
+    /// <summary>
+    /// The failed proposers a block names follow from its ancestry (rule 9), so a leader that names others, to keep a
+    /// rival from leading or itself from being weighed down, gets no vote.
+    /// </summary>
+    private bool CheckFailedProposers(Block block, PeerId from)
+    {
+        var parent = _tree.Get(block.ParentId)!;
+        var expected = _leaders.FailedProposers(parent.Round, block.Round, parent.Id == _tree.Root.Id ? [] : _tree.PathFromRoot(parent));
+        if (expected.AsSpan().SequenceEqual(block.Header.FailedProposers))
+        {
+            return true;
+        }
+
+        Reject(from, $"proposal for round {block.Round} names failed proposers [{string.Join(", ", SignerBitmap.Signers(block.Header.FailedProposers))}]; "
+            + $"its ancestry makes them [{string.Join(", ", SignerBitmap.Signers(expected))}]");
+        return false;
     }
 
     /// <summary>
@@ -798,7 +816,8 @@ public sealed class Replica
             Math.Max(_now, parent.Header.Timestamp + 1),
             transactions,
             _store.Height,
-            _app.AppHash);
+            _app.AppHash,
+            _leaders.FailedProposers(parent.Round, round, uncommitted));
         var proposal = new Proposal(block, _key.Sign(_chain.Domain.Proposal(block.Id)), needsTc ? _lastRoundTc : null);
         _proposedRound = round;
         _firstProposalByRound[round] = proposal;

@@ -7,6 +7,8 @@ namespace IdOS.Akka.Engine.Consensus;
 /// The signed part of a block. <see cref="Justify"/> certifies the parent, so the parent id is its block id.
 /// <see cref="TxRoot"/> commits to the transactions so that a body can be pruned and the chain still verifies.
 /// <see cref="ExecutedHeight"/> and <see cref="ExecutedAppHash"/> are the leader's latest executed state.
+/// <see cref="FailedProposers"/> names the leaders of the rounds between the parent's and this one, which produced no
+/// block on this chain; leader reputation weighs them down (rule 9).
 /// </summary>
 public sealed record BlockHeader(
     long Round,
@@ -21,6 +23,9 @@ public sealed record BlockHeader(
 {
     /// <summary>Genesis has no proposer; no validator index can take this value.</summary>
     public const int NoProposer = ushort.MaxValue;
+
+    /// <summary>A validator bitmap (see <see cref="SignerBitmap"/>); empty when the parent's round is the one before.</summary>
+    public byte[] FailedProposers { get; init; } = [];
 
     public Hash32 ParentId => Justify.BlockId;
 }
@@ -65,11 +70,12 @@ public sealed class Block
         long timestamp,
         IReadOnlyList<byte[]> transactions,
         long executedHeight,
-        Hash32 executedAppHash)
+        Hash32 executedAppHash,
+        byte[]? failedProposers = null)
     {
         var hashes = HashTransactions(transactions);
         var header = new BlockHeader(round, height, justify, proposer, timestamp, MerkleTree.Root(hashes), transactions.Count,
-            executedHeight, executedAppHash);
+            executedHeight, executedAppHash) { FailedProposers = failedProposers ?? [] };
         return FromParts(header, transactions, hashes);
     }
 
