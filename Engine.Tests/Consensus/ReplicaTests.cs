@@ -162,11 +162,7 @@ public sealed class ReplicaTests
     [Fact]
     public void A_timeout_carries_the_tc_its_round_was_entered_by_and_a_validator_behind_follows_it()
     {
-        var ahead = _t.Replica(1);
-        ahead.Start(Now);
-        ahead.OnMessage(new PeerId(0), _t.Timeout(0, 1, _t.Chain.GenesisQc), Now);
-        ahead.OnMessage(new PeerId(2), _t.Timeout(2, 1, _t.Chain.GenesisQc), Now);
-        Assert.Equal(2, ahead.CurrentRound);
+        var ahead = InRoundTwoByTc();
 
         var timedOut = ahead.OnTimer(2, Now + 2_000);
         var sent = Assert.IsType<TimeoutVote>(Assert.Single(timedOut.OfType<Broadcast>()).Message);
@@ -219,11 +215,7 @@ public sealed class ReplicaTests
     [Fact]
     public void A_validator_that_entered_its_round_by_a_tc_answers_a_proposal_from_an_earlier_round_with_that_tc()
     {
-        var ahead = _t.Replica(1);
-        ahead.Start(Now);
-        ahead.OnMessage(new PeerId(0), _t.Timeout(0, 1, _t.Chain.GenesisQc), Now);
-        ahead.OnMessage(new PeerId(2), _t.Timeout(2, 1, _t.Chain.GenesisQc), Now);
-        Assert.Equal(2, ahead.CurrentRound);
+        var ahead = InRoundTwoByTc();
 
         var answered = ahead.OnMessage(Peer, _t.Propose(B1), Now);
         var sync = Assert.IsType<RoundSync>(Assert.Single(answered.OfType<Reply>()).Message);
@@ -539,6 +531,17 @@ public sealed class ReplicaTests
         var retry = Assert.Single(overdue.OfType<SendToValidator>(), e => e.Message is BlockRequest);
         Assert.Equal(B1.Id, ((BlockRequest)retry.Message).BlockId);
         Assert.NotEqual(Peer.Value, retry.Validator);
+    }
+
+    /// <summary>Validator 1, in round 2 by the TC of round 1 it formed from its own timeout and those of 0 and 2.</summary>
+    private Replica InRoundTwoByTc()
+    {
+        var replica = _t.Replica(1);
+        replica.Start(Now);
+        replica.OnMessage(new PeerId(0), _t.Timeout(0, 1, _t.Chain.GenesisQc), Now);
+        replica.OnMessage(new PeerId(2), _t.Timeout(2, 1, _t.Chain.GenesisQc), Now);
+        Assert.Equal(2, replica.CurrentRound);
+        return replica;
     }
 
     private static IEnumerable<BlockRequest> Requests(IEnumerable<ReplicaEffect> effects) =>

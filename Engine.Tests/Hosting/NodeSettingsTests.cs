@@ -160,7 +160,7 @@ public sealed class NodeSettingsTests : IDisposable
 
         var error = Assert.Throws<ConfigurationException>(() => NodeSettings.Load(config));
 
-        Assert.Contains("leader election reads the last 28 committed blocks", error.Message, StringComparison.Ordinal);
+        Assert.Contains("leader election reads the last 31 committed blocks", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -102,7 +102,9 @@ public sealed class LeaderElection
 
         _validators = validators;
         _policy = policy;
-        _capacity = policy.WindowBlocks + policy.ExcludeRounds + 2;
+        // The anchors PlausibleLeaders tries reach PlausibleCommittedAnchors blocks below a round's own, each with a
+        // full window behind it.
+        _capacity = policy.WindowBlocks + policy.ExcludeRounds + 2 + PlausibleCommittedAnchors;
     }
 
     /// <summary>A fixed leader cycle (the simulator's Twins worlds) overrides reputation.</summary>
