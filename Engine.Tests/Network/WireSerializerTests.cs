@@ -24,6 +24,8 @@ public sealed class WireSerializerTests() : global::Akka.TestKit.Xunit2.TestKit(
         yield return _t.Propose(b3, _t.Tc(2, 1));
         yield return _t.Vote(1, b1.Id, 1);
         yield return _t.Timeout(2, 2, _t.QcFor(b1));
+        yield return new RoundSync(_t.QcFor(b1), _t.Tc(2, 1));
+        yield return _t.Propose(Block.FromParts(b3.Header with { FailedProposers = SignerBitmap.Create(_t.N, [2]) }, b3.Transactions), _t.Tc(2, 1));
         yield return new BlockRequest(b1.Id, 0, 64);
         yield return new BlockResponse(b3.Id, [b3, b1]);
     }
