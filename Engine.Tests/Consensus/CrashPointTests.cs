@@ -20,30 +20,55 @@ public sealed class CrashPointTests
     [Fact]
     public void A_crash_after_any_effect_of_validator_0_never_makes_it_sign_twice_and_the_chain_goes_on()
     {
-        var effects = Run(crashAfter: int.MaxValue, keepSafetyState: true).EffectsOf0;
+        var effects = Run(crashAfter: int.MaxValue, SafetyWrites.All).EffectsOf0;
         Assert.True(effects > 60, $"only {effects} effects to sweep");
 
         for (var crashAfter = 0; crashAfter < effects; crashAfter++)
         {
-            var outcome = Run(crashAfter, keepSafetyState: true);
+            var outcome = Run(crashAfter, SafetyWrites.All);
 
             Assert.True(outcome.Crashed, $"no crash after effect {crashAfter}");
             Assert.Null(outcome.DoubleSign);
         }
     }
 
-    /// <summary>Positive control: a validator that loses its safety state in the crash is caught signing twice.</summary>
+    /// <summary>
+    /// Positive control: a validator whose safety state stops reaching the disk after its first write (an fsync that
+    /// lies) restarts from a stale journal and is caught signing twice.
+    /// </summary>
     [Fact]
-    public void Without_the_persisted_safety_state_the_sweep_catches_a_double_signature()
+    public void With_a_stale_safety_state_the_sweep_catches_a_double_signature()
     {
-        var effects = Run(crashAfter: int.MaxValue, keepSafetyState: true).EffectsOf0;
+        var effects = Run(crashAfter: int.MaxValue, SafetyWrites.All).EffectsOf0;
 
-        var caught = Enumerable.Range(0, effects).Select(k => Run(k, keepSafetyState: false).DoubleSign).FirstOrDefault(d => d is not null);
+        var caught = Enumerable.Range(0, effects).Select(k => Run(k, SafetyWrites.FirstOnly).DoubleSign).FirstOrDefault(d => d is not null);
 
         Assert.NotNull(caught);
     }
 
-    private (int EffectsOf0, bool Crashed, string? DoubleSign) Run(int crashAfter, bool keepSafetyState)
+    /// <summary>
+    /// With nothing journaled at all (a data folder emptied) the validator knows it knows nothing, and the empty-journal
+    /// guard (rule 12) keeps it from signing twice after a crash at any point.
+    /// </summary>
+    [Fact]
+    public void With_no_safety_state_at_all_the_empty_journal_guard_keeps_it_from_signing_twice()
+    {
+        var effects = Run(crashAfter: int.MaxValue, SafetyWrites.All).EffectsOf0;
+
+        for (var crashAfter = 0; crashAfter < effects; crashAfter++)
+        {
+            Assert.Null(Run(crashAfter, SafetyWrites.None).DoubleSign);
+        }
+    }
+
+    private enum SafetyWrites
+    {
+        All,
+        FirstOnly,
+        None,
+    }
+
+    private (int EffectsOf0, bool Crashed, string? DoubleSign) Run(int crashAfter, SafetyWrites writesOf0)
     {
         var disks = Enumerable.Range(0, 4).Select(_ => new Disk()).ToArray();
         var replicas = Enumerable.Range(0, 4).Select(i => Boot(i, disks[i])).ToArray();
@@ -67,7 +92,7 @@ public sealed class CrashPointTests
 
                 switch (effect)
                 {
-                    case PersistSafetyState persist when keepSafetyState || who != 0:
+                    case PersistSafetyState persist when who != 0 || writesOf0 == SafetyWrites.All || (writesOf0 == SafetyWrites.FirstOnly && disks[0].Safety is null):
                         disks[who].Safety = ConsensusCodec.EncodeSafetyState(persist.State);
                         break;
                     case PersistBlock keep:

@@ -32,7 +32,8 @@ public sealed class DeadLeaderTests
     [Fact]
     public void Without_a_missed_round_the_vote_goes_to_the_next_leader_alone()
     {
-        var replica = _t.Replica(3);
+        // It has voted through round 3, so its journal vouches for round 4 (an empty one would hold the vote: rule 12).
+        var replica = _t.Replica(3, SafetyState.Initial(_t.Chain) with { LastVotedRound = 3 });
 
         var effects = replica.OnMessage(Peer, RoundFourProposal(), Now);
 

@@ -59,6 +59,7 @@ public sealed class Replica
     private readonly SortedDictionary<long, (Proposal Proposal, PeerId From)> _awaitingParent = [];
     private readonly SortedDictionary<long, (Proposal Proposal, PeerId From)> _awaitingLeader = [];
     private readonly LeaderElection _leaders;
+    private EmptyJournalGuard? _journalGuard;
 
     // Rule 10: validators whose last round here ended in a timeout without their part (a proposal, or the QC of the
     // round before they lead); a vote for the round before one of them leads goes to every validator.
@@ -111,6 +112,7 @@ public sealed class Replica
         _votes = new VoteAggregator(chain.Validators);
         _timeouts = new TimeoutAggregator(chain.Validators);
         _leaders = new LeaderElection(chain.Validators, chain.LeaderReputation);
+        _journalGuard = EmptyJournalGuard.IsNeeded(safetyState, chain.Validators) ? new EmptyJournalGuard(chain.Validators, self) : null;
         Mempool = new Mempool(_options.MempoolMaxTransactions, _options.MempoolMaxBytes, chain.Limits.MaxTransactionBytes);
 
         // A transaction in the mempool is not committed: admission asks the store, committing removes it, and what an
@@ -321,6 +323,8 @@ public sealed class Replica
             return;
         }
 
+        _journalGuard?.Heard(block.Header.Proposer, block.Round);
+
         // The certificates stand whoever sent them: a validator that is behind commits what they prove first, and
         // only then judges the leader of the round, from the chain it has now.
         AdvanceWith(block.Header.Justify, from);
@@ -433,11 +437,19 @@ public sealed class Replica
             return;
         }
 
+        if (_journalGuard?.MayVoteIn(block.Round) == false)
+        {
+            return;
+        }
+
         var decision = _safety.VoteFor(proposal);
         if (decision.Message is not { } vote)
         {
             return;
         }
+
+        // Journaled from here on (the persist effect comes before the vote leaves).
+        _journalGuard = null;
 
         _checks.OwnVote(vote);
         if (decision.StateChanged)
@@ -524,6 +536,8 @@ public sealed class Replica
             return;
         }
 
+        _journalGuard?.Heard(vote.Voter, vote.Round);
+
         var (qc, evidence) = _votes.Add(vote);
         if (evidence is not null)
         {
@@ -554,6 +568,8 @@ public sealed class Replica
             Reject(from, verdict.Reason!);
             return;
         }
+
+        _journalGuard?.Heard(timeout.Voter, timeout.Round);
 
         if (timeout.LastRoundTc is { } tc)
         {
@@ -765,7 +781,8 @@ public sealed class Replica
     private void TryPropose()
     {
         var round = CurrentRound;
-        if (_leaders.LeaderOf(round) != _self || _proposedRound >= round || _safety.State.LastVotedRound >= round)
+        if (_leaders.LeaderOf(round) != _self || _proposedRound >= round || _safety.State.LastVotedRound >= round
+            || _journalGuard?.MayVoteIn(round) == false)
         {
             return;
         }
