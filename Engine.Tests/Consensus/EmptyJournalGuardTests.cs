@@ -61,7 +61,7 @@ public sealed class EmptyJournalGuardTests
         eighth.AddRange(replica.OnMessage(new PeerId(0), new BlockResponse(b1.Id, [b1]), Now));
         Assert.DoesNotContain(eighth, IsVote);
 
-        replica.OnMessage(new PeerId(3), four.Timeout(3, 8, four.QcFor(b1)), Now);
+        replica.OnMessage(new PeerId(3), four.Timeout(3, 8, four.QcFor(b1)) with { LastRoundTc = four.Tc(7, 1) }, Now);
         var ninth = replica.OnMessage(new PeerId(1), four.Propose(four.Block(9, b1), four.Tc(8, 1)), Now);
         Assert.DoesNotContain(ninth, IsVote);
 

@@ -536,8 +536,6 @@ public sealed class Replica
             return;
         }
 
-        _journalGuard?.Heard(vote.Voter, vote.Round);
-
         var (qc, evidence) = _votes.Add(vote);
         if (evidence is not null)
         {
@@ -569,7 +567,11 @@ public sealed class Replica
             return;
         }
 
-        _journalGuard?.Heard(timeout.Voter, timeout.Round);
+        // Only a timeout its certificates place in its round counts: a faulty validator can sign one for any round.
+        if (timeout.HighQc.Round + 1 == timeout.Round || timeout.LastRoundTc?.Round + 1 == timeout.Round)
+        {
+            _journalGuard?.Heard(timeout.Voter, timeout.Round);
+        }
 
         if (timeout.LastRoundTc is { } tc)
         {
