@@ -609,7 +609,12 @@ public sealed partial class SimWorld
 
         var height = instance.Store.Height;
         var app = new HashChainStateMachine(height, height == 0 ? _chain.GenesisAppHash : instance.Store.AppHashAt(height)!.Value);
-        var options = new ReplicaOptions { Pacemaker = _config.Pacemaker, Mutation = instance.Role == NodeRole.Correct ? _config.Mutation : ProtocolMutation.None };
+        var options = new ReplicaOptions
+        {
+            Pacemaker = _config.Pacemaker,
+            Mutation = instance.Role == NodeRole.Correct ? _config.Mutation : ProtocolMutation.None,
+            GuardEmptyJournal = false,
+        };
         foreach (var committed in instance.PendingBlocks.Values.Where(b => b.Height <= height).ToList())
         {
             instance.PendingBlocks.Remove(committed.Id);
