@@ -198,7 +198,7 @@ public sealed record Scenario(string Name, string Description, Func<int, SimRand
                 // no block commits the window stands still, so a run of rounds it leads costs more.
                 MaxSkippedRoundsPerCrash = 12,
             }),
-        new("flaky-links", "one validator down for good and another's outbound links each failing for 0.4-1.5 s every 1-4 s for 10-20 s; certificates reach part of the network", (n, rng, mutation) =>
+        new("flaky-links", "one validator down for good and another's outbound links each failing and recovering on their own (down up to 0.4-1.5 s, up up to 1-4 s at a time) for 10-20 s; certificates reach part of the network", (n, rng, mutation) =>
             Config(n, mutation, OneDown(n, rng)) with
             {
                 FlakyLinkDownMs = rng.Between(400, 1_500),
