@@ -489,6 +489,12 @@ public sealed class Replica
     /// </summary>
     private bool CheckFailedProposers(Block block, PeerId from)
     {
+        // The common case, a block on its parent's round, skips no round and names nobody: no path to build.
+        if (block.Header.Justify.Round + 1 == block.Round && block.Header.FailedProposers.Length == 0)
+        {
+            return true;
+        }
+
         var parent = _tree.Get(block.ParentId)!;
         var expected = _leaders.FailedProposers(parent.Round, block.Round, parent.Id == _tree.Root.Id ? [] : _tree.PathFromRoot(parent));
         if (expected.AsSpan().SequenceEqual(block.Header.FailedProposers))
