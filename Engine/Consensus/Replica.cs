@@ -306,7 +306,8 @@ public sealed class Replica
             RetryAwaitingLeader();
         }
 
-        if (_fetchAttempts.Count > 0)
+        // Every step passes here, block responses during a catch-up included: look before copying the fetches.
+        if (_fetchAttempts.Count > 0 && _fetchAttempts.Values.Any(f => _now - f.SentAt >= _options.FetchRetryMs))
         {
             RetryFetches(overdueOnly: true);
         }
@@ -912,17 +913,9 @@ public sealed class Replica
         }
 
         var request = new BlockRequest(blockId, _store.Height, _chain.Limits.MaxBlocksPerResponse);
-        if (from is { Value: >= 0 } peer)
-        {
-            _fetchAttempts[blockId] = (0, _now, peer.Value);
-            _effects.Add(new Reply(peer, request));
-        }
-        else
-        {
-            var validator = ValidatorAfter(_self);
-            _fetchAttempts[blockId] = (0, _now, validator);
-            _effects.Add(new SendToValidator(validator, request));
-        }
+        var asked = from is { Value: >= 0 } sender ? sender.Value : ValidatorAfter(_self);
+        _fetchAttempts[blockId] = (0, _now, asked);
+        _effects.Add(from is { Value: >= 0 } peer ? new Reply(peer, request) : new SendToValidator(asked, request));
     }
 
     /// <summary>
