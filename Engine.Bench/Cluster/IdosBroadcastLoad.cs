@@ -6,11 +6,11 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Hosting;
+using IdOS.Akka.Engine.Kwil.Auth;
+using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Rpc.JsonRpc;
 using IdOS.Akka.Engine.Rpc.Kwil;
 using IdOS.Akka.Engine.Scenarios;
-using IdOS.Akka.Engine.Storage.Auth;
-using IdOS.Akka.Engine.Storage.Transactions;
 
 namespace IdOS.Akka.Engine.Bench.Cluster;
 

@@ -1,6 +1,5 @@
-using IdOS.Akka.Engine.Storage.Auth;
-using IdOS.Akka.Engine.Storage.Execution;
-using IdOS.Akka.Engine.Storage.Transactions;
+using IdOS.Akka.Engine.Kwil.Auth;
+using IdOS.Akka.Engine.Kwil.Transactions;
 
 namespace IdOS.Akka.Engine.Bench.Cluster;
 

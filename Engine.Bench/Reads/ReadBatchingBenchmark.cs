@@ -6,10 +6,10 @@ using System.Text.Json.Nodes;
 using Akka.Actor;
 using IdOS.Akka.Engine.Cli;
 using IdOS.Akka.Engine.Hosting;
+using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Network;
 using IdOS.Akka.Engine.Rpc.Reads;
 using IdOS.Akka.Engine.Scenarios;
-using IdOS.Akka.Engine.Storage.Transactions;
 
 namespace IdOS.Akka.Engine.Bench.Reads;
 

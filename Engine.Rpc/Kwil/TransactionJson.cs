@@ -2,8 +2,8 @@ using System.Globalization;
 using System.Numerics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Rpc.JsonRpc;
-using IdOS.Akka.Engine.Storage.Transactions;
 
 namespace IdOS.Akka.Engine.Rpc.Kwil;
 

@@ -1,7 +1,7 @@
 using Akka.Actor;
 using Akka.Configuration;
+using IdOS.Akka.Engine.Kwil.Reads;
 using IdOS.Akka.Engine.Rpc.Services;
-using IdOS.Akka.Engine.Storage.Queries;
 
 namespace IdOS.Akka.Engine.Rpc.Reads;
 

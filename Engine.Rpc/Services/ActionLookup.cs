@@ -1,8 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using IdOS.Akka.Engine.Kwil.Catalog;
 using IdOS.Akka.Engine.Rpc.JsonRpc;
-using IdOS.Akka.Engine.Storage.Actions;
 
 namespace IdOS.Akka.Engine.Rpc.Services;
 
@@ -39,9 +39,9 @@ public sealed partial class ActionLookup(bool privateMode)
 
         var ns = Namespace(parameters);
         var values = new JsonArray();
-        if (ns == IdosActions.Namespace)
+        if (ns == ActionCatalog.Namespace)
         {
-            foreach (var action in IdosActions.All.Values.OrderBy(a => a.Name, StringComparer.Ordinal))
+            foreach (var action in ActionCatalog.All.Values.OrderBy(a => a.Name, StringComparer.Ordinal))
             {
                 string[] modifiers = action.IsView ? ["PUBLIC", "VIEW"] : action.OwnerOnly ? ["PUBLIC", "OWNER"] : ["PUBLIC"];
                 values.Add(new JsonArray(ns, action.Name, "", Strings(modifiers), Strings(action.Parameters.Select(p => "$" + p.Name)),

@@ -1,10 +1,10 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Rpc.JsonRpc;
 using IdOS.Akka.Engine.Rpc.Kwil;
 using IdOS.Akka.Engine.Rpc.Reads;
 using IdOS.Akka.Engine.Rpc.Verification;
-using IdOS.Akka.Engine.Storage.Transactions;
 
 namespace IdOS.Akka.Engine.Rpc.Services;
 

@@ -1,4 +1,4 @@
-using IdOS.Akka.Engine.Storage.Queries;
+using IdOS.Akka.Engine.Kwil.Reads;
 
 namespace IdOS.Akka.Engine.Rpc.Services;
 

@@ -1,13 +1,13 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using IdOS.Akka.Engine.Kwil.Auth;
+using IdOS.Akka.Engine.Kwil.Results;
+using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Rpc.JsonRpc;
 using IdOS.Akka.Engine.Rpc.Kwil;
 using IdOS.Akka.Engine.Rpc.Reads;
 using IdOS.Akka.Engine.Rpc.Verification;
-using IdOS.Akka.Engine.Storage.Auth;
-using IdOS.Akka.Engine.Storage.Execution;
-using IdOS.Akka.Engine.Storage.Transactions;
 
 namespace IdOS.Akka.Engine.Rpc.Services;
 

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Rpc.JsonRpc;
-using IdOS.Akka.Engine.Storage.Transactions;
 
 namespace IdOS.Akka.Engine.Rpc.Services;
 

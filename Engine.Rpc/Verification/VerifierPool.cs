@@ -1,9 +1,8 @@
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Routing;
-using IdOS.Akka.Engine.Storage.Auth;
-using IdOS.Akka.Engine.Storage.Execution;
-using IdOS.Akka.Engine.Storage.Transactions;
+using IdOS.Akka.Engine.Kwil.Auth;
+using IdOS.Akka.Engine.Kwil.Transactions;
 
 namespace IdOS.Akka.Engine.Rpc.Verification;
 

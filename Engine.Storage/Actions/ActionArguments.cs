@@ -1,11 +1,10 @@
 using System.Buffers.Binary;
 using System.Text;
-using IdOS.Akka.Engine.Storage.Transactions;
+using IdOS.Akka.Engine.Kwil.Catalog;
+using IdOS.Akka.Engine.Kwil.Results;
+using IdOS.Akka.Engine.Kwil.Transactions;
 
 namespace IdOS.Akka.Engine.Storage.Actions;
-
-/// <summary>A declared parameter: its name (for error messages), its Kwil type, and whether NULL is allowed.</summary>
-public sealed record ActionParameter(string Name, string Type, bool Nullable = false);
 
 /// <summary>
 /// An action's arguments checked against its parameters, as Kwil casts them: a text that spells a UUID is accepted

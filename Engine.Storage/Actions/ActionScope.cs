@@ -1,12 +1,7 @@
+using IdOS.Akka.Engine.Kwil.Results;
 using LinqToDB.Data;
 
 namespace IdOS.Akka.Engine.Storage.Actions;
-
-/// <summary>Rows a view action returns, column names first (as `user.call` reports them).</summary>
-public sealed record ActionOutcome(IReadOnlyList<string> Columns, IReadOnlyList<IReadOnlyList<object?>> Rows)
-{
-    public static ActionOutcome None { get; } = new([], []);
-}
 
 /// <summary>The database and context one action runs with, and the lookups the schema's actions share.</summary>
 public sealed class ActionScope(DataConnection db, ActionContext context)

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using IdOS.Akka.Engine.Kwil.Results;
 using NSec.Cryptography;
 
 namespace IdOS.Akka.Engine.Storage.Actions;

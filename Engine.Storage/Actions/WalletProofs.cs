@@ -1,4 +1,5 @@
-using IdOS.Akka.Engine.Storage.Auth;
+using IdOS.Akka.Engine.Kwil.Auth;
+using IdOS.Akka.Engine.Kwil.Results;
 
 namespace IdOS.Akka.Engine.Storage.Actions;
 

@@ -1,29 +1,18 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
+using IdOS.Akka.Engine.Kwil.Auth;
+using IdOS.Akka.Engine.Kwil.Crypto;
+using IdOS.Akka.Engine.Kwil.Results;
+using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Storage.Actions;
-using IdOS.Akka.Engine.Storage.Auth;
 using IdOS.Akka.Engine.Storage.Schema;
-using IdOS.Akka.Engine.Storage.Transactions;
 using LinqToDB;
 
 namespace IdOS.Akka.Engine.Storage.Execution;
 
 /// <summary>A committed block as the state machine needs it: height, id, the leader's timestamp, the transactions in order.</summary>
 public sealed record BlockInput(long Height, byte[] BlockId, long TimestampMs, IReadOnlyList<byte[]> Transactions);
-
-/// <summary>Kwil's transaction result codes plus ours for refused actions (100 + <see cref="ActionError"/>).</summary>
-public static class TxCode
-{
-    public const int Ok = 0;
-    public const int Encoding = 1;
-    public const int InvalidTransactionType = 2;
-    public const int InvalidSignature = 3;
-    public const int InvalidNonce = 4;
-    public const int WrongChain = 5;
-
-    public static int ForAction(ActionError error) => 100 + (int)error;
-}
 
 /// <summary>
 /// Executes committed blocks against the idOS state in one database transaction each: every transaction in order,

@@ -1,4 +1,4 @@
-using IdOS.Akka.Engine.Storage.Transactions;
+using IdOS.Akka.Engine.Kwil.Transactions;
 
 namespace IdOS.Akka.Engine.Storage.Execution;
 

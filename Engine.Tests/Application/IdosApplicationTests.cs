@@ -2,12 +2,13 @@ using IdOS.Akka.Engine.Application;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Hosting;
+using IdOS.Akka.Engine.Kwil.Auth;
+using IdOS.Akka.Engine.Kwil.Crypto;
+using IdOS.Akka.Engine.Kwil.Results;
+using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Storage;
-using IdOS.Akka.Engine.Storage.Auth;
-using IdOS.Akka.Engine.Storage.Execution;
 using IdOS.Akka.Engine.Storage.Schema;
 using LinqToDB;
-using IdOS.Akka.Engine.Storage.Transactions;
 using Xunit;
 
 namespace IdOS.Akka.Engine.Tests.Application;

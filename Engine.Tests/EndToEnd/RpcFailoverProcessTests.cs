@@ -1,4 +1,4 @@
-using IdOS.Akka.Engine.Storage.Transactions;
+using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Tests.Cluster;
 using Xunit;
 

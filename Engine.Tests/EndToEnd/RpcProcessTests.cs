@@ -2,9 +2,9 @@ using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
 using IdOS.Akka.Engine.Hosting;
+using IdOS.Akka.Engine.Kwil.Auth;
+using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Rpc.Kwil;
-using IdOS.Akka.Engine.Storage.Auth;
-using IdOS.Akka.Engine.Storage.Transactions;
 using IdOS.Akka.Engine.Tests.Cluster;
 using Xunit;
 

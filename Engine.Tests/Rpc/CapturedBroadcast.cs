@@ -1,4 +1,4 @@
-using IdOS.Akka.Engine.Storage.Auth;
+using IdOS.Akka.Engine.Kwil.Auth;
 
 namespace IdOS.Akka.Engine.Tests.Rpc;
 

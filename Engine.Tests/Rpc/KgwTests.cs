@@ -1,8 +1,8 @@
 using System.Text;
 using System.Text.Json.Nodes;
+using IdOS.Akka.Engine.Kwil.Auth;
 using IdOS.Akka.Engine.Rpc.JsonRpc;
 using IdOS.Akka.Engine.Rpc.Services;
-using IdOS.Akka.Engine.Storage.Auth;
 using Xunit;
 
 namespace IdOS.Akka.Engine.Tests.Rpc;

@@ -1,8 +1,8 @@
 using Akka.Actor;
+using IdOS.Akka.Engine.Kwil.Auth;
 using IdOS.Akka.Engine.Rpc.Reads;
 using IdOS.Akka.Engine.Rpc.Services;
 using IdOS.Akka.Engine.Rpc.Verification;
-using IdOS.Akka.Engine.Storage.Auth;
 
 namespace IdOS.Akka.Engine.Tests.Rpc;
 

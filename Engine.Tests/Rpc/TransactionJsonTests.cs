@@ -1,9 +1,9 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using IdOS.Akka.Engine.Kwil.Auth;
+using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Rpc.JsonRpc;
 using IdOS.Akka.Engine.Rpc.Kwil;
-using IdOS.Akka.Engine.Storage.Auth;
-using IdOS.Akka.Engine.Storage.Transactions;
 using Xunit;
 
 namespace IdOS.Akka.Engine.Tests.Rpc;

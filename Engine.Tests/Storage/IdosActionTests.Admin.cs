@@ -1,6 +1,7 @@
+using IdOS.Akka.Engine.Kwil.Results;
+using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Storage.Actions;
 using IdOS.Akka.Engine.Storage.Schema;
-using IdOS.Akka.Engine.Storage.Transactions;
 using LinqToDB;
 using Xunit;
 

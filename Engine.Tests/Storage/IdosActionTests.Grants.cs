@@ -1,8 +1,8 @@
 using System.Globalization;
-using IdOS.Akka.Engine.Storage.Actions;
-using IdOS.Akka.Engine.Storage.Auth;
+using IdOS.Akka.Engine.Kwil.Auth;
+using IdOS.Akka.Engine.Kwil.Results;
+using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Storage.Schema;
-using IdOS.Akka.Engine.Storage.Transactions;
 using IdOS.Akka.Engine.Tests.Vectors;
 using LinqToDB;
 using NSec.Cryptography;

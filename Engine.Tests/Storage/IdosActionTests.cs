@@ -1,7 +1,8 @@
+using IdOS.Akka.Engine.Kwil.Results;
+using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Storage;
 using IdOS.Akka.Engine.Storage.Actions;
 using IdOS.Akka.Engine.Storage.Schema;
-using IdOS.Akka.Engine.Storage.Transactions;
 using IdOS.Akka.Engine.Tests.Vectors;
 using LinqToDB;
 using Xunit;

@@ -1,6 +1,6 @@
-using IdOS.Akka.Engine.Storage.Auth;
+using IdOS.Akka.Engine.Kwil.Auth;
+using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Storage.Execution;
-using IdOS.Akka.Engine.Storage.Transactions;
 using Xunit;
 
 namespace IdOS.Akka.Engine.Tests.Storage;

@@ -1,10 +1,11 @@
 using System.Text;
+using IdOS.Akka.Engine.Kwil.Auth;
+using IdOS.Akka.Engine.Kwil.Reads;
+using IdOS.Akka.Engine.Kwil.Results;
+using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Storage;
-using IdOS.Akka.Engine.Storage.Actions;
-using IdOS.Akka.Engine.Storage.Auth;
 using IdOS.Akka.Engine.Storage.Execution;
 using IdOS.Akka.Engine.Storage.Queries;
-using IdOS.Akka.Engine.Storage.Transactions;
 using NSec.Cryptography;
 using Xunit;
 

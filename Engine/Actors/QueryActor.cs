@@ -2,10 +2,11 @@ using Akka.Actor;
 using Akka.Event;
 using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Hosting;
+using IdOS.Akka.Engine.Kwil.Reads;
+using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Network;
 using IdOS.Akka.Engine.Storage;
 using IdOS.Akka.Engine.Storage.Queries;
-using IdOS.Akka.Engine.Storage.Transactions;
 
 namespace IdOS.Akka.Engine.Actors;
 

@@ -1,7 +1,8 @@
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
+using IdOS.Akka.Engine.Kwil.Auth;
+using IdOS.Akka.Engine.Kwil.Crypto;
 using IdOS.Akka.Engine.Storage;
-using IdOS.Akka.Engine.Storage.Auth;
 using IdOS.Akka.Engine.Storage.Execution;
 
 namespace IdOS.Akka.Engine.Application;

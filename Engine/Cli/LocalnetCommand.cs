@@ -2,13 +2,13 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Akka.Actor;
+using Akka.Configuration;
 using IdOS.Akka.Engine.Application;
 using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Hosting;
+using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Network;
 using IdOS.Akka.Engine.Scenarios;
-using IdOS.Akka.Engine.Storage.Transactions;
-using Akka.Configuration;
 
 namespace IdOS.Akka.Engine.Cli;
 

@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using IdOS.Akka.Engine.Storage.Auth;
+using IdOS.Akka.Engine.Kwil.Crypto;
 
 namespace IdOS.Akka.Engine.Crypto;
 

@@ -1,13 +1,13 @@
 using System.Net;
 using Akka.Actor;
 using Akka.Configuration;
-using IdOS.Akka.Engine.Rpc.Reads;
-using IdOS.Akka.Engine.Rpc.Verification;
+using IdOS.Akka.Engine.Kwil.Auth;
+using IdOS.Akka.Engine.Network;
 using IdOS.Akka.Engine.Rpc.Http;
 using IdOS.Akka.Engine.Rpc.JsonRpc;
+using IdOS.Akka.Engine.Rpc.Reads;
 using IdOS.Akka.Engine.Rpc.Services;
-using IdOS.Akka.Engine.Storage.Auth;
-using IdOS.Akka.Engine.Network;
+using IdOS.Akka.Engine.Rpc.Verification;
 
 namespace IdOS.Akka.Engine.Hosting;
 

@@ -129,7 +129,7 @@ public sealed class ValidatorNode : IAsyncDisposable
     {
         try
         {
-            return IdosApplication.Open(settings.StateStore, settings.Chain, store, Storage.Auth.Secp256k1.Recovery);
+            return IdosApplication.Open(settings.StateStore, settings.Chain, store, Kwil.Auth.Secp256k1.Recovery);
         }
         catch (Exception e) when (e is InvalidOperationException or global::System.Data.Common.DbException)
         {

@@ -2,10 +2,10 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using IdOS.Akka.Engine.Crypto;
+using IdOS.Akka.Engine.Kwil.Auth;
+using IdOS.Akka.Engine.Kwil.Results;
+using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Storage.Actions;
-using IdOS.Akka.Engine.Storage.Auth;
-using IdOS.Akka.Engine.Storage.Execution;
-using IdOS.Akka.Engine.Storage.Transactions;
 
 namespace IdOS.Akka.Engine.Scenarios;
 
@@ -68,7 +68,7 @@ public sealed class IdosFlow(TransactionDriver driver, KwilSigner owner, TextWri
 
         var lockedUntil = DateTimeOffset.UtcNow.Add(Timelock).ToUnixTimeSeconds();
         await Step($"user shares a copy with {grantee}, locked until {lockedUntil}", TxCode.Ok, user, "share_credential", Share(issuerKey, lockedCopyId, credentialId, "IdosCopy" + marker + "AA", grantee, lockedUntil));
-        var grant = IdosActions.AccessGrantId(grantee, lockedCopyId, lockedUntil);
+        var grant = CredentialActions.AccessGrantId(grantee, lockedCopyId, lockedUntil);
         await Step("user tries to revoke the grant before its lock ends", TxCode.ForAction(ActionError.Conflict), user, "revoke_access_grant", KwilValue.OfUuid(grant));
         var wait = DateTimeOffset.FromUnixTimeSeconds(lockedUntil + 2) - DateTimeOffset.UtcNow;
         if (wait > TimeSpan.Zero)

@@ -1,5 +1,5 @@
 using IdOS.Akka.Engine.Crypto;
-using IdOS.Akka.Engine.Storage.Transactions;
+using IdOS.Akka.Engine.Kwil.Transactions;
 
 namespace IdOS.Akka.Engine.Scenarios;
 

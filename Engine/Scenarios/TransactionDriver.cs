@@ -2,8 +2,8 @@ using Akka.Actor;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Hosting;
+using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Network;
-using IdOS.Akka.Engine.Storage.Transactions;
 
 namespace IdOS.Akka.Engine.Scenarios;
 

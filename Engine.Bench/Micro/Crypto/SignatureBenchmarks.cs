@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using IdOS.Akka.Engine.Crypto;
-using IdOS.Akka.Engine.Storage.Auth;
-using IdOS.Akka.Engine.Storage.Transactions;
+using IdOS.Akka.Engine.Kwil.Auth;
+using IdOS.Akka.Engine.Kwil.Transactions;
 
 namespace IdOS.Akka.Engine.Bench.Micro.Crypto;
 
@@ -89,5 +89,5 @@ public class SignatureBenchmarks
     [Benchmark]
     public byte[] TransactionHash() => System.Security.Cryptography.SHA256.HashData(_evmTransaction);
 
-    private bool TransactionGateCheck(byte[] transaction) => Storage.Execution.TransactionGate.Check(transaction, Chain, _recovery).IsAdmitted;
+    private bool TransactionGateCheck(byte[] transaction) => Kwil.Auth.TransactionGate.Check(transaction, Chain, _recovery).IsAdmitted;
 }

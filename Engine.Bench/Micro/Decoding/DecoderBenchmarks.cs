@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using IdOS.Akka.Engine.Storage.Auth;
+using IdOS.Akka.Engine.Kwil.Auth;
 
 namespace IdOS.Akka.Engine.Bench.Micro.Decoding;
 

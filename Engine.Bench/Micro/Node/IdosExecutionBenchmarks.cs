@@ -1,9 +1,11 @@
 using BenchmarkDotNet.Attributes;
+using IdOS.Akka.Engine.Kwil.Auth;
+using IdOS.Akka.Engine.Kwil.Crypto;
+using IdOS.Akka.Engine.Kwil.Results;
+using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Storage;
-using IdOS.Akka.Engine.Storage.Auth;
 using IdOS.Akka.Engine.Storage.Execution;
 using IdOS.Akka.Engine.Storage.Queries;
-using IdOS.Akka.Engine.Storage.Transactions;
 using NSec.Cryptography;
 
 namespace IdOS.Akka.Engine.Bench.Micro.Node;

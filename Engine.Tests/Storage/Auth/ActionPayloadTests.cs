@@ -1,5 +1,5 @@
 using System.Text;
-using IdOS.Akka.Engine.Storage.Transactions;
+using IdOS.Akka.Engine.Kwil.Transactions;
 using Xunit;
 
 namespace IdOS.Akka.Engine.Tests.Storage.Auth;

@@ -1,6 +1,6 @@
 using System.Numerics;
-using IdOS.Akka.Engine.Storage.Auth;
-using IdOS.Akka.Engine.Storage.Transactions;
+using IdOS.Akka.Engine.Kwil.Auth;
+using IdOS.Akka.Engine.Kwil.Transactions;
 using Xunit;
 
 namespace IdOS.Akka.Engine.Tests.Storage.Auth;

@@ -1,5 +1,5 @@
-using IdOS.Akka.Engine.Storage.Auth;
-using IdOS.Akka.Engine.Storage.Transactions;
+using IdOS.Akka.Engine.Kwil.Auth;
+using IdOS.Akka.Engine.Kwil.Transactions;
 using NSec.Cryptography;
 using Xunit;
 

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using NSec.Cryptography;
 
-namespace IdOS.Akka.Engine.Storage.Auth;
+namespace IdOS.Akka.Engine.Kwil.Auth;
 
 /// <summary>
 /// NEAR's signed messages (NEP-413), as the idOS fork's `nep413` authenticator and NEAR wallets use them

@@ -1,4 +1,4 @@
-namespace IdOS.Akka.Engine.Storage.Auth;
+namespace IdOS.Akka.Engine.Kwil.Crypto;
 
 /// <summary>
 /// A thread-safe set that forgets its oldest items: two generations of <c>generationSize</c>; when the newer fills it

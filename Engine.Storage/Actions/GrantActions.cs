@@ -1,13 +1,17 @@
 using System.Globalization;
+using IdOS.Akka.Engine.Kwil.Auth;
+using IdOS.Akka.Engine.Kwil.Results;
 using IdOS.Akka.Engine.Storage.Schema;
 using LinqToDB;
 
-// Comparisons inside queries use ToLower(): it translates to SQL LOWER() on SQLite and PostgreSQL alike.
+// Comparisons inside queries use ToLower(): it translates to SQL LOWER() on SQLite and PostgreSQL alike, where
+// string.Equals with a StringComparison would not translate (CA1862 is about in-memory strings).
 #pragma warning disable CA1862
 
 namespace IdOS.Akka.Engine.Storage.Actions;
 
-public static partial class IdosActions
+/// <summary>Delegated write and access grants: an owner's signed message lets another party act for them.</summary>
+internal static class GrantActions
 {
     private const string DateFormat = "yyyy-MM-dd'T'HH:mm:ss'Z'";
 
@@ -25,29 +29,18 @@ public static partial class IdosActions
         string.Create(CultureInfo.InvariantCulture,
             $"operation: insertAccessGrant\nowner: {owner}\ngrantee: {grantee}\ndataId: {dataId:D}\nlockedUntil: {lockedUntil}\ncontentHash: {contentHash}");
 
-    private static void AddGrantActions(List<ActionDefinition> actions)
+    public static void Register(ActionTable actions)
     {
-        actions.Add(new("dwg_message",
-            [P("owner_wallet_identifier", "text"), P("grantee_wallet_identifier", "text"), P("issuer_public_key", "text"), P("id", "uuid"),
-             P("access_grant_timelock", "text"), P("not_usable_before", "text"), P("not_usable_after", "text")], true, false, (_, a) =>
+        actions.Add("dwg_message", (_, a) =>
         {
             ParseDate(a.RequiredText(4), "access_grant_timelock");
             ValidateNotUsableTimes(a.RequiredText(5), a.RequiredText(6));
-            return Table(["message"], [[DelegatedWriteGrantMessage(a.RequiredText(0), a.RequiredText(1), a.RequiredText(2), a.Uuid(3), a.RequiredText(4), a.RequiredText(5), a.RequiredText(6))]]);
-        }));
-        actions.Add(new("dag_message",
-            [P("owner", "text"), P("grantee", "text"), P("data_id", "uuid"), P("locked_until", "int8"), P("content_hash", "text")], true, false, (_, a) =>
-                Table(["message"], [[DelegatedAccessGrantMessage(a.RequiredText(0), a.RequiredText(1), a.Uuid(2), a.WholeNumber(3), a.RequiredText(4))]])));
-        actions.Add(new("create_credentials_by_dwg",
-            [P("issuer_auth_public_key", "text"), P("original_encryptor_public_key", "text"), P("original_credential_id", "uuid"), P("original_content", "text"),
-             P("original_public_notes", "text"), P("original_public_notes_signature", "text"), P("original_broader_signature", "text"),
-             P("copy_encryptor_public_key", "text"), P("copy_credential_id", "uuid"), P("copy_content", "text"), P("copy_public_notes_signature", "text"),
-             P("copy_broader_signature", "text"), P("content_hash", "text"), P("dwg_owner", "text"), P("dwg_grantee", "text"), P("dwg_issuer_public_key", "text"),
-             P("dwg_id", "uuid"), P("dwg_access_grant_timelock", "text"), P("dwg_not_before", "text"), P("dwg_not_after", "text"), P("dwg_signature", "text")],
-            false, false, CreateCredentialsByDwg));
-        actions.Add(new("create_ag_by_dag_for_copy",
-            [P("dag_owner_wallet_identifier", "text"), P("dag_grantee_wallet_identifier", "text"), P("dag_data_id", "uuid"), P("dag_locked_until", "int8"),
-             P("dag_content_hash", "text"), P("dag_signature", "text")], false, false, (s, a) =>
+            return ActionOutcome.Table(["message"], [[DelegatedWriteGrantMessage(a.RequiredText(0), a.RequiredText(1), a.RequiredText(2), a.Uuid(3), a.RequiredText(4), a.RequiredText(5), a.RequiredText(6))]]);
+        });
+        actions.Add("dag_message", (_, a) =>
+                ActionOutcome.Table(["message"], [[DelegatedAccessGrantMessage(a.RequiredText(0), a.RequiredText(1), a.Uuid(2), a.WholeNumber(3), a.RequiredText(4))]]));
+        actions.Add("create_credentials_by_dwg", CreateCredentialsByDwg);
+        actions.Add("create_ag_by_dag_for_copy", (s, a) =>
         {
             var owner = a.RequiredText(0);
             var grantee = a.RequiredText(1);
@@ -61,9 +54,9 @@ public static partial class IdosActions
                 throw new ActionFailedException(ActionError.NotFound, "the credential does not belong to the dAG's owner");
             }
 
-            CreateAccessGrant(s, grantee, dataId, lockedUntil, contentHash, "dag_message", s.Context.Caller);
+            CredentialActions.CreateAccessGrant(s, grantee, dataId, lockedUntil, contentHash, "dag_message", s.Context.Caller);
             return ActionOutcome.None;
-        }));
+        });
     }
 
     private static ActionOutcome CreateCredentialsByDwg(ActionScope s, ActionArguments a)
@@ -103,10 +96,10 @@ public static partial class IdosActions
         var originalId = a.Uuid(2);
         var copyId = a.Uuid(8);
         var inserter = dwgId.ToString("D");
-        InsertCredential(s, originalId, wallet.UserId, issuer, a.RequiredText(1), a.RequiredText(3), a.RequiredText(4), a.RequiredText(5), a.RequiredText(6), inserter);
-        InsertCredential(s, copyId, wallet.UserId, issuer, a.RequiredText(7), a.RequiredText(9), "", a.RequiredText(10), a.RequiredText(11), inserter);
+        CredentialActions.InsertCredential(s, originalId, wallet.UserId, issuer, a.RequiredText(1), a.RequiredText(3), a.RequiredText(4), a.RequiredText(5), a.RequiredText(6), inserter);
+        CredentialActions.InsertCredential(s, copyId, wallet.UserId, issuer, a.RequiredText(7), a.RequiredText(9), "", a.RequiredText(10), a.RequiredText(11), inserter);
         s.Db.Insert(new SharedCredentialRow { OriginalId = originalId, CopyId = copyId });
-        CreateAccessGrant(s, grantee, copyId, timelock, a.RequiredText(12), "delegated_write_grant", inserter);
+        CredentialActions.CreateAccessGrant(s, grantee, copyId, timelock, a.RequiredText(12), "delegated_write_grant", inserter);
         s.Db.Insert(new ConsumedWriteGrantRow
         {
             Id = dwgId,
@@ -133,7 +126,7 @@ public static partial class IdosActions
     private static void VerifyOwner(WalletRow wallet, string owner, string message, string signature)
     {
         if (WalletProofs.SignatureProblem(wallet.WalletType, wallet.Address, wallet.PublicKey ?? (wallet.WalletType == "NEAR" ? owner : null), message, signature,
-                Auth.Secp256k1.Recovery) is { } problem)
+                Secp256k1.Recovery) is { } problem)
         {
             throw new ActionFailedException(ActionError.InvalidProof, $"the owner's signature does not verify: {problem}");
         }
@@ -146,7 +139,7 @@ public static partial class IdosActions
             : throw new ActionFailedException(ActionError.BadArguments, $"{what} '{text}' is not a date in the form 2026-11-23T10:00:00Z");
 
     /// <summary>`idos.validate_not_usable_times`: both dates parse and the window is not empty.</summary>
-    private static (long From, long Until) ValidateNotUsableTimes(string notBefore, string notAfter)
+    internal static (long From, long Until) ValidateNotUsableTimes(string notBefore, string notAfter)
     {
         var from = ParseDate(notBefore, "not_usable_before");
         var until = ParseDate(notAfter, "not_usable_after");

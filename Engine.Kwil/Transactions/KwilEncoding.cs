@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 
-namespace IdOS.Akka.Engine.Storage.Transactions;
+namespace IdOS.Akka.Engine.Kwil.Transactions;
 
 /// <summary>Thrown for bytes that are not a valid Kwil encoding; the message says where and why.</summary>
 public sealed class KwilFormatException(string message) : Exception(message)

@@ -1,6 +1,6 @@
 using Org.BouncyCastle.Crypto.Digests;
 
-namespace IdOS.Akka.Engine.Storage.Auth;
+namespace IdOS.Akka.Engine.Kwil.Auth;
 
 /// <summary>Ethereum's Keccak-256 (the pre-standard padding, not SHA3-256).</summary>
 public static class Keccak256

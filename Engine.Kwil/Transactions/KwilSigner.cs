@@ -1,9 +1,9 @@
 using System.Numerics;
 using System.Text;
-using IdOS.Akka.Engine.Storage.Auth;
+using IdOS.Akka.Engine.Kwil.Auth;
 using NSec.Cryptography;
 
-namespace IdOS.Akka.Engine.Storage.Transactions;
+namespace IdOS.Akka.Engine.Kwil.Transactions;
 
 /// <summary>
 /// Signs Kwil transactions as the idOS client does (`concat` serialization): for the localnet's scripted flow and

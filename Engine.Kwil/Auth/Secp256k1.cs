@@ -3,7 +3,7 @@ using Org.BouncyCastle.Asn1.Sec;
 using Org.BouncyCastle.Math.EC;
 using BcBigInteger = Org.BouncyCastle.Math.BigInteger;
 
-namespace IdOS.Akka.Engine.Storage.Auth;
+namespace IdOS.Akka.Engine.Kwil.Auth;
 
 /// <summary>Recovers the public key that made a secp256k1 ECDSA signature over a 32-byte digest.</summary>
 public interface ISecp256k1Recovery

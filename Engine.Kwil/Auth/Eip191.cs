@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using BcBigInteger = Org.BouncyCastle.Math.BigInteger;
 
-namespace IdOS.Akka.Engine.Storage.Auth;
+namespace IdOS.Akka.Engine.Kwil.Auth;
 
 /// <summary>The outcome of checking a signature: the signer's identifier, or the reason it was refused.</summary>
 public readonly record struct SignerCheck(byte[]? Signer, string? Refusal)

@@ -1,7 +1,7 @@
-using IdOS.Akka.Engine.Storage.Auth;
+using IdOS.Akka.Engine.Kwil.Auth;
 using NSec.Cryptography;
 
-namespace IdOS.Akka.Engine.Storage.Transactions;
+namespace IdOS.Akka.Engine.Kwil.Transactions;
 
 /// <summary>
 /// Who signed a transaction, checked before it touches state: `secp256k1_ep` recovers an

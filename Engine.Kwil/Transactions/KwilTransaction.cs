@@ -4,7 +4,7 @@ using System.Numerics;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace IdOS.Akka.Engine.Storage.Transactions;
+namespace IdOS.Akka.Engine.Kwil.Transactions;
 
 /// <summary>A transaction's signature: the bytes and the authenticator that checks them (`secp256k1_ep`, `ed25519`, …).</summary>
 public sealed record KwilSignature(byte[] Data, string Type);

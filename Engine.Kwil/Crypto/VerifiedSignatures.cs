@@ -1,6 +1,5 @@
-using IdOS.Akka.Engine.Storage.Auth;
 
-namespace IdOS.Akka.Engine.Storage.Execution;
+namespace IdOS.Akka.Engine.Kwil.Crypto;
 
 /// <summary>
 /// Transactions whose signature this node has already checked, by the SHA-256 of their bytes: the mempool checks

@@ -1,7 +1,8 @@
-using IdOS.Akka.Engine.Storage.Auth;
-using IdOS.Akka.Engine.Storage.Transactions;
+using IdOS.Akka.Engine.Kwil.Crypto;
+using IdOS.Akka.Engine.Kwil.Results;
+using IdOS.Akka.Engine.Kwil.Transactions;
 
-namespace IdOS.Akka.Engine.Storage.Execution;
+namespace IdOS.Akka.Engine.Kwil.Auth;
 
 /// <summary>A transaction that decoded, is for this chain and whose signer is proven; or the code and reason it is not.</summary>
 public sealed record Admission(int Code, string Log, KwilTransaction? Transaction, byte[]? Signer)

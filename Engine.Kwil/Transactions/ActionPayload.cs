@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 
-namespace IdOS.Akka.Engine.Storage.Transactions;
+namespace IdOS.Akka.Engine.Kwil.Transactions;
 
 /// <summary>A Kwil value type as sent on the wire: the name (aliases folded), whether it is an array, numeric precision and scale.</summary>
 public sealed record KwilDataType(string Name, bool IsArray, int Precision = 0, int Scale = 0)

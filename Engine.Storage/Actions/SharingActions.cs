@@ -1,19 +1,22 @@
+using IdOS.Akka.Engine.Kwil.Results;
 using IdOS.Akka.Engine.Storage.Schema;
 using LinqToDB;
 
-// Comparisons inside queries use ToLower(): it translates to SQL LOWER() on SQLite and PostgreSQL alike.
+// Comparisons inside queries use ToLower(): it translates to SQL LOWER() on SQLite and PostgreSQL alike, where
+// string.Equals with a StringComparison would not translate (CA1862 is about in-memory strings).
 #pragma warning disable CA1862
 
 namespace IdOS.Akka.Engine.Storage.Actions;
 
-public static partial class IdosActions
+/// <summary>What grantees read: grants given to them and the shared credentials behind them.</summary>
+internal static class SharingActions
 {
     private static readonly string[] SharedCredentialColumns = ["id", "user_id", "public_notes", "content", "encryptor_public_key", "issuer_auth_public_key", "inserter"];
 
     /// <summary>The reads and edits around shared copies and grants, where the grantee (not the owner) is the caller.</summary>
-    private static void AddSharingActions(List<ActionDefinition> actions)
+    public static void Register(ActionTable actions)
     {
-        actions.Add(new("get_access_grants_granted", [P("user_id", "uuid", true), P("page", "int8"), P("size", "int8")], true, false, (s, a) =>
+        actions.Add("get_access_grants_granted", (s, a) =>
         {
             var owner = a.NullableUuid(0);
             var page = a.WholeNumber(1);
@@ -25,28 +28,28 @@ public static partial class IdosActions
 
             var grants = GrantedToCaller(s).Where(g => owner == null || g.OwnerUserId == owner).OrderBy(g => g.Height).ThenBy(g => g.Id)
                 .Skip((int)Math.Min(int.MaxValue, (page - 1) * size)).Take((int)Math.Min(int.MaxValue, size));
-            return Table(GrantColumns, grants.AsEnumerable()
+            return ActionOutcome.Table(CredentialActions.GrantColumns, grants.AsEnumerable()
                 .Select(g => new object?[] { g.Id, g.OwnerUserId, g.GranteeWalletIdentifier, g.DataId, g.LockedUntil, g.ContentHash, g.InserterType, g.InserterId }));
-        }));
-        actions.Add(new("get_access_grants_granted_count", [P("user_id", "uuid", true)], true, false, (s, a) =>
+        });
+        actions.Add("get_access_grants_granted_count", (s, a) =>
         {
             var owner = a.NullableUuid(0);
-            return Table(["count"], [[(long)GrantedToCaller(s).Count(g => owner == null || g.OwnerUserId == owner)]]);
-        }));
-        actions.Add(new("get_access_grants_for_credential", [P("credential_id", "uuid")], true, false, (s, a) =>
+            return ActionOutcome.Table(["count"], [[(long)GrantedToCaller(s).Count(g => owner == null || g.OwnerUserId == owner)]]);
+        });
+        actions.Add("get_access_grants_for_credential", (s, a) =>
         {
             var id = a.Uuid(0);
-            return Table(GrantColumns, GrantedToCaller(s).Where(g => g.DataId == id).OrderBy(g => g.Height).ThenBy(g => g.Id).AsEnumerable()
+            return ActionOutcome.Table(CredentialActions.GrantColumns, GrantedToCaller(s).Where(g => g.DataId == id).OrderBy(g => g.Height).ThenBy(g => g.Id).AsEnumerable()
                 .Select(g => new object?[] { g.Id, g.OwnerUserId, g.GranteeWalletIdentifier, g.DataId, g.LockedUntil, g.ContentHash, g.InserterType, g.InserterId }));
-        }));
-        actions.Add(new("get_credential_shared", [P("id", "uuid")], true, false, (s, a) =>
+        });
+        actions.Add("get_credential_shared", (s, a) =>
         {
             var id = a.Uuid(0);
 
             // Nobody but a grantee learns whether the credential exists: the answer is the same empty table.
             if (!GrantedToCaller(s).Any(g => g.DataId == id))
             {
-                return Table(SharedCredentialColumns, []);
+                return ActionOutcome.Table(SharedCredentialColumns, []);
             }
 
             var rows = from copy in s.Db.GetTable<CredentialRow>()
@@ -54,16 +57,16 @@ public static partial class IdosActions
                        from link in s.Db.GetTable<SharedCredentialRow>().LeftJoin(l => l.CopyId == copy.Id)
                        from original in s.Db.GetTable<CredentialRow>().LeftJoin(o => o.Id == link.OriginalId)
                        select new { copy.Id, copy.UserId, Notes = original.PublicNotes ?? copy.PublicNotes, copy.Content, copy.EncryptorPublicKey, copy.IssuerAuthPublicKey, copy.Inserter };
-            return Table(SharedCredentialColumns, rows.AsEnumerable()
+            return ActionOutcome.Table(SharedCredentialColumns, rows.AsEnumerable()
                 .Select(r => new object?[] { r.Id, r.UserId, r.Notes, r.Content, r.EncryptorPublicKey, r.IssuerAuthPublicKey, r.Inserter }));
-        }));
-        actions.Add(new("get_sibling_credential_id", [P("content_hash", "text")], true, false, (s, a) =>
+        });
+        actions.Add("get_sibling_credential_id", (s, a) =>
         {
             var hash = a.RequiredText(0);
             var id = GrantedToCaller(s).Where(g => g.ContentHash == hash).OrderBy(g => g.Height).ThenBy(g => g.Id).Select(g => (Guid?)g.DataId).FirstOrDefault();
-            return Table(["id"], id is null ? [] : [[id]]);
-        }));
-        actions.Add(new("rescind_shared_credential", [P("credential_id", "uuid")], false, false, (s, a) =>
+            return ActionOutcome.Table(["id"], id is null ? [] : [[id]]);
+        });
+        actions.Add("rescind_shared_credential", (s, a) =>
         {
             var id = a.Uuid(0);
             if (!s.Db.GetTable<SharedCredentialRow>().Any(l => l.CopyId == id) || !GrantedToCaller(s).Any(g => g.DataId == id))
@@ -74,11 +77,11 @@ public static partial class IdosActions
             s.Db.GetTable<AccessGrantRow>().Where(g => g.DataId == id).Delete();
             s.Db.GetTable<CredentialRow>().Where(c => c.Id == id).Delete();
             return ActionOutcome.None;
-        }));
+        });
     }
 
     /// <summary>Grants whose grantee is the caller; grantee identifiers compare case-insensitively (COLLATE NOCASE).</summary>
-    private static IQueryable<AccessGrantRow> GrantedToCaller(ActionScope s)
+    internal static IQueryable<AccessGrantRow> GrantedToCaller(ActionScope s)
     {
         var caller = s.Context.Caller.ToLowerInvariant();
         return s.Db.GetTable<AccessGrantRow>().Where(g => g.GranteeWalletIdentifier.ToLower() == caller);

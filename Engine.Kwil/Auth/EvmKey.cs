@@ -5,7 +5,7 @@ using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.Crypto.Signers;
 using BcBigInteger = Org.BouncyCastle.Math.BigInteger;
 
-namespace IdOS.Akka.Engine.Storage.Auth;
+namespace IdOS.Akka.Engine.Kwil.Auth;
 
 /// <summary>
 /// An Ethereum account key that signs as wallets do with personal_sign: deterministic nonces (RFC 6979), low s, and

@@ -1,0 +1,50 @@
+using IdOS.Akka.Engine.Kwil.Results;
+using IdOS.Akka.Engine.Storage.Schema;
+using LinqToDB;
+
+// Comparisons inside queries use ToLower(): it translates to SQL LOWER() on SQLite and PostgreSQL alike, where
+// string.Equals with a StringComparison would not translate (CA1862 is about in-memory strings).
+#pragma warning disable CA1862
+
+namespace IdOS.Akka.Engine.Storage.Actions;
+
+/// <summary>The owner's actions: inserters and their delegates.</summary>
+internal static class AdminActions
+{
+    public static void Register(ActionTable actions)
+    {
+        actions.Add("add_inserter_as_owner", (s, a) =>
+        {
+            var id = a.Uuid(0);
+            var name = a.RequiredText(1);
+            s.InsertNew(new InserterRow { Id = id, Name = name },
+                s.Db.GetTable<InserterRow>().Any(i => i.Id == id || i.Name == name), $"an inserter with id {id} or name '{name}'");
+            return ActionOutcome.None;
+        });
+        actions.Add("delete_inserter_as_owner", (s, a) =>
+        {
+            var id = a.Uuid(0);
+            s.Db.GetTable<InserterRow>().Where(i => i.Id == id).Delete();
+            return ActionOutcome.None;
+        });
+        actions.Add("add_delegate_as_owner", (s, a) =>
+        {
+            var address = a.RequiredText(0).ToLowerInvariant();
+            var inserter = a.Uuid(1);
+            if (!s.Db.GetTable<InserterRow>().Any(i => i.Id == inserter))
+            {
+                throw new ActionFailedException(ActionError.NotFound, $"inserter {inserter} does not exist");
+            }
+
+            s.InsertNew(new DelegateRow { Address = address, InserterId = inserter },
+                s.Db.GetTable<DelegateRow>().Any(d => d.Address == address), $"delegate {address}");
+            return ActionOutcome.None;
+        });
+        actions.Add("delete_delegate_as_owner", (s, a) =>
+        {
+            var address = a.RequiredText(0).ToLowerInvariant();
+            s.Db.GetTable<DelegateRow>().Where(d => d.Address == address).Delete();
+            return ActionOutcome.None;
+        });
+    }
+}
