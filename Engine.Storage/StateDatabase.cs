@@ -1,8 +1,8 @@
+using IdOS.Akka.Engine.Storage.Migrations;
 using LinqToDB;
 using LinqToDB.Data;
 using LinqToDB.DataProvider.SQLite;
 using LinqToDB.Mapping;
-using IdOS.Akka.Engine.Storage.Migrations;
 
 namespace IdOS.Akka.Engine.Storage;
 
@@ -65,7 +65,7 @@ public sealed class StateDatabase : IDisposable
     /// SQLite: copies the WAL into the file and empties it, so that rows deleted (and zeroed by secure_delete) leave no
     /// older copy in the WAL. False when a reader held it this time. PostgreSQL keeps its own WAL: nothing to do here.
     /// </summary>
-    public bool CheckpointAndTruncate() => Dialect != SqlDialect.Sqlite || Blocks.BlockStoreDatabase.Checkpoint(Connection);
+    public bool CheckpointAndTruncate() => Dialect != SqlDialect.Sqlite || SqliteFile.Checkpoint(Connection);
 
     public void Dispose() => Connection.Dispose();
 

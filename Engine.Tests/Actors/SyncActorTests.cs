@@ -1,9 +1,9 @@
 using Akka.Actor;
 using Akka.Configuration;
 using IdOS.Akka.Engine.Actors;
+using IdOS.Akka.Engine.Chain;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
-using IdOS.Akka.Engine.Hosting;
 using IdOS.Akka.Engine.Network;
 using IdOS.Akka.Engine.Tests.Consensus;
 using Xunit;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Akka.Configuration;
+using IdOS.Akka.Engine.Chain;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Hosting;
 

@@ -1,7 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
+using IdOS.Akka.Engine.Chain;
 using IdOS.Akka.Engine.Crypto;
-using IdOS.Akka.Engine.Hosting;
 using IdOS.Akka.Engine.Kwil.Reads;
 using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Network;

@@ -1,6 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
-using IdOS.Akka.Engine.Hosting;
+using IdOS.Akka.Engine.Chain;
 using IdOS.Akka.Engine.Storage;
 using Microsoft.Data.Sqlite;
 
@@ -77,17 +77,17 @@ public sealed class RetentionActor : ReceiveActor, IWithTimers
         var busy = new List<string>();
         if (!_blocks.CheckpointAndTruncate())
         {
-            busy.Add(ValidatorNode.BlockStoreFileName);
+            busy.Add("the block store");
         }
 
         if (_state is not null && !_state.CheckpointAndTruncate())
         {
-            busy.Add(NodeSettings.StateFileName);
+            busy.Add("the idOS state");
         }
 
         if (!CheckpointJournal())
         {
-            busy.Add(Path.GetFileName(_journalPath));
+            busy.Add("the consensus journal");
         }
 
         if (busy.Count > 0)

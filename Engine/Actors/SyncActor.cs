@@ -1,7 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
+using IdOS.Akka.Engine.Chain;
 using IdOS.Akka.Engine.Consensus;
-using IdOS.Akka.Engine.Hosting;
 using IdOS.Akka.Engine.Network;
 
 namespace IdOS.Akka.Engine.Actors;

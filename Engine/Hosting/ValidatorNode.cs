@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using IdOS.Akka.Engine.Actors;
 using IdOS.Akka.Engine.Application;
+using IdOS.Akka.Engine.Chain;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Network;

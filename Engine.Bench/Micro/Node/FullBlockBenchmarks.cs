@@ -1,8 +1,8 @@
 using BenchmarkDotNet.Attributes;
 using IdOS.Akka.Engine.Application;
+using IdOS.Akka.Engine.Chain;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
-using IdOS.Akka.Engine.Hosting;
 using IdOS.Akka.Engine.Simulation;
 
 namespace IdOS.Akka.Engine.Bench.Micro.Node;
@@ -22,7 +22,7 @@ public class FullBlockBenchmarks : IDisposable
     private ChainParameters _chain = null!;
     private string _directory = null!;
     private SqliteBlockStore _store = null!;
-    private Storage.Blocks.TransactionIndexFiles _index = null!;
+    private Chain.TransactionIndexFiles _index = null!;
     private byte[] _hashes = null!;
 
     [GlobalSetup]
@@ -93,7 +93,7 @@ public class FullBlockBenchmarks : IDisposable
             Directory.Delete(path, recursive: true);
         }
 
-        _index = Storage.Blocks.TransactionIndexFiles.Open(path);
+        _index = Chain.TransactionIndexFiles.Open(path);
         _hashes = [.. _block.TransactionHashes.SelectMany(h => h.ToArray())];
     }
 }

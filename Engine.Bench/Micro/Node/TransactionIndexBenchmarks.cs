@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
+using IdOS.Akka.Engine.Chain;
 using IdOS.Akka.Engine.Crypto;
-using IdOS.Akka.Engine.Storage.Blocks;
 
 namespace IdOS.Akka.Engine.Bench.Micro.Node;
 

@@ -1,8 +1,8 @@
+using IdOS.Akka.Engine.Chain;
 using IdOS.Akka.Engine.Crypto;
-using IdOS.Akka.Engine.Hosting;
 using Xunit;
 
-namespace IdOS.Akka.Engine.Tests.Hosting;
+namespace IdOS.Akka.Engine.Tests.Chain;
 
 [Trait("Category", "Unit")]
 public sealed class HashFilterTests

@@ -1,8 +1,7 @@
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
-using IdOS.Akka.Engine.Storage.Blocks;
 
-namespace IdOS.Akka.Engine.Hosting;
+namespace IdOS.Akka.Engine.Chain;
 
 /// <summary>
 /// The consensus block store over a validator's SQLite file: blocks and certificates in their canonical encoding.

@@ -2,10 +2,10 @@ using LinqToDB;
 using LinqToDB.Data;
 using LinqToDB.DataProvider.SQLite;
 
-namespace IdOS.Akka.Engine.Storage.Blocks;
+namespace IdOS.Akka.Engine.Storage;
 
 /// <summary>A connection to a node's SQLite file, its folder created if need be, in WAL mode with the given pragmas.</summary>
-internal static class SqliteFile
+public static class SqliteFile
 {
     /// <summary>Opens <paramref name="path"/>; if a pragma fails, the connection is closed again and the error passed on.</summary>
     public static DataConnection Open(string path, params string[] pragmas)
@@ -33,5 +33,16 @@ internal static class SqliteFile
             db.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Copies the WAL into the file and truncates it to zero bytes, so that overwritten pages leave no old copy
+    /// behind. False when a reader held it and the WAL could not be emptied this time.
+    /// </summary>
+    public static bool Checkpoint(DataConnection db)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        using var reader = db.ExecuteReader("PRAGMA wal_checkpoint(TRUNCATE)");
+        return reader.Reader!.Read() && reader.Reader.GetInt64(0) == 0;
     }
 }

@@ -1,12 +1,11 @@
+using IdOS.Akka.Engine.Chain;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
-using IdOS.Akka.Engine.Hosting;
 using IdOS.Akka.Engine.Simulation;
-using IdOS.Akka.Engine.Storage.Blocks;
 using IdOS.Akka.Engine.Tests.Consensus;
 using Xunit;
 
-namespace IdOS.Akka.Engine.Tests.Storage;
+namespace IdOS.Akka.Engine.Tests.Chain;
 
 /// <summary>The consensus block store on a real SQLite file: what is written survives closing and reopening.</summary>
 [Trait("Category", "Unit")]
@@ -116,9 +115,9 @@ public sealed class SqliteBlockStoreTests : IDisposable
         }
 
         // A crash after the block row and before the index: the row alone, as Append leaves it for the indexer.
-        using (var raw = IdOS.Akka.Engine.Storage.Blocks.BlockStoreDatabase.Open(DbPath))
+        using (var raw = IdOS.Akka.Engine.Chain.BlockStoreDatabase.Open(DbPath))
         {
-            raw.Append(new IdOS.Akka.Engine.Storage.Blocks.StoredBlock(2, b2.Id.ToArray(), ConsensusCodec.EncodeBlock(b2),
+            raw.Append(new IdOS.Akka.Engine.Chain.StoredBlock(2, b2.Id.ToArray(), ConsensusCodec.EncodeBlock(b2),
                 ConsensusCodec.EncodeQc(b3.Header.Justify), Hash32.Zero.ToArray()));
         }
 

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using Microsoft.Win32.SafeHandles;
 
-namespace IdOS.Akka.Engine.Storage.Blocks;
+namespace IdOS.Akka.Engine.Chain;
 
 /// <summary>
 /// The hashes of committed transactions, as sorted runs in flat files in a directory beside the block store. The index

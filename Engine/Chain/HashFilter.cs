@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using IdOS.Akka.Engine.Crypto;
 
-namespace IdOS.Akka.Engine.Hosting;
+namespace IdOS.Akka.Engine.Chain;
 
 /// <summary>
 /// A blocked Bloom filter over SHA-256 digests: "no" is certain, "maybe" must be confirmed by the store. All probes of

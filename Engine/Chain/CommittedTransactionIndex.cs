@@ -1,8 +1,7 @@
 using System.Collections.Concurrent;
 using IdOS.Akka.Engine.Crypto;
-using IdOS.Akka.Engine.Storage.Blocks;
 
-namespace IdOS.Akka.Engine.Hosting;
+namespace IdOS.Akka.Engine.Chain;
 
 /// <summary>
 /// Which transactions are committed, for the replica's checks on every transaction it admits, proposes or receives.

@@ -1,8 +1,9 @@
+using IdOS.Akka.Engine.Storage;
 using LinqToDB;
 using LinqToDB.Data;
 using LinqToDB.Mapping;
 
-namespace IdOS.Akka.Engine.Storage.Blocks;
+namespace IdOS.Akka.Engine.Chain;
 
 /// <summary>
 /// One committed block as stored: its encoding, the QC that certifies it and the app hash after it. A pruned block's
@@ -149,14 +150,7 @@ public sealed class BlockStoreDatabase : IDisposable
     /// Copies the WAL into the file and truncates it to zero bytes, so that overwritten pages leave no old copy
     /// behind. False when a reader held it and the WAL could not be emptied this time.
     /// </summary>
-    public bool CheckpointAndTruncate() => Checkpoint(_db);
-
-    public static bool Checkpoint(DataConnection db)
-    {
-        ArgumentNullException.ThrowIfNull(db);
-        using var reader = db.ExecuteReader("PRAGMA wal_checkpoint(TRUNCATE)");
-        return reader.Reader!.Read() && reader.Reader.GetInt64(0) == 0;
-    }
+    public bool CheckpointAndTruncate() => SqliteFile.Checkpoint(_db);
 
     /// <summary>Only the certificate: consensus asks for it without needing the block.</summary>
     public byte[]? CertificateAt(long height) => (byte[]?)_statements.Scalar("SELECT certificate FROM committed_blocks WHERE height = @p0", height);
