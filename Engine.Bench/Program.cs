@@ -1,12 +1,20 @@
+using System.Runtime.InteropServices;
 using BenchmarkDotNet.Running;
 using IdOS.Akka.Engine.Bench.Cluster;
 using IdOS.Akka.Engine.Bench.Micro;
 using IdOS.Akka.Engine.Bench.Reads;
+using IdOS.Akka.Engine.Cli.Localnet;
 
 namespace IdOS.Akka.Engine.Bench;
 
 internal static class Program
 {
+    // A benchmark stopped by SIGTERM, SIGHUP or Ctrl-C never reaches its disposals (and AppDomain.ProcessExit was seen not
+    // to run on SIGTERM here); without this its validators live on, holding ports and CPU and skewing the next run.
+    // Held for the life of the process: a registration that is collected stops handling its signal.
+    private static readonly PosixSignalRegistration[] StopSignals =
+        [.. new[] { PosixSignal.SIGTERM, PosixSignal.SIGINT, PosixSignal.SIGHUP }.Select(signal => PosixSignalRegistration.Create(signal, _ => NodeProcess.KillAll()))];
+
     /// <summary>
     /// `micro --filter '*'` runs the BenchmarkDotNet micro-benchmarks (arguments without `micro` go there too);
     /// `cluster ...` runs the cluster benchmark; `reads ...` the read-batching benchmark; `decoder-check` the decoders'
@@ -14,6 +22,7 @@ internal static class Program
     /// </summary>
     private static async Task<int> Main(string[] args)
     {
+        GC.KeepAlive(StopSignals);
         switch (args.FirstOrDefault())
         {
             case "cluster":

@@ -1,4 +1,5 @@
 using IdOS.Akka.Engine.Cli;
+using IdOS.Akka.Engine.Cli.Localnet;
 
 namespace IdOS.Akka.Engine;
 
@@ -8,7 +9,6 @@ internal static class Program
         usage: idos-engine <command> [options]
 
         commands:
-          {SimulateCommand.Usage}
           {KeyCommands.KeygenUsage}
           {KeyCommands.GenesisUsage}
           {RunCommand.Usage}
@@ -28,7 +28,8 @@ internal static class Program
         {
             return args[0] switch
             {
-                "simulate" => SimulateCommand.Run(args[1..], Console.Out),
+                "simulate" => throw new UsageException(
+                    "the simulator is its own executable: dotnet run --project Engine.Simulation -c Release -- --validators 4 --seeds 200 --scenario all"),
                 "keygen" => KeyCommands.Keygen(args[1..], Console.Out),
                 "genesis" => KeyCommands.Genesis(args[1..], Console.Out),
                 "run" => RunCommand.Run(args[1..], Console.Out).GetAwaiter().GetResult(),

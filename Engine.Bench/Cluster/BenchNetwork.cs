@@ -1,5 +1,6 @@
 using System.Globalization;
 using Akka.Actor;
+using IdOS.Akka.Engine.Cli.Localnet;
 using IdOS.Akka.Engine.Hosting;
 using IdOS.Akka.Engine.Network;
 
@@ -14,12 +15,12 @@ namespace IdOS.Akka.Engine.Bench.Cluster;
 internal sealed class BenchNetwork : IAsyncDisposable
 {
     private readonly string _root;
-    private readonly List<EngineProcess> _processes = [];
+    private readonly List<NodeProcess> _processes = [];
     private readonly List<string> _configPaths = [];
     private readonly HashSet<int> _down = [];
     private TimeSpan _cpuOfKilled;
     private readonly List<ValidatorNode> _nodes = [];
-    private EngineProcess? _rpcProcess;
+    private NodeProcess? _rpcProcess;
     private Faults.FaultProxies? _proxies;
     private RpcHost? _rpcHost;
     private bool _keepFiles;
@@ -103,7 +104,7 @@ internal sealed class BenchNetwork : IAsyncDisposable
                 }
                 else
                 {
-                    network._processes.Add(EngineProcess.Start(path, new StreamWriter(Path.ChangeExtension(path, ".log")) { AutoFlush = true }));
+                    network._processes.Add(NodeProcess.Start(["run", "--config", path], new StreamWriter(Path.ChangeExtension(path, ".log")) { AutoFlush = true }));
                     network._configPaths.Add(path);
                 }
             }
@@ -145,7 +146,7 @@ internal sealed class BenchNetwork : IAsyncDisposable
         }
         else
         {
-            _rpcProcess = EngineProcess.Start(path, new StreamWriter(Path.ChangeExtension(path, ".log")) { AutoFlush = true }, "rpc");
+            _rpcProcess = NodeProcess.Start(["rpc", "--config", path], new StreamWriter(Path.ChangeExtension(path, ".log")) { AutoFlush = true });
             RpcEndpoint = new Uri($"http://127.0.0.1:{port}{Rpc.Http.RpcHttpServer.Path}");
         }
 
@@ -260,14 +261,14 @@ internal sealed class BenchNetwork : IAsyncDisposable
     {
         await _processes[validator].DisposeAsync();
         var path = _configPaths[validator];
-        _processes[validator] = EngineProcess.Start(path, new StreamWriter(Path.ChangeExtension(path, ".log"), append: true) { AutoFlush = true });
+        _processes[validator] = NodeProcess.Start(["run", "--config", path], new StreamWriter(Path.ChangeExtension(path, ".log"), append: true) { AutoFlush = true });
         _down.Remove(validator);
     }
 
     /// <summary>SIGSTOP: the process hangs with its connections open, as a validator stuck in a long pause would.</summary>
-    public void Pause(int validator) => _processes[validator].Signal(EngineProcess.StopSignal);
+    public void Pause(int validator) => _processes[validator].Signal(NodeProcess.StopSignal);
 
-    public void Resume(int validator) => _processes[validator].Signal(EngineProcess.ContinueSignal);
+    public void Resume(int validator) => _processes[validator].Signal(NodeProcess.ContinueSignal);
 
     /// <summary>Cuts every link to and from <paramref name="validator"/> at the fault proxies (a partition run only).</summary>
     public void Isolate(int validator) => Proxies.Links.Isolate(validator, Faults.LinkRule.Cutting);

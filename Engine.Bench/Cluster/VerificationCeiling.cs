@@ -7,7 +7,7 @@ namespace IdOS.Akka.Engine.Bench.Cluster;
 /// The machine's ceiling for the idOS workload, measured before the validators start: whole EIP-191 transaction
 /// checks (decode, signed text, Keccak, secp256k1 recovery) per second on every core at once. Every validator and the
 /// RPC system check every transaction, so with <c>n</c> validators the machine cannot commit more than the checks/s
-/// divided by <c>n + 1</c>; the target is half of that.
+/// divided by <c>n + 1</c>; the target the benchmark reports is half of that.
 /// </summary>
 internal sealed record VerificationCeiling(string Secp256k1Path, double ChecksPerSecond, int Checkers, double CeilingTransactionsPerSecond,
     double TargetTransactionsPerSecond)

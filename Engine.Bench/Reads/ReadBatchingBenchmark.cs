@@ -5,11 +5,11 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Akka.Actor;
 using IdOS.Akka.Engine.Cli;
+using IdOS.Akka.Engine.Cli.Localnet;
 using IdOS.Akka.Engine.Hosting;
 using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Network;
 using IdOS.Akka.Engine.Rpc.Reads;
-using IdOS.Akka.Engine.Scenarios;
 
 namespace IdOS.Akka.Engine.Bench.Reads;
 
@@ -55,7 +55,7 @@ internal static class ReadBatchingBenchmark
         var chain = LocalNetwork.Prepare([config], "idos-reads-bench", LocalnetCommand.OwnerKeyFile(config));
         var transport = LocalNetwork.MemberTransport(config);
         var node = NodeClient.NodeAddress("127.0.0.1", port, transport);
-        var validator = EngineProcess.Start(configPath, new StreamWriter(Path.Combine(root, "node1.log")) { AutoFlush = true });
+        var validator = NodeProcess.Start(["run", "--config", configPath], new StreamWriter(Path.Combine(root, "node1.log")) { AutoFlush = true });
         try
         {
             await using var client = NodeClient.Create(transport);

@@ -1,7 +1,7 @@
+using IdOS.Akka.Engine.Application;
 using IdOS.Akka.Engine.Chain;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
-using IdOS.Akka.Engine.Simulation;
 using IdOS.Akka.Engine.Tests.Consensus;
 using Xunit;
 

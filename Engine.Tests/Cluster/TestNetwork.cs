@@ -32,7 +32,7 @@ internal sealed class TestNetwork : IDisposable
     public TestNetwork(int validators, string overrides = "", string application = "opaque", Action<TestNetwork>? beforePrepare = null, bool behindProxies = false)
     {
         Root = Directory.CreateTempSubdirectory("idos-net-").FullName;
-        var ports = global::IdOS.Akka.Engine.Bench.LocalPorts.Free(behindProxies ? 2 * validators : validators);
+        var ports = Engine.Cli.Localnet.LocalPorts.Free(behindProxies ? 2 * validators : validators);
         Ports = ports[..validators];
         BackendPorts = behindProxies ? ports[validators..] : Ports;
         // Written as an operator may write them; each node dials them with the scheme its transport speaks (TLS, the throttler).

@@ -1,3 +1,4 @@
+using IdOS.Akka.Engine.Application;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Simulation;
@@ -48,7 +49,7 @@ public sealed class CrashPointTests
 
     /// <summary>
     /// With nothing journaled at all (a data folder emptied) the validator knows it knows nothing, and the empty-journal
-    /// guard (rule 12) keeps it from signing twice after a crash at any point.
+    /// guard keeps it from signing twice after a crash at any point.
     /// </summary>
     [Fact]
     public void With_no_safety_state_at_all_the_empty_journal_guard_keeps_it_from_signing_twice()

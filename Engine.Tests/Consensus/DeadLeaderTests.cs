@@ -3,7 +3,7 @@ using Xunit;
 
 namespace IdOS.Akka.Engine.Tests.Consensus;
 
-/// <summary>Rule 10: a leader that is down costs its own round and not also the one before it.</summary>
+/// <summary>A leader that is down costs its own round and not also the one before it.</summary>
 [Trait("Category", "Unit")]
 public sealed class DeadLeaderTests
 {
@@ -32,7 +32,7 @@ public sealed class DeadLeaderTests
     [Fact]
     public void Without_a_missed_round_the_vote_goes_to_the_next_leader_alone()
     {
-        // It has voted through round 3, so its journal vouches for round 4 (an empty one would hold the vote: rule 12).
+        // It has voted through round 3, so its journal vouches for round 4 (an empty one would hold the vote: the empty-journal guard).
         var replica = _t.Replica(3, SafetyState.Initial(_t.Chain) with { LastVotedRound = 3 });
 
         var effects = replica.OnMessage(Peer, RoundFourProposal(), Now);

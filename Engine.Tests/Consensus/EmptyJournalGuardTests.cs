@@ -3,7 +3,7 @@ using Xunit;
 
 namespace IdOS.Akka.Engine.Tests.Consensus;
 
-/// <summary>Rule 12: a validator without its vote journal votes above round 1 only past the rounds 2f others are in, plus one.</summary>
+/// <summary>The empty-journal guard: a validator without its vote journal votes above round 1 only past the rounds 2f others are in, plus one.</summary>
 [Trait("Category", "Unit")]
 public sealed class EmptyJournalGuardTests
 {

@@ -4,7 +4,7 @@ using Xunit;
 namespace IdOS.Akka.Engine.Tests.Consensus;
 
 /// <summary>
-/// Rule 11 on four replicas that deliver to each other under one virtual clock: with nothing to propose, a leader
+/// The idle chain on four replicas that deliver to each other under one virtual clock: with nothing to propose, a leader
 /// waits up to the idle interval before an empty block, a transaction ends the wait at once, the chain keeps
 /// committing, and every validator's round timer covers the wait.
 /// </summary>

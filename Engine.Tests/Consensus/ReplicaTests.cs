@@ -1,3 +1,4 @@
+using IdOS.Akka.Engine.Application;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Simulation;
@@ -120,7 +121,7 @@ public sealed class ReplicaTests
         replica.OnMessage(Peer, _t.Propose(b3), Now);
 
         Assert.Contains(Rejections(replica.OnMessage(Peer, _t.Vote(0, B1.Id, 1), Now)), r => r.Contains("stale vote", StringComparison.Ordinal));
-        // Votes go to everyone when the next leader seems down (rule 10), so a validator that does not lead takes them.
+        // Votes go to everyone when the next leader seems down, so a validator that does not lead takes them.
         Assert.Empty(Rejections(replica.OnMessage(Peer, _t.Vote(0, b3.Id, 3), Now)));
         Assert.Contains(Rejections(replica.OnMessage(Peer, _t.Vote(0, b3.Id, 1_000_006), Now)), r => r.Contains("too far ahead", StringComparison.Ordinal));
         var forged = _t.Vote(0, b3.Id, 5) with { Voter = 1 };

@@ -1,4 +1,5 @@
 using IdOS.Akka.Engine.Consensus;
+using IdOS.Akka.Engine.Simulation;
 using Xunit;
 
 namespace IdOS.Akka.Engine.Tests.Consensus;
@@ -8,8 +9,9 @@ public sealed class SafetyRulesTests
 {
     private readonly TestChain _t = new();
 
-    private SafetyRules Rules(ProtocolMutation mutation = ProtocolMutation.None) =>
-        new(_t.Chain, 0, _t.Keys[0], SafetyState.Initial(_t.Chain), mutation);
+    private SafetyRules Rules() => new(_t.Chain, 0, _t.Keys[0], SafetyState.Initial(_t.Chain));
+
+    private IVotingRules Mutant(ProtocolMutation mutation) => ProtocolMutations.Decorator(mutation, _t.Chain, 0, _t.Keys[0])!(Rules());
 
     private (Block B1, Proposal P1, Proposal P2) TwoRounds()
     {
@@ -80,7 +82,7 @@ public sealed class SafetyRulesTests
 
         Assert.Contains("below the TC's highest QC round 2", Rules().VoteFor(_t.Propose(extendsB1, tc)).Refusal, StringComparison.Ordinal);
         Assert.NotNull(Rules().VoteFor(_t.Propose(extendsB2, tc)).Message);
-        Assert.NotNull(Rules(ProtocolMutation.SkipLockCheck).VoteFor(_t.Propose(extendsB1, tc)).Message);
+        Assert.NotNull(Mutant(ProtocolMutation.SkipLockCheck).VoteFor(_t.Propose(extendsB1, tc)).Message);
     }
 
     [Fact]
@@ -101,7 +103,7 @@ public sealed class SafetyRulesTests
     [Fact]
     public void The_last_voted_round_mutant_votes_after_timing_out_and_votes_twice()
     {
-        var mutant = Rules(ProtocolMutation.SkipLastVotedRoundCheck);
+        var mutant = Mutant(ProtocolMutation.SkipLastVotedRoundCheck);
         var (_, p1, _) = TwoRounds();
         var sibling = _t.Propose(_t.Block(1, _t.Chain.GenesisBlock, _t.Chain.GenesisQc, [TestChain.Tx(1)]));
         mutant.TimeoutFor(1, _t.Chain.GenesisQc);

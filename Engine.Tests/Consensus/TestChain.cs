@@ -1,3 +1,4 @@
+using IdOS.Akka.Engine.Application;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Simulation;
@@ -70,7 +71,10 @@ internal sealed class TestChain
         var height = store.Height;
         var app = new HashChainStateMachine(height, height == 0 ? Chain.GenesisAppHash : store.AppHashAt(height)!.Value);
         return new Replica(Chain, index, Keys[index], Ed25519Verifier.Instance, store, app, state ?? SafetyState.Initial(Chain), [],
-            (options ?? new ReplicaOptions()) with { Mutation = mutation });
+            (options ?? new ReplicaOptions()) with
+            {
+                DecorateSafetyRules = ProtocolMutations.Decorator(mutation, Chain, index, Keys[index]),
+            });
     }
 
     public static byte[] Tx(int i) => System.Text.Encoding.UTF8.GetBytes($"transaction-{i}");

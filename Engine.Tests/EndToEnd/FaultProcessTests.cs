@@ -41,9 +41,9 @@ public sealed class FaultProcessTests(ITestOutputHelper output)
         });
         await load.Fault("SIGSTOP of validator 1 for 10 s", async () =>
         {
-            await nodes.Pause(1);
+            nodes.Pause(1);
             await Task.Delay(TimeSpan.FromSeconds(10));
-            await nodes.Resume(1);
+            nodes.Resume(1);
         });
         await load.Fault("validator 0 running 10 s with its clock 3 s ahead", async () =>
         {

@@ -5,7 +5,7 @@ using Xunit;
 
 namespace IdOS.Akka.Engine.Tests.EndToEnd;
 
-/// <summary>The real npm client against a local network (TESTING.md's `Client` category).</summary>
+/// <summary>The real npm client against a local network (the `Client` category).</summary>
 [Trait("Category", "Client")]
 [Collection(SerialClusters.Name)]
 public sealed class IdosClientTests

@@ -1,11 +1,11 @@
 using System.Text;
 using IdOS.Akka.Engine.Chain;
+using IdOS.Akka.Engine.Cli.Localnet;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Hosting;
 using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Network;
-using IdOS.Akka.Engine.Scenarios;
 using IdOS.Akka.Engine.Tests.Cluster;
 using Xunit;
 

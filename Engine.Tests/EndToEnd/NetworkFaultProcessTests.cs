@@ -1,4 +1,4 @@
-using IdOS.Akka.Engine.Bench.Faults;
+using IdOS.Akka.Engine.Faults;
 using IdOS.Akka.Engine.Tests.Cluster;
 using Xunit;
 using Xunit.Abstractions;

@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Text;
 using Akka.Actor;
 using IdOS.Akka.Engine.Application;
+using IdOS.Akka.Engine.Cli.Localnet;
 using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Hosting;
 using IdOS.Akka.Engine.Network;
@@ -16,7 +16,7 @@ namespace IdOS.Akka.Engine.Tests.EndToEnd;
 internal sealed class NodeProcesses : IAsyncDisposable
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
-    private readonly Process?[] _processes;
+    private readonly NodeProcess?[] _processes;
     private readonly StringBuilder[] _logs;
     private readonly Ed25519PrivateKey _client = Ed25519PrivateKey.GenerateExportable();
     private long _nextTransaction;
@@ -25,7 +25,7 @@ internal sealed class NodeProcesses : IAsyncDisposable
     public NodeProcesses(TestNetwork network)
     {
         Network = network;
-        _processes = new Process?[network.ConfigPaths.Count];
+        _processes = new NodeProcess?[network.ConfigPaths.Count];
         _logs = [.. network.ConfigPaths.Select(_ => new StringBuilder())];
         Client = NodeClient.Create(network.Transport);
         Addresses = [.. network.Ports.Select(port => NodeClient.NodeAddress("127.0.0.1", port, network.Transport))];
@@ -37,7 +37,7 @@ internal sealed class NodeProcesses : IAsyncDisposable
 
     public IReadOnlyList<Address> Addresses { get; }
 
-    public static string Executable => Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "idos-engine.exe" : "idos-engine");
+    public static string Executable => NodeProcess.Executable;
 
     public bool IsRunning(int validator) => _processes[validator] is { HasExited: false };
 
@@ -48,27 +48,9 @@ internal sealed class NodeProcesses : IAsyncDisposable
     /// <param name="environment">Variables added to the process's environment (a preloaded clock, say).</param>
     public void Start(int validator, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var info = new ProcessStartInfo(Executable)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
-        {
-            info.Environment[name] = value;
-        }
-
-        info.ArgumentList.Add("run");
-        info.ArgumentList.Add("--config");
-        info.ArgumentList.Add(Network.ConfigPaths[validator]);
-        var process = Process.Start(info) ?? throw new InvalidOperationException("could not start the node executable");
         var log = _logs[validator];
-        log.AppendLine(System.Globalization.CultureInfo.InvariantCulture, $"--- started pid {process.Id}");
-        process.OutputDataReceived += (_, e) => Append(log, e.Data);
-        process.ErrorDataReceived += (_, e) => Append(log, e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var process = NodeProcess.Start(["run", "--config", Network.ConfigPaths[validator]], line => Append(log, line), environment);
+        Append(log, $"--- started pid {process.Id}");
         _processes[validator] = process;
     }
 
@@ -77,37 +59,23 @@ internal sealed class NodeProcesses : IAsyncDisposable
     {
         var process = _processes[validator] ?? throw new InvalidOperationException($"validator {validator} was not started");
         process.Kill();
-        process.WaitForExit();
     }
 
     /// <summary>SIGSTOP: the process hangs with its connections open, as in a long pause.</summary>
-    public Task Pause(int validator) => Signal(validator, "-STOP");
+    public void Pause(int validator) => Started(validator).Signal(NodeProcess.StopSignal);
 
     /// <summary>SIGCONT after <see cref="Pause"/>.</summary>
-    public Task Resume(int validator) => Signal(validator, "-CONT");
+    public void Resume(int validator) => Started(validator).Signal(NodeProcess.ContinueSignal);
 
     /// <summary>SIGTERM, the operator's stop: the node leaves the cluster and closes its files.</summary>
     public async Task Stop(int validator, TimeSpan timeout)
     {
-        var process = _processes[validator] ?? throw new InvalidOperationException($"validator {validator} was not started");
-        using (var term = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-        {
-            await term.WaitForExitAsync();
-        }
-
+        Started(validator).Signal(NodeProcess.Terminate);
         await WaitForExit(validator, timeout);
     }
 
-    private async Task Signal(int validator, string signal)
-    {
-        var process = _processes[validator] ?? throw new InvalidOperationException($"validator {validator} was not started");
-        using var kill = Process.Start("kill", [signal, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-        await kill.WaitForExitAsync();
-        if (kill.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"kill {signal} {process.Id} exited with {kill.ExitCode}");
-        }
-    }
+    private NodeProcess Started(int validator) =>
+        _processes[validator] ?? throw new InvalidOperationException($"validator {validator} was not started");
 
     /// <summary>Everything the node printed, for checks on what it logs.</summary>
     public string FullLog(int validator)
@@ -118,11 +86,7 @@ internal sealed class NodeProcesses : IAsyncDisposable
         }
     }
 
-    public async Task WaitForExit(int validator, TimeSpan timeout)
-    {
-        using var cancel = new CancellationTokenSource(timeout);
-        await _processes[validator]!.WaitForExitAsync(cancel.Token);
-    }
+    public Task WaitForExit(int validator, TimeSpan timeout) => Started(validator).WaitForExit(timeout);
 
     public string Log(int validator)
     {
@@ -190,19 +154,11 @@ internal sealed class NodeProcesses : IAsyncDisposable
     {
         for (var i = 0; i < _processes.Length; i++)
         {
-            if (_processes[i] is not { } process)
+            if (_processes[i] is { } process)
             {
-                continue;
+                await process.DisposeAsync();
+                _processes[i] = null;
             }
-
-            if (!process.HasExited)
-            {
-                process.Kill();
-                await process.WaitForExitAsync();
-            }
-
-            process.Dispose();
-            _processes[i] = null;
         }
 
         if (!_disposed)
@@ -213,14 +169,11 @@ internal sealed class NodeProcesses : IAsyncDisposable
         }
     }
 
-    private static void Append(StringBuilder log, string? line)
+    private static void Append(StringBuilder log, string line)
     {
-        if (line is not null)
+        lock (log)
         {
-            lock (log)
-            {
-                log.Append(DateTime.UtcNow.ToString("HH:mm:ss.fff ", System.Globalization.CultureInfo.InvariantCulture)).AppendLine(line);
-            }
+            log.Append(DateTime.UtcNow.ToString("HH:mm:ss.fff ", System.Globalization.CultureInfo.InvariantCulture)).AppendLine(line);
         }
     }
 }

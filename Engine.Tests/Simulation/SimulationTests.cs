@@ -72,7 +72,7 @@ public sealed class SimulationTests(ITestOutputHelper output)
 
     /// <summary>
     /// A reported seed must replay in a fresh process too, where string and object hash codes are seeded differently:
-    /// the `simulate` command prints the event-log hash of a single seed, and it must match this process's run.
+    /// the simulator's executable prints the event-log hash of a single seed, and it must match this process's run.
     /// </summary>
     [Theory]
     [InlineData("chaos", 5UL)]
@@ -80,18 +80,18 @@ public sealed class SimulationTests(ITestOutputHelper output)
     public void A_seed_replays_identically_in_another_process(string scenario, ulong seed)
     {
         var expected = SimulationRunner.RunSeed(Scenario.Find(scenario)!, 4, seed).EventLogHash;
-        var engine = Path.Combine(AppContext.BaseDirectory, "idos-engine.dll");
+        var simulator = Path.Combine(AppContext.BaseDirectory, "idos-simulate.dll");
         var start = new System.Diagnostics.ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            ArgumentList = { engine, "simulate", "--validators", "4", "--seeds", "1", "--first-seed", seed.ToString(System.Globalization.CultureInfo.InvariantCulture), "--scenario", scenario },
+            ArgumentList = { simulator, "--validators", "4", "--seeds", "1", "--first-seed", seed.ToString(System.Globalization.CultureInfo.InvariantCulture), "--scenario", scenario },
         };
 
         using var process = System.Diagnostics.Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEnd();
         var stderr = process.StandardError.ReadToEnd();
-        Assert.True(process.WaitForExit(120_000), "the simulate command did not finish within 2 minutes");
+        Assert.True(process.WaitForExit(120_000), "the simulator did not finish within 2 minutes");
 
         Assert.True(process.ExitCode == 0, $"exit code {process.ExitCode}\n{stdout}\n{stderr}");
         Assert.Contains($"event-log={expected}", stdout, StringComparison.Ordinal);

@@ -1,6 +1,5 @@
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
-using IdOS.Akka.Engine.Simulation;
 
 namespace IdOS.Akka.Engine.Application;
 

@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
-using IdOS.Akka.Engine.Simulation;
 
 namespace IdOS.Akka.Engine.Application;
 

@@ -51,7 +51,7 @@ public sealed class ChainParameters
 
     public ConsensusLimits Limits { get; }
 
-    /// <summary>How leaders are chosen (rule 9); every validator must use the same, so genesis binds it.</summary>
+    /// <summary>How leaders are chosen; every validator must use the same, so genesis binds it.</summary>
     public LeaderReputationPolicy LeaderReputation { get; }
 
     public SigningDomain Domain { get; }

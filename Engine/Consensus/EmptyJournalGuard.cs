@@ -1,7 +1,7 @@
 namespace IdOS.Akka.Engine.Consensus;
 
 /// <summary>
-/// Rule 12: a validator that starts without a vote journal (a new one, or one whose data folder was emptied) cannot
+/// The empty-journal guard: a validator that starts without a vote journal (a new one, or one whose data folder was emptied) cannot
 /// tell which rounds it voted in before, so before its first vote above round 1 it learns the rounds of 2f other
 /// validators from their signed, certified messages and votes and proposes only above the highest of them plus one.
 /// </summary>

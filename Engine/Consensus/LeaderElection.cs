@@ -68,7 +68,7 @@ public sealed record LeaderReputationPolicy(int WindowBlocks, int ExcludeRounds)
 }
 
 /// <summary>
-/// Leader(r) from the committed chain (rule 9). The anchor of round r is the last committed block at least
+/// Leader(r) from the committed chain (leader reputation). The anchor of round r is the last committed block at least
 /// <see cref="LeaderReputationPolicy.ExcludeRounds"/> rounds before r; over the window of committed blocks ending at
 /// it, validators that proposed a block or signed a QC weigh <see cref="LeaderReputationPolicy.ActiveWeight"/>, less
 /// (<see cref="LeaderReputationPolicy.FailedWeight"/>) when a block of the window names them as failed proposers and
@@ -166,7 +166,7 @@ public sealed class LeaderElection
 
     /// <summary>
     /// Whether <paramref name="validator"/> proposed or signed a QC in the window of the newest committed blocks: one
-    /// that did not is likely down, and a vote for the round before it leads also goes to everyone (rule 10).
+    /// that did not is likely down, and a vote for the round before it leads also goes to everyone.
     /// </summary>
     public bool IsActive(int validator)
     {

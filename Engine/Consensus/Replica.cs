@@ -34,10 +34,14 @@ public sealed record ReplicaOptions
     /// </summary>
     public long MaxRoundsAhead { get; init; } = 1_000;
 
-    public ProtocolMutation Mutation { get; init; } = ProtocolMutation.None;
+    /// <summary>
+    /// Wraps the safety rules a replica signs through. Only the simulator's positive controls set it, to run a
+    /// deliberately broken voting rule that the checker must catch; a node never does.
+    /// </summary>
+    public Func<SafetyRules, IVotingRules>? DecorateSafetyRules { get; init; }
 
     /// <summary>
-    /// Rule 12 for a validator that starts with nothing journaled. A node always keeps it on: it cannot tell a new
+    /// The empty-journal guard, for a validator that starts with nothing journaled. A node always keeps it on: it cannot tell a new
     /// validator from one whose data folder was emptied. The simulator turns it off, as its worlds start as a new
     /// network that every validator knows is new, and no simulated crash loses a journal; held votes in a world's
     /// first rounds would only blunt its positive controls (the Twins fork was found in no seed of 1,000 with it on).
@@ -59,7 +63,7 @@ public sealed class Replica
     private readonly ICommittedBlockStore _store;
     private readonly IStateMachine _app;
     private readonly ReplicaOptions _options;
-    private readonly SafetyRules _safety;
+    private readonly IVotingRules _safety;
     private readonly BlockTree _tree;
     private readonly VoteAggregator _votes;
     private readonly TimeoutAggregator _timeouts;
@@ -69,7 +73,7 @@ public sealed class Replica
     private readonly LeaderElection _leaders;
     private EmptyJournalGuard? _journalGuard;
 
-    // Rule 10: validators whose last round here ended in a timeout without their part (a proposal, or the QC of the
+    // A leader down: validators whose last round here ended in a timeout without their part (a proposal, or the QC of the
     // round before they lead); a vote for the round before one of them leads goes to every validator.
     private readonly HashSet<int> _suspects = [];
     private readonly Dictionary<Hash32, (int Attempts, long SentAt, int AskedValidator)> _fetchAttempts = [];
@@ -83,7 +87,7 @@ public sealed class Replica
     private long _proposedRound;
     private int _consecutiveTimeouts;
 
-    // Rule 11: the round whose leader (this validator) waits for a transaction, and the round whose wait is over.
+    // Idle chain: the round whose leader (this validator) waits for a transaction, and the round whose wait is over.
     private long _idleWaitRound = -1;
     private long _idleWaitOverRound = -1;
     private long _now;
@@ -116,7 +120,8 @@ public sealed class Replica
         _app = app;
         _options = options ?? ReplicaOptions.Default;
         _checks = new SignatureChecks(chain, verifier);
-        _safety = new SafetyRules(chain, self, key, safetyState, _options.Mutation);
+        var rules = new SafetyRules(chain, self, key, safetyState);
+        _safety = _options.DecorateSafetyRules?.Invoke(rules) ?? rules;
         _votes = new VoteAggregator(chain.Validators);
         _timeouts = new TimeoutAggregator(chain.Validators);
         _leaders = new LeaderElection(chain.Validators, chain.LeaderReputation);
@@ -172,7 +177,7 @@ public sealed class Replica
 
     public Mempool Mempool { get; }
 
-    /// <summary>The leader of <paramref name="round"/> as this validator computes it from what it has committed (rule 9).</summary>
+    /// <summary>The leader of <paramref name="round"/> as this validator computes it from what it has committed (leader reputation).</summary>
     public int LeaderOf(long round) => _leaders.LeaderOf(round);
 
     /// <summary>
@@ -252,10 +257,10 @@ public sealed class Replica
 
     public MempoolAddResult SubmitTransaction(byte[] transaction) => SubmitTransactions([transaction])[0];
 
-    /// <summary>This validator leads the current round and waits for a transaction on an idle chain (rule 11).</summary>
+    /// <summary>This validator leads the current round and waits for a transaction on an idle chain.</summary>
     public bool IsWaitingForTransactions => _idleWaitRound == CurrentRound;
 
-    /// <summary>After transactions were added: a leader waiting on an idle chain proposes at once (rule 11).</summary>
+    /// <summary>After transactions were added: a leader waiting on an idle chain proposes at once.</summary>
     public IReadOnlyList<ReplicaEffect> OnTransactionsAdded(long now) => Run(now, () =>
     {
         if (IsWaitingForTransactions && Mempool.Count > 0)
@@ -387,9 +392,8 @@ public sealed class Replica
 
             _effects.Add(new EquivocationDetected(new Equivocation(block.Header.Proposer, block.Round, "two proposals", first, proposal)));
 
-            // Dropping the second proposal also keeps a validator from voting twice; the mutant that breaks the
-            // voting rule must get past it, or the positive control would test this filter instead of the checker.
-            if (_options.Mutation != ProtocolMutation.SkipLastVotedRoundCheck)
+            // Dropping the second proposal also keeps a validator from voting twice.
+            if (_safety.VotesOncePerRound)
             {
                 return;
             }
@@ -470,7 +474,7 @@ public sealed class Replica
 
         // Even a vote for itself goes through the host: handling it here could form a QC, start the next round and
         // propose again within one call, which for a single validator would never return. When the next leader is
-        // likely down, every validator gets the vote and forms the QC, so that its round is the only one lost (rule 10).
+        // likely down, every validator gets the vote and forms the QC, so that its round is the only one lost.
         // So it does when this validator is not sure who leads next: other validators may have committed further.
         var next = _leaders.LeaderOf(block.Round + 1);
         if (_suspects.Contains(next) || !_leaders.IsActive(next) || !_leaders.IsSettled(block.Round + 1))
@@ -485,7 +489,7 @@ public sealed class Replica
     }
 
     /// <summary>
-    /// The failed proposers a block names follow from its ancestry (rule 9), so a leader that names others, to keep a
+    /// The failed proposers a block names follow from its ancestry, so a leader that names others, to keep a
     /// rival from leading or itself from being weighed down, gets no vote.
     /// </summary>
     private bool CheckFailedProposers(Block block, PeerId from)
@@ -704,7 +708,7 @@ public sealed class Replica
         AddTimeout(timeout);
     }
 
-    /// <summary>A verified QC: it may raise the high QC, commit blocks (rule 5) and start the next round (rule 1).</summary>
+    /// <summary>A verified QC: it may raise the high QC, commit blocks (the two-chain rule) and start the next round.</summary>
     private void AdvanceWith(QuorumCertificate qc, PeerId from)
     {
         if (qc.Round > HighQc.Round)
@@ -773,10 +777,10 @@ public sealed class Replica
     private void ArmTimer()
     {
         // Two waits, not one: a validator that formed or saw the round's QC before the leader proposed (votes sent to
-        // everyone, rule 10) enters the round before this leader's idle wait, and learns the round's QC only from the
+        // everyone) enters the round before this leader's idle wait, and learns the round's QC only from the
         // next leader's proposal, after that leader's wait.
         var idleAllowance = _options.Pacemaker.IdleIntervalMs > 0 && IsIdleAbove(HighQc.BlockId) ? 2 * _options.Pacemaker.IdleIntervalMs : 0;
-        // A leader that is likely down gets a quarter of the timer: its round is the one lost, and soon (rule 10). If it
+        // A leader that is likely down gets a quarter of the timer: its round is the one lost, and soon. If it
         // is up after all, its proposal comes in a few message delays, well within that.
         var leader = _leaders.LeaderOf(CurrentRound);
         var timeout = _options.Pacemaker.TimeoutFor(_consecutiveTimeouts);
@@ -796,7 +800,7 @@ public sealed class Replica
     private bool IsIdleAbove(Hash32 blockId) =>
         _tree.Get(blockId) is { } block && _tree.PathFromRoot(block).All(b => b.TransactionHashes.Count == 0);
 
-    /// <summary>Rule 2: the leader extends the block of its high QC, with the TC when the QC is not from the round before.</summary>
+    /// <summary>The leader extends the block of its high QC, with the TC when the QC is not from the round before.</summary>
     private void TryPropose()
     {
         var round = CurrentRound;
@@ -832,7 +836,7 @@ public sealed class Replica
         if (transactions.Count == 0 && _options.Pacemaker.IdleIntervalMs > 0 && _idleWaitOverRound != round
             && _tree.Root.TransactionHashes.Count == 0 && uncommitted.All(b => b.TransactionHashes.Count == 0))
         {
-            // Rule 11: nothing to propose and nothing to commit: wait for a transaction, at most the idle interval. The
+            // Idle chain: nothing to propose and nothing to commit: wait for a transaction, at most the idle interval. The
             // last committed block must be empty too: a leader that has just committed a transaction's block holds
             // the only certificate that proves it, which the others learn from this leader's next proposal.
             if (_idleWaitRound != round)

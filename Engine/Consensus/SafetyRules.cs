@@ -11,14 +11,13 @@ public readonly record struct SafetyDecision<T>(T? Message, string? Refusal, boo
 /// voted round, and only when the QC is from r − 1 or a TC for r − 1 justifies it) and the timeout rule, and moves <see cref="State"/> forward; the caller persists the new state before the message leaves.
 /// Callers pass proposals whose signatures, QC and TC were already verified.
 /// </summary>
-public sealed class SafetyRules
+public sealed class SafetyRules : IVotingRules
 {
     private readonly ChainParameters _chain;
     private readonly int _self;
     private readonly Ed25519PrivateKey _key;
-    private readonly ProtocolMutation _mutation;
 
-    public SafetyRules(ChainParameters chain, int self, Ed25519PrivateKey key, SafetyState state, ProtocolMutation mutation = ProtocolMutation.None)
+    public SafetyRules(ChainParameters chain, int self, Ed25519PrivateKey key, SafetyState state)
     {
         ArgumentNullException.ThrowIfNull(chain);
         ArgumentNullException.ThrowIfNull(key);
@@ -32,25 +31,25 @@ public sealed class SafetyRules
         _self = self;
         _key = key;
         State = state;
-        _mutation = mutation;
     }
 
     public SafetyState State { get; private set; }
+
+    public bool VotesOncePerRound => true;
 
     public SafetyDecision<Vote> VoteFor(Proposal proposal)
     {
         ArgumentNullException.ThrowIfNull(proposal);
         var block = proposal.Block;
         var round = block.Round;
-        var checkLastVoted = _mutation != ProtocolMutation.SkipLastVotedRoundCheck;
-        if (checkLastVoted && State.LastVote is { } last && last.Round == round)
+        if (State.LastVote is { } last && last.Round == round)
         {
             return last.BlockId == block.Id
                 ? new SafetyDecision<Vote>(last, null, false)
                 : Refuse<Vote>($"already voted for block {last.BlockId.ToShortString()} in round {round}");
         }
 
-        if (checkLastVoted && round <= State.LastVotedRound)
+        if (round <= State.LastVotedRound)
         {
             return Refuse<Vote>($"round {round} is not above the last voted round {State.LastVotedRound}");
         }
@@ -58,8 +57,7 @@ public sealed class SafetyRules
         var qc = block.Header.Justify;
         var tc = proposal.LastRoundTc;
         var extendsPreviousRound = qc.Round + 1 == round;
-        var extendsTimedOutRound = tc is not null && tc.Round + 1 == round
-            && (_mutation == ProtocolMutation.SkipLockCheck || qc.Round >= tc.MaxHighQcRound);
+        var extendsTimedOutRound = tc is not null && tc.Round + 1 == round && qc.Round >= tc.MaxHighQcRound;
         if (!extendsPreviousRound && !extendsTimedOutRound)
         {
             return Refuse<Vote>(tc is null

@@ -16,18 +16,3 @@ public sealed record SafetyState(long LastVotedRound, QuorumCertificate HighQc, 
         return new SafetyState(0, chain.GenesisQc, null, null);
     }
 }
-
-/// <summary>
-/// Deliberately broken voting rules, for positive controls only: the simulator must catch each of them. A node
-/// never runs with anything but <see cref="None"/>.
-/// </summary>
-public enum ProtocolMutation
-{
-    None,
-
-    /// <summary>Vote again in a round already voted or timed out in.</summary>
-    SkipLastVotedRoundCheck,
-
-    /// <summary>Accept a proposal entered by TC whose QC is below the TC's highest high-QC round.</summary>
-    SkipLockCheck,
-}

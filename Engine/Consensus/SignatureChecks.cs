@@ -179,7 +179,7 @@ public sealed class SignatureChecks(ChainParameters chain, ISignatureVerifier ve
 
     /// <summary>
     /// The signature of the validator the header names. Whether that validator leads the round is the replica's call:
-    /// it depends on the committed chain (rule 9), which this check does not see.
+    /// it depends on the committed chain, which this check does not see.
     /// </summary>
     public Verdict CheckProposalSignature(Proposal proposal)
     {

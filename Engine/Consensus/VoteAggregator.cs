@@ -2,7 +2,7 @@ using IdOS.Akka.Engine.Crypto;
 
 namespace IdOS.Akka.Engine.Consensus;
 
-/// <summary>Two different messages signed by one key for one round: kept, counted and never acted on (rule 8).</summary>
+/// <summary>Two different messages signed by one key for one round: kept, counted and never acted on.</summary>
 public sealed record Equivocation(int Validator, long Round, string Kind, ConsensusMessage First, ConsensusMessage Second)
 {
     public override string ToString() => $"equivocation by validator {Validator} in round {Round}: {Kind}";

@@ -92,9 +92,13 @@ public sealed class ValidatorNode : IAsyncDisposable
             var mempool = system.ActorOf(MempoolActor.Props(transaction => app.CheckTransaction(transaction), directory, limits.MaxTransactionsPerBlock), MempoolActor.Name);
             var options = ReplicaOptions.Default with { Pacemaker = settings.Consensus.Pacemaker };
             var syncCounters = new SyncCounters();
+
+            // The crash-safety test's fault point, set only by that test's node files (absent from the shipped
+            // defaults): the node kills itself between journaling a vote and sending it.
+            var exitAfterPersistingVoteInRound = config.GetLong($"{NodeSettings.Section}.test-fault.exit-after-persisting-vote-in-round", 0);
             var consensus = system.ActorOf(ConsensusActor.Props(new ConsensusActorSetup(
                 settings.Chain, settings.ValidatorIndex, settings.Key, verifier, store, app, options, Clock, directory, pacemaker, mempool,
-                config.GetLong($"{NodeSettings.Section}.test-fault.exit-after-persisting-vote-in-round", 0)) { Sync = syncCounters }), ConsensusActor.Name);
+                exitAfterPersistingVoteInRound) { Sync = syncCounters }), ConsensusActor.Name);
             var sync = system.ActorOf(SyncActor.Props(new SqliteBlockStore(blockStorePath, limits), limits, settings.PeerLimits, Clock, consensus, directory, syncCounters),
                 SyncActor.Name);
             var ownState = settings.Application == ApplicationKind.Idos && settings.StateStore.Dialect == Storage.Migrations.SqlDialect.Sqlite

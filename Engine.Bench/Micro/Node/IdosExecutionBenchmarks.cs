@@ -77,7 +77,7 @@ public class IdosExecutionBenchmarks : IDisposable
         _wallets = [.. walletKeys.Select(KwilSigner.ForEvm)];
         _walletNonces = new ulong[Transactions];
         ExecuteChecked(Enumerable.Range(0, Transactions).Select(i =>
-            Call(i, "upsert_wallet_as_inserter", [KwilValue.OfUuid(Guid.NewGuid()), KwilValue.OfUuid(_users[i]), .. Scenarios.IdosFlow.WalletProof(walletKeys[i])])).ToList());
+            Call(i, "upsert_wallet_as_inserter", [KwilValue.OfUuid(Guid.NewGuid()), KwilValue.OfUuid(_users[i]), .. Cli.Localnet.IdosFlow.WalletProof(walletKeys[i])])).ToList());
         _credentials = [.. Enumerable.Range(0, Transactions).Select(_ => Guid.NewGuid())];
         _grantee = EvmKey.Generate().ChecksumAddress;
         if (Action == UserSharesCredential)
@@ -113,13 +113,13 @@ public class IdosExecutionBenchmarks : IDisposable
         UpdateUserKey => UserArguments(_users[i % _users.Length], $"recipient-key-{round}"),
         UserAddsAttribute => [KwilValue.OfUuid(Guid.NewGuid()), KwilValue.OfText("bench-attribute"), KwilValue.OfText(_attributeValue)],
         UserAddsCredential => CredentialArguments(Guid.NewGuid()),
-        UserAddsWallet => [KwilValue.OfUuid(Guid.NewGuid()), .. Scenarios.IdosFlow.WalletProof(EvmKey.Generate())],
-        UserSharesCredential => Scenarios.IdosFlow.Share(_issuer, Guid.NewGuid(), _credentials[i % _credentials.Length], _attributeValue, _grantee, 0),
+        UserAddsWallet => [KwilValue.OfUuid(Guid.NewGuid()), .. Cli.Localnet.IdosFlow.WalletProof(EvmKey.Generate())],
+        UserSharesCredential => Cli.Localnet.IdosFlow.Share(_issuer, Guid.NewGuid(), _credentials[i % _credentials.Length], _attributeValue, _grantee, 0),
         _ => [KwilValue.OfUuid(Guid.NewGuid()), KwilValue.OfUuid(_users[i % _users.Length]), KwilValue.OfText("bench-attribute"), KwilValue.OfText(_attributeValue)],
     };
 
     private KwilValue[] CredentialArguments(Guid id) =>
-        [KwilValue.OfUuid(id), KwilValue.OfText(_issuer.PublicKey.ToString()), KwilValue.OfText("encryptor-key"), .. Scenarios.IdosFlow.SignedContent(_issuer, _attributeValue, "")];
+        [KwilValue.OfUuid(id), KwilValue.OfText(_issuer.PublicKey.ToString()), KwilValue.OfText("encryptor-key"), .. Cli.Localnet.IdosFlow.SignedContent(_issuer, _attributeValue, "")];
 
     private static KwilValue[] UserArguments(Guid id, string key) => [KwilValue.OfUuid(id), KwilValue.OfText(key), KwilValue.OfText("user")];
 

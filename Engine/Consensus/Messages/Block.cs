@@ -8,7 +8,7 @@ namespace IdOS.Akka.Engine.Consensus;
 /// <see cref="TxRoot"/> commits to the transactions so that a body can be pruned and the chain still verifies.
 /// <see cref="ExecutedHeight"/> and <see cref="ExecutedAppHash"/> are the leader's latest executed state.
 /// <see cref="FailedProposers"/> names the leaders of the rounds between the parent's and this one, which produced no
-/// block on this chain; leader reputation weighs them down (rule 9).
+/// block on this chain; leader reputation weighs them down.
 /// </summary>
 public sealed record BlockHeader(
     long Round,

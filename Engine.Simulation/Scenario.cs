@@ -70,7 +70,7 @@ public sealed record WorldConfig
 
     public ProtocolMutation Mutation { get; init; }
 
-    /// <summary>Leaders are drawn from committed history (rule 9) instead of rotating; a leader cycle overrides it.</summary>
+    /// <summary>Leaders are drawn from committed history (leader reputation) instead of rotating; a leader cycle overrides it.</summary>
     public bool LeaderReputation { get; init; }
 
     /// <summary>Genesis gets a leader cycle in which the faulty identities lead runs of rounds, instead of round-robin.</summary>

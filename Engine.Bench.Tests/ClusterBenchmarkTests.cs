@@ -3,7 +3,7 @@ using IdOS.Akka.Engine.Bench.Cluster;
 using IdOS.Akka.Engine.Cli;
 using Xunit;
 
-namespace IdOS.Akka.Engine.Tests.Bench;
+namespace IdOS.Akka.Engine.Bench.Tests;
 
 public sealed class ClusterBenchmarkTests : IDisposable
 {

@@ -5,7 +5,7 @@ using IdOS.Akka.Engine.Hosting;
 using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Network;
 
-namespace IdOS.Akka.Engine.Scenarios;
+namespace IdOS.Akka.Engine.Cli.Localnet;
 
 /// <summary>A transaction of a scenario that did not come to the code expected of it.</summary>
 public sealed class ScenarioFailedException(string message) : Exception(message)

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace IdOS.Akka.Engine.Bench.Faults;
+namespace IdOS.Akka.Engine.Faults;
 
 /// <summary>
 /// Which node process opened a loopback connection, read from Linux's /proc: the proxy sees only the peer's ephemeral
@@ -8,7 +8,7 @@ namespace IdOS.Akka.Engine.Bench.Faults;
 /// inode is the node. Nodes authenticate each other inside TLS, so nothing in the bytes could say who connected, and
 /// one loopback address serves them all.
 /// </summary>
-internal sealed class SocketOwners(Func<int, int?> processOf, int nodes)
+public sealed class SocketOwners(Func<int, int?> processOf, int nodes)
 {
     private static readonly string[] SocketTables = ["/proc/net/tcp", "/proc/net/tcp6"];
 

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using IdOS.Akka.Engine.Application;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
 
@@ -612,7 +613,9 @@ public sealed partial class SimWorld
         var options = new ReplicaOptions
         {
             Pacemaker = _config.Pacemaker,
-            Mutation = instance.Role == NodeRole.Correct ? _config.Mutation : ProtocolMutation.None,
+            DecorateSafetyRules = instance.Role == NodeRole.Correct
+                ? ProtocolMutations.Decorator(_config.Mutation, _chain, instance.Validator, instance.Key)
+                : null,
             GuardEmptyJournal = false,
         };
         foreach (var committed in instance.PendingBlocks.Values.Where(b => b.Height <= height).ToList())

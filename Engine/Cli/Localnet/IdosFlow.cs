@@ -7,7 +7,7 @@ using IdOS.Akka.Engine.Kwil.Results;
 using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Storage.Actions;
 
-namespace IdOS.Akka.Engine.Scenarios;
+namespace IdOS.Akka.Engine.Cli.Localnet;
 
 /// <summary>What the flow left behind: the marker its credentials carried (and which must then be gone everywhere).</summary>
 public sealed record IdosFlowResult(string Marker, Guid UserId, Guid CredentialId, int Transactions);

@@ -1,16 +1,15 @@
-using IdOS.Akka.Engine.Consensus;
-using IdOS.Akka.Engine.Simulation;
+using IdOS.Akka.Engine.Cli;
 
-namespace IdOS.Akka.Engine.Cli;
+namespace IdOS.Akka.Engine.Simulation;
 
 /// <summary>
-/// `simulate`: runs the deterministic simulation for researchers. One summary line per scenario; each failing seed
-/// gets its violations and the command that replays it alone. Exit code 1 when anything was violated.
+/// The simulator's executable, for researchers: one summary line per scenario; each failing seed gets its violations
+/// and the command that replays it alone. Exit code 1 when anything was violated.
 /// </summary>
-public static class SimulateCommand
+internal static class Program
 {
-    public const string Usage = """
-        simulate [--validators N] [--seeds K] [--first-seed S] [--scenario NAME|all] [--mutation NAME] [--parallelism P] [--trace]
+    private const string Usage = """
+        usage: idos-simulate [--validators N] [--seeds K] [--first-seed S] [--scenario NAME|all] [--mutation NAME] [--parallelism P] [--trace]
           --validators   validator count, 1 to 100 (default 4)
           --seeds        seeds per scenario (default 1000)
           --first-seed   first seed; seeds run from here upward (default 1)
@@ -21,7 +20,28 @@ public static class SimulateCommand
           --trace        print every step of the world (with --seeds 1)
         """;
 
-    public static int Run(IReadOnlyList<string> args, TextWriter output)
+    private static int Main(string[] args)
+    {
+        if (args is ["help" or "--help" or "-h"])
+        {
+            Console.WriteLine(Usage);
+            return 0;
+        }
+
+        try
+        {
+            return Run(args, Console.Out);
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine();
+            Console.Error.WriteLine(Usage);
+            return 2;
+        }
+    }
+
+    private static int Run(IReadOnlyList<string> args, TextWriter output)
     {
         ArgumentNullException.ThrowIfNull(output);
         var options = new CommandLineOptions(args, new HashSet<string>(StringComparer.Ordinal) { "trace" });

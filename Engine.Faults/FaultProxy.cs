@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
 
-namespace IdOS.Akka.Engine.Bench.Faults;
+namespace IdOS.Akka.Engine.Faults;
 
 /// <summary>
 /// A TCP proxy in front of one node: the node binds a private port and advertises the proxy's (Akka's
@@ -12,7 +12,7 @@ namespace IdOS.Akka.Engine.Bench.Faults;
 /// rules as they change. An Akka association carries both directions on the connection its initiator opened, so the
 /// proxies of the two ends together see every byte between any two nodes.
 /// </summary>
-internal sealed class FaultProxy : IAsyncDisposable
+public sealed class FaultProxy : IAsyncDisposable
 {
     private const int ChunkBytes = 64 * 1024;
 

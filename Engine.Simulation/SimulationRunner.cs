@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using IdOS.Akka.Engine.Consensus;
 
 namespace IdOS.Akka.Engine.Simulation;
 
@@ -40,7 +39,7 @@ public sealed record ScenarioSummary(
     }
 
     public string ReproduceCommand(ulong seed) =>
-        $"dotnet run --project Engine -- simulate --validators {Validators} --seeds 1 --first-seed {seed} --scenario {Scenario.Name}" +
+        $"dotnet run --project Engine.Simulation -c Release -- --validators {Validators} --seeds 1 --first-seed {seed} --scenario {Scenario.Name}" +
         (Mutation == ProtocolMutation.None ? "" : $" --mutation {MutationName(Mutation)}");
 
     public static string MutationName(ProtocolMutation mutation) => mutation switch

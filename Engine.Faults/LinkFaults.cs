@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace IdOS.Akka.Engine.Bench.Faults;
+namespace IdOS.Akka.Engine.Faults;
 
 /// <summary>
 /// What happens to the bytes one node sends another through the fault proxies. A cut link resets its connections
@@ -8,7 +8,7 @@ namespace IdOS.Akka.Engine.Bench.Faults;
 /// link that loses every packet: the sender learns nothing until its failure detector does); a delay holds each
 /// chunk that long before passing it on, in order.
 /// </summary>
-internal sealed record LinkRule(bool Cut = false, bool Swallow = false, TimeSpan Delay = default)
+public sealed record LinkRule(bool Cut = false, bool Swallow = false, TimeSpan Delay = default)
 {
     public static readonly LinkRule Pass = new();
 
@@ -26,7 +26,7 @@ internal sealed record LinkRule(bool Cut = false, bool Swallow = false, TimeSpan
 /// The rules of every directed link between the nodes behind the proxies, changed by a test or a benchmark while the
 /// nodes run. A connection from anything that is not one of the nodes (a test's client, an RPC system) always passes.
 /// </summary>
-internal sealed class LinkFaults(int nodes)
+public sealed class LinkFaults(int nodes)
 {
     private readonly LinkRule[,] _rules = Fill(nodes);
     private readonly Lock _gate = new();

@@ -1,7 +1,7 @@
 using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Kwil.Transactions;
 
-namespace IdOS.Akka.Engine.Scenarios;
+namespace IdOS.Akka.Engine.Cli.Localnet;
 
 /// <summary>
 /// A steady idOS write load: inserter delegates creating users (`add_user_as_inserter`), the first write of every

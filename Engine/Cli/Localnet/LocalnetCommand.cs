@@ -8,9 +8,8 @@ using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Hosting;
 using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Network;
-using IdOS.Akka.Engine.Scenarios;
 
-namespace IdOS.Akka.Engine.Cli;
+namespace IdOS.Akka.Engine.Cli.Localnet;
 
 /// <summary>
 /// `localnet`: the validators of hocon/localnet as separate processes of this executable on 127.0.0.1, keys and
@@ -78,7 +77,7 @@ public static class LocalnetCommand
         await output.WriteLineAsync($"chain {chain.ChainId}: {validators} validators running {application}, genesis block {chain.GenesisBlock.Id.ToShortString()}; load {rate} tx/s of {loadKind}; " +
             (transport.IsTls ? $"Akka.Remote over mutual TLS, {transport.Accepted.Count} pinned certificates" : "Akka.Remote WITHOUT TLS (insecure = on)"));
 
-        var processes = new List<Process>();
+        var processes = new List<NodeProcess>();
         using var stop = new CancellationTokenSource();
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stop.Cancel(); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); });
@@ -236,35 +235,11 @@ public static class LocalnetCommand
         }
     }
 
-    private static Process StartNode(string configPath, string dataDirectory, string application)
+    private static NodeProcess StartNode(string configPath, string dataDirectory, string application)
     {
         Directory.CreateDirectory(dataDirectory);
-        var info = new ProcessStartInfo(Environment.ProcessPath ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        if (Path.GetFileNameWithoutExtension(info.FileName) == "dotnet")
-        {
-            info.ArgumentList.Add(typeof(LocalnetCommand).Assembly.Location);
-        }
-
-        info.ArgumentList.Add("run");
-        info.ArgumentList.Add("--config");
-        info.ArgumentList.Add(configPath);
-        info.ArgumentList.Add("--application");
-        info.ArgumentList.Add(application);
-        var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start a node for {configPath}");
         var log = new StreamWriter(Path.Combine(dataDirectory, "node.log"), append: true) { AutoFlush = true };
-        var gate = new object();
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (gate) { log.WriteLine(e.Data); } } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (gate) { log.WriteLine(e.Data); } } };
-        process.Exited += (_, _) => { lock (gate) { log.Dispose(); } };
-        process.EnableRaisingEvents = true;
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
+        return NodeProcess.Start(["run", "--config", configPath, "--application", application], log);
     }
 
     /// <summary>
@@ -273,7 +248,7 @@ public static class LocalnetCommand
     /// its nonces arrive in order).
     /// </summary>
     private static async Task<(long Accepted, long Refused)> DriveLoad(NodeClient client, List<Address> nodes,
-        long rate, List<Process> processes, Func<int, int, List<byte[]>> create, CancellationToken stop)
+        long rate, List<NodeProcess> processes, Func<int, int, List<byte[]>> create, CancellationToken stop)
     {
         long accepted = 0, refused = 0;
         var next = 0;
@@ -329,7 +304,7 @@ public static class LocalnetCommand
     /// from all the others. Returns the summary from when <paramref name="loading"/> completed, so the figure
     /// measures the load and not the network's start or the flow's waits.
     /// </summary>
-    private static async Task<string> ReportStatus(NodeClient client, List<Address> nodes, List<Process> processes, TextWriter output,
+    private static async Task<string> ReportStatus(NodeClient client, List<Address> nodes, List<NodeProcess> processes, TextWriter output,
         long seconds, TaskCompletionSource ready, Task loading, CancellationTokenSource stop)
     {
         (long Count, TimeSpan At)? atLoad = null;
@@ -389,19 +364,19 @@ public static class LocalnetCommand
     }
 
     /// <summary>SIGTERM first, so each node leaves the cluster and closes its stores; a node that hangs is killed after 15 s.</summary>
-    private static async Task StopAll(List<Process> processes, TextWriter output)
+    private static async Task StopAll(List<NodeProcess> processes, TextWriter output)
     {
         foreach (var process in processes.Where(p => !p.HasExited))
         {
-            using var term = Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)]);
+            process.TrySignal(NodeProcess.Terminate);
         }
 
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
         foreach (var process in processes)
         {
             try
             {
-                await process.WaitForExitAsync(deadline.Token);
+                await process.WaitForExit(TimeSpan.FromTicks(Math.Max(1, (deadline - DateTime.UtcNow).Ticks)));
             }
             catch (OperationCanceledException)
             {
@@ -409,7 +384,7 @@ public static class LocalnetCommand
                 await output.WriteLineAsync($"validator process {process.Id} did not stop within 15 s and was killed");
             }
 
-            process.Dispose();
+            await process.DisposeAsync();
         }
 
         await output.WriteLineAsync("localnet stopped");

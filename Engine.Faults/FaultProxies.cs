@@ -1,10 +1,10 @@
-namespace IdOS.Akka.Engine.Bench.Faults;
+namespace IdOS.Akka.Engine.Faults;
 
 /// <summary>
 /// A <see cref="FaultProxy"/> in front of every node of a network and the one table of link rules they share: the
 /// network's faults, set by a test or a benchmark while its node processes run.
 /// </summary>
-internal sealed class FaultProxies : IAsyncDisposable
+public sealed class FaultProxies : IAsyncDisposable
 {
     private readonly List<FaultProxy> _proxies;
 
