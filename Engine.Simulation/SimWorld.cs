@@ -20,12 +20,14 @@ public sealed record SimulationResult(
     ThroughputFigures? Throughput = null);
 
 /// <summary>
-/// A whole validator network in one thread over virtual time. Every source of nondeterminism (delays, drops,
-/// partitions, crashes, client load, Byzantine choices) is drawn from one seeded generator, and instances exchange
-/// the same encoded bytes the wire will carry, so a seed replays exactly and its event log hashes the same.
-/// The network addresses instances, not identities: twins are two instances of one validator.
+/// A whole validator network in one thread over virtual time: the event loop that runs the instances' replicas and
+/// carries out their effects, over <see cref="SimNetwork"/>, with <see cref="SimFaults"/> and, for Byzantine instances,
+/// the <see cref="Coalition"/>. Every source of nondeterminism (delays, drops, partitions, crashes, client load,
+/// Byzantine choices) is drawn from one seeded generator, and instances exchange the same encoded bytes the wire will
+/// carry, so a seed replays exactly and its event log hashes the same. The network addresses instances, not
+/// identities: twins are two instances of one validator.
 /// </summary>
-public sealed partial class SimWorld
+public sealed class SimWorld : IAdversaryWorld
 {
     private const long GenesisTimeMs = 1_700_000_000_000;
     private const long NoProgressLimitMs = 900_000;
@@ -43,17 +45,16 @@ public sealed partial class SimWorld
     private readonly List<SimInstance> _instances = [];
     private readonly PriorityQueue<SimEvent, (long Time, long Sequence)> _queue = new();
     private readonly InvariantChecker _checker = new();
-    private readonly IncrementalHash _eventLog = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-    private readonly Dictionary<long, int[]> _roundPartitions = [];
-    private readonly Dictionary<long, long> _roundSplitEnds = [];
-    private int[] _partition;
+    private readonly EventLog _eventLog = new();
+    private readonly SimNetwork _network;
+    private readonly SimFaults _faults;
+    private readonly Coalition _coalition;
     private long _now;
     private long _sequence;
     private long _events;
     private long _transactionCounter;
     private int _evidence;
     private int _rejected;
-    private bool _healed;
     private long _healedAt = -1;
     private long _roundAtGst;
     private long _catchUpRounds;
@@ -114,14 +115,9 @@ public sealed partial class SimWorld
             _observer = _instances.First(i => i.Role == NodeRole.Correct && i != _flapper && i.Id != _flakyLinks?.Instance);
         }
 
-        _partition = new int[_instances.Count];
-        if (config.Partitions == PartitionMode.PerRound)
-        {
-            for (var round = 1; round <= config.PartitionedRounds; round++)
-            {
-                _roundPartitions[round] = DrawPartition(allowWhole: false);
-            }
-        }
+        _network = new SimNetwork(config, _rng, _instances, _flakyLinks, () => _now, Schedule);
+        _faults = new SimFaults(config, _rng, _instances, _network, _meter, () => _now, Schedule, Restart, Trace);
+        _coalition = new Coalition(this);
     }
 
     /// <summary>The validators' keys are a function of their index alone, so every world of n validators shares them.</summary>
@@ -160,7 +156,7 @@ public sealed partial class SimWorld
         {
             _now = key.Time;
             _events++;
-            LogEvent(next);
+            _eventLog.Event(_now, next);
             Process(next);
             CheckProgress();
         }
@@ -175,8 +171,7 @@ public sealed partial class SimWorld
         }
 
         var committed = _instances.Where(i => i.Role == NodeRole.Correct).Select(i => i.Store.Height).DefaultIfEmpty(0).Min();
-        var eventLogHash = Convert.ToHexStringLower(_eventLog.GetHashAndReset());
-        _eventLog.Dispose();
+        var eventLogHash = _eventLog.Finish();
         return new SimulationResult(_seed, _checker.Violations, committed, _roundsToCommitAfterGst, _livenessBound, _events, _now, _evidence,
             _rejected, eventLogHash, throughput);
     }
@@ -201,15 +196,15 @@ public sealed partial class SimWorld
                 Schedule(_now + Math.Max(1, (long)(_config.TransactionIntervalMs * _rng.Between(0.5, 1.5))), e);
                 break;
             case EventKind.PartitionChange:
-                if (!_healed)
+                if (!_network.Healed)
                 {
-                    _partition = DrawPartition(allowWhole: true);
+                    _network.Repartition();
                     Schedule(_now + _rng.Between(500, 4_000), e);
                 }
 
                 break;
             case EventKind.Crash:
-                CrashSomeone();
+                _faults.CrashSomeone();
                 break;
             case EventKind.Restart:
                 if (_instances[e.Instance].Replica is null)
@@ -224,7 +219,7 @@ public sealed partial class SimWorld
 
                 break;
             case EventKind.Flap:
-                Flap(_instances[e.Instance]);
+                _faults.Flap(_instances[e.Instance]);
                 break;
             case EventKind.Gst:
                 foreach (var each in _instances)
@@ -259,7 +254,7 @@ public sealed partial class SimWorld
 
         if (to.Role != NodeRole.Correct && to.Role != NodeRole.Twin)
         {
-            ObserveAsAdversary(message);
+            _coalition.Observe(message);
         }
 
         Execute(to, () => replica.OnMessage(new PeerId(from), message, LocalTime(to)));
@@ -285,13 +280,13 @@ public sealed partial class SimWorld
             if (instance.CrashAfterEffects == i)
             {
                 Trace($"{instance} crashes after {i} of {effects.Count} effects");
-                Crash(instance);
+                SimFaults.Crash(instance);
                 return;
             }
 
             if (instance.Role is NodeRole.EquivocatingLeader or NodeRole.RogueVoter)
             {
-                ExecuteAsAdversary(instance, effects[i]);
+                _coalition.Execute(instance, effects[i]);
             }
             else
             {
@@ -313,20 +308,20 @@ public sealed partial class SimWorld
                 instance.PendingBlocks[persist.Block.Id] = persist.Block;
                 break;
             case Broadcast broadcast:
-                Trace($"{instance} broadcasts {Describe(broadcast.Message)}");
+                Trace($"{instance} broadcasts {EventLog.Describe(broadcast.Message)}");
                 RecordSigned(instance, broadcast.Message);
-                SendToAll(instance, broadcast.Message, _instances.Where(i => i.Id != instance.Id));
+                _network.SendToAll(instance, broadcast.Message, _instances.Where(i => i.Id != instance.Id));
                 break;
             case SendToValidator send:
-                Trace($"{instance} sends validator {send.Validator} {Describe(send.Message)}");
+                Trace($"{instance} sends validator {send.Validator} {EventLog.Describe(send.Message)}");
                 RecordSigned(instance, send.Message);
-                SendToAll(instance, send.Message, _instances.Where(i => i.Validator == send.Validator));
+                _network.SendToAll(instance, send.Message, _instances.Where(i => i.Validator == send.Validator));
                 break;
             case Reply reply:
-                Trace($"{instance} replies to instance {reply.Peer.Value}: {Describe(reply.Message)}");
+                Trace($"{instance} replies to instance {reply.Peer.Value}: {EventLog.Describe(reply.Message)}");
                 if (reply.Peer.Value >= 0 && reply.Peer.Value < _instances.Count)
                 {
-                    SendToAll(instance, reply.Message, [_instances[reply.Peer.Value]]);
+                    _network.SendToAll(instance, reply.Message, [_instances[reply.Peer.Value]]);
                 }
 
                 break;
@@ -361,7 +356,7 @@ public sealed partial class SimWorld
 
     private void OnCommitted(SimInstance instance, BlockCommitted committed)
     {
-        LogCommit(instance, committed.Block);
+        _eventLog.Commit(instance, committed.Block);
         if (instance == _observer)
         {
             _meter!.OnCommit(committed.Block.Height, committed.Block.Round, committed.Block.Header.Timestamp);
@@ -379,7 +374,7 @@ public sealed partial class SimWorld
             _done = true;
         }
 
-        if (_healed && committed.Block.Round > _roundAtGst)
+        if (_network.Healed && committed.Block.Round > _roundAtGst)
         {
             instance.CommitsAfterGst++;
         }
@@ -391,129 +386,6 @@ public sealed partial class SimWorld
         {
             _checker.OnSigned(_now, instance.Validator, message);
         }
-    }
-
-    private void SendToAll(SimInstance from, ConsensusMessage message, IEnumerable<SimInstance> recipients)
-    {
-        var bytes = ConsensusCodec.Encode(message);
-        var round = RoundOf(message);
-        foreach (var to in recipients)
-        {
-            Send(from.Id, to.Id, bytes, round);
-        }
-    }
-
-    /// <summary>The round a message belongs to, for per-round splits; block sync belongs to none and is never split.</summary>
-    private static long RoundOf(ConsensusMessage message) => message switch
-    {
-        Proposal p => p.Round,
-        Vote v => v.Round,
-        TimeoutVote t => t.Round,
-        _ => 0,
-    };
-
-    /// <summary>
-    /// The network before GST: flaky links and partitions (a random split drops; a round's split holds messages until
-    /// it ends), loss and duplication; then a delay drawn per copy.
-    /// </summary>
-    private void Send(int from, int to, byte[] bytes, long round, long extraDelayMs = 0)
-    {
-        if (from == to)
-        {
-            Schedule(_now + 1, new SimEvent(EventKind.Deliver, to, from, bytes));
-            return;
-        }
-
-        if (!_healed && _flakyLinks?.Drops(from, to, _now) == true)
-        {
-            return;
-        }
-
-        var notBefore = _now;
-        var copies = 1;
-        if (!_healed)
-        {
-            switch (_config.Partitions)
-            {
-                case PartitionMode.Random when _partition[from] != _partition[to]:
-                    return;
-                case PartitionMode.PerRound when _roundPartitions.TryGetValue(round, out var groups) && groups[from] != groups[to]:
-                    notBefore = Math.Max(notBefore, RoundSplitEnd(round));
-                    break;
-                default:
-                    break;
-            }
-
-            if (_rng.Chance(_config.DropRate))
-            {
-                return;
-            }
-
-            if (_rng.Chance(_config.DuplicateRate))
-            {
-                copies = 2;
-            }
-        }
-
-        for (var copy = 0; copy < copies; copy++)
-        {
-            var tail = _rng.Exponential(_config.DelayMeanMs);
-            var cap = _healed ? 4 * _config.DelayMeanMs : 20 * _config.DelayMeanMs;
-            var delay = _config.DelayMinMs + (long)Math.Min(tail, cap) + extraDelayMs;
-            Schedule(notBefore + Math.Max(1, delay), new SimEvent(EventKind.Deliver, to, from, bytes));
-        }
-    }
-
-    /// <summary>
-    /// A round's split lasts from its first message for a random while of about one round timer; what crossed it is
-    /// held until then, as a healed link delivers what it buffered. Were it dropped instead, a split with no side
-    /// holding a quorum of timeouts would never let its round end; held, a twin's proposal reaches the other side
-    /// late, which is what tests that a validator votes at most once per round.
-    /// </summary>
-    private long RoundSplitEnd(long round)
-    {
-        if (!_roundSplitEnds.TryGetValue(round, out var end))
-        {
-            end = _now + _rng.Between(_config.Pacemaker.BaseTimeoutMs / 2, 3 * _config.Pacemaker.BaseTimeoutMs);
-            _roundSplitEnds[round] = end;
-        }
-
-        return end;
-    }
-
-    /// <summary>Groups for every instance: one cut off, or two or three random groups; twins always apart.</summary>
-    private int[] DrawPartition(bool allowWhole)
-    {
-        var groups = new int[_instances.Count];
-        var shape = _rng.Next(allowWhole ? 4 : 3);
-        switch (shape)
-        {
-            case 0:
-                groups[_rng.Next(groups.Length)] = 1;
-                break;
-            case 1:
-            case 2:
-                var count = shape + 1;
-                for (var i = 0; i < groups.Length; i++)
-                {
-                    groups[i] = _rng.Next(count);
-                }
-
-                break;
-            default:
-                break;
-        }
-
-        foreach (var validatorInstances in _instances.GroupBy(i => i.Validator).Where(g => g.Count() > 1))
-        {
-            var pair = validatorInstances.ToList();
-            if (groups[pair[0].Id] == groups[pair[1].Id])
-            {
-                groups[pair[1].Id] = groups[pair[0].Id] == 0 ? 1 : 0;
-            }
-        }
-
-        return groups;
     }
 
     private void SubmitTransaction()
@@ -539,62 +411,6 @@ public sealed partial class SimWorld
         {
             Execute(instance, () => instance.Replica!.OnTransactionsAdded(LocalTime(instance)));
         }
-    }
-
-    private void CrashSomeone()
-    {
-        if (_healed)
-        {
-            return;
-        }
-
-        var candidates = _instances.Where(i => i.Replica is not null && i.Role == NodeRole.Correct).ToList();
-        if (candidates.Count > 0)
-        {
-            var victim = _rng.Pick(candidates);
-            var restartAt = Math.Min(_config.GstMs, _now + _rng.Between(100, _config.MaxDowntimeMs));
-            if (_rng.Chance(0.5))
-            {
-                Trace($"{victim} crashes");
-                Crash(victim);
-            }
-            else
-            {
-                // Crash in the middle of the victim's next step: after some of its effects, before the rest.
-                victim.CrashAfterEffects = _rng.Next(4);
-            }
-
-            Schedule(Math.Max(restartAt, _now + 1), new SimEvent(EventKind.Restart, victim.Id));
-        }
-
-        Schedule(_now + Math.Max(1, (long)_rng.Exponential(_config.CrashEveryMs)), new SimEvent(EventKind.Crash, -1));
-    }
-
-    /// <summary>The flapping validator goes down for good measure at any step, and comes back from its own storage.</summary>
-    private void Flap(SimInstance instance)
-    {
-        if (instance.Replica is not null)
-        {
-            Trace($"{instance} goes down");
-            Crash(instance);
-            if (_meter is not null)
-            {
-                _meter.Crashes++;
-            }
-            Schedule(_now + _config.FlapDownMs, new SimEvent(EventKind.Flap, instance.Id));
-        }
-        else
-        {
-            Restart(instance);
-            Schedule(_now + _config.FlapUpMs, new SimEvent(EventKind.Flap, instance.Id));
-        }
-    }
-
-    private static void Crash(SimInstance instance)
-    {
-        instance.Replica = null;
-        instance.CrashAfterEffects = null;
-        instance.TimerGeneration++;
     }
 
     /// <summary>A restart reads only what the instance persisted: its safety state and its committed blocks.</summary>
@@ -632,12 +448,12 @@ public sealed partial class SimWorld
 
     private void Heal()
     {
-        if (_healed)
+        if (_network.Healed)
         {
             return;
         }
 
-        _healed = true;
+        _network.Heal();
         _healedAt = _now;
         _roundAtGst = MaxCorrectRound();
 
@@ -658,12 +474,12 @@ public sealed partial class SimWorld
             return;
         }
 
-        if (!_healed && _config.Partitions == PartitionMode.PerRound && MaxCorrectRound() > _config.PartitionedRounds)
+        if (!_network.Healed && _config.Partitions == PartitionMode.PerRound && MaxCorrectRound() > _config.PartitionedRounds)
         {
             Heal();
         }
 
-        if (!_healed)
+        if (!_network.Healed)
         {
             if (_now > NoProgressLimitMs || _events > MaxEvents)
             {
@@ -705,86 +521,25 @@ public sealed partial class SimWorld
 
     private void Schedule(long time, SimEvent e) => _queue.Enqueue(e, (time, _sequence++));
 
-    private void LogEvent(SimEvent e)
-    {
-        Span<byte> record = stackalloc byte[8 + 1 + 4 + 4 + 8 + 8];
-        BitConverter.TryWriteBytes(record, _now);
-        record[8] = (byte)e.Kind;
-        BitConverter.TryWriteBytes(record[9..], e.Instance);
-        BitConverter.TryWriteBytes(record[13..], e.From);
-        BitConverter.TryWriteBytes(record[17..], e.Round);
-        BitConverter.TryWriteBytes(record[25..], e.Generation);
-        _eventLog.AppendData(record);
-        if (e.Payload is not null)
-        {
-            _eventLog.AppendData(e.Payload);
-        }
-    }
-
-    private void LogCommit(SimInstance instance, Block block)
-    {
-        Span<byte> record = stackalloc byte[4 + 8 + Hash32.Size];
-        BitConverter.TryWriteBytes(record, instance.Id);
-        BitConverter.TryWriteBytes(record[4..], block.Height);
-        block.Id.WriteTo(record[12..]);
-        _eventLog.AppendData(record);
-    }
-
-    private static string Describe(ConsensusMessage message) => message switch
-    {
-        Proposal p => $"proposal {p.Block} qc=r{p.Block.Header.Justify.Round}{(p.LastRoundTc is null ? "" : $" tc=r{p.LastRoundTc.Round}")}",
-        Vote v => $"vote r{v.Round} for {v.BlockId.ToShortString()} by {v.Voter}",
-        TimeoutVote t => $"timeout r{t.Round} hqc=r{t.HighQc.Round} by {t.Voter}",
-        RoundSync s => $"round sync qc=r{s.HighQc.Round}{(s.LastRoundTc is null ? "" : $" tc=r{s.LastRoundTc.Round}")}",
-        BlockRequest r => $"block request {r.BlockId.ToShortString()} above h{r.KnownCommittedHeight}",
-        BlockResponse r => $"block response {r.RequestedId.ToShortString()} with {r.Blocks.Count} blocks",
-        _ => message.GetType().Name,
-    };
-
     private void Trace(string line) => _trace?.WriteLine($"{_now,8} {line}");
 
-    private enum EventKind : byte
-    {
-        Deliver,
-        Timer,
-        ClientTransaction,
-        PartitionChange,
-        Crash,
-        Restart,
-        Gst,
-        Flap,
-    }
+    ChainParameters IAdversaryWorld.Chain => _chain;
 
-    private sealed record SimEvent(EventKind Kind, int Instance, int From = -1, byte[]? Payload = null, long Round = 0, long Generation = 0);
+    VerifiedSignatureCache IAdversaryWorld.Verifier => _verifier;
 
-    private sealed class SimInstance(int id, int validator, NodeRole role, Ed25519PrivateKey key, long clockSkewMs)
-    {
-        public int Id { get; } = id;
+    SimRandom IAdversaryWorld.Random => _rng;
 
-        public int Validator { get; } = validator;
+    WorldConfig IAdversaryWorld.Config => _config;
 
-        public NodeRole Role { get; } = role;
+    IReadOnlyList<SimInstance> IAdversaryWorld.Instances => _instances;
 
-        public Ed25519PrivateKey Key { get; } = key;
+    SimNetwork IAdversaryWorld.Network => _network;
 
-        public long ClockSkewMs { get; set; } = clockSkewMs;
+    long IAdversaryWorld.Now => _now;
 
-        public SimBlockStore Store { get; } = new();
+    void IAdversaryWorld.ExecuteHonestly(SimInstance instance, ReplicaEffect effect) => ExecuteEffect(instance, effect);
 
-        /// <summary>The persisted safety state, as bytes: what survives a crash.</summary>
-        public byte[]? SafetyState { get; set; }
+    long IAdversaryWorld.LocalTime(SimInstance instance) => LocalTime(instance);
 
-        /// <summary>Uncommitted blocks the replica asked to keep; they survive a crash.</summary>
-        public Dictionary<Hash32, Block> PendingBlocks { get; } = [];
-
-        public Replica? Replica { get; set; }
-
-        public long TimerGeneration { get; set; }
-
-        public int? CrashAfterEffects { get; set; }
-
-        public int CommitsAfterGst { get; set; }
-
-        public override string ToString() => $"instance {Id} (validator {Validator}{(Role == NodeRole.Correct ? "" : ", " + Role)})";
-    }
+    void IAdversaryWorld.Trace(string line) => Trace(line);
 }

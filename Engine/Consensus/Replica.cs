@@ -2,53 +2,6 @@ using IdOS.Akka.Engine.Crypto;
 
 namespace IdOS.Akka.Engine.Consensus;
 
-public sealed record ReplicaOptions
-{
-    public static ReplicaOptions Default { get; } = new();
-
-    public PacemakerPolicy Pacemaker { get; init; } = PacemakerPolicy.Default;
-
-    public int MempoolMaxTransactions { get; init; } = 100_000;
-
-    public long MempoolMaxBytes { get; init; } = 256L << 20;
-
-    /// <summary>Block fetches in flight at once; more would let one lagging node flood its peers.</summary>
-    public int MaxOutstandingFetches { get; init; } = 16;
-
-    /// <summary>A block fetch not answered within this long goes to another peer; a large answer takes a while to arrive.</summary>
-    public long FetchRetryMs { get; init; } = 2_000;
-
-    /// <summary>Fetched blocks held while their ancestors are still on the way.</summary>
-    public int MaxOrphanBlocks { get; init; } = 4_096;
-
-    /// <summary>
-    /// Their encoded bytes at most: blocks may be up to the block limit each, and the count alone would let a peer's
-    /// answers (genuine blocks of some fork, hash-chained to a certified id) hold gigabytes.
-    /// </summary>
-    public long MaxOrphanBytes { get; init; } = 256L << 20;
-
-    /// <summary>
-    /// Votes and timeouts for rounds further ahead than this are refused before they are stored: any key holder can
-    /// sign them for any round, and correct validators are never that far apart (a lagging one catches up from the
-    /// certificates in proposals and in timeouts' high QCs, which are processed regardless).
-    /// </summary>
-    public long MaxRoundsAhead { get; init; } = 1_000;
-
-    /// <summary>
-    /// Wraps the safety rules a replica signs through. Only the simulator's positive controls set it, to run a
-    /// deliberately broken voting rule that the checker must catch; a node never does.
-    /// </summary>
-    public Func<SafetyRules, IVotingRules>? DecorateSafetyRules { get; init; }
-
-    /// <summary>
-    /// The empty-journal guard, for a validator that starts with nothing journaled. A node always keeps it on: it cannot tell a new
-    /// validator from one whose data folder was emptied. The simulator turns it off, as its worlds start as a new
-    /// network that every validator knows is new, and no simulated crash loses a journal; held votes in a world's
-    /// first rounds would only blunt its positive controls (the Twins fork was found in no seed of 1,000 with it on).
-    /// </summary>
-    public bool GuardEmptyJournal { get; init; } = true;
-}
-
 /// <summary>
 /// One validator's consensus: the pure components (safety rules, block tree, aggregators, pacemaker policy, mempool)
 /// wired into chained HotStuff with the two-chain commit rule and timeout certificates. It does no I/O and reads no clock: the host passes time in, carries out the
@@ -76,9 +29,7 @@ public sealed class Replica
     // A leader down: validators whose last round here ended in a timeout without their part (a proposal, or the QC of the
     // round before they lead); a vote for the round before one of them leads goes to every validator.
     private readonly HashSet<int> _suspects = [];
-    private readonly Dictionary<Hash32, (int Attempts, long SentAt, int AskedValidator)> _fetchAttempts = [];
-    private readonly Dictionary<Hash32, Block> _orphans = [];
-    private long _orphanBytes;
+    private readonly BlockFetcher _fetcher;
     private readonly Dictionary<long, (Hash32 AppHash, Hash32 Block)> _appHashClaims = [];
     private readonly Func<Hash32, bool> _isCommitted;
     private readonly List<Block> _restoredBlocks = [];
@@ -120,6 +71,7 @@ public sealed class Replica
         _app = app;
         _options = options ?? ReplicaOptions.Default;
         _checks = new SignatureChecks(chain, verifier);
+        _fetcher = new BlockFetcher(chain, self, _options);
         var rules = new SafetyRules(chain, self, key, safetyState);
         _safety = _options.DecorateSafetyRules?.Invoke(rules) ?? rules;
         _votes = new VoteAggregator(chain.Validators);
@@ -220,7 +172,7 @@ public sealed class Replica
 
         _consecutiveTimeouts++;
         TimeOut(round);
-        RetryFetches(overdueOnly: false);
+        _effects.AddRange(_fetcher.Retry(overdueOnly: false, _store.Height, _now));
         if (CurrentRound == round)
         {
             ArmTimer();
@@ -312,9 +264,9 @@ public sealed class Replica
         }
 
         // Every step passes here, block responses during a catch-up included: look before copying the fetches.
-        if (_fetchAttempts.Count > 0 && _fetchAttempts.Values.Any(f => _now - f.SentAt >= _options.FetchRetryMs))
+        if (_fetcher.AnyOverdue(_now))
         {
-            RetryFetches(overdueOnly: true);
+            _effects.AddRange(_fetcher.Retry(overdueOnly: true, _store.Height, _now));
         }
 
         return _effects;
@@ -911,49 +863,10 @@ public sealed class Replica
 
     private void Fetch(Hash32 blockId, PeerId? from)
     {
-        if (_fetchAttempts.ContainsKey(blockId) || _fetchAttempts.Count >= _options.MaxOutstandingFetches)
+        if (_fetcher.Fetch(blockId, from, _store.Height, _now) is { } request)
         {
-            return;
+            _effects.Add(request);
         }
-
-        var request = new BlockRequest(blockId, _store.Height, _chain.Limits.MaxBlocksPerResponse);
-        var asked = from is { Value: >= 0 } sender ? sender.Value : ValidatorAfter(_self);
-        _fetchAttempts[blockId] = (0, _now, asked);
-        _effects.Add(from is { Value: >= 0 } peer ? new Reply(peer, request) : new SendToValidator(asked, request));
-    }
-
-    /// <summary>
-    /// Ask another validator for what is still missing: all of it on a round timer, and otherwise each fetch whose answer
-    /// is overdue. A validator that follows the rounds from others' certificates never times out, and a request or
-    /// answer lost on a link that reset would otherwise be waited for forever. Give up after every peer was asked twice.
-    /// </summary>
-    private void RetryFetches(bool overdueOnly)
-    {
-        foreach (var (blockId, (attempts, sentAt, asked)) in _fetchAttempts.ToList())
-        {
-            if (overdueOnly && _now - sentAt < _options.FetchRetryMs)
-            {
-                continue;
-            }
-
-            if (attempts >= 2 * _chain.Validators.Count)
-            {
-                _fetchAttempts.Remove(blockId);
-                continue;
-            }
-
-            var next = ValidatorAfter(asked);
-            _fetchAttempts[blockId] = (attempts + 1, _now, next);
-            _effects.Add(new SendToValidator(next, new BlockRequest(blockId, _store.Height, _chain.Limits.MaxBlocksPerResponse)));
-        }
-    }
-
-    /// <summary>The next validator after <paramref name="validator"/> in index order, never this one.</summary>
-    private int ValidatorAfter(int validator)
-    {
-        var n = _chain.Validators.Count;
-        var next = (validator + 1) % n;
-        return next == _self && n > 1 ? (next + 1) % n : next;
     }
 
     private void OnBlockRequest(PeerId from, BlockRequest request) =>
@@ -961,57 +874,28 @@ public sealed class Replica
 
     private Block? FindBlock(Hash32 id) => _tree.Get(id) ?? _store.GetById(id);
 
-    /// <summary>
-    /// Fetched blocks are trusted by hash only: the first must be the block asked for (named by a verified QC or by
-    /// a hash chain from one), and each next one the parent of the one before.
-    /// </summary>
     private void OnBlockResponse(PeerId from, BlockResponse response)
     {
-        if (!_fetchAttempts.ContainsKey(response.RequestedId) || response.Blocks.Count == 0)
+        switch (_fetcher.Accept(response, _tree.Root.Height))
         {
-            return;
-        }
-
-        var expected = response.RequestedId;
-        foreach (var block in response.Blocks)
-        {
-            if (block.Id != expected || !block.BodyMatchesHeader())
-            {
+            case BlockFetcher.Answer.Unasked:
+                return;
+            case BlockFetcher.Answer.Broken:
                 Reject(from, $"block response for {response.RequestedId.ToShortString()} does not hash-chain from the requested block");
                 return;
-            }
-
-            expected = block.ParentId;
-        }
-
-        _fetchAttempts.Remove(response.RequestedId);
-        foreach (var block in response.Blocks)
-        {
-            if (_orphans.Count < _options.MaxOrphanBlocks && _orphanBytes + block.EncodedSize <= _options.MaxOrphanBytes
-                && block.Height > _tree.Root.Height && _orphans.TryAdd(block.Id, block))
-            {
-                _orphanBytes += block.EncodedSize;
-            }
-        }
-
-        ConnectOrphans(from);
-    }
-
-    private void RemoveOrphan(Block block)
-    {
-        if (_orphans.Remove(block.Id))
-        {
-            _orphanBytes -= block.EncodedSize;
+            default:
+                ConnectOrphans(from);
+                return;
         }
     }
 
     private void ConnectOrphans(PeerId from)
     {
-        foreach (var block in _orphans.Values.OrderBy(b => b.Height).ThenBy(b => b.Id).ToList())
+        foreach (var block in _fetcher.OrphansInHeightOrder())
         {
             if (block.Height <= _tree.Root.Height)
             {
-                RemoveOrphan(block);
+                _fetcher.RemoveOrphan(block);
                 continue;
             }
 
@@ -1021,7 +905,7 @@ public sealed class Replica
                 continue;
             }
 
-            RemoveOrphan(block);
+            _fetcher.RemoveOrphan(block);
             if (result == InsertResult.Rejected)
             {
                 Reject(from, reason!);
@@ -1035,7 +919,7 @@ public sealed class Replica
             }
         }
 
-        if (MissingAncestorOfHighQc() is { } missing)
+        if (_fetcher.MissingAncestorOf(HighQc.BlockId, _tree.Contains) is { } missing)
         {
             Fetch(missing, from);
         }
@@ -1055,33 +939,6 @@ public sealed class Replica
         }
 
         TryPropose();
-    }
-
-    /// <summary>
-    /// The first block below the high QC's that is neither in the tree nor held as an orphan, or null when the chain
-    /// down to the tree is complete. Sync follows the certified chain, not the lowest orphan: an orphan of an
-    /// abandoned fork may have a parent no peer keeps any more, and asking for it again and again would stall sync for
-    /// good. When the orphans fill up, those off the certified chain make room.
-    /// </summary>
-    private Hash32? MissingAncestorOfHighQc()
-    {
-        var onChain = new HashSet<Hash32>();
-        var id = HighQc.BlockId;
-        while (_orphans.TryGetValue(id, out var orphan))
-        {
-            onChain.Add(id);
-            id = orphan.ParentId;
-        }
-
-        if (_orphans.Count >= _options.MaxOrphanBlocks)
-        {
-            foreach (var offChain in _orphans.Values.Where(b => !onChain.Contains(b.Id)).ToList())
-            {
-                RemoveOrphan(offChain);
-            }
-        }
-
-        return _tree.Contains(id) ? null : id;
     }
 
     private void Reject(PeerId from, string reason) => _effects.Add(new MessageRejected(from, reason));

@@ -12,12 +12,14 @@ namespace IdOS.Akka.Engine.Simulation;
 /// commits X at the same height. While the attack runs, the attacker's own replica stays silent, since its
 /// timeouts would carry the QC for Y.
 /// </summary>
-public sealed partial class SimWorld
+internal sealed class LockAttacker(IAdversaryWorld world, Coalition coalition)
 {
+    private readonly IAdversaryWorld _world = world;
+    private readonly Coalition _coalition = coalition;
     private LockAttack? _lockAttack;
 
     /// <summary>Starts the attack when the attacker is about to propose with a QC that would commit, and leads the next two rounds.</summary>
-    private bool TryStartLockAttack(SimInstance attacker, Proposal proposal)
+    public bool TryStart(SimInstance attacker, Proposal proposal)
     {
         var header = proposal.Block.Header;
         var round = proposal.Round;
@@ -25,38 +27,38 @@ public sealed partial class SimWorld
             || header.Justify.Round != round - 1
             || attacker.Replica!.LeaderOf(round + 1) != attacker.Validator
             || attacker.Replica!.LeaderOf(round + 2) != attacker.Validator
-            || !_coalitionBlocks.TryGetValue(header.Justify.BlockId, out var y)
-            || !_coalitionBlocks.TryGetValue(y.ParentId, out var x)
+            || !_coalition.Blocks.TryGetValue(header.Justify.BlockId, out var y)
+            || !_coalition.Blocks.TryGetValue(y.ParentId, out var x)
             || x.Round + 1 != y.Round
             || x.Header.Justify.Round == 0)
         {
             return false;
         }
 
-        var correct = _instances.Where(i => i.Role == NodeRole.Correct && i.Replica is not null).ToList();
+        var correct = _world.Instances.Where(i => i.Role == NodeRole.Correct && i.Replica is not null).ToList();
         if (correct.Count < 2)
         {
             return false;
         }
 
-        var target = _rng.Pick(correct);
-        _lockAttack = new LockAttack(attacker, target, [.. _instances.Where(i => i.Id != attacker.Id && i.Id != target.Id)],
-            x, y, proposal, _now);
-        Trace($"{attacker} starts the lock attack: hides the QC for {y} (which commits {x}) from all but {target}");
+        var target = _world.Random.Pick(correct);
+        _lockAttack = new LockAttack(attacker, target, [.. _world.Instances.Where(i => i.Id != attacker.Id && i.Id != target.Id)],
+            x, y, proposal, _world.Now);
+        _world.Trace($"{attacker} starts the lock attack: hides the QC for {y} (which commits {x}) from all but {target}");
         return true;
     }
 
     /// <summary>While the attack runs, the attacker sends only what the attack sends.</summary>
-    private bool LockAttackSilences(SimInstance instance)
+    public bool Silences(SimInstance instance)
     {
         if (_lockAttack is not { } attack || attack.Attacker.Id != instance.Id)
         {
             return false;
         }
 
-        if (_now - attack.StartedAt > 20 * _config.Pacemaker.BaseTimeoutMs)
+        if (_world.Now - attack.StartedAt > 20 * _world.Config.Pacemaker.BaseTimeoutMs)
         {
-            Trace($"{instance} gives up the lock attack in phase {attack.Phase}");
+            _world.Trace($"{instance} gives up the lock attack in phase {attack.Phase}");
             FinishLockAttack(attack);
             return false;
         }
@@ -64,7 +66,7 @@ public sealed partial class SimWorld
         return true;
     }
 
-    private void ObserveForLockAttack(ConsensusMessage message)
+    public void Observe(ConsensusMessage message)
     {
         if (_lockAttack is not { } attack)
         {
@@ -77,24 +79,24 @@ public sealed partial class SimWorld
                 && timeout.Round == attack.Y.Round
                 && timeout.HighQc.Round < attack.Y.Round
                 && attack.Group.Any(i => i.Validator == timeout.Voter && i.Validator != attack.Attacker.Validator)
-                && _verifier.Verify(_chain.Validators[timeout.Voter], _chain.Domain.Timeout(timeout.Round, timeout.HighQc.Round), timeout.Signature):
+                && _world.Verifier.Verify(_world.Chain.Validators[timeout.Voter], _world.Chain.Domain.Timeout(timeout.Round, timeout.HighQc.Round), timeout.Signature):
                 attack.Timeouts[timeout.Voter] = timeout;
-                if (attack.Timeouts.Count + 1 >= _chain.Validators.Quorum)
+                if (attack.Timeouts.Count + 1 >= _world.Chain.Validators.Quorum)
                 {
                     ProposeSibling(attack);
                 }
 
                 break;
-            case Vote vote when attack.Phase == LockAttackPhase.CertifySibling && attack.Sibling is { } w && _coalitionQcs
+            case Vote vote when attack.Phase == LockAttackPhase.CertifySibling && attack.Sibling is { } w && _coalition.Qcs
                 .GetValueOrDefault(vote.Round)?.GetValueOrDefault(w.Id) is { } qcW:
                 attack.Child = ProposeOnTop(attack, qcW, w);
                 attack.Phase = LockAttackPhase.CertifyChild;
                 break;
-            case Vote vote when attack.Phase == LockAttackPhase.CertifyChild && attack.Child is { } v && _coalitionQcs
+            case Vote vote when attack.Phase == LockAttackPhase.CertifyChild && attack.Child is { } v && _coalition.Qcs
                 .GetValueOrDefault(vote.Round)?.GetValueOrDefault(v.Id) is { } qcV:
                 ProposeOnTop(attack, qcV, v);
-                Trace($"{attack.Attacker} lets {attack.Target} see the QC for {attack.Y}");
-                Send(attack.Attacker.Id, attack.Target.Id, ConsensusCodec.Encode(attack.HeldProposal), attack.HeldProposal.Round, 50);
+                _world.Trace($"{attack.Attacker} lets {attack.Target} see the QC for {attack.Y}");
+                _world.Network.Send(attack.Attacker.Id, attack.Target.Id, ConsensusCodec.Encode(attack.HeldProposal), attack.HeldProposal.Round, 50);
                 FinishLockAttack(attack);
                 break;
             default:
@@ -107,31 +109,31 @@ public sealed partial class SimWorld
     {
         var attacker = attack.Attacker;
         var own = new TimeoutVote(attack.Y.Round, attack.Y.Header.Justify, attacker.Validator,
-            attacker.Key.Sign(_chain.Domain.Timeout(attack.Y.Round, attack.Y.Header.Justify.Round)));
-        var timeouts = attack.Timeouts.Values.Append(own).OrderBy(t => t.Voter).Take(_chain.Validators.Quorum).ToList();
-        var tc = new TimeoutCertificate(attack.Y.Round, SignerBitmap.Create(_chain.Validators.Count, timeouts.Select(t => t.Voter)),
+            attacker.Key.Sign(_world.Chain.Domain.Timeout(attack.Y.Round, attack.Y.Header.Justify.Round)));
+        var timeouts = attack.Timeouts.Values.Append(own).OrderBy(t => t.Voter).Take(_world.Chain.Validators.Quorum).ToList();
+        var tc = new TimeoutCertificate(attack.Y.Round, SignerBitmap.Create(_world.Chain.Validators.Count, timeouts.Select(t => t.Voter)),
             [.. timeouts.Select(t => t.HighQc.Round)], [.. timeouts.Select(t => t.Signature)]);
         var x = attack.X;
-        var w = Block.Create(attack.Y.Round + 1, x.Height, x.Header.Justify, attacker.Validator, Math.Max(LocalTime(attacker), x.Header.Timestamp),
+        var w = Block.Create(attack.Y.Round + 1, x.Height, x.Header.Justify, attacker.Validator, Math.Max(_world.LocalTime(attacker), x.Header.Timestamp),
             [], x.Header.ExecutedHeight, x.Header.ExecutedAppHash);
         attack.Sibling = w;
         attack.Phase = LockAttackPhase.CertifySibling;
-        Trace($"{attacker} proposes {w} beside {x}, with a TC for round {tc.Round} whose highest QC is round {tc.MaxHighQcRound}");
-        var proposal = new Proposal(w, attacker.Key.Sign(_chain.Domain.Proposal(w.Id)), tc);
-        RememberProposal(proposal);
-        SendToAll(attacker, proposal, attack.Group);
-        ObserveAsAdversary(SignVote(attacker, w.Id, w.Round));
+        _world.Trace($"{attacker} proposes {w} beside {x}, with a TC for round {tc.Round} whose highest QC is round {tc.MaxHighQcRound}");
+        var proposal = new Proposal(w, attacker.Key.Sign(_world.Chain.Domain.Proposal(w.Id)), tc);
+        _coalition.RememberProposal(proposal);
+        _world.Network.SendToAll(attacker, proposal, attack.Group);
+        _coalition.Observe(_coalition.SignVote(attacker, w.Id, w.Round));
     }
 
     private Block ProposeOnTop(LockAttack attack, QuorumCertificate qc, Block parent)
     {
         var attacker = attack.Attacker;
-        var block = Block.Create(qc.Round + 1, parent.Height + 1, qc, attacker.Validator, Math.Max(LocalTime(attacker), parent.Header.Timestamp + 1),
+        var block = Block.Create(qc.Round + 1, parent.Height + 1, qc, attacker.Validator, Math.Max(_world.LocalTime(attacker), parent.Header.Timestamp + 1),
             [], parent.Header.ExecutedHeight, parent.Header.ExecutedAppHash);
-        var proposal = new Proposal(block, attacker.Key.Sign(_chain.Domain.Proposal(block.Id)), null);
-        RememberProposal(proposal);
-        SendToAll(attacker, proposal, attack.Group);
-        ObserveAsAdversary(SignVote(attacker, block.Id, block.Round));
+        var proposal = new Proposal(block, attacker.Key.Sign(_world.Chain.Domain.Proposal(block.Id)), null);
+        _coalition.RememberProposal(proposal);
+        _world.Network.SendToAll(attacker, proposal, attack.Group);
+        _coalition.Observe(_coalition.SignVote(attacker, block.Id, block.Round));
         return block;
     }
 

@@ -7,17 +7,30 @@ namespace IdOS.Akka.Engine.Simulation;
 /// The Byzantine validators: each runs the correct replica to keep up with the protocol, and this coalition (which
 /// sees every proposal any of its members received) rewrites what they send. They hold only their own keys.
 /// </summary>
-public sealed partial class SimWorld
+internal sealed class Coalition
 {
+    private readonly IAdversaryWorld _world;
+    private readonly LockAttacker _lockAttacker;
     private readonly Dictionary<long, List<Proposal>> _coalitionProposals = [];
-    private readonly Dictionary<Hash32, Block> _coalitionBlocks = [];
     private readonly Dictionary<(long Round, Hash32 Block), SortedDictionary<int, byte[]>> _coalitionVotes = [];
-    private readonly Dictionary<long, Dictionary<Hash32, QuorumCertificate>> _coalitionQcs = [];
+
     private readonly Dictionary<Hash32, int> _sideOfBlock = [];
     private int[]? _sides;
 
+    public Coalition(IAdversaryWorld world)
+    {
+        _world = world;
+        _lockAttacker = new LockAttacker(world, this);
+    }
+
+    /// <summary>Every block the coalition has seen proposed, by id.</summary>
+    public Dictionary<Hash32, Block> Blocks { get; } = [];
+
+    /// <summary>Every QC the coalition holds (seen in proposals or aggregated from votes it received), by round and block.</summary>
+    public Dictionary<long, Dictionary<Hash32, QuorumCertificate>> Qcs { get; } = [];
+
     /// <summary>Everything a Byzantine instance receives is shared: proposals, and votes it aggregates into QCs of its own.</summary>
-    private void ObserveAsAdversary(ConsensusMessage message)
+    public void Observe(ConsensusMessage message)
     {
         switch (message)
         {
@@ -25,8 +38,8 @@ public sealed partial class SimWorld
                 RememberProposal(proposal);
                 RememberQc(proposal.Block.Header.Justify);
                 break;
-            case Vote vote when _chain.Validators.IsValidIndex(vote.Voter)
-                && _verifier.Verify(_chain.Validators[vote.Voter], _chain.Domain.Vote(vote.BlockId, vote.Round), vote.Signature):
+            case Vote vote when _world.Chain.Validators.IsValidIndex(vote.Voter)
+                && _world.Verifier.Verify(_world.Chain.Validators[vote.Voter], _world.Chain.Domain.Vote(vote.BlockId, vote.Round), vote.Signature):
                 if (!_coalitionVotes.TryGetValue((vote.Round, vote.BlockId), out var signatures))
                 {
                     signatures = [];
@@ -34,10 +47,10 @@ public sealed partial class SimWorld
                 }
 
                 signatures[vote.Voter] = vote.Signature;
-                if (signatures.Count == _chain.Validators.Quorum)
+                if (signatures.Count == _world.Chain.Validators.Quorum)
                 {
                     RememberQc(new QuorumCertificate(vote.BlockId, vote.Round,
-                        SignerBitmap.Create(_chain.Validators.Count, signatures.Keys), [.. signatures.Values]));
+                        SignerBitmap.Create(_world.Chain.Validators.Count, signatures.Keys), [.. signatures.Values]));
                 }
 
                 break;
@@ -45,10 +58,10 @@ public sealed partial class SimWorld
                 break;
         }
 
-        ObserveForLockAttack(message);
+        _lockAttacker.Observe(message);
     }
 
-    private void RememberProposal(Proposal proposal)
+    public void RememberProposal(Proposal proposal)
     {
         if (!_coalitionProposals.TryGetValue(proposal.Round, out var known))
         {
@@ -63,24 +76,25 @@ public sealed partial class SimWorld
         if (known.All(p => p.Block.Id != proposal.Block.Id))
         {
             known.Add(proposal);
-            _coalitionBlocks[proposal.Block.Id] = proposal.Block;
+            Blocks[proposal.Block.Id] = proposal.Block;
         }
     }
 
     private void RememberQc(QuorumCertificate qc)
     {
-        if (!_coalitionQcs.TryGetValue(qc.Round, out var byBlock))
+        if (!Qcs.TryGetValue(qc.Round, out var byBlock))
         {
             byBlock = [];
-            _coalitionQcs[qc.Round] = byBlock;
+            Qcs[qc.Round] = byBlock;
         }
 
         byBlock.TryAdd(qc.BlockId, qc);
     }
 
-    private void ExecuteAsAdversary(SimInstance instance, ReplicaEffect effect)
+    /// <summary>Carries out one effect of a Byzantine instance: rewritten, multiplied, or as a correct one would.</summary>
+    public void Execute(SimInstance instance, ReplicaEffect effect)
     {
-        if (effect is Broadcast or SendToValidator or Reply && LockAttackSilences(instance))
+        if (effect is Broadcast or SendToValidator or Reply && _lockAttacker.Silences(instance))
         {
             return;
         }
@@ -88,14 +102,14 @@ public sealed partial class SimWorld
         switch (effect)
         {
             case Broadcast { Message: Proposal proposal } when instance.Role == NodeRole.EquivocatingLeader:
-                if (!(_rng.Chance(0.5) && TryStartLockAttack(instance, proposal)))
+                if (!(_world.Random.Chance(0.5) && _lockAttacker.TryStart(instance, proposal)))
                 {
                     Equivocate(instance, proposal);
                 }
 
                 break;
             case SendToValidator { Message: Vote vote } send:
-                ExecuteEffect(instance, effect);
+                _world.ExecuteHonestly(instance, effect);
                 VoteForEveryConflict(instance, vote, send.Validator);
                 if (instance.Role == NodeRole.RogueVoter)
                 {
@@ -104,11 +118,11 @@ public sealed partial class SimWorld
 
                 break;
             case Broadcast { Message: TimeoutVote timeout } when instance.Role == NodeRole.RogueVoter:
-                ExecuteEffect(instance, effect);
+                _world.ExecuteHonestly(instance, effect);
                 SendConflictingTimeout(instance, timeout);
                 break;
             default:
-                ExecuteEffect(instance, effect);
+                _world.ExecuteHonestly(instance, effect);
                 break;
         }
     }
@@ -129,21 +143,21 @@ public sealed partial class SimWorld
         RememberProposal(proposal);
 
         Block other;
-        var rivalQc = _coalitionQcs.GetValueOrDefault(header.Justify.Round)?.Values
-            .FirstOrDefault(qc => qc.BlockId != block.ParentId && _coalitionBlocks.ContainsKey(qc.BlockId));
+        var rivalQc = Qcs.GetValueOrDefault(header.Justify.Round)?.Values
+            .FirstOrDefault(qc => qc.BlockId != block.ParentId && Blocks.ContainsKey(qc.BlockId));
         if (rivalQc is not null)
         {
-            var rival = _coalitionBlocks[rivalQc.BlockId];
+            var rival = Blocks[rivalQc.BlockId];
             var (executedHeight, appHash) = header.ExecutedHeight <= rival.Height
                 ? (header.ExecutedHeight, header.ExecutedAppHash)
                 : (rival.Header.ExecutedHeight, rival.Header.ExecutedAppHash);
             other = Block.Create(block.Round, rival.Height + 1, rivalQc, header.Proposer, otherTimestamp, otherBody, executedHeight, appHash);
         }
-        else if (proposal.LastRoundTc is not null && _coalitionBlocks.TryGetValue(block.ParentId, out var highQcBlock))
+        else if (proposal.LastRoundTc is not null && Blocks.TryGetValue(block.ParentId, out var highQcBlock))
         {
             other = Block.Create(block.Round, highQcBlock.Height, highQcBlock.Header.Justify, header.Proposer, otherTimestamp, otherBody,
                 highQcBlock.Header.ExecutedHeight, highQcBlock.Header.ExecutedAppHash);
-            Trace($"{instance} forks below its high QC: {other} extends {highQcBlock.ParentId.ToShortString()}");
+            _world.Trace($"{instance} forks below its high QC: {other} extends {highQcBlock.ParentId.ToShortString()}");
         }
         else
         {
@@ -151,7 +165,7 @@ public sealed partial class SimWorld
                 header.ExecutedHeight, header.ExecutedAppHash);
         }
 
-        var second = new Proposal(other, instance.Key.Sign(_chain.Domain.Proposal(other.Id)), proposal.LastRoundTc);
+        var second = new Proposal(other, instance.Key.Sign(_world.Chain.Domain.Proposal(other.Id)), proposal.LastRoundTc);
         RememberProposal(second);
 
         var sides = SidesFor(instance);
@@ -164,17 +178,17 @@ public sealed partial class SimWorld
 
         _sideOfBlock[block.Id] = firstSide;
         _sideOfBlock[other.Id] = secondSide;
-        var recipients = _instances.Where(i => i.Id != instance.Id).ToList();
-        var crossingDelay = _rng.Between(10, 200);
+        var recipients = _world.Instances.Where(i => i.Id != instance.Id).ToList();
+        var crossingDelay = _world.Random.Between(10, 200);
         foreach (var to in recipients)
         {
             var (own, crossing) = sides[to.Id] == secondSide ? (second, proposal) : (proposal, second);
-            Send(instance.Id, to.Id, ConsensusCodec.Encode(own), block.Round);
-            Send(instance.Id, to.Id, ConsensusCodec.Encode(crossing), block.Round, crossingDelay);
+            _world.Network.Send(instance.Id, to.Id, ConsensusCodec.Encode(own), block.Round);
+            _world.Network.Send(instance.Id, to.Id, ConsensusCodec.Encode(crossing), block.Round, crossingDelay);
         }
 
         var nextLeader = instance.Replica!.LeaderOf(block.Round + 1);
-        SendToAll(instance, SignVote(instance, other.Id, block.Round), _instances.Where(i => i.Validator == nextLeader));
+        _world.Network.SendToAll(instance, SignVote(instance, other.Id, block.Round), _world.Instances.Where(i => i.Validator == nextLeader));
     }
 
     /// <summary>One split of all instances into two sides, drawn once, so that each side keeps following its own branch.</summary>
@@ -182,10 +196,10 @@ public sealed partial class SimWorld
     {
         if (_sides is null)
         {
-            _sides = new int[_instances.Count];
-            var others = _instances.Where(i => i.Id != attacker.Id).Select(i => i.Id).ToList();
-            _rng.Shuffle(others);
-            var cut = others.Count > 1 ? 1 + _rng.Next(others.Count - 1) : others.Count;
+            _sides = new int[_world.Instances.Count];
+            var others = _world.Instances.Where(i => i.Id != attacker.Id).Select(i => i.Id).ToList();
+            _world.Random.Shuffle(others);
+            var cut = others.Count > 1 ? 1 + _world.Random.Next(others.Count - 1) : others.Count;
             foreach (var id in others.Skip(cut))
             {
                 _sides[id] = 1;
@@ -204,37 +218,37 @@ public sealed partial class SimWorld
 
         foreach (var proposal in known.Where(p => p.Block.Id != vote.BlockId).ToList())
         {
-            SendToAll(instance, SignVote(instance, proposal.Block.Id, vote.Round), _instances.Where(i => i.Validator == leader));
+            _world.Network.SendToAll(instance, SignVote(instance, proposal.Block.Id, vote.Round), _world.Instances.Where(i => i.Validator == leader));
         }
     }
 
     /// <summary>A vote for a block nobody proposed, a vote for a long-gone round, a vote in another validator's name, and garbled bytes.</summary>
     private void SendRogueVotes(SimInstance instance, Vote vote, int leader)
     {
-        var leaderInstances = _instances.Where(i => i.Validator == leader).ToList();
+        var leaderInstances = _world.Instances.Where(i => i.Validator == leader).ToList();
         var invented = new byte[Hash32.Size];
         for (var i = 0; i < invented.Length; i++)
         {
-            invented[i] = (byte)_rng.Next(256);
+            invented[i] = (byte)_world.Random.Next(256);
         }
 
-        SendToAll(instance, SignVote(instance, new Hash32(invented), vote.Round), leaderInstances);
+        _world.Network.SendToAll(instance, SignVote(instance, new Hash32(invented), vote.Round), leaderInstances);
 
-        var staleRound = vote.Round - _rng.Between(2, 6);
+        var staleRound = vote.Round - _world.Random.Between(2, 6);
         if (staleRound >= 1)
         {
             var staleLeader = instance.Replica!.LeaderOf(staleRound + 1);
-            SendToAll(instance, SignVote(instance, vote.BlockId, staleRound), _instances.Where(i => i.Validator == staleLeader));
+            _world.Network.SendToAll(instance, SignVote(instance, vote.BlockId, staleRound), _world.Instances.Where(i => i.Validator == staleLeader));
         }
 
-        var impersonated = (instance.Validator + 1 + _rng.Next(_chain.Validators.Count - 1)) % _chain.Validators.Count;
-        SendToAll(instance, vote with { Voter = impersonated }, leaderInstances);
+        var impersonated = (instance.Validator + 1 + _world.Random.Next(_world.Chain.Validators.Count - 1)) % _world.Chain.Validators.Count;
+        _world.Network.SendToAll(instance, vote with { Voter = impersonated }, leaderInstances);
 
         var garbled = ConsensusCodec.Encode(vote);
-        garbled[_rng.Next(garbled.Length)] ^= (byte)(1 + _rng.Next(255));
+        garbled[_world.Random.Next(garbled.Length)] ^= (byte)(1 + _world.Random.Next(255));
         foreach (var to in leaderInstances)
         {
-            Send(instance.Id, to.Id, garbled, vote.Round);
+            _world.Network.Send(instance.Id, to.Id, garbled, vote.Round);
         }
     }
 
@@ -246,11 +260,11 @@ public sealed partial class SimWorld
             return;
         }
 
-        var conflicting = new TimeoutVote(timeout.Round, _chain.GenesisQc, instance.Validator,
-            instance.Key.Sign(_chain.Domain.Timeout(timeout.Round, 0)));
-        SendToAll(instance, conflicting, _instances.Where(i => i.Id != instance.Id && _rng.Chance(0.5)));
+        var conflicting = new TimeoutVote(timeout.Round, _world.Chain.GenesisQc, instance.Validator,
+            instance.Key.Sign(_world.Chain.Domain.Timeout(timeout.Round, 0)));
+        _world.Network.SendToAll(instance, conflicting, _world.Instances.Where(i => i.Id != instance.Id && _world.Random.Chance(0.5)));
     }
 
-    private Vote SignVote(SimInstance instance, Hash32 blockId, long round) =>
-        new(blockId, round, instance.Validator, instance.Key.Sign(_chain.Domain.Vote(blockId, round)));
+    public Vote SignVote(SimInstance instance, Hash32 blockId, long round) =>
+        new(blockId, round, instance.Validator, instance.Key.Sign(_world.Chain.Domain.Vote(blockId, round)));
 }

@@ -1,0 +1,52 @@
+using IdOS.Akka.Engine.Consensus;
+using IdOS.Akka.Engine.Crypto;
+
+namespace IdOS.Akka.Engine.Simulation;
+
+/// <summary>What happens at a point of virtual time.</summary>
+internal enum EventKind : byte
+{
+    Deliver,
+    Timer,
+    ClientTransaction,
+    PartitionChange,
+    Crash,
+    Restart,
+    Gst,
+    Flap,
+}
+
+/// <summary>One scheduled event: a delivery to an instance, its timer, or a world-wide one (instance -1).</summary>
+internal sealed record SimEvent(EventKind Kind, int Instance, int From = -1, byte[]? Payload = null, long Round = 0, long Generation = 0);
+
+/// <summary>One running copy of a validator (twins are two) and what survives its crashes: storage, safety state, kept blocks.</summary>
+internal sealed class SimInstance(int id, int validator, NodeRole role, Ed25519PrivateKey key, long clockSkewMs)
+{
+    public int Id { get; } = id;
+
+    public int Validator { get; } = validator;
+
+    public NodeRole Role { get; } = role;
+
+    public Ed25519PrivateKey Key { get; } = key;
+
+    public long ClockSkewMs { get; set; } = clockSkewMs;
+
+    public SimBlockStore Store { get; } = new();
+
+    /// <summary>The persisted safety state, as bytes: what survives a crash.</summary>
+    public byte[]? SafetyState { get; set; }
+
+    /// <summary>Uncommitted blocks the replica asked to keep; they survive a crash.</summary>
+    public Dictionary<Hash32, Block> PendingBlocks { get; } = [];
+
+    public Replica? Replica { get; set; }
+
+    public long TimerGeneration { get; set; }
+
+    public int? CrashAfterEffects { get; set; }
+
+    public int CommitsAfterGst { get; set; }
+
+    public override string ToString() => $"instance {Id} (validator {Validator}{(Role == NodeRole.Correct ? "" : ", " + Role)})";
+}
