@@ -2,10 +2,6 @@ using IdOS.Akka.Engine.Kwil.Results;
 using IdOS.Akka.Engine.Storage.Schema;
 using LinqToDB;
 
-// Comparisons inside queries use ToLower(): it translates to SQL LOWER() on SQLite and PostgreSQL alike, where
-// string.Equals with a StringComparison would not translate (CA1862 is about in-memory strings).
-#pragma warning disable CA1862
-
 namespace IdOS.Akka.Engine.Storage.Actions;
 
 /// <summary>The owner's actions: inserters and their delegates.</summary>

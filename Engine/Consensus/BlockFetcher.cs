@@ -21,7 +21,10 @@ internal sealed class BlockFetcher(ChainParameters chain, int self, ReplicaOptio
         Taken,
     }
 
-    /// <summary>The request for <paramref name="blockId"/>, to its sender if a validator named it, or null when already asked or too many are out.</summary>
+    /// <summary>
+    /// The request for <paramref name="blockId"/>, to its sender if a validator named it, or null when it is asked
+    /// for already or too many requests are out.
+    /// </summary>
     public ReplicaEffect? Fetch(Hash32 blockId, PeerId? from, long committedHeight, long now)
     {
         if (_attempts.ContainsKey(blockId) || _attempts.Count >= options.MaxOutstandingFetches)

@@ -263,7 +263,6 @@ public sealed class Replica
             RetryAwaitingLeader();
         }
 
-        // Every step passes here, block responses during a catch-up included: look before copying the fetches.
         if (_fetcher.AnyOverdue(_now))
         {
             _effects.AddRange(_fetcher.Retry(overdueOnly: true, _store.Height, _now));

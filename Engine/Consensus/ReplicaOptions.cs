@@ -40,9 +40,9 @@ public sealed record ReplicaOptions
     public Func<SafetyRules, IVotingRules>? DecorateSafetyRules { get; init; }
 
     /// <summary>
-    /// The empty-journal guard, for a validator that starts with nothing journaled. A node always keeps it on: it cannot tell a new
-    /// validator from one whose data folder was emptied. The simulator turns it off, as its worlds start as a new
-    /// network that every validator knows is new, and no simulated crash loses a journal; held votes in a world's
+    /// The empty-journal guard, for a validator that starts with nothing journaled. A node always keeps it on: it cannot
+    /// tell a new validator from one whose data folder was emptied. The simulator turns it off, as its worlds start as a
+    /// new network that every validator knows is new, and no simulated crash loses a journal; held votes in a world's
     /// first rounds would only blunt its positive controls (the Twins fork was found in no seed of 1,000 with it on).
     /// </summary>
     public bool GuardEmptyJournal { get; init; } = true;

@@ -33,7 +33,8 @@ public sealed class NodeProcess : IAsyncDisposable
     }
 
     /// <summary>The engine executable beside the running assembly.</summary>
-    public static string Executable => Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "idos-engine.exe" : "idos-engine");
+    public static string Executable =>
+        Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "idos-engine.exe" : "idos-engine");
 
     public int Id => _process.Id;
 
@@ -44,12 +45,12 @@ public sealed class NodeProcess : IAsyncDisposable
     /// <param name="arguments">The command and its options, e.g. <c>run --config node1.conf</c>.</param>
     /// <param name="output">Receives every line the process prints, from either stream; called from reader threads.</param>
     /// <param name="environment">Variables added to the process's environment (a preloaded clock, say).</param>
-    public static NodeProcess Start(IReadOnlyList<string> arguments, Action<string> output, IReadOnlyDictionary<string, string>? environment = null) =>
-        Start(arguments, output, null, environment);
+    public static NodeProcess Start(IReadOnlyList<string> arguments, Action<string> output,
+        IReadOnlyDictionary<string, string>? environment = null) => Start(arguments, output, null, environment);
 
     /// <summary>Starts the process with its output appended to <paramref name="log"/>, which it owns and closes when disposed.</summary>
-    public static NodeProcess Start(IReadOnlyList<string> arguments, TextWriter log, IReadOnlyDictionary<string, string>? environment = null) =>
-        Start(arguments, AppendTo(log), log, environment);
+    public static NodeProcess Start(IReadOnlyList<string> arguments, TextWriter log,
+        IReadOnlyDictionary<string, string>? environment = null) => Start(arguments, AppendTo(log), log, environment);
 
     private static NodeProcess Start(IReadOnlyList<string> arguments, Action<string> output, IDisposable? ownedLog,
         IReadOnlyDictionary<string, string>? environment)
@@ -138,7 +139,8 @@ public sealed class NodeProcess : IAsyncDisposable
     {
         if (SendSignal(_process.Id, signal) != 0)
         {
-            throw new InvalidOperationException($"signal {signal} to engine process {_process.Id} failed: errno {Marshal.GetLastPInvokeError()}");
+            throw new InvalidOperationException(
+                $"signal {signal} to engine process {_process.Id} failed: errno {Marshal.GetLastPInvokeError()}");
         }
     }
 
