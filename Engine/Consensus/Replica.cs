@@ -7,41 +7,49 @@ namespace IdOS.Akka.Engine.Consensus;
 /// wired into chained HotStuff with the two-chain commit rule and timeout certificates. It does no I/O and reads no clock: the host passes time in, carries out the
 /// returned effects in order, and calls back on timers. Every handler tolerates any peer input.
 /// </summary>
-public sealed class Replica
+public sealed class Replica : IRoundSteps
 {
     private readonly ChainParameters _chain;
-    private readonly int _self;
-    private readonly Ed25519PrivateKey _key;
-    private readonly SignatureChecks _checks;
-    private readonly ICommittedBlockStore _store;
-    private readonly IStateMachine _app;
-    private readonly ReplicaOptions _options;
-    private readonly IVotingRules _safety;
-    private readonly BlockTree _tree;
-    private readonly VoteAggregator _votes;
-    private readonly TimeoutAggregator _timeouts;
-    private readonly Dictionary<long, Proposal> _firstProposalByRound = [];
-    private readonly SortedDictionary<long, (Proposal Proposal, PeerId From)> _awaitingParent = [];
-    private readonly SortedDictionary<long, (Proposal Proposal, PeerId From)> _awaitingLeader = [];
-    private readonly LeaderElection _leaders;
-    private EmptyJournalGuard? _journalGuard;
 
-    // A leader down: validators whose last round here ended in a timeout without their part (a proposal, or the QC of the
-    // round before they lead); a vote for the round before one of them leads goes to every validator.
-    private readonly HashSet<int> _suspects = [];
+    private readonly int _self;
+
+    private readonly Ed25519PrivateKey _key;
+
+    private readonly SignatureChecks _checks;
+
+    private readonly ICommittedBlockStore _store;
+
+    private readonly IStateMachine _app;
+
+    private readonly ReplicaOptions _options;
+
+    private readonly IVotingRules _safety;
+
+    private readonly BlockTree _tree;
+
+    private readonly VoteAggregator _votes;
+
+    private readonly TimeoutAggregator _timeouts;
+
+    private readonly LeaderElection _leaders;
+
     private readonly BlockFetcher _fetcher;
-    private readonly Dictionary<long, (Hash32 AppHash, Hash32 Block)> _appHashClaims = [];
+    private readonly RoundState _state;
+    private readonly ProposalIntake _intake;
+    private readonly RoundTimeouts _roundTimeouts;
+
     private readonly Func<Hash32, bool> _isCommitted;
+
     private readonly List<Block> _restoredBlocks = [];
-    private List<ReplicaEffect> _effects = [];
-    private TimeoutCertificate? _lastRoundTc;
+
     private long _proposedRound;
+
     private int _consecutiveTimeouts;
 
     // Idle chain: the round whose leader (this validator) waits for a transaction, and the round whose wait is over.
     private long _idleWaitRound = -1;
+
     private long _idleWaitOverRound = -1;
-    private long _now;
 
     public Replica(
         ChainParameters chain,
@@ -77,7 +85,7 @@ public sealed class Replica
         _votes = new VoteAggregator(chain.Validators);
         _timeouts = new TimeoutAggregator(chain.Validators);
         _leaders = new LeaderElection(chain.Validators, chain.LeaderReputation);
-        _journalGuard = _options.GuardEmptyJournal && EmptyJournalGuard.IsNeeded(safetyState, chain.Validators)
+        var journalGuard = _options.GuardEmptyJournal && EmptyJournalGuard.IsNeeded(safetyState, chain.Validators)
             ? new EmptyJournalGuard(chain.Validators, self)
             : null;
         Mempool = new Mempool(_options.MempoolMaxTransactions, _options.MempoolMaxBytes, chain.Limits.MaxTransactionBytes);
@@ -97,13 +105,15 @@ public sealed class Replica
         }
 
         var rootQc = store.Height == 0 ? chain.GenesisQc : store.CertificateAt(store.Height)!;
-        HighQc = safetyState.HighQc.Round > rootQc.Round ? safetyState.HighQc : rootQc;
-        if (store.CommitProof is { } proof && proof.Round > HighQc.Round)
+        var highQc = safetyState.HighQc.Round > rootQc.Round ? safetyState.HighQc : rootQc;
+        if (store.CommitProof is { } proof && proof.Round > highQc.Round)
         {
-            HighQc = proof;
+            highQc = proof;
         }
 
-        CurrentRound = Math.Max(Math.Max(HighQc.Round + 1, safetyState.LastVotedRound), 1);
+        _state = new RoundState(highQc, Math.Max(Math.Max(highQc.Round + 1, safetyState.LastVotedRound), 1)) { JournalGuard = journalGuard };
+        _intake = new ProposalIntake(chain, self, _checks, _tree, store, _leaders, _safety, _isCommitted, _state, this);
+        _roundTimeouts = new RoundTimeouts(_checks, _timeouts, _safety, _options, _state, this);
 
         // A leader may have sent a proposal for the round after its last durable vote or timeout without recording it
         // (see TryPropose), so a restarted validator proposes nothing up to there: it could not repeat the same block.
@@ -119,9 +129,9 @@ public sealed class Replica
         }
     }
 
-    public long CurrentRound { get; private set; }
+    public long CurrentRound => _state.CurrentRound;
 
-    public QuorumCertificate HighQc { get; private set; }
+    public QuorumCertificate HighQc => _state.HighQc;
 
     public long CommittedHeight => _store.Height;
 
@@ -144,9 +154,9 @@ public sealed class Replica
         }
 
         _restoredBlocks.Clear();
-        if (_tree.Contains(HighQc.BlockId))
+        if (_tree.Contains(_state.HighQc.BlockId))
         {
-            Commit(HighQc);
+            Commit(_state.HighQc);
         }
 
         ArmTimer();
@@ -155,7 +165,7 @@ public sealed class Replica
 
     public IReadOnlyList<ReplicaEffect> OnTimer(long round, long now) => Run(now, () =>
     {
-        if (round != CurrentRound)
+        if (round != _state.CurrentRound)
         {
             return;
         }
@@ -171,9 +181,9 @@ public sealed class Replica
         }
 
         _consecutiveTimeouts++;
-        TimeOut(round);
-        _effects.AddRange(_fetcher.Retry(overdueOnly: false, _store.Height, _now));
-        if (CurrentRound == round)
+        _roundTimeouts.TimeOut(round);
+        _state.Effects.AddRange(_fetcher.Retry(overdueOnly: false, _store.Height, _state.Now));
+        if (_state.CurrentRound == round)
         {
             ArmTimer();
         }
@@ -184,16 +194,16 @@ public sealed class Replica
         switch (message)
         {
             case Proposal proposal:
-                OnProposal(from, proposal);
+                _intake.OnProposal(from, proposal);
                 break;
             case Vote vote:
                 OnVote(from, vote);
                 break;
             case TimeoutVote timeout:
-                OnTimeout(from, timeout);
+                _roundTimeouts.OnTimeout(from, timeout);
                 break;
             case RoundSync sync:
-                OnRoundSync(from, sync);
+                _roundTimeouts.OnRoundSync(from, sync);
                 break;
             case BlockRequest request:
                 OnBlockRequest(from, request);
@@ -202,7 +212,7 @@ public sealed class Replica
                 OnBlockResponse(from, response);
                 break;
             default:
-                Reject(from, $"unexpected message {message.GetType().Name}");
+                _state.Reject(from, $"unexpected message {message.GetType().Name}");
                 break;
         }
     });
@@ -210,7 +220,7 @@ public sealed class Replica
     public MempoolAddResult SubmitTransaction(byte[] transaction) => SubmitTransactions([transaction])[0];
 
     /// <summary>This validator leads the current round and waits for a transaction on an idle chain.</summary>
-    public bool IsWaitingForTransactions => _idleWaitRound == CurrentRound;
+    public bool IsWaitingForTransactions => _idleWaitRound == _state.CurrentRound;
 
     /// <summary>After transactions were added: a leader waiting on an idle chain proposes at once.</summary>
     public IReadOnlyList<ReplicaEffect> OnTransactionsAdded(long now) => Run(now, () =>
@@ -218,7 +228,7 @@ public sealed class Replica
         if (IsWaitingForTransactions && Mempool.Count > 0)
         {
             TryPropose();
-            if (_proposedRound == CurrentRound)
+            if (_proposedRound == _state.CurrentRound)
             {
                 _idleWaitRound = -1;
                 ArmTimer();
@@ -255,263 +265,47 @@ public sealed class Replica
 
     private List<ReplicaEffect> Run(long now, Action handler)
     {
-        _now = now;
-        _effects = [];
+        _state.Now = now;
+        _state.Effects = [];
         handler();
-        if (_awaitingLeader.Count > 0)
+        if (_intake.HasAwaitingLeader)
         {
-            RetryAwaitingLeader();
+            _intake.RetryAwaitingLeader();
         }
 
-        if (_fetcher.AnyOverdue(_now))
+        if (_fetcher.AnyOverdue(_state.Now))
         {
-            _effects.AddRange(_fetcher.Retry(overdueOnly: true, _store.Height, _now));
+            _state.Effects.AddRange(_fetcher.Retry(overdueOnly: true, _store.Height, _state.Now));
         }
 
-        return _effects;
-    }
-
-    private void OnProposal(PeerId from, Proposal proposal)
-    {
-        var block = proposal.Block;
-        if (block.Round < CurrentRound)
-        {
-            SyncPeerBehind(from, block.Round);
-            return;
-        }
-
-        var verdict = ProposalRules.CheckShape(proposal, _chain.Limits);
-        verdict = verdict.IsAccepted ? _checks.CheckProposalSignature(proposal) : verdict;
-        verdict = verdict.IsAccepted ? _checks.CheckQc(block.Header.Justify) : verdict;
-        verdict = verdict.IsAccepted && proposal.LastRoundTc is { } tc ? _checks.CheckTc(tc) : verdict;
-        if (!verdict.IsAccepted)
-        {
-            Reject(from, verdict.Reason!);
-            return;
-        }
-
-        _journalGuard?.Heard(block.Header.Proposer, block.Round);
-
-        // The certificates stand whoever sent them: a validator that is behind commits what they prove first, and
-        // only then judges the leader of the round, from the chain it has now.
-        AdvanceWith(block.Header.Justify, from);
-        if (proposal.LastRoundTc is not null)
-        {
-            AdvanceWith(proposal.LastRoundTc);
-        }
-
-        ConsiderFromLeader(proposal, from);
-    }
-
-    private void ConsiderFromLeader(Proposal proposal, PeerId from)
-    {
-        var block = proposal.Block;
-        if (block.Round < CurrentRound)
-        {
-            return;
-        }
-
-        var leader = _leaders.LeaderOf(block.Round);
-        if (block.Header.Proposer != leader)
-        {
-            if (_leaders.IsSettled(block.Round))
-            {
-                Reject(from, $"proposal for round {block.Round} by validator {block.Header.Proposer}; the leader is {leader}");
-                return;
-            }
-
-            // Not committed as far as the round's anchor: the proposer may lead by a chain committed a little further
-            // (or less far) than here. Taken if some such chain makes it the leader, else judged again later.
-            var plausible = _tree.Get(block.ParentId) is { } parent
-                && _leaders.PlausibleLeaders(block.Round, _tree.PathFromRoot(parent)).Contains(block.Header.Proposer);
-            if (!plausible)
-            {
-                _awaitingLeader[block.Round] = (proposal, from);
-                return;
-            }
-        }
-
-        _suspects.Remove(block.Header.Proposer);
-        // Two validators may each propose for one round when they compute its leader from chains committed to
-        // different heights; only two proposals by one validator are evidence.
-        if (_firstProposalByRound.TryGetValue(block.Round, out var first) && first.Block.Header.Proposer == block.Header.Proposer)
-        {
-            if (first.Block.Id == block.Id)
-            {
-                return;
-            }
-
-            _effects.Add(new EquivocationDetected(new Equivocation(block.Header.Proposer, block.Round, "two proposals", first, proposal)));
-
-            // Dropping the second proposal also keeps a validator from voting twice.
-            if (_safety.VotesOncePerRound)
-            {
-                return;
-            }
-        }
-
-        _firstProposalByRound.TryAdd(block.Round, proposal);
-        if (!_tree.Contains(block.ParentId))
-        {
-            _awaitingParent[block.Round] = (proposal, from);
-            Fetch(block.ParentId, from);
-            return;
-        }
-
-        InsertAndVote(proposal, from);
-    }
-
-    /// <summary>After each step, as its commits and fetched blocks may have settled the leader or made the proposer plausible.</summary>
-    private void RetryAwaitingLeader()
-    {
-        foreach (var (round, (proposal, from)) in _awaitingLeader.ToList())
-        {
-            _awaitingLeader.Remove(round);
-            ConsiderFromLeader(proposal, from);
-        }
-    }
-
-    private void InsertAndVote(Proposal proposal, PeerId from)
-    {
-        var block = proposal.Block;
-        var (result, reason) = _tree.TryInsert(block, _isCommitted);
-        if (result is InsertResult.Rejected or InsertResult.BelowCommitted)
-        {
-            Reject(from, reason!);
-            return;
-        }
-
-        if (result == InsertResult.Inserted)
-        {
-            _effects.Add(new PersistBlock(block));
-        }
-
-        if (!CheckAppHashClaim(block) || !CheckFailedProposers(block, from))
-        {
-            return;
-        }
-
-        if (block.Round != CurrentRound)
-        {
-            return;
-        }
-
-        var timestamp = ProposalRules.CheckTimestamp(block, _chain.Limits, _now);
-        if (!timestamp.IsAccepted)
-        {
-            Reject(from, timestamp.Reason!);
-            return;
-        }
-
-        if (_journalGuard?.MayVoteIn(block.Round) == false)
-        {
-            return;
-        }
-
-        var decision = _safety.VoteFor(proposal);
-        if (decision.Message is not { } vote)
-        {
-            return;
-        }
-
-        // Journaled from here on (the persist effect comes before the vote leaves).
-        _journalGuard = null;
-
-        _checks.OwnVote(vote);
-        if (decision.StateChanged)
-        {
-            _effects.Add(new PersistSafetyState(_safety.State));
-        }
-
-        // Even a vote for itself goes through the host: handling it here could form a QC, start the next round and
-        // propose again within one call, which for a single validator would never return. When the next leader is
-        // likely down, every validator gets the vote and forms the QC, so that its round is the only one lost.
-        // So it does when this validator is not sure who leads next: other validators may have committed further.
-        var next = _leaders.LeaderOf(block.Round + 1);
-        if (_suspects.Contains(next) || !_leaders.IsActive(next) || !_leaders.IsSettled(block.Round + 1))
-        {
-            _effects.Add(new Broadcast(vote));
-            _effects.Add(new SendToValidator(_self, vote));
-        }
-        else
-        {
-            _effects.Add(new SendToValidator(next, vote));
-        }
-    }
-
-    /// <summary>
-    /// The failed proposers a block names follow from its ancestry, so a leader that names others, to keep a
-    /// rival from leading or itself from being weighed down, gets no vote.
-    /// </summary>
-    private bool CheckFailedProposers(Block block, PeerId from)
-    {
-        // The common case, a block on its parent's round, skips no round and names nobody: no path to build.
-        if (block.Header.Justify.Round + 1 == block.Round && block.Header.FailedProposers.Length == 0)
-        {
-            return true;
-        }
-
-        var parent = _tree.Get(block.ParentId)!;
-        var expected = _leaders.FailedProposers(parent.Round, block.Round, parent.Id == _tree.Root.Id ? [] : _tree.PathFromRoot(parent));
-        if (expected.AsSpan().SequenceEqual(block.Header.FailedProposers))
-        {
-            return true;
-        }
-
-        Reject(from, $"proposal for round {block.Round} names failed proposers [{string.Join(", ", SignerBitmap.Signers(block.Header.FailedProposers))}]; "
-            + $"its ancestry makes them [{string.Join(", ", SignerBitmap.Signers(expected))}]");
-        return false;
-    }
-
-    /// <summary>
-    /// A leader states the app hash after the last height it executed. Where this validator has executed that height
-    /// too they must agree, or it does not vote; otherwise the claim is checked when it gets there.
-    /// </summary>
-    private bool CheckAppHashClaim(Block block)
-    {
-        var height = block.Header.ExecutedHeight;
-        var claimed = block.Header.ExecutedAppHash;
-        if (height > _store.Height)
-        {
-            _appHashClaims.TryAdd(height, (claimed, block.Id));
-            return true;
-        }
-
-        var local = height == 0 ? _chain.GenesisAppHash : _store.AppHashAt(height) ?? claimed;
-        if (local == claimed)
-        {
-            return true;
-        }
-
-        _effects.Add(new AppHashDivergence(height, local, claimed, block.Id));
-        return false;
+        return _state.Effects;
     }
 
     private void OnVote(PeerId from, Vote vote)
     {
-        if (vote.Round + 1 < CurrentRound)
+        if (vote.Round + 1 < _state.CurrentRound)
         {
-            Reject(from, $"stale vote of validator {vote.Voter} for round {vote.Round}; current round is {CurrentRound}");
+            _state.Reject(from, $"stale vote of validator {vote.Voter} for round {vote.Round}; current round is {_state.CurrentRound}");
             return;
         }
 
-        if (vote.Round > CurrentRound + _options.MaxRoundsAhead)
+        if (vote.Round > _state.CurrentRound + _options.MaxRoundsAhead)
         {
-            Reject(from, $"vote of validator {vote.Voter} for round {vote.Round} is too far ahead of round {CurrentRound}");
+            _state.Reject(from, $"vote of validator {vote.Voter} for round {vote.Round} is too far ahead of round {_state.CurrentRound}");
             return;
         }
 
         var verdict = _checks.CheckVote(vote);
         if (!verdict.IsAccepted)
         {
-            Reject(from, verdict.Reason!);
+            _state.Reject(from, verdict.Reason!);
             return;
         }
 
         var (qc, evidence) = _votes.Add(vote);
         if (evidence is not null)
         {
-            _effects.Add(new EquivocationDetected(evidence));
+            _state.Effects.Add(new EquivocationDetected(evidence));
         }
 
         if (qc is not null)
@@ -520,151 +314,12 @@ public sealed class Replica
         }
     }
 
-    private void OnTimeout(PeerId from, TimeoutVote timeout)
-    {
-        if (timeout.Round < CurrentRound)
-        {
-            SyncPeerBehind(from, timeout.Round);
-        }
-
-        if (timeout.Round + 1 < CurrentRound)
-        {
-            return;
-        }
-
-        var verdict = _checks.CheckTimeout(timeout);
-        if (!verdict.IsAccepted)
-        {
-            Reject(from, verdict.Reason!);
-            return;
-        }
-
-        // Only a timeout its certificates place in its round counts: a faulty validator can sign one for any round.
-        if (timeout.HighQc.Round + 1 == timeout.Round || timeout.LastRoundTc?.Round + 1 == timeout.Round)
-        {
-            _journalGuard?.Heard(timeout.Voter, timeout.Round);
-        }
-
-        if (timeout.LastRoundTc is { } tc)
-        {
-            if (tc.Round + 1 != timeout.Round)
-            {
-                Reject(from, $"timeout of validator {timeout.Voter} for round {timeout.Round} carries a TC of round {tc.Round}");
-                return;
-            }
-
-            if (tc.Round >= CurrentRound)
-            {
-                var tcVerdict = _checks.CheckTc(tc);
-                if (!tcVerdict.IsAccepted)
-                {
-                    Reject(from, tcVerdict.Reason!);
-                    return;
-                }
-            }
-        }
-
-        AdvanceWith(timeout.HighQc, from);
-        if (timeout.LastRoundTc is not null)
-        {
-            AdvanceWith(timeout.LastRoundTc);
-        }
-
-        if (timeout.Round > CurrentRound + _options.MaxRoundsAhead)
-        {
-            Reject(from, $"timeout of validator {timeout.Voter} for round {timeout.Round} is too far ahead of round {CurrentRound}");
-            return;
-        }
-
-        AddTimeout(timeout);
-    }
-
-    /// <summary>
-    /// The sender is in <paramref name="peerRound"/>, below this validator's round: the certificates that brought this
-    /// validator here go back to it. Nothing in the message is trusted for that, as the certificates prove themselves,
-    /// and one small reply per message a peer sends cannot be turned into a flood.
-    /// </summary>
-    private void SyncPeerBehind(PeerId from, long peerRound)
-    {
-        if (from == PeerId.Self || HighQc.Round < peerRound && _lastRoundTc is null)
-        {
-            return;
-        }
-
-        _effects.Add(new Reply(from, new RoundSync(HighQc, _lastRoundTc)));
-    }
-
-    private void OnRoundSync(PeerId from, RoundSync sync)
-    {
-        var tc = sync.LastRoundTc is { } offered && offered.Round >= CurrentRound ? offered : null;
-        if (sync.HighQc.Round <= HighQc.Round && tc is null)
-        {
-            return;
-        }
-
-        var verdict = _checks.CheckQc(sync.HighQc);
-        verdict = verdict.IsAccepted && tc is not null ? _checks.CheckTc(tc) : verdict;
-        if (!verdict.IsAccepted)
-        {
-            Reject(from, $"round sync: {verdict.Reason}");
-            return;
-        }
-
-        AdvanceWith(sync.HighQc, from);
-        if (tc is not null)
-        {
-            AdvanceWith(tc);
-        }
-    }
-
-    private void AddTimeout(TimeoutVote timeout)
-    {
-        var added = _timeouts.Add(timeout);
-        if (added.Evidence is not null)
-        {
-            _effects.Add(new EquivocationDetected(added.Evidence));
-        }
-
-        if (added.ReachedOneHonest && timeout.Round >= CurrentRound && _safety.State.LastTimeout?.Round != timeout.Round)
-        {
-            if (timeout.Round > CurrentRound)
-            {
-                EnterRound(timeout.Round, null);
-            }
-
-            TimeOut(timeout.Round);
-        }
-
-        if (added.Certificate is not null)
-        {
-            AdvanceWith(added.Certificate);
-        }
-    }
-
-    private void TimeOut(long round)
-    {
-        var decision = _safety.TimeoutFor(round, HighQc);
-        if (decision.Message is not { } timeout)
-        {
-            return;
-        }
-
-        if (decision.StateChanged)
-        {
-            _effects.Add(new PersistSafetyState(_safety.State));
-        }
-
-        _checks.OwnTimeout(timeout);
-        _effects.Add(new Broadcast(_lastRoundTc?.Round + 1 == round ? timeout with { LastRoundTc = _lastRoundTc } : timeout));
-        AddTimeout(timeout);
-    }
-
     /// <summary>A verified QC: it may raise the high QC, commit blocks (the two-chain rule) and start the next round.</summary>
     private void AdvanceWith(QuorumCertificate qc, PeerId from)
     {
-        if (qc.Round > HighQc.Round)
+        if (qc.Round > _state.HighQc.Round)
         {
-            HighQc = qc;
+            _state.HighQc = qc;
         }
 
         if (_tree.Contains(qc.BlockId))
@@ -676,7 +331,7 @@ public sealed class Replica
             Fetch(qc.BlockId, from);
         }
 
-        if (qc.Round >= CurrentRound)
+        if (qc.Round >= _state.CurrentRound)
         {
             _consecutiveTimeouts = 0;
             EnterRound(qc.Round + 1, null);
@@ -685,15 +340,15 @@ public sealed class Replica
 
     private void AdvanceWith(TimeoutCertificate tc)
     {
-        if (tc.Round >= CurrentRound)
+        if (tc.Round >= _state.CurrentRound)
         {
             // The round's leader did not propose here, or it did and the next leader formed no QC from the votes.
-            var failed = _firstProposalByRound.TryGetValue(tc.Round, out var proposal) && proposal.Block.Header.Proposer == _leaders.LeaderOf(tc.Round)
+            var failed = _state.FirstProposalByRound.TryGetValue(tc.Round, out var proposal) && proposal.Block.Header.Proposer == _leaders.LeaderOf(tc.Round)
                 ? _leaders.LeaderOf(tc.Round + 1)
                 : _leaders.LeaderOf(tc.Round);
             if (failed != _self)
             {
-                _suspects.Add(failed);
+                _state.Suspects.Add(failed);
             }
 
             EnterRound(tc.Round + 1, tc);
@@ -702,24 +357,16 @@ public sealed class Replica
 
     private void EnterRound(long round, TimeoutCertificate? viaTc)
     {
-        CurrentRound = round;
-        _lastRoundTc = viaTc;
+        _state.CurrentRound = round;
+        _state.LastRoundTc = viaTc;
         _votes.ForgetBelow(round - 1);
         _timeouts.ForgetBelow(round - 1);
-        foreach (var stale in _firstProposalByRound.Keys.Where(r => r < round - 1).ToList())
+        foreach (var stale in _state.FirstProposalByRound.Keys.Where(r => r < round - 1).ToList())
         {
-            _firstProposalByRound.Remove(stale);
+            _state.FirstProposalByRound.Remove(stale);
         }
 
-        foreach (var stale in _awaitingParent.Keys.Where(r => r < round).ToList())
-        {
-            _awaitingParent.Remove(stale);
-        }
-
-        foreach (var stale in _awaitingLeader.Keys.Where(r => r < round).ToList())
-        {
-            _awaitingLeader.Remove(stale);
-        }
+        _intake.ForgetBelow(round);
 
         ArmTimer();
         TryPropose();
@@ -730,17 +377,17 @@ public sealed class Replica
         // Two waits, not one: a validator that formed or saw the round's QC before the leader proposed (votes sent to
         // everyone) enters the round before this leader's idle wait, and learns the round's QC only from the
         // next leader's proposal, after that leader's wait.
-        var idleAllowance = _options.Pacemaker.IdleIntervalMs > 0 && IsIdleAbove(HighQc.BlockId) ? 2 * _options.Pacemaker.IdleIntervalMs : 0;
+        var idleAllowance = _options.Pacemaker.IdleIntervalMs > 0 && IsIdleAbove(_state.HighQc.BlockId) ? 2 * _options.Pacemaker.IdleIntervalMs : 0;
         // A leader that is likely down gets a quarter of the timer: its round is the one lost, and soon. If it
         // is up after all, its proposal comes in a few message delays, well within that.
-        var leader = _leaders.LeaderOf(CurrentRound);
+        var leader = _leaders.LeaderOf(_state.CurrentRound);
         var timeout = _options.Pacemaker.TimeoutFor(_consecutiveTimeouts);
-        if (leader != _self && (_suspects.Contains(leader) || !_leaders.IsActive(leader)))
+        if (leader != _self && (_state.Suspects.Contains(leader) || !_leaders.IsActive(leader)))
         {
             timeout = Math.Max(1, timeout / 4);
         }
 
-        _effects.Add(new ArmRoundTimer(CurrentRound, timeout + idleAllowance));
+        _state.Effects.Add(new ArmRoundTimer(_state.CurrentRound, timeout + idleAllowance));
     }
 
     /// <summary>
@@ -754,23 +401,23 @@ public sealed class Replica
     /// <summary>The leader extends the block of its high QC, with the TC when the QC is not from the round before.</summary>
     private void TryPropose()
     {
-        var round = CurrentRound;
+        var round = _state.CurrentRound;
         if (_leaders.LeaderOf(round) != _self || _proposedRound >= round || _safety.State.LastVotedRound >= round
-            || _journalGuard?.MayVoteIn(round) == false)
+            || _state.JournalGuard?.MayVoteIn(round) == false)
         {
             return;
         }
 
-        var needsTc = HighQc.Round + 1 != round;
-        if (needsTc && _lastRoundTc?.Round + 1 != round)
+        var needsTc = _state.HighQc.Round + 1 != round;
+        if (needsTc && _state.LastRoundTc?.Round + 1 != round)
         {
             return;
         }
 
-        var parent = _tree.Get(HighQc.BlockId);
+        var parent = _tree.Get(_state.HighQc.BlockId);
         if (parent is null)
         {
-            Fetch(HighQc.BlockId, null);
+            Fetch(_state.HighQc.BlockId, null);
             return;
         }
 
@@ -793,7 +440,7 @@ public sealed class Replica
             if (_idleWaitRound != round)
             {
                 _idleWaitRound = round;
-                _effects.Add(new ArmRoundTimer(round, _options.Pacemaker.IdleIntervalMs));
+                _state.Effects.Add(new ArmRoundTimer(round, _options.Pacemaker.IdleIntervalMs));
             }
 
             return;
@@ -802,16 +449,16 @@ public sealed class Replica
         var block = Block.Create(
             round,
             parent.Height + 1,
-            HighQc,
+            _state.HighQc,
             _self,
-            Math.Max(_now, parent.Header.Timestamp + 1),
+            Math.Max(_state.Now, parent.Header.Timestamp + 1),
             transactions,
             _store.Height,
             _app.AppHash,
             _leaders.FailedProposers(parent.Round, round, uncommitted));
-        var proposal = new Proposal(block, _key.Sign(_chain.Domain.Proposal(block.Id)), needsTc ? _lastRoundTc : null);
+        var proposal = new Proposal(block, _key.Sign(_chain.Domain.Proposal(block.Id)), needsTc ? _state.LastRoundTc : null);
         _proposedRound = round;
-        _firstProposalByRound[round] = proposal;
+        _state.FirstProposalByRound[round] = proposal;
 
         // A leader that crashes and restarts in this round must not propose a second, different block for it. When
         // its vote or timeout in the round before is durable (every state change before this point is written before
@@ -819,13 +466,13 @@ public sealed class Replica
         // leaves at once, ahead of keeping its own block: the leader's block and vote are written while the others
         // write theirs, and no write of the leader's is on the round's critical path. A leader that loses its block
         // in a crash fetches it like any other missing block. Otherwise the proposal waits for the leader's own vote.
-        var before = _effects.Count;
-        InsertAndVote(proposal, PeerId.Self);
-        var persisted = _effects.FindIndex(before, e => e is PersistSafetyState);
+        var before = _state.Effects.Count;
+        _intake.InsertAndVote(proposal, PeerId.Self);
+        var persisted = _state.Effects.FindIndex(before, e => e is PersistSafetyState);
         if (persisted >= 0)
         {
             var restartCannotRepropose = durableLastVotedRound >= 1 && durableLastVotedRound + 1 >= round;
-            _effects.Insert(restartCannotRepropose ? before : persisted + 1, new Broadcast(proposal));
+            _state.Effects.Insert(restartCannotRepropose ? before : persisted + 1, new Broadcast(proposal));
         }
     }
 
@@ -840,12 +487,9 @@ public sealed class Replica
             _store.Append(block, certificate, appHash);
             _leaders.Record(block);
             Mempool.RemoveCommitted(block.TransactionHashes);
-            if (_appHashClaims.Remove(block.Height, out var claim) && claim.AppHash != appHash)
-            {
-                _effects.Add(new AppHashDivergence(block.Height, appHash, claim.AppHash, claim.Block));
-            }
+            _intake.CheckClaimOnCommit(block, appHash);
 
-            _effects.Add(new BlockCommitted(block, appHash));
+            _state.Effects.Add(new BlockCommitted(block, appHash));
         }
 
         if (committed.Count > 0)
@@ -853,23 +497,20 @@ public sealed class Replica
             _store.KeepCommitProof(qc);
             _consecutiveTimeouts = 0;
             Mempool.Return(abandoned.SelectMany(b => b.Transactions), _isCommitted);
-            foreach (var stale in _appHashClaims.Keys.Where(h => h <= _store.Height).ToList())
-            {
-                _appHashClaims.Remove(stale);
-            }
+            _intake.ForgetClaimsThrough(_store.Height);
         }
     }
 
     private void Fetch(Hash32 blockId, PeerId? from)
     {
-        if (_fetcher.Fetch(blockId, from, _store.Height, _now) is { } request)
+        if (_fetcher.Fetch(blockId, from, _store.Height, _state.Now) is { } request)
         {
-            _effects.Add(request);
+            _state.Effects.Add(request);
         }
     }
 
     private void OnBlockRequest(PeerId from, BlockRequest request) =>
-        _effects.Add(new Reply(from, BlockServing.Answer(request, _chain.Limits, FindBlock)));
+        _state.Effects.Add(new Reply(from, BlockServing.Answer(request, _chain.Limits, FindBlock)));
 
     private Block? FindBlock(Hash32 id) => _tree.Get(id) ?? _store.GetById(id);
 
@@ -880,7 +521,7 @@ public sealed class Replica
             case BlockFetcher.Answer.Unasked:
                 return;
             case BlockFetcher.Answer.Broken:
-                Reject(from, $"block response for {response.RequestedId.ToShortString()} does not hash-chain from the requested block");
+                _state.Reject(from, $"block response for {response.RequestedId.ToShortString()} does not hash-chain from the requested block");
                 return;
             default:
                 ConnectOrphans(from);
@@ -907,38 +548,37 @@ public sealed class Replica
             _fetcher.RemoveOrphan(block);
             if (result == InsertResult.Rejected)
             {
-                Reject(from, reason!);
+                _state.Reject(from, reason!);
                 continue;
             }
 
             if (result == InsertResult.Inserted)
             {
-                _effects.Add(new PersistBlock(block));
+                _state.Effects.Add(new PersistBlock(block));
                 AdvanceWith(block.Header.Justify, from);
             }
         }
 
-        if (_fetcher.MissingAncestorOf(HighQc.BlockId, _tree.Contains) is { } missing)
+        if (_fetcher.MissingAncestorOf(_state.HighQc.BlockId, _tree.Contains) is { } missing)
         {
             Fetch(missing, from);
         }
 
-        if (_tree.Contains(HighQc.BlockId))
+        if (_tree.Contains(_state.HighQc.BlockId))
         {
-            Commit(HighQc);
+            Commit(_state.HighQc);
         }
 
-        foreach (var (round, (proposal, proposer)) in _awaitingParent.ToList())
-        {
-            if (_tree.Contains(proposal.Block.ParentId))
-            {
-                _awaitingParent.Remove(round);
-                InsertAndVote(proposal, proposer);
-            }
-        }
+        _intake.RetryAwaitingParent();
 
         TryPropose();
     }
 
-    private void Reject(PeerId from, string reason) => _effects.Add(new MessageRejected(from, reason));
+    void IRoundSteps.AdvanceWith(QuorumCertificate qc, PeerId from) => AdvanceWith(qc, from);
+
+    void IRoundSteps.AdvanceWith(TimeoutCertificate tc) => AdvanceWith(tc);
+
+    void IRoundSteps.EnterRound(long round, TimeoutCertificate? viaTc) => EnterRound(round, viaTc);
+
+    void IRoundSteps.Fetch(Hash32 blockId, PeerId? from) => Fetch(blockId, from);
 }

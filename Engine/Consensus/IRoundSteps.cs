@@ -1,0 +1,17 @@
+using IdOS.Akka.Engine.Crypto;
+
+namespace IdOS.Akka.Engine.Consensus;
+
+/// <summary>The steps of a replica that its parts call back: certificates move rounds and commit, missing blocks are fetched.</summary>
+internal interface IRoundSteps
+{
+    /// <summary>A verified QC: it may raise the high QC, commit blocks (the two-chain rule) and start the next round.</summary>
+    void AdvanceWith(QuorumCertificate qc, PeerId from);
+
+    /// <summary>A verified TC: the next round, entered by it.</summary>
+    void AdvanceWith(TimeoutCertificate tc);
+
+    void EnterRound(long round, TimeoutCertificate? viaTc);
+
+    void Fetch(Hash32 blockId, PeerId? from);
+}
