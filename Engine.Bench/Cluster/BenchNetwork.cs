@@ -1,6 +1,7 @@
 using System.Globalization;
 using Akka.Actor;
 using IdOS.Akka.Engine.Cli.Localnet;
+using IdOS.Akka.Engine.Gateway;
 using IdOS.Akka.Engine.Hosting;
 using IdOS.Akka.Engine.Network;
 

@@ -3,7 +3,7 @@ using System.Globalization;
 using Akka.Actor;
 using HdrHistogram;
 using IdOS.Akka.Engine.Cli;
-using IdOS.Akka.Engine.Hosting;
+using IdOS.Akka.Engine.Gateway;
 
 namespace IdOS.Akka.Engine.Bench.Cluster;
 

@@ -1,8 +1,8 @@
-using Akka.Actor;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Akka.Actor;
 using IdOS.Akka.Engine.Cli;
-using IdOS.Akka.Engine.Hosting;
+using IdOS.Akka.Engine.Gateway;
 
 namespace IdOS.Akka.Engine.Bench.Cluster;
 

@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using IdOS.Akka.Engine.Cli.Localnet;
 using IdOS.Akka.Engine.Crypto;
+using IdOS.Akka.Engine.Gateway;
 using IdOS.Akka.Engine.Hosting;
 using IdOS.Akka.Engine.Kwil.Auth;
 using IdOS.Akka.Engine.Kwil.Transactions;

@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using Akka.Actor;
 using IdOS.Akka.Engine.Cli;
 using IdOS.Akka.Engine.Cli.Localnet;
+using IdOS.Akka.Engine.Gateway;
 using IdOS.Akka.Engine.Hosting;
 using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Network;

@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using IdOS.Akka.Engine.Hosting;
+using IdOS.Akka.Engine.Gateway;
 using IdOS.Akka.Engine.Tests.Cluster;
 using Xunit;
 

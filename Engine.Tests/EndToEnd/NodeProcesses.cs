@@ -3,7 +3,7 @@ using Akka.Actor;
 using IdOS.Akka.Engine.Application;
 using IdOS.Akka.Engine.Cli.Localnet;
 using IdOS.Akka.Engine.Crypto;
-using IdOS.Akka.Engine.Hosting;
+using IdOS.Akka.Engine.Gateway;
 using IdOS.Akka.Engine.Network;
 using IdOS.Akka.Engine.Tests.Cluster;
 

@@ -3,6 +3,7 @@ using Akka.Configuration;
 using IdOS.Akka.Engine.Actors;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
+using IdOS.Akka.Engine.Gateway;
 using IdOS.Akka.Engine.Hosting;
 using IdOS.Akka.Engine.Network;
 using IdOS.Akka.Engine.Tests.Cluster;

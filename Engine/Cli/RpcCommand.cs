@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Akka.Configuration;
+using IdOS.Akka.Engine.Gateway;
 using IdOS.Akka.Engine.Hosting;
 
 namespace IdOS.Akka.Engine.Cli;

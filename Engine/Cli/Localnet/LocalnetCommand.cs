@@ -5,6 +5,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using IdOS.Akka.Engine.Application;
 using IdOS.Akka.Engine.Crypto;
+using IdOS.Akka.Engine.Gateway;
 using IdOS.Akka.Engine.Hosting;
 using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Network;

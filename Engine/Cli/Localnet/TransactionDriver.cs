@@ -1,7 +1,7 @@
 using Akka.Actor;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
-using IdOS.Akka.Engine.Hosting;
+using IdOS.Akka.Engine.Gateway;
 using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Network;
 

@@ -1,6 +1,7 @@
 using System.Net;
 using Akka.Actor;
 using Akka.Configuration;
+using IdOS.Akka.Engine.Hosting;
 using IdOS.Akka.Engine.Kwil.Auth;
 using IdOS.Akka.Engine.Network;
 using IdOS.Akka.Engine.Rpc.Http;
@@ -9,7 +10,7 @@ using IdOS.Akka.Engine.Rpc.Reads;
 using IdOS.Akka.Engine.Rpc.Services;
 using IdOS.Akka.Engine.Rpc.Verification;
 
-namespace IdOS.Akka.Engine.Hosting;
+namespace IdOS.Akka.Engine.Gateway;
 
 /// <summary>
 /// The RPC system's settings (hocon/rpc.conf), checked before anything starts.

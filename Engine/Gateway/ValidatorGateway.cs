@@ -3,7 +3,7 @@ using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Rpc.Services;
 
-namespace IdOS.Akka.Engine.Hosting;
+namespace IdOS.Akka.Engine.Gateway;
 
 /// <summary>
 /// The RPC layer's way to the validators: the node protocol over Akka.Remote through a <see cref="NodeClient"/>. It

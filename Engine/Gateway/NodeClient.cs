@@ -2,9 +2,10 @@ using Akka.Actor;
 using Akka.Configuration;
 using IdOS.Akka.Engine.Actors;
 using IdOS.Akka.Engine.Crypto;
+using IdOS.Akka.Engine.Hosting;
 using IdOS.Akka.Engine.Network;
 
-namespace IdOS.Akka.Engine.Hosting;
+namespace IdOS.Akka.Engine.Gateway;
 
 /// <summary>
 /// A client of validator nodes over Akka.Remote: it submits transactions to a node's mempool and asks its status and
