@@ -196,7 +196,13 @@ public sealed class IdosNetworkProcessTests
             {
                 continue;
             }
-            catch (IOException) when (File.Exists(path))
+            catch (IOException) when (!File.Exists(path))
+            {
+                // Locked when opened and renamed or deleted since (a run of the transaction index moved into place):
+                // it is read under its new name, if it has one.
+                continue;
+            }
+            catch (IOException)
             {
                 locked.Add(path);
                 continue;
