@@ -202,17 +202,55 @@ public sealed class NodeProcess : IAsyncDisposable
 /// <summary>Loopback ports for a network on one machine.</summary>
 public static class LocalPorts
 {
-    /// <summary>Ports free right now, all held until all are chosen so that none repeats.</summary>
+    // Below the kernel's range for outgoing connections (32768 and up on Linux), so that no connection another
+    // process opens takes a port between its choice here and the node's bind.
+    private const int First = 20_000;
+    private const int Last = 32_000;
+
+    private static readonly Lock Gate = new();
+    private static readonly HashSet<int> Handed = [];
+
+    /// <summary>Ports free right now, never handed out before in this process, all held until all are chosen.</summary>
     public static List<int> Free(int count)
     {
-        var listeners = Enumerable.Range(0, count).Select(_ =>
+        lock (Gate)
         {
-            var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            return listener;
-        }).ToList();
-        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToList();
-        listeners.ForEach(l => l.Stop());
-        return ports;
+            var listeners = new List<TcpListener>();
+            try
+            {
+                for (var attempt = 0; listeners.Count < count; attempt++)
+                {
+                    if (attempt == 10_000)
+                    {
+                        throw new InvalidOperationException($"no {count} free loopback ports between {First} and {Last}");
+                    }
+
+                    var port = Random.Shared.Next(First, Last);
+                    if (Handed.Contains(port))
+                    {
+                        continue;
+                    }
+
+                    var listener = new TcpListener(IPAddress.Loopback, port);
+                    try
+                    {
+                        listener.Start();
+                    }
+                    catch (SocketException)
+                    {
+                        continue;
+                    }
+
+                    listeners.Add(listener);
+                    Handed.Add(port);
+                }
+
+                return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
+            }
+            finally
+            {
+                listeners.ForEach(l => l.Stop());
+            }
+        }
     }
 }
