@@ -15,9 +15,8 @@ namespace IdOS.Akka.Engine.Bench.Cluster;
 /// </summary>
 internal sealed class BenchNetwork : IAsyncDisposable
 {
-    private readonly string _root;
+    private readonly LoopbackNetwork _files;
     private readonly List<NodeProcess> _processes = [];
-    private readonly List<string> _configPaths = [];
     private readonly HashSet<int> _down = [];
     private TimeSpan _cpuOfKilled;
     private readonly List<ValidatorNode> _nodes = [];
@@ -26,11 +25,11 @@ internal sealed class BenchNetwork : IAsyncDisposable
     private RpcHost? _rpcHost;
     private bool _keepFiles;
 
-    private BenchNetwork(string root, IReadOnlyList<Address> addresses, string chainId, TransportSecurity transport)
+    private BenchNetwork(LoopbackNetwork files, string chainId, TransportSecurity transport)
     {
         Transport = transport;
-        _root = root;
-        Addresses = addresses;
+        _files = files;
+        Addresses = files.Addresses(transport);
         ChainId = chainId;
     }
 
@@ -39,12 +38,10 @@ internal sealed class BenchNetwork : IAsyncDisposable
     /// <summary>How the benchmark's clients and RPC system connect: as the RPC member the validators list, over TLS unless --insecure.</summary>
     public TransportSecurity Transport { get; }
 
-    private string RpcCertificate => Path.Combine(_root, "rpc", TlsFiles.CertificateFileName);
-
     public string ChainId { get; }
 
     /// <summary>The genesis owner's key, who registers the idOS workload's issuer.</summary>
-    public string OwnerKeyFile => Path.Combine(_root, "owner.key");
+    public string OwnerKeyFile => _files.OwnerKeyFile;
 
     /// <summary>The RPC system's JSON-RPC endpoint; null without one (the noop workload talks to validators directly).</summary>
     public Uri? RpcEndpoint { get; private set; }
@@ -54,50 +51,31 @@ internal sealed class BenchNetwork : IAsyncDisposable
 
     public static BenchNetwork Start(ClusterSettings settings)
     {
-        var root = Directory.CreateTempSubdirectory("idos-cluster-bench-").FullName;
         // A partition is cut at TCP proxies the validators advertise as their addresses; other runs go direct.
         var proxied = settings.Fault?.Kind == FaultKind.Partition;
-        var allPorts = LocalPorts.Free(proxied ? 2 * settings.Validators : settings.Validators);
-        var ports = allPorts[..settings.Validators];
-        var boundPorts = proxied ? allPorts[settings.Validators..] : ports;
-        var seeds = string.Join(", ", ports.Take(2).Select(p => $"\"akka.tcp://{ValidatorNode.SystemName}@127.0.0.1:{p}\""));
-        var rpcCertificate = Path.Combine(root, "rpc", TlsFiles.CertificateFileName);
-        var paths = Enumerable.Range(0, settings.Validators).Select(i =>
+        var files = LoopbackNetwork.Write(Directory.CreateTempSubdirectory("idos-cluster-bench-").FullName, new LoopbackNetworkOptions
         {
-            var path = Path.Combine(root, $"node{i + 1}.conf");
-            File.WriteAllText(path, string.Create(CultureInfo.InvariantCulture, $$"""
-                idos.node {
-                  application = {{(settings.IsIdos ? "idos" : "noop")}}
-                  key-file = "{{Path.Combine(root, $"node{i + 1}", "validator.key")}}"
-                  genesis-file = "{{Path.Combine(root, "genesis.json")}}"
-                  data-directory = "{{Path.Combine(root, $"node{i + 1}")}}"
-                  insecure = {{(settings.Insecure ? "on" : "off")}}
-                  rpc-members = [{ name = "bench", certificate-file = "{{rpcCertificate}}" }]
-                }
-                idos.consensus.max-transactions-per-block = {{settings.Batch}}
-                {{(settings.IdleIntervalMs is { } idle ? $"idos.consensus.idle-interval = {idle}ms" : "")}}
-                akka.remote.dot-netty.tcp.port = {{boundPorts[i]}}
-                {{(proxied ? $"akka.remote.dot-netty.tcp.public-hostname = \"127.0.0.1\"\nakka.remote.dot-netty.tcp.public-port = {ports[i]}" : "")}}
-                akka.cluster.seed-nodes = [{{seeds}}]
-                akka.cluster.seed-node-timeout = 2s
-                akka.cluster.retry-unsuccessful-join-after = 2s
-                akka.loglevel = WARNING
-                """));
-            return path;
-        }).ToList();
-        var configs = paths.Select(NodeConfig.Load).ToList();
-        var chain = LocalNetwork.Prepare(configs, "idos-cluster-bench", Path.Combine(root, "owner.key"));
-        var transport = LocalNetwork.MemberTransport(configs[0]);
-        var network = new BenchNetwork(root, [.. ports.Select(p => NodeClient.NodeAddress("127.0.0.1", p, transport))], chain.ChainId, transport);
+            Validators = settings.Validators,
+            Application = settings.IsIdos ? "idos" : "noop",
+            RpcMemberName = "bench",
+            BehindProxies = proxied,
+            Overrides = string.Create(CultureInfo.InvariantCulture, $"""
+                idos.node.insecure = {(settings.Insecure ? "on" : "off")}
+                idos.consensus.max-transactions-per-block = {settings.Batch}
+                {(settings.IdleIntervalMs is { } idle ? $"idos.consensus.idle-interval = {idle}ms" : "")}
+                """),
+        });
+        var (chain, transport) = files.Prepare("idos-cluster-bench");
+        var network = new BenchNetwork(files, chain.ChainId, transport);
         try
         {
             if (proxied)
             {
-                network._proxies = new Faults.FaultProxies(ports, boundPorts,
+                network._proxies = new Faults.FaultProxies(files.Ports, files.BackendPorts,
                     validator => validator < network._processes.Count && !network._down.Contains(validator) ? network._processes[validator].Id : null);
             }
 
-            foreach (var path in paths)
+            foreach (var path in files.ConfigPaths)
             {
                 if (settings.InProcess)
                 {
@@ -106,7 +84,6 @@ internal sealed class BenchNetwork : IAsyncDisposable
                 else
                 {
                     network._processes.Add(NodeProcess.Start(["run", "--config", path], new StreamWriter(Path.ChangeExtension(path, ".log")) { AutoFlush = true }));
-                    network._configPaths.Add(path);
                 }
             }
         }
@@ -127,19 +104,7 @@ internal sealed class BenchNetwork : IAsyncDisposable
     public async Task StartRpc(ClusterSettings settings, TimeSpan limit)
     {
         var port = LocalPorts.Free(1)[0];
-        var path = Path.Combine(_root, "rpc.conf");
-        var validators = string.Join(", ", Addresses.Select(a => $"\"{a}\""));
-        await File.WriteAllTextAsync(path, string.Create(CultureInfo.InvariantCulture, $$"""
-            idos.rpc {
-              listen = "127.0.0.1:{{port}}"
-              validators = [{{validators}}]
-              genesis-file = "{{Path.Combine(_root, "genesis.json")}}"
-              tls.certificate-file = "{{RpcCertificate}}"
-              insecure = {{(settings.Insecure ? "on" : "off")}}
-              rate-limits { writes-per-second = 1000000000, writes-burst = 1000000000 }
-            }
-            akka.loglevel = WARNING
-            """));
+        var path = _files.WriteRpcConfig(port, Transport, "rate-limits { writes-per-second = 1000000000, writes-burst = 1000000000 }");
         if (settings.InProcess)
         {
             _rpcHost = await RpcHost.Start(RpcSettings.FromConfig(NodeConfig.Load(path)));
@@ -177,7 +142,7 @@ internal sealed class BenchNetwork : IAsyncDisposable
             await Task.Delay(200);
         }
 
-        throw new TimeoutException($"the RPC system did not answer user.chain_info within {limit.TotalSeconds:0} s ({observed}); logs in {_root}");
+        throw new TimeoutException($"the RPC system did not answer user.chain_info within {limit.TotalSeconds:0} s ({observed}); logs in {_files.Root}");
     }
 
     /// <summary>CPU time the RPC process used so far; zero without one or in process.</summary>
@@ -189,7 +154,7 @@ internal sealed class BenchNetwork : IAsyncDisposable
         }
         catch (InvalidOperationException e)
         {
-            throw new InvalidOperationException($"{e.Message}; the logs are in {_root}", e);
+            throw new InvalidOperationException($"{e.Message}; the logs are in {_files.Root}", e);
         }
     }
 
@@ -206,7 +171,7 @@ internal sealed class BenchNetwork : IAsyncDisposable
         }
         catch (InvalidOperationException e)
         {
-            throw new InvalidOperationException($"{e.Message}; the validators' logs are in {_root}", e);
+            throw new InvalidOperationException($"{e.Message}; the validators' logs are in {_files.Root}", e);
         }
     }
 
@@ -236,14 +201,14 @@ internal sealed class BenchNetwork : IAsyncDisposable
             await Task.Delay(200);
         }
 
-        throw new TimeoutException($"the validators were not all committing and connected within {limit.TotalSeconds:0} s ({observed}); logs in {_root}");
+        throw new TimeoutException($"the validators were not all committing and connected within {limit.TotalSeconds:0} s ({observed}); logs in {_files.Root}");
     }
 
     /// <summary>Copies every process's log (validators and RPC system) into <paramref name="directory"/>.</summary>
     public void CopyLogsTo(string directory)
     {
         Directory.CreateDirectory(directory);
-        foreach (var log in Directory.EnumerateFiles(_root, "*.log"))
+        foreach (var log in Directory.EnumerateFiles(_files.Root, "*.log"))
         {
             File.Copy(log, Path.Combine(directory, Path.GetFileName(log)), overwrite: true);
         }
@@ -261,7 +226,7 @@ internal sealed class BenchNetwork : IAsyncDisposable
     public async Task Restart(int validator)
     {
         await _processes[validator].DisposeAsync();
-        var path = _configPaths[validator];
+        var path = _files.ConfigPaths[validator];
         _processes[validator] = NodeProcess.Start(["run", "--config", path], new StreamWriter(Path.ChangeExtension(path, ".log"), append: true) { AutoFlush = true });
         _down.Remove(validator);
     }
@@ -308,7 +273,7 @@ internal sealed class BenchNetwork : IAsyncDisposable
 
         try
         {
-            Directory.Delete(_root, recursive: true);
+            Directory.Delete(_files.Root, recursive: true);
         }
         catch (IOException)
         {

@@ -1,14 +1,14 @@
-using System.Globalization;
 using Akka.Configuration;
 using IdOS.Akka.Engine.Chain;
+using IdOS.Akka.Engine.Cli.Localnet;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Hosting;
 
 namespace IdOS.Akka.Engine.Tests.Cluster;
 
 /// <summary>
-/// A validator network on disk for tests: a temporary folder with each node's file, key and data folder, the shared
-/// genesis, and loopback ports picked free for this run. Nodes list the first two as seeds, as an operator would.
+/// A validator network on disk for tests: a <see cref="LoopbackNetwork"/> in a temporary folder, with gossip faster
+/// than production so tests wait less, removed when the test ends.
 /// </summary>
 internal sealed class TestNetwork : IDisposable
 {
@@ -21,6 +21,8 @@ internal sealed class TestNetwork : IDisposable
         akka.loglevel = WARNING
         """;
 
+    private readonly LoopbackNetwork _files;
+
     /// <param name="validators">How many validators the genesis lists.</param>
     /// <param name="overrides">HOCON written into every node's file, above the shipped defaults.</param>
     /// <param name="application">opaque for tests of consensus alone (signed counters); idos for the state machine.</param>
@@ -31,62 +33,42 @@ internal sealed class TestNetwork : IDisposable
     /// </param>
     public TestNetwork(int validators, string overrides = "", string application = "opaque", Action<TestNetwork>? beforePrepare = null, bool behindProxies = false)
     {
-        Root = Directory.CreateTempSubdirectory("idos-net-").FullName;
-        var ports = Engine.Cli.Localnet.LocalPorts.Free(behindProxies ? 2 * validators : validators);
-        Ports = ports[..validators];
-        BackendPorts = behindProxies ? ports[validators..] : Ports;
-        // Written as an operator may write them; each node dials them with the scheme its transport speaks (TLS, the throttler).
-        var seeds = string.Join(", ", Ports.Take(2).Select(p => $"\"akka.tcp://{ValidatorNode.SystemName}@127.0.0.1:{p}\""));
-        ConfigPaths = [.. Enumerable.Range(0, validators).Select(i =>
+        _files = LoopbackNetwork.Write(Directory.CreateTempSubdirectory("idos-net-").FullName, new LoopbackNetworkOptions
         {
-            var path = Path.Combine(Root, $"node{i + 1}.conf");
-            File.WriteAllText(path, string.Create(CultureInfo.InvariantCulture, $$"""
-                {{FastGossip}}
-                idos.node.application = {{application}}
-                {{overrides}}
-                idos.node {
-                  key-file = "{{Path.Combine(Root, $"node{i + 1}", "validator.key")}}"
-                  genesis-file = "{{Path.Combine(Root, "genesis.json")}}"
-                  data-directory = "{{Path.Combine(Root, $"node{i + 1}")}}"
-                  rpc-members = [{ name = "test client", certificate-file = "{{RpcCertificate}}" }]
-                }
-                akka.remote.dot-netty.tcp.port = {{BackendPorts[i]}}
-                {{(behindProxies ? $"akka.remote.dot-netty.tcp.public-hostname = \"127.0.0.1\"\nakka.remote.dot-netty.tcp.public-port = {Ports[i]}" : "")}}
-                akka.cluster.seed-nodes = [{{seeds}}]
-                """));
-            return path;
-        })];
-        OwnerKey = Path.Combine(Root, "owner.key");
+            Validators = validators,
+            Application = application,
+            RpcMemberName = "test client",
+            Overrides = FastGossip + "\n" + overrides,
+            BehindProxies = behindProxies,
+        });
         beforePrepare?.Invoke(this);
-        var configs = ConfigPaths.Select(NodeConfig.Load).ToList();
-        Chain = LocalNetwork.Prepare(configs, "idos-akka-test", OwnerKey);
-        Transport = LocalNetwork.MemberTransport(configs[0]);
+        (Chain, Transport) = _files.Prepare("idos-akka-test");
     }
 
     /// <summary>The TLS certificate of the RPC member every node lists (its key is beside it), which the test's clients and RPC systems present.</summary>
-    public string RpcCertificate => Path.Combine(Root, "rpc", Engine.Hosting.TlsFiles.CertificateFileName);
+    public string RpcCertificate => _files.RpcCertificate;
 
     /// <summary>How the test's clients connect: as the RPC member every node lists, over TLS unless the overrides say insecure.</summary>
     public Engine.Network.TransportSecurity Transport { get; }
 
-    public string Root { get; }
+    public string Root => _files.Root;
 
     /// <summary>The ed25519 key of the idOS database owner named in genesis.</summary>
-    public string OwnerKey { get; }
+    public string OwnerKey => _files.OwnerKeyFile;
 
     /// <summary>The port each node is known by: its address in seeds, in the cluster and to clients.</summary>
-    public IReadOnlyList<int> Ports { get; }
+    public IReadOnlyList<int> Ports => _files.Ports;
 
     /// <summary>The port each node binds: the same as <see cref="Ports"/> unless the network is behind proxies.</summary>
-    public IReadOnlyList<int> BackendPorts { get; }
+    public IReadOnlyList<int> BackendPorts => _files.BackendPorts;
 
-    public IReadOnlyList<string> ConfigPaths { get; }
+    public IReadOnlyList<string> ConfigPaths => _files.ConfigPaths;
 
     public ChainParameters Chain { get; }
 
-    public string DataDirectory(int validator) => Path.Combine(Root, $"node{validator + 1}");
+    public string DataDirectory(int validator) => _files.DataDirectory(validator);
 
-    public string KeyFile(int validator) => Path.Combine(DataDirectory(validator), "validator.key");
+    public string KeyFile(int validator) => _files.KeyFile(validator);
 
     public string BlockStorePath(int validator) => Path.Combine(DataDirectory(validator), ValidatorNode.BlockStoreFileName);
 

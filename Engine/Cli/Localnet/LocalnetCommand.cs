@@ -144,7 +144,12 @@ public static class LocalnetCommand
         }
         finally
         {
-            await StopAll(processes, output);
+            foreach (var killed in await NodeProcess.StopAll(processes, TimeSpan.FromSeconds(15)))
+            {
+                await output.WriteLineAsync($"validator process {killed} did not stop within 15 s and was killed");
+            }
+
+            await output.WriteLineAsync("localnet stopped");
         }
 
         return 0;
@@ -362,33 +367,6 @@ public static class LocalnetCommand
         var span = (to.At - from.At).TotalSeconds;
         return string.Create(CultureInfo.InvariantCulture,
             $"committed {to.Count - from.Count} transactions in the {span:0} s since the load started: {(to.Count - from.Count) / span:0} tx/s");
-    }
-
-    /// <summary>SIGTERM first, so each node leaves the cluster and closes its stores; a node that hangs is killed after 15 s.</summary>
-    private static async Task StopAll(List<NodeProcess> processes, TextWriter output)
-    {
-        foreach (var process in processes.Where(p => !p.HasExited))
-        {
-            process.TrySignal(NodeProcess.Terminate);
-        }
-
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        foreach (var process in processes)
-        {
-            try
-            {
-                await process.WaitForExit(TimeSpan.FromTicks(Math.Max(1, (deadline - DateTime.UtcNow).Ticks)));
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill();
-                await output.WriteLineAsync($"validator process {process.Id} did not stop within 15 s and was killed");
-            }
-
-            await process.DisposeAsync();
-        }
-
-        await output.WriteLineAsync("localnet stopped");
     }
 
     private static void DeleteIfPresent(string directory)

@@ -154,6 +154,39 @@ public sealed class NodeProcess : IAsyncDisposable
         await _process.WaitForExitAsync(cancel.Token);
     }
 
+    /// <summary>
+    /// The operator's stop for a whole network: SIGTERM to every process at once, so each node leaves the cluster and
+    /// closes its stores, then kill -9 of any still running after <paramref name="grace"/>. Every process is disposed;
+    /// returns the ids of those that had to be killed.
+    /// </summary>
+    public static async Task<List<int>> StopAll(IReadOnlyList<NodeProcess> processes, TimeSpan grace)
+    {
+        ArgumentNullException.ThrowIfNull(processes);
+        foreach (var process in processes.Where(p => !p.HasExited))
+        {
+            process.TrySignal(Terminate);
+        }
+
+        var killed = new List<int>();
+        var deadline = DateTime.UtcNow + grace;
+        foreach (var process in processes)
+        {
+            try
+            {
+                await process.WaitForExit(TimeSpan.FromTicks(Math.Max(1, (deadline - DateTime.UtcNow).Ticks)));
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill();
+                killed.Add(process.Id);
+            }
+
+            await process.DisposeAsync();
+        }
+
+        return killed;
+    }
+
     public async ValueTask DisposeAsync()
     {
         try
