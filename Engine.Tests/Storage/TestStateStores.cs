@@ -49,7 +49,10 @@ public sealed class SqliteTestFile : ITestStateStore
 public sealed class PostgresTestSchema : ITestStateStore
 {
     private readonly string _name = "test_" + Guid.NewGuid().ToString("N");
-    private readonly string _server = Environment.GetEnvironmentVariable("IDOS_TEST_PG") ?? "Host=127.0.0.1;Username=idos;Password=idos;Database=idos_test";
+    // Npgsql's 15 s connect timeout was once exceeded in CI while every core ran validator processes; a slow
+    // connect there says nothing about the code under test, a refused or failing one still fails at once.
+    private readonly string _server = new NpgsqlConnectionStringBuilder(
+        Environment.GetEnvironmentVariable("IDOS_TEST_PG") ?? "Host=127.0.0.1;Username=idos;Password=idos;Database=idos_test") { Timeout = 60 }.ConnectionString;
 
     public PostgresTestSchema() => Run($"CREATE SCHEMA {_name}");
 
