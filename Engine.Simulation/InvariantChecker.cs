@@ -38,7 +38,8 @@ public sealed record SimViolation(ViolationKind Kind, long TimeMs, string Detail
 /// </summary>
 public sealed class InvariantChecker
 {
-    private readonly Dictionary<long, (Hash32 Block, Hash32 AppHash, int Instance)> _committedAtHeight = [];
+    private readonly Dictionary<long, (Hash32 Block, int Instance)> _committedAtHeight = [];
+    private readonly Dictionary<long, (Hash32 AppHash, int Instance)> _executedAtHeight = [];
     private readonly Dictionary<(int Validator, long Round), Hash32> _votes = [];
     private readonly Dictionary<(int Validator, long Round), Hash32> _proposals = [];
     private readonly Dictionary<(int Validator, long Round), long> _timeouts = [];
@@ -51,7 +52,7 @@ public sealed class InvariantChecker
 
     public void OnSubmitted(Hash32 transaction) => _submitted.Add(transaction);
 
-    public void OnCommit(long now, int instance, Block block, Hash32 appHash, SimBlockStore store)
+    public void OnCommit(long now, int instance, Block block, SimBlockStore store)
     {
         if (store.Corruption is { } corruption)
         {
@@ -68,7 +69,7 @@ public sealed class InvariantChecker
 
         if (!_committedAtHeight.TryGetValue(block.Height, out var earlier))
         {
-            _committedAtHeight[block.Height] = (block.Id, appHash, instance);
+            _committedAtHeight[block.Height] = (block.Id, instance);
             return;
         }
 
@@ -78,10 +79,19 @@ public sealed class InvariantChecker
             Add(ViolationKind.Agreement, now,
                 $"height {block.Height}: instance {earlier.Instance} committed {earlier.Block.ToShortString()}, instance {instance} committed {block.Id.ToShortString()}");
         }
+    }
+
+    /// <summary>A correct instance's executor reached <paramref name="appHash"/> after <paramref name="height"/>; every other must too.</summary>
+    public void OnExecuted(long now, int instance, long height, Hash32 appHash)
+    {
+        if (!_executedAtHeight.TryGetValue(height, out var earlier))
+        {
+            _executedAtHeight[height] = (appHash, instance);
+        }
         else if (earlier.AppHash != appHash)
         {
             HasAgreementViolation = true;
-            Add(ViolationKind.Agreement, now, $"height {block.Height}: instances {earlier.Instance} and {instance} reached different app hashes");
+            Add(ViolationKind.Agreement, now, $"height {height}: instances {earlier.Instance} and {instance} reached different app hashes");
         }
     }
 

@@ -66,6 +66,14 @@ public sealed record WorldConfig
 
     public long TransactionIntervalMs { get; init; } = 40;
 
+    /// <summary>How long each instance's executor takes for a committed block, drawn anew for each block.</summary>
+    public long ExecutionMinMs { get; init; } = 1;
+
+    public long ExecutionMaxMs { get; init; } = 10;
+
+    /// <summary>The replicas' bound on how far execution may lag before a leader proposes blocks without transactions.</summary>
+    public int MaxExecutionLagBlocks { get; init; } = ReplicaOptions.Default.MaxExecutionLagBlocks;
+
     public PacemakerPolicy Pacemaker { get; init; } = new(500, 8_000);
 
     public ProtocolMutation Mutation { get; init; }
@@ -175,6 +183,17 @@ public sealed record Scenario(string Name, string Description, Func<int, SimRand
             {
                 Pacemaker = new PacemakerPolicy(500, 8_000) { IdleIntervalMs = 1_000 },
                 TransactionIntervalMs = rng.Between(500, 5_000),
+                DropRate = rng.Between(0.0, 0.1),
+                DelayMeanMs = rng.Between(5.0, 40.0),
+                CrashEveryMs = rng.Chance(0.5) ? rng.Between(1_000, 4_000) : 0,
+                GstMs = rng.Between(5_000, 15_000),
+            }),
+        new("slow-execution", "executors take 20-300 ms a block while consensus orders on, lag bounded at 1-4 blocks; loss and crashes", (n, rng, mutation) =>
+            Config(n, mutation, Roles(n, rng)) with
+            {
+                ExecutionMinMs = 20,
+                ExecutionMaxMs = rng.Between(50, 300),
+                MaxExecutionLagBlocks = (int)rng.Between(1, 4),
                 DropRate = rng.Between(0.0, 0.1),
                 DelayMeanMs = rng.Between(5.0, 40.0),
                 CrashEveryMs = rng.Chance(0.5) ? rng.Between(1_000, 4_000) : 0,

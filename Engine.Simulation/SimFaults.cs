@@ -69,5 +69,6 @@ internal sealed class SimFaults(WorldConfig config, SimRandom rng, IReadOnlyList
         instance.Replica = null;
         instance.CrashAfterEffects = null;
         instance.TimerGeneration++;
+        SimExecution.Crash(instance);
     }
 }

@@ -14,6 +14,7 @@ internal enum EventKind : byte
     Restart,
     Gst,
     Flap,
+    Execute,
 }
 
 /// <summary>One scheduled event: a delivery to an instance, its timer, or a world-wide one (instance -1).</summary>
@@ -41,6 +42,13 @@ internal sealed class SimInstance(int id, int validator, NodeRole role, Ed25519P
     public Dictionary<Hash32, Block> PendingBlocks { get; } = [];
 
     public Replica? Replica { get; set; }
+
+    /// <summary>The executor's application and the committed blocks waiting for it; lost in a crash.</summary>
+    public Application.HashChainStateMachine? App { get; set; }
+
+    public Queue<Block> ToExecute { get; } = new();
+
+    public long ExecutorGeneration { get; set; }
 
     public long TimerGeneration { get; set; }
 

@@ -6,16 +6,19 @@ namespace IdOS.Akka.Engine.Simulation;
 /// <summary>A validator instance's committed blocks; it survives the instance's crashes, as a disk would.</summary>
 public sealed class SimBlockStore : ICommittedBlockStore
 {
-    private readonly List<(Block Block, QuorumCertificate Certificate, Hash32 AppHash)> _chain = [];
+    private readonly List<(Block Block, QuorumCertificate Certificate)> _chain = [];
+    private readonly List<Hash32> _appHashes = [];
     private readonly Dictionary<Hash32, int> _indexById = [];
     private readonly HashSet<Hash32> _transactions = [];
 
     public long Height => _chain.Count;
 
+    public long ExecutedHeight => _appHashes.Count;
+
     /// <summary>Set when a block arrived out of order or repeated a committed transaction; read by the invariant checker.</summary>
     public string? Corruption { get; private set; }
 
-    public void Append(Block block, QuorumCertificate certificate, Hash32 appHash)
+    public void Append(Block block, QuorumCertificate certificate)
     {
         ArgumentNullException.ThrowIfNull(block);
         if (block.Height != Height + 1)
@@ -32,7 +35,18 @@ public sealed class SimBlockStore : ICommittedBlockStore
         }
 
         _indexById[block.Id] = _chain.Count;
-        _chain.Add((block, certificate, appHash));
+        _chain.Add((block, certificate));
+    }
+
+    public void RecordAppHash(long height, Hash32 appHash)
+    {
+        if (height != ExecutedHeight + 1 || height > Height)
+        {
+            Corruption ??= $"app hash for height {height} recorded after height {ExecutedHeight}, with {Height} committed";
+            return;
+        }
+
+        _appHashes.Add(appHash);
     }
 
     public void KeepCommitProof(QuorumCertificate certificate) => CommitProof = certificate;
@@ -45,7 +59,7 @@ public sealed class SimBlockStore : ICommittedBlockStore
 
     public QuorumCertificate? CertificateAt(long height) => height >= 1 && height <= Height ? _chain[(int)height - 1].Certificate : null;
 
-    public Hash32? AppHashAt(long height) => height >= 1 && height <= Height ? _chain[(int)height - 1].AppHash : null;
+    public Hash32? AppHashAt(long height) => height >= 1 && height <= ExecutedHeight ? _appHashes[(int)height - 1] : null;
 
     public bool ContainsTransaction(Hash32 transactionHash) => _transactions.Contains(transactionHash);
 }

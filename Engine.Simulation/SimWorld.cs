@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using IdOS.Akka.Engine.Application;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
 
@@ -48,6 +47,7 @@ public sealed class SimWorld : IAdversaryWorld
     private readonly EventLog _eventLog = new();
     private readonly SimNetwork _network;
     private readonly SimFaults _faults;
+    private readonly SimExecution _execution;
     private readonly Coalition _coalition;
     private long _now;
     private long _sequence;
@@ -118,6 +118,8 @@ public sealed class SimWorld : IAdversaryWorld
         _network = new SimNetwork(config, _rng, _instances, _flakyLinks, () => _now, Schedule);
         _faults = new SimFaults(config, _rng, _instances, _network, _meter, () => _now, Schedule, Restart, Trace);
         _coalition = new Coalition(this);
+        // Execution times come from a stream of their own, so that the rest of a seed's world is drawn as before.
+        _execution = new SimExecution(config, _chain, new SimRandom(seed ^ 0x65786563757465), _checker, () => _now, Schedule, Execute, LocalTime, Trace);
     }
 
     /// <summary>The validators' keys are a function of their index alone, so every world of n validators shares them.</summary>
@@ -220,6 +222,9 @@ public sealed class SimWorld : IAdversaryWorld
                 break;
             case EventKind.Flap:
                 _faults.Flap(_instances[e.Instance]);
+                break;
+            case EventKind.Execute:
+                _execution.Run(_instances[e.Instance], e.Generation);
                 break;
             case EventKind.Gst:
                 foreach (var each in _instances)
@@ -332,6 +337,9 @@ public sealed class SimWorld : IAdversaryWorld
                 break;
             case BlockCommitted committed:
                 OnCommitted(instance, committed);
+                _execution.OnCommitted(instance, committed.Block);
+                break;
+            case BlockExecuted:
                 break;
             case MessageRejected rejected:
                 _rejected++;
@@ -368,7 +376,7 @@ public sealed class SimWorld : IAdversaryWorld
             return;
         }
 
-        _checker.OnCommit(_now, instance.Id, committed.Block, committed.AppHash, instance.Store);
+        _checker.OnCommit(_now, instance.Id, committed.Block, instance.Store);
         if (_checker.HasAgreementViolation)
         {
             _done = true;
@@ -425,10 +433,11 @@ public sealed class SimWorld : IAdversaryWorld
         }
 
         var height = instance.Store.Height;
-        var app = new HashChainStateMachine(height, height == 0 ? _chain.GenesisAppHash : instance.Store.AppHashAt(height)!.Value);
+        _execution.Recover(instance);
         var options = new ReplicaOptions
         {
             Pacemaker = _config.Pacemaker,
+            MaxExecutionLagBlocks = _config.MaxExecutionLagBlocks,
             DecorateSafetyRules = instance.Role == NodeRole.Correct
                 ? ProtocolMutations.Decorator(_config.Mutation, _chain, instance.Validator, instance.Key)
                 : null,
@@ -439,7 +448,7 @@ public sealed class SimWorld : IAdversaryWorld
             instance.PendingBlocks.Remove(committed.Id);
         }
 
-        var replica = new Replica(_chain, instance.Validator, instance.Key, _verifier, instance.Store, app, safety,
+        var replica = new Replica(_chain, instance.Validator, instance.Key, _verifier, instance.Store, null, safety,
             instance.PendingBlocks.Values, options);
         instance.Replica = replica;
         Trace($"{instance} starts at round {replica.CurrentRound}, committed height {height}");

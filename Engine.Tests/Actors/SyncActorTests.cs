@@ -91,9 +91,9 @@ public sealed class SyncActorTests() : global::Akka.TestKit.Xunit2.TestKit(Confi
         var b3 = _t.Block(3, b2);
         var b4 = _t.Block(4, b3);
         using var store = new SqliteBlockStore(DbPath, _t.Chain.Limits);
-        store.Append(b1, b2.Header.Justify, _t.Chain.GenesisAppHash);
-        store.Append(b2, b3.Header.Justify, _t.Chain.GenesisAppHash);
-        store.Append(b3, b4.Header.Justify, _t.Chain.GenesisAppHash);
+        store.AppendExecuted(b1, b2.Header.Justify, _t.Chain.GenesisAppHash);
+        store.AppendExecuted(b2, b3.Header.Justify, _t.Chain.GenesisAppHash);
+        store.AppendExecuted(b3, b4.Header.Justify, _t.Chain.GenesisAppHash);
         return (b1, b2, b3);
     }
 

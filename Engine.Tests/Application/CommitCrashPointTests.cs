@@ -5,6 +5,7 @@ using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Kwil.Auth;
 using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Storage.Schema;
+using IdOS.Akka.Engine.Tests.Consensus;
 using IdOS.Akka.Engine.Tests.Storage;
 using LinqToDB;
 using Xunit;
@@ -12,10 +13,12 @@ using Xunit;
 namespace IdOS.Akka.Engine.Tests.Application;
 
 /// <summary>
-/// A step that commits several blocks writes the state once per block and then the block store once for all of them.
-/// A crash may fall between any two of those writes; the node reopened on the same files must come back level, commit
-/// the rest of the step once more, and end where a node that never crashed ends: same app hash, every transaction
-/// executed once. The state runs on each real store, the block store on its SQLite file.
+/// A step that commits several blocks writes them to the block store at once; the executor then writes the state once
+/// per block, and each app hash it reports is recorded in the block store after it. A crash may fall between any two
+/// of those writes; the node reopened on the same files must come back level (executing what was stored and not
+/// executed, recording what was executed and not recorded), commit the rest once more, and end where a node that never
+/// crashed ends: same app hash, every transaction executed once. The state runs on each real store, the block store on
+/// its SQLite file.
 /// </summary>
 public abstract class CommitCrashPointTests<TStore> : OnStateStore<TStore>
     where TStore : ITestStateStore, new()
@@ -38,8 +41,8 @@ public abstract class CommitCrashPointTests<TStore> : OnStateStore<TStore>
     {
         var (blocks, expected) = ReferenceRun();
 
-        // Writes of the step: the state for each of its blocks, then the block store once.
-        for (var crashAfter = 0; crashAfter <= StepBlocks + 1; crashAfter++)
+        // Writes of the step: the block store once, then for each block the state and the app hash's record.
+        for (var crashAfter = 0; crashAfter <= (2 * StepBlocks) + 1; crashAfter++)
         {
             var run = Path.Combine(_dir.FullName, $"crash-{crashAfter}");
             Directory.CreateDirectory(run);
@@ -55,8 +58,9 @@ public abstract class CommitCrashPointTests<TStore> : OnStateStore<TStore>
                 using (var store = Store(run))
                 using (var app = IdosApplication.Open(schema.Options, _chain, store, Secp256k1.Recovery))
                 {
-                    Assert.Equal(store.Height, app.ExecutedHeight);
-                    Assert.Equal(crashAfter == StepBlocks + 1 ? 1 + StepBlocks : 1, store.Height);
+                    ExecutionCatchUp.Run(app, store);
+                    Assert.Equal((store.Height, store.Height), (app.ExecutedHeight, store.ExecutedHeight));
+                    Assert.Equal(crashAfter == 0 ? 1 : 1 + StepBlocks, store.Height);
 
                     // Consensus hands the committed blocks above the store over again, as it recommits them.
                     CommitStep(store, app, blocks.Skip((int)store.Height));
@@ -93,7 +97,7 @@ public abstract class CommitCrashPointTests<TStore> : OnStateStore<TStore>
         using (var store = Store(elsewhere))
         {
             using var batch = store.BeginBatch();
-            store.Append(different, new QuorumCertificate(different.Id, different.Round, [], []), Hash32.Compute([7]));
+            store.AppendExecuted(different, new QuorumCertificate(different.Id, different.Round, [], []), Hash32.Compute([7]));
             batch.Commit();
         }
 
@@ -137,15 +141,30 @@ public abstract class CommitCrashPointTests<TStore> : OnStateStore<TStore>
     }
 
     /// <summary>
-    /// What a validator's step does with the blocks it commits: executes each (the state's own transaction), appends
-    /// it to the store's batch, and commits the batch at the end; with <paramref name="crashAfterWrites"/>, stops
-    /// after that many writes as a killed process would, leaving the batch uncommitted.
+    /// What a validator does with the blocks a step commits: stores them in one batch, then executes each (the state's
+    /// own transaction) and records its app hash (a later step's write); with <paramref name="crashAfterWrites"/>, stops
+    /// after that many writes as a killed process would.
     /// </summary>
     private static void CommitStep(SqliteBlockStore store, IdosApplication app, IEnumerable<Block> blocks, int crashAfterWrites = int.MaxValue)
     {
-        var writes = 0;
-        using var batch = store.BeginBatch();
-        foreach (var block in blocks)
+        var committed = blocks.ToList();
+        if (crashAfterWrites == 0)
+        {
+            return;
+        }
+
+        using (var batch = store.BeginBatch())
+        {
+            foreach (var block in committed)
+            {
+                store.Append(block, new QuorumCertificate(block.Id, block.Round, [], []));
+            }
+
+            batch.Commit();
+        }
+
+        var writes = 1;
+        foreach (var block in committed)
         {
             if (writes++ == crashAfterWrites)
             {
@@ -153,12 +172,12 @@ public abstract class CommitCrashPointTests<TStore> : OnStateStore<TStore>
             }
 
             var appHash = app.Execute(block);
-            store.Append(block, new QuorumCertificate(block.Id, block.Round, [], []), appHash);
-        }
+            if (writes++ == crashAfterWrites)
+            {
+                return;
+            }
 
-        if (writes != crashAfterWrites)
-        {
-            batch.Commit();
+            store.RecordAppHash(block.Height, appHash);
         }
     }
 

@@ -8,6 +8,7 @@ using IdOS.Akka.Engine.Kwil.Results;
 using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Storage;
 using IdOS.Akka.Engine.Storage.Schema;
+using IdOS.Akka.Engine.Tests.Consensus;
 using LinqToDB;
 using Xunit;
 
@@ -54,7 +55,7 @@ public sealed class IdosApplicationTests : IDisposable
         using (var app = IdosApplication.Open(StateOptions, _chain, store, Secp256k1.Recovery))
         {
             var first = Next(_chain.GenesisBlock, app, [Owner.Execute(_chain.ChainId, 1, "add_inserter_as_owner", [KwilValue.OfUuid(Guid.NewGuid()), KwilValue.OfText("a")])]);
-            store.Append(first, Certificate(first), app.Execute(first));
+            store.AppendExecuted(first, Certificate(first), app.Execute(first));
             second = Next(first, app, [Owner.Execute(_chain.ChainId, 2, "add_inserter_as_owner", [KwilValue.OfUuid(Guid.NewGuid()), KwilValue.OfText("b")])]);
 
             // The crash: executed and committed in the state, never stored as a block.
@@ -66,7 +67,7 @@ public sealed class IdosApplicationTests : IDisposable
         {
             Assert.Equal(1, app.ExecutedHeight);
             Assert.Equal(appHashAtTwo, app.Execute(second));
-            store.Append(second, Certificate(second), appHashAtTwo);
+            store.AppendExecuted(second, Certificate(second), appHashAtTwo);
             Assert.Equal(2, app.State.Connection.GetTable<InserterRow>().Count());
         }
 

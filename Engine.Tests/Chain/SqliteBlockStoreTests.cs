@@ -1,4 +1,3 @@
-using IdOS.Akka.Engine.Application;
 using IdOS.Akka.Engine.Chain;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
@@ -35,8 +34,8 @@ public sealed class SqliteBlockStoreTests : IDisposable
         var app2 = Hash32.Compute("app-2"u8);
         using (var store = new SqliteBlockStore(DbPath, _t.Chain.Limits))
         {
-            store.Append(b1, b2.Header.Justify, app1);
-            store.Append(b2, b3.Header.Justify, app2);
+            store.AppendExecuted(b1, b2.Header.Justify, app1);
+            store.AppendExecuted(b2, b3.Header.Justify, app2);
         }
 
         using var reopened = new SqliteBlockStore(DbPath, _t.Chain.Limits);
@@ -58,7 +57,7 @@ public sealed class SqliteBlockStoreTests : IDisposable
         var (b1, b2, b3) = Chain();
         using (var store = new SqliteBlockStore(DbPath, _t.Chain.Limits))
         {
-            store.Append(b1, b2.Header.Justify, Hash32.Compute("app-1"u8));
+            store.AppendExecuted(b1, b2.Header.Justify, Hash32.Compute("app-1"u8));
         }
 
         // Rewrite the file as the first schema had it: the hashes in a rowid table of the block store's own file.
@@ -81,7 +80,7 @@ public sealed class SqliteBlockStoreTests : IDisposable
         using (var upgraded = new SqliteBlockStore(DbPath, _t.Chain.Limits))
         {
             Assert.True(upgraded.ContainsTransaction(Block.TransactionHash(TestChain.Tx(2))));
-            upgraded.Append(b2, b3.Header.Justify, Hash32.Compute("app-2"u8));
+            upgraded.AppendExecuted(b2, b3.Header.Justify, Hash32.Compute("app-2"u8));
         }
 
         using var reopened = new SqliteBlockStore(DbPath, _t.Chain.Limits);
@@ -108,7 +107,7 @@ public sealed class SqliteBlockStoreTests : IDisposable
         var (b1, b2, b3) = Chain();
         using (var store = new SqliteBlockStore(DbPath, _t.Chain.Limits))
         {
-            store.Append(b1, b2.Header.Justify, Hash32.Zero);
+            store.AppendExecuted(b1, b2.Header.Justify, Hash32.Zero);
 
             Assert.True(store.ContainsTransaction(Block.TransactionHash(TestChain.Tx(1))));
             Assert.Equal(2, store.TransactionCount());
@@ -118,7 +117,7 @@ public sealed class SqliteBlockStoreTests : IDisposable
         using (var raw = IdOS.Akka.Engine.Chain.BlockStoreDatabase.Open(DbPath))
         {
             raw.Append(new IdOS.Akka.Engine.Chain.StoredBlock(2, b2.Id.ToArray(), ConsensusCodec.EncodeBlock(b2),
-                ConsensusCodec.EncodeQc(b3.Header.Justify), Hash32.Zero.ToArray()));
+                ConsensusCodec.EncodeQc(b3.Header.Justify)));
         }
 
         using (var index = TransactionIndexFiles.Open(IndexPath))
@@ -266,7 +265,7 @@ public sealed class SqliteBlockStoreTests : IDisposable
         var (b1, b2, _) = Chain();
         using (var store = new SqliteBlockStore(DbPath, _t.Chain.Limits))
         {
-            store.Append(b1, b2.Header.Justify, Hash32.Zero);
+            store.AppendExecuted(b1, b2.Header.Justify, Hash32.Zero);
         }
 
         Directory.Delete(IndexPath, recursive: true);
@@ -313,7 +312,7 @@ public sealed class SqliteBlockStoreTests : IDisposable
         var (_, b2, b3) = Chain();
         using var store = new SqliteBlockStore(DbPath, _t.Chain.Limits);
 
-        Assert.Throws<InvalidOperationException>(() => store.Append(b2, b3.Header.Justify, Hash32.Zero));
+        Assert.Throws<InvalidOperationException>(() => store.AppendExecuted(b2, b3.Header.Justify, Hash32.Zero));
         Assert.Equal(0, store.Height);
     }
 
@@ -327,7 +326,7 @@ public sealed class SqliteBlockStoreTests : IDisposable
             store.Keep(b2);
             store.Keep(b2);
             store.Keep(b3);
-            store.Append(b1, b2.Header.Justify, Hash32.Zero);
+            store.AppendExecuted(b1, b2.Header.Justify, Hash32.Zero);
         }
 
         using var reopened = new SqliteBlockStore(DbPath, _t.Chain.Limits);
@@ -344,7 +343,7 @@ public sealed class SqliteBlockStoreTests : IDisposable
         {
             using (var batch = store.BeginBatch())
             {
-                store.Append(b1, b2.Header.Justify, Hash32.Zero);
+                store.AppendExecuted(b1, b2.Header.Justify, Hash32.Zero);
                 store.Keep(b2);
 
                 Assert.Equal(1, store.Height);
@@ -355,7 +354,7 @@ public sealed class SqliteBlockStoreTests : IDisposable
 
             Assert.Equal(1, reader.StoredHeight());
             Assert.Single(reader.KeptBlocks());
-            store.Append(b2, b3.Header.Justify, Hash32.Zero);
+            store.AppendExecuted(b2, b3.Header.Justify, Hash32.Zero);
         }
 
         using var index = TransactionIndexFiles.Open(IndexPath);
@@ -370,7 +369,7 @@ public sealed class SqliteBlockStoreTests : IDisposable
         {
             using (store.BeginBatch())
             {
-                store.Append(b1, b2.Header.Justify, Hash32.Zero);
+                store.AppendExecuted(b1, b2.Header.Justify, Hash32.Zero);
                 store.Keep(b2);
             }
 
@@ -380,7 +379,7 @@ public sealed class SqliteBlockStoreTests : IDisposable
             Assert.Empty(store.KeptBlocks());
 
             // The same height again: the index writer must never have seen the rolled-back one.
-            store.Append(b1, b2.Header.Justify, Hash32.Zero);
+            store.AppendExecuted(b1, b2.Header.Justify, Hash32.Zero);
             Assert.True(store.ContainsTransaction(Block.TransactionHash(TestChain.Tx(1))));
         }
 
@@ -395,7 +394,7 @@ public sealed class SqliteBlockStoreTests : IDisposable
         var b4 = _t.Block(4, b3);
         using (var store = new SqliteBlockStore(DbPath, _t.Chain.Limits))
         {
-            store.Append(b1, b2.Header.Justify, Hash32.Compute("app"u8));
+            store.AppendExecuted(b1, b2.Header.Justify, Hash32.Compute("app"u8));
             store.Keep(b2);
             store.Keep(b3);
             store.Keep(b4);
@@ -403,7 +402,7 @@ public sealed class SqliteBlockStoreTests : IDisposable
 
         using var reopened = new SqliteBlockStore(DbPath, _t.Chain.Limits);
         var replica = new Replica(_t.Chain, 0, _t.Keys[0], Ed25519Verifier.Instance, reopened,
-            new HashChainStateMachine(1, reopened.AppHashAt(1)!.Value), SafetyState.Initial(_t.Chain), reopened.KeptBlocks());
+            null, SafetyState.Initial(_t.Chain), reopened.KeptBlocks());
 
         Assert.Equal(1, replica.CommittedHeight);
         Assert.Equal(b1.Id, replica.HighQc.BlockId);

@@ -75,6 +75,9 @@ public sealed class CrashPointTests
         var replicas = Enumerable.Range(0, 4).Select(i => Boot(i, disks[i])).ToArray();
         var signedBy0 = new Dictionary<(string Kind, long Round), byte[]>();
         var inbox = new Queue<(int To, int From, ConsensusMessage Message)>();
+
+        // The executors: a block committed by a replica that crashed since was executed by its successor's boot.
+        var toExecute = new Queue<(int Who, Replica By, Block Block)>();
         var effectsOf0 = 0;
         var crashed = false;
         string? doubleSign = null;
@@ -113,6 +116,9 @@ public sealed class CrashPointTests
                         break;
                     case Reply reply:
                         inbox.Enqueue((reply.Peer.Value, who, reply.Message));
+                        break;
+                    case BlockCommitted committed:
+                        toExecute.Enqueue((who, replicas[who], committed.Block));
                         break;
                     default:
                         break;
@@ -156,6 +162,14 @@ public sealed class CrashPointTests
             {
                 Run(message.To, replicas[message.To].OnMessage(new PeerId(message.From), message.Message, Now));
             }
+            else if (toExecute.TryDequeue(out var execution))
+            {
+                if (replicas[execution.Who] == execution.By)
+                {
+                    var appHash = disks[execution.Who].App!.Execute(execution.Block);
+                    Run(execution.Who, execution.By.OnExecuted(execution.Block.Height, appHash, Now));
+                }
+            }
             else
             {
                 // Quiet network: every round timer fires, as it would after its timeout.
@@ -184,9 +198,10 @@ public sealed class CrashPointTests
             Assert.True(ConsensusCodec.TryDecodeSafetyState(bytes, _t.Chain.Limits, out safety, out var error), error);
         }
 
-        var height = disk.Store.Height;
-        var app = new HashChainStateMachine(height, height == 0 ? _t.Chain.GenesisAppHash : disk.Store.AppHashAt(height)!.Value);
-        return new Replica(_t.Chain, index, _t.Keys[index], Ed25519Verifier.Instance, disk.Store, app, safety, disk.Kept.Values);
+        var executed = disk.Store.ExecutedHeight;
+        disk.App = new HashChainStateMachine(executed, executed == 0 ? _t.Chain.GenesisAppHash : disk.Store.AppHashAt(executed)!.Value);
+        ExecutionCatchUp.Run(disk.App, disk.Store);
+        return new Replica(_t.Chain, index, _t.Keys[index], Ed25519Verifier.Instance, disk.Store, null, safety, disk.Kept.Values);
     }
 
     private sealed class Disk
@@ -196,5 +211,8 @@ public sealed class CrashPointTests
         public Dictionary<Hash32, Block> Kept { get; } = [];
 
         public SimBlockStore Store { get; } = new();
+
+        /// <summary>The executor's application: not on disk, built again from the store at each boot.</summary>
+        public HashChainStateMachine? App { get; set; }
     }
 }

@@ -148,9 +148,9 @@ public sealed class ReplicaTests
         var effects = replica.OnMessage(Peer, _t.Vote(2, b2.Id, 2), Now);
         Assert.Contains(effects, e => e is BlockCommitted c && c.Block.Id == B1.Id);
         Assert.True(durable.HighQc.Round < 2);
+        replica.OnExecuted(B1.Height, Hash32.Compute("app after 1"u8), Now);
 
-        var restarted = new Replica(_t.Chain, 3, _t.Keys[3], Ed25519Verifier.Instance, store, new HashChainStateMachine(store.Height, store.AppHashAt(store.Height)!.Value),
-            durable, [B1, b2]);
+        var restarted = new Replica(_t.Chain, 3, _t.Keys[3], Ed25519Verifier.Instance, store, null, durable, [B1, b2]);
 
         Assert.Equal((2L, b2.Id), (restarted.HighQc.Round, restarted.HighQc.BlockId));
         Assert.Equal(b2.Id, store.CommitProof!.BlockId);
@@ -296,6 +296,7 @@ public sealed class ReplicaTests
     public void Four_replicas_delivering_to_each_other_commit_the_same_blocks_with_the_same_app_hash()
     {
         var replicas = Enumerable.Range(0, 4).Select(i => _t.Replica(i)).ToArray();
+        var executors = replicas.Select(_ => new HashChainStateMachine(0, _t.Chain.GenesisAppHash)).ToArray();
         var commits = replicas.Select(_ => new List<(Block Block, Hash32 App)>()).ToArray();
         var inbox = new Queue<(int To, int From, ConsensusMessage Message)>();
         void Apply(int from, IEnumerable<ReplicaEffect> effects)
@@ -318,7 +319,9 @@ public sealed class ReplicaTests
                         inbox.Enqueue((r.Peer.Value, from, r.Message));
                         break;
                     case BlockCommitted c:
-                        commits[from].Add((c.Block, c.AppHash));
+                        var appHash = executors[from].Execute(c.Block);
+                        commits[from].Add((c.Block, appHash));
+                        Apply(from, replicas[from].OnExecuted(c.Block.Height, appHash, Now));
                         break;
                     case MessageRejected m:
                         Assert.Fail(m.Reason);
@@ -354,7 +357,7 @@ public sealed class ReplicaTests
     {
         var store = new SimBlockStore();
         var committed = _t.Block(1, _t.Chain.GenesisBlock, transactions: [TestChain.Tx(1)]);
-        store.Append(committed, _t.QcFor(committed), _t.Chain.GenesisAppHash);
+        store.AppendExecuted(committed, _t.QcFor(committed), _t.Chain.GenesisAppHash);
         var replica = _t.Replica(2, store: store);
 
         byte[][] submitted = [TestChain.Tx(1), TestChain.Tx(2), TestChain.Tx(2), TestChain.Tx(3)];
@@ -393,8 +396,7 @@ public sealed class ReplicaTests
         var b2 = _t.Block(2, B1);
         var b3 = _t.Block(3, b2);
         var store = new SimBlockStore();
-        var app = new HashChainStateMachine(0, _t.Chain.GenesisAppHash);
-        var replica = new Replica(_t.Chain, 2, _t.Keys[2], Ed25519Verifier.Instance, store, app, SafetyState.Initial(_t.Chain),
+        var replica = new Replica(_t.Chain, 2, _t.Keys[2], Ed25519Verifier.Instance, store, null, SafetyState.Initial(_t.Chain),
             [b3, B1, b2]);
 
         var effects = replica.Start(Now);

@@ -1,4 +1,3 @@
-using IdOS.Akka.Engine.Application;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Simulation;
@@ -67,10 +66,7 @@ internal sealed class TestChain
     public Replica Replica(int index, SafetyState? state = null, SimBlockStore? store = null, ProtocolMutation mutation = ProtocolMutation.None,
         ReplicaOptions? options = null)
     {
-        store ??= new SimBlockStore();
-        var height = store.Height;
-        var app = new HashChainStateMachine(height, height == 0 ? Chain.GenesisAppHash : store.AppHashAt(height)!.Value);
-        return new Replica(Chain, index, Keys[index], Ed25519Verifier.Instance, store, app, state ?? SafetyState.Initial(Chain), [],
+        return new Replica(Chain, index, Keys[index], Ed25519Verifier.Instance, store ?? new SimBlockStore(), null, state ?? SafetyState.Initial(Chain), [],
             (options ?? new ReplicaOptions()) with
             {
                 DecorateSafetyRules = ProtocolMutations.Decorator(mutation, Chain, index, Keys[index]),
@@ -78,4 +74,16 @@ internal sealed class TestChain
     }
 
     public static byte[] Tx(int i) => System.Text.Encoding.UTF8.GetBytes($"transaction-{i}");
+}
+
+internal static class CommittedBlockStoreExtensions
+{
+    /// <summary>A committed block with its app hash recorded at once, as the store holds it once the executor has reported.</summary>
+    public static void AppendExecuted(this ICommittedBlockStore store, Block block, QuorumCertificate certificate, Hash32 appHash)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(block);
+        store.Append(block, certificate);
+        store.RecordAppHash(block.Height, appHash);
+    }
 }

@@ -96,8 +96,8 @@ internal sealed class FaultLoad : IAsyncDisposable
         await Holds(async () =>
         {
             var statuses = await _nodes.Statuses([0, 1, 2, 3]);
-            return (statuses.All(s => s is not null && s.Height >= target), NodeProcesses.Describe(statuses));
-        }, $"every validator to reach height {target}", ProgressBound);
+            return (statuses.All(s => s is not null && s.ExecutedHeight >= target), NodeProcesses.Describe(statuses));
+        }, $"every validator to execute height {target}", ProgressBound);
 
         var results = new List<TransactionResults>();
         for (var v = 0; v < 4; v++)
@@ -122,7 +122,7 @@ internal sealed class FaultLoad : IAsyncDisposable
         var stores = Enumerable.Range(0, 4).Select(v => new SqliteBlockStore(_nodes.Network.BlockStorePath(v), _nodes.Network.Chain.Limits)).ToList();
         try
         {
-            var common = stores.Min(s => s.Height);
+            var common = stores.Min(s => s.ExecutedHeight);
             return (writes, [.. stores.Select((store, v) => new ValidatorRecord(v, results[v], store.AllTransactionHashes(), store.Height, store.AppHashAt(common)))]);
         }
         finally

@@ -159,7 +159,7 @@ public sealed class IdosNetworkProcessTests
     /// <summary>The app hash after the highest height all four have executed: the same on all, or the test fails.</summary>
     internal static async Task AssertOneAppHash(NodeProcesses nodes)
     {
-        var height = (await nodes.Statuses([0, 1, 2, 3])).Min(s => s!.Height);
+        var height = (await nodes.Statuses([0, 1, 2, 3])).Min(s => s!.ExecutedHeight);
         var appHashes = await Task.WhenAll(nodes.Addresses.Select(a => nodes.Client.AppHash(a, height, TimeSpan.FromSeconds(5))));
         Assert.All(appHashes, a => Assert.NotNull(a.AppHash));
         Assert.Single(appHashes.Select(a => a.AppHash).Distinct());

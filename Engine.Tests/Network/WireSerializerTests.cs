@@ -58,7 +58,7 @@ public sealed class WireSerializerTests() : global::Akka.TestKit.Xunit2.TestKit(
                 new SubmitResult(Block.TransactionHash(hash), MempoolAddStatus.Rejected, "mempool is full"),
             ]),
             StatusQuery.Instance,
-            new NodeStatus(3, 120, 130, _t.Chain.GenesisBlock.Id, 5_000, 17, 3, 2, "from validator 1: stale vote", "test-chain", _t.Chain.GenesisAppHash, 1_700_000_000_000, 9, 4_096, 7),
+            new NodeStatus(3, 120, 130, _t.Chain.GenesisBlock.Id, 5_000, 17, 3, 2, "from validator 1: stale vote", "test-chain", _t.Chain.GenesisAppHash, 1_700_000_000_000, 9, 4_096, 7, 118, 6),
             new TransactionResultsQuery([Block.TransactionHash(hash), _t.Chain.GenesisBlock.Id]),
             new TransactionResultsQuery([Block.TransactionHash(hash)], IncludeTransactions: true),
             new TransactionResults(42, [new TransactionOutcome(40, 3, 113, "the grant is locked until 1795430333"), null, new TransactionOutcome(41, 0, 0, "", TestChain.Tx(9))]),

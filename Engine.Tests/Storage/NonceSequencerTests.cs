@@ -52,4 +52,21 @@ public sealed class NonceSequencerTests
 
         Assert.Equal([garbage, used], sequence);
     }
+
+    [Fact]
+    public void A_block_the_state_already_holds_counts_for_nothing_a_second_time()
+    {
+        // The executor may have run a block the consensus thread still lists as unexecuted: Alice's nonce 3 is then in
+        // both. Counted twice, her nonce 5 would look next and fail for the missing 4.
+        var block = new[] { Tx(_alice, 3) };
+        var executed = (byte[] signer, string keyType) => signer.AsSpan().SequenceEqual(_alice.Sender) ? 3L : 0L;
+        var notYet = (byte[] signer, string keyType) => signer.AsSpan().SequenceEqual(_alice.Sender) ? 2L : 0L;
+        var afterGap = Tx(_alice, 5);
+        var inOrder = new[] { Tx(_alice, 4), afterGap };
+
+        Assert.Empty(NonceSequencer.Sequence([afterGap], [block], executed));
+        Assert.Empty(NonceSequencer.Sequence([afterGap], [block], notYet));
+        Assert.Equal(inOrder, NonceSequencer.Sequence(inOrder, [block], executed));
+        Assert.Equal(inOrder, NonceSequencer.Sequence(inOrder, [block], notYet));
+    }
 }

@@ -10,14 +10,18 @@ using IdOS.Akka.Engine.Persistence;
 
 namespace IdOS.Akka.Engine.Actors;
 
-/// <summary>What a consensus actor needs; the block store and application belong to it alone once it starts.</summary>
+/// <summary>
+/// What a consensus actor needs; the block store belongs to it alone once it starts, and the executor (an
+/// <see cref="ExecutorActor"/>) executes what it commits, with the store's app hashes level with its blocks.
+/// </summary>
 public sealed record ConsensusActorSetup(
     ChainParameters Chain,
     int Validator,
     Ed25519PrivateKey Key,
     VerifiedSignatureCache Verifier,
     SqliteBlockStore Store,
-    IStateMachine App,
+    IActorRef Executor,
+    IProposalFilter? ProposalFilter,
     ReplicaOptions Options,
     Func<long> ClockMs,
     IActorRef Directory,
@@ -73,6 +77,7 @@ public sealed class ConsensusActor : ReceivePersistentActor
         Command<Inbound>(inbound => Step(() => Replica.OnMessage(inbound.From, inbound.Message, _setup.ClockMs())));
         Command<PacemakerActor.RoundTimerFired>(fired => Step(() => Replica.OnTimer(fired.Round, _setup.ClockMs())));
         Command<AddTransactions>(Admit);
+        Command<Executed>(executed => Step(() => Replica.OnExecuted(executed.Height, executed.AppHash, _setup.ClockMs())));
         Command<StatusQuery>(_ => Sender.Tell(Status()));
         Command<PeerDirectory.PeersChanged>(changed => _peersConnected = changed.Connected);
         Command<SaveSnapshotSuccess>(success =>
@@ -115,7 +120,7 @@ public sealed class ConsensusActor : ReceivePersistentActor
     private void StartReplica()
     {
         var store = _setup.Store;
-        _replica = new Replica(_setup.Chain, _setup.Validator, _setup.Key, _verifier, store, _setup.App, _recovered,
+        _replica = new Replica(_setup.Chain, _setup.Validator, _setup.Key, _verifier, store, _setup.ProposalFilter, _recovered,
             store.KeptBlocks(), _setup.Options);
         var last = store.Height == 0 ? _setup.Chain.GenesisBlock : store.GetByHeight(store.Height)!;
         _lastBlockId = last.Id;
@@ -281,9 +286,12 @@ public sealed class ConsensusActor : ReceivePersistentActor
                 _lastBlockId = committed.Block.Id;
                 _lastBlockTimestamp = committed.Block.Header.Timestamp;
                 _committedTransactions += committed.Block.TransactionHashes.Count;
+                _setup.Executor.Tell(new ExecutorActor.ExecuteBlock(committed.Block));
                 Context.System.EventStream.Publish(new BlockCommittedNotice(committed.Block.Height, committed.Block.Id,
-                    committed.Block.Round, committed.Block.TransactionHashes, committed.AppHash, committed.Block.Header.Timestamp,
+                    committed.Block.Round, committed.Block.TransactionHashes, committed.Block.Header.Timestamp,
                     CommittedBlock.UnixMicrosecondsNow()));
+                break;
+            case BlockExecuted:
                 break;
             case MessageRejected rejected:
                 _rejectedMessages++;
@@ -342,11 +350,13 @@ public sealed class ConsensusActor : ReceivePersistentActor
         _rejectedMessages,
         _lastRejection,
         _setup.Chain.ChainId,
-        _setup.App.AppHash,
+        Replica.ExecutedAppHash,
         _lastBlockTimestamp,
         _verifier.Computed,
         _setup.Sync?.BytesServed ?? 0,
-        _setup.Sync?.OverLimit ?? 0);
+        _setup.Sync?.OverLimit ?? 0,
+        Replica.ExecutedHeight,
+        Replica.ProposalsHeldForExecution);
 
     /// <summary>The shared cache as the replica sees it, counting the verdicts that were not ready.</summary>
     private sealed class VerdictsComputedHere(VerifiedSignatureCache cache) : ISignatureVerifier
@@ -369,11 +379,14 @@ public sealed class ConsensusActor : ReceivePersistentActor
     /// position (a failed check) and null where the mempool decides.
     /// </summary>
     public sealed record AddTransactions(IReadOnlyList<byte[]> Transactions, IReadOnlyList<SubmitResult?> Results, IActorRef? ReplyTo, bool Forward);
+
+    /// <summary>From the executor: the app hash after the committed block at <paramref name="Height"/>.</summary>
+    public sealed record Executed(long Height, Hash32 AppHash);
 }
 
 /// <summary>
-/// Published on the event stream after each committed block is executed and stored, with the block's proposal time
-/// (its header's timestamp) and the wall-clock time it was published.
+/// Published on the event stream after each committed block is stored (its execution follows), with the block's
+/// proposal time (its header's timestamp) and the wall-clock time it was published.
 /// </summary>
-public sealed record BlockCommittedNotice(long Height, Hash32 BlockId, long Round, IReadOnlyList<Hash32> TransactionHashes, Hash32 AppHash,
+public sealed record BlockCommittedNotice(long Height, Hash32 BlockId, long Round, IReadOnlyList<Hash32> TransactionHashes,
     long ProposedAtUnixMs, long CommittedAtUnixUs);

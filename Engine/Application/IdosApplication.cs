@@ -10,18 +10,21 @@ namespace IdOS.Akka.Engine.Application;
 /// <summary>
 /// The idOS state machine behind consensus: Kwil transactions checked at the mempool (encoding, chain id, signature)
 /// and executed block by block into the relational state (<see cref="BlockExecutor"/>), on SQLite or PostgreSQL.
+/// Execution has the state's connection; a leader's proposals read account nonces through a second one, beside it.
 /// </summary>
-public sealed class IdosApplication : IStateMachine, IDisposable
+public sealed class IdosApplication : IStateMachine, IProposalFilter, IDisposable
 {
     private readonly StateDatabase _state;
+    private readonly StateDatabase _proposalReads;
     private readonly BlockExecutor _executor;
     private readonly string _chainId;
     private readonly ISecp256k1Recovery _recovery;
     private readonly VerifiedSignatures _verified = new();
 
-    private IdosApplication(StateDatabase state, ChainParameters chain, ISecp256k1Recovery recovery, long executedHeight, Hash32 appHash)
+    private IdosApplication(StateDatabase state, StateDatabase proposalReads, ChainParameters chain, ISecp256k1Recovery recovery, long executedHeight, Hash32 appHash)
     {
         _state = state;
+        _proposalReads = proposalReads;
         _chainId = chain.ChainId;
         _recovery = recovery;
         _executor = new BlockExecutor(state, chain.ChainId, Owners(chain), recovery, _verified);
@@ -36,31 +39,35 @@ public sealed class IdosApplication : IStateMachine, IDisposable
     public StateDatabase State => _state;
 
     /// <summary>
-    /// Opens the state and brings it level with the committed blocks. Execution commits the state block by block, and
-    /// the block store records a step's blocks together after them, so after a crash the state may be any number of
-    /// blocks ahead. It is taken at the store's height only where the two agree on the app hash there; the blocks
-    /// beyond are committed again from what consensus kept or fetches, and each is recognised by its id and not
-    /// executed twice. A state behind the store (a new database, a switch to PostgreSQL) replays the stored blocks
-    /// and checks each app hash against the one recorded at commit.
+    /// Opens the state and brings it level with the committed blocks. Execution commits the state block by block and
+    /// the block store records each app hash after that, so after a crash the state may be ahead of the recorded app
+    /// hashes (files written before execution followed commits may even hold state beyond the stored blocks: those
+    /// blocks are committed again from what consensus kept or fetches, and each is recognised by its id and not
+    /// executed twice). Where the store has recorded an app hash at or below the state's height, the two must agree.
+    /// A state behind the store (a new database, a switch to PostgreSQL, a crash before execution) replays the stored
+    /// blocks and checks each app hash against any recorded for it.
     /// </summary>
     public static IdosApplication Open(StateStoreOptions options, ChainParameters chain, ICommittedBlockStore blocks, ISecp256k1Recovery recovery)
     {
         ArgumentNullException.ThrowIfNull(chain);
         ArgumentNullException.ThrowIfNull(blocks);
         var state = StateDatabase.Open(options);
+        StateDatabase? proposalReads = null;
         try
         {
+            proposalReads = StateDatabase.Open(options);
             var executor = new BlockExecutor(state, chain.ChainId, Owners(chain), recovery);
             var stateHeight = executor.ExecutedHeight;
-            if (stateHeight >= blocks.Height && blocks.Height > 0 && blocks.AppHashAt(blocks.Height) is { } stored
-                && executor.AppHashAt(blocks.Height) is var held && (held is null || !held.AsSpan().SequenceEqual(stored.ToArray())))
+            var bothHold = Math.Min(stateHeight, blocks.ExecutedHeight);
+            if (bothHold > 0 && blocks.AppHashAt(bothHold) is { } stored
+                && executor.AppHashAt(bothHold) is var held && (held is null || !held.AsSpan().SequenceEqual(stored.ToArray())))
             {
                 throw new InvalidOperationException(
                     $"The idOS state (executed height {stateHeight}) holds {(held is null ? "no app hash" : $"app hash {Convert.ToHexStringLower(held)}")} " +
-                    $"for height {blocks.Height}, where the block store recorded {stored}; they belong to different data folders.");
+                    $"for height {bothHold}, where the block store recorded {stored}; they belong to different data folders.");
             }
 
-            var application = new IdosApplication(state, chain, recovery, Math.Min(stateHeight, blocks.Height),
+            var application = new IdosApplication(state, proposalReads, chain, recovery, Math.Min(stateHeight, blocks.Height),
                 HashAt(executor, chain, Math.Min(stateHeight, blocks.Height)));
             for (var height = stateHeight + 1; height <= blocks.Height; height++)
             {
@@ -77,6 +84,7 @@ public sealed class IdosApplication : IStateMachine, IDisposable
         }
         catch
         {
+            proposalReads?.Dispose();
             state.Dispose();
             throw;
         }
@@ -94,18 +102,29 @@ public sealed class IdosApplication : IStateMachine, IDisposable
         return appHash;
     }
 
-    /// <inheritdoc cref="NonceSequencer"/>
-    public IReadOnlyList<byte[]> ForProposal(IReadOnlyList<byte[]> candidates, IReadOnlyList<Block> uncommitted)
+    public Hash32? AppHashAt(long height) =>
+        height == ExecutedHeight ? AppHash : _executor.AppHashAt(height) is { } hash ? new Hash32(hash) : null;
+
+    /// <summary>
+    /// <see cref="NonceSequencer"/> over the nonces the state holds now. The executor may have executed some of
+    /// <paramref name="unexecuted"/> since the consensus thread last heard: the sequencer counts a block's nonce only
+    /// where it is an account's next, so a block already in the state counts for nothing.
+    /// </summary>
+    public IReadOnlyList<byte[]> ForProposal(IReadOnlyList<byte[]> candidates, IReadOnlyList<Block> unexecuted)
     {
-        ArgumentNullException.ThrowIfNull(uncommitted);
-        var statements = PreparedStatements.Of(_state.Connection);
-        return NonceSequencer.Sequence(candidates, [.. uncommitted.Select(b => b.Transactions)], (signer, keyType) =>
+        ArgumentNullException.ThrowIfNull(unexecuted);
+        var statements = PreparedStatements.Of(_proposalReads.Connection);
+        return NonceSequencer.Sequence(candidates, [.. unexecuted.Select(b => b.Transactions)], (signer, keyType) =>
             statements.Scalar("SELECT nonce FROM accounts WHERE identifier = @p0 AND key_type = @p1", signer, keyType) is { } nonce
                 ? Convert.ToInt64(nonce, System.Globalization.CultureInfo.InvariantCulture)
                 : 0);
     }
 
-    public void Dispose() => _state.Dispose();
+    public void Dispose()
+    {
+        _proposalReads.Dispose();
+        _state.Dispose();
+    }
 
     private static Hash32 HashAt(BlockExecutor executor, ChainParameters chain, long height) =>
         height == 0 ? chain.GenesisAppHash

@@ -6,34 +6,38 @@ using LinqToDB.Mapping;
 namespace IdOS.Akka.Engine.Chain;
 
 /// <summary>
-/// One committed block as stored: its encoding, the QC that certifies it and the app hash after it. A pruned block's
-/// encoding is only its header and transaction hashes (<paramref name="Pruned"/>).
+/// One committed block as stored: its encoding and the QC that certifies it. A pruned block's encoding is only its
+/// header and transaction hashes (<paramref name="Pruned"/>).
 /// </summary>
-public sealed record StoredBlock(long Height, byte[] BlockId, byte[] Block, byte[] Certificate, byte[] AppHash, bool Pruned = false);
+public sealed record StoredBlock(long Height, byte[] BlockId, byte[] Block, byte[] Certificate, bool Pruned = false);
 
 /// <summary>
-/// A validator's durable chain in its own SQLite file: committed blocks by height and the uncommitted blocks consensus
-/// asked to keep. Blocks are opaque bytes here (this project does not know the consensus types). The file runs in WAL
+/// A validator's durable chain in its own SQLite file: committed blocks by height, the app hash after each executed
+/// height (recorded when the executor reports it, after the block), and the uncommitted blocks consensus asked to keep. Blocks are opaque bytes here (this project does not know the consensus types). The file runs in WAL
 /// mode with synchronous=FULL: a commit that returned survives power loss, which NORMAL does not promise in WAL mode.
 /// The index of committed transactions' hashes has files of its own (<see cref="TransactionIndexFiles"/>).
 /// secure_delete is on, so a pruned body or a dropped kept block is overwritten with zeros, not left in free space.
 /// </summary>
 public sealed class BlockStoreDatabase : IDisposable
 {
-    private const string StoredBlockColumns = "height, block_id, block, certificate, app_hash, pruned";
+    private const string StoredBlockColumns = "height, block_id, block, certificate, pruned";
     private readonly DataConnection _db;
     private readonly PreparedStatements _statements;
     private bool _batchOpen;
     private DataConnectionTransaction? _batch;
 
-    private BlockStoreDatabase(DataConnection db, long height)
+    private BlockStoreDatabase(DataConnection db, long height, long executedHeight)
     {
         _db = db;
         _statements = PreparedStatements.Of(db);
         Height = height;
+        ExecutedHeight = executedHeight;
     }
 
     public long Height { get; private set; }
+
+    /// <summary>The highest height with an app hash recorded.</summary>
+    public long ExecutedHeight { get; private set; }
 
     public static BlockStoreDatabase Open(string path)
     {
@@ -50,11 +54,12 @@ public sealed class BlockStoreDatabase : IDisposable
                     certificate BLOB NOT NULL,
                     app_hash BLOB NOT NULL)
                 """);
+            db.Execute("CREATE TABLE IF NOT EXISTS app_hashes (height INTEGER NOT NULL PRIMARY KEY, app_hash BLOB NOT NULL)");
             db.Execute("CREATE TABLE IF NOT EXISTS kept_blocks (block_id BLOB NOT NULL PRIMARY KEY, height INTEGER NOT NULL, block BLOB NOT NULL)");
             db.Execute("CREATE TABLE IF NOT EXISTS commit_proof (id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1), certificate BLOB NOT NULL)");
             Upgrade(db);
             var height = db.GetTable<CommittedBlockRow>().Select(b => (long?)b.Height).Max() ?? 0;
-            return new BlockStoreDatabase(db, height);
+            return new BlockStoreDatabase(db, height, StoredExecutedHeight(db));
         }
         catch
         {
@@ -79,13 +84,27 @@ public sealed class BlockStoreDatabase : IDisposable
         using (var transaction = _batchOpen ? null : _db.BeginTransaction())
         {
             JoinBatch();
-            _statements.Execute("INSERT INTO committed_blocks (height, block_id, block, certificate, app_hash) VALUES (@p0, @p1, @p2, @p3, @p4)",
-                block.Height, block.BlockId, block.Block, block.Certificate, block.AppHash);
+            // app_hash held the app hash in files before version 5; it is recorded in app_hashes, later, since.
+            _statements.Execute("INSERT INTO committed_blocks (height, block_id, block, certificate, app_hash) VALUES (@p0, @p1, @p2, @p3, X'')",
+                block.Height, block.BlockId, block.Block, block.Certificate);
             _statements.Execute("DELETE FROM kept_blocks WHERE height <= @p0", block.Height);
             transaction?.Commit();
         }
 
         Height = block.Height;
+    }
+
+    /// <summary>The app hash after a stored height, the next after <see cref="ExecutedHeight"/>; joins an open batch.</summary>
+    public void RecordAppHash(long height, byte[] appHash)
+    {
+        if (height != ExecutedHeight + 1 || height > Height)
+        {
+            throw new InvalidOperationException($"An app hash for height {height} cannot follow the one for {ExecutedHeight} with {Height} blocks stored.");
+        }
+
+        JoinBatch();
+        _statements.Execute("INSERT INTO app_hashes (height, app_hash) VALUES (@p0, @p1)", height, appHash);
+        ExecutedHeight = height;
     }
 
     /// <summary>
@@ -118,7 +137,7 @@ public sealed class BlockStoreDatabase : IDisposable
     /// <summary>Up to <paramref name="limit"/> blocks at or below <paramref name="height"/> that still have their bodies, lowest first.</summary>
     public List<StoredBlock> UnprunedUpTo(long height, int limit) =>
         [.. _db.GetTable<CommittedBlockRow>().Where(b => b.Height <= height && !b.Pruned).OrderBy(b => b.Height).Take(limit)
-            .Select(b => new StoredBlock(b.Height, b.BlockId, b.Block, b.Certificate, b.AppHash, b.Pruned))];
+            .Select(b => new StoredBlock(b.Height, b.BlockId, b.Block, b.Certificate, b.Pruned))];
 
     /// <summary>The committed height as the file holds it now, which another connection may have raised.</summary>
     public long StoredHeight() => _db.GetTable<CommittedBlockRow>().Select(b => (long?)b.Height).Max() ?? 0;
@@ -156,7 +175,7 @@ public sealed class BlockStoreDatabase : IDisposable
     public byte[]? CertificateAt(long height) => (byte[]?)_statements.Scalar("SELECT certificate FROM committed_blocks WHERE height = @p0", height);
 
     /// <summary>Only the app hash: every proposal's claim is checked against it, and the block may be megabytes.</summary>
-    public byte[]? AppHashAt(long height) => (byte[]?)_statements.Scalar("SELECT app_hash FROM committed_blocks WHERE height = @p0", height);
+    public byte[]? AppHashAt(long height) => (byte[]?)_statements.Scalar("SELECT app_hash FROM app_hashes WHERE height = @p0", height);
 
     public StoredBlock? WithId(byte[] blockId) => ReadStoredBlock($"SELECT {StoredBlockColumns} FROM committed_blocks WHERE block_id = @p0", blockId);
 
@@ -201,7 +220,7 @@ public sealed class BlockStoreDatabase : IDisposable
             }
             catch
             {
-                _store.Height = _store.StoredHeight();
+                _store.ReadHeights();
                 throw;
             }
         }
@@ -217,7 +236,7 @@ public sealed class BlockStoreDatabase : IDisposable
             if (transaction is not null)
             {
                 transaction.Rollback();
-                _store.Height = _store.StoredHeight();
+                _store.ReadHeights();
             }
         }
 
@@ -234,8 +253,17 @@ public sealed class BlockStoreDatabase : IDisposable
     /// <summary>
     /// Files written before pruning existed gain the column that marks a pruned body (user_version 1). Files before
     /// version 4 held the transaction index themselves; it is dropped, and the index's own files are built again from
-    /// the block bodies, which hold every hash (<see cref="TransactionIndexFiles"/>).
+    /// the block bodies, which hold every hash (<see cref="TransactionIndexFiles"/>). Files before version 5 recorded
+    /// each block's app hash in its row, written with the block; they move to app_hashes.
     /// </summary>
+    private void ReadHeights()
+    {
+        Height = StoredHeight();
+        ExecutedHeight = StoredExecutedHeight(_db);
+    }
+
+    private static long StoredExecutedHeight(DataConnection db) => db.Execute<long?>("SELECT MAX(height) FROM app_hashes") ?? 0;
+
     private static void Upgrade(DataConnection db)
     {
         var version = db.Execute<long>("PRAGMA user_version");
@@ -258,13 +286,21 @@ public sealed class BlockStoreDatabase : IDisposable
             db.Execute("PRAGMA user_version = 4");
             transaction.Commit();
         }
+
+        if (version < 5)
+        {
+            using var transaction = db.BeginTransaction();
+            db.Execute("INSERT OR IGNORE INTO app_hashes (height, app_hash) SELECT height, app_hash FROM committed_blocks WHERE length(app_hash) = 32");
+            db.Execute("PRAGMA user_version = 5");
+            transaction.Commit();
+        }
     }
 
     private StoredBlock? ReadStoredBlock(string sql, object key)
     {
         using var reader = _statements.Read(sql, key);
         return reader.Read()
-            ? new StoredBlock(reader.GetInt64(0), (byte[])reader.GetValue(1), (byte[])reader.GetValue(2), (byte[])reader.GetValue(3), (byte[])reader.GetValue(4), reader.GetBoolean(5))
+            ? new StoredBlock(reader.GetInt64(0), (byte[])reader.GetValue(1), (byte[])reader.GetValue(2), (byte[])reader.GetValue(3), reader.GetBoolean(4))
             : null;
     }
 
@@ -282,9 +318,6 @@ public sealed class BlockStoreDatabase : IDisposable
 
         [Column("certificate"), NotNull]
         public byte[] Certificate { get; set; } = [];
-
-        [Column("app_hash"), NotNull]
-        public byte[] AppHash { get; set; } = [];
 
         [Column("pruned"), NotNull]
         public bool Pruned { get; set; }

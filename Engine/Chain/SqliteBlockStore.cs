@@ -26,12 +26,14 @@ public sealed class SqliteBlockStore : ICommittedBlockStore, IDisposable
 
     public long Height => _db.Height;
 
-    public void Append(Block block, QuorumCertificate certificate, Hash32 appHash)
+    public long ExecutedHeight => _db.ExecutedHeight;
+
+    public void Append(Block block, QuorumCertificate certificate)
     {
         ArgumentNullException.ThrowIfNull(block);
         ArgumentNullException.ThrowIfNull(certificate);
         var index = CommittedIndex();
-        _db.Append(new StoredBlock(block.Height, block.Id.ToArray(), ConsensusCodec.EncodeBlock(block), ConsensusCodec.EncodeQc(certificate), appHash.ToArray()));
+        _db.Append(new StoredBlock(block.Height, block.Id.ToArray(), ConsensusCodec.EncodeBlock(block), ConsensusCodec.EncodeQc(certificate)));
         index.Committed(block.Height, block.TransactionHashes, stored: _batch is null);
         _batch?.Appended.Add((block.Height, block.TransactionHashes));
     }
@@ -150,6 +152,8 @@ public sealed class SqliteBlockStore : ICommittedBlockStore, IDisposable
     }
 
     public Hash32? AppHashAt(long height) => _db.AppHashAt(height) is { } appHash ? new Hash32(appHash) : null;
+
+    public void RecordAppHash(long height, Hash32 appHash) => _db.RecordAppHash(height, appHash.ToArray());
 
     public void KeepCommitProof(QuorumCertificate certificate)
     {

@@ -75,7 +75,7 @@ public static class RunCommand
                         : 0;
                     lastCommitted = (status.CommittedTransactions, now);
                     await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                        $"height={status.Height} round={status.Round} committed_tx={status.CommittedTransactions} tx/s={perSecond} pending={status.PendingTransactions} peers={status.PeersConnected}/{node.Chain.Validators.Count - 1} rejected={status.RejectedMessages} head={status.LastBlockId.ToShortString()}"));
+                        $"height={status.Height} executed={status.ExecutedHeight} round={status.Round} committed_tx={status.CommittedTransactions} tx/s={perSecond} pending={status.PendingTransactions} peers={status.PeersConnected}/{node.Chain.Validators.Count - 1} rejected={status.RejectedMessages} head={status.LastBlockId.ToShortString()}"));
                     await output.FlushAsync(CancellationToken.None);
                 }
                 catch (Exception e) when (e is TimeoutException or global::Akka.Actor.AskTimeoutException)

@@ -33,6 +33,34 @@ public sealed class Mempool(int maxTransactions, long maxBytes, int maxTransacti
         return Add(transaction, Block.TransactionHash(transaction));
     }
 
+    /// <summary>
+    /// Each transaction as <see cref="Add(byte[])"/> takes it, in order, except those <paramref name="store"/> holds
+    /// committed, which are found in one batch: a store whose lookups miss the cache overlaps them.
+    /// </summary>
+    public MempoolAddResult[] AddUncommitted(IReadOnlyList<byte[]> transactions, ICommittedBlockStore store)
+    {
+        ArgumentNullException.ThrowIfNull(transactions);
+        ArgumentNullException.ThrowIfNull(store);
+        var hashes = new Hash32[transactions.Count];
+        for (var i = 0; i < hashes.Length; i++)
+        {
+            ArgumentNullException.ThrowIfNull(transactions[i], nameof(transactions));
+            hashes[i] = Block.TransactionHash(transactions[i]);
+        }
+
+        var committed = new bool[hashes.Length];
+        store.FindCommitted(hashes, committed);
+        var results = new MempoolAddResult[hashes.Length];
+        for (var i = 0; i < hashes.Length; i++)
+        {
+            results[i] = committed[i]
+                ? new MempoolAddResult(MempoolAddStatus.Duplicate, hashes[i], "transaction is already committed")
+                : Add(transactions[i], hashes[i]);
+        }
+
+        return results;
+    }
+
     /// <summary>For a caller that has just hashed the transaction itself: <paramref name="hash"/> must be its <see cref="Block.TransactionHash"/>.</summary>
     internal MempoolAddResult Add(byte[] transaction, Hash32 hash)
     {

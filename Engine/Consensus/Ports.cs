@@ -3,8 +3,10 @@ using IdOS.Akka.Engine.Crypto;
 namespace IdOS.Akka.Engine.Consensus;
 
 /// <summary>
-/// The application behind consensus. It executes committed blocks in height order, deterministically, and its app
-/// hash after a height must be the same on every correct validator.
+/// The application behind consensus. Consensus orders blocks and does not wait for this: the host hands each
+/// committed block to an executor, which executes them in height order, deterministically, off the consensus thread,
+/// and reports each app hash back (<see cref="Replica.OnExecuted"/>). The app hash after a height must be the same on
+/// every correct validator; a later block's header carries its proposer's, which voters compare with their own.
 /// </summary>
 public interface IStateMachine
 {
@@ -21,24 +23,42 @@ public interface IStateMachine
 
     Hash32 Execute(Block block);
 
-    /// <summary>
-    /// What a proposal may carry of the mempool's <paramref name="candidates"/> (in their order), extending the
-    /// uncommitted blocks <paramref name="uncommitted"/> (oldest first): an application whose transactions must run
-    /// in sequence leaves out those whose predecessors this validator does not have yet. Deterministic on the
-    /// committed state. Every candidate, by default.
-    /// </summary>
-    IReadOnlyList<byte[]> ForProposal(IReadOnlyList<byte[]> candidates, IReadOnlyList<Block> uncommitted) => candidates;
+    /// <summary>The app hash after <paramref name="height"/>, if this application still knows it (at least for <see cref="ExecutedHeight"/>).</summary>
+    Hash32? AppHashAt(long height) => height == ExecutedHeight ? AppHash : null;
 }
 
 /// <summary>
-/// Durable committed blocks, each with the QC that certifies it and the app hash after executing it. A restarted
-/// replica resumes from here: the last block is its committed root and its QC lets it extend the chain at once.
+/// What a leader's proposal may carry of the mempool's candidates: an application whose transactions must run in
+/// sequence leaves out those whose predecessors this validator does not have yet. Called on the consensus thread while
+/// the executor runs, so it reads state through a connection of its own.
+/// </summary>
+public interface IProposalFilter
+{
+    /// <param name="candidates">The mempool's selection, in its order.</param>
+    /// <param name="unexecuted">
+    /// The blocks the proposal extends that the application may not have executed yet, oldest first: committed blocks
+    /// still on their way through the executor, then the uncommitted ones. Each is above the height the consensus
+    /// thread last heard executed; the filter skips those its own read of the state shows executed already.
+    /// </param>
+    IReadOnlyList<byte[]> ForProposal(IReadOnlyList<byte[]> candidates, IReadOnlyList<Block> unexecuted);
+}
+
+/// <summary>
+/// Durable committed blocks, each with the QC that certifies it, and the app hash after each executed one (recorded
+/// later than the block: execution follows ordering). A restarted replica resumes from here: the last block is its
+/// committed root and its QC lets it extend the chain at once.
 /// </summary>
 public interface ICommittedBlockStore
 {
     long Height { get; }
 
-    void Append(Block block, QuorumCertificate certificate, Hash32 appHash);
+    /// <summary>The highest height whose app hash is recorded; every height below it has one too.</summary>
+    long ExecutedHeight { get; }
+
+    void Append(Block block, QuorumCertificate certificate);
+
+    /// <summary>The app hash after <paramref name="height"/>, which is stored and the next after <see cref="ExecutedHeight"/>.</summary>
+    void RecordAppHash(long height, Hash32 appHash);
 
     Block? GetByHeight(long height);
 

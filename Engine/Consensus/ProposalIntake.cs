@@ -220,13 +220,13 @@ internal sealed class ProposalIntake(ChainParameters chain, int self, SignatureC
 
     /// <summary>
     /// A leader states the app hash after the last height it executed. Where this validator has executed that height
-    /// too they must agree, or it does not vote; otherwise the claim is checked when it gets there.
+    /// too they must agree, or it does not vote; otherwise the claim is checked when its executor gets there.
     /// </summary>
     private bool CheckAppHashClaim(Block block)
     {
         var height = block.Header.ExecutedHeight;
         var claimed = block.Header.ExecutedAppHash;
-        if (height > _store.Height)
+        if (height > _store.ExecutedHeight)
         {
             _appHashClaims.TryAdd(height, (claimed, block.Id));
             return true;
@@ -269,17 +269,17 @@ internal sealed class ProposalIntake(ChainParameters chain, int self, SignatureC
         }
     }
 
-    /// <summary>A leader's claim about a height this validator has now executed must match what it computed.</summary>
-    public void CheckClaimOnCommit(Block block, Hash32 appHash)
+    /// <summary>
+    /// A leader's claim about a height this validator has now executed must match what it computed; claims about
+    /// that height and below are settled.
+    /// </summary>
+    public void CheckClaimOnExecuted(long height, Hash32 appHash)
     {
-        if (_appHashClaims.Remove(block.Height, out var claim) && claim.AppHash != appHash)
+        if (_appHashClaims.Remove(height, out var claim) && claim.AppHash != appHash)
         {
-            _state.Effects.Add(new AppHashDivergence(block.Height, appHash, claim.AppHash, claim.Block));
+            _state.Effects.Add(new AppHashDivergence(height, appHash, claim.AppHash, claim.Block));
         }
-    }
 
-    public void ForgetClaimsThrough(long height)
-    {
         foreach (var stale in _appHashClaims.Keys.Where(h => h <= height).ToList())
         {
             _appHashClaims.Remove(stale);

@@ -19,7 +19,7 @@ public sealed class Replica : IRoundSteps
 
     private readonly ICommittedBlockStore _store;
 
-    private readonly IStateMachine _app;
+    private readonly IProposalFilter? _proposalFilter;
 
     private readonly ReplicaOptions _options;
 
@@ -42,6 +42,8 @@ public sealed class Replica : IRoundSteps
 
     private readonly List<Block> _restoredBlocks = [];
 
+    private readonly ExecutionProgress _execution;
+
     private long _proposedRound;
 
     private int _consecutiveTimeouts;
@@ -57,7 +59,7 @@ public sealed class Replica : IRoundSteps
         Ed25519PrivateKey key,
         ISignatureVerifier verifier,
         ICommittedBlockStore store,
-        IStateMachine app,
+        IProposalFilter? proposalFilter,
         SafetyState safetyState,
         IEnumerable<Block> persistedBlocks,
         ReplicaOptions? options = null)
@@ -65,19 +67,15 @@ public sealed class Replica : IRoundSteps
         ArgumentNullException.ThrowIfNull(persistedBlocks);
         ArgumentNullException.ThrowIfNull(chain);
         ArgumentNullException.ThrowIfNull(store);
-        ArgumentNullException.ThrowIfNull(app);
         ArgumentNullException.ThrowIfNull(safetyState);
-        if (app.ExecutedHeight != store.Height)
-        {
-            throw new ArgumentException($"The application has executed height {app.ExecutedHeight} but the block store holds {store.Height}.", nameof(app));
-        }
 
         _chain = chain;
         _self = self;
         _key = key;
         _store = store;
-        _app = app;
+        _proposalFilter = proposalFilter;
         _options = options ?? ReplicaOptions.Default;
+        _execution = new ExecutionProgress(chain, store, _options.MaxExecutionLagBlocks);
         _checks = new SignatureChecks(chain, verifier);
         _fetcher = new BlockFetcher(chain, self, _options);
         var rules = new SafetyRules(chain, self, key, safetyState);
@@ -134,6 +132,14 @@ public sealed class Replica : IRoundSteps
     public QuorumCertificate HighQc => _state.HighQc;
 
     public long CommittedHeight => _store.Height;
+
+    /// <summary>The height whose app hash the executor last reported, and that hash.</summary>
+    public long ExecutedHeight => _execution.Height;
+
+    public Hash32 ExecutedAppHash => _execution.AppHash;
+
+    /// <summary>Proposals this validator made without transactions because its executor lagged too far behind.</summary>
+    public long ProposalsHeldForExecution { get; private set; }
 
     public SafetyState SafetyState => _safety.State;
 
@@ -237,31 +243,19 @@ public sealed class Replica : IRoundSteps
     });
 
     /// <summary>
-    /// Each transaction as <see cref="SubmitTransaction"/> takes it, in order, with the committed ones found in one
-    /// batch: a store whose lookups miss the cache overlaps them (docs/BENCHMARKS.md, admission).
+    /// The executor's app hash after <paramref name="height"/>, which must be the oldest committed block it was handed
+    /// and has not reported. It is recorded in the store, is what this validator's proposals claim from now on, and
+    /// settles any claim a leader made about that height.
     /// </summary>
-    public MempoolAddResult[] SubmitTransactions(IReadOnlyList<byte[]> transactions)
+    public IReadOnlyList<ReplicaEffect> OnExecuted(long height, Hash32 appHash, long now) => Run(now, () =>
     {
-        ArgumentNullException.ThrowIfNull(transactions);
-        var hashes = new Hash32[transactions.Count];
-        for (var i = 0; i < hashes.Length; i++)
-        {
-            ArgumentNullException.ThrowIfNull(transactions[i], nameof(transactions));
-            hashes[i] = Block.TransactionHash(transactions[i]);
-        }
+        var block = _execution.Executed(height, appHash);
+        _intake.CheckClaimOnExecuted(height, appHash);
+        _state.Effects.Add(new BlockExecuted(block, appHash));
+    });
 
-        var committed = new bool[hashes.Length];
-        _store.FindCommitted(hashes, committed);
-        var results = new MempoolAddResult[hashes.Length];
-        for (var i = 0; i < hashes.Length; i++)
-        {
-            results[i] = committed[i]
-                ? new MempoolAddResult(MempoolAddStatus.Duplicate, hashes[i], "transaction is already committed")
-                : Mempool.Add(transactions[i], hashes[i]);
-        }
-
-        return results;
-    }
+    /// <summary>Each transaction as <see cref="SubmitTransaction"/> takes it, in order (<see cref="Mempool.AddUncommitted"/>).</summary>
+    public MempoolAddResult[] SubmitTransactions(IReadOnlyList<byte[]> transactions) => Mempool.AddUncommitted(transactions, _store);
 
     private List<ReplicaEffect> Run(long now, Action handler)
     {
@@ -425,13 +419,26 @@ public sealed class Replica : IRoundSteps
         var uncommitted = _tree.PathFromRoot(parent);
         var inAncestors = uncommitted.SelectMany(b => b.TransactionHashes).ToHashSet();
         var headerAllowance = 1024 + (64 * _chain.Validators.Count);
-        var transactions = _app.ForProposal(
-            Mempool.Select(
+        IReadOnlyList<byte[]> transactions = [];
+        var heldForExecution = _execution.IsLagging;
+        if (heldForExecution)
+        {
+            // An empty block, not a wait: the round goes on and certifies what is pending, and the others' timers
+            // know nothing of this validator's executor.
+            ProposalsHeldForExecution++;
+        }
+        else
+        {
+            var candidates = Mempool.Select(
                 _chain.Limits.MaxTransactionsPerBlock,
                 _chain.Limits.MaxBlockBytes - headerAllowance,
-                hash => inAncestors.Contains(hash) || _isCommitted(hash)),
-            uncommitted);
-        if (transactions.Count == 0 && _options.Pacemaker.IdleIntervalMs > 0 && _idleWaitOverRound != round
+                hash => inAncestors.Contains(hash) || _isCommitted(hash));
+            transactions = _proposalFilter is null || candidates.Count == 0
+                ? candidates
+                : _proposalFilter.ForProposal(candidates, [.. _execution.Executing, .. uncommitted]);
+        }
+
+        if (transactions.Count == 0 && !heldForExecution && _options.Pacemaker.IdleIntervalMs > 0 && _idleWaitOverRound != round
             && _tree.Root.TransactionHashes.Count == 0 && uncommitted.All(b => b.TransactionHashes.Count == 0))
         {
             // Idle chain: nothing to propose and nothing to commit: wait for a transaction, at most the idle interval. The
@@ -453,8 +460,8 @@ public sealed class Replica : IRoundSteps
             _self,
             Math.Max(_state.Now, parent.Header.Timestamp + 1),
             transactions,
-            _store.Height,
-            _app.AppHash,
+            _execution.Height,
+            _execution.AppHash,
             _leaders.FailedProposers(parent.Round, round, uncommitted));
         var proposal = new Proposal(block, _key.Sign(_chain.Domain.Proposal(block.Id)), needsTc ? _state.LastRoundTc : null);
         _proposedRound = round;
@@ -483,13 +490,11 @@ public sealed class Replica : IRoundSteps
         {
             var block = committed[i];
             var certificate = i + 1 < committed.Count ? committed[i + 1].Header.Justify : _tree.Get(qc.BlockId)!.Header.Justify;
-            var appHash = _app.Execute(block);
-            _store.Append(block, certificate, appHash);
+            _store.Append(block, certificate);
+            _execution.Committed(block);
             _leaders.Record(block);
             Mempool.RemoveCommitted(block.TransactionHashes);
-            _intake.CheckClaimOnCommit(block, appHash);
-
-            _state.Effects.Add(new BlockCommitted(block, appHash));
+            _state.Effects.Add(new BlockCommitted(block));
         }
 
         if (committed.Count > 0)
@@ -497,7 +502,6 @@ public sealed class Replica : IRoundSteps
             _store.KeepCommitProof(qc);
             _consecutiveTimeouts = 0;
             Mempool.Return(abandoned.SelectMany(b => b.Transactions), _isCommitted);
-            _intake.ForgetClaimsThrough(_store.Height);
         }
     }
 

@@ -30,8 +30,14 @@ public sealed record PersistSafetyState(SafetyState State) : ReplicaEffect;
 /// <summary>Call <see cref="Replica.OnTimer"/> with this round after the delay; replaces any earlier timer.</summary>
 public sealed record ArmRoundTimer(long Round, long DelayMs) : ReplicaEffect;
 
-/// <summary>A block was committed, executed and stored.</summary>
-public sealed record BlockCommitted(Block Block, Hash32 AppHash) : ReplicaEffect;
+/// <summary>
+/// A block was committed and stored. Hand it to the executor, in this order, and report its app hash through
+/// <see cref="Replica.OnExecuted"/>.
+/// </summary>
+public sealed record BlockCommitted(Block Block) : ReplicaEffect;
+
+/// <summary>A committed block's app hash, reported by the executor, is recorded with it.</summary>
+public sealed record BlockExecuted(Block Block, Hash32 AppHash) : ReplicaEffect;
 
 /// <summary>A peer message was dropped; counted and visible to operators.</summary>
 public sealed record MessageRejected(PeerId From, string Reason) : ReplicaEffect;

@@ -4,7 +4,7 @@ using IdOS.Akka.Engine.Consensus;
 namespace IdOS.Akka.Engine.Hosting;
 
 /// <summary>The `idos.consensus` section of a node's HOCON, read once at start; a bad value stops the node with its path.</summary>
-public sealed record ConsensusSettings(PacemakerPolicy Pacemaker, ConsensusLimits Limits)
+public sealed record ConsensusSettings(PacemakerPolicy Pacemaker, ConsensusLimits Limits, int MaxExecutionLagBlocks)
 {
     public const string Section = "idos.consensus";
 
@@ -39,7 +39,8 @@ public sealed record ConsensusSettings(PacemakerPolicy Pacemaker, ConsensusLimit
             throw new ConfigurationException($"{Section}.idle-interval must be from 0 (never wait) to 10 minutes, got {idle}.");
         }
 
-        return new ConsensusSettings(new PacemakerPolicy(baseTimeout, maxTimeout) { IdleIntervalMs = (long)idle.TotalMilliseconds }, limits);
+        var maxLag = section.HasPath("max-execution-lag") ? Count(section, "max-execution-lag", 1, 100_000) : ReplicaOptions.Default.MaxExecutionLagBlocks;
+        return new ConsensusSettings(new PacemakerPolicy(baseTimeout, maxTimeout) { IdleIntervalMs = (long)idle.TotalMilliseconds }, limits, maxLag);
     }
 
     private static long Milliseconds(Config section, string key)

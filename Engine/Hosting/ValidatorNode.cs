@@ -70,11 +70,13 @@ public sealed class ValidatorNode : IAsyncDisposable
             }
             else
             {
-                var appHash = store.AppHashAt(store.Height) ?? settings.Chain.GenesisAppHash;
+                var appHash = store.AppHashAt(store.ExecutedHeight) ?? settings.Chain.GenesisAppHash;
                 app = settings.Application == ApplicationKind.Noop
-                    ? new NoopApplication(store.Height, appHash)
-                    : new OpaqueApplication(store.Height, appHash, verifier);
+                    ? new NoopApplication(store.ExecutedHeight, appHash)
+                    : new OpaqueApplication(store.ExecutedHeight, appHash, verifier);
             }
+
+            ExecutionCatchUp.Run(app, store);
 
             var seeds = ConfigurationFactory.ParseString(
                 $"akka.cluster.seed-nodes = [{string.Join(", ", settings.SeedNodes.Select(seed => $"\"{seed}\""))}]");
@@ -90,14 +92,19 @@ public sealed class ValidatorNode : IAsyncDisposable
                 }),
                 PeerDirectory.Name);
             var mempool = system.ActorOf(MempoolActor.Props(transaction => app.CheckTransaction(transaction), directory, limits.MaxTransactionsPerBlock), MempoolActor.Name);
-            var options = ReplicaOptions.Default with { Pacemaker = settings.Consensus.Pacemaker };
+            var options = ReplicaOptions.Default with
+            {
+                Pacemaker = settings.Consensus.Pacemaker,
+                MaxExecutionLagBlocks = settings.Consensus.MaxExecutionLagBlocks,
+            };
             var syncCounters = new SyncCounters();
 
             // The crash-safety test's fault point, set only by that test's node files (absent from the shipped
             // defaults): the node kills itself between journaling a vote and sending it.
             var exitAfterPersistingVoteInRound = config.GetLong($"{NodeSettings.Section}.test-fault.exit-after-persisting-vote-in-round", 0);
+            var executor = system.ActorOf(ExecutorActor.Props(app), ExecutorActor.Name);
             var consensus = system.ActorOf(ConsensusActor.Props(new ConsensusActorSetup(
-                settings.Chain, settings.ValidatorIndex, settings.Key, verifier, store, app, options, Clock, directory, pacemaker, mempool,
+                settings.Chain, settings.ValidatorIndex, settings.Key, verifier, store, executor, idos, options, Clock, directory, pacemaker, mempool,
                 exitAfterPersistingVoteInRound) { Sync = syncCounters }), ConsensusActor.Name);
             var sync = system.ActorOf(SyncActor.Props(new SqliteBlockStore(blockStorePath, limits), limits, settings.PeerLimits, Clock, consensus, directory, syncCounters),
                 SyncActor.Name);
@@ -106,7 +113,7 @@ public sealed class ValidatorNode : IAsyncDisposable
                 : null;
             var retention = system.ActorOf(RetentionActor.Props(new SqliteBlockStore(blockStorePath, limits), ownState,
                 Path.Combine(settings.DataDirectory, PersistenceConfig.FileName), settings.Retention), RetentionActor.Name);
-            List<IActorRef> watched = [consensus, mempool, directory, pacemaker, sync, retention];
+            List<IActorRef> watched = [consensus, executor, mempool, directory, pacemaker, sync, retention];
             if (idos is not null)
             {
                 var access = settings.Transport.IsTls ? QueryAccess.ForMembers(settings.RpcMembers, Clock) : QueryAccess.Open;

@@ -60,8 +60,11 @@ public sealed record StatusQuery : NodeMessage
 }
 
 /// <summary>
-/// A validator's progress and health. <c>SignaturesVerifiedByConsensus</c> counts the signatures the consensus actor had
-/// to verify itself because no inbound verifier had checked them first: near zero while those keep up.
+/// A validator's progress and health. <c>Height</c> is committed; <c>AppHash</c> is the state's after
+/// <c>ExecutedHeight</c>, which follows it. <c>ProposalsHeldForExecution</c> counts this validator's proposals made
+/// without transactions because its execution lagged too far behind. <c>SignaturesVerifiedByConsensus</c> counts the
+/// signatures the consensus actor had to verify itself because no inbound verifier had checked them first: near zero
+/// while those keep up.
 /// </summary>
 public sealed record NodeStatus(
     int Validator,
@@ -78,7 +81,9 @@ public sealed record NodeStatus(
     long LastBlockTimestampMs,
     long SignaturesVerifiedByConsensus,
     long BlockBytesServed,
-    long BlockRequestsOverLimit) : NodeMessage;
+    long BlockRequestsOverLimit,
+    long ExecutedHeight,
+    long ProposalsHeldForExecution) : NodeMessage;
 
 /// <summary>To a node's `/user/query`: the results of committed transactions, by hash; answered with <see cref="TransactionResults"/>.</summary>
 public sealed record TransactionResultsQuery(IReadOnlyList<Hash32> Hashes, bool IncludeTransactions = false) : NodeMessage;
@@ -206,6 +211,8 @@ public static class NodeMessageCodec
                 writer.WriteU63(status.SignaturesVerifiedByConsensus);
                 writer.WriteU63(status.BlockBytesServed);
                 writer.WriteU63(status.BlockRequestsOverLimit);
+                writer.WriteU63(status.ExecutedHeight);
+                writer.WriteU63(status.ProposalsHeldForExecution);
                 break;
             case TransactionResultsQuery query:
                 writer.WriteU32(query.Hashes.Count);
@@ -441,7 +448,9 @@ public static class NodeMessageCodec
         reader.ReadU63("last block timestamp"),
         reader.ReadU63("signatures verified by consensus"),
         reader.ReadU63("block bytes served"),
-        reader.ReadU63("block requests over limit"));
+        reader.ReadU63("block requests over limit"),
+        reader.ReadU63("executed height"),
+        reader.ReadU63("proposals held for execution"));
 
     private static TransactionResultsQuery ReadResultsQuery(ref CanonicalReader reader)
     {

@@ -202,7 +202,7 @@ public static class LocalnetCommand
                 return false;
             }
 
-            var height = answering.Min(i => statuses[i]!.Height);
+            var height = answering.Min(i => statuses[i]!.ExecutedHeight);
             var hashes = await Task.WhenAll(answering.Select(i => Answer(client.AppHash(nodes[i], height, ask))));
             if (hashes.Any(h => h is null) && DateTime.UtcNow < deadline)
             {

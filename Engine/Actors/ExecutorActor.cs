@@ -1,0 +1,36 @@
+using Akka.Actor;
+using IdOS.Akka.Engine.Consensus;
+
+namespace IdOS.Akka.Engine.Actors;
+
+/// <summary>
+/// Executes committed blocks, in the order the consensus actor committed them, on a thread of its own, and reports
+/// each block's app hash back to it: ordering never waits for execution, and a slow block (SQL, disk) stalls no
+/// round. The application is this actor's alone once it starts, apart from its checks of transactions, which are
+/// safe beside execution. A failure to execute stops this actor, and with it the validator (fail-stop): a state that
+/// missed a block cannot go on.
+/// </summary>
+public sealed class ExecutorActor : ReceiveActor
+{
+    public const string Name = "executor";
+
+    public ExecutorActor(IStateMachine app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        Receive<ExecuteBlock>(execute =>
+        {
+            if (execute.Block.Height != app.ExecutedHeight + 1)
+            {
+                throw new InvalidOperationException($"Block {execute.Block.Height} reached the executor after height {app.ExecutedHeight}.");
+            }
+
+            Sender.Tell(new ConsensusActor.Executed(execute.Block.Height, app.Execute(execute.Block)));
+        });
+    }
+
+    public static Props Props(IStateMachine app) =>
+        global::Akka.Actor.Props.Create(() => new ExecutorActor(app)).WithDispatcher("idos.executor-dispatcher");
+
+    /// <summary>A committed block to execute, from the consensus actor, to which its app hash goes back; they arrive in height order.</summary>
+    public sealed record ExecuteBlock(Block Block);
+}
