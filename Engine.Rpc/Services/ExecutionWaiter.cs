@@ -1,9 +1,11 @@
 namespace IdOS.Akka.Engine.Rpc.Services;
 
 /// <summary>
-/// Sync broadcasts wait for their transactions together: while any wait, one results query per poll interval asks a
-/// validator for all of them (in chunks the node takes), rather than each broadcast asking on its own. With hundreds
-/// of clients waiting, the separate questions had been most of a validator's work.
+/// Sync broadcasts wait for their transactions together. A validator's execution feed says which transactions a block
+/// it executed carries (<see cref="OnExecuted"/>), and only those of them that are waited for are asked about, in one
+/// results query; so a result is fetched once, when it exists. A poll at a slower interval asks about everything still
+/// waited for, in chunks the node takes, in case the feed is down or the validator asked had not executed the block
+/// yet. Each broadcast asking on its own had been most of a validator's work with hundreds of clients waiting.
 /// </summary>
 public sealed class ExecutionWaiter
 {
@@ -76,6 +78,33 @@ public sealed class ExecutionWaiter
         }
     }
 
+    /// <summary>A validator executed a block with these transactions: those waited for are asked about now.</summary>
+    public void OnExecuted(IReadOnlyList<byte[]> transactionHashes)
+    {
+        ArgumentNullException.ThrowIfNull(transactionHashes);
+        List<Waiting> executed = [];
+        lock (_gate)
+        {
+            if (_waiting.Count == 0)
+            {
+                return;
+            }
+
+            foreach (var hash in transactionHashes)
+            {
+                if (_waiting.TryGetValue(Convert.ToHexStringLower(hash), out var waiting))
+                {
+                    executed.Add(waiting);
+                }
+            }
+        }
+
+        if (executed.Count > 0)
+        {
+            _ = Task.Run(() => Ask(executed), CancellationToken.None);
+        }
+    }
+
     /// <summary>Asks while anything is waited for, then stops; the next wait starts it again.</summary>
     private async Task Poll()
     {
@@ -109,28 +138,33 @@ public sealed class ExecutionWaiter
                     return;
                 }
 
-                waited = [.. _waiting.Values];
+                waited = [.. _waiting.Values.Where(w => !w.Done.Task.IsCompleted)];
             }
 
-            foreach (var chunk in waited.Chunk(MaxPerQuery))
-            {
-                IReadOnlyList<TransactionResult?> results;
-                try
-                {
-                    results = await _gateway.Results([.. chunk.Select(w => w.Hash)], CancellationToken.None);
-                }
-                catch (Exception e) when (e is JsonRpc.RpcException or TimeoutException or OperationCanceledException)
-                {
-                    // No validator answered: the waits go on until their own timeouts, and the next poll asks again.
-                    continue;
-                }
+            await Ask(waited);
+        }
+    }
 
-                for (var i = 0; i < chunk.Length && i < results.Count; i++)
+    private async Task Ask(List<Waiting> waited)
+    {
+        foreach (var chunk in waited.Chunk(MaxPerQuery))
+        {
+            IReadOnlyList<TransactionResult?> results;
+            try
+            {
+                results = await _gateway.Results([.. chunk.Select(w => w.Hash)], CancellationToken.None);
+            }
+            catch (Exception e) when (e is JsonRpc.RpcException or TimeoutException or OperationCanceledException)
+            {
+                // No validator answered: the waits go on until their own timeouts, and the next poll asks again.
+                continue;
+            }
+
+            for (var i = 0; i < chunk.Length && i < results.Count; i++)
+            {
+                if (results[i] is { } result)
                 {
-                    if (results[i] is { } result)
-                    {
-                        chunk[i].Done.TrySetResult(result);
-                    }
+                    chunk[i].Done.TrySetResult(result);
                 }
             }
         }

@@ -12,8 +12,9 @@ using IdOS.Akka.Engine.Rpc.Verification;
 namespace IdOS.Akka.Engine.Rpc.Services;
 
 /// <summary>
-/// How long `user.broadcast` with sync=1 waits for the commit, and how often the waiting broadcasts ask; and the
-/// largest transaction taken (the validators' max-transaction-bytes, so that what they would refuse is refused here,
+/// How long `user.broadcast` with sync=1 waits for the commit, and how often the waiting broadcasts ask about
+/// everything they wait for when no execution feed told them sooner (<see cref="ExecutionWaiter"/>); and the largest
+/// transaction taken (the validators' max-transaction-bytes, so that what they would refuse is refused here,
 /// before any work).
 /// </summary>
 public sealed record BroadcastSettings(TimeSpan CommitTimeout, TimeSpan PollInterval, int MaxTransactionBytes = 1 << 20)
@@ -29,10 +30,10 @@ public sealed record BroadcastSettings(TimeSpan CommitTimeout, TimeSpan PollInte
 /// verifier pool, nonces read through the read batcher.
 /// </summary>
 public sealed class UserService(INodeGateway gateway, VerifierPool verifiers, ReadBatcher reads, PendingNonces pending, BroadcastSettings settings,
-    bool privateMode = false)
+    bool privateMode = false, ExecutionWaiter? executions = null)
 {
     public const string ApiVersion = "0.3.0";
-    private readonly ExecutionWaiter _executions = new(gateway, settings.PollInterval);
+    private readonly ExecutionWaiter _executions = executions ?? new(gateway, settings.PollInterval);
     private string? _chainId;
     private const int TxUnknown = 65535;
     private const int TxCommitTimeout = 10;

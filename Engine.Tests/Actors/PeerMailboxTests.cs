@@ -21,7 +21,7 @@ public sealed class PeerMailboxTests() : global::Akka.TestKit.Xunit2.TestKit(
             MempoolActor.Props(_ => null, ActorRefs.Nobody, 10),
             QueryActor.Props(null!, "", null!, QueryAccess.Open),
             SyncActor.Props(null!, limits, PeerLimits.Default, () => 0, ActorRefs.Nobody, ActorRefs.Nobody, new SyncCounters()),
-            CommitFeedActor.Props(0),
+            CommitFeedActor.Props(0, 0),
         ];
 
         Assert.All(props, p => Assert.Equal(PeerDirectory.PeerMailbox, p.Mailbox));

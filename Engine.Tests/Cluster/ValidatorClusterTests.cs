@@ -52,6 +52,37 @@ public sealed class ValidatorClusterTests
     }
 
     [Fact]
+    public async Task The_execution_feed_reports_every_executed_transaction_and_moves_to_another_validator_when_its_own_stops()
+    {
+        using var network = new TestNetwork(4);
+        await using var nodes = new InProcessValidators(network, start: 4);
+        await using var client = Gateway.NodeClient.Create(network.Transport);
+        var executed = new System.Collections.Concurrent.ConcurrentDictionary<string, byte>(StringComparer.Ordinal);
+        var validators = network.Ports.Select(port => Gateway.NodeClient.NodeAddress("127.0.0.1", port, network.Transport)).ToList();
+        client.System.ActorOf(Gateway.ExecutionFeedActor.Props(validators, hashes =>
+        {
+            foreach (var hash in hashes)
+            {
+                executed.TryAdd(Convert.ToHexString(hash), 0);
+            }
+        }));
+
+        async Task AllReported(SubmitResults submitted, string what)
+        {
+            Assert.All(submitted.Results, r => Assert.Equal(MempoolAddStatus.Added, r.Status));
+            await Eventually.Holds(() =>
+            {
+                var missing = submitted.Results.Count(r => !executed.ContainsKey(Convert.ToHexString(r.Hash.ToArray())));
+                return Task.FromResult((missing == 0, $"{missing} of {submitted.Results.Count} not reported"));
+            }, what);
+        }
+
+        await AllReported(await nodes.Submit(1, 50), "the feed of validator 0 to report the first 50 transactions executed");
+        await nodes.Stop(0);
+        await AllReported(await nodes.Submit(1, 50), "another validator's feed to report the next 50 once validator 0 is gone");
+    }
+
+    [Fact]
     public async Task A_resubmitted_transaction_is_reported_as_a_duplicate_and_a_bad_one_is_rejected_with_a_reason()
     {
         using var network = new TestNetwork(4);

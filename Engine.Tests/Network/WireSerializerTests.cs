@@ -80,6 +80,9 @@ public sealed class WireSerializerTests() : global::Akka.TestKit.Xunit2.TestKit(
             new CommitSubscription(false, 42, "the feed already has 16 subscribers"),
             new CommittedBlock(43, 1_764_640_000_123, 1_764_640_000_456_789, [Block.TransactionHash(hash), _t.Chain.GenesisBlock.Id]),
             new CommittedBlock(44, 0, 0, []),
+            SubscribeExecutions.Instance,
+            new ExecutedBlock(43, [Block.TransactionHash(hash), _t.Chain.GenesisBlock.Id]),
+            new ExecutedBlock(44, []),
         ];
         Assert.Equal(NodeMessageCodec.Manifests.Order(), messages.Select(NodeMessageCodec.Manifest).Distinct().Order());
         foreach (var message in messages)
@@ -104,6 +107,7 @@ public sealed class WireSerializerTests() : global::Akka.TestKit.Xunit2.TestKit(
             new SubmitTransactions(transactions),
             new ForwardedTransactions(transactions),
             new CommittedBlock(43, 1_764_640_000_123, 1_764_640_000_456_789, [.. transactions.Select(t => Block.TransactionHash(t))]),
+            new ExecutedBlock(43, [.. transactions.Select(t => Block.TransactionHash(t))]),
         ];
         foreach (var message in bulky)
         {

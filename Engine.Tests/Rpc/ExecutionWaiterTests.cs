@@ -4,7 +4,10 @@ using Xunit;
 
 namespace IdOS.Akka.Engine.Tests.Rpc;
 
-/// <summary>Sync broadcasts waiting for execution share one results query per poll; the test says when a poll is due.</summary>
+/// <summary>
+/// Sync broadcasts waiting for execution share one results query per poll, and one per executed block that carries
+/// any of them; the test says when a poll is due and when a block was executed.
+/// </summary>
 [Trait("Category", "Unit")]
 public sealed class ExecutionWaiterTests : IDisposable
 {
@@ -70,5 +73,27 @@ public sealed class ExecutionWaiterTests : IDisposable
         await cancel.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => wait);
+    }
+
+    [Fact]
+    public async Task An_executed_block_resolves_the_waits_it_carries_with_one_query_for_those_alone()
+    {
+        var executed = RandomNumberGenerator.GetBytes(32);
+        var pending = RandomNumberGenerator.GetBytes(32);
+        var waits = new[] { _waiter.WaitFor(executed, Long, CancellationToken.None), _waiter.WaitFor(pending, Long, CancellationToken.None) };
+        _gateway.MarkExecuted(executed, 0, "ok");
+
+        _waiter.OnExecuted([RandomNumberGenerator.GetBytes(32), executed]);
+
+        Assert.Equal(0, (await waits[0])!.Code);
+        Assert.False(waits[1].IsCompleted);
+        Assert.Equal([1], _gateway.ResultQueries);
+
+        _waiter.OnExecuted([RandomNumberGenerator.GetBytes(32)]);
+        _gateway.MarkExecuted(pending, 0, "ok");
+        _pollDue.Release();
+
+        Assert.Equal(0, (await waits[1])!.Code);
+        Assert.Equal([1, 1], _gateway.ResultQueries);
     }
 }

@@ -4,60 +4,84 @@ using IdOS.Akka.Engine.Network;
 namespace IdOS.Akka.Engine.Actors;
 
 /// <summary>
-/// Tells subscribers about every block this node commits, with its transactions' hashes, so that a client learns of
-/// a commit when it happens instead of polling for it (the cluster benchmark's clients measure submit-to-commit
-/// latency this way). Anyone who reaches the node may subscribe, so the feed holds a bounded number and forgets a
-/// subscriber whose system terminates or becomes unreachable long enough for remoting to quarantine it.
+/// Tells subscribers about every block this node commits (<see cref="SubscribeCommits"/>), or every block it
+/// executes (<see cref="SubscribeExecutions"/>), with its transactions' hashes, so that a client learns of a commit or
+/// a result when it happens instead of polling for it (the cluster benchmark's clients measure submit-to-commit
+/// latency with commits; the RPC system's synchronous broadcasts wait on executions). Anyone who reaches the node may
+/// subscribe, so each feed holds a bounded number and forgets a subscriber whose system terminates or becomes
+/// unreachable long enough for remoting to quarantine it.
 /// </summary>
 public sealed class CommitFeedActor : ReceiveActor
 {
     public const string Name = "commit-feed";
     public const int MaxSubscribers = 16;
 
-    private readonly HashSet<IActorRef> _subscribers = [];
+    private readonly HashSet<IActorRef> _commitSubscribers = [];
+    private readonly HashSet<IActorRef> _executionSubscribers = [];
     private long _height;
+    private long _executedHeight;
 
-    public CommitFeedActor(long height)
+    public CommitFeedActor(long height, long executedHeight)
     {
         _height = height;
-        Receive<SubscribeCommits>(_ => Subscribe(Sender));
+        _executedHeight = executedHeight;
+        Receive<SubscribeCommits>(_ => Subscribe(_commitSubscribers, Sender, _height));
+        Receive<SubscribeExecutions>(_ => Subscribe(_executionSubscribers, Sender, _executedHeight));
         Receive<BlockCommittedNotice>(notice =>
         {
             _height = notice.Height;
-            if (_subscribers.Count == 0)
+            if (_commitSubscribers.Count > 0)
             {
-                return;
-            }
-
-            var block = new CommittedBlock(notice.Height, notice.ProposedAtUnixMs, notice.CommittedAtUnixUs, notice.TransactionHashes);
-            foreach (var subscriber in _subscribers)
-            {
-                subscriber.Tell(block);
+                Tell(_commitSubscribers, new CommittedBlock(notice.Height, notice.ProposedAtUnixMs, notice.CommittedAtUnixUs, notice.TransactionHashes));
             }
         });
-        Receive<Terminated>(terminated => _subscribers.Remove(terminated.ActorRef));
+        Receive<BlockExecutedNotice>(notice =>
+        {
+            _executedHeight = notice.Height;
+            if (_executionSubscribers.Count > 0)
+            {
+                Tell(_executionSubscribers, new ExecutedBlock(notice.Height, notice.TransactionHashes));
+            }
+        });
+        Receive<Terminated>(terminated =>
+        {
+            _commitSubscribers.Remove(terminated.ActorRef);
+            _executionSubscribers.Remove(terminated.ActorRef);
+        });
     }
 
-    public static Props Props(long height) =>
-        global::Akka.Actor.Props.Create(() => new CommitFeedActor(height)).WithMailbox(PeerDirectory.PeerMailbox);
+    public static Props Props(long height, long executedHeight) =>
+        global::Akka.Actor.Props.Create(() => new CommitFeedActor(height, executedHeight)).WithMailbox(PeerDirectory.PeerMailbox);
 
-    protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(BlockCommittedNotice));
+    protected override void PreStart()
+    {
+        Context.System.EventStream.Subscribe(Self, typeof(BlockCommittedNotice));
+        Context.System.EventStream.Subscribe(Self, typeof(BlockExecutedNotice));
+    }
 
     protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
 
-    private void Subscribe(IActorRef subscriber)
+    private static void Tell(HashSet<IActorRef> subscribers, NodeMessage message)
     {
-        if (subscriber.IsNobody() || (!_subscribers.Contains(subscriber) && _subscribers.Count >= MaxSubscribers))
+        foreach (var subscriber in subscribers)
         {
-            subscriber.Tell(new CommitSubscription(false, _height, $"the commit feed already has its {MaxSubscribers} subscribers"));
+            subscriber.Tell(message);
+        }
+    }
+
+    private static void Subscribe(HashSet<IActorRef> subscribers, IActorRef subscriber, long height)
+    {
+        if (subscriber.IsNobody() || (!subscribers.Contains(subscriber) && subscribers.Count >= MaxSubscribers))
+        {
+            subscriber.Tell(new CommitSubscription(false, height, $"the feed already has its {MaxSubscribers} subscribers"));
             return;
         }
 
-        if (_subscribers.Add(subscriber))
+        if (subscribers.Add(subscriber))
         {
             Context.Watch(subscriber);
         }
 
-        subscriber.Tell(new CommitSubscription(true, _height, ""));
+        subscriber.Tell(new CommitSubscription(true, height, ""));
     }
 }

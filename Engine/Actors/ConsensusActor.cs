@@ -291,7 +291,8 @@ public sealed class ConsensusActor : ReceivePersistentActor
                     committed.Block.Round, committed.Block.TransactionHashes, committed.Block.Header.Timestamp,
                     CommittedBlock.UnixMicrosecondsNow()));
                 break;
-            case BlockExecuted:
+            case BlockExecuted executed:
+                Context.System.EventStream.Publish(new BlockExecutedNotice(executed.Block.Height, executed.Block.TransactionHashes));
                 break;
             case MessageRejected rejected:
                 _rejectedMessages++;
@@ -390,3 +391,6 @@ public sealed class ConsensusActor : ReceivePersistentActor
 /// </summary>
 public sealed record BlockCommittedNotice(long Height, Hash32 BlockId, long Round, IReadOnlyList<Hash32> TransactionHashes,
     long ProposedAtUnixMs, long CommittedAtUnixUs);
+
+/// <summary>Published on the event stream once a committed block's app hash is recorded: its transactions' results are in the state.</summary>
+public sealed record BlockExecutedNotice(long Height, IReadOnlyList<Hash32> TransactionHashes);

@@ -169,8 +169,13 @@ public sealed class RpcHost : IAsyncDisposable
             var gateway = new ValidatorGateway(NodeClient.On(system, settings.Transport), settings.Validators, settings.AskTimeout);
             var verifiers = VerifierPool.Start(system, settings.Verifiers, Secp256k1.Recovery);
             var reads = ReadBatcher.Start(system, gateway, settings.ReadBatching);
+            // Results are asked for when a validator's execution feed says they exist; the poll only covers a feed
+            // that is down or a validator asked before it executed the block.
+            var broadcasts = new BroadcastSettings(settings.CommitTimeout, TimeSpan.FromSeconds(1));
+            var executions = new ExecutionWaiter(gateway, broadcasts.PollInterval);
+            system.ActorOf(ExecutionFeedActor.Props(settings.Validators, executions.OnExecuted), ExecutionFeedActor.Name);
             var service = new UserService(gateway, verifiers, reads, new PendingNonces(TimeProvider.System, TimeSpan.FromMinutes(2)),
-                new BroadcastSettings(settings.CommitTimeout, TimeSpan.FromMilliseconds(50)), settings.PrivateMode);
+                broadcasts, settings.PrivateMode, executions);
             var sessions = new KgwSessions(verifiers, TimeProvider.System, async cancel => (await gateway.Chain(cancel)).ChainId, TimeSpan.FromHours(1),
                 secureCookies: settings.PublicUrl?.Scheme == Uri.UriSchemeHttps);
             var challenges = new ViewChallenges(TimeProvider.System, settings.ChallengeExpiry);

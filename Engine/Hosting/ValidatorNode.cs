@@ -121,7 +121,7 @@ public sealed class ValidatorNode : IAsyncDisposable
                     QueryActor.Name));
             }
 
-            system.ActorOf(CommitFeedActor.Props(store.Height), CommitFeedActor.Name);
+            system.ActorOf(CommitFeedActor.Props(store.Height, store.ExecutedHeight), CommitFeedActor.Name);
             system.ActorOf(FailStopWatcher.Props(watched), "fail-stop");
             directory.Tell(new PeerDirectory.Attach(consensus, mempool, sync));
             mempool.Tell(new MempoolActor.Attach(consensus));
