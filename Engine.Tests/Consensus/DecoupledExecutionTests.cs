@@ -8,7 +8,7 @@ namespace IdOS.Akka.Engine.Tests.Consensus;
 /// <summary>
 /// Consensus orders and the executor executes: a commit hands the block over and goes on; the app hash comes back
 /// later, is recorded, settles leaders' claims about that height and is what this validator's own proposals claim; a
-/// leader whose executor lags past the bound proposes without transactions.
+/// leader whose executor lags past the bound waits for it, and proposes without transactions if the wait runs out.
 /// </summary>
 [Trait("Category", "Unit")]
 public sealed class DecoupledExecutionTests
@@ -78,17 +78,38 @@ public sealed class DecoupledExecutionTests
     }
 
     [Fact]
-    public void A_leader_whose_executor_lags_past_the_bound_proposes_no_transactions_and_counts_it()
+    public void A_leader_whose_executor_lags_past_the_bound_waits_for_it_and_then_proposes_with_transactions()
     {
         var replica = _t.Replica(3, options: new ReplicaOptions { MaxExecutionLagBlocks = 0 });
         replica.SubmitTransaction(TestChain.Tx(1));
 
         var (effects, _) = CommitB1AsLeaderOfRound3(replica);
 
-        var proposal = Assert.IsType<Proposal>(effects.OfType<Broadcast>().Single().Message);
-        Assert.Empty(proposal.Block.Transactions);
+        Assert.DoesNotContain(effects, e => e is Broadcast { Message: Proposal });
+        Assert.Contains(effects, e => e is ArmRoundTimer { Round: 3 } timer && timer.DelayMs == ReplicaOptions.Default.Pacemaker.BaseTimeoutMs / 2);
+        Assert.True(replica.IsWaitingToPropose);
         Assert.Equal(1, replica.ProposalsHeldForExecution);
+
+        var appHash = Hash32.Compute("state after 1"u8);
+        var proposal = Assert.Single(replica.OnExecuted(1, appHash, Now).OfType<Broadcast>().Select(b => b.Message).OfType<Proposal>());
+
+        Assert.Single(proposal.Block.Transactions);
+        Assert.Equal((1L, appHash), (proposal.Block.Header.ExecutedHeight, proposal.Block.Header.ExecutedAppHash));
+        Assert.False(replica.IsWaitingToPropose);
+    }
+
+    [Fact]
+    public void A_leader_whose_executor_still_lags_when_the_wait_is_over_proposes_without_transactions()
+    {
+        var replica = _t.Replica(3, options: new ReplicaOptions { MaxExecutionLagBlocks = 0 });
+        replica.SubmitTransaction(TestChain.Tx(1));
+        CommitB1AsLeaderOfRound3(replica);
+
+        var proposal = Assert.Single(replica.OnTimer(3, Now).OfType<Broadcast>().Select(b => b.Message).OfType<Proposal>());
+
+        Assert.Empty(proposal.Block.Transactions);
         Assert.Equal(1, replica.Mempool.Count);
+        Assert.Equal(1, replica.ProposalsHeldForExecution);
     }
 
     [Theory]

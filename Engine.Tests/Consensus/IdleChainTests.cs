@@ -60,10 +60,14 @@ public sealed class IdleChainTests
         Assert.True(net.Proposals > 10, $"{net.Proposals} proposals");
     }
 
-    /// <summary>Four replicas, an inbox, and each replica's last armed timer; time stands still unless a timer is fired.</summary>
+    /// <summary>
+    /// Four replicas, an inbox, and each replica's last armed timer; time stands still unless a timer is fired. Each
+    /// replica's executor reports a committed block at once.
+    /// </summary>
     private sealed class Network
     {
         private readonly Replica[] _replicas;
+        private readonly Engine.Application.HashChainStateMachine[] _executors;
         private readonly Queue<(int To, int From, ConsensusMessage Message)> _inbox = new();
         private readonly TestChain _t;
         private long _now = TestChain.GenesisTime + 10_000;
@@ -72,6 +76,7 @@ public sealed class IdleChainTests
         {
             _t = t;
             _replicas = [.. Enumerable.Range(0, 4).Select(i => t.Replica(i, options: new ReplicaOptions { Pacemaker = pacemaker }))];
+            _executors = [.. Enumerable.Range(0, 4).Select(_ => new Engine.Application.HashChainStateMachine(0, t.Chain.GenesisAppHash))];
         }
 
         public ArmRoundTimer?[] Timers { get; } = new ArmRoundTimer?[4];
@@ -140,8 +145,13 @@ public sealed class IdleChainTests
                     case ArmRoundTimer timer:
                         Timers[from] = timer;
                         break;
-                    case BlockCommitted c when from == 0:
-                        Committed.Add(c.Block);
+                    case BlockCommitted c:
+                        if (from == 0)
+                        {
+                            Committed.Add(c.Block);
+                        }
+
+                        Apply(from, _replicas[from].OnExecuted(c.Block.Height, _executors[from].Execute(c.Block), _now));
                         break;
                     case MessageRejected:
                         Rejections++;

@@ -153,7 +153,7 @@ public sealed class ConsensusActor : ReceivePersistentActor
         }
 
         // Only a leader resting on an idle chain has anything to do about new transactions: spare the others a step.
-        if (admitted.Count > 0 && Replica.IsWaitingForTransactions)
+        if (admitted.Count > 0 && Replica.IsWaitingToPropose)
         {
             Step(() => Replica.OnTransactionsAdded(_setup.ClockMs()));
         }

@@ -10,48 +10,32 @@ namespace IdOS.Akka.Engine.Consensus;
 public sealed class Replica : IRoundSteps
 {
     private readonly ChainParameters _chain;
-
     private readonly int _self;
-
     private readonly Ed25519PrivateKey _key;
-
     private readonly SignatureChecks _checks;
-
     private readonly ICommittedBlockStore _store;
-
-    private readonly IProposalFilter? _proposalFilter;
-
     private readonly ReplicaOptions _options;
-
     private readonly IVotingRules _safety;
-
     private readonly BlockTree _tree;
-
     private readonly VoteAggregator _votes;
-
     private readonly TimeoutAggregator _timeouts;
-
     private readonly LeaderElection _leaders;
-
     private readonly BlockFetcher _fetcher;
     private readonly RoundState _state;
     private readonly ProposalIntake _intake;
     private readonly RoundTimeouts _roundTimeouts;
-
     private readonly Func<Hash32, bool> _isCommitted;
-
     private readonly List<Block> _restoredBlocks = [];
-
     private readonly ExecutionProgress _execution;
-
+    private readonly ProposalContents _contents;
     private long _proposedRound;
-
     private int _consecutiveTimeouts;
 
-    // Idle chain: the round whose leader (this validator) waits for a transaction, and the round whose wait is over.
-    private long _idleWaitRound = -1;
+    // The round whose leader (this validator) waits to propose, for a transaction on an idle chain or for its lagging
+    // executor, and the round whose wait is over.
+    private long _waitRound = -1;
 
-    private long _idleWaitOverRound = -1;
+    private long _waitOverRound = -1;
 
     public Replica(
         ChainParameters chain,
@@ -73,7 +57,6 @@ public sealed class Replica : IRoundSteps
         _self = self;
         _key = key;
         _store = store;
-        _proposalFilter = proposalFilter;
         _options = options ?? ReplicaOptions.Default;
         _execution = new ExecutionProgress(chain, store, _options.MaxExecutionLagBlocks);
         _checks = new SignatureChecks(chain, verifier);
@@ -92,6 +75,7 @@ public sealed class Replica : IRoundSteps
         // abandoned fork hands back is asked again. Asking the mempool first spares the store's index (a cache miss
         // into its filter) for nearly every transaction a leader selects or a proposal carries.
         _isCommitted = hash => !Mempool.Contains(hash) && store.ContainsTransaction(hash);
+        _contents = new ProposalContents(chain, Mempool, proposalFilter, _execution, _isCommitted);
 
         var root = store.Height == 0 ? chain.GenesisBlock : store.GetByHeight(store.Height)
             ?? throw new ArgumentException($"The block store reports height {store.Height} but cannot return that block.", nameof(store));
@@ -138,7 +122,7 @@ public sealed class Replica : IRoundSteps
 
     public Hash32 ExecutedAppHash => _execution.AppHash;
 
-    /// <summary>Proposals this validator made without transactions because its executor lagged too far behind.</summary>
+    /// <summary>Rounds in which this validator, leading, held its proposal back because its executor lagged too far behind.</summary>
     public long ProposalsHeldForExecution { get; private set; }
 
     public SafetyState SafetyState => _safety.State;
@@ -176,11 +160,12 @@ public sealed class Replica : IRoundSteps
             return;
         }
 
-        if (_idleWaitRound == round)
+        if (_waitRound == round)
         {
-            // The idle wait is over: an empty block now, and the round's own timer from here.
-            _idleWaitRound = -1;
-            _idleWaitOverRound = round;
+            // The wait is over: a block now (without transactions if there still are none, or the executor still
+            // lags), and the round's own timer from here.
+            _waitRound = -1;
+            _waitOverRound = round;
             TryPropose();
             ArmTimer();
             return;
@@ -225,20 +210,15 @@ public sealed class Replica : IRoundSteps
 
     public MempoolAddResult SubmitTransaction(byte[] transaction) => SubmitTransactions([transaction])[0];
 
-    /// <summary>This validator leads the current round and waits for a transaction on an idle chain.</summary>
-    public bool IsWaitingForTransactions => _idleWaitRound == _state.CurrentRound;
+    /// <summary>This validator leads the current round and waits to propose: for a transaction on an idle chain, or for its executor.</summary>
+    public bool IsWaitingToPropose => _waitRound == _state.CurrentRound;
 
     /// <summary>After transactions were added: a leader waiting on an idle chain proposes at once.</summary>
     public IReadOnlyList<ReplicaEffect> OnTransactionsAdded(long now) => Run(now, () =>
     {
-        if (IsWaitingForTransactions && Mempool.Count > 0)
+        if (IsWaitingToPropose && Mempool.Count > 0)
         {
-            TryPropose();
-            if (_proposedRound == _state.CurrentRound)
-            {
-                _idleWaitRound = -1;
-                ArmTimer();
-            }
+            ProposeAfterWait();
         }
     });
 
@@ -252,7 +232,21 @@ public sealed class Replica : IRoundSteps
         var block = _execution.Executed(height, appHash);
         _intake.CheckClaimOnExecuted(height, appHash);
         _state.Effects.Add(new BlockExecuted(block, appHash));
+        if (IsWaitingToPropose && !_execution.IsLagging)
+        {
+            ProposeAfterWait();
+        }
     });
+
+    private void ProposeAfterWait()
+    {
+        TryPropose();
+        if (_proposedRound == _state.CurrentRound)
+        {
+            _waitRound = -1;
+            ArmTimer();
+        }
+    }
 
     /// <summary>Each transaction as <see cref="SubmitTransaction"/> takes it, in order (<see cref="Mempool.AddUncommitted"/>).</summary>
     public MempoolAddResult[] SubmitTransactions(IReadOnlyList<byte[]> transactions) => Mempool.AddUncommitted(transactions, _store);
@@ -417,39 +411,31 @@ public sealed class Replica : IRoundSteps
 
         var durableLastVotedRound = _safety.State.LastVotedRound;
         var uncommitted = _tree.PathFromRoot(parent);
-        var inAncestors = uncommitted.SelectMany(b => b.TransactionHashes).ToHashSet();
-        var headerAllowance = 1024 + (64 * _chain.Validators.Count);
-        IReadOnlyList<byte[]> transactions = [];
-        var heldForExecution = _execution.IsLagging;
-        if (heldForExecution)
+        var lagging = _execution.IsLagging;
+        if (lagging && _waitOverRound != round)
         {
-            // An empty block, not a wait: the round goes on and certifies what is pending, and the others' timers
-            // know nothing of this validator's executor.
-            ProposalsHeldForExecution++;
-        }
-        else
-        {
-            var candidates = Mempool.Select(
-                _chain.Limits.MaxTransactionsPerBlock,
-                _chain.Limits.MaxBlockBytes - headerAllowance,
-                hash => inAncestors.Contains(hash) || _isCommitted(hash));
-            transactions = _proposalFilter is null || candidates.Count == 0
-                ? candidates
-                : _proposalFilter.ForProposal(candidates, [.. _execution.Executing, .. uncommitted]);
+            // Back-pressure: wait for the executor (OnExecuted proposes once it is back within the bound) rather than
+            // spin out empty blocks that take the machine from it; at most half the base round timeout, since the
+            // others' timers know nothing of this validator's executor.
+            if (_waitRound != round)
+            {
+                ProposalsHeldForExecution++;
+            }
+
+            WaitToPropose(round, Math.Max(1, _options.Pacemaker.BaseTimeoutMs / 2));
+            return;
         }
 
-        if (transactions.Count == 0 && !heldForExecution && _options.Pacemaker.IdleIntervalMs > 0 && _idleWaitOverRound != round
+        // Once a wait for the executor is over, a block without transactions keeps the round.
+        var transactions = lagging ? [] : _contents.Select(uncommitted);
+
+        if (transactions.Count == 0 && !lagging && _options.Pacemaker.IdleIntervalMs > 0 && _waitOverRound != round
             && _tree.Root.TransactionHashes.Count == 0 && uncommitted.All(b => b.TransactionHashes.Count == 0))
         {
             // Idle chain: nothing to propose and nothing to commit: wait for a transaction, at most the idle interval. The
             // last committed block must be empty too: a leader that has just committed a transaction's block holds
             // the only certificate that proves it, which the others learn from this leader's next proposal.
-            if (_idleWaitRound != round)
-            {
-                _idleWaitRound = round;
-                _state.Effects.Add(new ArmRoundTimer(round, _options.Pacemaker.IdleIntervalMs));
-            }
-
+            WaitToPropose(round, _options.Pacemaker.IdleIntervalMs);
             return;
         }
 
@@ -480,6 +466,16 @@ public sealed class Replica : IRoundSteps
         {
             var restartCannotRepropose = durableLastVotedRound >= 1 && durableLastVotedRound + 1 >= round;
             _state.Effects.Insert(restartCannotRepropose ? before : persisted + 1, new Broadcast(proposal));
+        }
+    }
+
+    /// <summary>The wait's own timer, once per round: a second reason to wait in the same round keeps the first's.</summary>
+    private void WaitToPropose(long round, long delayMs)
+    {
+        if (_waitRound != round)
+        {
+            _waitRound = round;
+            _state.Effects.Add(new ArmRoundTimer(round, delayMs));
         }
     }
 

@@ -12,11 +12,11 @@ public sealed record ReplicaOptions
     public long MempoolMaxBytes { get; init; } = 256L << 20;
 
     /// <summary>
-    /// Committed blocks the executor may be behind by before this validator, leading, proposes blocks without
-    /// transactions until it catches up: ordering runs ahead of execution, and without a bound a slow state machine
-    /// would let the chain commit work faster than any validator executes it.
+    /// Committed blocks the executor may be behind by before this validator, leading, holds its proposal back until
+    /// it catches up: ordering runs ahead of execution, and without a bound a slow state machine would let the chain
+    /// commit work faster than any validator executes it.
     /// </summary>
-    public int MaxExecutionLagBlocks { get; init; } = 8;
+    public int MaxExecutionLagBlocks { get; init; } = 2;
 
     /// <summary>Block fetches in flight at once; more would let one lagging node flood its peers.</summary>
     public int MaxOutstandingFetches { get; init; } = 16;
