@@ -110,12 +110,7 @@ public static class NodeMessageCodec
                 writer.WriteU63(status.ProposalsHeldForExecution);
                 break;
             case TransactionResultsQuery query:
-                writer.WriteU32(query.Hashes.Count);
-                foreach (var hash in query.Hashes)
-                {
-                    writer.WriteHash(hash);
-                }
-
+                WriteHashes(writer, query.Hashes);
                 writer.WriteBool(query.IncludeTransactions);
 
                 break;
