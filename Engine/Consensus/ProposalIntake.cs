@@ -270,19 +270,14 @@ internal sealed class ProposalIntake(ChainParameters chain, int self, SignatureC
     }
 
     /// <summary>
-    /// A leader's claim about a height this validator has now executed must match what it computed; claims about
-    /// that height and below are settled.
+    /// A leader's claim about a height this validator has now executed must match what it computed. Claims are taken
+    /// only above the executed height and heights execute one by one, so none below it remains.
     /// </summary>
     public void CheckClaimOnExecuted(long height, Hash32 appHash)
     {
         if (_appHashClaims.Remove(height, out var claim) && claim.AppHash != appHash)
         {
             _state.Effects.Add(new AppHashDivergence(height, appHash, claim.AppHash, claim.Block));
-        }
-
-        foreach (var stale in _appHashClaims.Keys.Where(h => h <= height).ToList())
-        {
-            _appHashClaims.Remove(stale);
         }
     }
 }

@@ -88,7 +88,6 @@ public static class NodeMessageCodec
                 writer.WriteU63(committed.ProposedAtUnixMs);
                 writer.WriteU63(committed.CommittedAtUnixUs);
                 WriteHashes(writer, committed.TransactionHashes);
-
                 break;
             case NodeStatus status:
                 writer.WriteU16(status.Validator);
