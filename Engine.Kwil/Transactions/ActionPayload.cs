@@ -14,18 +14,46 @@ public sealed record KwilDataType(string Name, bool IsArray, int Precision = 0, 
     public static readonly KwilDataType Bytea = new("bytea", false);
     public static readonly KwilDataType Null = new("null", false);
 
+    private static readonly (byte[] Alias, string Name)[] Aliases =
+    [
+        ("text"u8.ToArray(), "text"), ("string"u8.ToArray(), "text"),
+        ("int8"u8.ToArray(), "int8"), ("int"u8.ToArray(), "int8"), ("integer"u8.ToArray(), "int8"), ("bigint"u8.ToArray(), "int8"),
+        ("bool"u8.ToArray(), "bool"), ("boolean"u8.ToArray(), "bool"),
+        ("uuid"u8.ToArray(), "uuid"),
+        ("bytea"u8.ToArray(), "bytea"), ("blob"u8.ToArray(), "bytea"),
+        ("numeric"u8.ToArray(), "numeric"), ("decimal"u8.ToArray(), "numeric"),
+        ("null"u8.ToArray(), "null"),
+    ];
+
+    private static readonly Dictionary<string, KwilDataType> Scalars =
+        new KwilDataType[] { Text, WholeNumber, Bool, Uuid, Bytea, Null }.ToDictionary(t => t.Name, StringComparer.Ordinal);
+
     /// <summary>The names the server accepts for each type.</summary>
-    public static string Canonical(string name) => name.ToLowerInvariant() switch
+    public static string Canonical(string name) => CanonicalName(Encoding.ASCII.GetBytes(name))
+        ?? throw new KwilFormatException($"type '{name.ToLowerInvariant()}' is unknown");
+
+    /// <summary>The type a payload names; the common scalars are shared instances, since every argument decoded names one.</summary>
+    public static KwilDataType Of(ReadOnlySpan<byte> name, bool isArray, int precision, int scale)
     {
-        "text" or "string" => "text",
-        "int8" or "int" or "integer" or "bigint" => "int8",
-        "bool" or "boolean" => "bool",
-        "uuid" => "uuid",
-        "bytea" or "blob" => "bytea",
-        "numeric" or "decimal" => "numeric",
-        "null" => "null",
-        var other => throw new KwilFormatException($"type '{other}' is unknown"),
-    };
+        var canonical = CanonicalName(name)
+            ?? throw new KwilFormatException($"type '{Encoding.ASCII.GetString(name).ToLowerInvariant()}' is unknown");
+        return !isArray && precision == 0 && scale == 0 && Scalars.TryGetValue(canonical, out var scalar)
+            ? scalar
+            : new KwilDataType(canonical, isArray, precision, scale);
+    }
+
+    private static string? CanonicalName(ReadOnlySpan<byte> name)
+    {
+        foreach (var (alias, canonical) in Aliases)
+        {
+            if (Ascii.EqualsIgnoreCase(name, alias))
+            {
+                return canonical;
+            }
+        }
+
+        return null;
+    }
 }
 
 /// <summary>
@@ -161,28 +189,45 @@ public static class ActionPayload
 
     private static void String(ArrayBufferWriter<byte> writer, string value) => Bytes(writer, Encoding.UTF8.GetBytes(value));
 
+    private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
+
+    /// <summary>
+    /// What a reader is reading, for its error messages: composed only when one is thrown, since a transaction's
+    /// every argument passes through here on every validator.
+    /// </summary>
+    private readonly record struct Field(string Name, int Argument = -1, int Element = -1, string Suffix = "")
+    {
+        public static implicit operator Field(string name) => new(name);
+
+        public Field With(string suffix) => this with { Suffix = Suffix + suffix };
+
+        public override string ToString() => (Argument < 0 ? Name
+            : Element < 0 ? $"argument {Argument}{Name}"
+            : $"argument {Argument} element {Element}") + Suffix;
+    }
+
     private ref struct Reader(ReadOnlySpan<byte> data)
     {
         private readonly ReadOnlySpan<byte> _data = data;
         private int _position;
 
-        public void Version(string what)
+        public void Version(Field what)
         {
-            var version = U16(what + " version");
+            var version = U16(what.With(" version"));
             if (version != 0)
             {
                 throw new KwilFormatException($"{what} version {version} is unknown");
             }
         }
 
-        public int U16(string what) => BinaryPrimitives.ReadUInt16LittleEndian(Take(2, what));
+        public int U16(Field what) => BinaryPrimitives.ReadUInt16LittleEndian(Take(2, what));
 
-        public string String(string what)
+        public string String(Field what)
         {
             var bytes = Bytes(MaxNameBytes, what);
             try
             {
-                return new UTF8Encoding(false, true).GetString(bytes);
+                return StrictUtf8.GetString(bytes);
             }
             catch (DecoderFallbackException)
             {
@@ -196,15 +241,15 @@ public static class ActionPayload
             var arguments = new List<KwilValue>(count);
             for (var i = 0; i < count; i++)
             {
-                var value = new Reader(Bytes(MaxValueBytes, $"argument {i}"));
+                var value = new Reader(Bytes(MaxValueBytes, new Field("", i)));
                 arguments.Add(value.Value(i));
-                value.End($"argument {i}");
+                value.End(new Field("", i));
             }
 
             return arguments;
         }
 
-        public readonly void End(string what)
+        public readonly void End(Field what)
         {
             if (_position != _data.Length)
             {
@@ -214,11 +259,11 @@ public static class ActionPayload
 
         private KwilValue Value(int index)
         {
-            Version($"argument {index}");
-            var type = new Reader(Bytes(MaxNameBytes, $"argument {index} type"));
+            Version(new Field("", index));
+            var type = new Reader(Bytes(MaxNameBytes, new Field(" type", index)));
             var dataType = type.DataType(index);
-            type.End($"argument {index} type");
-            var count = U16($"argument {index} element count");
+            type.End(new Field(" type", index));
+            var count = U16(new Field(" element count", index));
             if (!dataType.IsArray && count != 1)
             {
                 throw new KwilFormatException($"argument {index} is a scalar {dataType.Name} with {count} elements");
@@ -227,7 +272,7 @@ public static class ActionPayload
             var elements = new List<byte[]?>(count);
             for (var i = 0; i < count; i++)
             {
-                var element = Bytes(MaxValueBytes, $"argument {index} element {i}");
+                var element = Bytes(MaxValueBytes, new Field("", index, i));
                 elements.Add(element switch
                 {
                     [0] => null,
@@ -253,7 +298,7 @@ public static class ActionPayload
                 throw new KwilFormatException($"argument {index} type name of {length} bytes");
             }
 
-            var name = KwilDataType.Canonical(Encoding.ASCII.GetString(Take((int)length, "type name")));
+            var name = Take((int)length, "type name");
             var isArray = Take(1, "is_array")[0] switch
             {
                 0 => false,
@@ -262,12 +307,12 @@ public static class ActionPayload
             };
             var precision = BinaryPrimitives.ReadUInt16BigEndian(Take(2, "precision"));
             var scale = BinaryPrimitives.ReadUInt16BigEndian(Take(2, "scale"));
-            return new KwilDataType(name, isArray, precision, scale);
+            return KwilDataType.Of(name, isArray, precision, scale);
         }
 
-        private ReadOnlySpan<byte> Bytes(int max, string what)
+        private ReadOnlySpan<byte> Bytes(int max, Field what)
         {
-            var length = BinaryPrimitives.ReadUInt32LittleEndian(Take(4, what + " length"));
+            var length = BinaryPrimitives.ReadUInt32LittleEndian(Take(4, what.With(" length")));
             if (length > (uint)max)
             {
                 throw new KwilFormatException($"{what} is {length} bytes, above the limit {max}");
@@ -276,7 +321,7 @@ public static class ActionPayload
             return Take((int)length, what);
         }
 
-        private ReadOnlySpan<byte> Take(int count, string what)
+        private ReadOnlySpan<byte> Take(int count, Field what)
         {
             if (_data.Length - _position < count)
             {

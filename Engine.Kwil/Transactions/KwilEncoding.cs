@@ -86,6 +86,7 @@ public sealed class KwilWriter
 /// <summary>Reads what <see cref="KwilWriter"/> writes, refusing truncation and lengths beyond the caller's limits.</summary>
 public ref struct KwilReader(ReadOnlySpan<byte> data)
 {
+    private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
     private readonly ReadOnlySpan<byte> _data = data;
     private int _position;
 
@@ -129,7 +130,7 @@ public ref struct KwilReader(ReadOnlySpan<byte> data)
         var bytes = Take((int)length, what);
         try
         {
-            return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes);
+            return StrictUtf8.GetString(bytes);
         }
         catch (DecoderFallbackException)
         {
@@ -138,12 +139,17 @@ public ref struct KwilReader(ReadOnlySpan<byte> data)
     }
 
     /// <summary>Null for the encoded nil (length −1).</summary>
-    public byte[]? ReadCompactBytes(int maxBytes, string what)
+    public byte[]? ReadCompactBytes(int maxBytes, string what) =>
+        TryReadCompactSpan(maxBytes, what, out var bytes) ? bytes.ToArray() : null;
+
+    /// <summary>As <see cref="ReadCompactBytes"/> without the copy, for a field decoded further right away; false for nil.</summary>
+    public bool TryReadCompactSpan(int maxBytes, string what, out ReadOnlySpan<byte> bytes)
     {
         var length = ReadVarint(what);
         if (length == -1)
         {
-            return null;
+            bytes = default;
+            return false;
         }
 
         if (length < 0 || length > maxBytes)
@@ -151,7 +157,8 @@ public ref struct KwilReader(ReadOnlySpan<byte> data)
             throw new KwilFormatException($"{what} length {length} is outside 0 to {maxBytes}");
         }
 
-        return Take((int)length, what).ToArray();
+        bytes = Take((int)length, what);
+        return true;
     }
 
     public int ReadU16(string what) => BinaryPrimitives.ReadUInt16LittleEndian(Take(2, what));

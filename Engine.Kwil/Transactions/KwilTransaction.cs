@@ -116,12 +116,14 @@ public sealed record KwilTransaction(KwilSignature? Signature, KwilTransactionBo
             throw new KwilFormatException($"transaction version {version} is unknown");
         }
 
-        var signatureBytes = reader.ReadCompactBytes(MaxShortField * 4, "signature");
-        var bodyBytes = reader.ReadCompactBytes(MaxFieldBytes + 4096, "body") ?? throw new KwilFormatException("the body is nil");
+        var signature = reader.TryReadCompactSpan(MaxShortField * 4, "signature", out var signatureBytes) ? ReadSignature(signatureBytes) : null;
+        var body = reader.TryReadCompactSpan(MaxFieldBytes + 4096, "body", out var bodyBytes)
+            ? ReadBody(bodyBytes)
+            : throw new KwilFormatException("the body is nil");
         var serialization = reader.ReadCompactString(MaxShortField, "serialization");
         var sender = reader.ReadCompactBytes(MaxShortField, "sender");
         reader.EnsureEnd("the transaction");
-        return new KwilTransaction(signatureBytes is null ? null : ReadSignature(signatureBytes), ReadBody(bodyBytes), serialization, sender);
+        return new KwilTransaction(signature, body, serialization, sender);
     }
 
     private static KwilSignature ReadSignature(ReadOnlySpan<byte> bytes)

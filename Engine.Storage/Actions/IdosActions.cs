@@ -52,35 +52,7 @@ public static class IdosActions
     public static ActionOutcome Execute(DataConnection db, ActionContext context, string ns, string action, IReadOnlyList<KwilValue> arguments, bool fromView)
     {
         ArgumentNullException.ThrowIfNull(db);
-        ArgumentNullException.ThrowIfNull(action);
-        if (!string.Equals(ns, ActionCatalog.Namespace, StringComparison.Ordinal))
-        {
-            throw new ActionFailedException(ActionError.UnknownAction, $"namespace '{ns}' does not exist; idOS actions are in '{ActionCatalog.Namespace}'");
-        }
-
-        if (ActionCatalog.TokenBridgeActions.Contains(action.ToLowerInvariant()))
-        {
-            throw new ActionFailedException(ActionError.NotSupported,
-                $"{action} needs idOS's erc20 token bridge (gas, balances, fees), which this network does not run");
-        }
-
-        if (!Registry.TryGetValue(action.ToLowerInvariant(), out var definition))
-        {
-            throw new ActionFailedException(ActionError.UnknownAction, $"action '{action}' does not exist");
-        }
-
-        if (fromView && !definition.Signature.IsView)
-        {
-            throw new ActionFailedException(ActionError.Unauthorized, $"{definition.Signature.Name} changes state; it can only be sent in a transaction");
-        }
-
-        var scope = new ActionScope(db, context);
-        if (definition.Signature.OwnerOnly)
-        {
-            scope.RequireOwner(definition.Signature.Name);
-        }
-
-        var args = new ActionArguments(definition.Signature.Name, definition.Signature.Parameters, arguments);
+        var definition = Resolve(ns, action, fromView);
         var ownTransaction = db.Transaction is null;
         using var transaction = ownTransaction ? db.BeginTransaction() : null;
         if (!ownTransaction)
@@ -90,7 +62,7 @@ public static class IdosActions
 
         try
         {
-            var outcome = definition.Run(scope, args);
+            var outcome = RunUndoneByCaller(db, context, definition, arguments);
             if (ownTransaction)
             {
                 transaction!.Commit();
@@ -112,6 +84,48 @@ public static class IdosActions
 
             throw;
         }
+    }
+
+    /// <summary>The action a payload names, or the refusal: unknown namespace or action, the token bridge's, a write from a view call.</summary>
+    public static ActionDefinition Resolve(string ns, string action, bool fromView)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        if (!string.Equals(ns, ActionCatalog.Namespace, StringComparison.Ordinal))
+        {
+            throw new ActionFailedException(ActionError.UnknownAction, $"namespace '{ns}' does not exist; idOS actions are in '{ActionCatalog.Namespace}'");
+        }
+
+        if (ActionCatalog.TokenBridgeActions.Contains(action.ToLowerInvariant()))
+        {
+            throw new ActionFailedException(ActionError.NotSupported,
+                $"{action} needs idOS's erc20 token bridge (gas, balances, fees), which this network does not run");
+        }
+
+        if (!Registry.TryGetValue(action.ToLowerInvariant(), out var definition))
+        {
+            throw new ActionFailedException(ActionError.UnknownAction, $"action '{action}' does not exist");
+        }
+
+        return fromView && !definition.Signature.IsView
+            ? throw new ActionFailedException(ActionError.Unauthorized, $"{definition.Signature.Name} changes state; it can only be sent in a transaction")
+            : definition;
+    }
+
+    /// <summary>
+    /// Runs a resolved action inside the caller's transaction or savepoint, which must undo what it wrote when this
+    /// throws: a block's executor holds one savepoint per transaction already, and a second per call would double
+    /// the statements of every write.
+    /// </summary>
+    public static ActionOutcome RunUndoneByCaller(DataConnection db, ActionContext context, ActionDefinition definition, IReadOnlyList<KwilValue> arguments)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        var scope = new ActionScope(db, context);
+        if (definition.Signature.OwnerOnly)
+        {
+            scope.RequireOwner(definition.Signature.Name);
+        }
+
+        return definition.Run(scope, new ActionArguments(definition.Signature.Name, definition.Signature.Parameters, arguments));
     }
 
     private static IReadOnlyDictionary<string, ActionDefinition> Build()

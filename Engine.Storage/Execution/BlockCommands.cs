@@ -12,7 +12,8 @@ namespace IdOS.Akka.Engine.Storage.Execution;
 internal sealed class BlockCommands : IDisposable
 {
     private readonly DbCommand _selectNonce;
-    private readonly DbCommand _upsertNonce;
+    private readonly DbCommand _openAccount;
+    private readonly DbCommand _advanceNonce;
     private readonly DbCommand _insertResult;
     private readonly DbCommand _savepoint;
     private readonly DbCommand _release;
@@ -40,9 +41,11 @@ internal sealed class BlockCommands : IDisposable
 
         _selectNonce = Command("SELECT nonce FROM accounts WHERE identifier = @identifier AND key_type = @key_type",
             ("@identifier", DbType.Binary), ("@key_type", DbType.String));
-        _upsertNonce = Command(
-            "INSERT INTO accounts (identifier, key_type, nonce) VALUES (@identifier, @key_type, @nonce) ON CONFLICT (identifier, key_type) DO UPDATE SET nonce = excluded.nonce",
-            ("@identifier", DbType.Binary), ("@key_type", DbType.String), ("@nonce", DbType.Int64));
+        _openAccount = Command(
+            "INSERT INTO accounts (identifier, key_type, nonce) VALUES (@identifier, @key_type, 1) ON CONFLICT (identifier, key_type) DO NOTHING",
+            ("@identifier", DbType.Binary), ("@key_type", DbType.String));
+        _advanceNonce = Command("UPDATE accounts SET nonce = @nonce WHERE identifier = @identifier AND key_type = @key_type AND nonce = @previous",
+            ("@identifier", DbType.Binary), ("@key_type", DbType.String), ("@nonce", DbType.Int64), ("@previous", DbType.Int64));
         _insertResult = Command("INSERT INTO transaction_results (height, position, tx_hash, code, log) VALUES (@height, @position, @tx_hash, @code, @log)",
             ("@height", DbType.Int64), ("@position", DbType.Int32), ("@tx_hash", DbType.Binary), ("@code", DbType.Int32), ("@log", DbType.String));
         _savepoint = Command("SAVEPOINT idos_transaction");
@@ -58,12 +61,29 @@ internal sealed class BlockCommands : IDisposable
         return _selectNonce.ExecuteScalar() is { } value and not DBNull ? Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture) : 0;
     }
 
-    public void SetNonce(byte[] identifier, string keyType, long nonce)
+    /// <summary>
+    /// Spends <paramref name="nonce"/> if it is the account's next (1 opens a new account) in one statement, which
+    /// is all a valid transaction costs; false, spending nothing, if it is not.
+    /// </summary>
+    public bool TrySpendNonce(byte[] identifier, string keyType, ulong nonce)
     {
-        _upsertNonce.Parameters[0].Value = identifier;
-        _upsertNonce.Parameters[1].Value = keyType;
-        _upsertNonce.Parameters[2].Value = nonce;
-        _upsertNonce.ExecuteNonQuery();
+        if (nonce is 0 or > long.MaxValue)
+        {
+            return false;
+        }
+
+        if (nonce == 1)
+        {
+            _openAccount.Parameters[0].Value = identifier;
+            _openAccount.Parameters[1].Value = keyType;
+            return _openAccount.ExecuteNonQuery() == 1;
+        }
+
+        _advanceNonce.Parameters[0].Value = identifier;
+        _advanceNonce.Parameters[1].Value = keyType;
+        _advanceNonce.Parameters[2].Value = (long)nonce;
+        _advanceNonce.Parameters[3].Value = (long)nonce - 1;
+        return _advanceNonce.ExecuteNonQuery() == 1;
     }
 
     public void InsertResult(long height, int position, byte[] transactionHash, int code, string log)
@@ -89,7 +109,7 @@ internal sealed class BlockCommands : IDisposable
 
     public void Dispose()
     {
-        foreach (var command in new[] { _selectNonce, _upsertNonce, _insertResult, _savepoint, _release, _rollback })
+        foreach (var command in new[] { _selectNonce, _openAccount, _advanceNonce, _insertResult, _savepoint, _release, _rollback })
         {
             command.Dispose();
         }

@@ -26,6 +26,7 @@ public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnly
     private static readonly byte[] Domain = "idos-akka/app-hash/v2"u8.ToArray();
     private static readonly byte[] NothingChanged = new byte[32];
     private const int MaxLogChars = 1024;
+    private readonly ChangedRows _changedRows = new();
 
     public long ExecutedHeight => ExecutedBlocks.Height(state.Connection);
 
@@ -75,7 +76,7 @@ public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnly
             var txHash = SHA256.HashData(bytes);
             var (code, unsafeLog) = ExecuteOne(bytes, txHash, block, commands);
             var log = StorableLog(unsafeLog);
-            var changed = ChangedRows.DigestAndClear(db);
+            var changed = _changedRows.DigestAndClear(db);
             commands.InsertResult(block.Height, position, txHash, code, log);
             hash.AppendData(txHash);
             BinaryPrimitives.WriteInt64BigEndian(number, code);
@@ -120,13 +121,11 @@ public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnly
         var keyType = KwilAuthenticator.AccountKeyType(signatureType);
         var db = state.Connection;
         var identifier = admission.Signer!;
-        var expected = commands.Nonce(identifier, keyType) + 1;
-        if (body.Nonce != (ulong)expected)
+        if (!commands.TrySpendNonce(identifier, keyType, body.Nonce))
         {
-            return (TxCode.InvalidNonce, $"nonce {body.Nonce}; the account's next nonce is {expected}");
+            return (TxCode.InvalidNonce, $"nonce {body.Nonce}; the account's next nonce is {commands.Nonce(identifier, keyType) + 1}");
         }
 
-        commands.SetNonce(identifier, keyType, expected);
         if (body.PayloadType != "execute")
         {
             return (TxCode.InvalidTransactionType, $"payload type '{body.PayloadType}' is not supported; idOS transactions are 'execute'");
@@ -139,9 +138,12 @@ public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnly
         try
         {
             var execution = ActionPayload.DecodeExecution(body.Payload ?? []);
+            ActionDefinition? action = null;
             foreach (var call in execution.Calls)
             {
-                IdosActions.Execute(db, context, execution.Namespace, execution.Action, call, fromView: false);
+                // Resolved at the first call: a payload without calls has always executed as a no-op, whatever it names.
+                action ??= IdosActions.Resolve(execution.Namespace, execution.Action, fromView: false);
+                IdosActions.RunUndoneByCaller(db, context, action, call);
             }
 
             commands.Release();

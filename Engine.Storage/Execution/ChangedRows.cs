@@ -31,8 +31,16 @@ public sealed class RowChangeRow
 /// by name, UUIDs as 16 big-endian bytes, text as UTF-8, integers as 8 bytes) or marked deleted. The encoding does
 /// not depend on the database, so SQLite and PostgreSQL validators agree on it.
 /// </summary>
-public static class ChangedRows
+public sealed class ChangedRows
 {
+    private readonly List<Change> _changes = [];
+    private readonly ArrayBufferWriter<byte> _keys = new();
+    private readonly ArrayBufferWriter<byte> _entries = new();
+    private readonly ArrayBufferWriter<byte> _row = new();
+    private readonly ChangeOrder _order;
+
+    public ChangedRows() => _order = new ChangeOrder(this);
+
     private static readonly Tracked[] Tables =
     [
         Track<UserRow>("users", "id"),
@@ -83,56 +91,80 @@ public static class ChangedRows
 
     /// <summary>
     /// SHA-256 over every row the current transaction changed, in (table, key) order, each with its content now or
-    /// a deletion mark; then forgets them. Null when nothing changed.
+    /// a deletion mark; then forgets them. Null when nothing changed. One instance serves one executor and keeps its
+    /// buffers between transactions: this runs after every transaction of every block.
     /// </summary>
-    public static byte[]? DigestAndClear(DataConnection db)
+    public byte[]? DigestAndClear(DataConnection db)
     {
         ArgumentNullException.ThrowIfNull(db);
         var statements = PreparedStatements.Of(db);
-        var changes = new List<RowChangeRow>();
+        _changes.Clear();
+        _keys.ResetWrittenCount();
         using (var reader = statements.Read("SELECT table_name, key1, key2, key_text FROM row_changes"))
         {
             while (reader.Read())
             {
-                changes.Add(new RowChangeRow
+                var change = new RowChangeRow
                 {
                     TableName = reader.GetString(0),
                     Key1 = reader.IsDBNull(1) ? null : reader.GetGuid(1),
                     Key2 = reader.IsDBNull(2) ? null : reader.GetGuid(2),
                     KeyText = reader.IsDBNull(3) ? null : reader.GetString(3),
-                });
+                };
+                var start = _keys.WrittenCount;
+                RowWriter.Value(_keys, change.Key1);
+                RowWriter.Value(_keys, change.Key2);
+                RowWriter.Value(_keys, change.KeyText);
+                _changes.Add(new Change(change, start, _keys.WrittenCount - start));
             }
         }
 
-        if (changes.Count == 0)
+        if (_changes.Count == 0)
         {
             return null;
         }
 
         statements.Execute("DELETE FROM row_changes");
-        var distinct = changes
-            .Select(c => (Change: c, Key: KeyBytes(c)))
-            .DistinctBy(c => (c.Change.TableName, Convert.ToHexString(c.Key)))
-            .OrderBy(c => c.Change.TableName, StringComparer.Ordinal)
-            .ThenBy(c => c.Key, ByteOrder.Instance);
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var writer = new RowWriter();
-        foreach (var (change, key) in distinct)
+        _changes.Sort(_order);
+        _entries.ResetWrittenCount();
+        Change? previous = null;
+        foreach (var change in _changes)
         {
-            var tracked = ByName.TryGetValue(change.TableName, out var t) ? t : throw new InvalidOperationException($"untracked table {change.TableName}");
-            writer.Text(change.TableName);
-            writer.Bytes(key);
-            var row = tracked.Read(statements, change);
-            writer.Bool(row is not null);
-            if (row is not null)
+            if (previous is { } last && _order.Compare(last, change) == 0)
             {
-                writer.Bytes(row);
+                continue;
             }
 
-            hash.AppendData(writer.TakeAll());
+            previous = change;
+            var tracked = ByName.TryGetValue(change.Row.TableName, out var t) ? t : throw new InvalidOperationException($"untracked table {change.Row.TableName}");
+            RowWriter.Text(_entries, change.Row.TableName);
+            RowWriter.Bytes(_entries, KeyOf(change));
+            _row.ResetWrittenCount();
+            var exists = tracked.Read(statements, change.Row, _row);
+            RowWriter.Bool(_entries, exists);
+            if (exists)
+            {
+                RowWriter.Bytes(_entries, _row.WrittenSpan);
+            }
+
         }
 
-        return hash.GetHashAndReset();
+        return SHA256.HashData(_entries.WrittenSpan);
+    }
+
+    private ReadOnlySpan<byte> KeyOf(Change change) => _keys.WrittenSpan.Slice(change.KeyStart, change.KeyLength);
+
+    /// <summary>A recorded change with its key's canonical encoding, by place in the shared key buffer.</summary>
+    private readonly record struct Change(RowChangeRow Row, int KeyStart, int KeyLength);
+
+    /// <summary>(table, key) order: table names ordinally, then the keys' encodings bytewise.</summary>
+    private sealed class ChangeOrder(ChangedRows owner) : IComparer<Change>
+    {
+        public int Compare(Change x, Change y)
+        {
+            var byTable = string.CompareOrdinal(x.Row.TableName, y.Row.TableName);
+            return byTable != 0 ? byTable : owner.KeyOf(x).SequenceCompareTo(owner.KeyOf(y));
+        }
     }
 
     private static string Column(string row, string? column) => column is null ? "NULL" : $"{row}.{column}";
@@ -145,43 +177,47 @@ public static class ChangedRows
         return new Tracked(table, key1, key2, keyText, sql, [.. columns.Select(c => c.Kind)]);
     }
 
-    private static byte[] KeyBytes(RowChangeRow change)
-    {
-        var writer = new RowWriter();
-        writer.Value(change.Key1);
-        writer.Value(change.Key2);
-        writer.Value(change.KeyText);
-        return writer.TakeAll();
-    }
-
     /// <summary>A tracked table: its key columns and the statement that reads one row back, columns in name order.</summary>
     private sealed record Tracked(string Table, string? Key1, string? Key2, string? KeyText, string ReadSql, ColumnKind[] Kinds)
     {
-        /// <summary>The row's canonical encoding, or null when the transaction deleted it.</summary>
-        public byte[]? Read(PreparedStatements statements, RowChangeRow change)
+        /// <summary>Writes the row's canonical encoding to <paramref name="row"/>; false when the transaction deleted it.</summary>
+        public bool Read(PreparedStatements statements, RowChangeRow change, ArrayBufferWriter<byte> row)
         {
             using var reader = Key2 is not null ? statements.Read(ReadSql, change.Key1, change.Key2)
                 : statements.Read(ReadSql, Key1 is not null ? change.Key1 : change.KeyText);
             if (!reader.Read())
             {
-                return null;
+                return false;
             }
 
-            var writer = new RowWriter();
             for (var i = 0; i < Kinds.Length; i++)
             {
                 // The values are those the row's mapped properties held when linq2db read it back, so the encoding,
                 // and the app hash of every stored block, stay what they were.
-                writer.Value(reader.IsDBNull(i) ? null : Kinds[i] switch
+                if (reader.IsDBNull(i))
                 {
-                    ColumnKind.Uuid => reader.GetGuid(i),
-                    ColumnKind.Text => reader.GetString(i),
-                    ColumnKind.Integer => Convert.ToInt64(reader.GetValue(i), CultureInfo.InvariantCulture),
-                    _ => reader.GetBoolean(i),
-                });
+                    RowWriter.Null(row);
+                    continue;
+                }
+
+                switch (Kinds[i])
+                {
+                    case ColumnKind.Uuid:
+                        RowWriter.Value(row, reader.GetGuid(i));
+                        break;
+                    case ColumnKind.Text:
+                        RowWriter.Value(row, reader.GetString(i));
+                        break;
+                    case ColumnKind.Integer:
+                        RowWriter.Value(row, Convert.ToInt64(reader.GetValue(i), CultureInfo.InvariantCulture));
+                        break;
+                    default:
+                        RowWriter.Value(row, reader.GetBoolean(i));
+                        break;
+                }
             }
 
-            return writer.TakeAll();
+            return true;
         }
     }
 
@@ -209,70 +245,80 @@ public static class ChangedRows
             : throw new InvalidOperationException($"no canonical encoding for a {type.Name} column of {typeof(T).Name}");
     }
 
-    private sealed class ByteOrder : IComparer<byte[]>
-    {
-        public static readonly ByteOrder Instance = new();
-
-        public int Compare(byte[]? x, byte[]? y) => x.AsSpan().SequenceCompareTo(y);
-    }
-
     /// <summary>Tagged, length-prefixed values: no two different rows encode alike.</summary>
-    private sealed class RowWriter
+    private static class RowWriter
     {
-        // An ArrayBufferWriter holds no unmanaged resource, unlike a MemoryStream as far as the analyzers know.
-        private readonly ArrayBufferWriter<byte> _buffer = new();
+        private const byte NullTag = 0;
+        private const byte Uuid = 1;
+        private const byte String = 2;
+        private const byte Integer = 3;
+        private const byte Boolean = 4;
 
-        public void Value(object? value)
+        public static void Null(ArrayBufferWriter<byte> buffer) => Tag(buffer, NullTag);
+
+        public static void Value(ArrayBufferWriter<byte> buffer, Guid? value)
         {
-            switch (value)
+            if (value is not { } guid)
             {
-                case null:
-                    Tag(0);
-                    break;
-                case Guid guid:
-                    Tag(1);
-                    Span<byte> bytes = stackalloc byte[16];
-                    guid.TryWriteBytes(bytes, bigEndian: true, out _);
-                    _buffer.Write(bytes);
-                    break;
-                case string text:
-                    Tag(2);
-                    Text(text);
-                    break;
-                case long or int:
-                    Tag(3);
-                    Span<byte> number = stackalloc byte[8];
-                    BinaryPrimitives.WriteInt64BigEndian(number, Convert.ToInt64(value, CultureInfo.InvariantCulture));
-                    _buffer.Write(number);
-                    break;
-                case bool flag:
-                    Tag(4);
-                    Bool(flag);
-                    break;
-                default:
-                    throw new InvalidOperationException($"no canonical encoding for a {value.GetType().Name} column");
+                Tag(buffer, NullTag);
+                return;
             }
+
+            Tag(buffer, Uuid);
+            guid.TryWriteBytes(buffer.GetSpan(16), bigEndian: true, out _);
+            buffer.Advance(16);
         }
 
-        public void Text(string text) => Bytes(Encoding.UTF8.GetBytes(text));
-
-        public void Bool(bool flag) => Tag(flag ? 1 : 0);
-
-        public void Bytes(byte[] bytes)
+        public static void Value(ArrayBufferWriter<byte> buffer, string? text)
         {
-            Span<byte> length = stackalloc byte[4];
-            BinaryPrimitives.WriteInt32BigEndian(length, bytes.Length);
-            _buffer.Write(length);
-            _buffer.Write(bytes);
+            if (text is null)
+            {
+                Tag(buffer, NullTag);
+                return;
+            }
+
+            Tag(buffer, String);
+            Text(buffer, text);
         }
 
-        public byte[] TakeAll()
+        public static void Value(ArrayBufferWriter<byte> buffer, long number)
         {
-            var bytes = _buffer.WrittenSpan.ToArray();
-            _buffer.ResetWrittenCount();
-            return bytes;
+            Tag(buffer, Integer);
+            BinaryPrimitives.WriteInt64BigEndian(buffer.GetSpan(8), number);
+            buffer.Advance(8);
         }
 
-        private void Tag(int tag) => _buffer.Write([(byte)tag]);
+        public static void Value(ArrayBufferWriter<byte> buffer, bool flag)
+        {
+            Tag(buffer, Boolean);
+            Bool(buffer, flag);
+        }
+
+        public static void Text(ArrayBufferWriter<byte> buffer, string text)
+        {
+            var length = Encoding.UTF8.GetByteCount(text);
+            Length(buffer, length);
+            buffer.Advance(Encoding.UTF8.GetBytes(text, buffer.GetSpan(length)));
+        }
+
+        public static void Bool(ArrayBufferWriter<byte> buffer, bool flag) => Tag(buffer, flag ? (byte)1 : (byte)0);
+
+        public static void Bytes(ArrayBufferWriter<byte> buffer, ReadOnlySpan<byte> bytes)
+        {
+            Length(buffer, bytes.Length);
+            buffer.Write(bytes);
+        }
+
+        private static void Length(ArrayBufferWriter<byte> buffer, int length)
+        {
+            BinaryPrimitives.WriteInt32BigEndian(buffer.GetSpan(4), length);
+            buffer.Advance(4);
+        }
+
+        private static void Tag(ArrayBufferWriter<byte> buffer, byte tag)
+        {
+            buffer.GetSpan(1)[0] = tag;
+            buffer.Advance(1);
+        }
     }
 }
