@@ -66,14 +66,12 @@ public sealed class ActionScope(DataConnection db, ActionContext context)
     }
 
     /// <summary>Inserts a row whose primary key must be new; a duplicate is a failed transaction, not an exception from the driver.</summary>
-    public void InsertNew<T>(T row, bool exists, string what)
+    public void InsertNew<T>(T row, string what)
         where T : class
     {
-        if (exists)
+        if (!Statements.TryInsertNew(row))
         {
             throw new ActionFailedException(ActionError.Conflict, $"{what} already exists");
         }
-
-        Statements.Insert(row);
     }
 }

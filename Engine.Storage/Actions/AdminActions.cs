@@ -13,8 +13,12 @@ internal static class AdminActions
         {
             var id = a.Uuid(0);
             var name = a.RequiredText(1);
-            s.InsertNew(new InserterRow { Id = id, Name = name },
-                s.Db.GetTable<InserterRow>().Any(i => i.Id == id || i.Name == name), $"an inserter with id {id} or name '{name}'");
+            if (s.Db.GetTable<InserterRow>().Any(i => i.Id == id || i.Name == name))
+            {
+                throw new ActionFailedException(ActionError.Conflict, $"an inserter with id {id} or name '{name}' already exists");
+            }
+
+            s.Statements.Insert(new InserterRow { Id = id, Name = name });
             return ActionOutcome.None;
         });
         actions.Add("delete_inserter_as_owner", (s, a) =>
@@ -32,8 +36,7 @@ internal static class AdminActions
                 throw new ActionFailedException(ActionError.NotFound, $"inserter {inserter} does not exist");
             }
 
-            s.InsertNew(new DelegateRow { Address = address, InserterId = inserter },
-                s.Db.GetTable<DelegateRow>().Any(d => d.Address == address), $"delegate {address}");
+            s.InsertNew(new DelegateRow { Address = address, InserterId = inserter }, $"delegate {address}");
             return ActionOutcome.None;
         });
         actions.Add("delete_delegate_as_owner", (s, a) =>

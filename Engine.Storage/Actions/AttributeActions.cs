@@ -77,7 +77,6 @@ internal static class AttributeActions
             throw new ActionFailedException(ActionError.NotFound, $"user {userId} does not exist");
         }
 
-        s.InsertNew(new UserAttributeRow { Id = id, UserId = userId, AttributeKey = key, Value = value, Inserter = inserter },
-            s.Statements.ExistsWithKey<UserAttributeRow>(id), $"attribute {id}");
+        s.InsertNew(new UserAttributeRow { Id = id, UserId = userId, AttributeKey = key, Value = value, Inserter = inserter }, $"attribute {id}");
     }
 }

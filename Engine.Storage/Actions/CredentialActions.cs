@@ -235,7 +235,6 @@ public static class CredentialActions
                 IssuerAuthPublicKey = issuerAuthPublicKey,
                 Inserter = inserter,
             },
-            s.Statements.ExistsWithKey<CredentialRow>(id),
             $"credential {id}");
     }
 
@@ -266,7 +265,6 @@ public static class CredentialActions
                 InserterType = inserterType,
                 InserterId = inserterId,
             },
-            s.Statements.ExistsWithKey<AccessGrantRow>(id),
             $"an access grant for {grantee} on {dataId} locked until {lockedUntil}");
     }
 }

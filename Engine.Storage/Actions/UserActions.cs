@@ -13,7 +13,7 @@ internal static class UserActions
         {
             var inserter = s.RequireDelegateInserter();
             var user = ReadUser(a, inserter);
-            s.InsertNew(user, s.Db.GetTable<UserRow>().Any(u => u.Id == user.Id), $"user {user.Id}");
+            s.InsertNew(user, $"user {user.Id}");
             return ActionOutcome.None;
         });
         actions.Add("update_user_pub_key_as_inserter", (s, a) =>

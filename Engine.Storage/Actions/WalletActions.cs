@@ -14,7 +14,7 @@ internal static class WalletActions
         {
             var userId = s.RequireCallerUserId();
             var row = CheckedWallet(s, a.Uuid(0), userId, a, 1);
-            s.InsertNew(row, s.Statements.ExistsWithKey<WalletRow>(row.Id), $"wallet {row.Id}");
+            s.InsertNew(row, $"wallet {row.Id}");
             return ActionOutcome.None;
         });
         actions.Add("upsert_wallet_as_inserter", (s, a) =>

@@ -62,7 +62,7 @@ public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnly
 
         var db = state.Connection;
         using var transaction = db.BeginTransaction();
-        using var commands = new BlockCommands(db);
+        var commands = new BlockCommands(db);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         hash.AppendData(Domain);
         hash.AppendData(previousAppHash);
@@ -77,7 +77,7 @@ public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnly
             var (code, unsafeLog) = ExecuteOne(bytes, txHash, block, commands);
             var log = StorableLog(unsafeLog);
             var changed = _changedRows.DigestAndClear(db);
-            commands.InsertResult(block.Height, position, txHash, code, log);
+            commands.AddResult(block.Height, position, txHash, code, log);
             hash.AppendData(txHash);
             BinaryPrimitives.WriteInt64BigEndian(number, code);
             hash.AppendData(number);
@@ -85,6 +85,7 @@ public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnly
             hash.AppendData(changed ?? NothingChanged);
         }
 
+        commands.WriteResults();
         var appHash = hash.GetHashAndReset();
         db.Insert(new ExecutedBlockRow { Height = block.Height, BlockId = block.BlockId, AppHash = appHash, TimestampMs = block.TimestampMs });
         transaction.Commit();

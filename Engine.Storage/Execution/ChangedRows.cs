@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Unicode;
 using IdOS.Akka.Engine.Storage.Migrations;
 using IdOS.Akka.Engine.Storage.Schema;
 using LinqToDB;
@@ -205,6 +206,10 @@ public sealed class ChangedRows
                     case ColumnKind.Uuid:
                         RowWriter.Value(row, reader.GetGuid(i));
                         break;
+                    case ColumnKind.Text when reader is SqliteRowReader sqlite && sqlite.GetUtf8(i) is var utf8 && Utf8.IsValid(utf8):
+                        // The bytes a string of this text encodes to, read without the string (a credential's is kilobytes).
+                        RowWriter.Utf8Value(row, utf8);
+                        break;
                     case ColumnKind.Text:
                         RowWriter.Value(row, reader.GetString(i));
                         break;
@@ -279,6 +284,12 @@ public sealed class ChangedRows
 
             Tag(buffer, String);
             Text(buffer, text);
+        }
+
+        public static void Utf8Value(ArrayBufferWriter<byte> buffer, ReadOnlySpan<byte> utf8)
+        {
+            Tag(buffer, String);
+            Bytes(buffer, utf8);
         }
 
         public static void Value(ArrayBufferWriter<byte> buffer, long number)
