@@ -49,13 +49,18 @@ public static class TransactionGate
             : new Admission(TxCode.InvalidSignature, signer.Refusal!, transaction, null);
     }
 
-    /// <summary>What a mempool refuses: anything the gate refuses, and payloads idOS never executes.</summary>
-    public static string? RefusalForMempool(ReadOnlySpan<byte> bytes, string chainId, ISecp256k1Recovery recovery, VerifiedSignatures? verified = null)
+    /// <summary>
+    /// What a mempool refuses: anything the gate refuses, and payloads idOS never executes. What passes is noted in
+    /// <paramref name="verified"/> by <paramref name="transactionHash"/>, the SHA-256 of <paramref name="bytes"/>
+    /// (computed here if the caller does not hold it).
+    /// </summary>
+    public static string? RefusalForMempool(ReadOnlySpan<byte> bytes, string chainId, ISecp256k1Recovery recovery, VerifiedSignatures? verified = null,
+        ReadOnlySpan<byte> transactionHash = default)
     {
         var admission = Check(bytes, chainId, recovery);
-        if (admission.IsAdmitted)
+        if (admission.IsAdmitted && verified is not null)
         {
-            verified?.Add(System.Security.Cryptography.SHA256.HashData(bytes));
+            verified.Add(transactionHash.IsEmpty ? System.Security.Cryptography.SHA256.HashData(bytes) : transactionHash);
         }
 
         if (!admission.IsAdmitted)

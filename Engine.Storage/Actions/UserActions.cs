@@ -22,10 +22,7 @@ internal static class UserActions
             var id = a.Uuid(0);
             var key = a.RequiredText(1);
             var store = PasswordStore(a, 2);
-            s.Db.GetTable<UserRow>().Where(u => u.Id == id)
-                .Set(u => u.RecipientEncryptionPublicKey, key)
-                .Set(u => u.EncryptionPasswordStore, store)
-                .Update();
+            s.Statements.Execute("UPDATE users SET recipient_encryption_public_key = @p0, encryption_password_store = @p1 WHERE id = @p2", key, store, id);
             return ActionOutcome.None;
         });
         actions.Add("get_user", (s, _) =>

@@ -11,8 +11,13 @@ using LinqToDB;
 
 namespace IdOS.Akka.Engine.Storage.Execution;
 
-/// <summary>A committed block as the state machine needs it: height, id, the leader's timestamp, the transactions in order.</summary>
-public sealed record BlockInput(long Height, byte[] BlockId, long TimestampMs, IReadOnlyList<byte[]> Transactions);
+/// <summary>
+/// A committed block as the state machine needs it: height, id, the leader's timestamp, the transactions in order,
+/// and the SHA-256 of each where the caller holds them already (a consensus block hashes its transactions once, for
+/// its Merkle root); computed here when absent.
+/// </summary>
+public sealed record BlockInput(long Height, byte[] BlockId, long TimestampMs, IReadOnlyList<byte[]> Transactions,
+    IReadOnlyList<byte[]>? TransactionHashes = null);
 
 /// <summary>
 /// Executes committed blocks against the idOS state in one database transaction each: every transaction in order,
@@ -55,6 +60,11 @@ public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnly
                     $"The state executed another block at height {height} ({Convert.ToHexStringLower(done.BlockId)}) than the one committed ({Convert.ToHexStringLower(block.BlockId)}).");
         }
 
+        if (block.TransactionHashes is { } hashes && hashes.Count != block.Transactions.Count)
+        {
+            throw new ArgumentException($"Block {block.Height} has {block.Transactions.Count} transactions and {hashes.Count} hashes.", nameof(block));
+        }
+
         if (block.Height != executed + 1)
         {
             throw new InvalidOperationException($"Height {block.Height} cannot follow executed height {executed}.");
@@ -73,7 +83,7 @@ public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnly
         for (var position = 0; position < block.Transactions.Count; position++)
         {
             var bytes = block.Transactions[position];
-            var txHash = SHA256.HashData(bytes);
+            var txHash = block.TransactionHashes?[position] ?? SHA256.HashData(bytes);
             var (code, unsafeLog) = ExecuteOne(bytes, txHash, block, commands);
             var log = StorableLog(unsafeLog);
             var changed = _changedRows.DigestAndClear(db);

@@ -18,7 +18,7 @@ public sealed class PeerMailboxTests() : global::Akka.TestKit.Xunit2.TestKit(
         Props[] props =
         [
             PeerDirectory.Props(null!),
-            MempoolActor.Props(_ => null, ActorRefs.Nobody, 10),
+            MempoolActor.Props((_, _) => null, ActorRefs.Nobody, 10),
             QueryActor.Props(null!, "", null!, QueryAccess.Open),
             SyncActor.Props(null!, limits, PeerLimits.Default, () => 0, ActorRefs.Nobody, ActorRefs.Nobody, new SyncCounters()),
             CommitFeedActor.Props(0, 0),

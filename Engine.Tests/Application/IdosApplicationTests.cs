@@ -100,7 +100,7 @@ public sealed class IdosApplicationTests : IDisposable
         for (var i = 0; i < (2 * VerifiedSignatures.GenerationSize) + 1; i++)
         {
             Assert.True(i >= VerifiedSignatures.GenerationSize || verified.Contains(first));
-            verified.Add(BitConverter.GetBytes(i));
+            verified.Add(System.Security.Cryptography.SHA256.HashData(BitConverter.GetBytes(i)));
         }
 
         Assert.False(verified.Contains(first));

@@ -135,7 +135,7 @@ public sealed class ConsensusActor : ReceivePersistentActor
     {
         var results = add.Results.ToArray();
         var unanswered = Enumerable.Range(0, results.Length).Where(i => results[i] is null).ToArray();
-        var outcomes = Replica.SubmitTransactions([.. unanswered.Select(i => add.Transactions[i])]);
+        var outcomes = Replica.SubmitTransactions([.. unanswered.Select(i => add.Transactions[i])], [.. unanswered.Select(i => add.Hashes[i])]);
         var admitted = new List<byte[]>();
         for (var k = 0; k < unanswered.Length; k++)
         {
@@ -376,10 +376,11 @@ public sealed class ConsensusActor : ReceivePersistentActor
     public sealed record Inbound(PeerId From, ConsensusMessage Message);
 
     /// <summary>
-    /// Checked transactions for the mempool. <paramref name="Results"/> holds the outcome already decided for each
-    /// position (a failed check) and null where the mempool decides.
+    /// Checked transactions for the mempool, each with its <see cref="Block.TransactionHash"/>. <paramref name="Results"/>
+    /// holds the outcome already decided for each position (a failed check) and null where the mempool decides.
     /// </summary>
-    public sealed record AddTransactions(IReadOnlyList<byte[]> Transactions, IReadOnlyList<SubmitResult?> Results, IActorRef? ReplyTo, bool Forward);
+    public sealed record AddTransactions(IReadOnlyList<byte[]> Transactions, IReadOnlyList<Hash32> Hashes, IReadOnlyList<SubmitResult?> Results,
+        IActorRef? ReplyTo, bool Forward);
 
     /// <summary>From the executor: the app hash after the committed block at <paramref name="Height"/>.</summary>
     public sealed record Executed(long Height, Hash32 AppHash);

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Network;
 
@@ -16,14 +17,14 @@ public sealed class MempoolActor : ReceiveActor, IWithStash
     public const string Name = "mempool";
     private const int ForwardBatch = 1_000;
 
-    private readonly Func<byte[], string?> _check;
+    private readonly Func<byte[], Hash32, string?> _check;
     private readonly IActorRef _directory;
     private readonly int _maxPerMessage;
     private readonly List<byte[]> _toForward = [];
     private IActorRef _consensus = ActorRefs.Nobody;
     private bool _flushQueued;
 
-    public MempoolActor(Func<byte[], string?> check, IActorRef directory, int maxPerMessage)
+    public MempoolActor(Func<byte[], Hash32, string?> check, IActorRef directory, int maxPerMessage)
     {
         _check = check;
         _directory = directory;
@@ -39,7 +40,7 @@ public sealed class MempoolActor : ReceiveActor, IWithStash
 
     public IStash Stash { get; set; } = null!;
 
-    public static Props Props(Func<byte[], string?> check, IActorRef directory, int maxPerMessage) =>
+    public static Props Props(Func<byte[], Hash32, string?> check, IActorRef directory, int maxPerMessage) =>
         global::Akka.Actor.Props.Create(() => new MempoolActor(check, directory, maxPerMessage)).WithMailbox(PeerDirectory.PeerMailbox);
 
     private void Attached()
@@ -67,16 +68,19 @@ public sealed class MempoolActor : ReceiveActor, IWithStash
 
     private void Check(IReadOnlyList<byte[]> transactions, IActorRef? replyTo, bool forward)
     {
+        // Hashed once, here, off the consensus actor's thread: the check, the answer and the mempool all use it.
+        var hashes = new Hash32[transactions.Count];
         var results = new SubmitResult?[transactions.Count];
         for (var i = 0; i < transactions.Count; i++)
         {
-            if (_check(transactions[i]) is { } reason)
+            hashes[i] = Block.TransactionHash(transactions[i]);
+            if (_check(transactions[i], hashes[i]) is { } reason)
             {
-                results[i] = new SubmitResult(Block.TransactionHash(transactions[i]), MempoolAddStatus.Rejected, reason);
+                results[i] = new SubmitResult(hashes[i], MempoolAddStatus.Rejected, reason);
             }
         }
 
-        _consensus.Tell(new ConsensusActor.AddTransactions(transactions, results, replyTo, forward));
+        _consensus.Tell(new ConsensusActor.AddTransactions(transactions, hashes, results, replyTo, forward));
     }
 
     private void Flush()

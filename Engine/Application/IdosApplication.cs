@@ -92,10 +92,18 @@ public sealed class IdosApplication : IStateMachine, IProposalFilter, IDisposabl
 
     public string? CheckTransaction(ReadOnlySpan<byte> transaction) => TransactionGate.RefusalForMempool(transaction, _chainId, _recovery, _verified);
 
+    public string? CheckTransaction(ReadOnlySpan<byte> transaction, Hash32 hash)
+    {
+        Span<byte> bytes = stackalloc byte[Hash32.Size];
+        hash.WriteTo(bytes);
+        return TransactionGate.RefusalForMempool(transaction, _chainId, _recovery, _verified, bytes);
+    }
+
     public Hash32 Execute(Block block)
     {
         ArgumentNullException.ThrowIfNull(block);
-        var input = new BlockInput(block.Height, block.Id.ToArray(), block.Header.Timestamp, block.Transactions);
+        var input = new BlockInput(block.Height, block.Id.ToArray(), block.Header.Timestamp, block.Transactions,
+            [.. block.TransactionHashes.Select(hash => hash.ToArray())]);
         var appHash = new Hash32(_executor.Execute(input, AppHash.ToArray()));
         ExecutedHeight = block.Height;
         AppHash = appHash;

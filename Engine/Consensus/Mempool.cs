@@ -35,23 +35,28 @@ public sealed class Mempool(int maxTransactions, long maxBytes, int maxTransacti
 
     /// <summary>
     /// Each transaction as <see cref="Add(byte[])"/> takes it, in order, except those <paramref name="store"/> holds
-    /// committed, which are found in one batch: a store whose lookups miss the cache overlaps them.
+    /// committed, which are found in one batch: a store whose lookups miss the cache overlaps them. Each hash must be
+    /// its transaction's <see cref="Block.TransactionHash"/>, computed by the caller (off the consensus thread).
     /// </summary>
-    public MempoolAddResult[] AddUncommitted(IReadOnlyList<byte[]> transactions, ICommittedBlockStore store)
+    public MempoolAddResult[] AddUncommitted(IReadOnlyList<byte[]> transactions, IReadOnlyList<Hash32> hashes, ICommittedBlockStore store)
     {
         ArgumentNullException.ThrowIfNull(transactions);
+        ArgumentNullException.ThrowIfNull(hashes);
         ArgumentNullException.ThrowIfNull(store);
-        var hashes = new Hash32[transactions.Count];
-        for (var i = 0; i < hashes.Length; i++)
+        if (hashes.Count != transactions.Count)
         {
-            ArgumentNullException.ThrowIfNull(transactions[i], nameof(transactions));
-            hashes[i] = Block.TransactionHash(transactions[i]);
+            throw new ArgumentException($"{transactions.Count} transactions and {hashes.Count} hashes.", nameof(hashes));
         }
 
-        var committed = new bool[hashes.Length];
-        store.FindCommitted(hashes, committed);
-        var results = new MempoolAddResult[hashes.Length];
-        for (var i = 0; i < hashes.Length; i++)
+        foreach (var transaction in transactions)
+        {
+            ArgumentNullException.ThrowIfNull(transaction, nameof(transactions));
+        }
+
+        var committed = new bool[hashes.Count];
+        store.FindCommitted([.. hashes], committed);
+        var results = new MempoolAddResult[hashes.Count];
+        for (var i = 0; i < hashes.Count; i++)
         {
             results[i] = committed[i]
                 ? new MempoolAddResult(MempoolAddStatus.Duplicate, hashes[i], "transaction is already committed")

@@ -21,6 +21,9 @@ public interface IStateMachine
     /// </summary>
     string? CheckTransaction(ReadOnlySpan<byte> transaction);
 
+    /// <summary>As <see cref="CheckTransaction(ReadOnlySpan{byte})"/> for a caller that holds the transaction's <see cref="Block.TransactionHash"/>.</summary>
+    string? CheckTransaction(ReadOnlySpan<byte> transaction, Hash32 hash) => CheckTransaction(transaction);
+
     Hash32 Execute(Block block);
 
     /// <summary>The app hash after <paramref name="height"/>, if this application still knows it (at least for <see cref="ExecutedHeight"/>).</summary>

@@ -249,7 +249,12 @@ public sealed class Replica : IRoundSteps
     }
 
     /// <summary>Each transaction as <see cref="SubmitTransaction"/> takes it, in order (<see cref="Mempool.AddUncommitted"/>).</summary>
-    public MempoolAddResult[] SubmitTransactions(IReadOnlyList<byte[]> transactions) => Mempool.AddUncommitted(transactions, _store);
+    public MempoolAddResult[] SubmitTransactions(IReadOnlyList<byte[]> transactions) =>
+        SubmitTransactions(transactions, [.. transactions.Select(t => Block.TransactionHash(t))]);
+
+    /// <summary>For a caller that hashed the transactions already: each hash must be its transaction's <see cref="Block.TransactionHash"/>.</summary>
+    public MempoolAddResult[] SubmitTransactions(IReadOnlyList<byte[]> transactions, IReadOnlyList<Hash32> hashes) =>
+        Mempool.AddUncommitted(transactions, hashes, _store);
 
     private List<ReplicaEffect> Run(long now, Action handler)
     {

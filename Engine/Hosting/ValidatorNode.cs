@@ -91,7 +91,7 @@ public sealed class ValidatorNode : IAsyncDisposable
                     Limits = settings.PeerLimits,
                 }),
                 PeerDirectory.Name);
-            var mempool = system.ActorOf(MempoolActor.Props(transaction => app.CheckTransaction(transaction), directory, limits.MaxTransactionsPerBlock), MempoolActor.Name);
+            var mempool = system.ActorOf(MempoolActor.Props((transaction, hash) => app.CheckTransaction(transaction, hash), directory, limits.MaxTransactionsPerBlock), MempoolActor.Name);
             var options = ReplicaOptions.Default with
             {
                 Pacemaker = settings.Consensus.Pacemaker,
