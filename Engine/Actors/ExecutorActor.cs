@@ -28,8 +28,11 @@ public sealed class ExecutorActor : ReceiveActor
         });
     }
 
+    /// <summary>The dispatcher with the executor's own thread (<see cref="SleepingThreadExecutorConfigurator"/>).</summary>
+    public const string Dispatcher = "idos.executor-dispatcher";
+
     public static Props Props(IStateMachine app) =>
-        global::Akka.Actor.Props.Create(() => new ExecutorActor(app)).WithDispatcher("idos.executor-dispatcher");
+        global::Akka.Actor.Props.Create(() => new ExecutorActor(app)).WithDispatcher(Dispatcher);
 
     /// <summary>A committed block to execute, from the consensus actor, to which its app hash goes back; they arrive in height order.</summary>
     public sealed record ExecuteBlock(Block Block);
