@@ -147,7 +147,6 @@ public sealed class ChangedRows
             {
                 RowWriter.Bytes(_entries, _row.WrittenSpan);
             }
-
         }
 
         return SHA256.HashData(_entries.WrittenSpan);
