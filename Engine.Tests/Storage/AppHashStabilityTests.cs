@@ -1,4 +1,3 @@
-using System.Numerics;
 using IdOS.Akka.Engine.Kwil.Auth;
 using IdOS.Akka.Engine.Kwil.Results;
 using IdOS.Akka.Engine.Kwil.Transactions;
@@ -82,15 +81,10 @@ public abstract class AppHashStabilityTests<TStore> : OnStateStore<TStore>
     private static Key Seeded(byte seed) =>
         Key.Import(SignatureAlgorithm.Ed25519, Enumerable.Repeat(seed, 32).ToArray(), KeyBlobFormat.RawPrivateKey);
 
-    private static byte[] Public(Key key) => key.PublicKey.Export(KeyBlobFormat.RawPublicKey);
+    private static byte[] Public(Key key) => Ed25519Transactions.PublicKey(key);
 
-    private static byte[] Tx(Key key, ulong nonce, string action, params KwilValue[] arguments)
-    {
-        var payload = ActionPayload.Encode(new ActionExecution("main", action, [arguments]));
-        var body = new KwilTransactionBody(action, payload, "execute", BigInteger.Zero, nonce, Chain);
-        var signature = SignatureAlgorithm.Ed25519.Sign(key, System.Text.Encoding.UTF8.GetBytes(KwilTransaction.SignedText(body)));
-        return new KwilTransaction(new KwilSignature(signature, "ed25519"), body, "concat", Public(key)).ToBytes();
-    }
+    private static byte[] Tx(Key key, ulong nonce, string action, params KwilValue[] arguments) =>
+        Ed25519Transactions.Execute(key, Chain, nonce, action, arguments);
 }
 
 [Trait("Category", "Unit")]

@@ -253,17 +253,12 @@ public abstract class BlockExecutorTests<TStore> : OnStateStore<TStore>
         return [.. state.Connection.GetTable<TransactionResultRow>().OrderBy(r => r.Height).ThenBy(r => r.Position)];
     }
 
-    private static byte[] Public(Key key) => key.PublicKey.Export(KeyBlobFormat.RawPublicKey);
+    private static byte[] Public(Key key) => Ed25519Transactions.PublicKey(key);
 
     private static byte[] Tx(Key key, ulong nonce, string action, params KwilValue[] arguments) => Tx(key, nonce, action, Chain, arguments);
 
-    private static byte[] Tx(Key key, ulong nonce, string action, string chain, params KwilValue[] arguments)
-    {
-        var payload = ActionPayload.Encode(new ActionExecution("main", action, [arguments]));
-        var body = new KwilTransactionBody(action, payload, "execute", BigInteger.Zero, nonce, chain);
-        var signature = SignatureAlgorithm.Ed25519.Sign(key, System.Text.Encoding.UTF8.GetBytes(KwilTransaction.SignedText(body)));
-        return new KwilTransaction(new KwilSignature(signature, "ed25519"), body, "concat", Public(key)).ToBytes();
-    }
+    private static byte[] Tx(Key key, ulong nonce, string action, string chain, params KwilValue[] arguments) =>
+        Ed25519Transactions.Execute(key, chain, nonce, action, arguments);
 }
 
 [Trait("Category", "Unit")]
