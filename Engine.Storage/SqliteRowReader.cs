@@ -55,7 +55,7 @@ internal sealed class SqliteRowReader(SqliteStatements statements, sqlite3_stmt 
             return _onRow;
         }
 
-        _onRow = _onRow && statements.Step(handle) == raw.SQLITE_ROW;
+        _onRow = _onRow && statements.Step(handle, first: false) == raw.SQLITE_ROW;
         return _onRow;
     }
 

@@ -36,8 +36,11 @@ internal sealed class SqliteStatements : IDisposable
         var statement = Bound(sql, values);
         try
         {
-            while (Step(statement.Handle) == raw.SQLITE_ROW)
+            if (Step(statement.Handle, first: true) == raw.SQLITE_ROW)
             {
+                while (Step(statement.Handle, first: false) == raw.SQLITE_ROW)
+                {
+                }
             }
 
             return raw.sqlite3_stmt_readonly(statement.Handle) != 0 ? -1 : raw.sqlite3_changes(_db);
@@ -53,7 +56,7 @@ internal sealed class SqliteStatements : IDisposable
         var statement = Bound(sql, values);
         try
         {
-            return Step(statement.Handle) == raw.SQLITE_ROW ? SqliteRowReader.ValueOf(statement.Handle, 0) : null;
+            return Step(statement.Handle, first: true) == raw.SQLITE_ROW ? SqliteRowReader.ValueOf(statement.Handle, 0) : null;
         }
         finally
         {
@@ -71,7 +74,7 @@ internal sealed class SqliteStatements : IDisposable
             throw new InvalidOperationException($"The rows of this statement are still being read: {sql}");
         }
 
-        statement.Reader.Open(Step(statement.Handle) == raw.SQLITE_ROW);
+        statement.Reader.Open(Step(statement.Handle, first: true) == raw.SQLITE_ROW);
         return statement.Reader;
     }
 
@@ -86,11 +89,12 @@ internal sealed class SqliteStatements : IDisposable
     }
 
     /// <summary>
-    /// One step; a database another connection holds busy is retried for up to 30 s, as the ADO.NET driver does
-    /// (a WAL checkpoint on another connection can hold it briefly). Any other failure is a <see cref="SqliteException"/>,
-    /// which callers already handle as the driver's.
+    /// One step. On the <paramref name="first"/> step of an execution, a database another connection holds busy is
+    /// retried for up to 30 s, as the ADO.NET driver does (a WAL checkpoint on another connection can hold it
+    /// briefly); a later step is never retried, since starting over would return rows again. Any other failure is a
+    /// <see cref="SqliteException"/>, which callers already handle as the driver's.
     /// </summary>
-    internal int Step(sqlite3_stmt handle)
+    internal int Step(sqlite3_stmt handle, bool first)
     {
         long? started = null;
         while (true)
@@ -102,7 +106,7 @@ internal sealed class SqliteStatements : IDisposable
             }
 
             var primary = rc & 0xFF;
-            if (primary is raw.SQLITE_BUSY or raw.SQLITE_LOCKED)
+            if (first && primary is raw.SQLITE_BUSY or raw.SQLITE_LOCKED)
             {
                 started ??= Stopwatch.GetTimestamp();
                 if (Stopwatch.GetElapsedTime(started.Value) < BusyTimeout)
