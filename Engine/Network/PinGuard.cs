@@ -23,6 +23,7 @@ public sealed class PinGuard
     private readonly TransportSecurity _security;
     private readonly HashSet<(string Host, int Port)> _validatorEndpoints;
     private readonly ConcurrentDictionary<(string Host, int Port), bool> _learnedValidatorEndpoints = new();
+    private readonly ConcurrentDictionary<Address, int> _droppedByOrigin = new();
     private readonly ILoggingAdapter _log;
     private readonly int _selectionSerializerId;
     private long _dropped;
@@ -90,10 +91,18 @@ public sealed class PinGuard
         return Decision.Close;
     }
 
+    /// <summary>
+    /// Counts a refusal and logs the first few from each origin (then every thousandth): one member's repeated
+    /// attempts, a retrying heartbeat say, must not use up the log lines another member's refusals need. Origins
+    /// past the bound are counted together.
+    /// </summary>
     private void Count(Address remote, string what)
     {
         var dropped = Interlocked.Increment(ref _dropped);
-        if (dropped <= LoggedDrops || dropped % 1_000 == 0)
+        var fromOrigin = _droppedByOrigin.Count < MaxLearnedOrigins || _droppedByOrigin.ContainsKey(remote)
+            ? _droppedByOrigin.AddOrUpdate(remote, 1, (_, count) => count == int.MaxValue ? count : count + 1)
+            : int.MaxValue;
+        if (fromOrigin <= LoggedDrops || dropped % 1_000 == 0)
         {
             _log.Warning("{0} from {1} ({2}; {3} frames refused so far).", what, remote, _security.NameAt(remote) ?? "an unknown peer", dropped);
         }
