@@ -31,6 +31,9 @@ public sealed record ConsensusActorSetup(
 {
     /// <summary>The sync actor's counters, reported in the status; none when no sync actor serves this node's blocks.</summary>
     public SyncCounters? Sync { get; init; }
+
+    /// <summary>The mempool actor's size, reported in the status; without it, the proposal queue's.</summary>
+    public MempoolCounters? MempoolCounters { get; init; }
 }
 
 /// <summary>
@@ -44,6 +47,11 @@ public sealed class ConsensusActor : ReceivePersistentActor
     public const string Name = "consensus";
     private const int SnapshotEvery = 1_000;
 
+    // The proposal queue holds up to this many blocks' worth: the blocks a proposal extends keep theirs until they
+    // commit, and the next block needs a full one besides.
+    private const int QueuedBlocks = 4;
+    private const long RepullAfterMs = 1_000;
+
     private readonly ConsensusActorSetup _setup;
     private readonly VerdictsComputedHere _verifier;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -55,6 +63,10 @@ public sealed class ConsensusActor : ReceivePersistentActor
     private long _rejectedMessages;
     private string _lastRejection = "";
     private int _peersConnected;
+    private bool _pullSent;
+    private long _pullSentAt;
+    private readonly List<Hash32> _givenUp = [];
+    private readonly List<Hash32> _noRoom = [];
 
     public ConsensusActor(ConsensusActorSetup setup)
     {
@@ -76,7 +88,7 @@ public sealed class ConsensusActor : ReceivePersistentActor
 
         Command<Inbound>(inbound => Step(() => Replica.OnMessage(inbound.From, inbound.Message, _setup.ClockMs())));
         Command<PacemakerActor.RoundTimerFired>(fired => Step(() => Replica.OnTimer(fired.Round, _setup.ClockMs())));
-        Command<AddTransactions>(Admit);
+        Command<MempoolActor.Offer>(OnOffer);
         Command<Executed>(executed => Step(() => Replica.OnExecuted(executed.Height, executed.AppHash, _setup.ClockMs())));
         Command<StatusQuery>(_ => Sender.Tell(Status()));
         Command<PeerDirectory.PeersChanged>(changed => _peersConnected = changed.Connected);
@@ -131,34 +143,67 @@ public sealed class ConsensusActor : ReceivePersistentActor
         Step(() => _replica.Start(_setup.ClockMs()));
     }
 
-    private void Admit(AddTransactions add)
+    /// <summary>
+    /// Queues what the mempool actor offered for proposals, tells it next time what did not go in, and wakes a
+    /// leader waiting on an idle chain.
+    /// </summary>
+    private void OnOffer(MempoolActor.Offer offer)
     {
-        var results = add.Results.ToArray();
-        var unanswered = Enumerable.Range(0, results.Length).Where(i => results[i] is null).ToArray();
-        var outcomes = Replica.SubmitTransactions([.. unanswered.Select(i => add.Transactions[i])], [.. unanswered.Select(i => add.Hashes[i])]);
-        var admitted = new List<byte[]>();
-        for (var k = 0; k < unanswered.Length; k++)
+        _pullSent = false;
+        _givenUp.Clear();
+        _noRoom.Clear();
+        var outcomes = Replica.SubmitTransactions(offer.Transactions, offer.Hashes);
+        var added = false;
+        foreach (var outcome in outcomes)
         {
-            var (i, outcome) = (unanswered[k], outcomes[k]);
-            results[i] = new SubmitResult(outcome.Hash, outcome.Status, outcome.Reason);
-            if (outcome.Status == MempoolAddStatus.Added)
+            switch (outcome.Status)
             {
-                admitted.Add(add.Transactions[i]);
+                case MempoolAddStatus.Added:
+                    added = true;
+                    break;
+                case MempoolAddStatus.Duplicate:
+                    _givenUp.Add(outcome.Hash);
+                    break;
+                default:
+                    _noRoom.Add(outcome.Hash);
+                    break;
             }
         }
 
-        if (add.Forward && admitted.Count > 0)
-        {
-            _setup.Mempool.Tell(new MempoolActor.Admitted(admitted));
-        }
-
         // Only a leader resting on an idle chain has anything to do about new transactions: spare the others a step.
-        if (admitted.Count > 0 && Replica.IsWaitingToPropose)
+        if (added && Replica.IsWaitingToPropose)
         {
             Step(() => Replica.OnTransactionsAdded(_setup.ClockMs()));
         }
+        else
+        {
+            PullIfRoom();
+        }
+    }
 
-        add.ReplyTo?.Tell(new SubmitResults([.. results.Select(r => r!.Value)]));
+    /// <summary>
+    /// Asks the mempool actor for transactions when the proposal queue has room and no request is open, or asks again
+    /// when one has gone unanswered for a while (it may have been dropped from a full mailbox; asking again is
+    /// harmless, and carries what the lost request said about the last offer).
+    /// </summary>
+    private void PullIfRoom()
+    {
+        var now = _setup.ClockMs();
+        if (_pullSent && now - _pullSentAt < RepullAfterMs)
+        {
+            return;
+        }
+
+        var limits = _setup.Chain.Limits;
+        var room = (QueuedBlocks * limits.MaxTransactionsPerBlock) - Replica.Mempool.Count;
+        var roomBytes = (QueuedBlocks * (long)limits.MaxBlockBytes) - Replica.Mempool.Bytes;
+        if (room <= 0 || roomBytes <= 0)
+        {
+            return;
+        }
+
+        _setup.Mempool.Tell(new MempoolActor.Pull(room, roomBytes, [.. _givenUp], [.. _noRoom]));
+        (_pullSent, _pullSentAt) = (true, now);
     }
 
     /// <summary>
@@ -180,6 +225,7 @@ public sealed class ConsensusActor : ReceivePersistentActor
         }
 
         Carry(effects, 0, blocksKept: true, sentAhead);
+        PullIfRoom();
     }
 
     /// <summary>Sends the messages that come before the step's first write; returns how many effects that covered.</summary>
@@ -346,7 +392,7 @@ public sealed class ConsensusActor : ReceivePersistentActor
         Replica.CurrentRound,
         _lastBlockId,
         _committedTransactions,
-        Replica.Mempool.Count,
+        _setup.MempoolCounters?.Pending ?? Replica.Mempool.Count,
         _peersConnected,
         _rejectedMessages,
         _lastRejection,
@@ -374,13 +420,6 @@ public sealed class ConsensusActor : ReceivePersistentActor
 
     /// <summary>A consensus message from a validator whose hello the peer directory accepted (or from this one).</summary>
     public sealed record Inbound(PeerId From, ConsensusMessage Message);
-
-    /// <summary>
-    /// Checked transactions for the mempool, each with its <see cref="Block.TransactionHash"/>. <paramref name="Results"/>
-    /// holds the outcome already decided for each position (a failed check) and null where the mempool decides.
-    /// </summary>
-    public sealed record AddTransactions(IReadOnlyList<byte[]> Transactions, IReadOnlyList<Hash32> Hashes, IReadOnlyList<SubmitResult?> Results,
-        IActorRef? ReplyTo, bool Forward);
 
     /// <summary>From the executor: the app hash after the committed block at <paramref name="Height"/>.</summary>
     public sealed record Executed(long Height, Hash32 AppHash);

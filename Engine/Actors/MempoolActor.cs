@@ -1,37 +1,59 @@
 using Akka.Actor;
-using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Consensus;
+using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Network;
 
 namespace IdOS.Akka.Engine.Actors;
 
+/// <summary>What a mempool actor needs: the application's check, the committed lookup and the pool's bounds.</summary>
+/// <param name="Check">The application's refusal of a transaction with its hash, or null to admit it.</param>
+/// <param name="FindCommitted">Which of a batch of hashes the chain holds (safe to call off the consensus actor).</param>
+/// <param name="Directory">The peer directory, which forwards to the other validators.</param>
+/// <param name="MaxTransactions">The pool's bound on transactions admitted and not yet committed.</param>
+/// <param name="MaxBytes">The pool's bound on their bytes.</param>
+/// <param name="MaxTransactionBytes">The largest transaction a block may carry.</param>
+/// <param name="ForwardBatch">At most this many transactions in one message to a peer.</param>
+public sealed record MempoolSetup(
+    Func<byte[], Hash32, string?> Check,
+    CommittedLookup FindCommitted,
+    IActorRef Directory,
+    int MaxTransactions,
+    long MaxBytes,
+    int MaxTransactionBytes,
+    int ForwardBatch)
+{
+    public MempoolCounters Counters { get; init; } = new();
+}
+
 /// <summary>
-/// Where transactions enter a validator, from clients or forwarded by other validators. It checks each one with the
-/// application before the consensus actor's mempool sees it (peers are untrusted too), answers clients in
-/// submission order, and passes what was admitted on to every other validator in batches, so that a transaction
-/// submitted to any validator is proposed by whichever leads next. The pending set itself, with its bounds,
-/// de-duplication and return of abandoned forks, is the replica's <see cref="Mempool"/>.
+/// Where transactions enter a validator, from clients or forwarded by other validators, and wait until they commit.
+/// It owns admission: each transaction is hashed once, refused if pending or committed already, checked by the
+/// application (peers are untrusted too) and held within the pool's bounds; the answer goes to the client in
+/// submission order and what a client submitted goes on to every other validator in batches, so that whichever
+/// leads next can propose it. The consensus actor pulls: it asks for as many as its proposal queue has room for,
+/// and is answered at once from what waits, or as soon as something is admitted.
 /// </summary>
 public sealed class MempoolActor : ReceiveActor, IWithStash
 {
     public const string Name = "mempool";
-    private const int ForwardBatch = 1_000;
+    private const int FlushAt = 1_000;
 
-    private readonly Func<byte[], Hash32, string?> _check;
-    private readonly IActorRef _directory;
-    private readonly int _maxPerMessage;
+    private readonly MempoolSetup _setup;
+    private readonly TransactionPool _pool;
     private readonly List<byte[]> _toForward = [];
     private IActorRef _consensus = ActorRefs.Nobody;
+    private Pull? _demand;
     private bool _flushQueued;
 
-    public MempoolActor(Func<byte[], Hash32, string?> check, IActorRef directory, int maxPerMessage)
+    public MempoolActor(MempoolSetup setup)
     {
-        _check = check;
-        _directory = directory;
-        _maxPerMessage = maxPerMessage;
+        ArgumentNullException.ThrowIfNull(setup);
+        _setup = setup;
+        _pool = new TransactionPool(setup.MaxTransactions, setup.MaxBytes, setup.MaxTransactionBytes);
         Receive<Attach>(attach =>
         {
             _consensus = attach.Consensus;
+            Context.System.EventStream.Subscribe(Self, typeof(BlockCommittedNotice));
             Stash.UnstashAll();
             Become(Attached);
         });
@@ -40,68 +62,148 @@ public sealed class MempoolActor : ReceiveActor, IWithStash
 
     public IStash Stash { get; set; } = null!;
 
-    public static Props Props(Func<byte[], Hash32, string?> check, IActorRef directory, int maxPerMessage) =>
-        global::Akka.Actor.Props.Create(() => new MempoolActor(check, directory, maxPerMessage)).WithMailbox(PeerDirectory.PeerMailbox);
+    public static Props Props(MempoolSetup setup) =>
+        global::Akka.Actor.Props.Create(() => new MempoolActor(setup)).WithMailbox(PeerDirectory.PeerMailbox);
+
+    protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
 
     private void Attached()
     {
-        Receive<SubmitTransactions>(submit => Check(submit.Transactions, Sender, forward: true));
-        Receive<ForwardedTransactions>(forwarded => Check(forwarded.Transactions, null, forward: false));
-        Receive<Admitted>(admitted =>
+        Receive<SubmitTransactions>(submit => Admit(submit.Transactions, Sender, forward: true));
+        Receive<ForwardedTransactions>(forwarded => Admit(forwarded.Transactions, null, forward: false));
+        Receive<Pull>(pull =>
         {
-            _toForward.AddRange(admitted.Transactions);
-            if (_toForward.Count >= ForwardBatch)
-            {
-                Flush();
-            }
-            else if (!_flushQueued)
-            {
-                // Behind whatever is already in the mailbox: under load the batch grows with every Admitted queued
-                // before it, and an idle validator forwards at once. (A timer waited up to 10 ms, more than a round
-                // at block 1, before the next leader could see a transaction submitted elsewhere.)
-                _flushQueued = true;
-                Self.Tell(FlushNow.Instance);
-            }
+            _pool.Remove(pull.GivenUp);
+            _pool.TakeBack(pull.NoRoom);
+            _demand = pull;
+            Serve();
+            Count();
+        });
+        Receive<BlockCommittedNotice>(committed =>
+        {
+            _pool.Remove(committed.TransactionHashes);
+            Count();
         });
         Receive<FlushNow>(_ => Flush());
     }
 
-    private void Check(IReadOnlyList<byte[]> transactions, IActorRef? replyTo, bool forward)
+    private void Admit(IReadOnlyList<byte[]> transactions, IActorRef? replyTo, bool forward)
     {
-        // Hashed once, here, off the consensus actor's thread: the check, the answer and the mempool all use it.
+        // Hashed once, here, off the consensus actor's thread; the duplicate checks come first, before the
+        // application's signature checks.
         var hashes = new Hash32[transactions.Count];
-        var results = new SubmitResult?[transactions.Count];
-        for (var i = 0; i < transactions.Count; i++)
+        for (var i = 0; i < hashes.Length; i++)
         {
             hashes[i] = Block.TransactionHash(transactions[i]);
-            if (_check(transactions[i], hashes[i]) is { } reason)
+        }
+
+        var committed = new bool[hashes.Length];
+        _setup.FindCommitted(hashes, committed);
+        var results = new SubmitResult[transactions.Count];
+        var admitted = 0;
+        for (var i = 0; i < transactions.Count; i++)
+        {
+            var outcome = !_pool.Contains(hashes[i]) && !committed[i] && _setup.Check(transactions[i], hashes[i]) is { } reason
+                ? new MempoolAddResult(MempoolAddStatus.Rejected, hashes[i], reason)
+                : _pool.Admit(transactions[i], hashes[i], committed[i]);
+            results[i] = new SubmitResult(outcome.Hash, outcome.Status, outcome.Reason);
+            if (outcome.Status == MempoolAddStatus.Added)
             {
-                results[i] = new SubmitResult(hashes[i], MempoolAddStatus.Rejected, reason);
+                admitted++;
+                if (forward)
+                {
+                    _toForward.Add(transactions[i]);
+                }
             }
         }
 
-        _consensus.Tell(new ConsensusActor.AddTransactions(transactions, hashes, results, replyTo, forward));
+        replyTo?.Tell(new SubmitResults(results));
+        if (admitted > 0)
+        {
+            Serve();
+            QueueForwarding();
+        }
+
+        Count();
+    }
+
+    /// <summary>Answers the consensus actor's open request, if any, once something waits.</summary>
+    private void Serve()
+    {
+        if (_demand is not { } demand || _pool.Waiting == 0)
+        {
+            return;
+        }
+
+        _demand = null;
+        var (transactions, hashes) = _pool.Hand(demand.MaxTransactions, demand.MaxBytes);
+        _consensus.Tell(new Offer(transactions, hashes));
+    }
+
+    private void QueueForwarding()
+    {
+        if (_toForward.Count >= FlushAt)
+        {
+            Flush();
+        }
+        else if (_toForward.Count > 0 && !_flushQueued)
+        {
+            // Behind whatever is already in the mailbox: under load the batch grows with every submission queued
+            // before it, and an idle validator forwards at once. (A timer waited up to 10 ms, more than a round at
+            // block 1, before the next leader could see a transaction submitted elsewhere.)
+            _flushQueued = true;
+            Self.Tell(FlushNow.Instance);
+        }
     }
 
     private void Flush()
     {
         _flushQueued = false;
-        for (var start = 0; start < _toForward.Count; start += _maxPerMessage)
+        for (var start = 0; start < _toForward.Count; start += _setup.ForwardBatch)
         {
-            var batch = _toForward.GetRange(start, Math.Min(_maxPerMessage, _toForward.Count - start));
-            _directory.Tell(new PeerDirectory.ToAll(new ForwardedTransactions(batch)));
+            var batch = _toForward.GetRange(start, Math.Min(_setup.ForwardBatch, _toForward.Count - start));
+            _setup.Directory.Tell(new PeerDirectory.ToAll(new ForwardedTransactions(batch)));
         }
 
         _toForward.Clear();
     }
 
+    private void Count() => _setup.Counters.Set(_pool.Count, _pool.Waiting);
+
     public sealed record Attach(IActorRef Consensus);
 
-    /// <summary>Transactions the consensus actor's mempool took that were submitted here; they go on to the other validators.</summary>
-    public sealed record Admitted(IReadOnlyList<byte[]> Transactions);
+    /// <summary>
+    /// From the consensus actor: room for this many transactions and bytes in its proposal queue; the next
+    /// <see cref="Offer"/> fills it. It also says what it did with the last offer's transactions that it did not
+    /// queue: <paramref name="GivenUp"/> it holds or has committed already, <paramref name="NoRoom"/> did not fit.
+    /// A newer request replaces one still open (the consensus actor asks again when an answer is long overdue).
+    /// </summary>
+    public sealed record Pull(int MaxTransactions, long MaxBytes, IReadOnlyList<Hash32> GivenUp, IReadOnlyList<Hash32> NoRoom);
+
+    /// <summary>To the consensus actor: the oldest waiting transactions, each with its <see cref="Block.TransactionHash"/>.</summary>
+    public sealed record Offer(IReadOnlyList<byte[]> Transactions, IReadOnlyList<Hash32> Hashes);
 
     private sealed record FlushNow
     {
         public static FlushNow Instance { get; } = new();
+    }
+}
+
+/// <summary>The mempool's size, for the node's status (written by the mempool actor, read by the consensus actor).</summary>
+public sealed class MempoolCounters
+{
+    private long _pending;
+    private long _waiting;
+
+    /// <summary>Admitted and not yet committed, wherever they are on their way to a block.</summary>
+    public int Pending => (int)Interlocked.Read(ref _pending);
+
+    /// <summary>Admitted and not yet pulled by the consensus actor.</summary>
+    public int Waiting => (int)Interlocked.Read(ref _waiting);
+
+    internal void Set(int pending, int waiting)
+    {
+        Interlocked.Exchange(ref _pending, pending);
+        Interlocked.Exchange(ref _waiting, waiting);
     }
 }

@@ -56,10 +56,13 @@ internal sealed class CommittedTransactionIndex : IDisposable
         }
 
         ReleaseIndexed();
-        foreach (var hash in hashes)
+        lock (_unindexed)
         {
-            _filter.Add(hash);
-            _unindexed.Add(hash);
+            foreach (var hash in hashes)
+            {
+                _filter.Add(hash);
+                _unindexed.Add(hash);
+            }
         }
 
         _pending.Enqueue((height, hashes));
@@ -94,9 +97,12 @@ internal sealed class CommittedTransactionIndex : IDisposable
                 continue;
             }
 
-            foreach (var hash in block.Hashes)
+            lock (_unindexed)
             {
-                _unindexed.Remove(hash);
+                foreach (var hash in block.Hashes)
+                {
+                    _unindexed.Remove(hash);
+                }
             }
         }
 
@@ -109,7 +115,12 @@ internal sealed class CommittedTransactionIndex : IDisposable
 
     public bool Contains(Hash32 hash) => _filter.MayContain(hash) && IsCommitted(hash);
 
-    /// <summary><see cref="Contains"/> for a batch: the filter is asked for all of them first, then the few it cannot rule out are looked up.</summary>
+    /// <summary>
+    /// <see cref="Contains"/> for a batch: the filter is asked for all of them first, then the few it cannot rule out are
+    /// looked up. Safe on another thread than the consensus thread's (the mempool actor's): the hashes in memory are
+    /// read under a lock and the files lock their own reads; the filter's words are read while the consensus thread may
+    /// set bits, so a hash committed at that moment may be missed, which only that moment's answer could tell anyway.
+    /// </summary>
     public void FindCommitted(ReadOnlySpan<Hash32> hashes, Span<bool> committed)
     {
         _filter.MayContainAll(hashes, committed);
@@ -122,9 +133,12 @@ internal sealed class CommittedTransactionIndex : IDisposable
     /// <summary>Whether a hash the filter could not rule out is committed: in memory above the indexed height, or in the files.</summary>
     private bool IsCommitted(Hash32 hash)
     {
-        if (_unindexed.Contains(hash))
+        lock (_unindexed)
         {
-            return true;
+            if (_unindexed.Contains(hash))
+            {
+                return true;
+            }
         }
 
         Span<byte> bytes = stackalloc byte[Hash32.Size];
@@ -174,9 +188,13 @@ internal sealed class CommittedTransactionIndex : IDisposable
         var indexed = Volatile.Read(ref _indexedHeight);
         while (_pending.Count > 0 && _pending.Peek().Height <= indexed)
         {
-            foreach (var hash in _pending.Dequeue().Hashes)
+            var block = _pending.Dequeue();
+            lock (_unindexed)
             {
-                _unindexed.Remove(hash);
+                foreach (var hash in block.Hashes)
+                {
+                    _unindexed.Remove(hash);
+                }
             }
         }
     }

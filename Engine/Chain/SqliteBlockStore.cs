@@ -182,6 +182,12 @@ public sealed class SqliteBlockStore : ICommittedBlockStore, IDisposable
 
     public void FindCommitted(ReadOnlySpan<Hash32> transactionHashes, Span<bool> committed) => CommittedIndex().FindCommitted(transactionHashes, committed);
 
+    /// <summary>
+    /// <see cref="FindCommitted"/> for another thread than the one that owns this store (the mempool actor's). Call it
+    /// before that thread starts: the committed index is opened here, through this store's connection.
+    /// </summary>
+    public CommittedLookup ConcurrentCommittedLookup() => CommittedIndex().FindCommitted;
+
     public void Dispose()
     {
         _index?.Dispose();

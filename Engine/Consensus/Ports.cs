@@ -103,3 +103,6 @@ public readonly record struct PeerId(int Value)
     /// <summary>This replica itself, for its own proposal.</summary>
     public static PeerId Self => new(-1);
 }
+
+/// <summary>Which of <paramref name="hashes"/> are committed, one flag each.</summary>
+public delegate void CommittedLookup(ReadOnlySpan<Hash32> hashes, Span<bool> committed);

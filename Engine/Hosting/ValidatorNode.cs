@@ -91,12 +91,15 @@ public sealed class ValidatorNode : IAsyncDisposable
                     Limits = settings.PeerLimits,
                 }),
                 PeerDirectory.Name);
-            var mempool = system.ActorOf(MempoolActor.Props((transaction, hash) => app.CheckTransaction(transaction, hash), directory, limits.MaxTransactionsPerBlock), MempoolActor.Name);
             var options = ReplicaOptions.Default with
             {
                 Pacemaker = settings.Consensus.Pacemaker,
                 MaxExecutionLagBlocks = settings.Consensus.MaxExecutionLagBlocks,
             };
+            var mempoolCounters = new MempoolCounters();
+            var mempool = system.ActorOf(MempoolActor.Props(new MempoolSetup((transaction, hash) => app.CheckTransaction(transaction, hash),
+                store.ConcurrentCommittedLookup(), directory, options.MempoolMaxTransactions, options.MempoolMaxBytes, limits.MaxTransactionBytes,
+                limits.MaxTransactionsPerBlock) { Counters = mempoolCounters }), MempoolActor.Name);
             var syncCounters = new SyncCounters();
 
             // The crash-safety test's fault point, set only by that test's node files (absent from the shipped
@@ -105,7 +108,7 @@ public sealed class ValidatorNode : IAsyncDisposable
             var executor = system.ActorOf(ExecutorActor.Props(app), ExecutorActor.Name);
             var consensus = system.ActorOf(ConsensusActor.Props(new ConsensusActorSetup(
                 settings.Chain, settings.ValidatorIndex, settings.Key, verifier, store, executor, idos, options, Clock, directory, pacemaker, mempool,
-                exitAfterPersistingVoteInRound) { Sync = syncCounters }), ConsensusActor.Name);
+                exitAfterPersistingVoteInRound) { Sync = syncCounters, MempoolCounters = mempoolCounters }), ConsensusActor.Name);
             var sync = system.ActorOf(SyncActor.Props(new SqliteBlockStore(blockStorePath, limits), limits, settings.PeerLimits, Clock, consensus, directory, syncCounters),
                 SyncActor.Name);
             var ownState = settings.Application == ApplicationKind.Idos && settings.StateStore.Dialect == Storage.Migrations.SqlDialect.Sqlite

@@ -1,0 +1,108 @@
+using Akka.Actor;
+using Akka.Configuration;
+using IdOS.Akka.Engine.Actors;
+using IdOS.Akka.Engine.Consensus;
+using IdOS.Akka.Engine.Crypto;
+using IdOS.Akka.Engine.Network;
+using IdOS.Akka.Engine.Tests.Consensus;
+using Xunit;
+
+namespace IdOS.Akka.Engine.Tests.Actors;
+
+/// <summary>
+/// The mempool actor admits, answers and forwards on its own, and the consensus actor pulls what it proposes: no
+/// transaction goes to consensus and back before the other validators see it.
+/// </summary>
+[Trait("Category", "Unit")]
+public sealed class MempoolActorTests() : global::Akka.TestKit.Xunit2.TestKit(ConfigurationFactory.ParseString(TestFiles.NodeConf))
+{
+    private static readonly byte[] Refused = TestChain.Tx(666);
+    private readonly HashSet<Hash32> _committed = [Block.TransactionHash(TestChain.Tx(99))];
+    private readonly MempoolCounters _counters = new();
+
+    [Fact]
+    public void A_submission_is_answered_in_order_and_only_what_a_client_submitted_and_was_admitted_goes_to_the_peers()
+    {
+        var (mempool, consensus, directory) = Start();
+
+        mempool.Tell(new SubmitTransactions([TestChain.Tx(1), Refused, TestChain.Tx(99), TestChain.Tx(1), TestChain.Tx(2)]));
+
+        var answer = ExpectMsg<SubmitResults>();
+        Assert.Equal([MempoolAddStatus.Added, MempoolAddStatus.Rejected, MempoolAddStatus.Duplicate, MempoolAddStatus.Duplicate, MempoolAddStatus.Added],
+            answer.Results.Select(r => r.Status));
+        Assert.Equal("refused by the check", answer.Results[1].Reason);
+        Assert.Equal("transaction is already committed", answer.Results[2].Reason);
+        Assert.Equal(Block.TransactionHash(TestChain.Tx(2)), answer.Results[4].Hash);
+        var forwarded = Assert.IsType<ForwardedTransactions>(directory.ExpectMsg<PeerDirectory.ToAll>().Message);
+        Assert.Equal([TestChain.Tx(1), TestChain.Tx(2)], forwarded.Transactions);
+
+        mempool.Tell(new ForwardedTransactions([TestChain.Tx(3), TestChain.Tx(2)]));
+        directory.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        consensus.ExpectNoMsg(TimeSpan.Zero);
+        Assert.Equal(3, _counters.Pending);
+    }
+
+    [Fact]
+    public void A_pull_is_answered_at_once_from_what_waits_and_an_open_one_by_the_next_admission()
+    {
+        var (mempool, consensus, _) = Start();
+        mempool.Tell(new ForwardedTransactions([TestChain.Tx(1), TestChain.Tx(2), TestChain.Tx(3)]));
+
+        mempool.Tell(new MempoolActor.Pull(2, 1_000, [], []), consensus);
+        var first = consensus.ExpectMsg<MempoolActor.Offer>();
+        Assert.Equal([TestChain.Tx(1), TestChain.Tx(2)], first.Transactions);
+        Assert.Equal(first.Transactions.Select(t => Block.TransactionHash(t)), first.Hashes);
+
+        mempool.Tell(new MempoolActor.Pull(10, 1_000, [], []), consensus);
+        Assert.Equal([TestChain.Tx(3)], consensus.ExpectMsg<MempoolActor.Offer>().Transactions);
+
+        mempool.Tell(new MempoolActor.Pull(10, 1_000, [], []), consensus);
+        consensus.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        mempool.Tell(new SubmitTransactions([TestChain.Tx(4)]));
+        Assert.Equal([TestChain.Tx(4)], consensus.ExpectMsg<MempoolActor.Offer>().Transactions);
+        AwaitCondition(() => (_counters.Pending, _counters.Waiting) == (4, 0));
+    }
+
+    [Fact]
+    public void What_consensus_gave_up_leaves_the_pool_what_did_not_fit_is_offered_again_and_commits_free_the_rest()
+    {
+        var (mempool, consensus, _) = Start();
+        mempool.Tell(new ForwardedTransactions([TestChain.Tx(1), TestChain.Tx(2), TestChain.Tx(3)]));
+        mempool.Tell(new MempoolActor.Pull(10, 1_000, [], []), consensus);
+        var offered = consensus.ExpectMsg<MempoolActor.Offer>().Hashes;
+
+        mempool.Tell(new MempoolActor.Pull(10, 1_000, [offered[0]], [offered[2]]), consensus);
+
+        Assert.Equal([TestChain.Tx(3)], consensus.ExpectMsg<MempoolActor.Offer>().Transactions);
+        AwaitCondition(() => _counters.Pending == 2);
+        Sys.EventStream.Publish(new BlockCommittedNotice(1, Hash32.Compute("block"u8), 1, [offered[1], offered[2]], 0, 0));
+        AwaitCondition(() => _counters.Pending == 0);
+        mempool.Tell(new SubmitTransactions([TestChain.Tx(1)]));
+        Assert.Equal(MempoolAddStatus.Added, ExpectMsg<SubmitResults>().Results[0].Status);
+    }
+
+    private (IActorRef Mempool, global::Akka.TestKit.TestProbe Consensus, global::Akka.TestKit.TestProbe Directory) Start()
+    {
+        var consensus = CreateTestProbe();
+        var directory = CreateTestProbe();
+        var setup = new MempoolSetup(
+            (transaction, _) => transaction.AsSpan().SequenceEqual(Refused) ? "refused by the check" : null,
+            FindCommitted,
+            directory,
+            MaxTransactions: 100,
+            MaxBytes: 10_000,
+            MaxTransactionBytes: 1_000,
+            ForwardBatch: 100) { Counters = _counters };
+        var mempool = Sys.ActorOf(MempoolActor.Props(setup));
+        mempool.Tell(new MempoolActor.Attach(consensus));
+        return (mempool, consensus, directory);
+    }
+
+    private void FindCommitted(ReadOnlySpan<Hash32> hashes, Span<bool> committed)
+    {
+        for (var i = 0; i < hashes.Length; i++)
+        {
+            committed[i] = _committed.Contains(hashes[i]);
+        }
+    }
+}
