@@ -448,7 +448,7 @@ public sealed class SimWorld : IAdversaryWorld
             instance.PendingBlocks.Remove(committed.Id);
         }
 
-        var replica = new Replica(_chain, instance.Validator, instance.Key, _verifier, instance.Store, null, safety,
+        var replica = new Replica(_chain, instance.Validator, instance.Key, _verifier, instance.Store, safety,
             instance.PendingBlocks.Values, options);
         instance.Replica = replica;
         Trace($"{instance} starts at round {replica.CurrentRound}, committed height {height}");

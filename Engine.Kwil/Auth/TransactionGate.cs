@@ -55,20 +55,26 @@ public static class TransactionGate
     /// (computed here if the caller does not hold it).
     /// </summary>
     public static string? RefusalForMempool(ReadOnlySpan<byte> bytes, string chainId, ISecp256k1Recovery recovery, VerifiedSignatures? verified = null,
-        ReadOnlySpan<byte> transactionHash = default)
+        ReadOnlySpan<byte> transactionHash = default) =>
+        ForMempool(bytes, chainId, recovery, verified, transactionHash).Refusal;
+
+    /// <summary><see cref="RefusalForMempool"/> with the transaction it decoded when it passes, so a mempool need not decode it again.</summary>
+    public static (string? Refusal, KwilTransaction? Admitted) ForMempool(ReadOnlySpan<byte> bytes, string chainId, ISecp256k1Recovery recovery,
+        VerifiedSignatures? verified = null, ReadOnlySpan<byte> transactionHash = default)
     {
         var admission = Check(bytes, chainId, recovery);
-        if (admission.IsAdmitted && verified is not null)
-        {
-            verified.Add(transactionHash.IsEmpty ? System.Security.Cryptography.SHA256.HashData(bytes) : transactionHash);
-        }
-
         if (!admission.IsAdmitted)
         {
-            return admission.Log;
+            return (admission.Log, null);
         }
 
         var type = admission.Transaction!.Body.PayloadType;
-        return type == "execute" ? null : $"payload type '{type}' is not supported; idOS transactions are 'execute'";
+        if (type != "execute")
+        {
+            return ($"payload type '{type}' is not supported; idOS transactions are 'execute'", null);
+        }
+
+        verified?.Add(transactionHash.IsEmpty ? System.Security.Cryptography.SHA256.HashData(bytes) : transactionHash);
+        return (null, admission.Transaction);
     }
 }

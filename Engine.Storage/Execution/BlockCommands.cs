@@ -1,4 +1,3 @@
-using System.Globalization;
 using LinqToDB.Data;
 
 namespace IdOS.Akka.Engine.Storage.Execution;
@@ -12,7 +11,6 @@ namespace IdOS.Akka.Engine.Storage.Execution;
 internal sealed class BlockCommands
 {
     private const int ResultsPerStatement = 64;
-    private const string SelectNonce = "SELECT nonce FROM accounts WHERE identifier = @p0 AND key_type = @p1";
     private const string OpenAccount = "INSERT INTO accounts (identifier, key_type, nonce) VALUES (@p0, @p1, 1) ON CONFLICT (identifier, key_type) DO NOTHING";
     private const string AdvanceNonce = "UPDATE accounts SET nonce = @p2 WHERE identifier = @p0 AND key_type = @p1 AND nonce = @p3";
     private static readonly string InsertResults = InsertResultsSql(ResultsPerStatement);
@@ -29,8 +27,7 @@ internal sealed class BlockCommands
     }
 
     /// <summary>The signer's last used nonce, 0 for a new account.</summary>
-    public long Nonce(byte[] identifier, string keyType) =>
-        _statements.Scalar(SelectNonce, identifier, keyType) is { } value ? Convert.ToInt64(value, CultureInfo.InvariantCulture) : 0;
+    public long Nonce(byte[] identifier, string keyType) => AccountNonces.Last(_statements, identifier, keyType);
 
     /// <summary>
     /// Spends <paramref name="nonce"/> if it is the account's next (1 opens a new account) in one statement, which

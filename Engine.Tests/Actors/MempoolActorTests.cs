@@ -19,6 +19,8 @@ public sealed class MempoolActorTests() : global::Akka.TestKit.Xunit2.TestKit(Co
     private static readonly byte[] Refused = TestChain.Tx(666);
     private readonly HashSet<Hash32> _committed = [Block.TransactionHash(TestChain.Tx(99))];
     private readonly MempoolCounters _counters = new();
+    private readonly Dictionary<Hash32, SenderNonce> _places = [];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ulong> _stateNext = new();
 
     [Fact]
     public void A_submission_is_answered_in_order_and_only_what_a_client_submitted_and_was_admitted_goes_to_the_peers()
@@ -81,18 +83,60 @@ public sealed class MempoolActorTests() : global::Akka.TestKit.Xunit2.TestKit(Co
         Assert.Equal(MempoolAddStatus.Added, ExpectMsg<SubmitResults>().Results[0].Status);
     }
 
+    [Fact]
+    public void A_senders_transactions_are_handed_on_in_nonce_order_and_those_past_a_gap_wait_for_it_or_for_the_state()
+    {
+        var (mempool, consensus, _) = Start();
+        var alice = Place("alice", 1, 2, 3);
+        var bob = Place("bob", 5);
+        _stateNext["bob"] = 3;
+
+        mempool.Tell(new ForwardedTransactions([alice[3], alice[2], bob[5], TestChain.Tx(7)]));
+        mempool.Tell(new MempoolActor.Pull(10, 10_000, [], []), consensus);
+        Assert.Equal([TestChain.Tx(7)], consensus.ExpectMsg<MempoolActor.Offer>().Transactions);
+
+        mempool.Tell(new MempoolActor.Pull(10, 10_000, [], []), consensus);
+        mempool.Tell(new SubmitTransactions([alice[1]]));
+        Assert.Equal([alice[1], alice[2], alice[3]], consensus.ExpectMsg<MempoolActor.Offer>().Transactions);
+
+        mempool.Tell(new MempoolActor.Pull(10, 10_000, [], []), consensus);
+        consensus.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        _stateNext["bob"] = 5;
+        Sys.EventStream.Publish(new BlockExecutedNotice(1, []));
+        Assert.Equal([bob[5]], consensus.ExpectMsg<MempoolActor.Offer>().Transactions);
+    }
+
+    /// <summary>A distinct transaction per nonce of <paramref name="sender"/>, each placed in its line by the check.</summary>
+    private Dictionary<ulong, byte[]> Place(string sender, params ulong[] nonces)
+    {
+        var transactions = new Dictionary<ulong, byte[]>();
+        foreach (var nonce in nonces)
+        {
+            var transaction = System.Text.Encoding.UTF8.GetBytes($"{sender}-{nonce}");
+            _places[Block.TransactionHash(transaction)] = new SenderNonce(sender, nonce);
+            transactions[nonce] = transaction;
+        }
+
+        return transactions;
+    }
+
     private (IActorRef Mempool, global::Akka.TestKit.TestProbe Consensus, global::Akka.TestKit.TestProbe Directory) Start()
     {
         var consensus = CreateTestProbe();
         var directory = CreateTestProbe();
         var setup = new MempoolSetup(
-            (transaction, _) => transaction.AsSpan().SequenceEqual(Refused) ? "refused by the check" : null,
+            (transaction, hash) => transaction.AsSpan().SequenceEqual(Refused) ? new MempoolVerdict("refused by the check", null)
+                : new MempoolVerdict(null, _places.TryGetValue(hash, out var place) ? place : null),
             FindCommitted,
             directory,
             MaxTransactions: 100,
             MaxBytes: 10_000,
             MaxTransactionBytes: 1_000,
-            ForwardBatch: 100) { Counters = _counters };
+            ForwardBatch: 100)
+        {
+            Counters = _counters,
+            NextNonce = sender => _stateNext.TryGetValue(sender, out var next) ? next : 1,
+        };
         var mempool = Sys.ActorOf(MempoolActor.Props(setup));
         mempool.Tell(new MempoolActor.Attach(consensus));
         return (mempool, consensus, directory);

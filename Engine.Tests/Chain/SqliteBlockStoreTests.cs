@@ -402,7 +402,7 @@ public sealed class SqliteBlockStoreTests : IDisposable
 
         using var reopened = new SqliteBlockStore(DbPath, _t.Chain.Limits);
         var replica = new Replica(_t.Chain, 0, _t.Keys[0], Ed25519Verifier.Instance, reopened,
-            null, SafetyState.Initial(_t.Chain), reopened.KeptBlocks());
+            SafetyState.Initial(_t.Chain), reopened.KeptBlocks());
 
         Assert.Equal(1, replica.CommittedHeight);
         Assert.Equal(b1.Id, replica.HighQc.BlockId);

@@ -201,7 +201,7 @@ public sealed class CrashPointTests
         var executed = disk.Store.ExecutedHeight;
         disk.App = new HashChainStateMachine(executed, executed == 0 ? _t.Chain.GenesisAppHash : disk.Store.AppHashAt(executed)!.Value);
         ExecutionCatchUp.Run(disk.App, disk.Store);
-        return new Replica(_t.Chain, index, _t.Keys[index], Ed25519Verifier.Instance, disk.Store, null, safety, disk.Kept.Values);
+        return new Replica(_t.Chain, index, _t.Keys[index], Ed25519Verifier.Instance, disk.Store, safety, disk.Kept.Values);
     }
 
     private sealed class Disk

@@ -150,7 +150,7 @@ public sealed class ReplicaTests
         Assert.True(durable.HighQc.Round < 2);
         replica.OnExecuted(B1.Height, Hash32.Compute("app after 1"u8), Now);
 
-        var restarted = new Replica(_t.Chain, 3, _t.Keys[3], Ed25519Verifier.Instance, store, null, durable, [B1, b2]);
+        var restarted = new Replica(_t.Chain, 3, _t.Keys[3], Ed25519Verifier.Instance, store, durable, [B1, b2]);
 
         Assert.Equal((2L, b2.Id), (restarted.HighQc.Round, restarted.HighQc.BlockId));
         Assert.Equal(b2.Id, store.CommitProof!.BlockId);
@@ -396,7 +396,7 @@ public sealed class ReplicaTests
         var b2 = _t.Block(2, B1);
         var b3 = _t.Block(3, b2);
         var store = new SimBlockStore();
-        var replica = new Replica(_t.Chain, 2, _t.Keys[2], Ed25519Verifier.Instance, store, null, SafetyState.Initial(_t.Chain),
+        var replica = new Replica(_t.Chain, 2, _t.Keys[2], Ed25519Verifier.Instance, store, SafetyState.Initial(_t.Chain),
             [b3, B1, b2]);
 
         var effects = replica.Start(Now);

@@ -66,7 +66,7 @@ internal sealed class TestChain
     public Replica Replica(int index, SafetyState? state = null, SimBlockStore? store = null, ProtocolMutation mutation = ProtocolMutation.None,
         ReplicaOptions? options = null)
     {
-        return new Replica(Chain, index, Keys[index], Ed25519Verifier.Instance, store ?? new SimBlockStore(), null, state ?? SafetyState.Initial(Chain), [],
+        return new Replica(Chain, index, Keys[index], Ed25519Verifier.Instance, store ?? new SimBlockStore(), state ?? SafetyState.Initial(Chain), [],
             (options ?? new ReplicaOptions()) with
             {
                 DecorateSafetyRules = ProtocolMutations.Decorator(mutation, Chain, index, Keys[index]),

@@ -73,6 +73,57 @@ public sealed class TransactionPoolTests
         Assert.Equal([TestChain.Tx(1)], pool.Hand(10, 10_000).Transactions);
     }
 
+    [Fact]
+    public void A_line_starts_at_the_states_next_nonce_closes_gaps_as_they_fill_and_lets_a_used_nonce_through()
+    {
+        var reads = 0;
+        var pool = new TransactionPool(10, 10_000, 100, _ => { reads++; return 4; });
+
+        Place(pool, "a", 6);
+        Place(pool, "a", 3);
+        Place(pool, "a", 5);
+        Assert.Equal((1, 2), (pool.Waiting, pool.Held));
+        Place(pool, "a", 4);
+
+        Assert.Equal((4, 0), (pool.Waiting, pool.Held));
+        Assert.Equal(["a-3", "a-4", "a-5", "a-6"], Texts(pool.Hand(10, 10_000).Transactions));
+        Assert.Equal(1, reads);
+        Place(pool, "a", 8);
+        Place(pool, "a", 7);
+        Assert.Equal(["a-7", "a-8"], Texts(pool.Hand(10, 10_000).Transactions));
+    }
+
+    [Fact]
+    public void The_state_moving_past_a_gap_releases_what_waited_and_a_line_ends_with_its_last_transaction()
+    {
+        ulong stateNext = 1;
+        var pool = new TransactionPool(10, 10_000, 100, _ => stateNext);
+        var held = Place(pool, "b", 3);
+        var other = Place(pool, "c", 9);
+
+        Assert.Equal(["b", "c"], pool.HoldingSenders(10));
+        Assert.Equal(["b"], pool.HoldingSenders(1));
+        Assert.Equal(["c"], pool.HoldingSenders(1));
+        pool.Refresh("b", 3);
+        Assert.Equal(["b-3"], Texts(pool.Hand(10, 10_000).Transactions));
+        Assert.Equal(["c"], pool.HoldingSenders(10));
+
+        pool.Remove([held, other]);
+        stateNext = 4;
+        Place(pool, "b", 4);
+        Assert.Equal((0, 0, 1), (pool.Held, pool.Count - 1, pool.Waiting));
+    }
+
+    private static Hash32 Place(TransactionPool pool, string sender, ulong nonce)
+    {
+        var transaction = System.Text.Encoding.UTF8.GetBytes($"{sender}-{nonce}");
+        var hash = Block.TransactionHash(transaction);
+        Assert.Equal(MempoolAddStatus.Added, pool.Admit(transaction, hash, committed: false, new SenderNonce(sender, nonce)).Status);
+        return hash;
+    }
+
+    private static string[] Texts(IEnumerable<byte[]> transactions) => [.. transactions.Select(t => System.Text.Encoding.UTF8.GetString(t))];
+
     private static MempoolAddResult Admit(TransactionPool pool, int i, bool committed = false) =>
         pool.Admit(TestChain.Tx(i), Block.TransactionHash(TestChain.Tx(i)), committed);
 }

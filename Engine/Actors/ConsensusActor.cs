@@ -21,7 +21,6 @@ public sealed record ConsensusActorSetup(
     VerifiedSignatureCache Verifier,
     SqliteBlockStore Store,
     IActorRef Executor,
-    IProposalFilter? ProposalFilter,
     ReplicaOptions Options,
     Func<long> ClockMs,
     IActorRef Directory,
@@ -132,7 +131,7 @@ public sealed class ConsensusActor : ReceivePersistentActor
     private void StartReplica()
     {
         var store = _setup.Store;
-        _replica = new Replica(_setup.Chain, _setup.Validator, _setup.Key, _verifier, store, _setup.ProposalFilter, _recovered,
+        _replica = new Replica(_setup.Chain, _setup.Validator, _setup.Key, _verifier, store, _recovered,
             store.KeptBlocks(), _setup.Options);
         var last = store.Height == 0 ? _setup.Chain.GenesisBlock : store.GetByHeight(store.Height)!;
         _lastBlockId = last.Id;

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Network;
@@ -6,7 +7,7 @@ using IdOS.Akka.Engine.Network;
 namespace IdOS.Akka.Engine.Actors;
 
 /// <summary>What a mempool actor needs: the application's check, the committed lookup and the pool's bounds.</summary>
-/// <param name="Check">The application's refusal of a transaction with its hash, or null to admit it.</param>
+/// <param name="Check">The application's verdict on a transaction with its hash: its refusal, or its place in its sender's line.</param>
 /// <param name="FindCommitted">Which of a batch of hashes the chain holds (safe to call off the consensus actor).</param>
 /// <param name="Directory">The peer directory, which forwards to the other validators.</param>
 /// <param name="MaxTransactions">The pool's bound on transactions admitted and not yet committed.</param>
@@ -14,7 +15,7 @@ namespace IdOS.Akka.Engine.Actors;
 /// <param name="MaxTransactionBytes">The largest transaction a block may carry.</param>
 /// <param name="ForwardBatch">At most this many transactions in one message to a peer.</param>
 public sealed record MempoolSetup(
-    Func<byte[], Hash32, string?> Check,
+    Func<byte[], Hash32, MempoolVerdict> Check,
     CommittedLookup FindCommitted,
     IActorRef Directory,
     int MaxTransactions,
@@ -23,6 +24,12 @@ public sealed record MempoolSetup(
     int ForwardBatch)
 {
     public MempoolCounters Counters { get; init; } = new();
+
+    /// <summary>
+    /// The nonce the state expects next from a sender the check placed in a line; read on the mempool actor's thread,
+    /// never the consensus actor's. Without it, transactions are handed on in arrival order.
+    /// </summary>
+    public Func<string, ulong>? NextNonce { get; init; }
 }
 
 /// <summary>
@@ -38,9 +45,14 @@ public sealed class MempoolActor : ReceiveActor, IWithStash
     public const string Name = "mempool";
     private const int FlushAt = 1_000;
 
+    // Senders whose held-back transactions are looked up again after each executed block: a bounded number of state
+    // reads per block, taken in turn.
+    private const int RefreshesPerBlock = 64;
+
     private readonly MempoolSetup _setup;
     private readonly TransactionPool _pool;
     private readonly List<byte[]> _toForward = [];
+    private readonly ILoggingAdapter _log = Context.GetLogger();
     private IActorRef _consensus = ActorRefs.Nobody;
     private Pull? _demand;
     private bool _flushQueued;
@@ -49,11 +61,12 @@ public sealed class MempoolActor : ReceiveActor, IWithStash
     {
         ArgumentNullException.ThrowIfNull(setup);
         _setup = setup;
-        _pool = new TransactionPool(setup.MaxTransactions, setup.MaxBytes, setup.MaxTransactionBytes);
+        _pool = new TransactionPool(setup.MaxTransactions, setup.MaxBytes, setup.MaxTransactionBytes, setup.NextNonce is null ? null : NextNonce);
         Receive<Attach>(attach =>
         {
             _consensus = attach.Consensus;
             Context.System.EventStream.Subscribe(Self, typeof(BlockCommittedNotice));
+            Context.System.EventStream.Subscribe(Self, typeof(BlockExecutedNotice));
             Stash.UnstashAll();
             Become(Attached);
         });
@@ -84,7 +97,44 @@ public sealed class MempoolActor : ReceiveActor, IWithStash
             _pool.Remove(committed.TransactionHashes);
             Count();
         });
+        Receive<BlockExecutedNotice>(_ => Refresh());
         Receive<FlushNow>(_ => Flush());
+    }
+
+    /// <summary>The state moved on: senders held back past a gap may now be past it.</summary>
+    private void Refresh()
+    {
+        if (_pool.Held == 0)
+        {
+            return;
+        }
+
+        foreach (var sender in _pool.HoldingSenders(RefreshesPerBlock))
+        {
+            if (NextNonce(sender) is { } next)
+            {
+                _pool.Refresh(sender, next);
+            }
+        }
+
+        Serve();
+        Count();
+    }
+
+    /// <summary>A state that cannot be read leaves the sender's line where it was rather than stop the mempool.</summary>
+    private ulong? NextNonce(string sender)
+    {
+        try
+        {
+            return _setup.NextNonce!(sender);
+        }
+#pragma warning disable CA1031 // A failed read is logged; admission goes on without this sender's state.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            _log.Warning("The state could not tell the next nonce of {0}: {1}", sender, e.Message);
+            return null;
+        }
     }
 
     private void Admit(IReadOnlyList<byte[]> transactions, IActorRef? replyTo, bool forward)
@@ -103,9 +153,10 @@ public sealed class MempoolActor : ReceiveActor, IWithStash
         var admitted = 0;
         for (var i = 0; i < transactions.Count; i++)
         {
-            var outcome = !_pool.Contains(hashes[i]) && !committed[i] && _setup.Check(transactions[i], hashes[i]) is { } reason
+            var verdict = _pool.Contains(hashes[i]) || committed[i] ? default : _setup.Check(transactions[i], hashes[i]);
+            var outcome = verdict.Refusal is { } reason
                 ? new MempoolAddResult(MempoolAddStatus.Rejected, hashes[i], reason)
-                : _pool.Admit(transactions[i], hashes[i], committed[i]);
+                : _pool.Admit(transactions[i], hashes[i], committed[i], verdict.Place);
             results[i] = new SubmitResult(outcome.Hash, outcome.Status, outcome.Reason);
             if (outcome.Status == MempoolAddStatus.Added)
             {

@@ -2,6 +2,7 @@ using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Kwil.Auth;
 using IdOS.Akka.Engine.Kwil.Crypto;
+using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Storage;
 using IdOS.Akka.Engine.Storage.Execution;
 
@@ -10,21 +11,21 @@ namespace IdOS.Akka.Engine.Application;
 /// <summary>
 /// The idOS state machine behind consensus: Kwil transactions checked at the mempool (encoding, chain id, signature)
 /// and executed block by block into the relational state (<see cref="BlockExecutor"/>), on SQLite or PostgreSQL.
-/// Execution has the state's connection; a leader's proposals read account nonces through a second one, beside it.
+/// Execution has the state's connection; the mempool reads account nonces through a second one, beside it.
 /// </summary>
-public sealed class IdosApplication : IStateMachine, IProposalFilter, IDisposable
+public sealed class IdosApplication : IStateMachine, IDisposable
 {
     private readonly StateDatabase _state;
-    private readonly StateDatabase _proposalReads;
+    private readonly StateDatabase _mempoolReads;
     private readonly BlockExecutor _executor;
     private readonly string _chainId;
     private readonly ISecp256k1Recovery _recovery;
     private readonly VerifiedSignatures _verified = new();
 
-    private IdosApplication(StateDatabase state, StateDatabase proposalReads, ChainParameters chain, ISecp256k1Recovery recovery, long executedHeight, Hash32 appHash)
+    private IdosApplication(StateDatabase state, StateDatabase mempoolReads, ChainParameters chain, ISecp256k1Recovery recovery, long executedHeight, Hash32 appHash)
     {
         _state = state;
-        _proposalReads = proposalReads;
+        _mempoolReads = mempoolReads;
         _chainId = chain.ChainId;
         _recovery = recovery;
         _executor = new BlockExecutor(state, chain.ChainId, Owners(chain), recovery, _verified);
@@ -52,10 +53,10 @@ public sealed class IdosApplication : IStateMachine, IProposalFilter, IDisposabl
         ArgumentNullException.ThrowIfNull(chain);
         ArgumentNullException.ThrowIfNull(blocks);
         var state = StateDatabase.Open(options);
-        StateDatabase? proposalReads = null;
+        StateDatabase? mempoolReads = null;
         try
         {
-            proposalReads = StateDatabase.Open(options);
+            mempoolReads = StateDatabase.Open(options);
             var executor = new BlockExecutor(state, chain.ChainId, Owners(chain), recovery);
             var stateHeight = executor.ExecutedHeight;
             var bothHold = Math.Min(stateHeight, blocks.ExecutedHeight);
@@ -67,7 +68,7 @@ public sealed class IdosApplication : IStateMachine, IProposalFilter, IDisposabl
                     $"for height {bothHold}, where the block store recorded {stored}; they belong to different data folders.");
             }
 
-            var application = new IdosApplication(state, proposalReads, chain, recovery, Math.Min(stateHeight, blocks.Height),
+            var application = new IdosApplication(state, mempoolReads, chain, recovery, Math.Min(stateHeight, blocks.Height),
                 HashAt(executor, chain, Math.Min(stateHeight, blocks.Height)));
             for (var height = stateHeight + 1; height <= blocks.Height; height++)
             {
@@ -84,7 +85,7 @@ public sealed class IdosApplication : IStateMachine, IProposalFilter, IDisposabl
         }
         catch
         {
-            proposalReads?.Dispose();
+            mempoolReads?.Dispose();
             state.Dispose();
             throw;
         }
@@ -92,11 +93,28 @@ public sealed class IdosApplication : IStateMachine, IProposalFilter, IDisposabl
 
     public string? CheckTransaction(ReadOnlySpan<byte> transaction) => TransactionGate.RefusalForMempool(transaction, _chainId, _recovery, _verified);
 
-    public string? CheckTransaction(ReadOnlySpan<byte> transaction, Hash32 hash)
+    /// <summary>The check, and the transaction's place in its account's line: an account is named by its key type and identifier.</summary>
+    public MempoolVerdict CheckForMempool(ReadOnlySpan<byte> transaction, Hash32 hash)
     {
         Span<byte> bytes = stackalloc byte[Hash32.Size];
         hash.WriteTo(bytes);
-        return TransactionGate.RefusalForMempool(transaction, _chainId, _recovery, _verified, bytes);
+        var (refusal, admitted) = TransactionGate.ForMempool(transaction, _chainId, _recovery, _verified, bytes);
+        // Every supported authenticator requires the sender to be the signer, which the gate checked.
+        return admitted is { Sender: { } sender, Signature: { } signature }
+            ? new MempoolVerdict(null, new SenderNonce($"{KwilAuthenticator.AccountKeyType(signature.Type)}:{Convert.ToHexString(sender)}", admitted.Body.Nonce))
+            : new MempoolVerdict(refusal, null);
+    }
+
+    /// <summary>
+    /// The nonce the state expects next from an account named as <see cref="CheckForMempool"/> names it: its last
+    /// executed nonce plus one. Called by the mempool while blocks execute, so it reads through a connection of its own.
+    /// </summary>
+    public ulong NextNonce(string account)
+    {
+        ArgumentNullException.ThrowIfNull(account);
+        var colon = account.IndexOf(':', StringComparison.Ordinal);
+        var identifier = Convert.FromHexString(account.AsSpan(colon + 1));
+        return (ulong)AccountNonces.Last(PreparedStatements.Of(_mempoolReads.Connection), identifier, account[..colon]) + 1;
     }
 
     public Hash32 Execute(Block block)
@@ -113,24 +131,9 @@ public sealed class IdosApplication : IStateMachine, IProposalFilter, IDisposabl
     public Hash32? AppHashAt(long height) =>
         height == ExecutedHeight ? AppHash : _executor.AppHashAt(height) is { } hash ? new Hash32(hash) : null;
 
-    /// <summary>
-    /// <see cref="NonceSequencer"/> over the nonces the state holds now. The executor may have executed some of
-    /// <paramref name="unexecuted"/> since the consensus thread last heard: the sequencer counts a block's nonce only
-    /// where it is an account's next, so a block already in the state counts for nothing.
-    /// </summary>
-    public IReadOnlyList<byte[]> ForProposal(IReadOnlyList<byte[]> candidates, IReadOnlyList<Block> unexecuted)
-    {
-        ArgumentNullException.ThrowIfNull(unexecuted);
-        var statements = PreparedStatements.Of(_proposalReads.Connection);
-        return NonceSequencer.Sequence(candidates, [.. unexecuted.Select(b => b.Transactions)], (signer, keyType) =>
-            statements.Scalar("SELECT nonce FROM accounts WHERE identifier = @p0 AND key_type = @p1", signer, keyType) is { } nonce
-                ? Convert.ToInt64(nonce, System.Globalization.CultureInfo.InvariantCulture)
-                : 0);
-    }
-
     public void Dispose()
     {
-        _proposalReads.Dispose();
+        _mempoolReads.Dispose();
         _state.Dispose();
     }
 

@@ -30,9 +30,6 @@ internal sealed class ExecutionProgress
 
     public Hash32 AppHash { get; private set; }
 
-    /// <summary>Committed blocks not reported executed yet, oldest first.</summary>
-    public IEnumerable<Block> Executing => _executing;
-
     /// <summary>The committed height runs more than the bound ahead of the executed one.</summary>
     public bool IsLagging => _store.Height - _store.ExecutedHeight > _maxLagBlocks;
 

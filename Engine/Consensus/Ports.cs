@@ -21,8 +21,12 @@ public interface IStateMachine
     /// </summary>
     string? CheckTransaction(ReadOnlySpan<byte> transaction);
 
-    /// <summary>As <see cref="CheckTransaction(ReadOnlySpan{byte})"/> for a caller that holds the transaction's <see cref="Block.TransactionHash"/>.</summary>
-    string? CheckTransaction(ReadOnlySpan<byte> transaction, Hash32 hash) => CheckTransaction(transaction);
+    /// <summary>
+    /// <see cref="CheckTransaction(ReadOnlySpan{byte})"/> for a mempool that holds the transaction's
+    /// <see cref="Block.TransactionHash"/>, with the transaction's place in its sender's line where the application
+    /// orders by sender (the mempool then hands it on in nonce order).
+    /// </summary>
+    MempoolVerdict CheckForMempool(ReadOnlySpan<byte> transaction, Hash32 hash) => new(CheckTransaction(transaction), null);
 
     Hash32 Execute(Block block);
 
@@ -31,20 +35,13 @@ public interface IStateMachine
 }
 
 /// <summary>
-/// What a leader's proposal may carry of the mempool's candidates: an application whose transactions must run in
-/// sequence leaves out those whose predecessors this validator does not have yet. Called on the consensus thread while
-/// the executor runs, so it reads state through a connection of its own.
+/// A transaction's place in its sender's line, for an application whose senders' transactions execute in nonce
+/// order. <paramref name="Sender"/> names the account in the application's own terms.
 /// </summary>
-public interface IProposalFilter
-{
-    /// <param name="candidates">The mempool's selection, in its order.</param>
-    /// <param name="unexecuted">
-    /// The blocks the proposal extends that the application may not have executed yet, oldest first: committed blocks
-    /// still on their way through the executor, then the uncommitted ones. Each is above the height the consensus
-    /// thread last heard executed; the filter skips those its own read of the state shows executed already.
-    /// </param>
-    IReadOnlyList<byte[]> ForProposal(IReadOnlyList<byte[]> candidates, IReadOnlyList<Block> unexecuted);
-}
+public readonly record struct SenderNonce(string Sender, ulong Nonce);
+
+/// <summary>The application's answer for a mempool: the reason a transaction may not enter, or its place in its sender's line (if it has one).</summary>
+public readonly record struct MempoolVerdict(string? Refusal, SenderNonce? Place);
 
 /// <summary>
 /// Durable committed blocks, each with the QC that certifies it, and the app hash after each executed one (recorded

@@ -43,7 +43,6 @@ public sealed class Replica : IRoundSteps
         Ed25519PrivateKey key,
         ISignatureVerifier verifier,
         ICommittedBlockStore store,
-        IProposalFilter? proposalFilter,
         SafetyState safetyState,
         IEnumerable<Block> persistedBlocks,
         ReplicaOptions? options = null)
@@ -75,7 +74,7 @@ public sealed class Replica : IRoundSteps
         // abandoned fork hands back is asked again. Asking the mempool first spares the store's index (a cache miss
         // into its filter) for nearly every transaction a leader selects or a proposal carries.
         _isCommitted = hash => !Mempool.Contains(hash) && store.ContainsTransaction(hash);
-        _contents = new ProposalContents(chain, Mempool, proposalFilter, _execution, _isCommitted);
+        _contents = new ProposalContents(chain, Mempool, _isCommitted);
 
         var root = store.Height == 0 ? chain.GenesisBlock : store.GetByHeight(store.Height)
             ?? throw new ArgumentException($"The block store reports height {store.Height} but cannot return that block.", nameof(store));

@@ -97,9 +97,13 @@ public sealed class ValidatorNode : IAsyncDisposable
                 MaxExecutionLagBlocks = settings.Consensus.MaxExecutionLagBlocks,
             };
             var mempoolCounters = new MempoolCounters();
-            var mempool = system.ActorOf(MempoolActor.Props(new MempoolSetup((transaction, hash) => app.CheckTransaction(transaction, hash),
+            var mempool = system.ActorOf(MempoolActor.Props(new MempoolSetup((transaction, hash) => app.CheckForMempool(transaction, hash),
                 store.ConcurrentCommittedLookup(), directory, options.MempoolMaxTransactions, options.MempoolMaxBytes, limits.MaxTransactionBytes,
-                limits.MaxTransactionsPerBlock) { Counters = mempoolCounters }), MempoolActor.Name);
+                limits.MaxTransactionsPerBlock)
+            {
+                Counters = mempoolCounters,
+                NextNonce = idos is null ? null : idos.NextNonce,
+            }), MempoolActor.Name);
             var syncCounters = new SyncCounters();
 
             // The crash-safety test's fault point, set only by that test's node files (absent from the shipped
@@ -107,7 +111,7 @@ public sealed class ValidatorNode : IAsyncDisposable
             var exitAfterPersistingVoteInRound = config.GetLong($"{NodeSettings.Section}.test-fault.exit-after-persisting-vote-in-round", 0);
             var executor = system.ActorOf(ExecutorActor.Props(app), ExecutorActor.Name);
             var consensus = system.ActorOf(ConsensusActor.Props(new ConsensusActorSetup(
-                settings.Chain, settings.ValidatorIndex, settings.Key, verifier, store, executor, idos, options, Clock, directory, pacemaker, mempool,
+                settings.Chain, settings.ValidatorIndex, settings.Key, verifier, store, executor, options, Clock, directory, pacemaker, mempool,
                 exitAfterPersistingVoteInRound) { Sync = syncCounters, MempoolCounters = mempoolCounters }), ConsensusActor.Name);
             var sync = system.ActorOf(SyncActor.Props(new SqliteBlockStore(blockStorePath, limits), limits, settings.PeerLimits, Clock, consensus, directory, syncCounters),
                 SyncActor.Name);
