@@ -106,6 +106,28 @@ public sealed class MempoolActorTests() : global::Akka.TestKit.Xunit2.TestKit(Co
         Assert.Equal([bob[5]], consensus.ExpectMsg<MempoolActor.Offer>().Transactions);
     }
 
+    [Fact]
+    public void A_gap_in_the_commit_notices_makes_the_pool_look_up_what_it_holds()
+    {
+        var (mempool, consensus, _) = Start();
+        mempool.Tell(new ForwardedTransactions([TestChain.Tx(1), TestChain.Tx(2)]));
+        mempool.Tell(new MempoolActor.Pull(10, 1_000, [], []), consensus);
+        consensus.ExpectMsg<MempoolActor.Offer>();
+        Sys.EventStream.Publish(new BlockCommittedNotice(1, Hash32.Compute("one"u8), 1, [], 0, 0));
+        AwaitCondition(() => _counters.Pending == 2);
+
+        lock (_committed)
+        {
+            _committed.Add(Block.TransactionHash(TestChain.Tx(1)));
+        }
+
+        Sys.EventStream.Publish(new BlockCommittedNotice(3, Hash32.Compute("three"u8), 3, [], 0, 0));
+
+        AwaitCondition(() => _counters.Pending == 1);
+        mempool.Tell(new SubmitTransactions([TestChain.Tx(2)]));
+        Assert.Equal("transaction is already pending", ExpectMsg<SubmitResults>().Results[0].Reason);
+    }
+
     /// <summary>A distinct transaction per nonce of <paramref name="sender"/>, each placed in its line by the check.</summary>
     private Dictionary<ulong, byte[]> Place(string sender, params ulong[] nonces)
     {
@@ -144,9 +166,12 @@ public sealed class MempoolActorTests() : global::Akka.TestKit.Xunit2.TestKit(Co
 
     private void FindCommitted(ReadOnlySpan<Hash32> hashes, Span<bool> committed)
     {
-        for (var i = 0; i < hashes.Length; i++)
+        lock (_committed)
         {
-            committed[i] = _committed.Contains(hashes[i]);
+            for (var i = 0; i < hashes.Length; i++)
+            {
+                committed[i] = _committed.Contains(hashes[i]);
+            }
         }
     }
 }

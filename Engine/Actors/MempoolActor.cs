@@ -55,6 +55,7 @@ public sealed class MempoolActor : ReceiveActor, IWithStash
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private IActorRef _consensus = ActorRefs.Nobody;
     private Pull? _demand;
+    private long _committedHeight = -1;
     private bool _flushQueued;
 
     public MempoolActor(MempoolSetup setup)
@@ -95,10 +96,28 @@ public sealed class MempoolActor : ReceiveActor, IWithStash
         Receive<BlockCommittedNotice>(committed =>
         {
             _pool.Remove(committed.TransactionHashes);
+            if (_committedHeight >= 0 && committed.Height > _committedHeight + 1)
+            {
+                RemoveCommitted();
+            }
+
+            _committedHeight = Math.Max(_committedHeight, committed.Height);
             Count();
         });
         Receive<BlockExecutedNotice>(_ => Refresh());
         Receive<FlushNow>(_ => Flush());
+    }
+
+    /// <summary>
+    /// A commit notice went missing (a full mailbox drops what arrives): whatever the pool holds that the chain
+    /// committed meanwhile leaves it, as the notice would have made it.
+    /// </summary>
+    private void RemoveCommitted()
+    {
+        var hashes = _pool.Hashes.ToArray();
+        var committed = new bool[hashes.Length];
+        _setup.FindCommitted(hashes, committed);
+        _pool.Remove(hashes.Where((_, i) => committed[i]));
     }
 
     /// <summary>The state moved on: senders held back past a gap may now be past it.</summary>

@@ -58,6 +58,8 @@ public sealed class TransactionPool(int maxTransactions, long maxBytes, int maxT
 
     public bool Contains(Hash32 hash) => _entries.ContainsKey(hash);
 
+    public IEnumerable<Hash32> Hashes => _entries.Keys;
+
     /// <summary>
     /// Admits a transaction that passed the application's check. <paramref name="hash"/> must be its
     /// <see cref="Block.TransactionHash"/>; <paramref name="committed"/> says whether the chain already holds it.
