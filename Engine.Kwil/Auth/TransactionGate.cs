@@ -32,6 +32,16 @@ public static class TransactionGate
             return new Admission(TxCode.Encoding, e.Message, null, null);
         }
 
+        return Check(transaction, chainId, recovery, signatureVerified);
+    }
+
+    /// <summary>
+    /// The checks after decoding, for a transaction its caller decoded already: the RPC system parses it from JSON
+    /// and encodes it once, and checks that form rather than decode its own bytes again.
+    /// </summary>
+    public static Admission Check(KwilTransaction transaction, string chainId, ISecp256k1Recovery recovery, bool signatureVerified = false)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
         var body = transaction.Body;
         if (!string.Equals(body.ChainId, chainId, StringComparison.Ordinal))
         {
@@ -74,7 +84,7 @@ public static class TransactionGate
             return ($"payload type '{type}' is not supported; idOS transactions are 'execute'", null);
         }
 
-        verified?.Add(transactionHash.IsEmpty ? System.Security.Cryptography.SHA256.HashData(bytes) : transactionHash);
+        verified?.Add(transactionHash.IsEmpty ? System.Security.Cryptography.SHA256.HashData(bytes) : transactionHash, admission.Transaction);
         return (null, admission.Transaction);
     }
 }

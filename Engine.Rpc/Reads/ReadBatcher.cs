@@ -67,8 +67,8 @@ public sealed class ReadBatcher
 
     public Task<ViewCallResult> View(ViewCallRequest request, CancellationToken cancel) => _actor.Ask<ViewCallResult>(request, cancel);
 
-    /// <summary>The last nonce the account used in an executed transaction (0 for a new account).</summary>
-    public Task<long> LastNonce(byte[] identifier, string keyType, CancellationToken cancel) =>
+    /// <summary>The nonce the account's next transaction must carry, as executed transactions leave it (1 for a new account).</summary>
+    public Task<long> NextNonce(byte[] identifier, string keyType, CancellationToken cancel) =>
         _actor.Ask<long>(new AccountKey(identifier, keyType), cancel);
 }
 
@@ -146,10 +146,10 @@ internal sealed class ReadBatcherActor : ReceiveActor, IWithTimers
     private static void Reply(List<Waiting> reads, ReadBatchReply reply)
     {
         var views = reads.Count(r => r.Read is ViewCallRequest);
-        if (reply.Views.Count != views || reply.LastNonces.Count != reads.Count - views)
+        if (reply.Views.Count != views || reply.NextNonces.Count != reads.Count - views)
         {
             var error = new InvalidOperationException(
-                $"the validator answered {reply.Views.Count} views and {reply.LastNonces.Count} nonces to a batch of {views} and {reads.Count - views}");
+                $"the validator answered {reply.Views.Count} views and {reply.NextNonces.Count} nonces to a batch of {views} and {reads.Count - views}");
             reads.ForEach(r => r.ReplyTo.Tell(new Status.Failure(error)));
             return;
         }
@@ -157,7 +157,7 @@ internal sealed class ReadBatcherActor : ReceiveActor, IWithTimers
         int view = 0, account = 0;
         foreach (var read in reads)
         {
-            read.ReplyTo.Tell(read.Read is ViewCallRequest ? reply.Views[view++] : reply.LastNonces[account++]);
+            read.ReplyTo.Tell(read.Read is ViewCallRequest ? reply.Views[view++] : reply.NextNonces[account++]);
         }
     }
 

@@ -34,7 +34,7 @@ public sealed record ViewCallResult(int Code, string Error, IReadOnlyList<string
 public sealed record ReadBatch(IReadOnlyList<ViewCallRequest> Views, IReadOnlyList<AccountKey> Accounts);
 
 /// <summary>A batch's answers in order, all read after block <paramref name="Height"/>; a nonce is 0 for a new account.</summary>
-public sealed record ReadBatchReply(long Height, IReadOnlyList<ViewCallResult> Views, IReadOnlyList<long> LastNonces);
+public sealed record ReadBatchReply(long Height, IReadOnlyList<ViewCallResult> Views, IReadOnlyList<long> NextNonces);
 
 /// <summary>
 /// What the RPC layer needs of the validators. The node's implementation sends these to a healthy validator's

@@ -88,9 +88,10 @@ public sealed class UserService(INodeGateway gateway, VerifierPool verifiers, Re
         // Users pass addresses as they see them (0x, mixed case); the SDK passes clean hex.
         var identifier = TransactionJson.Hex(identifierElement.GetString()!, "id.identifier");
         var keyType = id.TryGetProperty("key_type", out var type) && type.ValueKind == JsonValueKind.String ? type.GetString()! : KeyTypeFor(identifier);
-        var last = await reads.LastNonce(identifier, keyType, cancel);
+        var next = await reads.NextNonce(identifier, keyType, cancel);
         var withPending = JsonParams.OptionalInteger(parameters, "status", 0, 1) == 1;
-        var nonce = withPending ? pending.Highest(identifier, keyType, last) : last;
+        // Kwil's account answer carries the last nonce used, the one place a nonce is not the next one.
+        var nonce = (withPending ? pending.Next(identifier, keyType, next) : next) - 1;
         var answer = new JsonObject { ["balance"] = "0", ["nonce"] = nonce };
         if (nonce != 0)
         {
@@ -127,7 +128,7 @@ public sealed class UserService(INodeGateway gateway, VerifierPool verifiers, Re
         }
 
         var chainId = await ChainId(cancel);
-        var admission = await verifiers.Transaction(bytes, chainId, cancel);
+        var admission = await verifiers.Transaction(transaction, chainId, cancel);
         if (!admission.IsAdmitted)
         {
             throw Refused(admission.Code, hash, admission.Log);
@@ -140,7 +141,7 @@ public sealed class UserService(INodeGateway gateway, VerifierPool verifiers, Re
 
         var keyType = KwilAuthenticator.AccountKeyType(transaction.Signature!.Type);
         var signer = admission.Signer!;
-        var expected = pending.Highest(signer, keyType, await reads.LastNonce(signer, keyType, cancel)) + 1;
+        var expected = pending.Next(signer, keyType, await reads.NextNonce(signer, keyType, cancel));
         if (transaction.Body.Nonce != (ulong)expected)
         {
             throw Refused(TxCode.InvalidNonce, hash, $"nonce {transaction.Body.Nonce}; the account's next nonce is {expected}");

@@ -6,8 +6,8 @@ using IdOS.Akka.Engine.Kwil.Transactions;
 
 namespace IdOS.Akka.Engine.Rpc.Verification;
 
-/// <summary>Check a binary transaction as a mempool would (encoding, chain, signature); answered with an <see cref="Admission"/>.</summary>
-public sealed record VerifyTransaction(byte[] Transaction, string ChainId);
+/// <summary>Check a decoded transaction as a mempool would (chain, signature); answered with an <see cref="Admission"/>.</summary>
+public sealed record VerifyTransaction(KwilTransaction Transaction, string ChainId);
 
 /// <summary>Check that <paramref name="Sender"/> signed <paramref name="Message"/> (a KGW login); answered with a <see cref="SignerCheck"/>.</summary>
 public sealed record VerifySignedMessage(string SignatureType, byte[] Sender, byte[] Message, byte[] Signature);
@@ -81,7 +81,7 @@ public sealed class VerifierPool
         return new VerifierPool(system.ActorOf(props, Name), size);
     }
 
-    public Task<Admission> Transaction(byte[] transaction, string chainId, CancellationToken cancel) =>
+    public Task<Admission> Transaction(KwilTransaction transaction, string chainId, CancellationToken cancel) =>
         _router.Ask<Admission>(new VerifyTransaction(transaction, chainId), cancel);
 
     public Task<SignerCheck> Message(string signatureType, byte[] sender, byte[] message, byte[] signature, CancellationToken cancel) =>

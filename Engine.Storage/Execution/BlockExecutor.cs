@@ -120,7 +120,10 @@ public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnly
 
     private (int Code, string Log) ExecuteOne(byte[] bytes, byte[] txHash, BlockInput block, BlockCommands commands)
     {
-        var admission = TransactionGate.Check(bytes, chainId, recovery, verified?.Contains(txHash) == true);
+        // The mempool's check kept what the bytes decoded to, and its verdict on the signature.
+        var admission = verified is not null && verified.TryTakeDecoded(txHash, out var decoded)
+            ? TransactionGate.Check(decoded, chainId, recovery, verified.Contains(txHash))
+            : TransactionGate.Check(bytes, chainId, recovery, verified?.Contains(txHash) == true);
         if (!admission.IsAdmitted)
         {
             return (admission.Code, admission.Log);

@@ -2,6 +2,7 @@ using System.Data;
 using IdOS.Akka.Engine.Kwil.Reads;
 using IdOS.Akka.Engine.Kwil.Results;
 using IdOS.Akka.Engine.Storage.Actions;
+using IdOS.Akka.Engine.Storage.Execution;
 using IdOS.Akka.Engine.Storage.Schema;
 using LinqToDB;
 using LinqToDB.Data;
@@ -80,10 +81,9 @@ public sealed class StateReader(StateDatabase state, string databaseOwner)
         return (nonce + 1, height);
     }
 
-    /// <summary>Every broadcast reads its sender's nonce; SQL of our own for the reason <see cref="ResultByHashSql"/> gives.</summary>
+    /// <summary>Every broadcast reads its sender's nonce: the same prepared statement as execution's.</summary>
     private static long NonceOf(DataConnection db, byte[] identifier, string keyType) =>
-        db.Query<long?>("SELECT nonce FROM accounts WHERE identifier = @identifier AND key_type = @key_type",
-            new DataParameter("identifier", identifier, DataType.VarBinary), new DataParameter("key_type", keyType, DataType.NVarChar)).FirstOrDefault() ?? 0;
+        AccountNonces.Last(PreparedStatements.Of(db), identifier, keyType);
 
     private ViewResult Run(DataConnection db, ViewRequest request, long height, long timestamp)
     {

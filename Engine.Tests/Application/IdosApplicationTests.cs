@@ -113,6 +113,33 @@ public sealed class IdosApplicationTests : IDisposable
         Assert.True(verified.Contains(System.Security.Cryptography.SHA256.HashData(good)));
         Assert.NotNull(TransactionGate.RefusalForMempool(forged, _chain.ChainId, Secp256k1.Recovery, verified));
         Assert.False(verified.Contains(System.Security.Cryptography.SHA256.HashData(forged)));
+
+        // What the bytes decoded to is kept for execution, which takes it once; the verdict stays.
+        Assert.True(verified.TryTakeDecoded(System.Security.Cryptography.SHA256.HashData(good), out var decoded));
+        Assert.Equal(good, decoded.ToBytes());
+        Assert.False(verified.TryTakeDecoded(System.Security.Cryptography.SHA256.HashData(good), out _));
+        Assert.False(verified.TryTakeDecoded(System.Security.Cryptography.SHA256.HashData(forged), out _));
+        Assert.True(verified.Contains(System.Security.Cryptography.SHA256.HashData(good)));
+    }
+
+    [Fact]
+    public void The_mempool_check_places_a_transaction_in_its_accounts_line_and_the_state_tells_the_accounts_next_nonce()
+    {
+        using var store = Store();
+        using var app = IdosApplication.Open(StateOptions, _chain, store, Secp256k1.Recovery);
+        var first = Owner.Execute(_chain.ChainId, 1, "add_inserter_as_owner", [KwilValue.OfUuid(Guid.NewGuid()), KwilValue.OfText("a")]);
+
+        var verdict = app.CheckForMempool(first, Block.TransactionHash(first));
+        var garbage = app.CheckForMempool([1, 2, 3], Block.TransactionHash([1, 2, 3]));
+
+        Assert.Null(verdict.Refusal);
+        Assert.Equal(new SenderNonce("ed25519:" + Convert.ToHexString(_owner.PublicKey.Bytes), 1), verdict.Place);
+        Assert.NotNull(garbage.Refusal);
+        Assert.Null(garbage.Place);
+        Assert.Equal(1UL, app.NextNonce(verdict.Place!.Value.Sender));
+        var block = Next(_chain.GenesisBlock, app, [first]);
+        store.AppendExecuted(block, Certificate(block), app.Execute(block));
+        Assert.Equal(2UL, app.NextNonce(verdict.Place.Value.Sender));
     }
 
     public void Dispose()

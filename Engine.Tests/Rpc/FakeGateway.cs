@@ -12,6 +12,7 @@ internal sealed class FakeGateway : INodeGateway
 
     private readonly Dictionary<string, ExecutedTransaction> _executed = new(StringComparer.Ordinal);
 
+    /// <summary>Each account's last used nonce ("keytype:hex"); reads answer the next one, as a validator does.</summary>
     public Dictionary<string, long> Nonces { get; } = new(StringComparer.Ordinal);
 
     public List<byte[]> Submitted { get; } = [];
@@ -88,6 +89,6 @@ internal sealed class FakeGateway : INodeGateway
         }
 
         return Task.FromResult(new ReadBatchReply(12, [.. batch.Views.Select(c => new ViewCallResult(0, "", ["caller"], [[c.Caller]]))],
-            [.. batch.Accounts.Select(a => Nonces.GetValueOrDefault(a.KeyType + ":" + Convert.ToHexStringLower(a.Identifier)))]));
+            [.. batch.Accounts.Select(a => Nonces.GetValueOrDefault(a.KeyType + ":" + Convert.ToHexStringLower(a.Identifier)) + 1)]));
     }
 }

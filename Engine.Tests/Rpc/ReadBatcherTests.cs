@@ -24,7 +24,7 @@ public sealed class ReadBatcherTests : IDisposable
         var first = reads.View(View("first"), CancellationToken.None);
         await validator.Arrived.WaitAsync(TimeSpan.FromSeconds(10));
         var views = Enumerable.Range(0, 10).Select(i => reads.View(View($"caller-{i}"), CancellationToken.None)).ToList();
-        var nonces = Enumerable.Range(0, 5).Select(i => reads.LastNonce([(byte)i], "ed25519", CancellationToken.None)).ToList();
+        var nonces = Enumerable.Range(0, 5).Select(i => reads.NextNonce([(byte)i], "ed25519", CancellationToken.None)).ToList();
         // The reads were told to the batcher before the first answer can come back, so its mailbox holds them first.
         validator.Release();
 

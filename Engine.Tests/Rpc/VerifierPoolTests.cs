@@ -28,7 +28,7 @@ public sealed class VerifierPoolTests : IDisposable
         forged[^1] ^= 1;
         transactions.Add(forged);
 
-        var verdicts = await Task.WhenAll(transactions.Select(t => _actors.Verifiers.Transaction(t, Chain, CancellationToken.None)));
+        var verdicts = await Task.WhenAll(transactions.Select(t => _actors.Verifiers.Transaction(KwilTransaction.FromBytes(t), Chain, CancellationToken.None)));
 
         for (var i = 0; i < transactions.Count; i++)
         {

@@ -52,7 +52,7 @@ public sealed class ValidatorGateway(NodeClient client, IReadOnlyList<Address> v
             [.. batch.Accounts.Select(a => new Network.AccountRef(a.Identifier, a.KeyType))], 0);
         var answer = await Ask((node, timeout) => client.Read(node, query, timeout), cancel);
         return new ReadBatchReply(answer.Height, [.. answer.Answers.Select(a => new ViewCallResult(a.Code, a.Error, a.Columns, a.Rows))],
-            [.. answer.NextNonces.Select(n => n - 1)]);
+            answer.NextNonces);
     }
 
     /// <summary>Asks the current validator, then each other one in turn, until one answers or the request is cancelled.</summary>

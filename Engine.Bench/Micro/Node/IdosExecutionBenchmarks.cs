@@ -97,7 +97,11 @@ public class IdosExecutionBenchmarks : IDisposable
             transactions.Add(Call(i, Action, Arguments(i, round)));
             if (SignaturesAlreadyVerified)
             {
-                _verified.Add(System.Security.Cryptography.SHA256.HashData(transactions[^1]));
+                // As a validator's mempool admits it: the verdict and the decoded form are kept for execution.
+                if (TransactionGate.RefusalForMempool(transactions[^1], Chain, Secp256k1.Recovery, _verified) is { } refusal)
+                {
+                    throw new InvalidOperationException($"The benchmark's transaction was refused: {refusal}");
+                }
             }
         }
 
