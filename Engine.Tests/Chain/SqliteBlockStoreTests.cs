@@ -52,6 +52,53 @@ public sealed class SqliteBlockStoreTests : IDisposable
     }
 
     [Fact]
+    public void An_app_hash_recorded_in_a_batch_that_writes_nothing_else_waits_for_the_next_transaction_or_a_clean_close()
+    {
+        var (b1, b2, b3) = Chain();
+        var app1 = Hash32.Compute("app-1"u8);
+        var app2 = Hash32.Compute("app-2"u8);
+        using (var store = new SqliteBlockStore(DbPath, _t.Chain.Limits))
+        {
+            store.Append(b1, b2.Header.Justify);
+            store.Append(b2, b3.Header.Justify);
+            using (var batch = store.BeginBatch())
+            {
+                store.RecordAppHash(1, app1);
+                batch.Commit();
+            }
+
+            // Another connection, which is what a restart after a crash would read, does not see it yet; this one does.
+            using (var other = new SqliteBlockStore(DbPath, _t.Chain.Limits))
+            {
+                Assert.Equal((0L, (Hash32?)null), (other.ExecutedHeight, other.AppHashAt(1)));
+            }
+
+            Assert.Equal((1L, (Hash32?)app1), (store.ExecutedHeight, store.AppHashAt(1)));
+            using (var batch = store.BeginBatch())
+            {
+                store.RecordAppHash(2, app2);
+                store.Keep(b3);
+                batch.Commit();
+            }
+
+            using (var other = new SqliteBlockStore(DbPath, _t.Chain.Limits))
+            {
+                Assert.Equal((2L, (Hash32?)app1, (Hash32?)app2), (other.ExecutedHeight, other.AppHashAt(1), other.AppHashAt(2)));
+            }
+
+            store.Append(b3, _t.Block(4, b3).Header.Justify);
+            using (var batch = store.BeginBatch())
+            {
+                store.RecordAppHash(3, Hash32.Compute("app-3"u8));
+                batch.Commit();
+            }
+        }
+
+        using var reopened = new SqliteBlockStore(DbPath, _t.Chain.Limits);
+        Assert.Equal((3L, (Hash32?)Hash32.Compute("app-3"u8)), (reopened.ExecutedHeight, reopened.AppHashAt(3)));
+    }
+
+    [Fact]
     public void A_file_from_before_the_index_had_a_file_of_its_own_keeps_every_committed_transaction_and_takes_new_ones()
     {
         var (b1, b2, b3) = Chain();
