@@ -152,6 +152,64 @@ public sealed class ChangedRows
         return SHA256.HashData(_entries.WrittenSpan);
     }
 
+    /// <summary>
+    /// Every row of every tracked table as the app hash encodes a changed one, tables by name and rows by their key's
+    /// encoding (bytewise, so both databases give the same order): what a snapshot of the state holds. Only the keys
+    /// are held in memory at once; each row is read back by its key.
+    /// </summary>
+    internal static void ForEachRow(DataConnection db, RowVisitor visit)
+    {
+        var statements = PreparedStatements.Of(db);
+        var row = new ArrayBufferWriter<byte>();
+        foreach (var table in Tables.OrderBy(t => t.Table, StringComparer.Ordinal))
+        {
+            var keys = new List<(byte[] Key, RowChangeRow Change)>();
+            using (var reader = statements.Read(table.KeysSql))
+            {
+                while (reader.Read())
+                {
+                    var change = new RowChangeRow { TableName = table.Table };
+                    var column = 0;
+                    if (table.Key1 is not null)
+                    {
+                        change.Key1 = reader.GetGuid(column++);
+                    }
+
+                    if (table.Key2 is not null)
+                    {
+                        change.Key2 = reader.GetGuid(column++);
+                    }
+
+                    if (table.KeyText is not null)
+                    {
+                        change.KeyText = reader.GetString(column);
+                    }
+
+                    var key = new ArrayBufferWriter<byte>(40);
+                    RowWriter.Value(key, change.Key1);
+                    RowWriter.Value(key, change.Key2);
+                    RowWriter.Value(key, change.KeyText);
+                    keys.Add((key.WrittenSpan.ToArray(), change));
+                }
+            }
+
+            keys.Sort((x, y) => x.Key.AsSpan().SequenceCompareTo(y.Key));
+            foreach (var (key, change) in keys)
+            {
+                row.ResetWrittenCount();
+                if (!table.Read(statements, change, row))
+                {
+                    throw new InvalidOperationException($"A row of {table.Table} went missing while the state was read in one transaction.");
+                }
+
+                visit(table.Table, key, row.WrittenSpan);
+            }
+        }
+    }
+
+    /// <summary>One row of <see cref="ForEachRow"/>: its table, its key's encoding and its content's.</summary>
+    internal delegate void RowVisitor(string table, ReadOnlySpan<byte> key, ReadOnlySpan<byte> row);
+
     private ReadOnlySpan<byte> KeyOf(Change change) => _keys.WrittenSpan.Slice(change.KeyStart, change.KeyLength);
 
     /// <summary>A recorded change with its key's canonical encoding, by place in the shared key buffer.</summary>
@@ -174,11 +232,15 @@ public sealed class ChangedRows
         var columns = Columns<T>.Ordered;
         var where = key2 is not null ? $"{key1} = @p0 AND {key2} = @p1" : $"{key1 ?? keyText} = @p0";
         var sql = $"SELECT {string.Join(", ", columns.Select(c => c.Name))} FROM {table} WHERE {where}";
-        return new Tracked(table, key1, key2, keyText, sql, [.. columns.Select(c => c.Kind)]);
+        var keysSql = $"SELECT {string.Join(", ", new[] { key1, key2, keyText }.OfType<string>())} FROM {table}";
+        return new Tracked(table, key1, key2, keyText, sql, keysSql, [.. columns.Select(c => c.Kind)]);
     }
 
-    /// <summary>A tracked table: its key columns and the statement that reads one row back, columns in name order.</summary>
-    private sealed record Tracked(string Table, string? Key1, string? Key2, string? KeyText, string ReadSql, ColumnKind[] Kinds)
+    /// <summary>
+    /// A tracked table: its key columns, the statement that reads one row back (columns in name order) and the one
+    /// that lists every key.
+    /// </summary>
+    private sealed record Tracked(string Table, string? Key1, string? Key2, string? KeyText, string ReadSql, string KeysSql, ColumnKind[] Kinds)
     {
         /// <summary>Writes the row's canonical encoding to <paramref name="row"/>; false when the transaction deleted it.</summary>
         public bool Read(PreparedStatements statements, RowChangeRow change, ArrayBufferWriter<byte> row)
@@ -250,7 +312,7 @@ public sealed class ChangedRows
     }
 
     /// <summary>Tagged, length-prefixed values: no two different rows encode alike.</summary>
-    private static class RowWriter
+    internal static class RowWriter
     {
         private const byte NullTag = 0;
         private const byte Uuid = 1;
