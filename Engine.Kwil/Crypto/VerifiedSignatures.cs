@@ -19,8 +19,6 @@ public sealed class VerifiedSignatures
     private readonly RecentSet<Digest> _hashes = new(GenerationSize);
     private readonly RecentMap<Digest, KwilTransaction> _decoded = new(DecodedGenerationSize);
 
-    public void Add(ReadOnlySpan<byte> transactionHash) => _hashes.Add(Digest.Of(transactionHash));
-
     /// <summary>Notes the signature of the transaction with this hash as checked, and keeps what its bytes decoded to.</summary>
     public void Add(ReadOnlySpan<byte> transactionHash, KwilTransaction decoded)
     {

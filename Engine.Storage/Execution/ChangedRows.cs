@@ -161,6 +161,7 @@ public sealed class ChangedRows
     {
         var statements = PreparedStatements.Of(db);
         var row = new ArrayBufferWriter<byte>();
+        var key = new ArrayBufferWriter<byte>();
         foreach (var table in Tables.OrderBy(t => t.Table, StringComparer.Ordinal))
         {
             var keys = new List<(byte[] Key, RowChangeRow Change)>();
@@ -185,7 +186,7 @@ public sealed class ChangedRows
                         change.KeyText = reader.GetString(column);
                     }
 
-                    var key = new ArrayBufferWriter<byte>(40);
+                    key.ResetWrittenCount();
                     RowWriter.Value(key, change.Key1);
                     RowWriter.Value(key, change.Key2);
                     RowWriter.Value(key, change.KeyText);
@@ -194,7 +195,7 @@ public sealed class ChangedRows
             }
 
             keys.Sort((x, y) => x.Key.AsSpan().SequenceCompareTo(y.Key));
-            foreach (var (key, change) in keys)
+            foreach (var (rowKey, change) in keys)
             {
                 row.ResetWrittenCount();
                 if (!table.Read(statements, change, row))
@@ -202,7 +203,7 @@ public sealed class ChangedRows
                     throw new InvalidOperationException($"A row of {table.Table} went missing while the state was read in one transaction.");
                 }
 
-                visit(table.Table, key, row.WrittenSpan);
+                visit(table.Table, rowKey, row.WrittenSpan);
             }
         }
     }

@@ -95,12 +95,13 @@ public sealed class IdosApplicationTests : IDisposable
     public void Signatures_the_mempool_checked_are_remembered_for_execution_and_the_memory_is_bounded()
     {
         var verified = new VerifiedSignatures();
+        var someDecoded = KwilTransaction.FromBytes(Owner.Execute(_chain.ChainId, 1, "get_user", []));
         var first = System.Security.Cryptography.SHA256.HashData([1]);
-        verified.Add(first);
+        verified.Add(first, someDecoded);
         for (var i = 0; i < (2 * VerifiedSignatures.GenerationSize) + 1; i++)
         {
             Assert.True(i >= VerifiedSignatures.GenerationSize || verified.Contains(first));
-            verified.Add(System.Security.Cryptography.SHA256.HashData(BitConverter.GetBytes(i)));
+            verified.Add(System.Security.Cryptography.SHA256.HashData(BitConverter.GetBytes(i)), someDecoded);
         }
 
         Assert.False(verified.Contains(first));
