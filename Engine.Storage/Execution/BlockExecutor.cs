@@ -7,6 +7,7 @@ using IdOS.Akka.Engine.Kwil.Results;
 using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Storage.Actions;
 using IdOS.Akka.Engine.Storage.Schema;
+using IdOS.Akka.Engine.Storage.Snapshots;
 using LinqToDB;
 
 namespace IdOS.Akka.Engine.Storage.Execution;
@@ -23,10 +24,11 @@ public sealed record BlockInput(long Height, byte[] BlockId, long TimestampMs, I
 /// Executes committed blocks against the idOS state in one database transaction each: every transaction in order,
 /// each recorded with its result, then the height, block id and app hash; a crash leaves the state before or after
 /// the whole block. A transaction that fails still spends its nonce (as kwild does) and changes nothing else.
-/// Time is the block's timestamp, never the local clock.
+/// Time is the block's timestamp, never the local clock. At each height the snapshot schedule names, the app hash
+/// recorded is the block's own folded with the root of a snapshot of the state there (<see cref="SnapshotOffer"/>).
 /// </summary>
 public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnlySet<string> owners, ISecp256k1Recovery recovery,
-    VerifiedSignatures? verified = null)
+    VerifiedSignatures? verified = null, SnapshotSchedule? snapshots = null)
 {
     private static readonly byte[] Domain = "idos-akka/app-hash/v2"u8.ToArray();
     private static readonly byte[] NothingChanged = new byte[32];
@@ -97,9 +99,25 @@ public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnly
 
         commands.WriteResults();
         var appHash = hash.GetHashAndReset();
+        if (snapshots is { } schedule && schedule.IsDue(block.Height))
+        {
+            // Before the block's transaction commits: a crash before then executes the block, and takes this snapshot, again.
+            appHash = TakeSnapshot(db, block.Height, appHash, schedule).AppHash;
+        }
+
         db.Insert(new ExecutedBlockRow { Height = block.Height, BlockId = block.BlockId, AppHash = appHash, TimestampMs = block.TimestampMs });
         transaction.Commit();
         return appHash;
+    }
+
+    /// <summary>The state at <paramref name="height"/> as a snapshot, whose root the app hash recorded there commits to.</summary>
+    private static SnapshotOffer TakeSnapshot(LinqToDB.Data.DataConnection db, long height, byte[] blockAppHash, SnapshotSchedule schedule)
+    {
+        var writer = schedule.Directory?.Begin(height);
+        var manifest = StateSnapshot.WriteInTransaction(db, height, (index, chunk) => writer?.Chunk(index, chunk.Span), schedule.ChunkBytes);
+        var offer = new SnapshotOffer(manifest, blockAppHash);
+        writer?.Complete(offer);
+        return offer;
     }
 
     /// <summary>

@@ -208,6 +208,32 @@ public sealed class ChangedRows
         }
     }
 
+    /// <summary>The tracked tables in an order where each comes after every table its foreign keys name.</summary>
+    internal static IEnumerable<string> TablesInDependencyOrder => Tables.Select(t => t.Table);
+
+    internal static bool IsTracked(string table) => ByName.ContainsKey(table);
+
+    /// <summary>
+    /// Inserts a row of a tracked table from its canonical encoding (<see cref="ForEachRow"/>'s): the way back for a
+    /// snapshot. A row that does not decode to the table's columns is refused with <see cref="FormatException"/>.
+    /// </summary>
+    internal static void InsertRow(PreparedStatements statements, string table, ReadOnlySpan<byte> row)
+    {
+        var tracked = ByName.TryGetValue(table, out var t) ? t : throw new FormatException($"'{table}' is not a table of the idOS state.");
+        var values = new object?[tracked.Kinds.Length];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = RowReader.Value(ref row, tracked.Kinds[i], tracked.Types[i]);
+        }
+
+        if (!row.IsEmpty)
+        {
+            throw new FormatException($"A row of {table} has {row.Length} bytes after its {values.Length} columns.");
+        }
+
+        statements.Execute(tracked.InsertSql, values);
+    }
+
     /// <summary>One row of <see cref="ForEachRow"/>: its table, its key's encoding and its content's.</summary>
     internal delegate void RowVisitor(string table, ReadOnlySpan<byte> key, ReadOnlySpan<byte> row);
 
@@ -234,14 +260,16 @@ public sealed class ChangedRows
         var where = key2 is not null ? $"{key1} = @p0 AND {key2} = @p1" : $"{key1 ?? keyText} = @p0";
         var sql = $"SELECT {string.Join(", ", columns.Select(c => c.Name))} FROM {table} WHERE {where}";
         var keysSql = $"SELECT {string.Join(", ", new[] { key1, key2, keyText }.OfType<string>())} FROM {table}";
-        return new Tracked(table, key1, key2, keyText, sql, keysSql, [.. columns.Select(c => c.Kind)]);
+        var insertSql = $"INSERT INTO {table} ({string.Join(", ", columns.Select(c => c.Name))}) VALUES ({string.Join(", ", columns.Select((_, i) => PreparedStatements.ParameterName(i)))})";
+        return new Tracked(table, key1, key2, keyText, sql, keysSql, insertSql, [.. columns.Select(c => c.Kind)], [.. columns.Select(c => c.Type)]);
     }
 
     /// <summary>
-    /// A tracked table: its key columns, the statement that reads one row back (columns in name order) and the one
-    /// that lists every key.
+    /// A tracked table: its key columns, the statement that reads one row back (columns in name order), the one that
+    /// lists every key and the one that inserts a row (columns in the same order).
     /// </summary>
-    private sealed record Tracked(string Table, string? Key1, string? Key2, string? KeyText, string ReadSql, string KeysSql, ColumnKind[] Kinds)
+    private sealed record Tracked(string Table, string? Key1, string? Key2, string? KeyText, string ReadSql, string KeysSql, string InsertSql,
+        ColumnKind[] Kinds, Type[] Types)
     {
         /// <summary>Writes the row's canonical encoding to <paramref name="row"/>; false when the transaction deleted it.</summary>
         public bool Read(PreparedStatements statements, RowChangeRow change, ArrayBufferWriter<byte> row)
@@ -288,7 +316,7 @@ public sealed class ChangedRows
         }
     }
 
-    private enum ColumnKind
+    internal enum ColumnKind
     {
         Uuid,
         Text,
@@ -298,11 +326,11 @@ public sealed class ChangedRows
 
     private static class Columns<T>
     {
-        public static readonly (string Name, ColumnKind Kind)[] Ordered = [.. typeof(T).GetProperties()
+        public static readonly (string Name, ColumnKind Kind, Type Type)[] Ordered = [.. typeof(T).GetProperties()
             .Select(p => (Name: p.GetCustomAttribute<ColumnAttribute>()?.Name, Type: Nullable.GetUnderlyingType(p.PropertyType) ?? p.PropertyType))
             .Where(p => p.Name is not null)
             .OrderBy(p => p.Name, StringComparer.Ordinal)
-            .Select(p => (p.Name!, KindOf(p.Type)))];
+            .Select(p => (p.Name!, KindOf(p.Type), p.Type))];
 
         private static ColumnKind KindOf(Type type) =>
             type == typeof(Guid) ? ColumnKind.Uuid
@@ -392,6 +420,67 @@ public sealed class ChangedRows
         {
             buffer.GetSpan(1)[0] = tag;
             buffer.Advance(1);
+        }
+    }
+
+    /// <summary>
+    /// The way back from <see cref="RowWriter"/>'s tagged values, for rows a snapshot carries: every length is checked
+    /// against what is left before it is read, and a value must carry its column's tag (or the null tag).
+    /// </summary>
+    internal static class RowReader
+    {
+        public static object? Value(ref ReadOnlySpan<byte> row, ColumnKind kind, Type type)
+        {
+            var tag = Take(ref row, 1)[0];
+            switch (tag, kind)
+            {
+                case (0, _):
+                    return null;
+                case (1, ColumnKind.Uuid):
+                    return new Guid(Take(ref row, 16), bigEndian: true);
+                case (2, ColumnKind.Text):
+                    return Utf8Text(ref row);
+                case (3, ColumnKind.Integer):
+                    var number = BinaryPrimitives.ReadInt64BigEndian(Take(ref row, 8));
+                    return type != typeof(int) ? number
+                        : number is >= int.MinValue and <= int.MaxValue ? (int)number
+                        : throw new FormatException($"{number} does not fit a 32-bit column.");
+                case (4, ColumnKind.Boolean):
+                    return Take(ref row, 1)[0] switch
+                    {
+                        0 => false,
+                        1 => true,
+                        var other => throw new FormatException($"{other} is not a boolean."),
+                    };
+                default:
+                    throw new FormatException($"A value tagged {tag} where a {kind} column is.");
+            }
+        }
+
+        /// <summary>A length-prefixed UTF-8 string (<see cref="RowWriter.Text"/>), which must be valid UTF-8.</summary>
+        public static string Utf8Text(ref ReadOnlySpan<byte> input)
+        {
+            var bytes = LengthPrefixed(ref input);
+            return Utf8.IsValid(bytes) ? Encoding.UTF8.GetString(bytes) : throw new FormatException("Text that is not UTF-8.");
+        }
+
+        /// <summary>Length-prefixed bytes (<see cref="RowWriter.Bytes"/>), a slice of the input.</summary>
+        public static ReadOnlySpan<byte> LengthPrefixed(ref ReadOnlySpan<byte> input)
+        {
+            var length = BinaryPrimitives.ReadInt32BigEndian(Take(ref input, 4));
+            return length < 0 ? throw new FormatException($"A negative length, {length}.") : Take(ref input, length);
+        }
+
+        private static ReadOnlySpan<byte> Take(ref ReadOnlySpan<byte> input, int count)
+        {
+            if (input.Length < count)
+            {
+                throw new FormatException($"{count} bytes expected where {input.Length} are left.");
+            }
+
+            var taken = input[..count];
+            input = input[count..];
+            return taken;
         }
     }
 }

@@ -1,47 +1,12 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.Data;
 using System.Security.Cryptography;
 using IdOS.Akka.Engine.Storage.Execution;
 using IdOS.Akka.Engine.Storage.Schema;
 using LinqToDB;
+using LinqToDB.Data;
 
 namespace IdOS.Akka.Engine.Storage.Snapshots;
-
-/// <summary>
-/// What a snapshot of the state holds, without its rows: the height it was taken at, the app hash after that
-/// height, how many rows, and the SHA-256 of each chunk in order. <see cref="Root"/> commits to all of it, so a root the
-/// chain certifies makes every chunk checkable on its own, whoever sent it.
-/// </summary>
-public sealed record SnapshotManifest(long Height, byte[] AppHash, long Rows, int ChunkBytes, IReadOnlyList<byte[]> ChunkHashes)
-{
-    private static readonly byte[] Domain = "idos-state-snapshot-v1"u8.ToArray();
-
-    public byte[] Root
-    {
-        get
-        {
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            Span<byte> number = stackalloc byte[8];
-            hash.AppendData(Domain);
-            BinaryPrimitives.WriteInt64BigEndian(number, Height);
-            hash.AppendData(number);
-            hash.AppendData(AppHash);
-            BinaryPrimitives.WriteInt64BigEndian(number, Rows);
-            hash.AppendData(number);
-            BinaryPrimitives.WriteInt64BigEndian(number, ChunkBytes);
-            hash.AppendData(number);
-            BinaryPrimitives.WriteInt64BigEndian(number, ChunkHashes.Count);
-            hash.AppendData(number);
-            foreach (var chunk in ChunkHashes)
-            {
-                hash.AppendData(chunk);
-            }
-
-            return hash.GetHashAndReset();
-        }
-    }
-}
 
 /// <summary>
 /// Writes the state at its executed height as chunks of rows in one canonical order and encoding, the same on SQLite
@@ -53,7 +18,7 @@ public static class StateSnapshot
 {
     public const int DefaultChunkBytes = 1 << 20;
 
-    private const string AccountsTable = "accounts";
+    internal const string AccountsTable = "accounts";
 
     /// <summary>
     /// Reads the whole state in one read transaction and hands each chunk, in order, to <paramref name="chunk"/> (its
@@ -63,12 +28,28 @@ public static class StateSnapshot
     public static SnapshotManifest Write(StateDatabase state, Action<int, ReadOnlyMemory<byte>> chunk, int chunkBytes = DefaultChunkBytes)
     {
         ArgumentNullException.ThrowIfNull(state);
-        ArgumentNullException.ThrowIfNull(chunk);
-        ArgumentOutOfRangeException.ThrowIfLessThan(chunkBytes, 64);
         var db = state.Connection;
         using var transaction = db.BeginTransaction(IsolationLevel.RepeatableRead);
-        var executed = db.GetTable<ExecutedBlockRow>().OrderByDescending(b => b.Height).FirstOrDefault()
-            ?? throw new InvalidOperationException("The state has executed no block: there is nothing to take a snapshot of.");
+        var height = ExecutedBlocks.Height(db);
+        if (height == 0)
+        {
+            throw new InvalidOperationException("The state has executed no block: there is nothing to take a snapshot of.");
+        }
+
+        var manifest = WriteInTransaction(db, height, chunk, chunkBytes);
+        transaction.Rollback();
+        return manifest;
+    }
+
+    /// <summary>
+    /// The same, through a connection whose open transaction holds the state at <paramref name="height"/>: execution
+    /// takes a snapshot of a block's state before the block's transaction commits.
+    /// </summary>
+    internal static SnapshotManifest WriteInTransaction(DataConnection db, long height, Action<int, ReadOnlyMemory<byte>> chunk, int chunkBytes)
+    {
+        ArgumentNullException.ThrowIfNull(chunk);
+        ArgumentOutOfRangeException.ThrowIfLessThan(chunkBytes, SnapshotManifest.MinChunkBytes);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(chunkBytes, SnapshotManifest.MaxChunkBytes / 2);
         var writer = new ChunkWriter(chunk, chunkBytes);
         ChangedRows.ForEachRow(db, writer.Add);
 
@@ -85,8 +66,7 @@ public static class StateSnapshot
         }
 
         writer.Flush();
-        transaction.Rollback();
-        return new SnapshotManifest(executed.Height, executed.AppHash, writer.Rows, chunkBytes, writer.Hashes);
+        return new SnapshotManifest(height, writer.Rows, chunkBytes, writer.Hashes);
     }
 
     private static byte[] AccountKey(ArrayBufferWriter<byte> key, AccountRow account)
@@ -112,6 +92,11 @@ public static class StateSnapshot
             ChangedRows.RowWriter.Bytes(_buffer, key);
             ChangedRows.RowWriter.Bytes(_buffer, row);
             Rows++;
+            if (_buffer.WrittenCount > SnapshotManifest.MaxChunkBytes)
+            {
+                throw new InvalidOperationException($"A row of {table} takes a chunk past {SnapshotManifest.MaxChunkBytes} bytes, more than any transaction can write.");
+            }
+
             if (_buffer.WrittenCount >= chunkBytes)
             {
                 Flush();
