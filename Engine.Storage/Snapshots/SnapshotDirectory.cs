@@ -13,6 +13,7 @@ public sealed class SnapshotDirectory
 {
     private const string OfferFile = "offer";
     private const string PartialSuffix = ".partial";
+    private readonly Lock _erasing = new();
 
     public SnapshotDirectory(string path, int keep)
     {
@@ -40,12 +41,18 @@ public sealed class SnapshotDirectory
     public SnapshotOffer? Offer(long height)
     {
         var file = System.IO.Path.Combine(Folder(height), OfferFile);
-        if (!File.Exists(file))
+        byte[] bytes;
+        try
         {
+            bytes = File.ReadAllBytes(file);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            // Never taken, or erased meanwhile.
             return null;
         }
 
-        return SnapshotOffer.TryDecode(File.ReadAllBytes(file), out var refusal)
+        return SnapshotOffer.TryDecode(bytes, out var refusal)
             ?? throw new InvalidDataException($"{file} is damaged: {refusal}.");
     }
 
@@ -53,12 +60,17 @@ public sealed class SnapshotDirectory
     public byte[]? Chunk(long height, int index)
     {
         var file = ChunkFile(Folder(height), index);
-        if (!File.Exists(file))
+        FileStream stream;
+        try
+        {
+            stream = File.OpenRead(file);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             return null;
         }
 
-        using var stream = File.OpenRead(file);
+        using var _ = stream;
         if (stream.Length > SnapshotManifest.MaxChunkBytes)
         {
             throw new InvalidDataException($"{file} has {stream.Length} bytes, more than any chunk may.");
@@ -83,8 +95,34 @@ public sealed class SnapshotDirectory
         return new Writer(this, height, partial);
     }
 
+    /// <summary>
+    /// Erases every snapshot below <paramref name="height"/>: the retention window's edge, past which no copy of a
+    /// removed row may survive.
+    /// </summary>
+    public int EraseBelow(long height)
+    {
+        lock (_erasing)
+        {
+            var old = Heights().Where(h => h < height).ToList();
+            foreach (var snapshot in old)
+            {
+                Erase(Folder(snapshot));
+            }
+
+            return old.Count;
+        }
+    }
+
     /// <summary>Erases every snapshot but the newest <see cref="Keep"/>, and any partial folder of a height below them.</summary>
     public void Prune()
+    {
+        lock (_erasing)
+        {
+            PruneLocked();
+        }
+    }
+
+    private void PruneLocked()
     {
         var heights = Heights();
         foreach (var height in heights.Skip(Keep))
@@ -172,14 +210,17 @@ public sealed class SnapshotDirectory
 
             SnapshotDirectory.Write(System.IO.Path.Combine(_partial, OfferFile), offer.Encode());
             var folder = _owner.Folder(_height);
-            if (Directory.Exists(folder))
+            lock (_owner._erasing)
             {
-                // The same height taken again (a block executed again after a crash) writes the same snapshot.
-                Erase(folder);
-            }
+                if (Directory.Exists(folder))
+                {
+                    // The same height taken again (a block executed again after a crash) writes the same snapshot.
+                    Erase(folder);
+                }
 
-            Directory.Move(_partial, folder);
-            _owner.Prune();
+                Directory.Move(_partial, folder);
+                _owner.PruneLocked();
+            }
         }
     }
 }

@@ -7,7 +7,5 @@ namespace IdOS.Akka.Engine.Storage.Snapshots;
 /// </summary>
 public sealed record SnapshotSchedule(long Interval, SnapshotDirectory? Directory, int ChunkBytes = StateSnapshot.DefaultChunkBytes)
 {
-    public const long DefaultInterval = 10_000;
-
     public bool IsDue(long height) => Interval > 0 && height > 0 && height % Interval == 0;
 }

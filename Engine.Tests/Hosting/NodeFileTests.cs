@@ -1,4 +1,5 @@
 using IdOS.Akka.Engine.Cli;
+using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Hosting;
 using Xunit;
 
@@ -136,6 +137,31 @@ public sealed class NodeFileTests : IDisposable
         Assert.Contains("exclude rounds 1 is outside", Assert.Throws<NodeFileException>(() => GenesisFile.Read(PathOf("bad.json"))).Message, StringComparison.Ordinal);
         Assert.Contains("--leaders", Assert.Throws<UsageException>(() => KeyCommands.Genesis(["--validators", PathOf("v1.key.pub"), "--out", PathOf("x.json"),
             "--leaders", "fastest"], output)).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_snapshot_interval_is_bound_into_genesis_and_a_file_without_it_keeps_the_default_and_its_genesis_block()
+    {
+        KeyFiles.GenerateValidator(PathOf("v1.key"));
+        var output = new StringWriter();
+        Assert.Equal(0, KeyCommands.Genesis(["--validators", PathOf("v1.key.pub"), "--out", PathOf("s.json"), "--genesis-time", "2026-11-23T00:00:00.000Z",
+            "--snapshot-interval", "50"], output));
+        Assert.Equal(0, KeyCommands.Genesis(["--validators", PathOf("v1.key.pub"), "--out", PathOf("d.json"), "--genesis-time", "2026-11-23T00:00:00.000Z"], output));
+
+        var every50 = GenesisFile.Read(PathOf("s.json"));
+        var byDefault = GenesisFile.Read(PathOf("d.json"));
+        Assert.Equal(50, every50.SnapshotInterval);
+        Assert.Equal(ChainParameters.DefaultSnapshotInterval, byDefault.SnapshotInterval);
+        Assert.NotEqual(every50.GenesisBlock.Id, byDefault.GenesisBlock.Id);
+        Assert.Contains("a state snapshot every 50 blocks", output.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("snapshot_interval", File.ReadAllText(PathOf("d.json")), StringComparison.Ordinal);
+        Assert.Equal(byDefault.GenesisBlock.Id, new ChainParameters(byDefault.ChainId, byDefault.Validators, byDefault.GenesisBlock.Header.Timestamp,
+            leaderReputation: byDefault.LeaderReputation).GenesisBlock.Id);
+
+        File.WriteAllText(PathOf("bad.json"), File.ReadAllText(PathOf("s.json")).Replace("\"snapshot_interval\": 50", "\"snapshot_interval\": -1", StringComparison.Ordinal));
+        Assert.Contains("snapshot_interval is -1", Assert.Throws<NodeFileException>(() => GenesisFile.Read(PathOf("bad.json"))).Message, StringComparison.Ordinal);
+        Assert.Contains("--snapshot-interval", Assert.Throws<UsageException>(() => KeyCommands.Genesis(["--validators", PathOf("v1.key.pub"), "--out", PathOf("x.json"),
+            "--snapshot-interval", "often"], output)).Message, StringComparison.Ordinal);
     }
 
     [Fact]

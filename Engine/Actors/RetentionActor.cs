@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using IdOS.Akka.Engine.Chain;
 using IdOS.Akka.Engine.Storage;
+using IdOS.Akka.Engine.Storage.Snapshots;
 using Microsoft.Data.Sqlite;
 
 namespace IdOS.Akka.Engine.Actors;
@@ -14,8 +15,8 @@ public sealed record RetentionSettings(long Blocks, TimeSpan Interval)
 }
 
 /// <summary>
-/// Makes deletion reach the disk: prunes committed block bodies past the retention window and checkpoints and
-/// truncates the SQLite WAL files (blocks, state, consensus journal), on connections and a thread of its own so that
+/// Makes deletion reach the disk: prunes committed block bodies past the retention window, erases state snapshots
+/// taken before it, and checkpoints and truncates the SQLite WAL files (blocks, state, consensus journal), on connections and a thread of its own so that
 /// consensus never waits for it. A file that is busy this time is done next time.
 /// </summary>
 public sealed class RetentionActor : ReceiveActor, IWithTimers
@@ -32,9 +33,11 @@ public sealed class RetentionActor : ReceiveActor, IWithTimers
     private readonly StateDatabase? _state;
     private readonly string _journalPath;
     private readonly RetentionSettings _settings;
+    private readonly SnapshotDirectory? _snapshots;
 
-    public RetentionActor(SqliteBlockStore blocks, StateDatabase? state, string journalPath, RetentionSettings settings)
+    public RetentionActor(SqliteBlockStore blocks, StateDatabase? state, string journalPath, RetentionSettings settings, SnapshotDirectory? snapshots)
     {
+        _snapshots = snapshots;
         _blocks = blocks;
         _state = state;
         _journalPath = journalPath;
@@ -44,8 +47,8 @@ public sealed class RetentionActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(SqliteBlockStore blocks, StateDatabase? state, string journalPath, RetentionSettings settings) =>
-        global::Akka.Actor.Props.Create(() => new RetentionActor(blocks, state, journalPath, settings)).WithDispatcher("idos.blocking-io-dispatcher");
+    public static Props Props(SqliteBlockStore blocks, StateDatabase? state, string journalPath, RetentionSettings settings, SnapshotDirectory? snapshots = null) =>
+        global::Akka.Actor.Props.Create(() => new RetentionActor(blocks, state, journalPath, settings, snapshots)).WithDispatcher("idos.blocking-io-dispatcher");
 
     protected override void PreStart() => Timers.StartPeriodicTimer("retention", Tick.Instance, _settings.Interval);
 
@@ -72,6 +75,11 @@ public sealed class RetentionActor : ReceiveActor, IWithTimers
         if (pruned > 0)
         {
             _log.Info("Pruned the bodies of {0} blocks; bodies are kept above height {1}", pruned, _blocks.PrunedHeight);
+        }
+
+        if (target > 0 && _snapshots?.EraseBelow(target) is > 0 and var erased)
+        {
+            _log.Info("Erased {0} state snapshot(s) older than the retention window (below height {1})", erased, target);
         }
 
         var busy = new List<string>();

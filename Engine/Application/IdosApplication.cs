@@ -5,6 +5,7 @@ using IdOS.Akka.Engine.Kwil.Crypto;
 using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Storage;
 using IdOS.Akka.Engine.Storage.Execution;
+using IdOS.Akka.Engine.Storage.Snapshots;
 
 namespace IdOS.Akka.Engine.Application;
 
@@ -22,13 +23,15 @@ public sealed class IdosApplication : IStateMachine, IDisposable
     private readonly ISecp256k1Recovery _recovery;
     private readonly VerifiedSignatures _verified = new();
 
-    private IdosApplication(StateDatabase state, StateDatabase mempoolReads, ChainParameters chain, ISecp256k1Recovery recovery, long executedHeight, Hash32 appHash)
+    private IdosApplication(StateDatabase state, StateDatabase mempoolReads, ChainParameters chain, ISecp256k1Recovery recovery, long executedHeight, Hash32 appHash,
+        SnapshotDirectory? snapshots)
     {
         _state = state;
         _mempoolReads = mempoolReads;
         _chainId = chain.ChainId;
         _recovery = recovery;
-        _executor = new BlockExecutor(state, chain.ChainId, Owners(chain), recovery, _verified);
+        _executor = new BlockExecutor(state, chain.ChainId, Owners(chain), recovery, _verified, new SnapshotSchedule(chain.SnapshotInterval, snapshots));
+        Snapshots = snapshots;
         ExecutedHeight = executedHeight;
         AppHash = appHash;
     }
@@ -39,6 +42,9 @@ public sealed class IdosApplication : IStateMachine, IDisposable
 
     public StateDatabase State => _state;
 
+    /// <summary>Where the snapshots execution takes are kept; null when the node keeps none.</summary>
+    public SnapshotDirectory? Snapshots { get; }
+
     /// <summary>
     /// Opens the state and brings it level with the committed blocks. Execution commits the state block by block and
     /// the block store records each app hash after that, so after a crash the state may be ahead of the recorded app
@@ -46,9 +52,11 @@ public sealed class IdosApplication : IStateMachine, IDisposable
     /// blocks are committed again from what consensus kept or fetches, and each is recognised by its id and not
     /// executed twice). Where the store has recorded an app hash at or below the state's height, the two must agree.
     /// A state behind the store (a new database, a switch to PostgreSQL, a crash before execution) replays the stored
-    /// blocks and checks each app hash against any recorded for it.
+    /// blocks and checks each app hash against any recorded for it. Snapshots the chain's interval calls for are
+    /// written to <paramref name="snapshots"/>, or only hashed into the app hash when the node keeps none.
     /// </summary>
-    public static IdosApplication Open(StateStoreOptions options, ChainParameters chain, ICommittedBlockStore blocks, ISecp256k1Recovery recovery)
+    public static IdosApplication Open(StateStoreOptions options, ChainParameters chain, ICommittedBlockStore blocks, ISecp256k1Recovery recovery,
+        SnapshotDirectory? snapshots = null)
     {
         ArgumentNullException.ThrowIfNull(chain);
         ArgumentNullException.ThrowIfNull(blocks);
@@ -69,7 +77,7 @@ public sealed class IdosApplication : IStateMachine, IDisposable
             }
 
             var application = new IdosApplication(state, mempoolReads, chain, recovery, Math.Min(stateHeight, blocks.Height),
-                HashAt(executor, chain, Math.Min(stateHeight, blocks.Height)));
+                HashAt(executor, chain, Math.Min(stateHeight, blocks.Height)), snapshots);
             for (var height = stateHeight + 1; height <= blocks.Height; height++)
             {
                 var block = blocks.GetByHeight(height) ?? throw new InvalidOperationException(

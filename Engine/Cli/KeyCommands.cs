@@ -22,11 +22,13 @@ public static class KeyCommands
 
     public const string GenesisUsage = """
         genesis --validators A.pub,B.pub,... --out FILE [--chain-id ID] [--genesis-time 2026-11-23T00:00:00.000Z] [--db-owner KEY]
-                [--leaders reputation|rotation]
+                [--leaders reputation|rotation] [--snapshot-interval BLOCKS]
           writes the genesis file all nodes share, each validator with the TLS pins its .pub file signs; validator
           order (which fixes indices) is the order given; --db-owner names the idOS database owner (an ed25519 public
           key in hex, or an EVM address); --leaders: drawn from committed history, so that a validator that is down
-          soon stops leading (default), or in rotation, where each round a down validator leads is lost
+          soon stops leading (default), or in rotation, where each round a down validator leads is lost;
+          --snapshot-interval: blocks between snapshots of the idOS state, which new nodes sync from (default 10000,
+          0 for none)
         """;
 
     public static int Keygen(IReadOnlyList<string> args, TextWriter output)
@@ -80,7 +82,11 @@ public static class KeyCommands
         var time = options.Text("genesis-time", "");
         var owner = options.Text("db-owner", "");
         var leaders = options.Text("leaders", "reputation");
+        var interval = options.Text("snapshot-interval", ChainParameters.DefaultSnapshotInterval.ToString(System.Globalization.CultureInfo.InvariantCulture));
         options.RejectUnknown();
+        var snapshotInterval = long.TryParse(interval, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var blocks)
+            ? blocks
+            : throw new UsageException($"--snapshot-interval '{interval}' is not a number of blocks");
         var reputation = leaders switch
         {
             "reputation" => null,
@@ -101,12 +107,13 @@ public static class KeyCommands
         var keys = validators.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(KeyFiles.ReadValidator)
             .ToList();
-        var chain = GenesisFile.Write(path, chainId, genesisTime, keys, owner, reputation);
+        var chain = GenesisFile.Write(path, chainId, genesisTime, keys, owner, reputation, snapshotInterval);
         output.WriteLine($"genesis written to {path}: chain {chain.ChainId}, {keys.Count} validators (f = {chain.Validators.MaxFaulty}), " +
             (chain.LeaderReputation.IsOn
                 ? $"leaders by reputation over {chain.LeaderReputation.WindowBlocks} blocks ending {chain.LeaderReputation.ExcludeRounds} rounds back, "
                 : "leaders in rotation, ") +
             $"{keys.Count(k => k.TlsPins.Count > 0)} with TLS pins, " +
+            (chain.SnapshotInterval > 0 ? $"a state snapshot every {chain.SnapshotInterval} blocks, " : "no state snapshots, ") +
             $"genesis block {chain.GenesisBlock.Id}");
         return 0;
     }

@@ -9,9 +9,13 @@ namespace IdOS.Akka.Engine.Consensus;
 /// </summary>
 public sealed class ChainParameters
 {
+    /// <summary>Blocks between two snapshots of the idOS state, unless genesis says otherwise.</summary>
+    public const long DefaultSnapshotInterval = 10_000;
+
     public ChainParameters(string chainId, ValidatorSet validators, long genesisTimestampMs, ConsensusLimits? limits = null, string databaseOwner = "",
-        LeaderReputationPolicy? leaderReputation = null)
+        LeaderReputationPolicy? leaderReputation = null, long snapshotInterval = DefaultSnapshotInterval)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(snapshotInterval);
         ArgumentNullException.ThrowIfNull(databaseOwner);
         ArgumentException.ThrowIfNullOrWhiteSpace(chainId);
         ArgumentNullException.ThrowIfNull(validators);
@@ -31,9 +35,10 @@ public sealed class ChainParameters
         Validators = validators;
         LeaderReputation = leaderReputation;
         DatabaseOwner = databaseOwner;
+        SnapshotInterval = snapshotInterval;
         Limits = limits ?? ConsensusLimits.Default;
         Domain = new SigningDomain(chainId);
-        GenesisAppHash = ComputeGenesisStateHash(chainId, validators, genesisTimestampMs, databaseOwner, leaderReputation);
+        GenesisAppHash = ComputeGenesisStateHash(chainId, validators, genesisTimestampMs, databaseOwner, leaderReputation, snapshotInterval);
         var noParent = new QuorumCertificate(Hash32.Zero, 0, [], []);
         GenesisBlock = Block.Create(0, 0, noParent, BlockHeader.NoProposer, genesisTimestampMs, [], 0, GenesisAppHash);
         GenesisQc = QuorumCertificate.ForGenesis(GenesisBlock.Id, validators.Count);
@@ -48,6 +53,12 @@ public sealed class ChainParameters
     /// empty when nobody does. It is initial state, so it is bound into the genesis app hash.
     /// </summary>
     public string DatabaseOwner { get; }
+
+    /// <summary>
+    /// Every this many blocks (0: never) the state machine snapshots its state and folds the snapshot's root into
+    /// that height's app hash; every validator must do the same, so genesis binds it.
+    /// </summary>
+    public long SnapshotInterval { get; }
 
     public ConsensusLimits Limits { get; }
 
@@ -65,7 +76,7 @@ public sealed class ChainParameters
     public QuorumCertificate GenesisQc { get; }
 
     private static Hash32 ComputeGenesisStateHash(string chainId, ValidatorSet validators, long genesisTimestampMs, string databaseOwner,
-        LeaderReputationPolicy leaderReputation)
+        LeaderReputationPolicy leaderReputation, long snapshotInterval)
     {
         var writer = new CanonicalWriter();
         writer.WriteString("idos-akka/genesis/v1");
@@ -96,6 +107,12 @@ public sealed class ChainParameters
             writer.WriteString("leader-reputation");
             writer.WriteU32(leaderReputation.WindowBlocks);
             writer.WriteU32(leaderReputation.ExcludeRounds);
+        }
+
+        if (snapshotInterval != DefaultSnapshotInterval)
+        {
+            writer.WriteString("snapshot-interval");
+            writer.WriteU63(snapshotInterval);
         }
 
         return Hash32.Compute(writer.WrittenSpan);

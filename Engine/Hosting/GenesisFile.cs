@@ -12,8 +12,9 @@ public sealed record GenesisValidator(Ed25519PublicKey Key, IReadOnlyList<Signed
 
 /// <summary>
 /// The one file every node of a network shares: chain id, genesis time, the validators' public keys in genesis
-/// order (which fixes their indices) each with the TLS pins it signed, and how leaders are chosen: by reputation from
-/// committed history when the file says so (new files do), else in rotation. Everything else of
+/// order (which fixes their indices) each with the TLS pins it signed, how leaders are chosen (by reputation from
+/// committed history when the file says so, as new files do, else in rotation), and how often the state is
+/// snapshotted (snapshot_interval, 10,000 blocks when absent). Everything else of
 /// genesis is derived from it. The pins are not part of the genesis block: a validator may add a pin (to rotate its
 /// certificate) without changing the chain's identity.
 /// </summary>
@@ -27,21 +28,22 @@ public static class GenesisFile
 
     /// <summary>A genesis whose validators bound no TLS pin: only for networks that run with insecure = on.</summary>
     public static ChainParameters Write(string path, string chainId, DateTimeOffset genesisTime, IReadOnlyList<Ed25519PublicKey> validators,
-        string databaseOwner = "", LeaderReputationPolicy? leaderReputation = null)
+        string databaseOwner = "", LeaderReputationPolicy? leaderReputation = null, long snapshotInterval = ChainParameters.DefaultSnapshotInterval)
     {
         ArgumentNullException.ThrowIfNull(validators);
-        return Write(path, chainId, genesisTime, [.. validators.Select(key => new GenesisValidator(key, []))], databaseOwner, leaderReputation);
+        return Write(path, chainId, genesisTime, [.. validators.Select(key => new GenesisValidator(key, []))], databaseOwner, leaderReputation, snapshotInterval);
     }
 
     /// <summary>Leaders by <paramref name="leaderReputation"/>: null for the default of the set's size, <see cref="LeaderReputationPolicy.Off"/> for rotation.</summary>
     public static ChainParameters Write(string path, string chainId, DateTimeOffset genesisTime, IReadOnlyList<GenesisValidator> validators,
-        string databaseOwner = "", LeaderReputationPolicy? leaderReputation = null)
+        string databaseOwner = "", LeaderReputationPolicy? leaderReputation = null, long snapshotInterval = ChainParameters.DefaultSnapshotInterval)
     {
         ArgumentNullException.ThrowIfNull(validators);
         leaderReputation ??= LeaderReputationPolicy.For(validators.Count);
         var document = new GenesisDocument(chainId, genesisTime.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
             [.. validators.Select(ValidatorEntry.From)], databaseOwner.Length > 0 ? databaseOwner : null,
-            leaderReputation.IsOn ? new ReputationEntry(leaderReputation.WindowBlocks, leaderReputation.ExcludeRounds) : null);
+            leaderReputation.IsOn ? new ReputationEntry(leaderReputation.WindowBlocks, leaderReputation.ExcludeRounds) : null,
+            snapshotInterval != ChainParameters.DefaultSnapshotInterval ? snapshotInterval : null);
         // Checked as a reader would check them, so that a pin signed by another key is refused before the file exists.
         ReadValidators(path, document);
         var chain = ToChain(path, document, null);
@@ -113,8 +115,13 @@ public static class GenesisFile
                 throw new NodeFileException($"{path}: leader_reputation needs window_blocks of 1 or more and exclude_rounds; leave it out for leaders in rotation.");
             }
 
+            if (document.SnapshotInterval is < 0)
+            {
+                throw new NodeFileException($"{path}: snapshot_interval is {document.SnapshotInterval}; it is a number of blocks, or 0 for no snapshots.");
+            }
+
             return new ChainParameters(document.ChainId ?? "", new ValidatorSet(keys), time.ToUnixTimeMilliseconds(), limits,
-                DatabaseOwner(path, document.DatabaseOwner), reputation);
+                DatabaseOwner(path, document.DatabaseOwner), reputation, document.SnapshotInterval ?? ChainParameters.DefaultSnapshotInterval);
         }
         catch (ArgumentException e)
         {
@@ -144,7 +151,8 @@ public static class GenesisFile
         [property: JsonPropertyName("genesis_time")] string? GenesisTime,
         [property: JsonPropertyName("validators")] IReadOnlyList<ValidatorEntry>? Validators,
         [property: JsonPropertyName("db_owner"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? DatabaseOwner = null,
-        [property: JsonPropertyName("leader_reputation"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ReputationEntry? LeaderReputation = null);
+        [property: JsonPropertyName("leader_reputation"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ReputationEntry? LeaderReputation = null,
+        [property: JsonPropertyName("snapshot_interval"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? SnapshotInterval = null);
 
     private sealed record ReputationEntry(
         [property: JsonPropertyName("window_blocks")] int? WindowBlocks,

@@ -60,6 +60,9 @@ public sealed class NodeSettings : IDisposable
 
     public Actors.RetentionSettings Retention { get; }
 
+    /// <summary>How many of the newest state snapshots the node keeps in its data folder (idos.node.snapshot.keep).</summary>
+    public int SnapshotsKept { get; private init; } = 2;
+
     /// <summary>Where the idOS state lives; SQLite in the data folder unless a PostgreSQL connection string is set.</summary>
     public StateStoreOptions StateStore { get; }
 
@@ -119,6 +122,7 @@ public sealed class NodeSettings : IDisposable
         {
             RpcMembers = TransportSettings.RpcMembers(config, $"{Section}.rpc-members"),
             PeerLimits = ReadPeerLimits(config),
+            SnapshotsKept = ReadSnapshotsKept(config),
         };
     }
 
@@ -150,6 +154,13 @@ public sealed class NodeSettings : IDisposable
         return interval > TimeSpan.Zero
             ? new Actors.RetentionSettings(blocks, interval)
             : throw new ConfigurationException($"{Section}.retention.interval must be positive.");
+    }
+
+    private static int ReadSnapshotsKept(Config config)
+    {
+        var keep = config.GetInt($"{Section}.snapshot.keep", 2);
+        return keep >= 1 ? keep
+            : throw new ConfigurationException($"{Section}.snapshot.keep is {keep}; keep at least 1 snapshot, the one new nodes sync from.");
     }
 
     private static PeerLimits ReadPeerLimits(Config config)

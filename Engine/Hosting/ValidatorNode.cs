@@ -20,6 +20,9 @@ public sealed class ValidatorNode : IAsyncDisposable
     public const string SystemName = "idos";
     public const string BlockStoreFileName = "blocks.db";
 
+    /// <summary>The folder of the data directory where state snapshots are kept.</summary>
+    public const string SnapshotsFolderName = "snapshots";
+
     private readonly NodeSettings _settings;
     private readonly SqliteBlockStore _store;
     private readonly IdosApplication? _idos;
@@ -119,7 +122,7 @@ public sealed class ValidatorNode : IAsyncDisposable
                 ? Storage.StateDatabase.Open(settings.StateStore)
                 : null;
             var retention = system.ActorOf(RetentionActor.Props(new SqliteBlockStore(blockStorePath, limits), ownState,
-                Path.Combine(settings.DataDirectory, PersistenceConfig.FileName), settings.Retention), RetentionActor.Name);
+                Path.Combine(settings.DataDirectory, PersistenceConfig.FileName), settings.Retention, idos?.Snapshots), RetentionActor.Name);
             List<IActorRef> watched = [consensus, executor, mempool, directory, pacemaker, sync, retention];
             if (idos is not null)
             {
@@ -148,7 +151,8 @@ public sealed class ValidatorNode : IAsyncDisposable
     {
         try
         {
-            return IdosApplication.Open(settings.StateStore, settings.Chain, store, Kwil.Auth.Secp256k1.Recovery);
+            return IdosApplication.Open(settings.StateStore, settings.Chain, store, Kwil.Auth.Secp256k1.Recovery,
+                new Storage.Snapshots.SnapshotDirectory(Path.Combine(settings.DataDirectory, SnapshotsFolderName), settings.SnapshotsKept));
         }
         catch (Exception e) when (e is InvalidOperationException or global::System.Data.Common.DbException)
         {
