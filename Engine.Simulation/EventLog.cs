@@ -53,6 +53,8 @@ internal sealed class EventLog
         RoundSync s => $"round sync qc=r{s.HighQc.Round}{(s.LastRoundTc is null ? "" : $" tc=r{s.LastRoundTc.Round}")}",
         BlockRequest r => $"block request {r.BlockId.ToShortString()} above h{r.KnownCommittedHeight}",
         BlockResponse r => $"block response {r.RequestedId.ToShortString()} with {r.Blocks.Count} blocks",
+        BlockRangeRequest r => $"block range request from h{r.FromHeight}",
+        BlockRangeResponse r => $"block range response from h{r.FromHeight} with {r.Blocks.Count} blocks (pruned to h{r.PrunedHeight})",
         _ => message.GetType().Name,
     };
 }

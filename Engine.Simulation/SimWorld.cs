@@ -349,6 +349,9 @@ public sealed class SimWorld : IAdversaryWorld
                 _evidence++;
                 Trace($"{instance} detects {detected.Evidence}");
                 break;
+            case CatchUpNeedsSnapshot pruned:
+                Trace($"{instance} cannot catch up past h{pruned.NextHeight}: pruned everywhere up to h{pruned.PrunedHeight}");
+                break;
             case AppHashDivergence divergence:
                 if (instance.Role == NodeRole.Correct)
                 {

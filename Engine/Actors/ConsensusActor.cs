@@ -352,6 +352,10 @@ public sealed class ConsensusActor : ReceivePersistentActor
                 _log.Error("App hash divergence at height {0}: this validator computed {1}, block {2} claims {3}.",
                     divergence.Height, divergence.Local, divergence.ClaimingBlock.ToShortString(), divergence.Claimed);
                 break;
+            case CatchUpNeedsSnapshot pruned:
+                _log.Error("This validator cannot catch up by blocks: every peer has pruned the body of block {0} (bodies are pruned up to {1}). " +
+                    "Stop it and start it again from an empty data folder, to sync from a state snapshot.", pruned.NextHeight, pruned.PrunedHeight);
+                break;
             default:
                 throw new InvalidOperationException($"No handler for the replica effect {effect.GetType().Name}.");
         }

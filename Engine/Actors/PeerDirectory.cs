@@ -137,7 +137,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
             if (Authenticated() is { } validator && WithinBudget(validator))
             {
                 var inbound = new ConsensusActor.Inbound(new PeerId(validator), message);
-                (message is BlockRequest ? _sync : VerifierOf(validator)).Tell(inbound);
+                (message is BlockRequest or BlockRangeRequest ? _sync : VerifierOf(validator)).Tell(inbound);
             }
         });
         Receive<ForwardedTransactions>(forwarded =>

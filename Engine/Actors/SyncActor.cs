@@ -8,7 +8,8 @@ namespace IdOS.Akka.Engine.Actors;
 
 /// <summary>
 /// Serves other validators' block requests from the committed chain, on a read connection of its own, so that a
-/// validator catching up (up to 64 blocks of up to 4 MiB per request) does not hold up this one's voting. A request
+/// validator catching up (up to 64 blocks of up to 4 MiB per request, walking back from a block or forward by height)
+/// does not hold up this one's voting. A request
 /// for a block that is not committed here goes to the consensus actor, whose block tree may hold it. Fetching what
 /// this validator itself lacks is the replica's (it knows which certificates name unknown blocks). Each peer's
 /// responses draw on a byte budget of their own, so requests in a loop (or in another validator's name) cost this
@@ -43,15 +44,25 @@ public sealed class SyncActor : ReceiveActor
         var budgets = new PeerBudgets(peerLimits.SyncBytesPerSecond, peerLimits.SyncBytesBurst);
         Receive<ConsensusActor.Inbound>(inbound =>
         {
-            if (inbound.Message is not BlockRequest request || _committed.GetById(request.BlockId) is null)
+            ConsensusMessage response;
+            long bytes;
+            if (inbound.Message is BlockRangeRequest range)
+            {
+                var answer = BlockServing.AnswerRange(range, _limits, _committed.StoredHeight, () => _committed.PrunedHeight, _committed.GetByHeight);
+                (response, bytes) = (answer, answer.Blocks.Sum(b => (long)b.EncodedSize));
+            }
+            else if (inbound.Message is BlockRequest request && _committed.GetById(request.BlockId) is not null)
+            {
+                var answer = BlockServing.Answer(request, _limits, _committed.GetById);
+                (response, bytes) = (answer, answer.Blocks.Sum(b => (long)b.EncodedSize));
+            }
+            else
             {
                 _consensus.Forward(inbound);
                 return;
             }
 
-            var response = BlockServing.Answer(request, _limits, _committed.GetById);
             var peer = inbound.From.Value;
-            var bytes = response.Blocks.Sum(b => (long)b.EncodedSize);
             if (!budgets.TryTake(peer, bytes, clockMs()))
             {
                 var dropped = _counters.CountOverLimit();

@@ -32,4 +32,39 @@ public static class BlockServing
 
         return new BlockResponse(request.BlockId, blocks);
     }
+
+    /// <summary>
+    /// Committed blocks by height from the request's, ascending, within the block count and the message size; none
+    /// past the committed height or at a height whose body is pruned (then the response says up to where bodies are
+    /// pruned, which <paramref name="prunedHeight"/> is asked for only then).
+    /// </summary>
+    public static BlockRangeResponse AnswerRange(BlockRangeRequest request, ConsensusLimits limits, long committedHeight, Func<long> prunedHeight,
+        Func<long, Block?> atHeight)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(limits);
+        ArgumentNullException.ThrowIfNull(prunedHeight);
+        ArgumentNullException.ThrowIfNull(atHeight);
+        var blocks = new List<Block>();
+        var budget = limits.MaxMessageBytes - (64 << 10);
+        var limit = Math.Min(request.MaxBlocks, limits.MaxBlocksPerResponse);
+        for (var height = request.FromHeight; height >= 1 && height <= committedHeight && blocks.Count < limit; height++)
+        {
+            if (atHeight(height) is not { } block)
+            {
+                break;
+            }
+
+            budget -= block.EncodedSize;
+            if (budget < 0 && blocks.Count > 0)
+            {
+                break;
+            }
+
+            blocks.Add(block);
+        }
+
+        var pruned = blocks.Count == 0 && request.FromHeight >= 1 && request.FromHeight <= committedHeight ? prunedHeight() : 0;
+        return new BlockRangeResponse(request.FromHeight, pruned, blocks);
+    }
 }

@@ -28,6 +28,8 @@ public static class ConsensusCodec
         /// <summary>A timeout with the TC of the round before; a tag of its own keeps timeouts persisted without one readable.</summary>
         TimeoutWithTc = 6,
         RoundSync = 7,
+        BlockRangeRequest = 8,
+        BlockRangeResponse = 9,
     }
 
     public static byte[] Encode(ConsensusMessage message)
@@ -90,6 +92,22 @@ public static class ConsensusCodec
                 for (var i = 0; i < response.Blocks.Count; i++)
                 {
                     WriteBlock(writer, response.Blocks[i]);
+                }
+
+                break;
+            case BlockRangeRequest range:
+                writer.WriteU8((int)Tag.BlockRangeRequest);
+                writer.WriteU63(range.FromHeight);
+                writer.WriteU16(range.MaxBlocks);
+                break;
+            case BlockRangeResponse range:
+                writer.WriteU8((int)Tag.BlockRangeResponse);
+                writer.WriteU63(range.FromHeight);
+                writer.WriteU63(range.PrunedHeight);
+                writer.WriteU16(range.Blocks.Count);
+                for (var i = 0; i < range.Blocks.Count; i++)
+                {
+                    WriteBlock(writer, range.Blocks[i]);
                 }
 
                 break;
@@ -239,6 +257,8 @@ public static class ConsensusCodec
         RoundSync sync => QcSize(sync.HighQc) + 1 + (sync.LastRoundTc is { } tc ? TcSize(tc) : 0),
         BlockRequest => Hash32.Size + 8 + 2,
         BlockResponse response => Hash32.Size + 2 + BlockBytes(response.Blocks),
+        BlockRangeRequest => 8 + 2,
+        BlockRangeResponse range => 8 + 8 + 2 + BlockBytes(range.Blocks),
         _ => 0,
     };
 
@@ -289,6 +309,8 @@ public static class ConsensusCodec
             Tag.RoundSync => new RoundSync(ReadQc(ref reader), reader.ReadBool() ? ReadTc(ref reader) : null),
             Tag.BlockRequest => new BlockRequest(reader.ReadHash(), reader.ReadU63("known committed height"), reader.ReadU16()),
             Tag.BlockResponse => ReadBlockResponse(ref reader, limits),
+            Tag.BlockRangeRequest => new BlockRangeRequest(reader.ReadU63("from height"), reader.ReadU16()),
+            Tag.BlockRangeResponse => ReadBlockRangeResponse(ref reader, limits),
             var other => throw new MalformedMessageException($"unknown message tag {(byte)other}"),
         };
     }
@@ -391,6 +413,19 @@ public static class ConsensusCodec
     private static BlockResponse ReadBlockResponse(ref CanonicalReader reader, ConsensusLimits limits)
     {
         var requested = reader.ReadHash();
+        return new BlockResponse(requested, ReadBlocks(ref reader, limits));
+    }
+
+    private static BlockRangeResponse ReadBlockRangeResponse(ref CanonicalReader reader, ConsensusLimits limits)
+    {
+        var from = reader.ReadU63("from height");
+        var pruned = reader.ReadU63("pruned height");
+        var blocks = ReadBlocks(ref reader, limits);
+        return new BlockRangeResponse(from, pruned, blocks);
+    }
+
+    private static Block[] ReadBlocks(ref CanonicalReader reader, ConsensusLimits limits)
+    {
         var count = reader.ReadU16();
         if (count > limits.MaxBlocksPerResponse)
         {
@@ -403,7 +438,7 @@ public static class ConsensusCodec
             blocks[i] = ReadBlock(ref reader, limits);
         }
 
-        return new BlockResponse(requested, blocks);
+        return blocks;
     }
 
     private static Block ReadBlock(ref CanonicalReader reader, ConsensusLimits limits)

@@ -14,4 +14,7 @@ internal interface IRoundSteps
     void EnterRound(long round, TimeoutCertificate? viaTc);
 
     void Fetch(Hash32 blockId, PeerId? from);
+
+    /// <summary>Fetched blocks went into the tree: what waited for them (a commit, a proposal, a leader's turn) goes on.</summary>
+    void BlocksConnected();
 }

@@ -20,7 +20,7 @@ public sealed class Replica : IRoundSteps
     private readonly VoteAggregator _votes;
     private readonly TimeoutAggregator _timeouts;
     private readonly LeaderElection _leaders;
-    private readonly BlockFetcher _fetcher;
+    private readonly ChainSync _sync;
     private readonly RoundState _state;
     private readonly ProposalIntake _intake;
     private readonly RoundTimeouts _roundTimeouts;
@@ -59,7 +59,6 @@ public sealed class Replica : IRoundSteps
         _options = options ?? ReplicaOptions.Default;
         _execution = new ExecutionProgress(chain, store, _options.MaxExecutionLagBlocks);
         _checks = new SignatureChecks(chain, verifier);
-        _fetcher = new BlockFetcher(chain, self, _options);
         var rules = new SafetyRules(chain, self, key, safetyState);
         _safety = _options.DecorateSafetyRules?.Invoke(rules) ?? rules;
         _votes = new VoteAggregator(chain.Validators);
@@ -95,6 +94,7 @@ public sealed class Replica : IRoundSteps
         _state = new RoundState(highQc, Math.Max(Math.Max(highQc.Round + 1, safetyState.LastVotedRound), 1)) { JournalGuard = journalGuard };
         _intake = new ProposalIntake(chain, self, _checks, _tree, store, _leaders, _safety, _isCommitted, _state, this);
         _roundTimeouts = new RoundTimeouts(_checks, _timeouts, _safety, _options, _state, this);
+        _sync = new ChainSync(chain, self, _options, _checks, _tree, store, _state, _isCommitted, this);
 
         // A leader may have sent a proposal for the round after its last durable vote or timeout without recording it
         // (see TryPropose), so a restarted validator proposes nothing up to there: it could not repeat the same block.
@@ -172,7 +172,7 @@ public sealed class Replica : IRoundSteps
 
         _consecutiveTimeouts++;
         _roundTimeouts.TimeOut(round);
-        _state.Effects.AddRange(_fetcher.Retry(overdueOnly: false, _store.Height, _state.Now));
+        _sync.RetryAll();
         if (_state.CurrentRound == round)
         {
             ArmTimer();
@@ -196,10 +196,16 @@ public sealed class Replica : IRoundSteps
                 _roundTimeouts.OnRoundSync(from, sync);
                 break;
             case BlockRequest request:
-                OnBlockRequest(from, request);
+                _sync.OnBlockRequest(from, request);
                 break;
             case BlockResponse response:
-                OnBlockResponse(from, response);
+                _sync.OnBlockResponse(from, response);
+                break;
+            case BlockRangeRequest range:
+                _sync.OnBlockRangeRequest(from, range);
+                break;
+            case BlockRangeResponse range:
+                _sync.OnBlockRangeResponse(from, range);
                 break;
             default:
                 _state.Reject(from, $"unexpected message {message.GetType().Name}");
@@ -265,10 +271,7 @@ public sealed class Replica : IRoundSteps
             _intake.RetryAwaitingLeader();
         }
 
-        if (_fetcher.AnyOverdue(_state.Now))
-        {
-            _state.Effects.AddRange(_fetcher.Retry(overdueOnly: true, _store.Height, _state.Now));
-        }
+        _sync.RetryOverdue();
 
         return _state.Effects;
     }
@@ -320,7 +323,7 @@ public sealed class Replica : IRoundSteps
         }
         else if (qc.Round > _tree.Root.Round)
         {
-            Fetch(qc.BlockId, from);
+            _sync.OnUnknownCertified(qc, from);
         }
 
         if (qc.Round >= _state.CurrentRound)
@@ -409,7 +412,7 @@ public sealed class Replica : IRoundSteps
         var parent = _tree.Get(_state.HighQc.BlockId);
         if (parent is null)
         {
-            Fetch(_state.HighQc.BlockId, null);
+            _sync.Fetch(_state.HighQc.BlockId, null);
             return;
         }
 
@@ -505,76 +508,14 @@ public sealed class Replica : IRoundSteps
         }
     }
 
-    private void Fetch(Hash32 blockId, PeerId? from)
+    void IRoundSteps.BlocksConnected()
     {
-        if (_fetcher.Fetch(blockId, from, _store.Height, _state.Now) is { } request)
-        {
-            _state.Effects.Add(request);
-        }
-    }
-
-    private void OnBlockRequest(PeerId from, BlockRequest request) =>
-        _state.Effects.Add(new Reply(from, BlockServing.Answer(request, _chain.Limits, FindBlock)));
-
-    private Block? FindBlock(Hash32 id) => _tree.Get(id) ?? _store.GetById(id);
-
-    private void OnBlockResponse(PeerId from, BlockResponse response)
-    {
-        switch (_fetcher.Accept(response, _tree.Root.Height))
-        {
-            case BlockFetcher.Answer.Unasked:
-                return;
-            case BlockFetcher.Answer.Broken:
-                _state.Reject(from, $"block response for {response.RequestedId.ToShortString()} does not hash-chain from the requested block");
-                return;
-            default:
-                ConnectOrphans(from);
-                return;
-        }
-    }
-
-    private void ConnectOrphans(PeerId from)
-    {
-        foreach (var block in _fetcher.OrphansInHeightOrder())
-        {
-            if (block.Height <= _tree.Root.Height)
-            {
-                _fetcher.RemoveOrphan(block);
-                continue;
-            }
-
-            var (result, reason) = _tree.TryInsert(block, _isCommitted);
-            if (result == InsertResult.MissingParent)
-            {
-                continue;
-            }
-
-            _fetcher.RemoveOrphan(block);
-            if (result == InsertResult.Rejected)
-            {
-                _state.Reject(from, reason!);
-                continue;
-            }
-
-            if (result == InsertResult.Inserted)
-            {
-                _state.Effects.Add(new PersistBlock(block));
-                AdvanceWith(block.Header.Justify, from);
-            }
-        }
-
-        if (_fetcher.MissingAncestorOf(_state.HighQc.BlockId, _tree.Contains) is { } missing)
-        {
-            Fetch(missing, from);
-        }
-
         if (_tree.Contains(_state.HighQc.BlockId))
         {
             Commit(_state.HighQc);
         }
 
         _intake.RetryAwaitingParent();
-
         TryPropose();
     }
 
@@ -584,5 +525,5 @@ public sealed class Replica : IRoundSteps
 
     void IRoundSteps.EnterRound(long round, TimeoutCertificate? viaTc) => EnterRound(round, viaTc);
 
-    void IRoundSteps.Fetch(Hash32 blockId, PeerId? from) => Fetch(blockId, from);
+    void IRoundSteps.Fetch(Hash32 blockId, PeerId? from) => _sync.Fetch(blockId, from);
 }

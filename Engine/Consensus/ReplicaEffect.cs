@@ -46,3 +46,9 @@ public sealed record EquivocationDetected(Equivocation Evidence) : ReplicaEffect
 
 /// <summary>A leader claimed an app hash for a height that differs from the one this validator computed.</summary>
 public sealed record AppHashDivergence(long Height, Hash32 Local, Hash32 Claimed, Hash32 ClaimingBlock) : ReplicaEffect;
+
+/// <summary>
+/// Catching up by height has stopped at <see cref="NextHeight"/>: every peer asked has pruned that block's body (up to
+/// <see cref="PrunedHeight"/>). Only a state snapshot can bring this validator past it.
+/// </summary>
+public sealed record CatchUpNeedsSnapshot(long NextHeight, long PrunedHeight) : ReplicaEffect;

@@ -24,6 +24,15 @@ public sealed record ReplicaOptions
     /// <summary>A block fetch not answered within this long goes to another peer; a large answer takes a while to arrive.</summary>
     public long FetchRetryMs { get; init; } = 2_000;
 
+    /// <summary>
+    /// A validator whose committed block is this many rounds behind a QC it sees catches up by height, in ranges from
+    /// several peers (<see cref="ForwardSync"/>), instead of walking back from the certified block.
+    /// </summary>
+    public long ForwardSyncAfterRounds { get; init; } = 128;
+
+    /// <summary>Ranges of blocks asked for or held at once while catching up by height.</summary>
+    public int ForwardSyncWindow { get; init; } = 4;
+
     /// <summary>Fetched blocks held while their ancestors are still on the way.</summary>
     public int MaxOrphanBlocks { get; init; } = 4_096;
 

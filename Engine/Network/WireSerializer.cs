@@ -48,6 +48,8 @@ public sealed class WireSerializer : SerializerWithStringManifest
         RoundSync => "RS",
         BlockRequest => "BQ",
         BlockResponse => "BR",
+        BlockRangeRequest => "RQ",
+        BlockRangeResponse => "RR",
         _ => throw new SerializationException($"{o?.GetType().FullName ?? "null"} is not a wire message."),
     };
 

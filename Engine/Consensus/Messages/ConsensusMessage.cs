@@ -38,3 +38,16 @@ public sealed record BlockRequest(Hash32 BlockId, long KnownCommittedHeight, int
 
 /// <summary>The requested block first, then its ancestors, each the parent of the one before.</summary>
 public sealed record BlockResponse(Hash32 RequestedId, IReadOnlyList<Block> Blocks) : ConsensusMessage;
+
+/// <summary>
+/// Ask a peer for committed blocks in height order from <see cref="FromHeight"/>, up to <see cref="MaxBlocks"/>: how a
+/// validator far behind catches up, a range at a time from several peers, instead of walking back from the newest block.
+/// </summary>
+public sealed record BlockRangeRequest(long FromHeight, int MaxBlocks) : ConsensusMessage;
+
+/// <summary>
+/// Committed blocks from <see cref="BlockRangeRequest.FromHeight"/> up, each the child of the one before; none when
+/// the peer has not committed that height or has pruned its body (<see cref="PrunedHeight"/>: the height up to which
+/// it holds headers only).
+/// </summary>
+public sealed record BlockRangeResponse(long FromHeight, long PrunedHeight, IReadOnlyList<Block> Blocks) : ConsensusMessage;
