@@ -111,7 +111,7 @@ internal sealed class ChainSync(ChainParameters chain, int self, ReplicaOptions 
             state.Effects.Add(new CatchUpNeedsSnapshot(response.FromHeight, pruned));
         }
 
-        if (InsertConnectingRanges(from))
+        if (InsertConnectingRanges())
         {
             steps.BlocksConnected();
         }
@@ -137,9 +137,9 @@ internal sealed class ChainSync(ChainParameters chain, int self, ReplicaOptions 
     /// <summary>
     /// Inserts what the arrived ranges prove: each block under the verified QC in the block after it, in height order
     /// from the tree. A range that breaks the chain or carries a QC that does not verify is dropped and its sender
-    /// rejected; the heights are asked for again.
+    /// rejected; the ranges are asked for again.
     /// </summary>
-    private bool InsertConnectingRanges(PeerId from)
+    private bool InsertConnectingRanges()
     {
         if (_tail is not null && _tail.Height <= tree.Root.Height)
         {
@@ -148,7 +148,7 @@ internal sealed class ChainSync(ChainParameters chain, int self, ReplicaOptions 
 
         var next = (_tail?.Height ?? tree.Root.Height) + 1;
         var inserted = false;
-        foreach (var range in _forward.TakeConnecting(next))
+        foreach (var (range, from) in _forward.TakeConnecting(next))
         {
             foreach (var block in range.Blocks)
             {
@@ -166,7 +166,10 @@ internal sealed class ChainSync(ChainParameters chain, int self, ReplicaOptions 
                     var (result, reason) = verdict.IsAccepted ? tree.TryInsert(_tail, isCommitted) : (InsertResult.Rejected, verdict.Reason);
                     if (result is InsertResult.Rejected or InsertResult.MissingParent)
                     {
+                        // The lie may be this block or the one before it, from another range: every range is asked
+                        // again from the committed height, in turn of the validators after the ones asked last.
                         state.Reject(from, $"block range from height {range.FromHeight}: {reason ?? "it does not connect to this validator's chain"}");
+                        _forward.Stop();
                         _tail = null;
                         return inserted;
                     }

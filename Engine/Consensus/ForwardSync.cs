@@ -11,7 +11,7 @@ namespace IdOS.Akka.Engine.Consensus;
 internal sealed class ForwardSync(ChainParameters chain, int self, ReplicaOptions options)
 {
     private readonly SortedDictionary<long, InFlight> _inFlight = [];
-    private readonly SortedDictionary<long, BlockRangeResponse> _arrived = [];
+    private readonly SortedDictionary<long, (BlockRangeResponse Range, PeerId Sender)> _arrived = [];
     private long _nextFrom;
     private int _lastAsked = -1;
 
@@ -93,15 +93,18 @@ internal sealed class ForwardSync(ChainParameters chain, int self, ReplicaOption
         }
 
         _inFlight.Remove(response.FromHeight);
-        _arrived[response.FromHeight] = response;
+        _arrived[response.FromHeight] = (response, from);
         return (null, []);
     }
 
-    /// <summary>The arrived ranges that reach down to <paramref name="nextHeight"/>, in order; those wholly below it are dropped.</summary>
-    public List<BlockRangeResponse> TakeConnecting(long nextHeight)
+    /// <summary>
+    /// The arrived ranges that reach down to <paramref name="nextHeight"/>, in order, each with its sender; those
+    /// wholly below it are dropped.
+    /// </summary>
+    public List<(BlockRangeResponse Range, PeerId Sender)> TakeConnecting(long nextHeight)
     {
-        var ready = new List<BlockRangeResponse>();
-        foreach (var (fromHeight, range) in _arrived.ToList())
+        var ready = new List<(BlockRangeResponse Range, PeerId Sender)>();
+        foreach (var (fromHeight, (range, sender)) in _arrived.ToList())
         {
             var end = fromHeight + range.Blocks.Count;
             if (end <= nextHeight)
@@ -116,7 +119,7 @@ internal sealed class ForwardSync(ChainParameters chain, int self, ReplicaOption
             }
 
             _arrived.Remove(fromHeight);
-            ready.Add(range);
+            ready.Add((range, sender));
             nextHeight = end;
         }
 
