@@ -28,6 +28,9 @@ public sealed class WireSerializerTests() : global::Akka.TestKit.Xunit2.TestKit(
         yield return _t.Propose(Block.FromParts(b3.Header with { FailedProposers = SignerBitmap.Create(_t.N, [2]) }, b3.Transactions), _t.Tc(2, 1));
         yield return new BlockRequest(b1.Id, 0, 64);
         yield return new BlockResponse(b3.Id, [b3, b1]);
+        yield return new BlockRangeRequest(1, 64);
+        yield return new BlockRangeResponse(1, 0, [b1]);
+        yield return new BlockRangeResponse(1, 900, []);
     }
 
     [Fact]
@@ -42,6 +45,7 @@ public sealed class WireSerializerTests() : global::Akka.TestKit.Xunit2.TestKit(
 
             Assert.Equal(ConsensusCodec.Encode(message), bytes);
             Assert.Equal(bytes, ConsensusCodec.Encode((ConsensusMessage)back));
+            Assert.DoesNotContain(serializer.Manifest(message), NodeMessageCodec.Manifests);
         }
     }
 

@@ -48,8 +48,8 @@ public sealed class WireSerializer : SerializerWithStringManifest
         RoundSync => "RS",
         BlockRequest => "BQ",
         BlockResponse => "BR",
-        BlockRangeRequest => "RQ",
-        BlockRangeResponse => "RR",
+        BlockRangeRequest => "BGQ",
+        BlockRangeResponse => "BGR",
         _ => throw new SerializationException($"{o?.GetType().FullName ?? "null"} is not a wire message."),
     };
 
