@@ -12,8 +12,11 @@ public sealed record SnapshotManifest(long Height, long Rows, int ChunkBytes, IR
 {
     public const int MinChunkBytes = 64;
 
-    /// <summary>A chunk ends at the row that reaches its size, so it may run over by one row: at most this much.</summary>
-    public const int MaxChunkBytes = 16 << 20;
+    /// <summary>
+    /// A chunk ends at the row that reaches its size, so it may run over by one row: at most this much, which one
+    /// message between validators carries (a chunk size is at most half of it, a row no larger than a transaction).
+    /// </summary>
+    public const int MaxChunkBytes = 4 << 20;
 
     /// <summary>A 1 TB state in 1 MiB chunks; bounds what a decoder allocates for a peer's manifest.</summary>
     public const int MaxChunks = 1 << 20;

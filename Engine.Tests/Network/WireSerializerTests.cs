@@ -87,6 +87,12 @@ public sealed class WireSerializerTests() : global::Akka.TestKit.Xunit2.TestKit(
             SubscribeExecutions.Instance,
             new ExecutedBlock(43, [Block.TransactionHash(hash), _t.Chain.GenesisBlock.Id]),
             new ExecutedBlock(44, []),
+            SnapshotOffersQuery.Instance,
+            new SnapshotOffers([[1, 2, 3], new byte[300]]),
+            new SnapshotOffers([]),
+            new SnapshotChunkQuery(10_000, 7),
+            new SnapshotChunk(10_000, 7, new byte[1 << 20]),
+            new SnapshotChunk(10_000, 8, []),
         ];
         Assert.Equal(NodeMessageCodec.Manifests.Order(), messages.Select(NodeMessageCodec.Manifest).Distinct().Order());
         foreach (var message in messages)

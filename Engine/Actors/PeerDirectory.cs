@@ -47,6 +47,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
     private IActorRef _consensus = ActorRefs.Nobody;
     private IActorRef _mempool = ActorRefs.Nobody;
     private IActorRef _sync = ActorRefs.Nobody;
+    private IActorRef _stateSync = ActorRefs.Nobody;
     private readonly PeerBudgets _inboundBudget;
     private long _dropped;
     private long _unroutable;
@@ -147,6 +148,14 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
                 _mempool.Tell(forwarded);
             }
         });
+        Receive<NodeMessage>(message => message is SnapshotOffersQuery or SnapshotChunkQuery or SnapshotOffers or SnapshotChunk, message =>
+        {
+            if (Authenticated() is { } validator && WithinBudget(validator))
+            {
+                var from = new FromValidator(validator, message);
+                (message is SnapshotOffers or SnapshotChunk ? _stateSync : _sync).Tell(from);
+            }
+        });
         Receive<ToAll>(all =>
         {
             foreach (var directory in _directoryOf.Values)
@@ -166,6 +175,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
             }
         });
         Receive<CountersQuery>(_ => Sender.Tell(new Counters(_validatorAt.Count, _dropped, _unroutable, _overLimit)));
+        Receive<AttachStateSync>(attach => _stateSync = attach.StateSync);
     }
 
     private IActorRef VerifierOf(int validator)
@@ -316,6 +326,12 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
 
     /// <summary>The first message: the actors inbound traffic goes to, created after this one.</summary>
     public sealed record Attach(IActorRef Consensus, IActorRef Mempool, IActorRef Sync);
+
+    /// <summary>Where answers about snapshots go while this node syncs its state from its peers (nowhere otherwise).</summary>
+    public sealed record AttachStateSync(IActorRef StateSync);
+
+    /// <summary>A snapshot query or answer from a validator that proved itself, by its index.</summary>
+    public sealed record FromValidator(int Validator, NodeMessage Message);
 
     /// <summary>To every validator that proved itself, except this one.</summary>
     public sealed record ToAll(object Message);

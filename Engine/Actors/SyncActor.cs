@@ -3,6 +3,7 @@ using Akka.Event;
 using IdOS.Akka.Engine.Chain;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Network;
+using IdOS.Akka.Engine.Storage.Snapshots;
 
 namespace IdOS.Akka.Engine.Actors;
 
@@ -11,8 +12,9 @@ namespace IdOS.Akka.Engine.Actors;
 /// validator catching up (up to 64 blocks of up to 4 MiB per request, walking back from a block or forward by height)
 /// does not hold up this one's voting. A request
 /// for a block that is not committed here goes to the consensus actor, whose block tree may hold it. Fetching what
-/// this validator itself lacks is the replica's (it knows which certificates name unknown blocks). Each peer's
-/// responses draw on a byte budget of their own, so requests in a loop (or in another validator's name) cost this
+/// this validator itself lacks is the replica's (it knows which certificates name unknown blocks). It also serves the
+/// state snapshots this validator keeps: their offers, and their chunks one at a time. Each peer's responses draw on
+/// a byte budget of their own, so requests in a loop (or in another validator's name) cost this
 /// node a bounded share of its uplink.
 /// </summary>
 public sealed class SyncActor : ReceiveActor
@@ -31,7 +33,7 @@ public sealed class SyncActor : ReceiveActor
     /// everything else to <paramref name="consensus"/>.
     /// </summary>
     public SyncActor(SqliteBlockStore committed, ConsensusLimits limits, PeerLimits peerLimits, Func<long> clockMs, IActorRef consensus, IActorRef directory,
-        SyncCounters counters)
+        SyncCounters counters, SnapshotDirectory? snapshots = null)
     {
         ArgumentNullException.ThrowIfNull(peerLimits);
         ArgumentNullException.ThrowIfNull(clockMs);
@@ -78,11 +80,30 @@ public sealed class SyncActor : ReceiveActor
             _counters.CountServed(bytes);
             _directory.Tell(new PeerDirectory.ToValidator(peer, response));
         });
+        Receive<PeerDirectory.FromValidator>(query =>
+        {
+            NodeMessage answer = query.Message switch
+            {
+                SnapshotOffersQuery => new SnapshotOffers([.. (snapshots?.Heights() ?? []).Take(SnapshotOffers.MaxOffers)
+                    .Select(height => snapshots!.Offer(height)?.Encode()).OfType<byte[]>()]),
+                SnapshotChunkQuery chunk => new SnapshotChunk(chunk.Height, chunk.Index, snapshots?.Chunk(chunk.Height, chunk.Index) ?? []),
+                _ => throw new InvalidOperationException($"The sync actor does not answer {query.Message.GetType().Name}."),
+            };
+            var bytes = answer is SnapshotChunk { Bytes: var data } ? data.Length : 0;
+            if (!budgets.TryTake(query.Validator, bytes, clockMs()))
+            {
+                _counters.CountOverLimit();
+                return;
+            }
+
+            _counters.CountServed(bytes);
+            _directory.Tell(new PeerDirectory.ToValidator(query.Validator, answer));
+        });
     }
 
     public static Props Props(SqliteBlockStore committed, ConsensusLimits limits, PeerLimits peerLimits, Func<long> clockMs, IActorRef consensus,
-        IActorRef directory, SyncCounters counters) =>
-        global::Akka.Actor.Props.Create(() => new SyncActor(committed, limits, peerLimits, clockMs, consensus, directory, counters))
+        IActorRef directory, SyncCounters counters, SnapshotDirectory? snapshots = null) =>
+        global::Akka.Actor.Props.Create(() => new SyncActor(committed, limits, peerLimits, clockMs, consensus, directory, counters, snapshots))
             .WithMailbox(PeerDirectory.PeerMailbox);
 
     protected override void PostStop() => _committed.Dispose();

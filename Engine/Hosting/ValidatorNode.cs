@@ -116,8 +116,8 @@ public sealed class ValidatorNode : IAsyncDisposable
             var consensus = system.ActorOf(ConsensusActor.Props(new ConsensusActorSetup(
                 settings.Chain, settings.ValidatorIndex, settings.Key, verifier, store, executor, options, Clock, directory, pacemaker, mempool,
                 exitAfterPersistingVoteInRound) { Sync = syncCounters, MempoolCounters = mempoolCounters }), ConsensusActor.Name);
-            var sync = system.ActorOf(SyncActor.Props(new SqliteBlockStore(blockStorePath, limits), limits, settings.PeerLimits, Clock, consensus, directory, syncCounters),
-                SyncActor.Name);
+            var sync = system.ActorOf(SyncActor.Props(new SqliteBlockStore(blockStorePath, limits), limits, settings.PeerLimits, Clock, consensus, directory, syncCounters,
+                idos?.Snapshots), SyncActor.Name);
             var ownState = settings.Application == ApplicationKind.Idos && settings.StateStore.Dialect == Storage.Migrations.SqlDialect.Sqlite
                 ? Storage.StateDatabase.Open(settings.StateStore)
                 : null;

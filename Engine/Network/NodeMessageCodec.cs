@@ -24,7 +24,7 @@ public static class NodeMessageCodec
     /// <summary>Every manifest <see cref="Manifest"/> gives, so the serializer knows which bytes are node messages.</summary>
     public static readonly IReadOnlySet<string> Manifests = new HashSet<string>(StringComparer.Ordinal)
     {
-        "ST", "SR", "FT", "SQ", "NS", "RQ", "RA", "HQ", "HA", "AQ", "AA", "VQ", "VA", "PX", "CS", "CA", "CB", "XS", "XB",
+        "ST", "SR", "FT", "SQ", "NS", "RQ", "RA", "HQ", "HA", "AQ", "AA", "VQ", "VA", "PX", "CS", "CA", "CB", "XS", "XB", "OQ", "OA", "KQ", "KA",
     };
 
     public static string Manifest(NodeMessage message) => message switch
@@ -48,6 +48,10 @@ public static class NodeMessageCodec
         CommittedBlock => "CB",
         SubscribeExecutions => "XS",
         ExecutedBlock => "XB",
+        SnapshotOffersQuery => "OQ",
+        SnapshotOffers => "OA",
+        SnapshotChunkQuery => "KQ",
+        SnapshotChunk => "KA",
         _ => throw new ArgumentException($"{message?.GetType().Name} is not a node message", nameof(message)),
     };
 
@@ -72,7 +76,19 @@ public static class NodeMessageCodec
                 }
 
                 break;
-            case StatusQuery or SubscribeCommits or SubscribeExecutions:
+            case StatusQuery or SubscribeCommits or SubscribeExecutions or SnapshotOffersQuery:
+                break;
+            case SnapshotOffers offers:
+                WriteTransactions(writer, offers.Offers);
+                break;
+            case SnapshotChunkQuery query:
+                writer.WriteU63(query.Height);
+                writer.WriteU32(query.Index);
+                break;
+            case SnapshotChunk chunk:
+                writer.WriteU63(chunk.Height);
+                writer.WriteU32(chunk.Index);
+                writer.WriteBytes(chunk.Bytes);
                 break;
             case CommitSubscription subscription:
                 writer.WriteBool(subscription.Accepted);
@@ -247,6 +263,11 @@ public static class NodeMessageCodec
             "CB" => (ref CanonicalReader r) => DecodeCommittedBlock(ref r, limits),
             "XS" => (ref CanonicalReader _) => SubscribeExecutions.Instance,
             "XB" => (ref CanonicalReader r) => new ExecutedBlock(r.ReadU63("height"), ReadHashes(ref r, limits)),
+            "OQ" => (ref CanonicalReader _) => SnapshotOffersQuery.Instance,
+            "OA" => (ref CanonicalReader r) => DecodeSnapshotOffers(ref r, limits),
+            "KQ" => (ref CanonicalReader r) => new SnapshotChunkQuery(r.ReadU63("height"), r.ReadU32(int.MaxValue, "chunk index")),
+            "KA" => (ref CanonicalReader r) => new SnapshotChunk(r.ReadU63("height"), r.ReadU32(int.MaxValue, "chunk index"),
+                r.ReadBytes(limits.MaxMessageBytes, "chunk")),
             _ => null,
         };
         if (read is null)
@@ -278,6 +299,8 @@ public static class NodeMessageCodec
         ForwardedTransactions forwarded => TransactionsSize(forwarded.Transactions),
         CommittedBlock committed => (3 * sizeof(long)) + sizeof(int) + (committed.TransactionHashes.Count * Hash32.Size),
         ExecutedBlock executed => sizeof(long) + sizeof(int) + (executed.TransactionHashes.Count * Hash32.Size),
+        SnapshotOffers offers => TransactionsSize(offers.Offers),
+        SnapshotChunk chunk => sizeof(long) + (2 * sizeof(int)) + chunk.Bytes.Length,
         _ => 256,
     };
 
@@ -401,6 +424,18 @@ public static class NodeMessageCodec
         {
             writer.WriteHash(hashes[i]);
         }
+    }
+
+    private static SnapshotOffers DecodeSnapshotOffers(ref CanonicalReader reader, ConsensusLimits limits)
+    {
+        var count = reader.ReadU32(SnapshotOffers.MaxOffers, "snapshot offer count");
+        var offers = new byte[count][];
+        for (var i = 0; i < count; i++)
+        {
+            offers[i] = reader.ReadBytes(limits.MaxMessageBytes, "snapshot offer");
+        }
+
+        return new SnapshotOffers(offers);
     }
 
     private static PeerAddresses DecodePeerAddresses(ref CanonicalReader reader)

@@ -126,3 +126,24 @@ public sealed record AccountQuery(byte[] Identifier, string KeyType) : NodeMessa
 
 /// <summary>The nonce the signer's next transaction must carry, as of <paramref name="ExecutedHeight"/>.</summary>
 public sealed record AccountAnswer(long NextNonce, long ExecutedHeight) : NodeMessage;
+
+/// <summary>From one validator to another's sync actor: which state snapshots it holds; answered with <see cref="SnapshotOffers"/>.</summary>
+public sealed record SnapshotOffersQuery : NodeMessage
+{
+    public static SnapshotOffersQuery Instance { get; } = new();
+}
+
+/// <summary>
+/// The snapshots a validator holds, newest first, each an encoded offer (manifest and the block's own app hash). Only
+/// claims: a node that syncs from one checks it against the chain's certificates and every chunk against the manifest.
+/// </summary>
+public sealed record SnapshotOffers(IReadOnlyList<byte[]> Offers) : NodeMessage
+{
+    public const int MaxOffers = 4;
+}
+
+/// <summary>From one validator to another's sync actor: one chunk of the snapshot at a height.</summary>
+public sealed record SnapshotChunkQuery(long Height, int Index) : NodeMessage;
+
+/// <summary>The chunk asked for; no bytes when the snapshot or the chunk is not held (any more).</summary>
+public sealed record SnapshotChunk(long Height, int Index, byte[] Bytes) : NodeMessage;
