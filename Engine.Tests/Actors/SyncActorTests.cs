@@ -5,6 +5,7 @@ using IdOS.Akka.Engine.Chain;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Network;
+using IdOS.Akka.Engine.Storage.Snapshots;
 using IdOS.Akka.Engine.Tests.Consensus;
 using Xunit;
 
@@ -33,6 +34,47 @@ public sealed class SyncActorTests() : global::Akka.TestKit.Xunit2.TestKit(Confi
         Assert.Equal([b3.Id, b2.Id], response.Blocks.Select(b => b.Id));
         consensus.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
         Assert.NotEqual(b1.Id, response.Blocks[^1].Id);
+    }
+
+    [Fact]
+    public void A_range_by_height_is_answered_from_the_committed_chain_in_height_order_and_nothing_past_it()
+    {
+        var (b1, b2, b3) = CommitThree();
+        var consensus = CreateTestProbe();
+        var directory = CreateTestProbe();
+        var sync = Sys.ActorOf(SyncActor.Props(new SqliteBlockStore(DbPath, _t.Chain.Limits), _t.Chain.Limits, PeerLimits.Default, () => 0, consensus, directory, new SyncCounters()));
+
+        sync.Tell(new ConsensusActor.Inbound(new PeerId(2), new BlockRangeRequest(2, 64)));
+        sync.Tell(new ConsensusActor.Inbound(new PeerId(2), new BlockRangeRequest(4, 64)));
+
+        var range = Assert.IsType<BlockRangeResponse>(directory.ExpectMsg<PeerDirectory.ToValidator>().Message);
+        Assert.Equal([b2.Id, b3.Id], range.Blocks.Select(b => b.Id));
+        Assert.Empty(Assert.IsType<BlockRangeResponse>(directory.ExpectMsg<PeerDirectory.ToValidator>().Message).Blocks);
+        consensus.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        Assert.NotEqual(b1.Id, range.Blocks[0].Id);
+    }
+
+    [Fact]
+    public void The_snapshots_kept_are_offered_and_their_chunks_served_and_a_chunk_not_held_is_answered_empty()
+    {
+        CommitThree();
+        var directory = CreateTestProbe();
+        var snapshots = new SnapshotDirectory(Path.Combine(_dir.FullName, "snapshots"), keep: 2);
+        var writer = snapshots.Begin(10);
+        writer.Chunk(0, [7, 7]);
+        var offer = new SnapshotOffer(new SnapshotManifest(10, 1, 1024, [System.Security.Cryptography.SHA256.HashData([7, 7])]), new byte[32]);
+        writer.Complete(offer);
+        var sync = Sys.ActorOf(SyncActor.Props(new SqliteBlockStore(DbPath, _t.Chain.Limits), _t.Chain.Limits, PeerLimits.Default, () => 0, CreateTestProbe(), directory,
+            new SyncCounters(), snapshots));
+
+        sync.Tell(new PeerDirectory.FromValidator(1, SnapshotOffersQuery.Instance));
+        sync.Tell(new PeerDirectory.FromValidator(1, new SnapshotChunkQuery(10, 0)));
+        sync.Tell(new PeerDirectory.FromValidator(1, new SnapshotChunkQuery(10, 1)));
+
+        var offers = Assert.IsType<SnapshotOffers>(directory.ExpectMsg<PeerDirectory.ToValidator>().Message);
+        Assert.Equal(offer.Encode(), Assert.Single(offers.Offers));
+        Assert.Equal([7, 7], Assert.IsType<SnapshotChunk>(directory.ExpectMsg<PeerDirectory.ToValidator>().Message).Bytes);
+        Assert.Empty(Assert.IsType<SnapshotChunk>(directory.ExpectMsg<PeerDirectory.ToValidator>().Message).Bytes);
     }
 
     [Fact]
