@@ -31,6 +31,8 @@ public sealed class WireSerializerTests() : global::Akka.TestKit.Xunit2.TestKit(
         yield return new BlockRangeRequest(1, 64);
         yield return new BlockRangeResponse(1, 0, [b1]);
         yield return new BlockRangeResponse(1, 900, []);
+        yield return new HeaderRangeRequest(1, 1_024);
+        yield return new HeaderRangeResponse(1, [new PrunedBlock(b1.Header, b1.TransactionHashes), new PrunedBlock(b3.Header, [])]);
     }
 
     [Fact]

@@ -138,7 +138,12 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
             if (Authenticated() is { } validator && WithinBudget(validator))
             {
                 var inbound = new ConsensusActor.Inbound(new PeerId(validator), message);
-                (message is BlockRequest or BlockRangeRequest ? _sync : VerifierOf(validator)).Tell(inbound);
+                (message switch
+                {
+                    BlockRequest or BlockRangeRequest or HeaderRangeRequest => _sync,
+                    HeaderRangeResponse => _stateSync,
+                    _ => VerifierOf(validator),
+                }).Tell(inbound);
             }
         });
         Receive<ForwardedTransactions>(forwarded =>

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using IdOS.Akka.Engine.Chain;
 using IdOS.Akka.Engine.Consensus;
+using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Network;
 using IdOS.Akka.Engine.Storage.Snapshots;
 
@@ -48,7 +49,12 @@ public sealed class SyncActor : ReceiveActor
         {
             ConsensusMessage response;
             long bytes;
-            if (inbound.Message is BlockRangeRequest range)
+            if (inbound.Message is HeaderRangeRequest headers)
+            {
+                var answer = BlockServing.AnswerHeaders(headers, _limits, _committed.StoredHeight, _committed.HeaderAt);
+                (response, bytes) = (answer, answer.Headers.Sum(h => 512L + (h.TransactionHashes.Count * Hash32.Size)));
+            }
+            else if (inbound.Message is BlockRangeRequest range)
             {
                 var answer = BlockServing.AnswerRange(range, _limits, _committed.StoredHeight, () => _committed.PrunedHeight, _committed.GetByHeight);
                 (response, bytes) = (answer, answer.Blocks.Sum(b => (long)b.EncodedSize));

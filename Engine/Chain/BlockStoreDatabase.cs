@@ -96,6 +96,38 @@ public sealed class BlockStoreDatabase : IDisposable
     }
 
     /// <summary>
+    /// Appends the next height as pruning leaves a block (<paramref name="block"/> holds its pruned form): a node that
+    /// starts from a state snapshot holds the chain below the snapshot this way.
+    /// </summary>
+    public void AppendPruned(StoredBlock block)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        if (block.Height != Height + 1)
+        {
+            throw new InvalidOperationException($"Height {block.Height} cannot follow the stored height {Height}.");
+        }
+
+        _statements.Execute("INSERT INTO committed_blocks (height, block_id, block, certificate, app_hash, pruned) VALUES (@p0, @p1, @p2, @p3, X'', 1)",
+            block.Height, block.BlockId, block.Block, block.Certificate);
+        Height = block.Height;
+    }
+
+    /// <summary>
+    /// The app hash of a state imported from a snapshot at <paramref name="height"/>, before any other is recorded:
+    /// the heights below it were never executed here, and execution goes on from it.
+    /// </summary>
+    public void RecordSnapshotAppHash(long height, byte[] appHash)
+    {
+        if (ExecutedHeight != 0 || height > Height || height < 1)
+        {
+            throw new InvalidOperationException($"A snapshot's app hash at {height} needs a store with no app hash recorded ({ExecutedHeight} is) and that height stored ({Height} is).");
+        }
+
+        _statements.Execute("INSERT INTO app_hashes (height, app_hash) VALUES (@p0, @p1)", height, appHash);
+        ExecutedHeight = height;
+    }
+
+    /// <summary>
     /// The app hash after a stored height, the next after <see cref="ExecutedHeight"/>. In an open batch that has
     /// written nothing else it is not written yet: it goes into the next transaction, the next block's, rather than
     /// cost an fsync of its own (one a block, a third of them). Until then this connection answers for it; a crash

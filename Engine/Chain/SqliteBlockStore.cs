@@ -38,6 +38,19 @@ public sealed class SqliteBlockStore : ICommittedBlockStore, IDisposable
         _batch?.Appended.Add((block.Height, block.TransactionHashes));
     }
 
+    /// <summary>A committed block below a state snapshot, known by its header and transaction hashes only (<see cref="BlockStoreDatabase.AppendPruned"/>).</summary>
+    public void AppendPruned(PrunedBlock block, QuorumCertificate certificate)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        ArgumentNullException.ThrowIfNull(certificate);
+        var index = CommittedIndex();
+        _db.AppendPruned(new StoredBlock(block.Header.Height, block.Id.ToArray(), ConsensusCodec.EncodePrunedBlock(block), ConsensusCodec.EncodeQc(certificate), Pruned: true));
+        index.Committed(block.Header.Height, block.TransactionHashes, stored: true);
+    }
+
+    /// <summary>The app hash of a state imported from a snapshot at a stored height, the first recorded.</summary>
+    public void RecordSnapshotAppHash(long height, Hash32 appHash) => _db.RecordSnapshotAppHash(height, appHash.ToArray());
+
     /// <summary>
     /// Groups appends and kept blocks into one transaction until <see cref="WriteBatch.Commit"/>. Appends tell the
     /// committed-transaction index at once, since later checks in the same step must see them, but its files only
@@ -63,6 +76,25 @@ public sealed class SqliteBlockStore : ICommittedBlockStore, IDisposable
     public Block? GetByHeight(long height) => _db.AtHeight(height) is { Pruned: false } stored ? DecodeBlock(stored.Block, $"height {height}") : null;
 
     public Block? GetById(Hash32 id) => _db.WithId(id.ToArray()) is { Pruned: false } stored ? DecodeBlock(stored.Block, $"height {stored.Height}") : null;
+
+    /// <summary>The header and transaction hashes of a committed height, body pruned or not; null when the height is not committed here.</summary>
+    public PrunedBlock? HeaderAt(long height)
+    {
+        if (_db.AtHeight(height) is not { } stored)
+        {
+            return null;
+        }
+
+        if (!stored.Pruned)
+        {
+            var block = DecodeBlock(stored.Block, $"height {height}");
+            return new PrunedBlock(block.Header, block.TransactionHashes);
+        }
+
+        return ConsensusCodec.TryDecodePrunedBlock(stored.Block, _limits, out var pruned, out var error)
+            ? pruned
+            : throw new InvalidDataException($"{_path}: the pruned block at height {height} does not decode: {error}");
+    }
 
     /// <summary>The highest height whose body is pruned; 0 when none is.</summary>
     public long PrunedHeight => _db.PrunedHeight();

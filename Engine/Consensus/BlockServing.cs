@@ -67,4 +67,32 @@ public static class BlockServing
         var pruned = blocks.Count == 0 && request.FromHeight >= 1 && request.FromHeight <= committedHeight ? prunedHeight() : 0;
         return new BlockRangeResponse(request.FromHeight, pruned, blocks);
     }
+
+    /// <summary>Headers (with transaction hashes) of committed heights from the request's, within the count and the message size.</summary>
+    public static HeaderRangeResponse AnswerHeaders(HeaderRangeRequest request, ConsensusLimits limits, long committedHeight, Func<long, PrunedBlock?> headerAt)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(limits);
+        ArgumentNullException.ThrowIfNull(headerAt);
+        var headers = new List<PrunedBlock>();
+        var budget = limits.MaxMessageBytes - (64 << 10);
+        var limit = Math.Min(request.MaxHeaders, HeaderRangeRequest.Limit);
+        for (var height = request.FromHeight; height >= 1 && height <= committedHeight && headers.Count < limit; height++)
+        {
+            if (headerAt(height) is not { } header)
+            {
+                break;
+            }
+
+            budget -= 1_024 + (header.TransactionHashes.Count * Hash32.Size);
+            if (budget < 0 && headers.Count > 0)
+            {
+                break;
+            }
+
+            headers.Add(header);
+        }
+
+        return new HeaderRangeResponse(request.FromHeight, headers);
+    }
 }

@@ -30,6 +30,8 @@ public static class ConsensusCodec
         RoundSync = 7,
         BlockRangeRequest = 8,
         BlockRangeResponse = 9,
+        HeaderRangeRequest = 10,
+        HeaderRangeResponse = 11,
     }
 
     public static byte[] Encode(ConsensusMessage message)
@@ -108,6 +110,21 @@ public static class ConsensusCodec
                 for (var i = 0; i < range.Blocks.Count; i++)
                 {
                     WriteBlock(writer, range.Blocks[i]);
+                }
+
+                break;
+            case HeaderRangeRequest range:
+                writer.WriteU8((int)Tag.HeaderRangeRequest);
+                writer.WriteU63(range.FromHeight);
+                writer.WriteU16(range.MaxHeaders);
+                break;
+            case HeaderRangeResponse range:
+                writer.WriteU8((int)Tag.HeaderRangeResponse);
+                writer.WriteU63(range.FromHeight);
+                writer.WriteU16(range.Headers.Count);
+                foreach (var header in range.Headers)
+                {
+                    WritePrunedBlock(writer, header);
                 }
 
                 break;
@@ -204,13 +221,64 @@ public static class ConsensusCodec
         ArgumentNullException.ThrowIfNull(block);
         var writer = new CanonicalWriter(512 + (block.TransactionHashes.Count * Hash32.Size));
         WriteHeader(writer, block.Header);
-        writer.WriteU32(block.TransactionHashes.Count);
-        foreach (var hash in block.TransactionHashes)
+        WriteHashes(writer, block.TransactionHashes);
+        return writer.ToArray();
+    }
+
+    public static byte[] EncodePrunedBlock(PrunedBlock block)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        var writer = new CanonicalWriter(PrunedBlockSize(block));
+        WritePrunedBlock(writer, block);
+        return writer.ToArray();
+    }
+
+    private static void WriteHashes(CanonicalWriter writer, IReadOnlyList<Hash32> hashes)
+    {
+        writer.WriteU32(hashes.Count);
+        foreach (var hash in hashes)
         {
             writer.WriteHash(hash);
         }
+    }
 
-        return writer.ToArray();
+    private static void WritePrunedBlock(CanonicalWriter writer, PrunedBlock block)
+    {
+        WriteHeader(writer, block.Header);
+        WriteHashes(writer, block.TransactionHashes);
+    }
+
+    private static int PrunedBlockSize(PrunedBlock block) => HeaderSize(block.Header) + 4 + (block.TransactionHashes.Count * Hash32.Size);
+
+    private static PrunedBlock ReadPrunedBlock(ref CanonicalReader reader, ConsensusLimits limits)
+    {
+        var header = ReadHeader(ref reader);
+        var count = reader.ReadU32(limits.MaxTransactionsPerBlock, "transaction count");
+        var hashes = new Hash32[count];
+        for (var i = 0; i < count; i++)
+        {
+            hashes[i] = reader.ReadHash();
+        }
+
+        return new PrunedBlock(header, hashes);
+    }
+
+    private static HeaderRangeResponse ReadHeaderRangeResponse(ref CanonicalReader reader, ConsensusLimits limits)
+    {
+        var from = reader.ReadU63("from height");
+        var count = reader.ReadU16();
+        if (count > HeaderRangeRequest.Limit)
+        {
+            throw new MalformedMessageException($"header response holds {count} headers, above the limit {HeaderRangeRequest.Limit}");
+        }
+
+        var headers = new PrunedBlock[count];
+        for (var i = 0; i < count; i++)
+        {
+            headers[i] = ReadPrunedBlock(ref reader, limits);
+        }
+
+        return new HeaderRangeResponse(from, headers);
     }
 
     public static bool TryDecodePrunedBlock(
@@ -220,18 +288,7 @@ public static class ConsensusCodec
         [NotNullWhen(false)] out string? error)
     {
         ArgumentNullException.ThrowIfNull(limits);
-        return CanonicalReader.TryReadAll(bytes, "pruned block", (ref CanonicalReader reader) =>
-        {
-            var header = ReadHeader(ref reader);
-            var count = reader.ReadU32(limits.MaxTransactionsPerBlock, "transaction count");
-            var hashes = new Hash32[count];
-            for (var i = 0; i < count; i++)
-            {
-                hashes[i] = reader.ReadHash();
-            }
-
-            return new PrunedBlock(header, hashes);
-        }, out block, out error);
+        return CanonicalReader.TryReadAll(bytes, "pruned block", (ref CanonicalReader reader) => ReadPrunedBlock(ref reader, limits), out block, out error);
     }
 
     public static bool TryDecodeQc(ReadOnlySpan<byte> bytes, [NotNullWhen(true)] out QuorumCertificate? qc, [NotNullWhen(false)] out string? error) =>
@@ -259,6 +316,8 @@ public static class ConsensusCodec
         BlockResponse response => Hash32.Size + 2 + BlockBytes(response.Blocks),
         BlockRangeRequest => 8 + 2,
         BlockRangeResponse range => 8 + 8 + 2 + BlockBytes(range.Blocks),
+        HeaderRangeRequest => 8 + 2,
+        HeaderRangeResponse range => 8 + 2 + range.Headers.Sum(h => PrunedBlockSize(h)),
         _ => 0,
     };
 
@@ -311,6 +370,8 @@ public static class ConsensusCodec
             Tag.BlockResponse => ReadBlockResponse(ref reader, limits),
             Tag.BlockRangeRequest => new BlockRangeRequest(reader.ReadU63("from height"), reader.ReadU16()),
             Tag.BlockRangeResponse => ReadBlockRangeResponse(ref reader, limits),
+            Tag.HeaderRangeRequest => new HeaderRangeRequest(reader.ReadU63("from height"), reader.ReadU16()),
+            Tag.HeaderRangeResponse => ReadHeaderRangeResponse(ref reader, limits),
             var other => throw new MalformedMessageException($"unknown message tag {(byte)other}"),
         };
     }

@@ -50,6 +50,8 @@ public sealed class WireSerializer : SerializerWithStringManifest
         BlockResponse => "BR",
         BlockRangeRequest => "BGQ",
         BlockRangeResponse => "BGR",
+        HeaderRangeRequest => "HGQ",
+        HeaderRangeResponse => "HGR",
         _ => throw new SerializationException($"{o?.GetType().FullName ?? "null"} is not a wire message."),
     };
 

@@ -51,3 +51,16 @@ public sealed record BlockRangeRequest(long FromHeight, int MaxBlocks) : Consens
 /// it holds headers only).
 /// </summary>
 public sealed record BlockRangeResponse(long FromHeight, long PrunedHeight, IReadOnlyList<Block> Blocks) : ConsensusMessage;
+
+/// <summary>
+/// Ask a peer for the headers of committed blocks from <see cref="FromHeight"/>, with their transactions' hashes (a
+/// block as pruning leaves it), up to <see cref="MaxHeaders"/>: how a node that starts from a state snapshot checks the
+/// chain from genesis to the snapshot without fetching a body.
+/// </summary>
+public sealed record HeaderRangeRequest(long FromHeight, int MaxHeaders) : ConsensusMessage
+{
+    public const int Limit = 1_024;
+}
+
+/// <summary>Headers of consecutive committed heights from the one asked; none past the peer's committed height.</summary>
+public sealed record HeaderRangeResponse(long FromHeight, IReadOnlyList<PrunedBlock> Headers) : ConsensusMessage;
