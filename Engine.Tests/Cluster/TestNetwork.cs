@@ -31,7 +31,9 @@ internal sealed class TestNetwork : IDisposable
     /// Each node binds a port of its own and advertises another (Akka's public-port), where a fault proxy is to listen:
     /// <see cref="Ports"/> are the advertised ones, <see cref="BackendPorts"/> the bound ones.
     /// </param>
-    public TestNetwork(int validators, string overrides = "", string application = "opaque", Action<TestNetwork>? beforePrepare = null, bool behindProxies = false)
+    /// <param name="snapshotInterval">Blocks between state snapshots, in the genesis.</param>
+    public TestNetwork(int validators, string overrides = "", string application = "opaque", Action<TestNetwork>? beforePrepare = null, bool behindProxies = false,
+        long snapshotInterval = ChainParameters.DefaultSnapshotInterval)
     {
         _files = LoopbackNetwork.Write(Directory.CreateTempSubdirectory("idos-net-").FullName, new LoopbackNetworkOptions
         {
@@ -40,6 +42,7 @@ internal sealed class TestNetwork : IDisposable
             RpcMemberName = "test client",
             Overrides = FastGossip + "\n" + overrides,
             BehindProxies = behindProxies,
+            SnapshotInterval = snapshotInterval,
         });
         beforePrepare?.Invoke(this);
         (Chain, Transport) = _files.Prepare("idos-akka-test");

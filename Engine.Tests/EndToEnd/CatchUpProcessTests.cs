@@ -63,7 +63,7 @@ public sealed class CatchUpProcessTests
     }
 
     /// <summary>What an operator keeps when a node's disk is lost: its keys and certificates, nothing of the chain or state.</summary>
-    private static void WipeAllButKeys(string dataDirectory)
+    internal static void WipeAllButKeys(string dataDirectory)
     {
         foreach (var file in Directory.GetFiles(dataDirectory))
         {

@@ -48,6 +48,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
     private IActorRef _mempool = ActorRefs.Nobody;
     private IActorRef _sync = ActorRefs.Nobody;
     private IActorRef _stateSync = ActorRefs.Nobody;
+    private int _attachments = 1;
     private readonly PeerBudgets _inboundBudget;
     private long _dropped;
     private long _unroutable;
@@ -142,6 +143,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
                 {
                     BlockRequest or BlockRangeRequest or HeaderRangeRequest => _sync,
                     HeaderRangeResponse => _stateSync,
+                    BlockRangeResponse when !_stateSync.IsNobody() => _stateSync,
                     _ => VerifierOf(validator),
                 }).Tell(inbound);
             }
@@ -158,7 +160,8 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
             if (Authenticated() is { } validator && WithinBudget(validator))
             {
                 var from = new FromValidator(validator, message);
-                (message is SnapshotOffers or SnapshotChunk ? _stateSync : _sync).Tell(from);
+                var syncing = !_stateSync.IsNobody();
+                (message is SnapshotOffers or SnapshotChunk || (syncing && message is SnapshotOffersQuery) ? _stateSync : _sync).Tell(from);
             }
         });
         Receive<ToAll>(all =>
@@ -181,6 +184,22 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
         });
         Receive<CountersQuery>(_ => Sender.Tell(new Counters(_validatorAt.Count, _dropped, _unroutable, _overLimit)));
         Receive<AttachStateSync>(attach => _stateSync = attach.StateSync);
+        Receive<Attach>(attach =>
+        {
+            // Attached again once a state sync is over, now to the actors consensus runs on: the inbound verifiers
+            // hand on to the consensus actor they were made with, so they are made again.
+            _consensus = attach.Consensus;
+            _mempool = attach.Mempool;
+            _sync = attach.Sync;
+            foreach (var verifier in _verifierOf.Values)
+            {
+                Context.Stop(verifier);
+            }
+
+            _verifierOf.Clear();
+            _attachments++;
+            _consensus.Tell(new PeersChanged(_directoryOf.Count));
+        });
     }
 
     private IActorRef VerifierOf(int validator)
@@ -188,7 +207,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
         if (!_verifierOf.TryGetValue(validator, out var verifier))
         {
             verifier = Context.ActorOf(InboundVerifier.Props(_setup.Chain, _setup.Validator, _setup.Verifier, _consensus).WithMailbox(PeerMailbox),
-                $"verifier-{validator}");
+                _attachments == 1 ? $"verifier-{validator}" : $"verifier-{validator}-{_attachments}");
             _verifierOf[validator] = verifier;
         }
 

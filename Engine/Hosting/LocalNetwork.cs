@@ -14,7 +14,7 @@ namespace IdOS.Akka.Engine.Hosting;
 /// </summary>
 public static class LocalNetwork
 {
-    public static ChainParameters Prepare(IReadOnlyList<Config> nodes, string chainId, string ownerKeyFile)
+    public static ChainParameters Prepare(IReadOnlyList<Config> nodes, string chainId, string ownerKeyFile, long snapshotInterval = ChainParameters.DefaultSnapshotInterval)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(ownerKeyFile);
         ArgumentNullException.ThrowIfNull(nodes);
@@ -39,7 +39,8 @@ public static class LocalNetwork
         var genesis = genesisPaths[0];
         if (!File.Exists(genesis))
         {
-            return GenesisFile.Write(genesis, chainId, DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), validators, owner);
+            return GenesisFile.Write(genesis, chainId, DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), validators, owner,
+                snapshotInterval: snapshotInterval);
         }
 
         var chain = GenesisFile.Read(genesis);

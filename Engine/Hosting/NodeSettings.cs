@@ -60,6 +60,9 @@ public sealed class NodeSettings : IDisposable
 
     public Actors.RetentionSettings Retention { get; }
 
+    /// <summary>Whether a node with an empty data folder starts from its peers' newest state snapshot (idos.node.snapshot.sync-on-start).</summary>
+    public bool StateSync { get; private init; } = true;
+
     /// <summary>How many of the newest state snapshots the node keeps in its data folder (idos.node.snapshot.keep).</summary>
     public int SnapshotsKept { get; private init; } = 2;
 
@@ -123,6 +126,7 @@ public sealed class NodeSettings : IDisposable
             RpcMembers = TransportSettings.RpcMembers(config, $"{Section}.rpc-members"),
             PeerLimits = ReadPeerLimits(config),
             SnapshotsKept = ReadSnapshotsKept(config),
+            StateSync = config.GetBoolean($"{Section}.snapshot.sync-on-start", true),
         };
     }
 

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Configuration;
+using Akka.Event;
 using IdOS.Akka.Engine.Actors;
 using IdOS.Akka.Engine.Application;
 using IdOS.Akka.Engine.Chain;
@@ -59,16 +60,37 @@ public sealed class ValidatorNode : IAsyncDisposable
         var settings = NodeSettings.Load(config);
         SqliteBlockStore? store = null;
         IdosApplication? idos = null;
+        ActorSystem? system = null;
         try
         {
             var limits = settings.Consensus.Limits;
             var blockStorePath = Path.Combine(settings.DataDirectory, BlockStoreFileName);
             store = new SqliteBlockStore(blockStorePath, limits);
             var verifier = new VerifiedSignatureCache(Ed25519Verifier.Instance);
-            IStateMachine app;
-            if (settings.Application == ApplicationKind.Idos)
+            var seeds = ConfigurationFactory.ParseString(
+                $"akka.cluster.seed-nodes = [{string.Join(", ", settings.SeedNodes.Select(seed => $"\"{seed}\""))}]");
+            system = settings.Transport.CreateSystem(SystemName,
+                seeds.WithFallback(PersistenceConfig.ForDataDirectory(settings.DataDirectory)).WithFallback(config), [.. settings.SeedNodes]);
+            static long Clock() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+            var directory = system.ActorOf(
+                PeerDirectory.Props(new PeerDirectorySetup(settings.Chain, settings.ValidatorIndex, settings.Key, verifier, Clock, settings.SeedNodes)
+                {
+                    Limits = settings.PeerLimits,
+                }),
+                PeerDirectory.Name);
+            var snapshots = settings.Application == ApplicationKind.Idos
+                ? new Storage.Snapshots.SnapshotDirectory(Path.Combine(settings.DataDirectory, SnapshotsFolderName), settings.SnapshotsKept)
+                : null;
+            if (snapshots is not null && settings.StateSync && store.Height == 0 && settings.Chain.SnapshotInterval > 0)
             {
-                idos = OpenState(settings, store);
+                SyncState(settings, system, directory, store, snapshots);
+            }
+
+            IStateMachine app;
+            if (snapshots is not null)
+            {
+                idos = OpenState(settings, store, snapshots);
                 app = idos;
             }
             else
@@ -81,19 +103,7 @@ public sealed class ValidatorNode : IAsyncDisposable
 
             ExecutionCatchUp.Run(app, store);
 
-            var seeds = ConfigurationFactory.ParseString(
-                $"akka.cluster.seed-nodes = [{string.Join(", ", settings.SeedNodes.Select(seed => $"\"{seed}\""))}]");
-            var system = settings.Transport.CreateSystem(SystemName,
-                seeds.WithFallback(PersistenceConfig.ForDataDirectory(settings.DataDirectory)).WithFallback(config), [.. settings.SeedNodes]);
-            static long Clock() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-
             var pacemaker = system.ActorOf(Props.Create<PacemakerActor>(), PacemakerActor.Name);
-            var directory = system.ActorOf(
-                PeerDirectory.Props(new PeerDirectorySetup(settings.Chain, settings.ValidatorIndex, settings.Key, verifier, Clock, settings.SeedNodes)
-                {
-                    Limits = settings.PeerLimits,
-                }),
-                PeerDirectory.Name);
             var options = ReplicaOptions.Default with
             {
                 Pacemaker = settings.Consensus.Pacemaker,
@@ -117,12 +127,12 @@ public sealed class ValidatorNode : IAsyncDisposable
                 settings.Chain, settings.ValidatorIndex, settings.Key, verifier, store, executor, options, Clock, directory, pacemaker, mempool,
                 exitAfterPersistingVoteInRound) { Sync = syncCounters, MempoolCounters = mempoolCounters }), ConsensusActor.Name);
             var sync = system.ActorOf(SyncActor.Props(new SqliteBlockStore(blockStorePath, limits), limits, settings.PeerLimits, Clock, consensus, directory, syncCounters,
-                idos?.Snapshots), SyncActor.Name);
+                snapshots), SyncActor.Name);
             var ownState = settings.Application == ApplicationKind.Idos && settings.StateStore.Dialect == Storage.Migrations.SqlDialect.Sqlite
                 ? Storage.StateDatabase.Open(settings.StateStore)
                 : null;
             var retention = system.ActorOf(RetentionActor.Props(new SqliteBlockStore(blockStorePath, limits), ownState,
-                Path.Combine(settings.DataDirectory, PersistenceConfig.FileName), settings.Retention, idos?.Snapshots), RetentionActor.Name);
+                Path.Combine(settings.DataDirectory, PersistenceConfig.FileName), settings.Retention, snapshots), RetentionActor.Name);
             List<IActorRef> watched = [consensus, executor, mempool, directory, pacemaker, sync, retention];
             if (idos is not null)
             {
@@ -141,18 +151,47 @@ public sealed class ValidatorNode : IAsyncDisposable
         {
             idos?.Dispose();
             store?.Dispose();
+            system?.Terminate().Wait(TimeSpan.FromSeconds(10));
             settings.Dispose();
             throw;
         }
     }
 
+    /// <summary>
+    /// An empty node starts from its peers' newest state snapshot when f + 1 of them offer the same one (see
+    /// <see cref="StateSyncActor"/>), before consensus starts; otherwise from genesis. The peer directory routes the
+    /// answers to the state sync meanwhile, and consensus messages go nowhere until consensus runs.
+    /// </summary>
+    private static void SyncState(NodeSettings settings, ActorSystem system, IActorRef directory, SqliteBlockStore store, Storage.Snapshots.SnapshotDirectory snapshots)
+    {
+        var log = Logging.GetLogger(system, typeof(ValidatorNode));
+        var outcome = new TaskCompletionSource<StateSyncOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
+        directory.Tell(new PeerDirectory.Attach(ActorRefs.Nobody, ActorRefs.Nobody, ActorRefs.Nobody));
+        var history = new LeaderElection(settings.Chain.Validators, settings.Chain.LeaderReputation).HistoryBlocks;
+        var syncer = system.ActorOf(StateSyncActor.Props(new StateSyncSetup(settings.Chain, settings.ValidatorIndex, directory, store, settings.StateStore,
+            snapshots, history, outcome)), "state-sync");
+        directory.Tell(new PeerDirectory.AttachStateSync(syncer));
+        try
+        {
+            var result = outcome.Task.GetAwaiter().GetResult();
+            log.Info("State sync: {0}", result.Summary);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new ConfigurationException($"{e.Message}. Empty the data folder (keep the keys) and start again.");
+        }
+        finally
+        {
+            directory.Tell(new PeerDirectory.AttachStateSync(ActorRefs.Nobody));
+        }
+    }
+
     /// <summary>A state database that cannot be opened, migrated or brought level with the blocks is a configuration error the operator must fix.</summary>
-    private static IdosApplication OpenState(NodeSettings settings, SqliteBlockStore store)
+    private static IdosApplication OpenState(NodeSettings settings, SqliteBlockStore store, Storage.Snapshots.SnapshotDirectory snapshots)
     {
         try
         {
-            return IdosApplication.Open(settings.StateStore, settings.Chain, store, Kwil.Auth.Secp256k1.Recovery,
-                new Storage.Snapshots.SnapshotDirectory(Path.Combine(settings.DataDirectory, SnapshotsFolderName), settings.SnapshotsKept));
+            return IdosApplication.Open(settings.StateStore, settings.Chain, store, Kwil.Auth.Secp256k1.Recovery, snapshots);
         }
         catch (Exception e) when (e is InvalidOperationException or global::System.Data.Common.DbException)
         {

@@ -27,6 +27,9 @@ public sealed record LoopbackNetworkOptions
     /// the bound ones.
     /// </summary>
     public bool BehindProxies { get; init; }
+
+    /// <summary>Blocks between state snapshots, written into the genesis the network makes.</summary>
+    public long SnapshotInterval { get; init; } = Consensus.ChainParameters.DefaultSnapshotInterval;
 }
 
 /// <summary>
@@ -39,8 +42,11 @@ public sealed record LoopbackNetworkOptions
 /// </summary>
 public sealed class LoopbackNetwork
 {
-    private LoopbackNetwork(string root, IReadOnlyList<int> ports, IReadOnlyList<int> backendPorts, IReadOnlyList<string> configPaths)
+    private readonly long _snapshotInterval;
+
+    private LoopbackNetwork(string root, IReadOnlyList<int> ports, IReadOnlyList<int> backendPorts, IReadOnlyList<string> configPaths, long snapshotInterval)
     {
+        _snapshotInterval = snapshotInterval;
         Root = root;
         Ports = ports;
         BackendPorts = backendPorts;
@@ -81,7 +87,8 @@ public sealed class LoopbackNetwork
         var backendPorts = options.BehindProxies ? picked[count..] : ports;
         // Written as an operator may write them; each node dials them with the scheme its transport speaks (TLS, the throttler).
         var seeds = string.Join(", ", ports.Take(2).Select(p => $"\"akka.tcp://{ValidatorNode.SystemName}@127.0.0.1:{p}\""));
-        var network = new LoopbackNetwork(root, ports, backendPorts, [.. Enumerable.Range(1, count).Select(n => Path.Combine(root, $"node{n}.conf"))]);
+        var network = new LoopbackNetwork(root, ports, backendPorts, [.. Enumerable.Range(1, count).Select(n => Path.Combine(root, $"node{n}.conf"))],
+            options.SnapshotInterval);
         for (var i = 0; i < count; i++)
         {
             var advertised = options.BehindProxies
@@ -115,7 +122,7 @@ public sealed class LoopbackNetwork
     public (ChainParameters Chain, TransportSecurity Transport) Prepare(string chainId)
     {
         var configs = ConfigPaths.Select(NodeConfig.Load).ToList();
-        return (LocalNetwork.Prepare(configs, chainId, OwnerKeyFile), LocalNetwork.MemberTransport(configs[0]));
+        return (LocalNetwork.Prepare(configs, chainId, OwnerKeyFile, _snapshotInterval), LocalNetwork.MemberTransport(configs[0]));
     }
 
     public IReadOnlyList<Address> Addresses(TransportSecurity transport) =>

@@ -1,0 +1,87 @@
+using IdOS.Akka.Engine.Chain;
+using IdOS.Akka.Engine.Cli.Localnet;
+using IdOS.Akka.Engine.Crypto;
+using IdOS.Akka.Engine.Consensus;
+using IdOS.Akka.Engine.Tests.Cluster;
+using Xunit;
+
+namespace IdOS.Akka.Engine.Tests.EndToEnd;
+
+/// <summary>
+/// A validator wiped (keys kept) while the others go on past their retention window, so that no peer holds the
+/// bodies it would need to execute the chain again: started again, it takes the newest state snapshot its peers
+/// offer, checks the chain from genesis by headers, imports the snapshot, catches up by blocks from there, and holds
+/// the same chain and app hash as the others.
+/// </summary>
+[Trait("Category", "Process")]
+[Collection(SerialClusters.Name)]
+public sealed class StateSyncProcessTests
+{
+    private const int SnapshotInterval = 50;
+
+    [Fact]
+    public async Task A_wiped_validator_behind_the_peers_retention_window_starts_from_a_snapshot_and_reaches_the_same_state()
+    {
+        using var network = new TestNetwork(4, """
+            idos.consensus.idle-interval = 100ms
+            idos.node.retention { blocks = 150, interval = 1s }
+            akka.loglevel = INFO
+            """, application: "idos", snapshotInterval: SnapshotInterval);
+        await using var nodes = new NodeProcesses(network);
+        await IdosNetworkProcessTests.StartAll(nodes);
+        var owner = IdosNetworkProcessTests.OwnerOf(network, out var ownerKey);
+        using var disposeOwner = ownerKey;
+        using var writers = await IdosLoad.Prepare(new TransactionDriver(nodes.Client, nodes.Addresses, network.Chain.ChainId), owner, 6, 3);
+        async Task Write(int batches)
+        {
+            for (var round = 0; round < batches; round++)
+            {
+                var results = await nodes.Client.Submit(nodes.Addresses[round % 3], writers.Next(round % 3, 40), TimeSpan.FromSeconds(10));
+                Assert.All(results.Results, r => Assert.Equal(MempoolAddStatus.Added, r.Status));
+            }
+        }
+
+        await Write(6);
+        await nodes.Stop(3, TimeSpan.FromSeconds(10));
+        CatchUpProcessTests.WipeAllButKeys(network.DataDirectory(3));
+        await Write(6);
+
+        long height = 0;
+        await Eventually.Holds(async () =>
+        {
+            var statuses = await nodes.Statuses([0, 1, 2]);
+            height = statuses.Min(s => s?.ExecutedHeight ?? 0);
+            using var store = new SqliteBlockStore(network.BlockStorePath(0), network.Chain.Limits);
+            return (height > 4 * SnapshotInterval && store.PrunedHeight > 20, $"{NodeProcesses.Describe(statuses)}; pruned to {store.PrunedHeight}");
+        }, "the three to pass their retention window and take four snapshots", TimeSpan.FromSeconds(300));
+
+        nodes.Start(3);
+        try
+        {
+            await Eventually.Holds(async () =>
+            {
+                var status = await nodes.Status(3);
+                return (status is not null && status.ExecutedHeight > height, NodeProcesses.Describe([status]));
+            }, $"the wiped validator to execute past height {height}", TimeSpan.FromSeconds(240));
+        }
+        catch (Xunit.Sdk.XunitException e)
+        {
+            throw nodes.WithLogs(e);
+        }
+
+        Assert.Contains("State sync: imported the snapshot at height", nodes.FullLog(3), StringComparison.Ordinal);
+        Assert.Equal(network.CommittedIds(0, height), network.CommittedIds(3, height));
+        Hash32? AppHashAt(int validator)
+        {
+            using var store = new SqliteBlockStore(network.BlockStorePath(validator), network.Chain.Limits);
+            return store.AppHashAt(height);
+        }
+
+        Assert.NotNull(AppHashAt(3));
+        Assert.Equal(AppHashAt(0), AppHashAt(3));
+        using (var synced = new SqliteBlockStore(network.BlockStorePath(3), network.Chain.Limits))
+        {
+            Assert.Null(synced.VerifyChain(network.Chain, Ed25519Verifier.Instance));
+        }
+    }
+}
