@@ -82,7 +82,7 @@ public sealed class ValidatorNode : IAsyncDisposable
             var snapshots = settings.Application == ApplicationKind.Idos
                 ? new Storage.Snapshots.SnapshotDirectory(Path.Combine(settings.DataDirectory, SnapshotsFolderName), settings.SnapshotsKept)
                 : null;
-            if (snapshots is not null && settings.StateSync && store.Height == 0 && settings.Chain.SnapshotInterval > 0)
+            if (snapshots is not null && settings.StateSync && store.Height == 0 && settings.Chain.SnapshotInterval > 0 && settings.Chain.Validators.Count > 1)
             {
                 SyncState(settings, system, directory, store, snapshots);
             }
