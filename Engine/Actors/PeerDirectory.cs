@@ -28,6 +28,8 @@ public sealed record PeerDirectorySetup(ChainParameters Chain, int Validator, Ed
 /// convergence, and a dead validator (never downed) holds convergence back; the restarted validator still reaches
 /// its peers this way. A lost hello or a restarted peer needs no handshake state. Each validator's consensus messages
 /// pass through an <see cref="InboundVerifier"/> of its own, which checks their signatures before the consensus actor.
+/// While a node with an empty data folder syncs its state at start, the answers about snapshots, headers and block
+/// ranges go to its <see cref="StateSyncActor"/>.
 /// </summary>
 public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
 {
@@ -348,7 +350,10 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
         }
     }
 
-    /// <summary>The first message: the actors inbound traffic goes to, created after this one.</summary>
+    /// <summary>
+    /// The first message: the actors inbound traffic goes to, created after this one. Sent again when a state sync
+    /// at start is over (it ran with nowhere for consensus traffic to go).
+    /// </summary>
     public sealed record Attach(IActorRef Consensus, IActorRef Mempool, IActorRef Sync);
 
     /// <summary>Where answers about snapshots go while this node syncs its state from its peers (nowhere otherwise).</summary>

@@ -46,6 +46,7 @@ public sealed class StateSyncActor : ReceiveActor, IWithTimers
     private int _asked;
     private (long From, int Peer, DateTime At)? _pending;
     private bool _headersDone;
+    private int _bodyMisses;
     private SnapshotFetch? _fetch;
     private SnapshotDirectory.Writer? _writer;
 
@@ -205,6 +206,7 @@ public sealed class StateSyncActor : ReceiveActor, IWithTimers
         }
 
         _pending = null;
+        var before = _needBodies.Count;
         foreach (var block in response.Blocks)
         {
             if (_needBodies.Count == 0 || block.Id != _needBodies[0].Header.Id || !block.BodyMatchesHeader())
@@ -216,7 +218,16 @@ public sealed class StateSyncActor : ReceiveActor, IWithTimers
             _needBodies.RemoveAt(0);
         }
 
-        AskForBodies();
+        if (_needBodies.Count < before)
+        {
+            _bodyMisses = 0;
+            AskForBodies();
+        }
+        else if (++_bodyMisses > 3 * _setup.Chain.Validators.Count)
+        {
+            // The next tick would ask again; the snapshot is older than what the peers keep bodies for.
+            Fail($"no peer sends the bodies of the blocks below the snapshot at height {_offer!.Manifest.Height} (pruned, or refused); start again to take a newer one");
+        }
     }
 
     private void AskAgainIfOverdue()
