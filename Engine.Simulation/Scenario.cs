@@ -217,6 +217,17 @@ public sealed record Scenario(string Name, string Description, Func<int, SimRand
                 // no block commits the window stands still, so a run of rounds it leads costs more.
                 MaxSkippedRoundsPerCrash = 12,
             }),
+        new("long-outage", "one validator down 5-10 s at a time, hundreds of rounds, and up 3-6 s, again and again: it catches up by height each time", (n, rng, mutation) =>
+            Config(n, mutation, Roles(n, rng)) with
+            {
+                FlapDownMs = rng.Between(5_000, 10_000),
+                FlapUpMs = rng.Between(3_000, 6_000),
+                DelayMeanMs = rng.Between(2.0, 10.0),
+                GstMs = 0,
+
+                // Enough that the down validator must catch up after an outage, and again, to commit them all.
+                CommitsAfterGst = 1_000,
+            }),
         new("flaky-links", "one validator down for good and another's outbound links each failing and recovering on their own (down up to 0.4-1.5 s, up up to 1-4 s at a time) for 10-20 s; certificates reach part of the network", (n, rng, mutation) =>
             Config(n, mutation, OneDown(n, rng)) with
             {
