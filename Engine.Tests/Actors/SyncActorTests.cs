@@ -55,6 +55,26 @@ public sealed class SyncActorTests() : global::Akka.TestKit.Xunit2.TestKit(Confi
     }
 
     [Fact]
+    public void Headers_are_served_for_every_committed_height_whether_its_body_is_pruned_or_not()
+    {
+        var (b1, b2, b3) = CommitThree();
+        using (var store = new SqliteBlockStore(DbPath, _t.Chain.Limits))
+        {
+            Assert.Equal(2, store.Prune(2, 10));
+        }
+
+        var directory = CreateTestProbe();
+        var sync = Sys.ActorOf(SyncActor.Props(new SqliteBlockStore(DbPath, _t.Chain.Limits), _t.Chain.Limits, PeerLimits.Default, () => 0, CreateTestProbe(), directory,
+            new SyncCounters()));
+
+        sync.Tell(new ConsensusActor.Inbound(new PeerId(1), new HeaderRangeRequest(1, 1_024)));
+
+        var headers = Assert.IsType<HeaderRangeResponse>(directory.ExpectMsg<PeerDirectory.ToValidator>().Message).Headers;
+        Assert.Equal([b1.Id, b2.Id, b3.Id], headers.Select(h => h.Id));
+        Assert.Equal(b1.TransactionHashes, headers[0].TransactionHashes);
+    }
+
+    [Fact]
     public void The_snapshots_kept_are_offered_and_their_chunks_served_and_a_chunk_not_held_is_answered_empty()
     {
         CommitThree();

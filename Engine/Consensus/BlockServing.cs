@@ -45,25 +45,8 @@ public static class BlockServing
         ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(prunedHeight);
         ArgumentNullException.ThrowIfNull(atHeight);
-        var blocks = new List<Block>();
-        var budget = limits.MaxMessageBytes - (64 << 10);
-        var limit = Math.Min(request.MaxBlocks, limits.MaxBlocksPerResponse);
-        for (var height = request.FromHeight; height >= 1 && height <= committedHeight && blocks.Count < limit; height++)
-        {
-            if (atHeight(height) is not { } block)
-            {
-                break;
-            }
-
-            budget -= block.EncodedSize;
-            if (budget < 0 && blocks.Count > 0)
-            {
-                break;
-            }
-
-            blocks.Add(block);
-        }
-
+        var blocks = ByHeight(request.FromHeight, Math.Min(request.MaxBlocks, limits.MaxBlocksPerResponse), limits, committedHeight, atHeight,
+            block => block.EncodedSize);
         var pruned = blocks.Count == 0 && request.FromHeight >= 1 && request.FromHeight <= committedHeight ? prunedHeight() : 0;
         return new BlockRangeResponse(request.FromHeight, pruned, blocks);
     }
@@ -74,25 +57,33 @@ public static class BlockServing
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(headerAt);
-        var headers = new List<PrunedBlock>();
+        var headers = ByHeight(request.FromHeight, Math.Min(request.MaxHeaders, HeaderRangeRequest.Limit), limits, committedHeight, headerAt,
+            header => 1_024 + (header.TransactionHashes.Count * Hash32.Size));
+        return new HeaderRangeResponse(request.FromHeight, headers);
+    }
+
+    /// <summary>What <paramref name="at"/> gives for consecutive committed heights from <paramref name="from"/>, up to a count and the message size.</summary>
+    private static List<T> ByHeight<T>(long from, int limit, ConsensusLimits limits, long committedHeight, Func<long, T?> at, Func<T, int> size)
+        where T : class
+    {
+        var items = new List<T>();
         var budget = limits.MaxMessageBytes - (64 << 10);
-        var limit = Math.Min(request.MaxHeaders, HeaderRangeRequest.Limit);
-        for (var height = request.FromHeight; height >= 1 && height <= committedHeight && headers.Count < limit; height++)
+        for (var height = from; height >= 1 && height <= committedHeight && items.Count < limit; height++)
         {
-            if (headerAt(height) is not { } header)
+            if (at(height) is not { } item)
             {
                 break;
             }
 
-            budget -= 1_024 + (header.TransactionHashes.Count * Hash32.Size);
-            if (budget < 0 && headers.Count > 0)
+            budget -= size(item);
+            if (budget < 0 && items.Count > 0)
             {
                 break;
             }
 
-            headers.Add(header);
+            items.Add(item);
         }
 
-        return new HeaderRangeResponse(request.FromHeight, headers);
+        return items;
     }
 }
