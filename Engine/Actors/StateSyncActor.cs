@@ -60,7 +60,7 @@ public sealed class StateSyncActor : ReceiveActor, IWithTimers
         // genesis, every node empty, start without waiting out the offer time.
         Receive<PeerDirectory.FromValidator>(from => from.Message is SnapshotOffersQuery,
             from => setup.Directory.Tell(new PeerDirectory.ToValidator(from.Validator, new SnapshotOffers([]))));
-        Receive<PeerDirectory.FromValidator>(from => from.Message is SnapshotOffers offers, from => OnOffers(from.Validator, (SnapshotOffers)from.Message));
+        Receive<PeerDirectory.FromValidator>(from => from.Message is SnapshotOffers, from => OnOffers(from.Validator, (SnapshotOffers)from.Message));
         Receive<PeerDirectory.FromValidator>(from => from.Message is SnapshotChunk, from => OnChunk(from.Validator, (SnapshotChunk)from.Message));
         Receive<ConsensusActor.Inbound>(inbound => inbound.Message is HeaderRangeResponse, inbound => OnHeaders(inbound.From.Value, (HeaderRangeResponse)inbound.Message));
         Receive<ConsensusActor.Inbound>(inbound => inbound.Message is BlockRangeResponse, inbound => OnBodies(inbound.From.Value, (BlockRangeResponse)inbound.Message));
