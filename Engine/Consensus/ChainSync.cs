@@ -20,9 +20,6 @@ internal sealed class ChainSync(ChainParameters chain, int self, ReplicaOptions 
     private Block? _tail;
     private bool _reportedPruned;
 
-    /// <summary>Whether this validator is catching up by height.</summary>
-    public bool IsCatchingUp => _forward.IsActive;
-
     /// <summary>A QC for a block this validator does not hold: fetched by id, or by height from the committed one when it is far ahead.</summary>
     public void OnUnknownCertified(QuorumCertificate qc, PeerId from)
     {

@@ -20,7 +20,10 @@ internal sealed class ForwardSync(ChainParameters chain, int self, ReplicaOption
     /// <summary>Whether ranges are being fetched or wait to be inserted.</summary>
     public bool IsActive => _inFlight.Count > 0 || _arrived.Count > 0;
 
-    /// <summary>The lowest height every validator asked had pruned, once no peer holds the next body: block sync cannot go on.</summary>
+    /// <summary>
+    /// Up to where the peers have pruned bodies, once every other validator has answered that it pruned the next range:
+    /// block sync cannot go on.
+    /// </summary>
     public long? PrunedEverywhere { get; private set; }
 
     /// <summary>
