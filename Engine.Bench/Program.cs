@@ -17,7 +17,7 @@ internal static class Program
 
     /// <summary>
     /// `micro --filter '*'` runs the BenchmarkDotNet micro-benchmarks (arguments without `micro` go there too);
-    /// `cluster ...` runs the cluster benchmark; `reads ...` the read-batching benchmark; `snapshots ...` what a state snapshot costs; `decoder-check` the decoders'
+    /// `cluster ...` runs the cluster benchmark; `reads ...` the read-batching benchmark; `snapshots ...` what a state snapshot costs; `headers` how fast headers are checked from genesis; `decoder-check` the decoders'
     /// bound on hostile input, as CI runs it; see docs/BENCHMARKS.md.
     /// </summary>
     private static async Task<int> Main(string[] args)
@@ -31,6 +31,8 @@ internal static class Program
                 return await ReadBatchingBenchmark.Run(args[1..]);
             case "snapshots":
                 return Snapshots.SnapshotBenchmark.Run(args[1..], Console.Out);
+            case "headers":
+                return Snapshots.HeaderSyncBenchmark.Run(args[1..], Console.Out);
             case "decoder-check":
                 return Micro.Decoding.DecoderCheck.Run(Console.Out);
             case "micro":

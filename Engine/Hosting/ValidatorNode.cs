@@ -82,6 +82,14 @@ public sealed class ValidatorNode : IAsyncDisposable
             var snapshots = settings.Application == ApplicationKind.Idos
                 ? new Storage.Snapshots.SnapshotDirectory(Path.Combine(settings.DataDirectory, SnapshotsFolderName), settings.SnapshotsKept)
                 : null;
+            if (store.Height > 0 && store.ExecutedHeight == 0 && store.GetByHeight(1) is null)
+            {
+                // Only a state sync stores blocks as headers before any app hash: this one stopped before its import.
+                throw new ConfigurationException(
+                    $"An earlier start from a state snapshot was cut off before the snapshot was imported (the block store in {settings.DataDirectory} " +
+                    "holds headers only). Empty the data folder, keeping the key and certificate files, and start again.");
+            }
+
             if (snapshots is not null && settings.StateSync && store.Height == 0 && settings.Chain.SnapshotInterval > 0 && settings.Chain.Validators.Count > 1)
             {
                 SyncState(settings, system, directory, store, snapshots);
