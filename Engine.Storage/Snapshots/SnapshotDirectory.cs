@@ -196,9 +196,6 @@ public sealed class SnapshotDirectory
 
         public bool Holds(int index) => File.Exists(ChunkFile(_partial, index));
 
-        /// <summary>Chunk <paramref name="index"/> as written so far, or null.</summary>
-        public byte[]? Written(int index) => Holds(index) ? File.ReadAllBytes(ChunkFile(_partial, index)) : null;
-
         /// <summary>Writes the offer and makes the snapshot complete under its height's name, then prunes.</summary>
         public void Complete(SnapshotOffer offer)
         {

@@ -144,9 +144,6 @@ public sealed class SnapshotFetch
         return Verdict.Taken;
     }
 
-    /// <summary>A chunk already on disk (a fetch resumed after a restart): not asked for.</summary>
-    public void AlreadyHeld(int index) => _held[index] = true;
-
     private (int Peer, int Index) Ask(int index, int peer, long now)
     {
         _asked[index] = (peer, now);

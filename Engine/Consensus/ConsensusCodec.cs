@@ -90,12 +90,7 @@ public static class ConsensusCodec
             case BlockResponse response:
                 writer.WriteU8((int)Tag.BlockResponse);
                 writer.WriteHash(response.RequestedId);
-                writer.WriteU16(response.Blocks.Count);
-                for (var i = 0; i < response.Blocks.Count; i++)
-                {
-                    WriteBlock(writer, response.Blocks[i]);
-                }
-
+                WriteBlocks(writer, response.Blocks);
                 break;
             case BlockRangeRequest range:
                 writer.WriteU8((int)Tag.BlockRangeRequest);
@@ -106,12 +101,7 @@ public static class ConsensusCodec
                 writer.WriteU8((int)Tag.BlockRangeResponse);
                 writer.WriteU63(range.FromHeight);
                 writer.WriteU63(range.PrunedHeight);
-                writer.WriteU16(range.Blocks.Count);
-                for (var i = 0; i < range.Blocks.Count; i++)
-                {
-                    WriteBlock(writer, range.Blocks[i]);
-                }
-
+                WriteBlocks(writer, range.Blocks);
                 break;
             case HeaderRangeRequest range:
                 writer.WriteU8((int)Tag.HeaderRangeRequest);
@@ -483,6 +473,15 @@ public static class ConsensusCodec
         var pruned = reader.ReadU63("pruned height");
         var blocks = ReadBlocks(ref reader, limits);
         return new BlockRangeResponse(from, pruned, blocks);
+    }
+
+    private static void WriteBlocks(CanonicalWriter writer, IReadOnlyList<Block> blocks)
+    {
+        writer.WriteU16(blocks.Count);
+        for (var i = 0; i < blocks.Count; i++)
+        {
+            WriteBlock(writer, blocks[i]);
+        }
     }
 
     private static Block[] ReadBlocks(ref CanonicalReader reader, ConsensusLimits limits)

@@ -43,7 +43,7 @@ internal sealed class ForwardSync(ChainParameters chain, int self, ReplicaOption
         {
             var to = NextValidator(_lastAsked);
             _lastAsked = to;
-            _inFlight[_nextFrom] = new InFlight(to, now, 0, 0);
+            _inFlight[_nextFrom] = new InFlight(to, now, 0);
             requests.Add(new SendToValidator(to, new BlockRangeRequest(_nextFrom, RangeBlocks)));
             _nextFrom += RangeBlocks;
         }
@@ -147,7 +147,7 @@ internal sealed class ForwardSync(ChainParameters chain, int self, ReplicaOption
     private SendToValidator Reask(long fromHeight, InFlight asked, long now)
     {
         var to = NextValidator(asked.Validator);
-        _inFlight[fromHeight] = asked with { Validator = to, SentAt = now, Attempts = asked.Attempts + 1 };
+        _inFlight[fromHeight] = asked with { Validator = to, SentAt = now };
         return new SendToValidator(to, new BlockRangeRequest(fromHeight, RangeBlocks));
     }
 
@@ -158,5 +158,5 @@ internal sealed class ForwardSync(ChainParameters chain, int self, ReplicaOption
         return next == self && n > 1 ? (next + 1) % n : next;
     }
 
-    private sealed record InFlight(int Validator, long SentAt, int Attempts, int PrunedBy);
+    private sealed record InFlight(int Validator, long SentAt, int PrunedBy);
 }
