@@ -14,6 +14,7 @@ internal static class Program
           {RunCommand.Usage}
           {LocalnetCommand.Usage}
           {RpcCommand.Usage}
+          {ValidatorCommand.Usage}
         """;
 
     private static int Main(string[] args)
@@ -35,6 +36,7 @@ internal static class Program
                 "run" => RunCommand.Run(args[1..], Console.Out).GetAwaiter().GetResult(),
                 "localnet" => LocalnetCommand.Run(args[1..], Console.Out).GetAwaiter().GetResult(),
                 "rpc" => RpcCommand.Run(args[1..], Console.Out).GetAwaiter().GetResult(),
+                "validator" => ValidatorCommand.Run(args[1..], Console.Out).GetAwaiter().GetResult(),
                 _ => throw new UsageException($"unknown command '{args[0]}'"),
             };
         }

@@ -78,13 +78,47 @@ public static class TransactionGate
             return (admission.Log, null);
         }
 
-        var type = admission.Transaction!.Body.PayloadType;
-        if (type != "execute")
+        if (PayloadRefusal(admission.Transaction!) is { } refusal)
         {
-            return ($"payload type '{type}' is not supported; idOS transactions are 'execute'", null);
+            return (refusal.Reason, null);
         }
 
-        verified?.Add(transactionHash.IsEmpty ? System.Security.Cryptography.SHA256.HashData(bytes) : transactionHash, admission.Transaction);
+        verified?.Add(transactionHash.IsEmpty ? System.Security.Cryptography.SHA256.HashData(bytes) : transactionHash, admission.Transaction!);
         return (null, admission.Transaction);
+    }
+
+    /// <summary>
+    /// Payloads no state can make valid: a type idOS does not execute, a governance payload that does not decode or
+    /// is not signed with an ed25519 key. Null for an `execute` payload, which only execution can judge.
+    /// </summary>
+    public static (int Code, string Reason)? PayloadRefusal(KwilTransaction transaction)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        var type = transaction.Body.PayloadType;
+        if (type == "execute")
+        {
+            return null;
+        }
+
+        if (!ValidatorPayload.IsGovernance(type))
+        {
+            return (TxCode.InvalidTransactionType, $"payload type '{type}' is not supported; idOS transactions are 'execute' (validators also send " +
+                $"{ValidatorPayload.JoinType}, {ValidatorPayload.ApproveType}, {ValidatorPayload.RemoveType} and {ValidatorPayload.LeaveType})");
+        }
+
+        if (transaction.Signature?.Type != KwilAuthenticator.Ed25519Type)
+        {
+            return (TxCode.NotAValidator, $"{type} is signed with the validator's ed25519 key, not {transaction.Signature?.Type}");
+        }
+
+        try
+        {
+            _ = ValidatorPayload.Decode(type, transaction.Body.Payload ?? []);
+            return null;
+        }
+        catch (KwilFormatException e)
+        {
+            return (TxCode.Encoding, e.Message);
+        }
     }
 }

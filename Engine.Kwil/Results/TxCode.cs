@@ -10,5 +10,25 @@ public static class TxCode
     public const int InvalidNonce = 4;
     public const int WrongChain = 5;
 
+    // Governance refusals (validator_join, _approve, _remove, _leave); the log says which rule and why.
+
+    /// <summary>The signer may not do this: not a validator, or not signing with its ed25519 validator key.</summary>
+    public const int NotAValidator = 10;
+
+    /// <summary>There is no open request for that validator, or it lapsed.</summary>
+    public const int NoOpenRequest = 11;
+
+    /// <summary>Already so: a member asks to join, a request is already open, the signer already approved.</summary>
+    public const int AlreadyDone = 12;
+
+    /// <summary>The set would fall below four validators without the operators' explicit consent.</summary>
+    public const int SetTooSmall = 13;
+
+    /// <summary>The new set would have fewer live validators than its quorum, so the network would halt.</summary>
+    public const int TooFewLive = 14;
+
+    /// <summary>The request itself is wrong: an address nobody can dial, a validator removing itself.</summary>
+    public const int InvalidGovernance = 15;
+
     public static int ForAction(ActionError error) => 100 + (int)error;
 }

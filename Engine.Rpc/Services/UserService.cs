@@ -134,9 +134,9 @@ public sealed class UserService(INodeGateway gateway, VerifierPool verifiers, Re
             throw Refused(admission.Code, hash, admission.Log);
         }
 
-        if (transaction.Body.PayloadType != "execute")
+        if (TransactionGate.PayloadRefusal(transaction) is { } refusal)
         {
-            throw Refused(TxCode.InvalidTransactionType, hash, $"payload type '{transaction.Body.PayloadType}' is not supported; idOS transactions are 'execute'");
+            throw Refused(refusal.Code, hash, refusal.Reason);
         }
 
         var keyType = KwilAuthenticator.AccountKeyType(transaction.Signature!.Type);

@@ -6,6 +6,7 @@ using IdOS.Akka.Engine.Kwil.Crypto;
 using IdOS.Akka.Engine.Kwil.Results;
 using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Storage.Actions;
+using IdOS.Akka.Engine.Storage.Governance;
 using IdOS.Akka.Engine.Storage.Schema;
 using IdOS.Akka.Engine.Storage.Snapshots;
 using LinqToDB;
@@ -15,10 +16,12 @@ namespace IdOS.Akka.Engine.Storage.Execution;
 /// <summary>
 /// A committed block as the state machine needs it: height, id, the leader's timestamp, the transactions in order,
 /// and the SHA-256 of each where the caller holds them already (a consensus block hashes its transactions once, for
-/// its Merkle root); computed here when absent.
+/// its Merkle root); computed here when absent. LiveValidators holds the hex keys of the validators that signed a
+/// certificate in the committed chain lately, which governance needs to refuse a change that would halt the
+/// network; null counts every validator as live.
 /// </summary>
 public sealed record BlockInput(long Height, byte[] BlockId, long TimestampMs, IReadOnlyList<byte[]> Transactions,
-    IReadOnlyList<byte[]>? TransactionHashes = null);
+    IReadOnlyList<byte[]>? TransactionHashes = null, IReadOnlySet<string>? LiveValidators = null);
 
 /// <summary>
 /// Executes committed blocks against the idOS state in one database transaction each: every transaction in order,
@@ -28,7 +31,7 @@ public sealed record BlockInput(long Height, byte[] BlockId, long TimestampMs, I
 /// recorded is the block's own folded with the root of a snapshot of the state there (<see cref="SnapshotOffer"/>).
 /// </summary>
 public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnlySet<string> owners, ISecp256k1Recovery recovery,
-    VerifiedSignatures? verified = null, SnapshotSchedule? snapshots = null)
+    VerifiedSignatures? verified = null, SnapshotSchedule? snapshots = null, ValidatorGovernance? governance = null)
 {
     private static readonly byte[] Domain = "idos-akka/app-hash/v2"u8.ToArray();
     private static readonly byte[] NothingChanged = new byte[32];
@@ -158,6 +161,11 @@ public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnly
             return (TxCode.InvalidNonce, $"nonce {body.Nonce}; the account's next nonce is {commands.Nonce(identifier, keyType) + 1}");
         }
 
+        if (ValidatorPayload.IsGovernance(body.PayloadType) && governance is not null)
+        {
+            return Govern(body, signatureType, identifier, block, commands);
+        }
+
         if (body.PayloadType != "execute")
         {
             return (TxCode.InvalidTransactionType, $"payload type '{body.PayloadType}' is not supported; idOS transactions are 'execute'");
@@ -194,5 +202,31 @@ public sealed class BlockExecutor(StateDatabase state, string chainId, IReadOnly
             commands.RollBack();
             return (TxCode.ForAction(ActionError.Internal), "internal error: the database refused the change");
         }
+    }
+
+    private (int Code, string Log) Govern(KwilTransactionBody body, string signatureType, byte[] signer, BlockInput block, BlockCommands commands)
+    {
+        ValidatorPayload payload;
+        try
+        {
+            payload = ValidatorPayload.Decode(body.PayloadType, body.Payload ?? []);
+        }
+        catch (KwilFormatException e)
+        {
+            return (TxCode.Encoding, e.Message);
+        }
+
+        commands.Savepoint();
+        var (code, log) = governance!.Execute(state.Connection, payload, signatureType, signer, block.Height, block.LiveValidators);
+        if (code == TxCode.Ok)
+        {
+            commands.Release();
+        }
+        else
+        {
+            commands.RollBack();
+        }
+
+        return (code, log);
     }
 }

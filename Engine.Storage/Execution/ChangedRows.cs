@@ -5,6 +5,7 @@ using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Unicode;
+using IdOS.Akka.Engine.Storage.Governance;
 using IdOS.Akka.Engine.Storage.Migrations;
 using IdOS.Akka.Engine.Storage.Schema;
 using LinqToDB;
@@ -54,7 +55,12 @@ public sealed class ChangedRows
         Track<DelegateRow>("delegates", keyText: "address"),
         Track<ConsumedWriteGrantRow>("consumed_write_grants", "id"),
         Track<AccessGrantRow>("access_grants", "id"),
+        Track<ValidatorEpochRow>(ValidatorTables.Epochs, keyText: "id"),
+        Track<ValidatorRequestRow>(ValidatorTables.Requests, keyText: "id"),
     ];
+
+    /// <summary>The tables the migration that introduced tracking covered; later migrations track theirs themselves.</summary>
+    private const int TrackedByFirstMigration = 10;
 
     private static readonly Dictionary<string, Tracked> ByName = Tables.ToDictionary(t => t.Table, StringComparer.Ordinal);
 
@@ -63,7 +69,18 @@ public sealed class ChangedRows
     {
         var uuid = dialect == SqlDialect.PostgreSql ? "uuid" : "BLOB";
         List<string> statements = [$"CREATE TABLE row_changes (table_name TEXT NOT NULL, key1 {uuid}, key2 {uuid}, key_text TEXT)"];
-        foreach (var table in Tables)
+        statements.AddRange(Triggers(dialect, Tables[..TrackedByFirstMigration]));
+        return statements;
+    }
+
+    /// <summary>The triggers that track the tables named, for the migration that creates them.</summary>
+    public static List<string> TriggersFor(SqlDialect dialect, params string[] tables) =>
+        Triggers(dialect, [.. tables.Select(t => ByName[t])]);
+
+    private static List<string> Triggers(SqlDialect dialect, IEnumerable<Tracked> tables)
+    {
+        List<string> statements = [];
+        foreach (var table in tables)
         {
             string Values(string row) => string.Create(CultureInfo.InvariantCulture,
                 $"INSERT INTO row_changes (table_name, key1, key2, key_text) VALUES ('{table.Table}', {Column(row, table.Key1)}, {Column(row, table.Key2)}, {Column(row, table.KeyText)});");

@@ -25,6 +25,7 @@ public static class StateMigrations
         // Every user-signed action finds its caller's user by the EVM address in any case; without this index that is
         // a scan of all wallets per transaction (about 3 ms at 2,000 wallets).
         new Migration(5, "wallets found by lowercase address", _ => ["CREATE INDEX wallets_lower_address ON wallets (lower(address))"]),
+        new Migration(6, "validator governance: scheduled validator sets and open join and removal requests", Governance.ValidatorTables.Migration),
     ];
 
     private static List<string> ExecutionTables(SqlDialect dialect)

@@ -5,6 +5,7 @@ using IdOS.Akka.Engine.Kwil.Crypto;
 using IdOS.Akka.Engine.Kwil.Transactions;
 using IdOS.Akka.Engine.Storage;
 using IdOS.Akka.Engine.Storage.Execution;
+using IdOS.Akka.Engine.Storage.Governance;
 using IdOS.Akka.Engine.Storage.Snapshots;
 
 namespace IdOS.Akka.Engine.Application;
@@ -22,6 +23,7 @@ public sealed class IdosApplication : IStateMachine, IDisposable
     private readonly string _chainId;
     private readonly ISecp256k1Recovery _recovery;
     private readonly VerifiedSignatures _verified = new();
+    private readonly RecentSigners _signers;
 
     private IdosApplication(StateDatabase state, StateDatabase mempoolReads, ChainParameters chain, ISecp256k1Recovery recovery, long executedHeight, Hash32 appHash,
         SnapshotDirectory? snapshots)
@@ -30,7 +32,9 @@ public sealed class IdosApplication : IStateMachine, IDisposable
         _mempoolReads = mempoolReads;
         _chainId = chain.ChainId;
         _recovery = recovery;
-        _executor = new BlockExecutor(state, chain.ChainId, Owners(chain), recovery, _verified, new SnapshotSchedule(chain.SnapshotInterval, snapshots));
+        _executor = new BlockExecutor(state, chain.ChainId, Owners(chain), recovery, _verified, new SnapshotSchedule(chain.SnapshotInterval, snapshots),
+            Governance(chain));
+        _signers = new RecentSigners(chain.Validators);
         Snapshots = snapshots;
         ExecutedHeight = executedHeight;
         AppHash = appHash;
@@ -65,7 +69,7 @@ public sealed class IdosApplication : IStateMachine, IDisposable
         try
         {
             mempoolReads = StateDatabase.Open(options);
-            var executor = new BlockExecutor(state, chain.ChainId, Owners(chain), recovery);
+            var executor = new BlockExecutor(state, chain.ChainId, Owners(chain), recovery, governance: Governance(chain));
             var stateHeight = executor.ExecutedHeight;
             var bothHold = Math.Min(stateHeight, blocks.ExecutedHeight);
             if (bothHold > 0 && blocks.AppHashAt(bothHold) is { } stored
@@ -78,6 +82,7 @@ public sealed class IdosApplication : IStateMachine, IDisposable
 
             var application = new IdosApplication(state, mempoolReads, chain, recovery, Math.Min(stateHeight, blocks.Height),
                 HashAt(executor, chain, Math.Min(stateHeight, blocks.Height)), snapshots);
+            application._signers.FillBelow(application.ExecutedHeight + 1, blocks);
             for (var height = stateHeight + 1; height <= blocks.Height; height++)
             {
                 var block = blocks.GetByHeight(height) ?? throw new InvalidOperationException(
@@ -128,8 +133,9 @@ public sealed class IdosApplication : IStateMachine, IDisposable
     public Hash32 Execute(Block block)
     {
         ArgumentNullException.ThrowIfNull(block);
+        _signers.Add(block.Height, block.Header);
         var input = new BlockInput(block.Height, block.Id.ToArray(), block.Header.Timestamp, block.Transactions,
-            [.. block.TransactionHashes.Select(hash => hash.ToArray())]);
+            [.. block.TransactionHashes.Select(hash => hash.ToArray())], _signers.Live());
         var appHash = new Hash32(_executor.Execute(input, AppHash.ToArray()));
         ExecutedHeight = block.Height;
         AppHash = appHash;
@@ -149,6 +155,10 @@ public sealed class IdosApplication : IStateMachine, IDisposable
         height == 0 ? chain.GenesisAppHash
         : executor.AppHashAt(height) is { } hash ? new Hash32(hash)
         : throw new InvalidOperationException($"The idOS state holds no app hash for height {height}.");
+
+    /// <summary>Governance starts from the genesis keys; their TLS pins stay in the genesis file, where every node reads them.</summary>
+    private static ValidatorGovernance Governance(ChainParameters chain) =>
+        new([.. Enumerable.Range(0, chain.Validators.Count).Select(i => new ValidatorMember(chain.Validators[i].ToString(), [], ""))]);
 
     private static HashSet<string> Owners(ChainParameters chain) =>
         chain.DatabaseOwner.Length > 0 ? new HashSet<string>(StringComparer.Ordinal) { chain.DatabaseOwner } : [];

@@ -62,6 +62,9 @@ public interface ICommittedBlockStore
 
     Block? GetByHeight(long height);
 
+    /// <summary>The header and transaction hashes of a committed height, whether its body is kept or pruned.</summary>
+    PrunedBlock? HeaderAt(long height) => GetByHeight(height) is { } block ? new PrunedBlock(block.Header, block.TransactionHashes) : null;
+
     Block? GetById(Hash32 id);
 
     QuorumCertificate? CertificateAt(long height);
