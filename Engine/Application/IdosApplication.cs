@@ -157,8 +157,9 @@ public sealed class IdosApplication : IStateMachine, IDisposable
         : throw new InvalidOperationException($"The idOS state holds no app hash for height {height}.");
 
     /// <summary>Governance starts from the genesis keys; their TLS pins stay in the genesis file, where every node reads them.</summary>
-    private static ValidatorGovernance Governance(ChainParameters chain) =>
-        new([.. Enumerable.Range(0, chain.Validators.Count).Select(i => new ValidatorMember(chain.Validators[i].ToString(), [], ""))]);
+    public static ValidatorGovernance Governance(ChainParameters chain) =>
+        new([.. Enumerable.Range(0, (chain ?? throw new ArgumentNullException(nameof(chain))).Validators.Count)
+            .Select(i => new ValidatorMember(chain.Validators[i].ToString(), [], ""))]);
 
     private static HashSet<string> Owners(ChainParameters chain) =>
         chain.DatabaseOwner.Length > 0 ? new HashSet<string>(StringComparer.Ordinal) { chain.DatabaseOwner } : [];

@@ -107,10 +107,9 @@ public static class ValidatorCommand
 
     private static int List(string configFile, TextWriter output)
     {
-        var settings = NodeSettings.Load(NodeConfig.Load(configFile));
-        using var state = StateDatabase.Open(settings.StateStore);
-        var governance = new ValidatorGovernance([.. Enumerable.Range(0, settings.Chain.Validators.Count)
-            .Select(i => new ValidatorMember(settings.Chain.Validators[i].ToString(), [], ""))]);
+        var (chain, options) = NodeSettings.ChainAndState(NodeConfig.Load(configFile));
+        using var state = StateDatabase.Open(options);
+        var governance = Application.IdosApplication.Governance(chain);
         var height = Storage.Schema.ExecutedBlocks.Height(state.Connection);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"executed height {height}"));
         foreach (var epoch in governance.Epochs(state.Connection))

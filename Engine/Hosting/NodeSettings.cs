@@ -70,6 +70,17 @@ public sealed class NodeSettings : IDisposable
     public StateStoreOptions StateStore { get; }
 
     /// <summary>Reads and checks the settings; throws <see cref="ConfigurationException"/> or <see cref="NodeFileException"/> with the reason.</summary>
+    /// <summary>
+    /// The chain and the state database a node's configuration names, and nothing else: for tools that read a running
+    /// node's state beside it, where the full settings would refuse the port the node holds.
+    /// </summary>
+    public static (ChainParameters Chain, StateStoreOptions State) ChainAndState(Config config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var chain = GenesisFile.Read(RequiredPath(config, "genesis-file"), ConsensusSettings.FromConfig(config).Limits);
+        return (chain, ReadStateStore(config, RequiredPath(config, "data-directory")));
+    }
+
     public static NodeSettings Load(Config config)
     {
         ArgumentNullException.ThrowIfNull(config);
