@@ -151,18 +151,19 @@ internal sealed class Coalition
             var (executedHeight, appHash) = header.ExecutedHeight <= rival.Height
                 ? (header.ExecutedHeight, header.ExecutedAppHash)
                 : (rival.Header.ExecutedHeight, rival.Header.ExecutedAppHash);
-            other = Block.Create(block.Round, rival.Height + 1, rivalQc, header.Proposer, otherTimestamp, otherBody, executedHeight, appHash);
+            other = Block.Create(block.Round, rival.Height + 1, rivalQc, header.Proposer, otherTimestamp, otherBody, executedHeight, appHash,
+                epoch: header.Epoch, setHash: header.SetHash);
         }
         else if (proposal.LastRoundTc is not null && Blocks.TryGetValue(block.ParentId, out var highQcBlock))
         {
             other = Block.Create(block.Round, highQcBlock.Height, highQcBlock.Header.Justify, header.Proposer, otherTimestamp, otherBody,
-                highQcBlock.Header.ExecutedHeight, highQcBlock.Header.ExecutedAppHash);
+                highQcBlock.Header.ExecutedHeight, highQcBlock.Header.ExecutedAppHash, epoch: header.Epoch, setHash: header.SetHash);
             _world.Trace($"{instance} forks below its high QC: {other} extends {highQcBlock.ParentId.ToShortString()}");
         }
         else
         {
             other = Block.Create(block.Round, block.Height, header.Justify, header.Proposer, otherTimestamp, otherBody,
-                header.ExecutedHeight, header.ExecutedAppHash);
+                header.ExecutedHeight, header.ExecutedAppHash, epoch: header.Epoch, setHash: header.SetHash);
         }
 
         var second = new Proposal(other, instance.Key.Sign(_world.Chain.Domain.Proposal(other.Id)), proposal.LastRoundTc);

@@ -115,7 +115,7 @@ internal sealed class LockAttacker(IAdversaryWorld world, Coalition coalition)
             [.. timeouts.Select(t => t.HighQc.Round)], [.. timeouts.Select(t => t.Signature)]);
         var x = attack.X;
         var w = Block.Create(attack.Y.Round + 1, x.Height, x.Header.Justify, attacker.Validator, Math.Max(_world.LocalTime(attacker), x.Header.Timestamp),
-            [], x.Header.ExecutedHeight, x.Header.ExecutedAppHash);
+            [], x.Header.ExecutedHeight, x.Header.ExecutedAppHash, epoch: x.Header.Epoch, setHash: x.Header.SetHash);
         attack.Sibling = w;
         attack.Phase = LockAttackPhase.CertifySibling;
         _world.Trace($"{attacker} proposes {w} beside {x}, with a TC for round {tc.Round} whose highest QC is round {tc.MaxHighQcRound}");
@@ -129,7 +129,7 @@ internal sealed class LockAttacker(IAdversaryWorld world, Coalition coalition)
     {
         var attacker = attack.Attacker;
         var block = Block.Create(qc.Round + 1, parent.Height + 1, qc, attacker.Validator, Math.Max(_world.LocalTime(attacker), parent.Header.Timestamp + 1),
-            [], parent.Header.ExecutedHeight, parent.Header.ExecutedAppHash);
+            [], parent.Header.ExecutedHeight, parent.Header.ExecutedAppHash, epoch: _world.Chain.Epoch, setHash: _world.Chain.Validators.Hash);
         var proposal = new Proposal(block, attacker.Key.Sign(_world.Chain.Domain.Proposal(block.Id)), null);
         _coalition.RememberProposal(proposal);
         _world.Network.SendToAll(attacker, proposal, attack.Group);

@@ -24,7 +24,7 @@ internal static class HeaderSyncBenchmark
         var justify = chain.GenesisQc;
         for (var round = 1; round <= count; round++)
         {
-            var block = Block.Create(round, round, justify, round % 4, parent.Header.Timestamp + 1, transactions, 0, chain.GenesisAppHash);
+            var block = Block.Create(round, round, justify, round % 4, parent.Header.Timestamp + 1, transactions, 0, chain.GenesisAppHash, setHash: chain.Validators.Hash);
             headers.Add(new PrunedBlock(block.Header, block.TransactionHashes));
             justify = new QuorumCertificate(block.Id, round, SignerBitmap.Create(4, [0, 1, 2]),
                 [.. keys.Take(3).Select(k => k.Sign(chain.Domain.Vote(block.Id, round)))]);

@@ -108,22 +108,29 @@ public sealed class CodecTests
     /// existed keeps its id, and a version-2 header with none, a second encoding of a version-1 header, is refused.
     /// </summary>
     [Fact]
-    public void A_header_names_failed_proposers_in_version_2_only_and_version_2_without_them_is_refused()
+    public void A_header_names_its_set_in_versions_3_and_4_failed_proposers_in_2_and_4_and_each_has_one_encoding()
     {
         var plain = ((Proposal)Sample("proposal")).Block;
         var named = ((Proposal)Sample("proposal-with-failed-proposers")).Block;
-        Assert.Equal(1, ConsensusCodec.EncodeHeader(plain.Header)[0]);
-        Assert.Equal(2, ConsensusCodec.EncodeHeader(named.Header)[0]);
+        var legacy = plain.Header with { SetHash = Hash32.Zero };
+        Assert.Equal(3, ConsensusCodec.EncodeHeader(plain.Header)[0]);
+        Assert.Equal(4, ConsensusCodec.EncodeHeader(named.Header)[0]);
+        Assert.Equal(1, ConsensusCodec.EncodeHeader(legacy)[0]);
+        Assert.Equal(2, ConsensusCodec.EncodeHeader(legacy with { FailedProposers = named.Header.FailedProposers })[0]);
         Assert.True(ConsensusCodec.TryDecodeBlock(ConsensusCodec.EncodeBlock(named), ConsensusLimits.Default, out var decoded, out var error), error);
         Assert.Equal(named.Id, decoded.Id);
+        Assert.Equal(named.Header.SetHash, decoded.Header.SetHash);
         Assert.Equal(2, Assert.Single(SignerBitmap.Signers(decoded.Header.FailedProposers)));
 
         var header = ConsensusCodec.EncodeHeader(plain.Header);
         var body = ConsensusCodec.EncodeBlock(plain)[header.Length..];
-        byte[] emptyVersion2 = [2, .. header[1..], 0, 0, .. body];
+        byte[] emptyVersion4 = [4, .. header[1..], 0, 0, .. body];
+        byte[] zeroSet = [.. header[..^Hash32.Size], .. new byte[Hash32.Size], .. body];
 
-        Assert.False(ConsensusCodec.TryDecodeBlock(emptyVersion2, ConsensusLimits.Default, out _, out var refused));
+        Assert.False(ConsensusCodec.TryDecodeBlock(emptyVersion4, ConsensusLimits.Default, out _, out var refused));
         Assert.Contains("without failed proposers", refused, StringComparison.Ordinal);
+        Assert.False(ConsensusCodec.TryDecodeBlock(zeroSet, ConsensusLimits.Default, out _, out var zero));
+        Assert.Contains("zero set hash", zero, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -120,7 +120,7 @@ public sealed class DecoupledExecutionTests
         var replica = _t.Replica(0);
         var b2 = _t.Block(2, B1);
         var claimed = Hash32.Compute("the leader's state after 1"u8);
-        var b3 = Block.Create(3, 3, _t.QcFor(b2), 3, b2.Header.Timestamp + 1, [], 1, claimed);
+        var b3 = Block.Create(3, 3, _t.QcFor(b2), 3, b2.Header.Timestamp + 1, [], 1, claimed, setHash: _t.Chain.Validators.Hash);
         replica.OnMessage(Peer, _t.Propose(B1), Now);
         replica.OnMessage(Peer, _t.Propose(b2), Now);
 
@@ -146,7 +146,7 @@ public sealed class DecoupledExecutionTests
         replica.OnMessage(Peer, t.Propose(b2), Now);
         replica.OnMessage(Peer, t.Propose(b3), Now);
         replica.OnExecuted(1, Hash32.Compute("state after 1"u8), Now);
-        var b4 = Block.Create(4, 4, t.QcFor(b3), 4, b3.Header.Timestamp + 1, [], 1, Hash32.Compute("another state after 1"u8));
+        var b4 = Block.Create(4, 4, t.QcFor(b3), 4, b3.Header.Timestamp + 1, [], 1, Hash32.Compute("another state after 1"u8), setHash: t.Chain.Validators.Hash);
 
         var effects = replica.OnMessage(Peer, t.Propose(b4), Now);
 

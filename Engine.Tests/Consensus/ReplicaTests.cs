@@ -46,6 +46,8 @@ public sealed class ReplicaTests
         { "QC with too few signers", "a quorum is 3" },
         { "timestamp far ahead", "ahead of local time" },
         { "height zero", "both start at 1" },
+        { "no validator set named", "names epoch 0 and set 00000000" },
+        { "another epoch", "names epoch 1 and set" },
     };
 
     [Theory]
@@ -67,6 +69,8 @@ public sealed class ReplicaTests
             "QC with too few signers" => _t.Propose(_t.Block(2, b1, _t.QcFor(b1, [0, 1]))),
             "timestamp far ahead" => _t.Propose(_t.Block(1, genesis, gqc, timestamp: Now + 60_000)),
             "height zero" => _t.Propose(Block.Create(1, 0, gqc, 1, Now, [], 0, _t.Chain.GenesisAppHash)),
+            "no validator set named" => _t.Propose(Block.Create(1, 1, gqc, 1, Now, [], 0, _t.Chain.GenesisAppHash)),
+            "another epoch" => _t.Propose(Block.Create(1, 1, gqc, 1, Now, [], 0, _t.Chain.GenesisAppHash, epoch: 1, setHash: _t.Chain.Validators.Hash)),
             _ => throw new ArgumentException(forgery),
         };
         var replica = _t.Replica(2);
@@ -83,7 +87,7 @@ public sealed class ReplicaTests
     {
         var replica = _t.Replica(2);
         var wrong = Hash32.Compute("another state"u8);
-        var block = Block.Create(1, 1, _t.Chain.GenesisQc, _t.Chain.Validators.LeaderOf(1), TestChain.GenesisTime + 1, [], 0, wrong);
+        var block = Block.Create(1, 1, _t.Chain.GenesisQc, _t.Chain.Validators.LeaderOf(1), TestChain.GenesisTime + 1, [], 0, wrong, setHash: _t.Chain.Validators.Hash);
 
         var effects = replica.OnMessage(Peer, _t.Propose(block), Now);
 

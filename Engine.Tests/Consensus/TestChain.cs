@@ -58,7 +58,9 @@ internal sealed class TestChain
             timestamp ?? parent.Header.Timestamp + 1,
             transactions ?? [],
             0,
-            Chain.GenesisAppHash);
+            Chain.GenesisAppHash,
+            epoch: Chain.Epoch,
+            setHash: Chain.Validators.Hash);
 
     public Proposal Propose(Block block, TimeoutCertificate? tc = null, int? signer = null) =>
         new(block, Keys[signer ?? block.Header.Proposer].Sign(Chain.Domain.Proposal(block.Id)), tc);

@@ -44,9 +44,29 @@ public sealed class ChainParameters
         GenesisQc = QuorumCertificate.ForGenesis(GenesisBlock.Id, validators.Count);
     }
 
+    /// <summary>The same chain with the set of a later epoch: its blocks name that set, and its signatures name the epoch.</summary>
+    private ChainParameters(ChainParameters genesis, long epoch, ValidatorSet validators)
+    {
+        ChainId = genesis.ChainId;
+        Validators = validators;
+        Epoch = epoch;
+        LeaderReputation = genesis.LeaderReputation;
+        DatabaseOwner = genesis.DatabaseOwner;
+        SnapshotInterval = genesis.SnapshotInterval;
+        Limits = genesis.Limits;
+        Domain = new SigningDomain(genesis.ChainId, epoch);
+        GenesisAppHash = genesis.GenesisAppHash;
+        GenesisBlock = genesis.GenesisBlock;
+        GenesisQc = genesis.GenesisQc;
+    }
+
     public string ChainId { get; }
 
+    /// <summary>The validators of <see cref="Epoch"/>: genesis's for epoch 0.</summary>
     public ValidatorSet Validators { get; }
+
+    /// <summary>The validator-set epoch these parameters hold the set of; 0 from genesis.</summary>
+    public long Epoch { get; }
 
     /// <summary>
     /// The identity that holds the application's owner role (Kwil's `db_owner`: an EVM address or a hex ed25519 key),
@@ -74,6 +94,14 @@ public sealed class ChainParameters
 
     /// <summary>The certificate every chain starts from; round 0, no signatures.</summary>
     public QuorumCertificate GenesisQc { get; }
+
+    /// <summary>The parameters of a later epoch: everything genesis fixed, with that epoch's validators.</summary>
+    public ChainParameters ForEpoch(long epoch, ValidatorSet validators)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(epoch);
+        ArgumentNullException.ThrowIfNull(validators);
+        return new ChainParameters(this, epoch, validators);
+    }
 
     private static Hash32 ComputeGenesisStateHash(string chainId, ValidatorSet validators, long genesisTimestampMs, string databaseOwner,
         LeaderReputationPolicy leaderReputation, long snapshotInterval)

@@ -11,11 +11,6 @@ namespace IdOS.Akka.Engine.Consensus;
 public static class ConsensusCodec
 {
     public const byte WireVersion = 1;
-    // Version 2 adds the failed proposers; a header without any is written as version 1, so that every header has
-    // exactly one encoding and blocks stored before the field existed keep their ids.
-    private const byte HeaderVersion = 1;
-    private const byte HeaderVersionWithFailedProposers = 2;
-    private const int SignatureSize = Ed25519PrivateKey.SignatureSize;
 
     private enum Tag : byte
     {
@@ -62,7 +57,7 @@ public static class ConsensusCodec
             case TimeoutVote timeout:
                 writer.WriteU8((int)(timeout.LastRoundTc is null ? Tag.Timeout : Tag.TimeoutWithTc));
                 writer.WriteU63(timeout.Round);
-                WriteQc(writer, timeout.HighQc);
+                HeaderCodec.WriteQc(writer, timeout.HighQc);
                 writer.WriteU16(timeout.Voter);
                 writer.WriteFixed(timeout.Signature);
                 if (timeout.LastRoundTc is not null)
@@ -73,7 +68,7 @@ public static class ConsensusCodec
                 break;
             case RoundSync sync:
                 writer.WriteU8((int)Tag.RoundSync);
-                WriteQc(writer, sync.HighQc);
+                HeaderCodec.WriteQc(writer, sync.HighQc);
                 writer.WriteBool(sync.LastRoundTc is not null);
                 if (sync.LastRoundTc is not null)
                 {
@@ -149,7 +144,7 @@ public static class ConsensusCodec
         var writer = new CanonicalWriter(1024);
         writer.WriteU8(WireVersion);
         writer.WriteU63(state.LastVotedRound);
-        WriteQc(writer, state.HighQc);
+        HeaderCodec.WriteQc(writer, state.HighQc);
         writer.WriteBool(state.LastVote is not null);
         if (state.LastVote is not null)
         {
@@ -178,8 +173,8 @@ public static class ConsensusCodec
     public static byte[] EncodeHeader(BlockHeader header)
     {
         ArgumentNullException.ThrowIfNull(header);
-        var writer = new CanonicalWriter(HeaderSize(header));
-        WriteHeader(writer, header);
+        var writer = new CanonicalWriter(HeaderCodec.HeaderSize(header));
+        HeaderCodec.WriteHeader(writer, header);
         return writer.ToArray();
     }
 
@@ -210,7 +205,7 @@ public static class ConsensusCodec
     {
         ArgumentNullException.ThrowIfNull(block);
         var writer = new CanonicalWriter(512 + (block.TransactionHashes.Count * Hash32.Size));
-        WriteHeader(writer, block.Header);
+        HeaderCodec.WriteHeader(writer, block.Header);
         WriteHashes(writer, block.TransactionHashes);
         return writer.ToArray();
     }
@@ -234,15 +229,15 @@ public static class ConsensusCodec
 
     private static void WritePrunedBlock(CanonicalWriter writer, PrunedBlock block)
     {
-        WriteHeader(writer, block.Header);
+        HeaderCodec.WriteHeader(writer, block.Header);
         WriteHashes(writer, block.TransactionHashes);
     }
 
-    private static int PrunedBlockSize(PrunedBlock block) => HeaderSize(block.Header) + 4 + (block.TransactionHashes.Count * Hash32.Size);
+    private static int PrunedBlockSize(PrunedBlock block) => HeaderCodec.HeaderSize(block.Header) + 4 + (block.TransactionHashes.Count * Hash32.Size);
 
     private static PrunedBlock ReadPrunedBlock(ref CanonicalReader reader, ConsensusLimits limits)
     {
-        var header = ReadHeader(ref reader);
+        var header = HeaderCodec.ReadHeader(ref reader);
         var count = reader.ReadU32(limits.MaxTransactionsPerBlock, "transaction count");
         var hashes = new Hash32[count];
         for (var i = 0; i < count; i++)
@@ -282,13 +277,13 @@ public static class ConsensusCodec
     }
 
     public static bool TryDecodeQc(ReadOnlySpan<byte> bytes, [NotNullWhen(true)] out QuorumCertificate? qc, [NotNullWhen(false)] out string? error) =>
-        CanonicalReader.TryReadAll(bytes, "QC", ReadQc, out qc, out error);
+        CanonicalReader.TryReadAll(bytes, "QC", HeaderCodec.ReadQc, out qc, out error);
 
     public static byte[] EncodeQc(QuorumCertificate qc)
     {
         ArgumentNullException.ThrowIfNull(qc);
-        var writer = new CanonicalWriter(QcSize(qc));
-        WriteQc(writer, qc);
+        var writer = new CanonicalWriter(HeaderCodec.QcSize(qc));
+        HeaderCodec.WriteQc(writer, qc);
         return writer.ToArray();
     }
 
@@ -300,8 +295,8 @@ public static class ConsensusCodec
     {
         Proposal proposal => proposal.Block.EncodedSize + proposal.Signature.Length + 1 + (proposal.LastRoundTc is { } tc ? TcSize(tc) : 0),
         Vote vote => Hash32.Size + 8 + 2 + vote.Signature.Length,
-        TimeoutVote timeout => 8 + QcSize(timeout.HighQc) + 2 + timeout.Signature.Length + (timeout.LastRoundTc is { } tc ? TcSize(tc) : 0),
-        RoundSync sync => QcSize(sync.HighQc) + 1 + (sync.LastRoundTc is { } tc ? TcSize(tc) : 0),
+        TimeoutVote timeout => 8 + HeaderCodec.QcSize(timeout.HighQc) + 2 + timeout.Signature.Length + (timeout.LastRoundTc is { } tc ? TcSize(tc) : 0),
+        RoundSync sync => HeaderCodec.QcSize(sync.HighQc) + 1 + (sync.LastRoundTc is { } tc ? TcSize(tc) : 0),
         BlockRequest => Hash32.Size + 8 + 2,
         BlockResponse response => Hash32.Size + 2 + BlockBytes(response.Blocks),
         BlockRangeRequest => 8 + 2,
@@ -311,24 +306,7 @@ public static class ConsensusCodec
         _ => 0,
     };
 
-    private static int HeaderSize(BlockHeader header) =>
-        1 + 8 + 8 + QcSize(header.Justify) + 2 + 8 + Hash32.Size + 4 + 8 + Hash32.Size
-        + (header.FailedProposers.Length == 0 ? 0 : 2 + header.FailedProposers.Length);
-
-    private static int QcSize(QuorumCertificate qc) => Hash32.Size + 8 + 2 + qc.Signers.Length + 2 + SignatureBytes(qc.Signatures, 0);
-
-    private static int TcSize(TimeoutCertificate tc) => 8 + 2 + tc.Signers.Length + 2 + SignatureBytes(tc.Signatures, 8);
-
-    private static int SignatureBytes(IReadOnlyList<byte[]> signatures, int extraEach)
-    {
-        var total = 0;
-        for (var i = 0; i < signatures.Count; i++)
-        {
-            total += signatures[i].Length + extraEach;
-        }
-
-        return total;
-    }
+    private static int TcSize(TimeoutCertificate tc) => 8 + 2 + tc.Signers.Length + 2 + HeaderCodec.SignatureBytes(tc.Signatures, 8);
 
     private static int BlockBytes(IReadOnlyList<Block> blocks)
     {
@@ -352,10 +330,10 @@ public static class ConsensusCodec
         return (Tag)reader.ReadU8() switch
         {
             Tag.Proposal => ReadProposal(ref reader, limits),
-            Tag.Vote => new Vote(reader.ReadHash(), reader.ReadU63("round"), reader.ReadU16(), ReadSignature(ref reader)),
+            Tag.Vote => new Vote(reader.ReadHash(), reader.ReadU63("round"), reader.ReadU16(), HeaderCodec.ReadSignature(ref reader)),
             Tag.Timeout => ReadTimeout(ref reader),
             Tag.TimeoutWithTc => ReadTimeout(ref reader) with { LastRoundTc = ReadTc(ref reader) },
-            Tag.RoundSync => new RoundSync(ReadQc(ref reader), reader.ReadBool() ? ReadTc(ref reader) : null),
+            Tag.RoundSync => new RoundSync(HeaderCodec.ReadQc(ref reader), reader.ReadBool() ? ReadTc(ref reader) : null),
             Tag.BlockRequest => new BlockRequest(reader.ReadHash(), reader.ReadU63("known committed height"), reader.ReadU16()),
             Tag.BlockResponse => ReadBlockResponse(ref reader, limits),
             Tag.BlockRangeRequest => new BlockRangeRequest(reader.ReadU63("from height"), reader.ReadU16()),
@@ -375,7 +353,7 @@ public static class ConsensusCodec
         }
 
         var lastVotedRound = reader.ReadU63("last voted round");
-        var highQc = ReadQc(ref reader);
+        var highQc = HeaderCodec.ReadQc(ref reader);
         var lastVote = reader.ReadBool() ? ReadNested<Vote>(reader.ReadBytes(limits.MaxMessageBytes, "last vote"), limits) : null;
         var lastTimeout = reader.ReadBool() ? ReadNested<TimeoutVote>(reader.ReadBytes(limits.MaxMessageBytes, "last timeout"), limits) : null;
         return new SafetyState(lastVotedRound, highQc, lastVote, lastTimeout);
@@ -392,45 +370,14 @@ public static class ConsensusCodec
         return decoded as T ?? throw new MalformedMessageException($"expected a {typeof(T).Name}, found a {decoded.GetType().Name}");
     }
 
-    private static void WriteHeader(CanonicalWriter writer, BlockHeader header)
-    {
-        var withFailed = header.FailedProposers.Length > 0;
-        writer.WriteU8(withFailed ? HeaderVersionWithFailedProposers : HeaderVersion);
-        writer.WriteU63(header.Round);
-        writer.WriteU63(header.Height);
-        WriteQc(writer, header.Justify);
-        writer.WriteU16(header.Proposer);
-        writer.WriteU63(header.Timestamp);
-        writer.WriteHash(header.TxRoot);
-        writer.WriteU32(header.TxCount);
-        writer.WriteU63(header.ExecutedHeight);
-        writer.WriteHash(header.ExecutedAppHash);
-        if (withFailed)
-        {
-            writer.WriteShortBytes(header.FailedProposers);
-        }
-    }
-
     // Indexed loops: a foreach over an IReadOnlyList allocates an enumerator, and encoding is on every message's path.
     private static void WriteBlock(CanonicalWriter writer, Block block)
     {
-        WriteHeader(writer, block.Header);
+        HeaderCodec.WriteHeader(writer, block.Header);
         writer.WriteU32(block.Transactions.Count);
         for (var i = 0; i < block.Transactions.Count; i++)
         {
             writer.WriteBytes(block.Transactions[i]);
-        }
-    }
-
-    private static void WriteQc(CanonicalWriter writer, QuorumCertificate qc)
-    {
-        writer.WriteHash(qc.BlockId);
-        writer.WriteU63(qc.Round);
-        writer.WriteShortBytes(qc.Signers);
-        writer.WriteU16(qc.Signatures.Count);
-        for (var i = 0; i < qc.Signatures.Count; i++)
-        {
-            writer.WriteFixed(qc.Signatures[i]);
         }
     }
 
@@ -449,7 +396,7 @@ public static class ConsensusCodec
     private static Proposal ReadProposal(ref CanonicalReader reader, ConsensusLimits limits)
     {
         var block = ReadBlock(ref reader, limits);
-        var signature = ReadSignature(ref reader);
+        var signature = HeaderCodec.ReadSignature(ref reader);
         var tc = reader.ReadBool() ? ReadTc(ref reader) : null;
         return new Proposal(block, signature, tc);
     }
@@ -457,8 +404,8 @@ public static class ConsensusCodec
     private static TimeoutVote ReadTimeout(ref CanonicalReader reader)
     {
         var round = reader.ReadU63("round");
-        var highQc = ReadQc(ref reader);
-        return new TimeoutVote(round, highQc, reader.ReadU16(), ReadSignature(ref reader));
+        var highQc = HeaderCodec.ReadQc(ref reader);
+        return new TimeoutVote(round, highQc, reader.ReadU16(), HeaderCodec.ReadSignature(ref reader));
     }
 
     private static BlockResponse ReadBlockResponse(ref CanonicalReader reader, ConsensusLimits limits)
@@ -504,7 +451,7 @@ public static class ConsensusCodec
     private static Block ReadBlock(ref CanonicalReader reader, ConsensusLimits limits)
     {
         var start = reader.Position;
-        var header = ReadHeader(ref reader);
+        var header = HeaderCodec.ReadHeader(ref reader);
         var count = reader.ReadU32(limits.MaxTransactionsPerBlock, "transaction count");
         var transactions = new byte[count][];
         for (var i = 0; i < count; i++)
@@ -520,73 +467,20 @@ public static class ConsensusCodec
         return Block.FromParts(header, transactions);
     }
 
-    private static BlockHeader ReadHeader(ref CanonicalReader reader)
-    {
-        var version = reader.ReadU8();
-        if (version is not (HeaderVersion or HeaderVersionWithFailedProposers))
-        {
-            throw new MalformedMessageException($"unknown block header version {version}");
-        }
-
-        var header = new BlockHeader(
-            Round: reader.ReadU63("round"),
-            Height: reader.ReadU63("height"),
-            Justify: ReadQc(ref reader),
-            Proposer: reader.ReadU16(),
-            Timestamp: reader.ReadU63("timestamp"),
-            TxRoot: reader.ReadHash(),
-            TxCount: reader.ReadU32(int.MaxValue, "header transaction count"),
-            ExecutedHeight: reader.ReadU63("executed height"),
-            ExecutedAppHash: reader.ReadHash());
-        if (version == HeaderVersion)
-        {
-            return header;
-        }
-
-        var failed = reader.ReadShortBytes(ValidatorSet.MaxValidators / 8, "failed proposers bitmap");
-        return failed.Length == 0
-            ? throw new MalformedMessageException("block header of version 2 without failed proposers; such a header is written as version 1")
-            : header with { FailedProposers = failed };
-    }
-
-    private static QuorumCertificate ReadQc(ref CanonicalReader reader)
-    {
-        var blockId = reader.ReadHash();
-        var round = reader.ReadU63("QC round");
-        var signers = reader.ReadShortBytes(ValidatorSet.MaxValidators / 8, "QC signer bitmap");
-        var count = ReadSignatureCount(ref reader, "QC");
-        var signatures = new byte[count][];
-        for (var i = 0; i < count; i++)
-        {
-            signatures[i] = ReadSignature(ref reader);
-        }
-
-        return new QuorumCertificate(blockId, round, signers, signatures);
-    }
-
     private static TimeoutCertificate ReadTc(ref CanonicalReader reader)
     {
         var round = reader.ReadU63("TC round");
         var signers = reader.ReadShortBytes(ValidatorSet.MaxValidators / 8, "TC signer bitmap");
-        var count = ReadSignatureCount(ref reader, "TC");
+        var count = HeaderCodec.ReadSignatureCount(ref reader, "TC");
         var highQcRounds = new long[count];
         var signatures = new byte[count][];
         for (var i = 0; i < count; i++)
         {
             highQcRounds[i] = reader.ReadU63("TC high-QC round");
-            signatures[i] = ReadSignature(ref reader);
+            signatures[i] = HeaderCodec.ReadSignature(ref reader);
         }
 
         return new TimeoutCertificate(round, signers, highQcRounds, signatures);
     }
 
-    private static int ReadSignatureCount(ref CanonicalReader reader, string what)
-    {
-        var count = reader.ReadU16();
-        return count <= ValidatorSet.MaxValidators
-            ? count
-            : throw new MalformedMessageException($"{what} carries {count} signatures, above the validator limit {ValidatorSet.MaxValidators}");
-    }
-
-    private static byte[] ReadSignature(ref CanonicalReader reader) => reader.ReadFixed(SignatureSize).ToArray();
 }

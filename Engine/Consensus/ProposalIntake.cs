@@ -36,6 +36,7 @@ internal sealed class ProposalIntake(ChainParameters chain, int self, SignatureC
         }
 
         var verdict = ProposalRules.CheckShape(proposal, _chain.Limits);
+        verdict = verdict.IsAccepted ? ProposalRules.CheckEpoch(block, _chain) : verdict;
         verdict = verdict.IsAccepted ? _checks.CheckProposalSignature(proposal) : verdict;
         verdict = verdict.IsAccepted ? _checks.CheckQc(block.Header.Justify) : verdict;
         verdict = verdict.IsAccepted && proposal.LastRoundTc is { } tc ? _checks.CheckTc(tc) : verdict;

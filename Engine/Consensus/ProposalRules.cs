@@ -46,6 +46,18 @@ public static class ProposalRules
         return Verdict.Accept;
     }
 
+    /// <summary>A new block names the epoch it belongs to and that epoch's set, so that its certificate is checked against the right validators.</summary>
+    public static Verdict CheckEpoch(Block block, ChainParameters chain)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        ArgumentNullException.ThrowIfNull(chain);
+        var header = block.Header;
+        return header.Epoch == chain.Epoch && header.SetHash == chain.Validators.Hash
+            ? Verdict.Accept
+            : Verdict.Reject($"proposal for round {block.Round} names epoch {header.Epoch} and set {header.SetHash.ToShortString()}; " +
+                $"this is epoch {chain.Epoch} with set {chain.Validators.Hash.ToShortString()}");
+    }
+
     /// <summary>
     /// Separate from the shape: a block from the future is not voted for, but its certificates are still valid, so a
     /// validator whose own clock is behind keeps following the chain instead of stalling.

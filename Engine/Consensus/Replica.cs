@@ -455,7 +455,9 @@ public sealed class Replica : IRoundSteps
             transactions,
             _execution.Height,
             _execution.AppHash,
-            _leaders.FailedProposers(parent.Round, round, uncommitted));
+            _leaders.FailedProposers(parent.Round, round, uncommitted),
+            _chain.Epoch,
+            _chain.Validators.Hash);
         var proposal = new Proposal(block, _key.Sign(_chain.Domain.Proposal(block.Id)), needsTc ? _state.LastRoundTc : null);
         _proposedRound = round;
         _state.FirstProposalByRound[round] = proposal;

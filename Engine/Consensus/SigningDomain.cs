@@ -4,15 +4,16 @@ using IdOS.Akka.Engine.Crypto;
 namespace IdOS.Akka.Engine.Consensus;
 
 /// <summary>
-/// The exact bytes each kind of signature covers. Every message starts with its kind and the chain id, so a
-/// signature can never be replayed as another kind of message or on another chain.
+/// The exact bytes each kind of signature covers. Every message starts with its kind and the chain id, and after
+/// genesis's epoch the epoch, so a signature can never be replayed as another kind of message, on another chain, or
+/// in another epoch (where a timeout, which names no block, would otherwise count again).
 /// </summary>
-public sealed class SigningDomain(string chainId)
+public sealed class SigningDomain(string chainId, long epoch = 0)
 {
-    // Kind and chain id, encoded once: every signature checked or made starts with one of these.
-    private readonly byte[] _proposal = Prefix("proposal", chainId);
-    private readonly byte[] _vote = Prefix("vote", chainId);
-    private readonly byte[] _timeout = Prefix("timeout", chainId);
+    // Kind, chain id and epoch, encoded once: every signature checked or made starts with one of these.
+    private readonly byte[] _proposal = Prefix("proposal", chainId, epoch);
+    private readonly byte[] _vote = Prefix("vote", chainId, epoch);
+    private readonly byte[] _timeout = Prefix("timeout", chainId, epoch);
 
     public byte[] Proposal(Hash32 blockId)
     {
@@ -44,11 +45,17 @@ public sealed class SigningDomain(string chainId)
         return writer;
     }
 
-    private static byte[] Prefix(string kind, string chainId)
+    private static byte[] Prefix(string kind, string chainId, long epoch)
     {
         var writer = new CanonicalWriter();
-        writer.WriteString("idos-akka/" + kind + "/v1");
+        // Genesis's epoch keeps the prefix signatures had before there were epochs.
+        writer.WriteString(epoch == 0 ? "idos-akka/" + kind + "/v1" : "idos-akka/" + kind + "/v2");
         writer.WriteString(chainId);
+        if (epoch != 0)
+        {
+            writer.WriteU63(epoch);
+        }
+
         return writer.ToArray();
     }
 }

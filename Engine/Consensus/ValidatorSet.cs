@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
 using IdOS.Akka.Engine.Crypto;
 
 namespace IdOS.Akka.Engine.Consensus;
@@ -9,6 +11,8 @@ namespace IdOS.Akka.Engine.Consensus;
 public sealed class ValidatorSet
 {
     public const int MaxValidators = 1024;
+
+    private static readonly byte[] HashDomain = "idos-akka/validator-set/v1"u8.ToArray();
 
     private readonly Ed25519PublicKey[] _keys;
     private readonly int[]? _leaderSchedule;
@@ -42,7 +46,15 @@ public sealed class ValidatorSet
 
             _leaderSchedule = [.. leaderSchedule];
         }
+
+        Hash = ComputeHash(_keys);
     }
+
+    /// <summary>
+    /// SHA-256 over the keys in index order: what a block header names its set by. Governance computes the same over
+    /// the sets it schedules, from their hex keys.
+    /// </summary>
+    public Hash32 Hash { get; }
 
     /// <summary>The leader cycle, or null for plain round-robin.</summary>
     public IReadOnlyList<int>? LeaderSchedule => _leaderSchedule;
@@ -66,4 +78,19 @@ public sealed class ValidatorSet
     public int LeaderOf(long round) => _leaderSchedule is null
         ? (int)(round % _keys.Length)
         : _leaderSchedule[(int)(round % _leaderSchedule.Length)];
+
+    private static Hash32 ComputeHash(Ed25519PublicKey[] keys)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(HashDomain);
+        Span<byte> count = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(count, keys.Length);
+        hash.AppendData(count);
+        foreach (var key in keys)
+        {
+            hash.AppendData(key.Bytes);
+        }
+
+        return new Hash32(hash.GetHashAndReset());
+    }
 }

@@ -37,11 +37,11 @@ public class ConsensusBenchmarks
         _key = keys[1];
         var genesis = _chain.GenesisBlock;
         var transactions = Enumerable.Range(0, 100).Select(i => Enumerable.Repeat((byte)i, 256).ToArray()).ToList();
-        var parent = Block.Create(1, 1, _chain.GenesisQc, 1, genesis.Header.Timestamp + 1, [], 0, _chain.GenesisAppHash);
+        var parent = Block.Create(1, 1, _chain.GenesisQc, 1, genesis.Header.Timestamp + 1, [], 0, _chain.GenesisAppHash, setHash: _chain.Validators.Hash);
         var signers = Enumerable.Range(0, _chain.Validators.Quorum).ToList();
         _qc = new QuorumCertificate(parent.Id, 1, SignerBitmap.Create(Validators, signers),
             [.. signers.Select(i => keys[i].Sign(_chain.Domain.Vote(parent.Id, 1)))]);
-        var block = Block.Create(2, 2, _qc, 2 % Validators, parent.Header.Timestamp + 1, transactions, 0, _chain.GenesisAppHash);
+        var block = Block.Create(2, 2, _qc, 2 % Validators, parent.Header.Timestamp + 1, transactions, 0, _chain.GenesisAppHash, setHash: _chain.Validators.Hash);
         _proposal = new Proposal(block, keys[2 % Validators].Sign(_chain.Domain.Proposal(block.Id)), null);
         _proposalBytes = ConsensusCodec.Encode(_proposal);
         _transactionHashes = [.. block.TransactionHashes];

@@ -32,7 +32,7 @@ public class FullBlockBenchmarks : IDisposable
         _chain = new ChainParameters("bench", new ValidatorSet([.. keys.Select(k => k.PublicKey)]), 1_700_000_000_000);
         using var client = Ed25519PrivateKey.GenerateExportable();
         _transactions = [.. Enumerable.Range(1, Transactions).Select(i => OpaqueTransaction.CreateNumbered(client, i, 100))];
-        _block = Block.Create(1, 1, _chain.GenesisQc, 1, _chain.GenesisBlock.Header.Timestamp + 1, _transactions, 0, _chain.GenesisAppHash);
+        _block = Block.Create(1, 1, _chain.GenesisQc, 1, _chain.GenesisBlock.Header.Timestamp + 1, _transactions, 0, _chain.GenesisAppHash, setHash: _chain.Validators.Hash);
         _proposalBytes = ConsensusCodec.Encode(new Proposal(_block, keys[1].Sign(_chain.Domain.Proposal(_block.Id)), null));
         _qc = QuorumCertificate.ForGenesis(_block.Id, 4);
         _directory = Directory.CreateTempSubdirectory("idos-bench-").FullName;

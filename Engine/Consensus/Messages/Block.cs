@@ -27,6 +27,15 @@ public sealed record BlockHeader(
     /// <summary>A validator bitmap (see <see cref="SignerBitmap"/>); empty when the parent's round is the one before.</summary>
     public byte[] FailedProposers { get; init; } = [];
 
+    /// <summary>The validator-set epoch the block belongs to: 0 from genesis, one more with each set governance schedules.</summary>
+    public long Epoch { get; init; }
+
+    /// <summary>
+    /// <see cref="ValidatorSet.Hash"/> of the epoch's set, which certifies the block. Zero only in the genesis block and
+    /// in blocks written before headers named their set; a validator votes for no new block without it.
+    /// </summary>
+    public Hash32 SetHash { get; init; }
+
     public Hash32 ParentId => Justify.BlockId;
 }
 
@@ -71,11 +80,13 @@ public sealed class Block
         IReadOnlyList<byte[]> transactions,
         long executedHeight,
         Hash32 executedAppHash,
-        byte[]? failedProposers = null)
+        byte[]? failedProposers = null,
+        long epoch = 0,
+        Hash32 setHash = default)
     {
         var hashes = HashTransactions(transactions);
         var header = new BlockHeader(round, height, justify, proposer, timestamp, MerkleTree.Root(hashes), transactions.Count,
-            executedHeight, executedAppHash) { FailedProposers = failedProposers ?? [] };
+            executedHeight, executedAppHash) { FailedProposers = failedProposers ?? [], Epoch = epoch, SetHash = setHash };
         return FromParts(header, transactions, hashes);
     }
 
