@@ -50,6 +50,8 @@ internal sealed class EventLog
         Proposal p => $"proposal {p.Block} qc=r{p.Block.Header.Justify.Round}{(p.LastRoundTc is null ? "" : $" tc=r{p.LastRoundTc.Round}")}",
         Vote v => $"vote r{v.Round} for {v.BlockId.ToShortString()} by {v.Voter}",
         TimeoutVote t => $"timeout r{t.Round} hqc=r{t.HighQc.Round} by {t.Voter}",
+        EpochEnd e => $"epoch end of h{e.Proof.LastHeight} with {e.Proof.Suffix.Count} blocks above, qc=r{e.Proof.Certificate.Round}",
+        EpochEndRequest q => $"epoch end request for epoch {q.Epoch}",
         RoundSync s => $"round sync qc=r{s.HighQc.Round}{(s.LastRoundTc is null ? "" : $" tc=r{s.LastRoundTc.Round}")}",
         BlockRequest r => $"block request {r.BlockId.ToShortString()} above h{r.KnownCommittedHeight}",
         BlockResponse r => $"block response {r.RequestedId.ToShortString()} with {r.Blocks.Count} blocks",

@@ -25,6 +25,9 @@ public enum ViolationKind
 
     /// <summary>The core threw: a bug by definition, since every input must be handled.</summary>
     Exception,
+
+    /// <summary>A committed block names another epoch or set than its height's, or its certificate is not by that set.</summary>
+    Epoch,
 }
 
 public sealed record SimViolation(ViolationKind Kind, long TimeMs, string Detail)

@@ -109,6 +109,9 @@ public sealed record WorldConfig
 
     /// <summary>For worlds whose validators go down again and again: the rounds each going down may cost at most.</summary>
     public double MaxSkippedRoundsPerCrash { get; init; } = double.PositiveInfinity;
+
+    /// <summary>The validator set changes, epoch by epoch, as <see cref="SimEpochs"/> plans it.</summary>
+    public bool EpochChanges { get; init; }
 }
 
 /// <summary>A named family of worlds; each seed draws one member of the family.</summary>
@@ -216,6 +219,18 @@ public sealed record Scenario(string Name, string Description, Func<int, SimRand
                 // rounds, plus one lost to its first round as the next leader, before anyone suspects it: 5 or so. While
                 // no block commits the window stands still, so a run of rounds it leads costs more.
                 MaxSkippedRoundsPerCrash = 12,
+            }),
+        new("epoch-change", "three validator-set changes, decided at heights 20, 50 and 80, reorder the set (and with five or more validators the last leaves one out); loss 0-10%, delay mean 5-40 ms and crashes until GST", (n, rng, mutation) =>
+            Config(n, mutation, Roles(n, rng)) with
+            {
+                EpochChanges = true,
+                DropRate = rng.Between(0.0, 0.1),
+                DelayMeanMs = rng.Between(5.0, 40.0),
+                CrashEveryMs = rng.Chance(0.5) ? rng.Between(1_000, 4_000) : 0,
+                GstMs = rng.Between(1_000, 8_000),
+
+                // Past the last change, wherever GST falls.
+                CommitsAfterGst = 120,
             }),
         new("long-outage", "one validator down 5-10 s at a time, hundreds of rounds, and up 3-6 s, again and again: it catches up by height each time", (n, rng, mutation) =>
             Config(n, mutation, Roles(n, rng)) with

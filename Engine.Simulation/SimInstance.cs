@@ -56,5 +56,14 @@ internal sealed class SimInstance(int id, int validator, NodeRole role, Ed25519P
 
     public int CommitsAfterGst { get; set; }
 
+    /// <summary>The parameters of the epoch the instance's replica runs in: its set maps validator indices to keys.</summary>
+    public ChainParameters? Chain { get; set; }
+
+    /// <summary>How the last epoch the instance saw end ended; kept like its safety state, for its next epoch's proposals.</summary>
+    public EpochProof? EpochProof { get; set; }
+
+    /// <summary>Left out of the validator set: the instance has no vote and no replica any more.</summary>
+    public bool Retired { get; set; }
+
     public override string ToString() => $"instance {Id} (validator {Validator}{(Role == NodeRole.Correct ? "" : ", " + Role)})";
 }

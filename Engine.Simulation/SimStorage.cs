@@ -53,6 +53,12 @@ public sealed class SimBlockStore : ICommittedBlockStore
 
     public QuorumCertificate? CommitProof { get; private set; }
 
+    private readonly Dictionary<long, EpochProof> _epochProofs = [];
+
+    public void KeepEpochProof(long epoch, EpochProof proof) => _epochProofs[epoch] = proof;
+
+    public EpochProof? EpochProofOf(long epoch) => _epochProofs.GetValueOrDefault(epoch);
+
     public Block? GetByHeight(long height) => height >= 1 && height <= Height ? _chain[(int)height - 1].Block : null;
 
     public Block? GetById(Hash32 id) => _indexById.TryGetValue(id, out var index) ? _chain[index].Block : null;

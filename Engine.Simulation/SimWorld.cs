@@ -48,6 +48,7 @@ public sealed class SimWorld : IAdversaryWorld
     private readonly SimNetwork _network;
     private readonly SimFaults _faults;
     private readonly SimExecution _execution;
+    private readonly SimEpochs _epochs;
     private readonly Coalition _coalition;
     private long _now;
     private long _sequence;
@@ -118,8 +119,10 @@ public sealed class SimWorld : IAdversaryWorld
         _network = new SimNetwork(config, _rng, _instances, _flakyLinks, () => _now, Schedule);
         _faults = new SimFaults(config, _rng, _instances, _network, _meter, () => _now, Schedule, Restart, Trace);
         _coalition = new Coalition(this);
+        _epochs = new SimEpochs(_chain, config.EpochChanges);
         // Execution times come from a stream of their own, so that the rest of a seed's world is drawn as before.
-        _execution = new SimExecution(config, _chain, new SimRandom(seed ^ 0x65786563757465), _checker, () => _now, Schedule, Execute, LocalTime, Trace);
+        _execution = new SimExecution(config, _chain, new SimRandom(seed ^ 0x65786563757465), _checker, () => _now, Schedule, Execute, LocalTime, Trace,
+            _epochs.DecidedAt);
     }
 
     /// <summary>The validators' keys are a function of their index alone, so every world of n validators shares them.</summary>
@@ -320,7 +323,8 @@ public sealed class SimWorld : IAdversaryWorld
             case SendToValidator send:
                 Trace($"{instance} sends validator {send.Validator} {EventLog.Describe(send.Message)}");
                 RecordSigned(instance, send.Message);
-                _network.SendToAll(instance, send.Message, _instances.Where(i => i.Validator == send.Validator));
+                var addressee = (instance.Chain ?? _chain).Validators[send.Validator];
+                _network.SendToAll(instance, send.Message, _instances.Where(i => i.Key.PublicKey.Equals(addressee)));
                 break;
             case Reply reply:
                 Trace($"{instance} replies to instance {reply.Peer.Value}: {EventLog.Describe(reply.Message)}");
@@ -348,6 +352,10 @@ public sealed class SimWorld : IAdversaryWorld
             case EquivocationDetected detected:
                 _evidence++;
                 Trace($"{instance} detects {detected.Evidence}");
+                break;
+            case EpochEnded ended:
+                Trace($"{instance} ends epoch {ended.Epoch} at h{ended.LastBlock.Height}");
+                OpenNextEpoch(instance, ended);
                 break;
             case CatchUpNeedsSnapshot pruned:
                 Trace($"{instance} cannot catch up past h{pruned.NextHeight}: pruned everywhere up to h{pruned.PrunedHeight}");
@@ -380,6 +388,11 @@ public sealed class SimWorld : IAdversaryWorld
         }
 
         _checker.OnCommit(_now, instance.Id, committed.Block, instance.Store);
+        if (_epochs.CommitProblem(committed.Block, instance.Store.CertificateAt(committed.Block.Height)!, _verifier) is { } problem)
+        {
+            _checker.Add(ViolationKind.Epoch, _now, $"{instance}: {problem}");
+        }
+
         if (_checker.HasAgreementViolation)
         {
             _done = true;
@@ -451,11 +464,40 @@ public sealed class SimWorld : IAdversaryWorld
             instance.PendingBlocks.Remove(committed.Id);
         }
 
-        var replica = new Replica(_chain, instance.Validator, instance.Key, _verifier, instance.Store, safety,
-            instance.PendingBlocks.Values, options);
+        StartReplica(instance, safety, options, null);
+    }
+
+    /// <summary>The epoch's last block committed here: the instance votes on in the next epoch, or retires if it is not in its set.</summary>
+    private void OpenNextEpoch(SimInstance instance, EpochEnded ended)
+    {
+        var old = instance.Replica!;
+        var options = new ReplicaOptions
+        {
+            Pacemaker = _config.Pacemaker,
+            MaxExecutionLagBlocks = _config.MaxExecutionLagBlocks,
+            GuardEmptyJournal = false,
+        };
+        if (StartReplica(instance, old.SafetyState, options, ended) is { } replica)
+        {
+            replica.SubmitTransactions([.. old.Mempool.Pending]);
+        }
+    }
+
+    private Replica? StartReplica(SimInstance instance, SafetyState safety, ReplicaOptions options, EpochEnded? ended)
+    {
+        if (!_epochs.IsMember(_epochs.EpochAfter(instance.Store.Height), instance.Key.PublicKey))
+        {
+            Trace($"{instance} retires: it is not in the validator set of epoch {_epochs.EpochAfter(instance.Store.Height)}");
+            instance.Retired = true;
+            instance.Replica = null;
+            return null;
+        }
+
+        var replica = _epochs.Create(instance, safety, options, _verifier, ended);
         instance.Replica = replica;
-        Trace($"{instance} starts at round {replica.CurrentRound}, committed height {height}");
+        Trace($"{instance} starts epoch {replica.Epoch.Epoch} at round {replica.CurrentRound}, committed height {instance.Store.Height}");
         Execute(instance, () => replica.Start(LocalTime(instance)));
+        return replica;
     }
 
     private void Heal()
@@ -502,7 +544,7 @@ public sealed class SimWorld : IAdversaryWorld
             return;
         }
 
-        var correct = _instances.Where(i => i.Role == NodeRole.Correct).ToList();
+        var correct = _instances.Where(i => i.Role == NodeRole.Correct && !i.Retired).ToList();
         if (_roundsToCommitAfterGst is null && correct.All(i => i.CommitsAfterGst > 0))
         {
             _roundsToCommitAfterGst = MaxCorrectRound() - _roundAtGst;

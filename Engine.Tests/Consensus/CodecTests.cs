@@ -10,7 +10,8 @@ public sealed class CodecTests
 {
     private readonly TestChain _t = new();
 
-    private static readonly string[] Kinds = ["proposal", "proposal-with-tc", "proposal-with-failed-proposers", "vote", "timeout", "timeout-with-tc", "round-sync", "round-sync-with-tc", "request", "response"];
+    private static readonly string[] Kinds = ["proposal", "proposal-with-tc", "proposal-with-failed-proposers", "vote", "timeout", "timeout-with-tc", "round-sync", "round-sync-with-tc", "request", "response",
+        "proposal-opening-epoch", "epoch-end", "epoch-end-request"];
 
     public static TheoryData<string> MessageKinds => new(Kinds);
 
@@ -31,6 +32,9 @@ public sealed class CodecTests
             "round-sync-with-tc" => new RoundSync(_t.QcFor(b1), _t.Tc(2, 1)),
             "request" => new BlockRequest(b1.Id, 0, 64),
             "response" => new BlockResponse(b3.Id, [b3, b1]),
+            "proposal-opening-epoch" => _t.Propose(b1) with { OpeningProof = new EpochProof([b3], _t.QcFor(b3)) },
+            "epoch-end" => new EpochEnd(new EpochProof([b3, b1], _t.QcFor(b1))),
+            "epoch-end-request" => new EpochEndRequest(2),
             _ => throw new ArgumentException(kind),
         };
     }
@@ -104,8 +108,9 @@ public sealed class CodecTests
     }
 
     /// <summary>
-    /// Headers that name failed proposers are version 2, the others version 1, so a block stored before the field
-    /// existed keeps its id, and a version-2 header with none, a second encoding of a version-1 header, is refused.
+    /// Headers that name their set are versions 3 and 4, those that name failed proposers 2 and 4, so that a block
+    /// stored before either field existed keeps its id; a second encoding of a header (version 4 without failed
+    /// proposers, version 3 with a zero set hash) is refused.
     /// </summary>
     [Fact]
     public void A_header_names_its_set_in_versions_3_and_4_failed_proposers_in_2_and_4_and_each_has_one_encoding()
@@ -193,6 +198,25 @@ public sealed class CodecTests
         Assert.True(ConsensusCodec.TryDecodeSafetyState(bytes, ConsensusLimits.Default, out var decoded, out var error), error);
         Assert.Equal(bytes, ConsensusCodec.EncodeSafetyState(decoded));
         Assert.False(ConsensusCodec.TryDecodeSafetyState(bytes.AsSpan(0, bytes.Length - 1), ConsensusLimits.Default, out _, out _));
+    }
+
+    /// <summary>A later epoch's state names its epoch (version 2); genesis's keeps version 1, which journals written before epochs hold.</summary>
+    [Fact]
+    public void Safety_state_of_a_later_epoch_round_trips_with_its_epoch_and_genesiss_keeps_version_1()
+    {
+        var b1 = _t.Block(1, _t.Chain.GenesisBlock, _t.Chain.GenesisQc);
+        var opening = SafetyState.OpeningEpoch(3, _t.QcFor(b1), 9);
+
+        var bytes = ConsensusCodec.EncodeSafetyState(opening);
+
+        Assert.Equal(2, bytes[0]);
+        Assert.Equal(1, ConsensusCodec.EncodeSafetyState(SafetyState.Initial(_t.Chain))[0]);
+        Assert.True(ConsensusCodec.TryDecodeSafetyState(bytes, ConsensusLimits.Default, out var decoded, out var error), error);
+        Assert.Equal((3L, 9L, (Vote?)null), (decoded.Epoch, decoded.LastVotedRound, decoded.LastVote));
+        Assert.Equal(bytes, ConsensusCodec.EncodeSafetyState(decoded));
+        byte[] epochZero = [2, .. ConsensusCodec.EncodeSafetyState(SafetyState.Initial(_t.Chain))[1..], .. new byte[8]];
+        Assert.False(ConsensusCodec.TryDecodeSafetyState(epochZero, ConsensusLimits.Default, out _, out var refused));
+        Assert.Contains("epoch 0", refused, StringComparison.Ordinal);
     }
 
     /// <summary>Freezes the signing bytes: a change here breaks every signature ever made, so it must be deliberate.</summary>

@@ -12,7 +12,7 @@ namespace IdOS.Akka.Engine.Tests.Simulation;
 [Trait("Category", "Simulation")]
 public sealed class SimulationTests(ITestOutputHelper output)
 {
-    /// <summary>Seeds per scenario here; seventeen scenarios make 2,550 worlds for 4 validators.</summary>
+    /// <summary>Seeds per scenario here; eighteen scenarios make 2,700 worlds for 4 validators.</summary>
     private const int SeedsPerScenario = 150;
 
     public static TheoryData<string> ScenarioNames => [.. Scenario.All.Select(s => s.Name)];

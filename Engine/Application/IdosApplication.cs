@@ -159,7 +159,7 @@ public sealed class IdosApplication : IStateMachine, IDisposable
     /// <summary>Governance starts from the genesis keys; their TLS pins stay in the genesis file, where every node reads them.</summary>
     public static ValidatorGovernance Governance(ChainParameters chain) =>
         new([.. Enumerable.Range(0, (chain ?? throw new ArgumentNullException(nameof(chain))).Validators.Count)
-            .Select(i => new ValidatorMember(chain.Validators[i].ToString(), [], ""))]);
+            .Select(i => new ValidatorMember(chain.Validators[i].ToString(), [], ""))], new GovernanceRules(EpochDelay: ChainParameters.EpochDelay));
 
     private static HashSet<string> Owners(ChainParameters chain) =>
         chain.DatabaseOwner.Length > 0 ? new HashSet<string>(StringComparer.Ordinal) { chain.DatabaseOwner } : [];

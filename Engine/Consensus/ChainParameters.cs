@@ -12,6 +12,12 @@ public sealed class ChainParameters
     /// <summary>Blocks between two snapshots of the idOS state, unless genesis says otherwise.</summary>
     public const long DefaultSnapshotInterval = 10_000;
 
+    /// <summary>
+    /// A validator-set change starts at least this many heights after the block that decides it, so that every
+    /// validator has executed the decision before it votes at the height where it takes effect.
+    /// </summary>
+    public const long EpochDelay = 10;
+
     public ChainParameters(string chainId, ValidatorSet validators, long genesisTimestampMs, ConsensusLimits? limits = null, string databaseOwner = "",
         LeaderReputationPolicy? leaderReputation = null, long snapshotInterval = DefaultSnapshotInterval)
     {

@@ -11,6 +11,7 @@ namespace IdOS.Akka.Engine.Consensus;
 public static class ConsensusCodec
 {
     public const byte WireVersion = 1;
+    private const byte SafetyStateWithEpoch = 2;
 
     private enum Tag : byte
     {
@@ -27,6 +28,11 @@ public static class ConsensusCodec
         BlockRangeResponse = 9,
         HeaderRangeRequest = 10,
         HeaderRangeResponse = 11,
+
+        /// <summary>A proposal with the proof of the last epoch's end; a tag of its own keeps every other proposal's encoding.</summary>
+        ProposalOpeningEpoch = 12,
+        EpochEnd = 13,
+        EpochEndRequest = 14,
     }
 
     public static byte[] Encode(ConsensusMessage message)
@@ -37,13 +43,19 @@ public static class ConsensusCodec
         switch (message)
         {
             case Proposal proposal:
-                writer.WriteU8((int)Tag.Proposal);
+                writer.WriteU8((int)(proposal.OpeningProof is null ? Tag.Proposal : Tag.ProposalOpeningEpoch));
                 WriteBlock(writer, proposal.Block);
                 writer.WriteFixed(proposal.Signature);
                 writer.WriteBool(proposal.LastRoundTc is not null);
                 if (proposal.LastRoundTc is not null)
                 {
                     WriteTc(writer, proposal.LastRoundTc);
+                }
+
+                if (proposal.OpeningProof is { } proof)
+                {
+                    WriteBlocks(writer, proof.Suffix);
+                    HeaderCodec.WriteQc(writer, proof.Certificate);
                 }
 
                 break;
@@ -65,6 +77,15 @@ public static class ConsensusCodec
                     WriteTc(writer, timeout.LastRoundTc);
                 }
 
+                break;
+            case EpochEnd end:
+                writer.WriteU8((int)Tag.EpochEnd);
+                WriteBlocks(writer, end.Proof.Suffix);
+                HeaderCodec.WriteQc(writer, end.Proof.Certificate);
+                break;
+            case EpochEndRequest request:
+                writer.WriteU8((int)Tag.EpochEndRequest);
+                writer.WriteU63(request.Epoch);
                 break;
             case RoundSync sync:
                 writer.WriteU8((int)Tag.RoundSync);
@@ -142,7 +163,8 @@ public static class ConsensusCodec
     {
         ArgumentNullException.ThrowIfNull(state);
         var writer = new CanonicalWriter(1024);
-        writer.WriteU8(WireVersion);
+        // Version 2 appends the epoch; genesis's epoch keeps version 1, which every journal written before epochs holds.
+        writer.WriteU8(state.Epoch == 0 ? WireVersion : SafetyStateWithEpoch);
         writer.WriteU63(state.LastVotedRound);
         HeaderCodec.WriteQc(writer, state.HighQc);
         writer.WriteBool(state.LastVote is not null);
@@ -155,6 +177,11 @@ public static class ConsensusCodec
         if (state.LastTimeout is not null)
         {
             writer.WriteBytes(Encode(state.LastTimeout));
+        }
+
+        if (state.Epoch != 0)
+        {
+            writer.WriteU63(state.Epoch);
         }
 
         return writer.ToArray();
@@ -293,7 +320,10 @@ public static class ConsensusCodec
     /// </summary>
     private static int EncodedSizeOf(ConsensusMessage message) => 2 + message switch
     {
-        Proposal proposal => proposal.Block.EncodedSize + proposal.Signature.Length + 1 + (proposal.LastRoundTc is { } tc ? TcSize(tc) : 0),
+        EpochEndRequest => 8,
+        EpochEnd end => 2 + BlockBytes(end.Proof.Suffix) + HeaderCodec.QcSize(end.Proof.Certificate),
+        Proposal proposal => proposal.Block.EncodedSize + proposal.Signature.Length + 1 + (proposal.LastRoundTc is { } tc ? TcSize(tc) : 0)
+            + (proposal.OpeningProof is { } proof ? 2 + BlockBytes(proof.Suffix) + HeaderCodec.QcSize(proof.Certificate) : 0),
         Vote vote => Hash32.Size + 8 + 2 + vote.Signature.Length,
         TimeoutVote timeout => 8 + HeaderCodec.QcSize(timeout.HighQc) + 2 + timeout.Signature.Length + (timeout.LastRoundTc is { } tc ? TcSize(tc) : 0),
         RoundSync sync => HeaderCodec.QcSize(sync.HighQc) + 1 + (sync.LastRoundTc is { } tc ? TcSize(tc) : 0),
@@ -330,6 +360,9 @@ public static class ConsensusCodec
         return (Tag)reader.ReadU8() switch
         {
             Tag.Proposal => ReadProposal(ref reader, limits),
+            Tag.ProposalOpeningEpoch => ReadProposal(ref reader, limits) with { OpeningProof = ReadEpochProof(ref reader, limits) },
+            Tag.EpochEnd => new EpochEnd(ReadEpochProof(ref reader, limits)),
+            Tag.EpochEndRequest => new EpochEndRequest(reader.ReadU63("epoch")),
             Tag.Vote => new Vote(reader.ReadHash(), reader.ReadU63("round"), reader.ReadU16(), HeaderCodec.ReadSignature(ref reader)),
             Tag.Timeout => ReadTimeout(ref reader),
             Tag.TimeoutWithTc => ReadTimeout(ref reader) with { LastRoundTc = ReadTc(ref reader) },
@@ -347,7 +380,7 @@ public static class ConsensusCodec
     private static SafetyState ReadSafetyState(ref CanonicalReader reader, ConsensusLimits limits)
     {
         var version = reader.ReadU8();
-        if (version != WireVersion)
+        if (version is not (WireVersion or SafetyStateWithEpoch))
         {
             throw new MalformedMessageException($"unknown safety state version {version}");
         }
@@ -356,7 +389,14 @@ public static class ConsensusCodec
         var highQc = HeaderCodec.ReadQc(ref reader);
         var lastVote = reader.ReadBool() ? ReadNested<Vote>(reader.ReadBytes(limits.MaxMessageBytes, "last vote"), limits) : null;
         var lastTimeout = reader.ReadBool() ? ReadNested<TimeoutVote>(reader.ReadBytes(limits.MaxMessageBytes, "last timeout"), limits) : null;
-        return new SafetyState(lastVotedRound, highQc, lastVote, lastTimeout);
+        var state = new SafetyState(lastVotedRound, highQc, lastVote, lastTimeout);
+        if (version == WireVersion)
+        {
+            return state;
+        }
+
+        var epoch = reader.ReadU63("epoch");
+        return epoch > 0 ? state with { Epoch = epoch } : throw new MalformedMessageException("safety state of version 2 for epoch 0; such a state is written as version 1");
     }
 
     private static T ReadNested<T>(byte[] bytes, ConsensusLimits limits)
@@ -399,6 +439,14 @@ public static class ConsensusCodec
         var signature = HeaderCodec.ReadSignature(ref reader);
         var tc = reader.ReadBool() ? ReadTc(ref reader) : null;
         return new Proposal(block, signature, tc);
+    }
+
+    private static EpochProof ReadEpochProof(ref CanonicalReader reader, ConsensusLimits limits)
+    {
+        var suffix = ReadBlocks(ref reader, limits);
+        return suffix.Length is 0 or > EpochProof.MaxSuffix
+            ? throw new MalformedMessageException($"an epoch proof holds 1 to {EpochProof.MaxSuffix} blocks, not {suffix.Length}")
+            : new EpochProof(suffix, HeaderCodec.ReadQc(ref reader));
     }
 
     private static TimeoutVote ReadTimeout(ref CanonicalReader reader)

@@ -14,16 +14,19 @@ internal sealed class ExecutionProgress
 
     public ExecutionProgress(ChainParameters chain, ICommittedBlockStore store, int maxLagBlocks)
     {
-        if (store.ExecutedHeight != store.Height)
-        {
-            throw new ArgumentException(
-                $"The block store holds height {store.Height} with app hashes up to {store.ExecutedHeight}; the host executes the stored blocks before it starts a replica.",
-                nameof(store));
-        }
-
         _store = store;
         _maxLagBlocks = maxLagBlocks;
-        AppHash = store.Height == 0 ? chain.GenesisAppHash : store.AppHashAt(store.Height)!.Value;
+
+        // Committed and not executed yet: a restarting host executes them before it starts a replica, but a replica
+        // that opens an epoch takes the reports of its predecessor's last blocks, which are still with the executor.
+        for (var height = store.ExecutedHeight + 1; height <= store.Height; height++)
+        {
+            _executing.Enqueue(store.GetByHeight(height) ?? throw new ArgumentException(
+                $"The block store holds height {store.Height} with app hashes up to {store.ExecutedHeight}, and no longer the body of {height} to execute.",
+                nameof(store)));
+        }
+
+        AppHash = store.ExecutedHeight == 0 ? chain.GenesisAppHash : store.AppHashAt(store.ExecutedHeight)!.Value;
     }
 
     public long Height => _store.ExecutedHeight;

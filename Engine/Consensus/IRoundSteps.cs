@@ -17,4 +17,7 @@ internal interface IRoundSteps
 
     /// <summary>Fetched blocks went into the tree: what waited for them (a commit, a proposal, a leader's turn) goes on.</summary>
     void BlocksConnected();
+
+    /// <summary>A proposal of the next epoch carried how this epoch's last block committed.</summary>
+    void CatchEpochEnd(EpochProof proof, PeerId from);
 }

@@ -27,6 +27,9 @@ public sealed class Mempool(int maxTransactions, long maxBytes, int maxTransacti
 
     public bool Contains(Hash32 hash) => _byHash.ContainsKey(hash);
 
+    /// <summary>The transactions held, oldest first: what a validator hands to its next epoch's replica.</summary>
+    public IEnumerable<byte[]> Pending => _queue.Select(entry => entry.Bytes);
+
     public MempoolAddResult Add(byte[] transaction)
     {
         ArgumentNullException.ThrowIfNull(transaction);

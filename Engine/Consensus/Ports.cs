@@ -82,6 +82,14 @@ public interface ICommittedBlockStore
     /// <summary>The QC last given to <see cref="KeepCommitProof"/>; null before the first commit.</summary>
     QuorumCertificate? CommitProof { get; }
 
+    /// <summary>Keeps how <paramref name="epoch"/> ended, for validators that missed its end and ask (<see cref="EpochEndRequest"/>).</summary>
+    void KeepEpochProof(long epoch, EpochProof proof)
+    {
+    }
+
+    /// <summary>The proof kept for <paramref name="epoch"/>; null if this store kept none.</summary>
+    EpochProof? EpochProofOf(long epoch) => null;
+
     bool ContainsTransaction(Hash32 transactionHash);
 
     /// <summary>

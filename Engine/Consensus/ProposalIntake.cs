@@ -8,7 +8,7 @@ namespace IdOS.Akka.Engine.Consensus;
 /// and the vote, which goes through the safety rules and to the next leader, or to everyone when that one is in doubt.
 /// </summary>
 internal sealed class ProposalIntake(ChainParameters chain, int self, SignatureChecks checks, BlockTree tree, ICommittedBlockStore store,
-    LeaderElection leaders, IVotingRules safety, Func<Hash32, bool> isCommitted, RoundState state, IRoundSteps steps)
+    LeaderElection leaders, IVotingRules safety, Func<Hash32, bool> isCommitted, RoundState state, IRoundSteps steps, Func<long, EpochPlace> placeOf)
 {
     private readonly ChainParameters _chain = chain;
     private readonly int _self = self;
@@ -24,6 +24,9 @@ internal sealed class ProposalIntake(ChainParameters chain, int self, SignatureC
     private readonly SortedDictionary<long, (Proposal Proposal, PeerId From)> _awaitingLeader = [];
     private readonly Dictionary<long, (Hash32 AppHash, Hash32 Block)> _appHashClaims = [];
 
+    // A proposal of the current round at a height whose epoch execution has not settled yet: voted on once it has.
+    private (Proposal Proposal, PeerId From)? _heldForEpoch;
+
     public bool HasAwaitingLeader => _awaitingLeader.Count > 0;
 
     public void OnProposal(PeerId from, Proposal proposal)
@@ -32,6 +35,12 @@ internal sealed class ProposalIntake(ChainParameters chain, int self, SignatureC
         if (block.Round < _state.CurrentRound)
         {
             _state.SyncPeerBehind(from, block.Round);
+            return;
+        }
+
+        if (block.Header.Epoch == _chain.Epoch + 1 && proposal.OpeningProof is { } proof)
+        {
+            _steps.CatchEpochEnd(proof, from);
             return;
         }
 
@@ -117,6 +126,21 @@ internal sealed class ProposalIntake(ChainParameters chain, int self, SignatureC
         InsertAndVote(proposal, from);
     }
 
+    /// <summary>Execution moved on: a held proposal of the current round is voted on if its epoch is now known.</summary>
+    public void RetryHeldForEpoch()
+    {
+        if (_heldForEpoch is not { } held)
+        {
+            return;
+        }
+
+        _heldForEpoch = null;
+        if (held.Proposal.Round == _state.CurrentRound)
+        {
+            InsertAndVote(held.Proposal, held.From);
+        }
+    }
+
     /// <summary>After each step, as its commits and fetched blocks may have settled the leader or made the proposer plausible.</summary>
     public void RetryAwaitingLeader()
     {
@@ -162,6 +186,16 @@ internal sealed class ProposalIntake(ChainParameters chain, int self, SignatureC
         if (_state.JournalGuard?.MayVoteIn(block.Round) == false)
         {
             return;
+        }
+
+        switch (placeOf(block.Height))
+        {
+            case EpochPlace.Unknown:
+                _heldForEpoch = (proposal, from);
+                return;
+            case EpochPlace.Beyond when block.Transactions.Count > 0:
+                _state.Reject(from, $"proposal for round {block.Round} carries transactions at height {block.Height}, past the epoch's last height");
+                return;
         }
 
         var decision = _safety.VoteFor(proposal);

@@ -28,13 +28,16 @@ public sealed class Replica : IRoundSteps
     private readonly List<Block> _restoredBlocks = [];
     private readonly ExecutionProgress _execution;
     private readonly ProposalContents _contents;
+    private readonly EpochBoundary _epoch;
+    private readonly EpochProof? _openingProof;
+    private readonly EpochClosing _closing;
     private long _proposedRound;
+    private bool _ended;
     private int _consecutiveTimeouts;
 
-    // The round whose leader (this validator) waits to propose, for a transaction on an idle chain or for its lagging
-    // executor, and the round whose wait is over.
+    // The round whose leader (this validator) waits to propose, for a transaction on an idle chain, for its lagging
+    // executor or to learn where its epoch ends, and the round whose wait is over.
     private long _waitRound = -1;
-
     private long _waitOverRound = -1;
 
     public Replica(
@@ -45,7 +48,8 @@ public sealed class Replica : IRoundSteps
         ICommittedBlockStore store,
         SafetyState safetyState,
         IEnumerable<Block> persistedBlocks,
-        ReplicaOptions? options = null)
+        ReplicaOptions? options = null,
+        ReplicaEpoch? epoch = null)
     {
         ArgumentNullException.ThrowIfNull(persistedBlocks);
         ArgumentNullException.ThrowIfNull(chain);
@@ -59,12 +63,15 @@ public sealed class Replica : IRoundSteps
         _options = options ?? ReplicaOptions.Default;
         _execution = new ExecutionProgress(chain, store, _options.MaxExecutionLagBlocks);
         _checks = new SignatureChecks(chain, verifier);
+        _epoch = new EpochBoundary(chain.Epoch, epoch?.StartHeight ?? 1);
+        _openingProof = epoch?.OpeningProof;
         var rules = new SafetyRules(chain, self, key, safetyState);
         _safety = _options.DecorateSafetyRules?.Invoke(rules) ?? rules;
         _votes = new VoteAggregator(chain.Validators);
         _timeouts = new TimeoutAggregator(chain.Validators);
         _leaders = new LeaderElection(chain.Validators, chain.LeaderReputation);
-        var journalGuard = _options.GuardEmptyJournal && EmptyJournalGuard.IsNeeded(safetyState, chain.Validators)
+        // An epoch after genesis's starts with nothing signed in it by design (its signatures name it), not because a journal was lost.
+        var journalGuard = _options.GuardEmptyJournal && safetyState.Epoch == 0 && EmptyJournalGuard.IsNeeded(safetyState, chain.Validators)
             ? new EmptyJournalGuard(chain.Validators, self)
             : null;
         Mempool = new Mempool(_options.MempoolMaxTransactions, _options.MempoolMaxBytes, chain.Limits.MaxTransactionBytes);
@@ -78,30 +85,38 @@ public sealed class Replica : IRoundSteps
         var root = store.Height == 0 ? chain.GenesisBlock : store.GetByHeight(store.Height)
             ?? throw new ArgumentException($"The block store reports height {store.Height} but cannot return that block.", nameof(store));
         _tree = new BlockTree(root);
-        for (var height = Math.Max(1, store.Height - _leaders.HistoryBlocks + 1); height <= store.Height; height++)
+        // Leader history is this epoch's own: an earlier epoch's blocks name proposers by another set's indices.
+        for (var height = Math.Max(_epoch.StartHeight, store.Height - _leaders.HistoryBlocks + 1); height <= store.Height; height++)
         {
             _leaders.Record(store.GetByHeight(height)
                 ?? throw new ArgumentException($"The block store cannot return committed height {height}, which leader election needs.", nameof(store)));
         }
 
         var rootQc = store.Height == 0 ? chain.GenesisQc : store.CertificateAt(store.Height)!;
+        epoch?.OpenOn(_checks, rootQc, verifier);
         var highQc = safetyState.HighQc.Round > rootQc.Round ? safetyState.HighQc : rootQc;
-        if (store.CommitProof is { } proof && proof.Round > highQc.Round)
+        // A commit proof from before this epoch's first commit certifies a block of the epoch before, past its end.
+        if (store.CommitProof is { } proof && proof.Round > highQc.Round && store.Height >= _epoch.StartHeight)
         {
             highQc = proof;
         }
 
-        _state = new RoundState(highQc, Math.Max(Math.Max(highQc.Round + 1, safetyState.LastVotedRound), 1)) { JournalGuard = journalGuard };
-        _intake = new ProposalIntake(chain, self, _checks, _tree, store, _leaders, _safety, _isCommitted, _state, this);
+        // An opening epoch begins past every round this validator signed in before it (see SafetyState.OpeningEpoch).
+        var firstRound = epoch is { Opening: true } ? safetyState.LastVotedRound + 1 : safetyState.LastVotedRound;
+        _state = new RoundState(highQc, Math.Max(Math.Max(highQc.Round + 1, firstRound), 1)) { JournalGuard = journalGuard };
+        _intake = new ProposalIntake(chain, self, _checks, _tree, store, _leaders, _safety, _isCommitted, _state, this,
+            height => _epoch.PlaceOf(height, _execution.Height));
         _roundTimeouts = new RoundTimeouts(_checks, _timeouts, _safety, _options, _state, this);
         _sync = new ChainSync(chain, self, _options, _checks, _tree, store, _state, _isCommitted, this);
+        _closing = new EpochClosing(chain.Epoch, _checks, _tree, store, _epoch, _openingProof, _isCommitted, _state, this, () => _ended);
 
         // A leader may have sent a proposal for the round after its last durable vote or timeout without recording it
         // (see TryPropose), so a restarted validator proposes nothing up to there: it could not repeat the same block.
-        _proposedRound = safetyState.LastVotedRound >= 1 ? safetyState.LastVotedRound + 1 : 0;
+        _proposedRound = safetyState.LastVotedRound >= 1 && epoch is not { Opening: true } ? safetyState.LastVotedRound + 1 : 0;
 
-        // Kept blocks were checked when first inserted; blocks of abandoned forks simply find no parent.
-        foreach (var block in persistedBlocks.Where(b => b.Height > root.Height).OrderBy(b => b.Height).ThenBy(b => b.Id))
+        // Kept blocks were checked when first inserted; blocks of abandoned forks simply find no parent, and those of
+        // another epoch (past the last one's end) never belong to this one's tree.
+        foreach (var block in persistedBlocks.Where(b => b.Height > root.Height && b.Header.Epoch == chain.Epoch).OrderBy(b => b.Height).ThenBy(b => b.Id))
         {
             if (_tree.TryInsert(block, _isCommitted).Result == InsertResult.Inserted)
             {
@@ -111,6 +126,9 @@ public sealed class Replica : IRoundSteps
     }
 
     public long CurrentRound => _state.CurrentRound;
+
+    /// <summary>The epoch this replica runs, and where it ends once execution has said.</summary>
+    public EpochBoundary Epoch => _epoch;
 
     public QuorumCertificate HighQc => _state.HighQc;
 
@@ -149,6 +167,7 @@ public sealed class Replica : IRoundSteps
         }
 
         ArmTimer();
+        _closing.Announce(asking: true);
         TryPropose();
     });
 
@@ -171,6 +190,7 @@ public sealed class Replica : IRoundSteps
         }
 
         _consecutiveTimeouts++;
+        _closing.Announce(asking: _consecutiveTimeouts >= 2);
         _roundTimeouts.TimeOut(round);
         _sync.RetryAll();
         if (_state.CurrentRound == round)
@@ -194,6 +214,12 @@ public sealed class Replica : IRoundSteps
                 break;
             case RoundSync sync:
                 _roundTimeouts.OnRoundSync(from, sync);
+                break;
+            case EpochEnd end:
+                _closing.Catch(end.Proof, from);
+                break;
+            case EpochEndRequest request:
+                _closing.Answer(request, from);
                 break;
             case BlockRequest request:
                 _sync.OnBlockRequest(from, request);
@@ -230,13 +256,21 @@ public sealed class Replica : IRoundSteps
     /// <summary>
     /// The executor's app hash after <paramref name="height"/>, which must be the oldest committed block it was handed
     /// and has not reported. It is recorded in the store, is what this validator's proposals claim from now on, and
-    /// settles any claim a leader made about that height.
+    /// settles any claim a leader made about that height. <paramref name="nextEpochStart"/> is where the next epoch
+    /// starts, when executing this height decided a validator-set change.
     /// </summary>
-    public IReadOnlyList<ReplicaEffect> OnExecuted(long height, Hash32 appHash, long now) => Run(now, () =>
+    public IReadOnlyList<ReplicaEffect> OnExecuted(long height, Hash32 appHash, long now, long? nextEpochStart = null) => Run(now, () =>
     {
         var block = _execution.Executed(height, appHash);
+        if (nextEpochStart is { } start && _epoch.LastHeight is null)
+        {
+            _epoch.EndBefore(start);
+            _closing.RetryEarly();
+        }
+
         _intake.CheckClaimOnExecuted(height, appHash);
         _state.Effects.Add(new BlockExecuted(block, appHash));
+        _intake.RetryHeldForEpoch();
         if (IsWaitingToPropose && !_execution.IsLagging)
         {
             ProposeAfterWait();
@@ -265,6 +299,11 @@ public sealed class Replica : IRoundSteps
     {
         _state.Now = now;
         _state.Effects = [];
+        if (_ended)
+        {
+            return _state.Effects;
+        }
+
         handler();
         if (_intake.HasAwaitingLeader)
         {
@@ -397,7 +436,7 @@ public sealed class Replica : IRoundSteps
     private void TryPropose()
     {
         var round = _state.CurrentRound;
-        if (_leaders.LeaderOf(round) != _self || _proposedRound >= round || _safety.State.LastVotedRound >= round
+        if (_ended || _leaders.LeaderOf(round) != _self || _proposedRound >= round || _safety.State.LastVotedRound >= round
             || _state.JournalGuard?.MayVoteIn(round) == false)
         {
             return;
@@ -413,6 +452,14 @@ public sealed class Replica : IRoundSteps
         if (parent is null)
         {
             _sync.Fetch(_state.HighQc.BlockId, null);
+            return;
+        }
+
+        var place = _epoch.PlaceOf(parent.Height + 1, _execution.Height);
+        if (place == EpochPlace.Unknown)
+        {
+            // A block not executed yet decides whether that height is still this epoch's (OnExecuted proposes then).
+            WaitToPropose(round, Math.Max(1, _options.Pacemaker.BaseTimeoutMs / 2));
             return;
         }
 
@@ -433,10 +480,11 @@ public sealed class Replica : IRoundSteps
             return;
         }
 
-        // Once a wait for the executor is over, a block without transactions keeps the round.
-        var transactions = lagging ? [] : _contents.Select(uncommitted);
+        // Once a wait for the executor is over, a block without transactions keeps the round; past the epoch's end
+        // blocks are empty, and proposed at once, since they exist only to commit its last block.
+        var transactions = lagging || place == EpochPlace.Beyond ? [] : _contents.Select(uncommitted);
 
-        if (transactions.Count == 0 && !lagging && _options.Pacemaker.IdleIntervalMs > 0 && _waitOverRound != round
+        if (transactions.Count == 0 && !lagging && place == EpochPlace.Within && _options.Pacemaker.IdleIntervalMs > 0 && _waitOverRound != round
             && _tree.Root.TransactionHashes.Count == 0 && uncommitted.All(b => b.TransactionHashes.Count == 0))
         {
             // Idle chain: nothing to propose and nothing to commit: wait for a transaction, at most the idle interval. The
@@ -458,7 +506,8 @@ public sealed class Replica : IRoundSteps
             _leaders.FailedProposers(parent.Round, round, uncommitted),
             _chain.Epoch,
             _chain.Validators.Hash);
-        var proposal = new Proposal(block, _key.Sign(_chain.Domain.Proposal(block.Id)), needsTc ? _state.LastRoundTc : null);
+        var proposal = new Proposal(block, _key.Sign(_chain.Domain.Proposal(block.Id)), needsTc ? _state.LastRoundTc : null)
+            { OpeningProof = parent.Height == _epoch.StartHeight - 1 ? _openingProof : null };
         _proposedRound = round;
         _state.FirstProposalByRound[round] = proposal;
 
@@ -491,15 +540,26 @@ public sealed class Replica : IRoundSteps
     private void Commit(QuorumCertificate qc)
     {
         var (committed, abandoned) = _tree.CommitFor(qc);
+        (Block Block, int Index)? last = null;
         for (var i = 0; i < committed.Count; i++)
         {
             var block = committed[i];
+            if (block.Height > _epoch.LastHeight)
+            {
+                // Past the epoch's end: an empty block that served to commit the last one, never a block of the chain.
+                break;
+            }
+
             var certificate = i + 1 < committed.Count ? committed[i + 1].Header.Justify : _tree.Get(qc.BlockId)!.Header.Justify;
             _store.Append(block, certificate);
             _execution.Committed(block);
             _leaders.Record(block);
             Mempool.RemoveCommitted(block.TransactionHashes);
             _state.Effects.Add(new BlockCommitted(block));
+            if (block.Height == _epoch.LastHeight)
+            {
+                last = (block, i);
+            }
         }
 
         if (committed.Count > 0)
@@ -508,10 +568,19 @@ public sealed class Replica : IRoundSteps
             _consecutiveTimeouts = 0;
             Mempool.Return(abandoned.SelectMany(b => b.Transactions), _isCommitted);
         }
+
+        if (last is { } end)
+        {
+            _ended = true;
+            _closing.Ended(end.Block, [.. committed.Skip(end.Index + 1).Append(_tree.Get(qc.BlockId)!)], qc);
+        }
     }
+
+    void IRoundSteps.CatchEpochEnd(EpochProof proof, PeerId from) => _closing.Catch(proof, from);
 
     void IRoundSteps.BlocksConnected()
     {
+        _closing.RetryEarly();
         if (_tree.Contains(_state.HighQc.BlockId))
         {
             Commit(_state.HighQc);

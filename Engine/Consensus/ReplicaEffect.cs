@@ -52,3 +52,10 @@ public sealed record AppHashDivergence(long Height, Hash32 Local, Hash32 Claimed
 /// <see cref="PrunedHeight"/>). Only a state snapshot can bring this validator past it.
 /// </summary>
 public sealed record CatchUpNeedsSnapshot(long NextHeight, long PrunedHeight) : ReplicaEffect;
+
+/// <summary>
+/// The epoch's last block committed (<see cref="Proof"/> shows how, unless it took more empty blocks than a proof
+/// holds): this replica is done. The host starts the next epoch's replica on the same store, or stops voting if this
+/// validator is not in the next set.
+/// </summary>
+public sealed record EpochEnded(long Epoch, Block LastBlock, EpochProof? Proof) : ReplicaEffect;

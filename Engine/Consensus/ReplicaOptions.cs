@@ -1,3 +1,5 @@
+using IdOS.Akka.Engine.Crypto;
+
 namespace IdOS.Akka.Engine.Consensus;
 
 /// <summary>A replica's bounds and policies; a node uses the defaults with its configured pacemaker.</summary>
@@ -62,4 +64,17 @@ public sealed record ReplicaOptions
     /// first rounds would only blunt its positive controls (the Twins fork was found in no seed of 1,000 with it on).
     /// </summary>
     public bool GuardEmptyJournal { get; init; } = true;
+}
+
+/// <summary>
+/// What a replica of an epoch after genesis's starts from: the height of the epoch's first block, the parameters of
+/// the epoch before (whose set signed the QC of the block this one opens on) and how that block committed, which its
+/// first proposals carry (null if the host lost it in a crash: other leaders carry it). <see cref="Opening"/> is set
+/// when the host starts the epoch as the last one ended, not on a restart: then nothing can have been proposed in it.
+/// </summary>
+public sealed record ReplicaEpoch(long StartHeight, ChainParameters Previous, EpochProof? OpeningProof, bool Opening)
+{
+    /// <summary>The QC of the block the epoch opens on is checked against the previous epoch's set.</summary>
+    internal void OpenOn(SignatureChecks checks, QuorumCertificate lastBlockQc, ISignatureVerifier verifier) =>
+        checks.OpenOn(lastBlockQc, new SignatureChecks(Previous, verifier));
 }

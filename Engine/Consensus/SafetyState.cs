@@ -10,9 +10,23 @@ namespace IdOS.Akka.Engine.Consensus;
 /// <param name="LastTimeout">Re-sent, never re-signed, when the same round times out again.</param>
 public sealed record SafetyState(long LastVotedRound, QuorumCertificate HighQc, Vote? LastVote, TimeoutVote? LastTimeout)
 {
+    /// <summary>
+    /// The epoch whose messages this covers. Each epoch's signatures name it, so a validator starts an epoch with
+    /// nothing signed in it: its rounds restart from the committed block the epoch opens on.
+    /// </summary>
+    public long Epoch { get; init; }
+
     public static SafetyState Initial(ChainParameters chain)
     {
         ArgumentNullException.ThrowIfNull(chain);
         return new SafetyState(0, chain.GenesisQc, null, null);
     }
+
+    /// <summary>
+    /// The state a validator enters a later epoch with: its lock the QC of the block the epoch opens on, nothing signed
+    /// in the epoch, and no round at or below the last it voted or timed out in before, so that no validator ever
+    /// signs twice in one round, whatever the epoch.
+    /// </summary>
+    public static SafetyState OpeningEpoch(long epoch, QuorumCertificate lastBlockQc, long lastVotedRound) =>
+        new(lastVotedRound, lastBlockQc, null, null) { Epoch = epoch };
 }

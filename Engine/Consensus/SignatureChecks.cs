@@ -3,8 +3,9 @@ using IdOS.Akka.Engine.Crypto;
 namespace IdOS.Akka.Engine.Consensus;
 
 /// <summary>
-/// Verifies every signed thing a peer can send against the genesis validator set. Each check returns a verdict and
-/// never throws on peer input: a forged or malformed certificate is an expected event, not an error.
+/// Verifies every signed thing a peer can send against the validator set of the epoch in <paramref name="chain"/>.
+/// Each check returns a verdict and never throws on peer input: a forged or malformed certificate is an expected
+/// event, not an error.
 /// </summary>
 public sealed class SignatureChecks(ChainParameters chain, ISignatureVerifier verifier)
 {
@@ -20,7 +21,20 @@ public sealed class SignatureChecks(ChainParameters chain, ISignatureVerifier ve
     private readonly Dictionary<Hash32, long> _verifiedQcs = [];
     private readonly Queue<(int Signer, byte[] Message, byte[] Signature)> _ownSignatures = new();
 
+    private (Hash32 BlockId, long Round, SignatureChecks Checks)? _predecessor;
+
     private ValidatorSet Validators => chain.Validators;
+
+    /// <summary>
+    /// The QC of the block an epoch opens on was signed by the epoch before, under its domain: a QC for exactly that
+    /// block and round is checked with <paramref name="previous"/>, every other with this epoch's set.
+    /// </summary>
+    public void OpenOn(QuorumCertificate lastBlockQc, SignatureChecks previous)
+    {
+        ArgumentNullException.ThrowIfNull(lastBlockQc);
+        ArgumentNullException.ThrowIfNull(previous);
+        _predecessor = (lastBlockQc.BlockId, lastBlockQc.Round, previous);
+    }
 
     public Verdict CheckQc(QuorumCertificate qc)
     {
@@ -31,6 +45,11 @@ public sealed class SignatureChecks(ChainParameters chain, ISignatureVerifier ve
                 && SignerBitmap.Signers(qc.Signers).Count == 0
                 ? Verdict.Accept
                 : Verdict.Reject("a round-0 QC must be the genesis QC");
+        }
+
+        if (_predecessor is { } opening && qc.BlockId == opening.BlockId && qc.Round == opening.Round)
+        {
+            return opening.Checks.CheckQc(qc);
         }
 
         var digest = Hash32.Compute(ConsensusCodec.EncodeQc(qc));

@@ -46,6 +46,8 @@ public sealed class WireSerializer : SerializerWithStringManifest
         Vote => "V",
         TimeoutVote => "T",
         RoundSync => "RS",
+        EpochEnd => "EE",
+        EpochEndRequest => "EQ",
         BlockRequest => "BQ",
         BlockResponse => "BR",
         BlockRangeRequest => "BGQ",

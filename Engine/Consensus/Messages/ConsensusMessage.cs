@@ -9,6 +9,56 @@ public abstract record ConsensusMessage;
 public sealed record Proposal(Block Block, byte[] Signature, TimeoutCertificate? LastRoundTc) : ConsensusMessage
 {
     public long Round => Block.Header.Round;
+
+    /// <summary>
+    /// On a proposal that opens an epoch (its parent is the last block of the one before): how that block committed,
+    /// for a validator of the old set that has not seen it commit yet.
+    /// </summary>
+    public EpochProof? OpeningProof { get; init; }
+}
+
+/// <summary>
+/// How an epoch's last block committed under its own set: the empty blocks that followed it in the old epoch, each
+/// the parent of the next, and the QC of the last, which makes a two-chain with the block before it.
+/// </summary>
+public sealed record EpochProof(IReadOnlyList<Block> Suffix, QuorumCertificate Certificate)
+{
+    /// <summary>Rounds that time out between the last block and its commit add suffix blocks; more than this is no proof a peer need send.</summary>
+    public const int MaxSuffix = 32;
+
+    /// <summary>The last block of the epoch it closes.</summary>
+    public Hash32 LastBlockId => Suffix[0].ParentId;
+
+    public long LastHeight => Suffix[0].Height - 1;
+
+    /// <summary>Null when the blocks and certificates fit together as such a proof; their signatures are checked apart.</summary>
+    public string? ShapeProblem(long epoch)
+    {
+        if (Suffix.Count is 0 or > MaxSuffix)
+        {
+            return $"an epoch proof holds 1 to {MaxSuffix} blocks, not {Suffix.Count}";
+        }
+
+        for (var i = 0; i < Suffix.Count; i++)
+        {
+            var block = Suffix[i];
+            if (block.Header.Epoch != epoch || block.Header.TxCount != 0 || block.Transactions.Count != 0)
+            {
+                return $"block {i} of an epoch proof is not an empty block of epoch {epoch}";
+            }
+
+            if (i > 0 && (block.ParentId != Suffix[i - 1].Id || block.Height != Suffix[i - 1].Height + 1))
+            {
+                return $"block {i} of an epoch proof does not extend the one before it";
+            }
+        }
+
+        var top = Suffix[^1];
+        var belowRound = Suffix.Count > 1 ? Suffix[^2].Round : Suffix[0].Header.Justify.Round;
+        return Certificate.BlockId != top.Id || Certificate.Round != top.Round || top.Round != belowRound + 1
+            ? "an epoch proof's certificate does not make a two-chain over its blocks"
+            : null;
+    }
 }
 
 /// <summary>A validator's vote for a block; sent to the leader of the next round.</summary>
@@ -32,6 +82,18 @@ public sealed record TimeoutVote(long Round, QuorumCertificate HighQc, int Voter
 /// word adds nothing.
 /// </summary>
 public sealed record RoundSync(QuorumCertificate HighQc, TimeoutCertificate? LastRoundTc) : ConsensusMessage;
+
+/// <summary>
+/// How an epoch ended, sent by a validator of the next one until that epoch commits a block: validators of the old
+/// set that missed the commit of its last block cannot join the new epoch, nor can it form a quorum without them.
+/// </summary>
+public sealed record EpochEnd(EpochProof Proof) : ConsensusMessage;
+
+/// <summary>
+/// A validator whose rounds time out again and again asks how its epoch ended: its peers may all have moved on to a
+/// later epoch, whose messages it cannot check.
+/// </summary>
+public sealed record EpochEndRequest(long Epoch) : ConsensusMessage;
 
 /// <summary>Ask a peer for a block and up to <see cref="MaxBlocks"/> of its ancestors above a committed height.</summary>
 public sealed record BlockRequest(Hash32 BlockId, long KnownCommittedHeight, int MaxBlocks) : ConsensusMessage;
