@@ -1,4 +1,3 @@
-using System.Numerics;
 using IdOS.Akka.Engine.Kwil.Auth;
 using IdOS.Akka.Engine.Kwil.Results;
 using IdOS.Akka.Engine.Kwil.Transactions;
@@ -216,13 +215,8 @@ public abstract class ValidatorGovernanceTests<TStore> : OnStateStore<TStore>
 
     private Func<byte[]> Leave(Key key, bool allowFewerThanFour = false) => () => Signed(key, new ValidatorLeave(allowFewerThanFour));
 
-    private byte[] Signed(Key key, ValidatorPayload payload)
-    {
-        var nonce = _nonces[key] = _nonces.GetValueOrDefault(key) + 1;
-        var body = new KwilTransactionBody("", payload.Encode(), payload.PayloadType, BigInteger.Zero, nonce, Chain);
-        var signature = SignatureAlgorithm.Ed25519.Sign(key, System.Text.Encoding.UTF8.GetBytes(KwilTransaction.SignedText(body)));
-        return new KwilTransaction(new KwilSignature(signature, KwilAuthenticator.Ed25519Type), body, KwilTransaction.ConcatSerialization, Public(key)).ToBytes();
-    }
+    private byte[] Signed(Key key, ValidatorPayload payload) =>
+        Ed25519Transactions.Signed(key, Chain, _nonces[key] = _nonces.GetValueOrDefault(key) + 1, payload.PayloadType, payload.Encode());
 
     private static Key NewKey() => Key.Create(SignatureAlgorithm.Ed25519);
 

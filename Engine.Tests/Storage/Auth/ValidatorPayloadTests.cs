@@ -1,4 +1,3 @@
-using System.Numerics;
 using IdOS.Akka.Engine.Kwil.Auth;
 using IdOS.Akka.Engine.Kwil.Transactions;
 using NSec.Cryptography;
@@ -67,11 +66,5 @@ public sealed class ValidatorPayloadTests
 
     private static ValidatorPayload RoundTrip(ValidatorPayload payload) => ValidatorPayload.Decode(payload.PayloadType, payload.Encode());
 
-    private static byte[] Signed(Key key, string type, byte[] payload)
-    {
-        var body = new KwilTransactionBody("", payload, type, BigInteger.Zero, 1, Chain);
-        var signature = SignatureAlgorithm.Ed25519.Sign(key, System.Text.Encoding.UTF8.GetBytes(KwilTransaction.SignedText(body)));
-        return new KwilTransaction(new KwilSignature(signature, KwilAuthenticator.Ed25519Type), body, KwilTransaction.ConcatSerialization,
-            key.PublicKey.Export(KeyBlobFormat.RawPublicKey)).ToBytes();
-    }
+    private static byte[] Signed(Key key, string type, byte[] payload) => Ed25519Transactions.Signed(key, Chain, 1, type, payload);
 }
