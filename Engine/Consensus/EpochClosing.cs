@@ -69,8 +69,8 @@ internal sealed class EpochClosing(long epoch, SignatureChecks checks, BlockTree
     /// <summary>
     /// A proof of this epoch's end arrived (in an <see cref="EpochEnd"/> or a proposal of the next epoch) before this
     /// validator saw the end itself: it commits the last block here if it holds under this epoch's set, and the host
-    /// moves on. Until execution has told where the epoch ends, no proof can be judged, and it is dropped: the next
-    /// epoch's validators send it again.
+    /// moves on. Until execution has told where the epoch ends and the last block is here, the proof's certificates
+    /// only bring the validator up to that block, and the proof waits (<see cref="RetryEarly"/>).
     /// </summary>
     public void Catch(EpochProof proof, PeerId from)
     {
