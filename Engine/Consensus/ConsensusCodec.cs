@@ -54,8 +54,7 @@ public static class ConsensusCodec
 
                 if (proposal.OpeningProof is { } proof)
                 {
-                    WriteBlocks(writer, proof.Suffix);
-                    HeaderCodec.WriteQc(writer, proof.Certificate);
+                    WriteEpochProof(writer, proof);
                 }
 
                 break;
@@ -80,8 +79,7 @@ public static class ConsensusCodec
                 break;
             case EpochEnd end:
                 writer.WriteU8((int)Tag.EpochEnd);
-                WriteBlocks(writer, end.Proof.Suffix);
-                HeaderCodec.WriteQc(writer, end.Proof.Certificate);
+                WriteEpochProof(writer, end.Proof);
                 break;
             case EpochEndRequest request:
                 writer.WriteU8((int)Tag.EpochEndRequest);
@@ -321,9 +319,9 @@ public static class ConsensusCodec
     private static int EncodedSizeOf(ConsensusMessage message) => 2 + message switch
     {
         EpochEndRequest => 8,
-        EpochEnd end => 2 + BlockBytes(end.Proof.Suffix) + HeaderCodec.QcSize(end.Proof.Certificate),
+        EpochEnd end => EpochProofSize(end.Proof),
         Proposal proposal => proposal.Block.EncodedSize + proposal.Signature.Length + 1 + (proposal.LastRoundTc is { } tc ? TcSize(tc) : 0)
-            + (proposal.OpeningProof is { } proof ? 2 + BlockBytes(proof.Suffix) + HeaderCodec.QcSize(proof.Certificate) : 0),
+            + (proposal.OpeningProof is { } proof ? EpochProofSize(proof) : 0),
         Vote vote => Hash32.Size + 8 + 2 + vote.Signature.Length,
         TimeoutVote timeout => 8 + HeaderCodec.QcSize(timeout.HighQc) + 2 + timeout.Signature.Length + (timeout.LastRoundTc is { } tc ? TcSize(tc) : 0),
         RoundSync sync => HeaderCodec.QcSize(sync.HighQc) + 1 + (sync.LastRoundTc is { } tc ? TcSize(tc) : 0),
@@ -440,6 +438,14 @@ public static class ConsensusCodec
         var tc = reader.ReadBool() ? ReadTc(ref reader) : null;
         return new Proposal(block, signature, tc);
     }
+
+    private static void WriteEpochProof(CanonicalWriter writer, EpochProof proof)
+    {
+        WriteBlocks(writer, proof.Suffix);
+        HeaderCodec.WriteQc(writer, proof.Certificate);
+    }
+
+    private static int EpochProofSize(EpochProof proof) => 2 + BlockBytes(proof.Suffix) + HeaderCodec.QcSize(proof.Certificate);
 
     private static EpochProof ReadEpochProof(ref CanonicalReader reader, ConsensusLimits limits)
     {
