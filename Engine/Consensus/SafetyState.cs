@@ -12,7 +12,7 @@ public sealed record SafetyState(long LastVotedRound, QuorumCertificate HighQc, 
 {
     /// <summary>
     /// The epoch whose messages this covers. Each epoch's signatures name it, so a validator starts an epoch with
-    /// nothing signed in it: its rounds restart from the committed block the epoch opens on.
+    /// nothing signed in it, locked on the committed block the epoch opens on (<see cref="OpeningEpoch"/>).
     /// </summary>
     public long Epoch { get; init; }
 
