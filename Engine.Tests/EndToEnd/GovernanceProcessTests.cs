@@ -33,7 +33,13 @@ public sealed class GovernanceProcessTests
             approvals.Add(await Validator("approve", "--key", network.KeyFile(v), "--rpc", url, "--candidate", candidate));
         }
 
-        var (listCode, list) = await Validator("list", "--config", network.ConfigPaths[3]);
+        // The RPC system answered once one validator executed the last approval; validator 3 may not have yet.
+        var (listCode, list) = (0, "");
+        await Eventually.Holds(async () =>
+        {
+            (listCode, list) = await Validator("list", "--config", network.ConfigPaths[3]);
+            return (list.Contains("epoch 1: 5 validators", StringComparison.Ordinal), list);
+        }, "validator 3's state to hold the scheduled epoch");
 
         Assert.True(joinCode == 0, joined);
         Assert.Equal(1, outsiderCode);
