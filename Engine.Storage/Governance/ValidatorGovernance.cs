@@ -53,6 +53,9 @@ public sealed class ValidatorGovernance(IReadOnlyList<ValidatorMember> genesis, 
         return epochs;
     }
 
+    /// <summary>How many sets were scheduled after genesis.</summary>
+    public static int ScheduledCount(DataConnection db) => (db ?? throw new ArgumentNullException(nameof(db))).GetTable<ValidatorEpochRow>().Count();
+
     /// <summary>Requests still open after <paramref name="height"/>.</summary>
     public static IReadOnlyList<ValidatorRequestRow> OpenRequests(DataConnection db, long height)
     {

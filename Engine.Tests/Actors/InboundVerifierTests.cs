@@ -70,6 +70,6 @@ public sealed class InboundVerifierTests() : global::Akka.TestKit.Xunit2.TestKit
     {
         var cache = new VerifiedSignatureCache(_counting);
         var consensus = CreateTestProbe();
-        return (cache, consensus, Sys.ActorOf(InboundVerifier.Props(_t.Chain, Local, cache, consensus)));
+        return (cache, consensus, Sys.ActorOf(InboundVerifier.Props(_t.Chain, _t.Keys[Local].PublicKey, cache, consensus)));
     }
 }

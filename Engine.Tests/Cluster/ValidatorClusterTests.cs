@@ -144,7 +144,7 @@ public sealed class ValidatorClusterTests
         using var key3 = KeyFiles.ReadPrivate(network.KeyFile(3));
         var impostor = outsider.ActorOf(Props.Create(() => new HelloSender()), PeerDirectory.Name);
         var outsiderAddress = AkkaCluster.Get(outsider).SelfAddress.ToString();
-        target.Tell(PeerHello.Sign(network.Chain, 3, key3, outsiderAddress, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), impostor);
+        target.Tell(PeerHello.Sign(network.Chain.ChainId, key3, outsiderAddress, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), impostor);
         await Eventually.Holds(async () =>
         {
             var round = (await nodes.Status(0)).Round;

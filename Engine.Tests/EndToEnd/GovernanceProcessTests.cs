@@ -52,6 +52,66 @@ public sealed class GovernanceProcessTests
         Assert.Contains($"  {candidate} 127.0.0.1:4799 pin ", list, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Three_of_five_validators_remove_the_fifth_and_from_the_next_epoch_on_four_commit_without_it_and_resume_there_after_a_restart()
+    {
+        using var network = new TestNetwork(5, application: "idos");
+        await using var nodes = new NodeProcesses(network);
+        await using var rpc = await RpcProcessTests.StartWithRpc(nodes);
+        var url = rpc.Endpoint.GetLeftPart(UriPartial.Authority);
+        var target = network.Chain.Validators[4].ToString();
+
+        List<(int Code, string Output)> removals = [];
+        for (var v = 0; v < 3; v++)
+        {
+            removals.Add(await Validator("remove", "--key", network.KeyFile(v), "--rpc", url, "--target", target));
+        }
+
+        Assert.All(removals, r => Assert.True(r.Code == 0, r.Output));
+        var scheduled = System.Text.RegularExpressions.Regex.Match(removals[2].Output, "epoch 1 of 4 validators starts at height ([0-9]+)");
+        Assert.True(scheduled.Success, removals[2].Output);
+        var start = long.Parse(scheduled.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+
+        // Four validators commit well into epoch 1 (a quorum of three among them, so validator 4 is not needed), and
+        // validator 4 stops voting.
+        try
+        {
+            await Eventually.Holds(async () =>
+            {
+                var statuses = await nodes.Statuses(Enumerable.Range(0, 5));
+                var four = statuses.Take(4).All(s => s is { Epoch: 1, SetSize: 4, Voting: true } && s.Height >= start + 20);
+                return (four && statuses[4] is { Voting: false }, NodeProcesses.Describe(statuses));
+            }, "the four to commit 20 blocks into epoch 1 and the fifth to retire");
+        }
+        catch (Xunit.Sdk.XunitException e)
+        {
+            throw nodes.WithLogs(e);
+        }
+
+        Assert.Contains("has no vote in epoch 1", nodes.FullLog(4), StringComparison.Ordinal);
+
+        var common = (await nodes.Statuses(Enumerable.Range(0, 4))).Min(s => s!.ExecutedHeight);
+        await nodes.Stop(1, TimeSpan.FromSeconds(30));
+        var hashes = Enumerable.Range(0, 4).Select(v => AppHashAt(network, v, common)).ToList();
+        Assert.All(hashes, h => Assert.Equal(hashes[0], h));
+        Assert.NotNull(hashes[0]);
+
+        // Restarted, validator 1 knows from its chain which epoch it is in, and votes there again.
+        var before = (await nodes.Status(0))!.Height;
+        nodes.Start(1);
+        await Eventually.Holds(async () =>
+        {
+            var status = await nodes.Status(1);
+            return (status is { Epoch: 1, Voting: true } && status.Height > before + 10, $"{status}");
+        }, "the restarted validator to commit in epoch 1");
+    }
+
+    private static Engine.Crypto.Hash32? AppHashAt(TestNetwork network, int validator, long height)
+    {
+        using var store = new Engine.Chain.SqliteBlockStore(network.BlockStorePath(validator), network.Chain.Limits);
+        return store.AppHashAt(height);
+    }
+
     private static async Task<(int Code, string Output)> Validator(params string[] args)
     {
         using var output = new StringWriter();

@@ -132,7 +132,8 @@ internal sealed class NodeProcesses : IAsyncDisposable
 
     public static string Describe(IEnumerable<NodeStatus?> statuses) =>
         string.Join("; ", statuses.Select(s => s is null ? "(no answer)"
-            : $"v{s.Validator}: height {s.Height} (executed {s.ExecutedHeight}), round {s.Round}, {s.CommittedTransactions} tx, {s.PeersConnected} peers"));
+            : $"v{s.Validator}: height {s.Height} (executed {s.ExecutedHeight}), round {s.Round}, {s.CommittedTransactions} tx, {s.PeersConnected} peers, " +
+              $"epoch {s.Epoch} of {s.SetSize}{(s.Voting ? "" : ", not voting")}"));
 
     /// <summary>Fresh signed 100-byte transactions to one validator; returns them with the node's verdicts, or null verdicts if it did not answer.</summary>
     public async Task<(List<byte[]> Transactions, SubmitResults? Results)> Submit(int validator, int count)

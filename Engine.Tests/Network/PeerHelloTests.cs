@@ -15,13 +15,13 @@ public sealed class PeerHelloTests
     private readonly TestChain _t = new();
 
     private PeerHello Hello(int validator = 2, string address = Address, long issuedAt = Now) =>
-        PeerHello.Sign(_t.Chain, validator, _t.Keys[validator], address, issuedAt);
+        PeerHello.Sign(_t.Chain.ChainId, _t.Keys[validator], address, issuedAt);
 
-    private string? Reason(PeerHello hello, string from = Address) =>
-        hello.Check(_t.Chain, Ed25519Verifier.Instance, from, Now, MaxAge).Reason;
+    private string? Reason(PeerHello hello, string from = Address, IReadOnlySet<Ed25519PublicKey>? admitted = null) =>
+        hello.Check(_t.Chain.ChainId, admitted ?? _t.Keys.Select(k => k.PublicKey).ToHashSet(), Ed25519Verifier.Instance, from, Now, MaxAge).Reason;
 
     [Fact]
-    public void A_validator_proves_its_index_for_the_address_it_speaks_from()
+    public void A_validator_proves_its_key_for_the_address_it_speaks_from()
     {
         Assert.Null(Reason(Hello()));
         Assert.Null(Reason(Hello(issuedAt: Now - MaxAge)));
@@ -30,13 +30,14 @@ public sealed class PeerHelloTests
     [Fact]
     public void Every_forgery_and_replay_is_rejected_with_a_reason()
     {
-        Assert.Contains("does not verify", Reason(Hello() with { Validator = 1 }), StringComparison.Ordinal);
+        Assert.Contains("does not verify", Reason(Hello() with { Key = _t.Keys[1].PublicKey }), StringComparison.Ordinal);
         Assert.Contains("does not verify", Reason(Hello() with { Address = "akka.tcp://idos@10.0.0.9:4053" }, "akka.tcp://idos@10.0.0.9:4053"), StringComparison.Ordinal);
         Assert.Contains("came from", Reason(Hello(), "akka.tcp://idos@10.0.0.9:4053"), StringComparison.Ordinal);
         Assert.Contains("more than 60000 ms", Reason(Hello(issuedAt: Now - MaxAge - 1)), StringComparison.Ordinal);
         Assert.Contains("more than 60000 ms", Reason(Hello(issuedAt: Now + MaxAge + 1)), StringComparison.Ordinal);
-        Assert.Contains("set has 4", Reason(Hello() with { Validator = 7 }), StringComparison.Ordinal);
-        Assert.Contains("this is test-chain", Reason(PeerHello.Sign(new TestChain(chainId: "other").Chain, 2, _t.Keys[2], Address, Now)), StringComparison.Ordinal);
+        Assert.Contains("no vote in this epoch or any scheduled", Reason(Hello(), admitted: _t.Keys.Take(2).Select(k => k.PublicKey).ToHashSet()),
+            StringComparison.Ordinal);
+        Assert.Contains("this is test-chain", Reason(PeerHello.Sign("other", _t.Keys[2], Address, Now)), StringComparison.Ordinal);
     }
 
     [Fact]

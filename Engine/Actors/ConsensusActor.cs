@@ -33,6 +33,9 @@ public sealed record ConsensusActorSetup(
 
     /// <summary>The mempool actor's size, reported in the status; without it, the proposal queue's.</summary>
     public MempoolCounters? MempoolCounters { get; init; }
+
+    /// <summary>The validator sets the executed state scheduled so far; genesis alone when none is given.</summary>
+    public IReadOnlyList<ScheduledEpoch> ScheduledEpochs { get; init; } = [];
 }
 
 /// <summary>
@@ -54,8 +57,11 @@ public sealed class ConsensusActor : ReceivePersistentActor
     private readonly ConsensusActorSetup _setup;
     private readonly VerdictsComputedHere _verifier;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly EpochSchedule _epochs;
     private SafetyState _recovered;
     private Replica? _replica;
+    private EpochEnded? _ended;
+    private long _retiredInEpoch = -1;
     private Hash32 _lastBlockId;
     private long _lastBlockTimestamp;
     private long _committedTransactions;
@@ -73,6 +79,7 @@ public sealed class ConsensusActor : ReceivePersistentActor
         _setup = setup;
         _verifier = new VerdictsComputedHere(setup.Verifier);
         _recovered = SafetyState.Initial(setup.Chain);
+        _epochs = new EpochSchedule(setup.Chain, setup.ScheduledEpochs);
         PersistenceId = $"consensus-{setup.Chain.GenesisBlock.Id.ToShortString()}-{setup.Validator}";
 
         Recover<SnapshotOffer>(offer =>
@@ -83,12 +90,12 @@ public sealed class ConsensusActor : ReceivePersistentActor
             }
         });
         Recover<SafetyStateRecorded>(recorded => _recovered = recorded.State);
-        Recover<RecoveryCompleted>(_ => StartReplica());
+        Recover<RecoveryCompleted>(_ => StartReplica(_recovered, null, []));
 
-        Command<Inbound>(inbound => Step(() => Replica.OnMessage(inbound.From, inbound.Message, _setup.ClockMs())));
-        Command<PacemakerActor.RoundTimerFired>(fired => Step(() => Replica.OnTimer(fired.Round, _setup.ClockMs())));
+        Command<Inbound>(inbound => Step(replica => replica.OnMessage(inbound.From, inbound.Message, _setup.ClockMs())));
+        Command<PacemakerActor.RoundTimerFired>(fired => Step(replica => replica.OnTimer(fired.Round, _setup.ClockMs())));
         Command<MempoolActor.Offer>(OnOffer);
-        Command<Executed>(executed => Step(() => Replica.OnExecuted(executed.Height, executed.AppHash, _setup.ClockMs())));
+        Command<Executed>(OnExecuted);
         Command<StatusQuery>(_ => Sender.Tell(Status()));
         Command<PeerDirectory.PeersChanged>(changed => _peersConnected = changed.Connected);
         Command<SaveSnapshotSuccess>(success =>
@@ -128,18 +135,90 @@ public sealed class ConsensusActor : ReceivePersistentActor
         base.OnRecoveryFailure(reason, message);
     }
 
-    private void StartReplica()
+    /// <summary>
+    /// Starts the replica of the epoch the committed chain is in: after recovery, or when the last epoch ended here
+    /// (<paramref name="ended"/>), with the transactions its proposal queue held. A validator whose key has no vote in
+    /// that epoch retires: it stops voting and proposing, and says so.
+    /// </summary>
+    private void StartReplica(SafetyState safety, EpochEnded? ended, IReadOnlyList<byte[]> carried)
     {
         var store = _setup.Store;
-        _replica = new Replica(_setup.Chain, _setup.Validator, _setup.Key, _verifier, store, _recovered,
-            store.KeptBlocks(), _setup.Options);
+        var epoch = _epochs.EpochAfter(store.Height);
+        var chain = _epochs.Chain(epoch);
+        var index = _epochs.IndexOf(epoch, _setup.Key.PublicKey);
         var last = store.Height == 0 ? _setup.Chain.GenesisBlock : store.GetByHeight(store.Height)!;
         _lastBlockId = last.Id;
         _lastBlockTimestamp = last.Header.Timestamp;
         _committedTransactions = store.TransactionCount();
-        _log.Info("Validator {0} resumes at height {1}, round {2} (last voted round {3}).",
-            _setup.Validator, store.Height, _replica.CurrentRound, _recovered.LastVotedRound);
-        Step(() => _replica.Start(_setup.ClockMs()));
+        _setup.Directory.Tell(new PeerDirectory.EpochChanged(chain, Admitted(epoch)));
+        if (index < 0)
+        {
+            _replica = null;
+            _retiredInEpoch = epoch;
+            _log.Warning("This validator's key {0} has no vote in epoch {1} (from height {2}): it stops voting at height {3}.",
+                _setup.Key.PublicKey, epoch, _epochs[epoch].StartHeight, store.Height);
+            return;
+        }
+
+        if (safety.Epoch < epoch)
+        {
+            // A crash between the last commit of an epoch and the opening of the next.
+            safety = SafetyState.OpeningEpoch(epoch, store.CertificateAt(_epochs[epoch].StartHeight - 1)!, safety.LastVotedRound);
+        }
+
+        var start = _epochs[epoch].StartHeight;
+        var replicaEpoch = epoch == 0 ? null
+            : new ReplicaEpoch(start, _epochs.Chain(epoch - 1), store.EpochProofOf(epoch - 1) is { } proof && proof.LastHeight == start - 1 ? proof : null,
+                Opening: ended is not null);
+        var replica = new Replica(chain, index, _setup.Key, _verifier, store, safety, ended is null ? store.KeptBlocks() : [], _setup.Options, replicaEpoch);
+        if (_epochs.NextStart(epoch) is { } next)
+        {
+            replica.Epoch.EndBefore(next);
+        }
+
+        _replica = replica;
+        _log.Info("Validator {0} {1} epoch {2} as validator {3} of {4} at height {5}, round {6} (last voted round {7}).",
+            [_setup.Validator, ended is null ? "resumes in" : "opens", epoch, index, chain.Validators.Count, store.Height, replica.CurrentRound,
+            safety.LastVotedRound]);
+        replica.SubmitTransactions(carried);
+        Step(replica => replica.Start(_setup.ClockMs()));
+    }
+
+    /// <summary>
+    /// The validators this one talks to in <paramref name="epoch"/>: its set's, the sets scheduled after it, and the
+    /// last one's, whose validators may have missed how it ended (a removed one learns so, and retires). Those of
+    /// earlier epochs are cut off.
+    /// </summary>
+    private IReadOnlySet<Crypto.Ed25519PublicKey> Admitted(long epoch) => _epochs.KeysFrom(epoch - 1);
+
+    private void OnExecuted(Executed executed)
+    {
+        foreach (var scheduled in executed.Scheduled ?? [])
+        {
+            if (scheduled.Epoch >= _epochs.Count)
+            {
+                _epochs.Add(scheduled);
+                _log.Info("Epoch {0} of {1} validators is scheduled from height {2} (decided at height {3}).",
+                    scheduled.Epoch, scheduled.Validators.Count, scheduled.StartHeight, scheduled.DecidedHeight);
+                _setup.Directory.Tell(new PeerDirectory.EpochScheduled(Admitted(_replica?.Epoch.Epoch ?? _retiredInEpoch), scheduled));
+            }
+        }
+
+        Step(replica => replica.OnExecuted(executed.Height, executed.AppHash, _setup.ClockMs(), _epochs.NextStart(replica.Epoch.Epoch)));
+    }
+
+    /// <summary>
+    /// The last replica's epoch ended with a block committed here: the next one opens once the journal holds its
+    /// opening state (its signatures name the new epoch; only the rounds it signed in carry over).
+    /// </summary>
+    private void OpenNextEpoch(EpochEnded ended)
+    {
+        var old = Replica;
+        var opening = SafetyState.OpeningEpoch(ended.Epoch + 1, _setup.Store.CertificateAt(_setup.Store.Height)!, old.SafetyState.LastVotedRound);
+        List<byte[]> carried = [.. old.Mempool.Pending];
+        _replica = null;
+        _log.Info("Epoch {0} ended with block {1} at height {2}.", ended.Epoch, ended.LastBlock.Id.ToShortString(), ended.LastBlock.Height);
+        Persist(new SafetyStateRecorded(opening), recorded => StartReplica(recorded.State, ended, carried));
     }
 
     /// <summary>
@@ -148,6 +227,11 @@ public sealed class ConsensusActor : ReceivePersistentActor
     /// </summary>
     private void OnOffer(MempoolActor.Offer offer)
     {
+        if (_replica is null)
+        {
+            return;
+        }
+
         _pullSent = false;
         _givenUp.Clear();
         _noRoom.Clear();
@@ -172,7 +256,7 @@ public sealed class ConsensusActor : ReceivePersistentActor
         // Only a leader resting on an idle chain has anything to do about new transactions: spare the others a step.
         if (added && Replica.IsWaitingToPropose)
         {
-            Step(() => Replica.OnTransactionsAdded(_setup.ClockMs()));
+            Step(replica => replica.OnTransactionsAdded(_setup.ClockMs()));
         }
         else
         {
@@ -188,7 +272,7 @@ public sealed class ConsensusActor : ReceivePersistentActor
     private void PullIfRoom()
     {
         var now = _setup.ClockMs();
-        if (_pullSent && now - _pullSentAt < RepullAfterMs)
+        if (_replica is null || (_pullSent && now - _pullSentAt < RepullAfterMs))
         {
             return;
         }
@@ -211,13 +295,18 @@ public sealed class ConsensusActor : ReceivePersistentActor
     /// one fsync instead of one per write. Messages the replica put before its first write wait for nothing it writes
     /// (a leader's proposal that may leave ahead of its own block); everything else waits for that transaction.
     /// </summary>
-    private void Step(Func<IReadOnlyList<ReplicaEffect>> step)
+    private void Step(Func<Replica, IReadOnlyList<ReplicaEffect>> step)
     {
+        if (_replica is not { } replica)
+        {
+            return;
+        }
+
         IReadOnlyList<ReplicaEffect> effects;
         int sentAhead;
         using (var writes = _setup.Store.BeginBatch())
         {
-            effects = step();
+            effects = step(replica);
             sentAhead = SendAheadOfWrites(effects);
             KeepBlocks(effects, 0, PersistIndex(effects, 0));
             writes.Commit();
@@ -273,6 +362,12 @@ public sealed class ConsensusActor : ReceivePersistentActor
 
         if (persistAt == effects.Count)
         {
+            if (_ended is { } ended)
+            {
+                _ended = null;
+                OpenNextEpoch(ended);
+            }
+
             return;
         }
 
@@ -352,6 +447,10 @@ public sealed class ConsensusActor : ReceivePersistentActor
                 _log.Error("App hash divergence at height {0}: this validator computed {1}, block {2} claims {3}.",
                     divergence.Height, divergence.Local, divergence.ClaimingBlock.ToShortString(), divergence.Claimed);
                 break;
+            case EpochEnded ended:
+                // The replica that ended does nothing more; the next opens once this step's effects are all carried out.
+                _ended = ended;
+                break;
             case CatchUpNeedsSnapshot pruned:
                 _log.Error("This validator cannot catch up by blocks: every peer has pruned the body of block {0} (bodies are pruned up to {1}). " +
                     "Stop it and start it again from an empty data folder, to sync from a state snapshot.", pruned.NextHeight, pruned.PrunedHeight);
@@ -389,24 +488,35 @@ public sealed class ConsensusActor : ReceivePersistentActor
         }
     }
 
-    private NodeStatus Status() => new(
-        _setup.Validator,
-        Replica.CommittedHeight,
-        Replica.CurrentRound,
-        _lastBlockId,
-        _committedTransactions,
-        _setup.MempoolCounters?.Pending ?? Replica.Mempool.Count,
-        _peersConnected,
-        _rejectedMessages,
-        _lastRejection,
-        _setup.Chain.ChainId,
-        Replica.ExecutedAppHash,
-        _lastBlockTimestamp,
-        _verifier.Computed,
-        _setup.Sync?.BytesServed ?? 0,
-        _setup.Sync?.OverLimit ?? 0,
-        Replica.ExecutedHeight,
-        Replica.ProposalsHeldForExecution);
+    /// <summary>A retired validator reports what its store holds: it commits nothing more.</summary>
+    private NodeStatus Status()
+    {
+        var store = _setup.Store;
+        var epoch = _replica?.Epoch.Epoch ?? _epochs.EpochAfter(store.Height);
+        return new NodeStatus(
+            _setup.Validator,
+            _replica?.CommittedHeight ?? store.Height,
+            _replica?.CurrentRound ?? 0,
+            _lastBlockId,
+            _committedTransactions,
+            _setup.MempoolCounters?.Pending ?? _replica?.Mempool.Count ?? 0,
+            _peersConnected,
+            _rejectedMessages,
+            _lastRejection,
+            _setup.Chain.ChainId,
+            _replica?.ExecutedAppHash ?? store.AppHashAt(store.ExecutedHeight) ?? _setup.Chain.GenesisAppHash,
+            _lastBlockTimestamp,
+            _verifier.Computed,
+            _setup.Sync?.BytesServed ?? 0,
+            _setup.Sync?.OverLimit ?? 0,
+            _replica?.ExecutedHeight ?? store.ExecutedHeight,
+            _replica?.ProposalsHeldForExecution ?? 0)
+        {
+            Epoch = epoch,
+            SetSize = _epochs[epoch].Validators.Count,
+            Voting = _replica is not null,
+        };
+    }
 
     /// <summary>The shared cache as the replica sees it, counting the verdicts that were not ready.</summary>
     private sealed class VerdictsComputedHere(VerifiedSignatureCache cache) : ISignatureVerifier
@@ -424,8 +534,11 @@ public sealed class ConsensusActor : ReceivePersistentActor
     /// <summary>A consensus message from a validator whose hello the peer directory accepted (or from this one).</summary>
     public sealed record Inbound(PeerId From, ConsensusMessage Message);
 
-    /// <summary>From the executor: the app hash after the committed block at <paramref name="Height"/>.</summary>
-    public sealed record Executed(long Height, Hash32 AppHash);
+    /// <summary>
+    /// From the executor: the app hash after the committed block at <paramref name="Height"/>, and every set the
+    /// state has scheduled when that block scheduled one.
+    /// </summary>
+    public sealed record Executed(long Height, Hash32 AppHash, IReadOnlyList<ScheduledEpoch>? Scheduled = null);
 }
 
 /// <summary>

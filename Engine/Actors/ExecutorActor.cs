@@ -17,6 +17,7 @@ public sealed class ExecutorActor : ReceiveActor
     public ExecutorActor(IStateMachine app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        var scheduled = app.ScheduledEpochs.Count;
         Receive<ExecuteBlock>(execute =>
         {
             if (execute.Block.Height != app.ExecutedHeight + 1)
@@ -24,7 +25,10 @@ public sealed class ExecutorActor : ReceiveActor
                 throw new InvalidOperationException($"Block {execute.Block.Height} reached the executor after height {app.ExecutedHeight}.");
             }
 
-            Sender.Tell(new ConsensusActor.Executed(execute.Block.Height, app.Execute(execute.Block)));
+            var appHash = app.Execute(execute.Block);
+            var epochs = app.ScheduledEpochs;
+            Sender.Tell(new ConsensusActor.Executed(execute.Block.Height, appHash, epochs.Count > scheduled ? epochs : null));
+            scheduled = epochs.Count;
         });
     }
 

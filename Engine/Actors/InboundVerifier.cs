@@ -13,9 +13,9 @@ namespace IdOS.Akka.Engine.Actors;
 /// </summary>
 public sealed class InboundVerifier : ReceiveActor
 {
-    public InboundVerifier(ChainParameters chain, int localValidator, VerifiedSignatureCache cache, IActorRef consensus)
+    public InboundVerifier(ChainParameters chain, Ed25519PublicKey ownKey, VerifiedSignatureCache cache, IActorRef consensus)
     {
-        var checks = new SignatureChecks(chain, new OwnSignaturesLeftToReplica(cache, chain.Validators[localValidator]));
+        var checks = new SignatureChecks(chain, new OwnSignaturesLeftToReplica(cache, ownKey));
         Receive<ConsensusActor.Inbound>(inbound =>
         {
             checks.CheckSignatures(inbound.Message);
@@ -23,8 +23,8 @@ public sealed class InboundVerifier : ReceiveActor
         });
     }
 
-    public static Props Props(ChainParameters chain, int localValidator, VerifiedSignatureCache cache, IActorRef consensus) =>
-        global::Akka.Actor.Props.Create(() => new InboundVerifier(chain, localValidator, cache, consensus));
+    public static Props Props(ChainParameters chain, Ed25519PublicKey ownKey, VerifiedSignatureCache cache, IActorRef consensus) =>
+        global::Akka.Actor.Props.Create(() => new InboundVerifier(chain, ownKey, cache, consensus));
 
     /// <summary>
     /// This validator's own share of a QC or TC is recognised by the replica, which remembers its recent votes and

@@ -10,18 +10,25 @@ namespace IdOS.Akka.Engine.Actors;
 
 /// <summary>
 /// What a peer directory needs to prove who it is, to check who others are, and where to look for them first. The
-/// verifier is the one the consensus actor's replica uses: the directory's inbound verifiers fill it.
+/// verifier is the one the consensus actor's replica uses: the directory's inbound verifiers fill it. Until the
+/// consensus actor says which epoch it runs in (<see cref="PeerDirectory.EpochChanged"/>), the chain's validators are
+/// those of <see cref="Chain"/> and <see cref="Admitted"/> may say hello.
 /// </summary>
-public sealed record PeerDirectorySetup(ChainParameters Chain, int Validator, Ed25519PrivateKey Key, VerifiedSignatureCache Verifier, Func<long> ClockMs,
+public sealed record PeerDirectorySetup(ChainParameters Chain, Ed25519PrivateKey Key, VerifiedSignatureCache Verifier, Func<long> ClockMs,
     IReadOnlyList<Address> Seeds)
 {
     /// <summary>What each peer validator's inbound messages may cost; beyond it they are dropped and counted.</summary>
     public PeerLimits Limits { get; init; } = PeerLimits.Default;
+
+    /// <summary>The keys with a vote in <see cref="Chain"/>'s epoch or one scheduled after it; its set's when empty.</summary>
+    public IReadOnlySet<Ed25519PublicKey> Admitted { get; init; } = new HashSet<Ed25519PublicKey>();
 }
 
 /// <summary>
-/// Maps peers to validators. Membership says only that some process joined: a peer counts as validator i once it
-/// sent a hello signed with i's key for its own address. Consensus messages and forwarded transactions from anyone
+/// Maps peers to validators. Membership says only that some process joined: a peer counts as a validator once it
+/// sent a hello signed with a key of the current or a scheduled set for its own address. Peers are numbered for the
+/// actors behind this one as the replica numbers validators: by their index in the current set, and the others (a
+/// validator that joins in a later epoch) from <see cref="ValidatorSet.MaxValidators"/> on. Consensus messages and forwarded transactions from anyone
 /// else are dropped and counted. The links do not depend on cluster membership: besides members with the validator
 /// role, the seed nodes, every validator that proved itself and the addresses such validators vouch for are greeted
 /// periodically. Akka admits a restarted member only after its old incarnation is removed, which needs cluster
@@ -43,9 +50,12 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
     private readonly Dictionary<Address, UniqueAddress> _members = [];
     private readonly HashSet<Address> _targets = [];
     private long _lonelyGreets;
-    private readonly Dictionary<Address, int> _validatorAt = [];
-    private readonly Dictionary<int, IActorRef> _directoryOf = [];
-    private readonly Dictionary<int, IActorRef> _verifierOf = [];
+    private readonly Dictionary<Address, Ed25519PublicKey> _validatorAt = [];
+    private readonly Dictionary<Ed25519PublicKey, IActorRef> _directoryOf = [];
+    private readonly Dictionary<Ed25519PublicKey, IActorRef> _verifierOf = [];
+    private readonly Dictionary<Ed25519PublicKey, int> _ordinalOf = [];
+    private HashSet<Ed25519PublicKey> _admitted;
+    private ChainParameters _chain;
     private IActorRef _consensus = ActorRefs.Nobody;
     private IActorRef _mempool = ActorRefs.Nobody;
     private IActorRef _sync = ActorRefs.Nobody;
@@ -60,6 +70,8 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
     {
         ArgumentNullException.ThrowIfNull(setup);
         _setup = setup;
+        _chain = setup.Chain;
+        _admitted = setup.Admitted.Count > 0 ? [.. setup.Admitted] : [.. Keys(setup.Chain.Validators)];
         _inboundBudget = new PeerBudgets(setup.Limits.MessagesPerSecond, setup.Limits.MessagesBurst);
         Receive<Attach>(attach =>
         {
@@ -138,30 +150,31 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
         Receive<PeerHello>(OnHello);
         Receive<ConsensusMessage>(message =>
         {
-            if (Authenticated() is { } validator && WithinBudget(validator))
+            if (Authenticated() is { } key && WithinBudget(key))
             {
+                var validator = NumberOf(key);
                 var inbound = new ConsensusActor.Inbound(new PeerId(validator), message);
                 (message switch
                 {
                     BlockRequest or BlockRangeRequest or HeaderRangeRequest => _sync,
                     HeaderRangeResponse => _stateSync,
                     BlockRangeResponse when !_stateSync.IsNobody() => _stateSync,
-                    _ => VerifierOf(validator),
+                    _ => VerifierOf(key),
                 }).Tell(inbound);
             }
         });
         Receive<ForwardedTransactions>(forwarded =>
         {
-            if (Authenticated() is { } validator && WithinBudget(validator))
+            if (Authenticated() is { } key && WithinBudget(key))
             {
                 _mempool.Tell(forwarded);
             }
         });
         Receive<NodeMessage>(message => message is SnapshotOffersQuery or SnapshotChunkQuery or SnapshotOffers or SnapshotChunk, message =>
         {
-            if (Authenticated() is { } validator && WithinBudget(validator))
+            if (Authenticated() is { } key && WithinBudget(key))
             {
-                var from = new FromValidator(validator, message);
+                var from = new FromValidator(NumberOf(key), message);
                 var syncing = !_stateSync.IsNobody();
                 (message is SnapshotOffers or SnapshotChunk || (syncing && message is SnapshotOffersQuery) ? _stateSync : _sync).Tell(from);
             }
@@ -175,7 +188,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
         });
         Receive<ToValidator>(to =>
         {
-            if (_directoryOf.TryGetValue(to.Validator, out var directory))
+            if (KeyOf(to.Validator) is { } key && _directoryOf.TryGetValue(key, out var directory))
             {
                 directory.Tell(to.Message, Self);
             }
@@ -186,6 +199,13 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
         });
         Receive<CountersQuery>(_ => Sender.Tell(new Counters(_validatorAt.Count, _dropped, _unroutable, _overLimit)));
         Receive<AttachStateSync>(attach => _stateSync = attach.StateSync);
+        Receive<EpochChanged>(changed =>
+        {
+            _chain = changed.Chain;
+            Admit(changed.Admitted);
+            StopVerifiers();
+        });
+        Receive<EpochScheduled>(scheduled => Admit(scheduled.Admitted));
         Receive<Attach>(attach =>
         {
             // Attached again once a state sync is over, now to the actors consensus runs on: the inbound verifiers
@@ -193,39 +213,103 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
             _consensus = attach.Consensus;
             _mempool = attach.Mempool;
             _sync = attach.Sync;
-            foreach (var verifier in _verifierOf.Values)
-            {
-                Context.Stop(verifier);
-            }
-
-            _verifierOf.Clear();
-            _attachments++;
+            StopVerifiers();
             _consensus.Tell(new PeersChanged(_directoryOf.Count));
         });
     }
 
-    private IActorRef VerifierOf(int validator)
+    /// <summary>
+    /// The inbound verifiers hand on to the consensus actor they were made with and check against the set they were
+    /// made with: made again after a state sync and at each epoch.
+    /// </summary>
+    private void StopVerifiers()
     {
-        if (!_verifierOf.TryGetValue(validator, out var verifier))
+        foreach (var verifier in _verifierOf.Values)
         {
-            verifier = Context.ActorOf(InboundVerifier.Props(_setup.Chain, _setup.Validator, _setup.Verifier, _consensus).WithMailbox(PeerMailbox),
-                _attachments == 1 ? $"verifier-{validator}" : $"verifier-{validator}-{_attachments}");
-            _verifierOf[validator] = verifier;
+            Context.Stop(verifier);
+        }
+
+        _verifierOf.Clear();
+        _attachments++;
+    }
+
+    /// <summary>
+    /// The keys that may say hello from now on. A validator no longer among them (removed by governance, its last
+    /// epoch over) is forgotten: its messages are dropped, and nothing more is sent to it.
+    /// </summary>
+    private void Admit(IReadOnlySet<Ed25519PublicKey> admitted)
+    {
+        _admitted = [.. admitted];
+        foreach (var (address, key) in _validatorAt.Where(entry => !_admitted.Contains(entry.Value)).ToList())
+        {
+            _log.Info("Validator {0} at {1} has no vote in this epoch or any scheduled: its link is dropped.", key, address);
+            Forget(address);
+            _targets.Remove(address);
+        }
+    }
+
+    private IActorRef VerifierOf(Ed25519PublicKey key)
+    {
+        if (!_verifierOf.TryGetValue(key, out var verifier))
+        {
+            var ordinal = OrdinalOf(key);
+            verifier = Context.ActorOf(InboundVerifier.Props(_chain, _setup.Key.PublicKey, _setup.Verifier, _consensus).WithMailbox(PeerMailbox),
+                $"verifier-{ordinal}-{_attachments}");
+            _verifierOf[key] = verifier;
         }
 
         return verifier;
     }
 
+    /// <summary>A peer's index in the current set, or its number past the largest set's indices when it has no vote in it.</summary>
+    private int NumberOf(Ed25519PublicKey key)
+    {
+        for (var i = 0; i < _chain.Validators.Count; i++)
+        {
+            if (_chain.Validators[i].Equals(key))
+            {
+                return i;
+            }
+        }
+
+        return ValidatorSet.MaxValidators + OrdinalOf(key);
+    }
+
+    private Ed25519PublicKey? KeyOf(int number)
+    {
+        if (_chain.Validators.IsValidIndex(number))
+        {
+            return _chain.Validators[number];
+        }
+
+        var ordinal = number - ValidatorSet.MaxValidators;
+        return _ordinalOf.FirstOrDefault(entry => entry.Value == ordinal).Key;
+    }
+
+    /// <summary>Numbers every key this directory met for good: budgets and verifier names stay with a validator across epochs.</summary>
+    private int OrdinalOf(Ed25519PublicKey key)
+    {
+        if (!_ordinalOf.TryGetValue(key, out var ordinal))
+        {
+            ordinal = _ordinalOf.Count;
+            _ordinalOf[key] = ordinal;
+        }
+
+        return ordinal;
+    }
+
+    private static IEnumerable<Ed25519PublicKey> Keys(ValidatorSet validators) => Enumerable.Range(0, validators.Count).Select(i => validators[i]);
+
     private void SendHello(Address member)
     {
-        var hello = PeerHello.Sign(_setup.Chain, _setup.Validator, _setup.Key, _cluster.SelfAddress.ToString(), _setup.ClockMs());
+        var hello = PeerHello.Sign(_setup.Chain.ChainId, _setup.Key, _cluster.SelfAddress.ToString(), _setup.ClockMs());
         Context.ActorSelection(new RootActorPath(member) / "user" / Name).Tell(hello, Self);
     }
 
     private void OnHello(PeerHello hello)
     {
         var from = Sender.Path.Address;
-        var verdict = hello.Check(_setup.Chain, _setup.Verifier, from.ToString(), _setup.ClockMs(), HelloMaxAgeMs);
+        var verdict = hello.Check(_setup.Chain.ChainId, _admitted, _setup.Verifier, from.ToString(), _setup.ClockMs(), HelloMaxAgeMs);
         if (!verdict.IsAccepted)
         {
             _dropped++;
@@ -233,30 +317,30 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
             return;
         }
 
-        if (hello.Validator == _setup.Validator)
+        if (hello.Key.Equals(_setup.Key.PublicKey))
         {
             _dropped++;
-            _log.Error("{0} holds this validator's key ({1}): two processes sign as one validator; its messages are ignored.", from, hello.Validator);
+            _log.Error("{0} holds this validator's key ({1}): two processes sign as one validator; its messages are ignored.", from, hello.Key);
             return;
         }
 
-        var known = _validatorAt.TryGetValue(from, out var previous) && previous == hello.Validator
-            && _directoryOf.TryGetValue(hello.Validator, out var directory) && directory.Equals(Sender);
+        var known = _validatorAt.TryGetValue(from, out var previous) && previous.Equals(hello.Key)
+            && _directoryOf.TryGetValue(hello.Key, out var directory) && directory.Equals(Sender);
         if (known)
         {
             return;
         }
 
         // A validator that restarted elsewhere, or a new incarnation at the same address, replaces the old entry.
-        foreach (var stale in _validatorAt.Where(entry => entry.Value == hello.Validator).Select(entry => entry.Key).ToList())
+        foreach (var stale in _validatorAt.Where(entry => entry.Value.Equals(hello.Key)).Select(entry => entry.Key).ToList())
         {
             _validatorAt.Remove(stale);
         }
 
-        _validatorAt[from] = hello.Validator;
-        _directoryOf[hello.Validator] = Sender;
+        _validatorAt[from] = hello.Key;
+        _directoryOf[hello.Key] = Sender;
         _targets.Add(from);
-        _log.Info("Validator {0} is at {1}.", hello.Validator, from);
+        _log.Info("Validator {0} ({1}) is at {2}.", NumberOf(hello.Key), hello.Key.ToString()[..16], from);
         _consensus.Tell(new PeersChanged(_directoryOf.Count));
 
         // Answered at once, so that a validator that found this one (through a seed or a peer's hint) is linked both
@@ -267,7 +351,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
     /// <summary>A peer's hints: greeted from now on, bounded, and never trusted before their own hello.</summary>
     private void Learn(PeerAddresses peers)
     {
-        var limit = _setup.Seeds.Count + (4 * _setup.Chain.Validators.Count);
+        var limit = _setup.Seeds.Count + (4 * _admitted.Count);
         foreach (var text in peers.Addresses)
         {
             if (_targets.Count >= limit)
@@ -309,27 +393,27 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
     /// Each peer's messages draw on a budget of its own, whoever sent them in its name (Akka does not authenticate
     /// the sender path): a flood costs this node at most the budget, and costs the other peers nothing.
     /// </summary>
-    private bool WithinBudget(int validator)
+    private bool WithinBudget(Ed25519PublicKey key)
     {
-        if (_inboundBudget.TryTake(validator, 1, _setup.ClockMs()))
+        if (_inboundBudget.TryTake(OrdinalOf(key), 1, _setup.ClockMs()))
         {
             return true;
         }
 
         if (_overLimit++ % 10_000 == 0)
         {
-            _log.Warning("Dropped a message in validator {0}'s name from {1}: over its {2} messages a second ({3} dropped so far).", validator,
+            _log.Warning("Dropped a message in validator {0}'s name from {1}: over its {2} messages a second ({3} dropped so far).", key,
                 Sender.Path.Address, _setup.Limits.MessagesPerSecond, _overLimit);
         }
 
         return false;
     }
 
-    private int? Authenticated()
+    private Ed25519PublicKey? Authenticated()
     {
-        if (_validatorAt.TryGetValue(Sender.Path.Address, out var validator))
+        if (_validatorAt.TryGetValue(Sender.Path.Address, out var key))
         {
-            return validator;
+            return key;
         }
 
         if (_dropped++ % 1_000 == 0)
@@ -342,10 +426,10 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
 
     private void Forget(Address address)
     {
-        if (_validatorAt.Remove(address, out var validator))
+        if (_validatorAt.Remove(address, out var key))
         {
-            _directoryOf.Remove(validator);
-            _log.Info("Validator {0} at {1} left the cluster.", validator, address);
+            _directoryOf.Remove(key);
+            _log.Info("Validator {0} at {1} left the cluster.", key, address);
             _consensus.Tell(new PeersChanged(_directoryOf.Count));
         }
     }
@@ -359,13 +443,20 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
     /// <summary>Where answers about snapshots go while this node syncs its state from its peers (nowhere otherwise).</summary>
     public sealed record AttachStateSync(IActorRef StateSync);
 
-    /// <summary>A snapshot query or answer from a validator that proved itself, by its index.</summary>
+    /// <summary>A snapshot query or answer from a validator that proved itself, by its number (<see cref="PeerDirectory"/>).</summary>
     public sealed record FromValidator(int Validator, NodeMessage Message);
 
     /// <summary>To every validator that proved itself, except this one.</summary>
     public sealed record ToAll(object Message);
 
+    /// <summary>To a validator by its number (<see cref="PeerDirectory"/>): its index in the current set, unless it has no vote there.</summary>
     public sealed record ToValidator(int Validator, object Message);
+
+    /// <summary>From the consensus actor: the epoch it runs in now, and the keys with a vote in it or one scheduled after it.</summary>
+    public sealed record EpochChanged(ChainParameters Chain, IReadOnlySet<Ed25519PublicKey> Admitted);
+
+    /// <summary>From the consensus actor: the state scheduled another set; its validators may say hello from now on.</summary>
+    public sealed record EpochScheduled(IReadOnlySet<Ed25519PublicKey> Admitted, ScheduledEpoch Epoch);
 
     public sealed record PeersChanged(int Connected);
 

@@ -24,6 +24,8 @@ public sealed class IdosApplication : IStateMachine, IDisposable
     private readonly ISecp256k1Recovery _recovery;
     private readonly VerifiedSignatures _verified = new();
     private readonly RecentSigners _signers;
+    private readonly ValidatorGovernance _governance;
+    private List<ScheduledEpoch> _scheduled = [];
 
     private IdosApplication(StateDatabase state, StateDatabase mempoolReads, ChainParameters chain, ISecp256k1Recovery recovery, long executedHeight, Hash32 appHash,
         SnapshotDirectory? snapshots)
@@ -32,8 +34,9 @@ public sealed class IdosApplication : IStateMachine, IDisposable
         _mempoolReads = mempoolReads;
         _chainId = chain.ChainId;
         _recovery = recovery;
+        _governance = Governance(chain);
         _executor = new BlockExecutor(state, chain.ChainId, Owners(chain), recovery, _verified, new SnapshotSchedule(chain.SnapshotInterval, snapshots),
-            Governance(chain));
+            _governance);
         _signers = new RecentSigners(chain.Validators);
         Snapshots = snapshots;
         ExecutedHeight = executedHeight;
@@ -45,6 +48,8 @@ public sealed class IdosApplication : IStateMachine, IDisposable
     public Hash32 AppHash { get; private set; }
 
     public StateDatabase State => _state;
+
+    public IReadOnlyList<ScheduledEpoch> ScheduledEpochs => _scheduled;
 
     /// <summary>Where the snapshots execution takes are kept; null when the node keeps none.</summary>
     public SnapshotDirectory? Snapshots { get; }
@@ -82,6 +87,7 @@ public sealed class IdosApplication : IStateMachine, IDisposable
 
             var application = new IdosApplication(state, mempoolReads, chain, recovery, Math.Min(stateHeight, blocks.Height),
                 HashAt(executor, chain, Math.Min(stateHeight, blocks.Height)), snapshots);
+            application.ReadSchedule();
             application._signers.FillBelow(application.ExecutedHeight + 1, blocks);
             for (var height = stateHeight + 1; height <= blocks.Height; height++)
             {
@@ -139,7 +145,39 @@ public sealed class IdosApplication : IStateMachine, IDisposable
         var appHash = new Hash32(_executor.Execute(input, AppHash.ToArray()));
         ExecutedHeight = block.Height;
         AppHash = appHash;
+        if (block.Transactions.Count > 0)
+        {
+            ReadSchedule();
+        }
+
         return appHash;
+    }
+
+    /// <summary>Re-reads the scheduled sets when the state holds more than known.</summary>
+    private void ReadSchedule()
+    {
+        if (ValidatorGovernance.ScheduledCount(_state.Connection) == _scheduled.Count)
+        {
+            return;
+        }
+
+        _scheduled = [.. _governance.Epochs(_state.Connection).Skip(1).Select(ToSchedule)];
+    }
+
+    private static ScheduledEpoch ToSchedule(ValidatorEpoch epoch)
+    {
+        var keys = epoch.Members.Select(m => Ed25519PublicKey.TryCreate(Convert.FromHexString(m.Key))
+            ?? throw new InvalidOperationException($"Epoch {epoch.Epoch} of the state names {m.Key}, which is not an ed25519 key.")).ToList();
+        var contacts = new Dictionary<Ed25519PublicKey, ValidatorContact>();
+        for (var i = 0; i < keys.Count; i++)
+        {
+            if (epoch.Members[i].Address.Length > 0)
+            {
+                contacts[keys[i]] = new ValidatorContact(epoch.Members[i].Pins, epoch.Members[i].Address);
+            }
+        }
+
+        return new ScheduledEpoch(epoch.Epoch, epoch.DecidedHeight, epoch.StartHeight, new ValidatorSet(keys)) { Contacts = contacts };
     }
 
     public Hash32? AppHashAt(long height) =>

@@ -58,6 +58,7 @@ public sealed class BlockStoreDatabase : IDisposable
             db.Execute("CREATE TABLE IF NOT EXISTS app_hashes (height INTEGER NOT NULL PRIMARY KEY, app_hash BLOB NOT NULL)");
             db.Execute("CREATE TABLE IF NOT EXISTS kept_blocks (block_id BLOB NOT NULL PRIMARY KEY, height INTEGER NOT NULL, block BLOB NOT NULL)");
             db.Execute("CREATE TABLE IF NOT EXISTS commit_proof (id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1), certificate BLOB NOT NULL)");
+            db.Execute("CREATE TABLE IF NOT EXISTS epoch_proofs (epoch INTEGER NOT NULL PRIMARY KEY, proof BLOB NOT NULL)");
             Upgrade(db);
             var height = db.GetTable<CommittedBlockRow>().Select(b => (long?)b.Height).Max() ?? 0;
             return new BlockStoreDatabase(db, height, StoredExecutedHeight(db));
@@ -267,6 +268,11 @@ public sealed class BlockStoreDatabase : IDisposable
         JoinBatch();
         _statements.Execute("INSERT OR REPLACE INTO commit_proof (id, certificate) VALUES (1, @p0)", certificate);
     }
+
+    public void KeepEpochProof(long epoch, byte[] proof) =>
+        _statements.Execute("INSERT OR REPLACE INTO epoch_proofs (epoch, proof) VALUES (@p0, @p1)", epoch, proof);
+
+    public byte[]? EpochProof(long epoch) => (byte[]?)_statements.Scalar("SELECT proof FROM epoch_proofs WHERE epoch = @p0", epoch);
 
     public byte[]? CommitProof() => (byte[]?)_statements.Scalar("SELECT certificate FROM commit_proof WHERE id = 1");
 

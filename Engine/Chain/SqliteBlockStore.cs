@@ -198,6 +198,17 @@ public sealed class SqliteBlockStore : ICommittedBlockStore, IDisposable
         : ConsensusCodec.TryDecodeQc(bytes, out var qc, out var error) ? qc
         : throw new InvalidDataException($"{_path}: the commit proof does not decode: {error}");
 
+    public void KeepEpochProof(long epoch, EpochProof proof)
+    {
+        ArgumentNullException.ThrowIfNull(proof);
+        _db.KeepEpochProof(epoch, ConsensusCodec.Encode(new EpochEnd(proof)));
+    }
+
+    public EpochProof? EpochProofOf(long epoch) =>
+        _db.EpochProof(epoch) is not { } bytes ? null
+        : ConsensusCodec.TryDecode(bytes, _limits, out var message, out var error) && message is EpochEnd end ? end.Proof
+        : throw new InvalidDataException($"{_path}: the proof of epoch {epoch}'s end does not decode: {error ?? "not an epoch end"}");
+
     public long TransactionCount() => CommittedIndex().Count();
 
     /// <summary>Every committed transaction's hash, whether or not the file's index has caught up with it yet.</summary>

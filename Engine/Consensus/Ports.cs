@@ -32,6 +32,12 @@ public interface IStateMachine
 
     /// <summary>The app hash after <paramref name="height"/>, if this application still knows it (at least for <see cref="ExecutedHeight"/>).</summary>
     Hash32? AppHashAt(long height) => height == ExecutedHeight ? AppHash : null;
+
+    /// <summary>
+    /// The validator sets the executed state scheduled after genesis, oldest first; none for an application without
+    /// governance. Called where <see cref="Execute"/> is, after it.
+    /// </summary>
+    IReadOnlyList<ScheduledEpoch> ScheduledEpochs => [];
 }
 
 /// <summary>

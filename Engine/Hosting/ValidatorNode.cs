@@ -74,7 +74,7 @@ public sealed class ValidatorNode : IAsyncDisposable
             static long Clock() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
             var directory = system.ActorOf(
-                PeerDirectory.Props(new PeerDirectorySetup(settings.Chain, settings.ValidatorIndex, settings.Key, verifier, Clock, settings.SeedNodes)
+                PeerDirectory.Props(new PeerDirectorySetup(settings.Chain, settings.Key, verifier, Clock, settings.SeedNodes)
                 {
                     Limits = settings.PeerLimits,
                 }),
@@ -133,7 +133,12 @@ public sealed class ValidatorNode : IAsyncDisposable
             var executor = system.ActorOf(ExecutorActor.Props(app), ExecutorActor.Name);
             var consensus = system.ActorOf(ConsensusActor.Props(new ConsensusActorSetup(
                 settings.Chain, settings.ValidatorIndex, settings.Key, verifier, store, executor, options, Clock, directory, pacemaker, mempool,
-                exitAfterPersistingVoteInRound) { Sync = syncCounters, MempoolCounters = mempoolCounters }), ConsensusActor.Name);
+                exitAfterPersistingVoteInRound)
+            {
+                Sync = syncCounters,
+                MempoolCounters = mempoolCounters,
+                ScheduledEpochs = app.ScheduledEpochs,
+            }), ConsensusActor.Name);
             var sync = system.ActorOf(SyncActor.Props(new SqliteBlockStore(blockStorePath, limits), limits, settings.PeerLimits, Clock, consensus, directory, syncCounters,
                 snapshots), SyncActor.Name);
             var ownState = settings.Application == ApplicationKind.Idos && settings.StateStore.Dialect == Storage.Migrations.SqlDialect.Sqlite

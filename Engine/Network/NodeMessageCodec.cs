@@ -123,6 +123,9 @@ public static class NodeMessageCodec
                 writer.WriteU63(status.BlockRequestsOverLimit);
                 writer.WriteU63(status.ExecutedHeight);
                 writer.WriteU63(status.ProposalsHeldForExecution);
+                writer.WriteU63(status.Epoch);
+                writer.WriteU32(status.SetSize);
+                writer.WriteBool(status.Voting);
                 break;
             case TransactionResultsQuery query:
                 WriteHashes(writer, query.Hashes);
@@ -348,7 +351,14 @@ public static class NodeMessageCodec
         return new SubmitResults(results);
     }
 
-    private static NodeStatus ReadStatus(ref CanonicalReader reader) => new(
+    private static NodeStatus ReadStatus(ref CanonicalReader reader) => ReadStatusFields(ref reader) with
+    {
+        Epoch = reader.ReadU63("epoch"),
+        SetSize = reader.ReadU32(ValidatorSet.MaxValidators, "set size"),
+        Voting = reader.ReadBool(),
+    };
+
+    private static NodeStatus ReadStatusFields(ref CanonicalReader reader) => new(
         reader.ReadU16(),
         reader.ReadU63("height"),
         reader.ReadU63("round"),

@@ -94,7 +94,17 @@ public sealed record NodeStatus(
     long BlockBytesServed,
     long BlockRequestsOverLimit,
     long ExecutedHeight,
-    long ProposalsHeldForExecution) : NodeMessage;
+    long ProposalsHeldForExecution) : NodeMessage
+{
+    /// <summary>The epoch whose set votes on the next block here.</summary>
+    public long Epoch { get; init; }
+
+    /// <summary>How many validators that epoch's set holds.</summary>
+    public int SetSize { get; init; }
+
+    /// <summary>Whether this node has a vote in that epoch (false once governance removed it).</summary>
+    public bool Voting { get; init; }
+}
 
 /// <summary>To a node's `/user/query`: the results of committed transactions, by hash; answered with <see cref="TransactionResults"/>.</summary>
 public sealed record TransactionResultsQuery(IReadOnlyList<Hash32> Hashes, bool IncludeTransactions = false) : NodeMessage;

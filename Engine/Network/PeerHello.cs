@@ -6,18 +6,19 @@ using IdOS.Akka.Engine.Crypto;
 namespace IdOS.Akka.Engine.Network;
 
 /// <summary>
-/// How a cluster member proves which validator it is: membership alone says only that some process joined. The
-/// signature covers the chain, the validator index, the member's own actor-system address and the time it was
-/// issued, so a hello cannot be replayed by another address, on another chain, or long after.
+/// How a cluster member proves which validator it is: membership alone says only that some process joined. It names
+/// the validator by its key, since its index changes from one validator set to the next. The signature covers the
+/// chain, the key, the member's own actor-system address and the time it was issued, so a hello cannot be replayed by
+/// another address, on another chain, or long after.
 /// </summary>
-public sealed record PeerHello(string ChainId, int Validator, string Address, long IssuedAtMs, byte[] Signature)
+public sealed record PeerHello(string ChainId, Ed25519PublicKey Key, string Address, long IssuedAtMs, byte[] Signature)
 {
     public const int MaxAddressLength = 256;
-    private const byte Version = 1;
+    private const byte Version = 2;
 
-    public static PeerHello Sign(ChainParameters chain, int validator, Ed25519PrivateKey key, string address, long issuedAtMs)
+    public static PeerHello Sign(string chainId, Ed25519PrivateKey key, string address, long issuedAtMs)
     {
-        ArgumentNullException.ThrowIfNull(chain);
+        ArgumentNullException.ThrowIfNull(chainId);
         ArgumentNullException.ThrowIfNull(key);
         ArgumentException.ThrowIfNullOrEmpty(address);
         if (System.Text.Encoding.UTF8.GetByteCount(address) > MaxAddressLength)
@@ -25,22 +26,25 @@ public sealed record PeerHello(string ChainId, int Validator, string Address, lo
             throw new ArgumentException($"An address in a hello is at most {MaxAddressLength} bytes.", nameof(address));
         }
 
-        return new PeerHello(chain.ChainId, validator, address, issuedAtMs, key.Sign(SigningBytes(chain.ChainId, validator, address, issuedAtMs)));
+        return new PeerHello(chainId, key.PublicKey, address, issuedAtMs, key.Sign(SigningBytes(chainId, key.PublicKey, address, issuedAtMs)));
     }
 
-    /// <summary>Accepts a hello from a validator of this chain, about the address it came from, issued within <paramref name="maxAgeMs"/> of now.</summary>
-    public Verdict Check(ChainParameters chain, ISignatureVerifier verifier, string senderAddress, long nowMs, long maxAgeMs)
+    /// <summary>
+    /// Accepts a hello from a key of <paramref name="admitted"/> on this chain, about the address it came from,
+    /// issued within <paramref name="maxAgeMs"/> of now.
+    /// </summary>
+    public Verdict Check(string chainId, IReadOnlySet<Ed25519PublicKey> admitted, ISignatureVerifier verifier, string senderAddress, long nowMs, long maxAgeMs)
     {
-        ArgumentNullException.ThrowIfNull(chain);
+        ArgumentNullException.ThrowIfNull(admitted);
         ArgumentNullException.ThrowIfNull(verifier);
-        if (ChainId != chain.ChainId)
+        if (ChainId != chainId)
         {
-            return Verdict.Reject($"hello for chain {ChainId}, this is {chain.ChainId}");
+            return Verdict.Reject($"hello for chain {ChainId}, this is {chainId}");
         }
 
-        if (!chain.Validators.IsValidIndex(Validator))
+        if (!admitted.Contains(Key))
         {
-            return Verdict.Reject($"hello from validator {Validator}, but the set has {chain.Validators.Count}");
+            return Verdict.Reject($"hello from {Key}, which has no vote in this epoch or any scheduled");
         }
 
         if (Address != senderAddress)
@@ -53,9 +57,9 @@ public sealed record PeerHello(string ChainId, int Validator, string Address, lo
             return Verdict.Reject($"hello issued at {IssuedAtMs}, more than {maxAgeMs} ms from local time {nowMs}");
         }
 
-        return verifier.Verify(chain.Validators[Validator], SigningBytes(ChainId, Validator, Address, IssuedAtMs), Signature)
+        return verifier.Verify(Key, SigningBytes(ChainId, Key, Address, IssuedAtMs), Signature)
             ? Verdict.Accept
-            : Verdict.Reject($"hello from validator {Validator}: signature does not verify");
+            : Verdict.Reject($"hello from {Key}: signature does not verify");
     }
 
     public byte[] Encode()
@@ -63,7 +67,7 @@ public sealed record PeerHello(string ChainId, int Validator, string Address, lo
         var writer = new CanonicalWriter();
         writer.WriteU8(Version);
         writer.WriteString(ChainId);
-        writer.WriteU16(Validator);
+        writer.WriteFixed(Key.Bytes);
         writer.WriteString(Address);
         writer.WriteU63(IssuedAtMs);
         writer.WriteFixed(Signature);
@@ -82,18 +86,19 @@ public sealed record PeerHello(string ChainId, int Validator, string Address, lo
         }
 
         var chainId = System.Text.Encoding.UTF8.GetString(reader.ReadShortBytes(128, "chain id"));
-        var validator = reader.ReadU16();
+        var key = Ed25519PublicKey.TryCreate(reader.ReadFixed(Ed25519PublicKey.Size))
+            ?? throw new MalformedMessageException("hello names a key that is not an ed25519 public key");
         var address = System.Text.Encoding.UTF8.GetString(reader.ReadShortBytes(MaxAddressLength, "address"));
         var issuedAt = reader.ReadU63("issued at");
-        return new PeerHello(chainId, validator, address, issuedAt, reader.ReadFixed(Ed25519PrivateKey.SignatureSize).ToArray());
+        return new PeerHello(chainId, key, address, issuedAt, reader.ReadFixed(Ed25519PrivateKey.SignatureSize).ToArray());
     }
 
-    private static byte[] SigningBytes(string chainId, int validator, string address, long issuedAtMs)
+    private static byte[] SigningBytes(string chainId, Ed25519PublicKey key, string address, long issuedAtMs)
     {
         var writer = new CanonicalWriter();
-        writer.WriteString("idos-akka/hello/v1");
+        writer.WriteString("idos-akka/hello/v2");
         writer.WriteString(chainId);
-        writer.WriteU16(validator);
+        writer.WriteFixed(key.Bytes);
         writer.WriteString(address);
         writer.WriteU63(issuedAtMs);
         return writer.ToArray();
