@@ -32,8 +32,9 @@ internal sealed class TestNetwork : IDisposable
     /// <see cref="Ports"/> are the advertised ones, <see cref="BackendPorts"/> the bound ones.
     /// </param>
     /// <param name="snapshotInterval">Blocks between state snapshots, in the genesis.</param>
+    /// <param name="joiners">Node files after the validators' with keys genesis leaves out, for nodes that join through governance.</param>
     public TestNetwork(int validators, string overrides = "", string application = "opaque", Action<TestNetwork>? beforePrepare = null, bool behindProxies = false,
-        long snapshotInterval = ChainParameters.DefaultSnapshotInterval)
+        long snapshotInterval = ChainParameters.DefaultSnapshotInterval, int joiners = 0)
     {
         _files = LoopbackNetwork.Write(Directory.CreateTempSubdirectory("idos-net-").FullName, new LoopbackNetworkOptions
         {
@@ -43,6 +44,7 @@ internal sealed class TestNetwork : IDisposable
             Overrides = FastGossip + "\n" + overrides,
             BehindProxies = behindProxies,
             SnapshotInterval = snapshotInterval,
+            Joiners = joiners,
         });
         beforePrepare?.Invoke(this);
         (Chain, Transport) = _files.Prepare("idos-akka-test");

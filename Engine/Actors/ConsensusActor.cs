@@ -61,7 +61,6 @@ public sealed class ConsensusActor : ReceivePersistentActor
     private SafetyState _recovered;
     private Replica? _replica;
     private EpochEnded? _ended;
-    private long _retiredInEpoch = -1;
     private Hash32 _lastBlockId;
     private long _lastBlockTimestamp;
     private long _committedTransactions;
@@ -80,7 +79,7 @@ public sealed class ConsensusActor : ReceivePersistentActor
         _verifier = new VerdictsComputedHere(setup.Verifier);
         _recovered = SafetyState.Initial(setup.Chain);
         _epochs = new EpochSchedule(setup.Chain, setup.ScheduledEpochs);
-        PersistenceId = $"consensus-{setup.Chain.GenesisBlock.Id.ToShortString()}-{setup.Validator}";
+        PersistenceId = $"consensus-{setup.Chain.GenesisBlock.Id.ToShortString()}-{(setup.Validator >= 0 ? setup.Validator : setup.Key.PublicKey.ToString()[..16])}";
 
         Recover<SnapshotOffer>(offer =>
         {
@@ -138,7 +137,7 @@ public sealed class ConsensusActor : ReceivePersistentActor
     /// <summary>
     /// Starts the replica of the epoch the committed chain is in: after recovery, or when the last epoch ended here
     /// (<paramref name="ended"/>), with the transactions its proposal queue held. A validator whose key has no vote in
-    /// that epoch retires: it stops voting and proposing, and says so.
+    /// that epoch follows the chain as an observer, signing nothing: it may join in a later epoch, or have been removed.
     /// </summary>
     private void StartReplica(SafetyState safety, EpochEnded? ended, IReadOnlyList<byte[]> carried)
     {
@@ -150,14 +149,13 @@ public sealed class ConsensusActor : ReceivePersistentActor
         _lastBlockId = last.Id;
         _lastBlockTimestamp = last.Header.Timestamp;
         _committedTransactions = store.TransactionCount();
-        _setup.Directory.Tell(new PeerDirectory.EpochChanged(chain, Admitted(epoch)));
+        _setup.Directory.Tell(new PeerDirectory.EpochChanged(chain, Admitted(epoch), Contacts(epoch)));
         if (index < 0)
         {
-            _replica = null;
-            _retiredInEpoch = epoch;
-            _log.Warning("This validator's key {0} has no vote in epoch {1} (from height {2}): it stops voting at height {3}.",
-                _setup.Key.PublicKey, epoch, _epochs[epoch].StartHeight, store.Height);
-            return;
+            _log.Warning("This validator's key {0} has no vote in epoch {1} (from height {2}): from height {3} it follows the chain without voting{4}.",
+                _setup.Key.PublicKey, epoch, _epochs[epoch].StartHeight, store.Height,
+                _epochs.KeysFrom(epoch + 1).Contains(_setup.Key.PublicKey) ? ", until the epoch it joins in" : "");
+            index = ObserverRules.Index;
         }
 
         if (safety.Epoch < epoch)
@@ -186,10 +184,26 @@ public sealed class ConsensusActor : ReceivePersistentActor
 
     /// <summary>
     /// The validators this one talks to in <paramref name="epoch"/>: its set's, the sets scheduled after it, and the
-    /// last one's, whose validators may have missed how it ended (a removed one learns so, and retires). Those of
+    /// last one's, whose validators may have missed how it ended (a removed one learns so, and stops voting). Those of
     /// earlier epochs are cut off.
     /// </summary>
     private IReadOnlySet<Crypto.Ed25519PublicKey> Admitted(long epoch) => _epochs.KeysFrom(epoch - 1);
+
+    /// <summary>How to reach the validators of <see cref="Admitted"/> that joined by governance.</summary>
+    private Dictionary<Crypto.Ed25519PublicKey, ValidatorContact> Contacts(long epoch)
+    {
+        var admitted = Admitted(epoch);
+        var contacts = new Dictionary<Crypto.Ed25519PublicKey, ValidatorContact>();
+        for (var e = Math.Max(0, epoch - 1); e < _epochs.Count; e++)
+        {
+            foreach (var (key, contact) in _epochs[e].Contacts.Where(c => admitted.Contains(c.Key)))
+            {
+                contacts[key] = contact;
+            }
+        }
+
+        return contacts;
+    }
 
     private void OnExecuted(Executed executed)
     {
@@ -200,7 +214,8 @@ public sealed class ConsensusActor : ReceivePersistentActor
                 _epochs.Add(scheduled);
                 _log.Info("Epoch {0} of {1} validators is scheduled from height {2} (decided at height {3}).",
                     scheduled.Epoch, scheduled.Validators.Count, scheduled.StartHeight, scheduled.DecidedHeight);
-                _setup.Directory.Tell(new PeerDirectory.EpochScheduled(Admitted(_replica?.Epoch.Epoch ?? _retiredInEpoch), scheduled));
+                var current = _replica?.Epoch.Epoch ?? _epochs.EpochAfter(_setup.Store.Height);
+                _setup.Directory.Tell(new PeerDirectory.EpochScheduled(Admitted(current), Contacts(current)));
             }
         }
 
@@ -488,13 +503,12 @@ public sealed class ConsensusActor : ReceivePersistentActor
         }
     }
 
-    /// <summary>A retired validator reports what its store holds: it commits nothing more.</summary>
     private NodeStatus Status()
     {
         var store = _setup.Store;
         var epoch = _replica?.Epoch.Epoch ?? _epochs.EpochAfter(store.Height);
         return new NodeStatus(
-            _setup.Validator,
+            _setup.Validator >= 0 ? _setup.Validator : ValidatorSet.MaxValidators,
             _replica?.CommittedHeight ?? store.Height,
             _replica?.CurrentRound ?? 0,
             _lastBlockId,
@@ -514,7 +528,7 @@ public sealed class ConsensusActor : ReceivePersistentActor
         {
             Epoch = epoch,
             SetSize = _epochs[epoch].Validators.Count,
-            Voting = _replica is not null,
+            Voting = _replica is not null && _epochs.IndexOf(epoch, _setup.Key.PublicKey) >= 0,
         };
     }
 

@@ -22,6 +22,9 @@ public sealed record PeerDirectorySetup(ChainParameters Chain, Ed25519PrivateKey
 
     /// <summary>The keys with a vote in <see cref="Chain"/>'s epoch or one scheduled after it; its set's when empty.</summary>
     public IReadOnlySet<Ed25519PublicKey> Admitted { get; init; } = new HashSet<Ed25519PublicKey>();
+
+    /// <summary>The transport whose TLS pins follow the validator sets; none without TLS.</summary>
+    public TransportSecurity? Transport { get; init; }
 }
 
 /// <summary>
@@ -202,10 +205,10 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
         Receive<EpochChanged>(changed =>
         {
             _chain = changed.Chain;
-            Admit(changed.Admitted);
+            Admit(changed.Admitted, changed.Contacts);
             StopVerifiers();
         });
-        Receive<EpochScheduled>(scheduled => Admit(scheduled.Admitted));
+        Receive<EpochScheduled>(scheduled => Admit(scheduled.Admitted, scheduled.Contacts));
         Receive<Attach>(attach =>
         {
             // Attached again once a state sync is over, now to the actors consensus runs on: the inbound verifiers
@@ -234,12 +237,28 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
     }
 
     /// <summary>
-    /// The keys that may say hello from now on. A validator no longer among them (removed by governance, its last
-    /// epoch over) is forgotten: its messages are dropped, and nothing more is sent to it.
+    /// The keys that may say hello from now on, and the TLS pins and addresses of those that joined by governance:
+    /// their handshakes are accepted, and they are greeted. A validator no longer among them (removed by governance,
+    /// its last epoch over) is forgotten: its messages are dropped, nothing more is sent to it, and its pin is refused.
     /// </summary>
-    private void Admit(IReadOnlySet<Ed25519PublicKey> admitted)
+    private void Admit(IReadOnlySet<Ed25519PublicKey> admitted, IReadOnlyDictionary<Ed25519PublicKey, ValidatorContact> contacts)
     {
         _admitted = [.. admitted];
+        _setup.Transport?.AdmitJoinedValidators(contacts.Values.SelectMany(c => c.Pins).Select(TlsPin.TryParse).OfType<TlsPin>());
+        foreach (var contact in contacts.Values)
+        {
+            var colon = contact.Address.LastIndexOf(':');
+            if (colon > 0 && int.TryParse(contact.Address.AsSpan(colon + 1), System.Globalization.CultureInfo.InvariantCulture, out var port))
+            {
+                var self = _cluster.SelfAddress;
+                var address = new Address(self.Protocol, self.System, contact.Address[..colon].Trim('[', ']'), port);
+                if (address != self)
+                {
+                    _targets.Add(address);
+                }
+            }
+        }
+
         foreach (var (address, key) in _validatorAt.Where(entry => !_admitted.Contains(entry.Value)).ToList())
         {
             _log.Info("Validator {0} at {1} has no vote in this epoch or any scheduled: its link is dropped.", key, address);
@@ -452,11 +471,15 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
     /// <summary>To a validator by its number (<see cref="PeerDirectory"/>): its index in the current set, unless it has no vote there.</summary>
     public sealed record ToValidator(int Validator, object Message);
 
-    /// <summary>From the consensus actor: the epoch it runs in now, and the keys with a vote in it or one scheduled after it.</summary>
-    public sealed record EpochChanged(ChainParameters Chain, IReadOnlySet<Ed25519PublicKey> Admitted);
+    /// <summary>
+    /// From the consensus actor: the epoch it runs in now, the keys this node talks to (with a vote in it, the last
+    /// one or one scheduled after it), and how to reach those that joined by governance.
+    /// </summary>
+    public sealed record EpochChanged(ChainParameters Chain, IReadOnlySet<Ed25519PublicKey> Admitted,
+        IReadOnlyDictionary<Ed25519PublicKey, ValidatorContact> Contacts);
 
     /// <summary>From the consensus actor: the state scheduled another set; its validators may say hello from now on.</summary>
-    public sealed record EpochScheduled(IReadOnlySet<Ed25519PublicKey> Admitted, ScheduledEpoch Epoch);
+    public sealed record EpochScheduled(IReadOnlySet<Ed25519PublicKey> Admitted, IReadOnlyDictionary<Ed25519PublicKey, ValidatorContact> Contacts);
 
     public sealed record PeersChanged(int Connected);
 

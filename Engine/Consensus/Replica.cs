@@ -65,13 +65,13 @@ public sealed class Replica : IRoundSteps
         _checks = new SignatureChecks(chain, verifier);
         _epoch = new EpochBoundary(chain.Epoch, epoch?.StartHeight ?? 1);
         _openingProof = epoch?.OpeningProof;
-        var rules = new SafetyRules(chain, self, key, safetyState);
-        _safety = _options.DecorateSafetyRules?.Invoke(rules) ?? rules;
+        var rules = self == ObserverRules.Index ? null : new SafetyRules(chain, self, key, safetyState);
+        _safety = rules is null ? new ObserverRules(safetyState) : _options.DecorateSafetyRules?.Invoke(rules) ?? rules;
         _votes = new VoteAggregator(chain.Validators);
         _timeouts = new TimeoutAggregator(chain.Validators);
         _leaders = new LeaderElection(chain.Validators, chain.LeaderReputation);
         // An epoch after genesis's starts with nothing signed in it by design (its signatures name it), not because a journal was lost.
-        var journalGuard = _options.GuardEmptyJournal && safetyState.Epoch == 0 && EmptyJournalGuard.IsNeeded(safetyState, chain.Validators)
+        var journalGuard = _options.GuardEmptyJournal && rules is not null && safetyState.Epoch == 0 && EmptyJournalGuard.IsNeeded(safetyState, chain.Validators)
             ? new EmptyJournalGuard(chain.Validators, self)
             : null;
         Mempool = new Mempool(_options.MempoolMaxTransactions, _options.MempoolMaxBytes, chain.Limits.MaxTransactionBytes);

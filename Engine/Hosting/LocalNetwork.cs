@@ -7,7 +7,8 @@ namespace IdOS.Akka.Engine.Hosting;
 /// <summary>
 /// Keys and genesis for a network whose node files already exist (localnet, tests): every key a node file names is
 /// created if missing, with its TLS certificate beside it, and so is every RPC member certificate the node files
-/// list by file; the genesis file they all name is written from those keys and the pins they sign, in node order, or
+/// list by file; the genesis file they all name is written from those keys and the pins they sign, in node order
+/// (leaving out the nodes that join by governance, `joined-by-governance = on`), or
 /// checked against them when it is already there, so a half-reset folder fails with a reason instead of a silent fork.
 /// The idOS database owner (Kwil's `db_owner`) is an ed25519 key kept beside genesis, so that the localnet can
 /// register inserters.
@@ -29,7 +30,8 @@ public static class LocalNetwork
             throw new ConfigurationException($"The nodes name different genesis files ({string.Join(", ", genesisPaths)}); a network shares one.");
         }
 
-        var validators = nodes.Select(Identity).ToList();
+        var identities = nodes.Select(Identity).ToList();
+        var validators = identities.Where((_, i) => !nodes[i].GetBoolean($"{NodeSettings.Section}.joined-by-governance", false)).ToList();
         foreach (var node in nodes)
         {
             CreateRpcMemberCertificates(node);

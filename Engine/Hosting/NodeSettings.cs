@@ -113,11 +113,12 @@ public sealed class NodeSettings : IDisposable
         var keyFile = RequiredPath(config, "key-file");
         var key = KeyFiles.ReadPrivate(keyFile);
         var index = Enumerable.Range(0, chain.Validators.Count).FirstOrDefault(i => chain.Validators[i].Equals(key.PublicKey), -1);
-        if (index < 0)
+        if (index < 0 && !config.GetBoolean($"{Section}.joined-by-governance", false))
         {
             key.Dispose();
             throw new ConfigurationException(
-                $"The key in {keyFile} ({key.PublicKey}) is not a validator of chain {chain.ChainId}; check {Section}.key-file and {Section}.genesis-file.");
+                $"The key in {keyFile} ({key.PublicKey}) is not a validator of chain {chain.ChainId}; check {Section}.key-file and {Section}.genesis-file, " +
+                $"or set {Section}.joined-by-governance = on for a validator that joins (or joined) the set through `validator join`.");
         }
 
         TransportSecurity transport;

@@ -11,7 +11,11 @@ namespace IdOS.Akka.Engine.Hosting;
 /// </summary>
 public static class TransportSettings
 {
-    /// <summary>A validator: every genesis validator's pins and the listed RPC members; its own certificate must be one genesis binds to it.</summary>
+    /// <summary>
+    /// A validator: every genesis validator's pins and the listed RPC members; its own certificate must be one genesis
+    /// binds to it, unless it is not in genesis (<paramref name="index"/> -1: it joins by governance, with the pin it
+    /// gave in its request).
+    /// </summary>
     public static TransportSecurity ForValidator(Config config, string keyFile, IReadOnlyList<GenesisValidator> validators, int index)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -25,7 +29,7 @@ public static class TransportSettings
         var certificateFile = Path(config, $"{section}.tls.certificate-file", KeyFiles.TlsCertificateBeside(keyFile));
         var certificate = TlsFiles.Load(certificateFile, Path(config, $"{section}.tls.key-file", TlsFiles.KeyFileOf(certificateFile)));
         var ownPin = TlsPin.Of(certificate);
-        if (!validators[index].TlsPins.Any(signed => signed.Pin == ownPin))
+        if (index >= 0 && !validators[index].TlsPins.Any(signed => signed.Pin == ownPin))
         {
             certificate.Dispose();
             throw new ConfigurationException($"The TLS certificate {certificateFile} (pin {ownPin}) is not bound to validator {index} in genesis; " +

@@ -77,6 +77,7 @@ public sealed class ValidatorNode : IAsyncDisposable
                 PeerDirectory.Props(new PeerDirectorySetup(settings.Chain, settings.Key, verifier, Clock, settings.SeedNodes)
                 {
                     Limits = settings.PeerLimits,
+                    Transport = settings.Transport,
                 }),
                 PeerDirectory.Name);
             var snapshots = settings.Application == ApplicationKind.Idos

@@ -71,7 +71,8 @@ public sealed record StatusQuery : NodeMessage
 }
 
 /// <summary>
-/// A validator's progress and health. <c>Height</c> is committed; <c>AppHash</c> is the state's after
+/// A validator's progress and health. <c>Validator</c> is its index in genesis, or
+/// <see cref="Consensus.ValidatorSet.MaxValidators"/> for one that joined by governance. <c>Height</c> is committed; <c>AppHash</c> is the state's after
 /// <c>ExecutedHeight</c>, which follows it. <c>ProposalsHeldForExecution</c> counts the rounds in which this
 /// validator, leading, held its proposal back because its execution lagged too far behind. <c>SignaturesVerifiedByConsensus</c> counts the
 /// signatures the consensus actor had to verify itself because no inbound verifier had checked them first: near zero

@@ -50,6 +50,11 @@ public sealed class PinGuard
             return Refuse(remote, "no TLS pin is on record for this connection");
         }
 
+        if (!_security.IsAccepted(pin.Value))
+        {
+            return Refuse(remote, $"its pin {pin.Value} belonged to a validator the validator set no longer holds");
+        }
+
         if (_security.IsValidatorPin(pin.Value))
         {
             if (!AkkaFrame.IsPayloadOnly(frame) && AkkaFrame.Read(frame, _selectionSerializerId) is { Kind: AkkaFrameKind.Associate, Origin: { } origin }

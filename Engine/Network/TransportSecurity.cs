@@ -23,6 +23,7 @@ public sealed class TransportSecurity
     private readonly X509Certificate2? _certificate;
     private readonly FrozenDictionary<TlsPin, string> _accepted;
     private readonly FrozenSet<TlsPin> _validators;
+    private volatile FrozenSet<TlsPin> _joined = FrozenSet<TlsPin>.Empty;
     private readonly ConcurrentDictionary<(string Host, int Port), ConnectionPin> _connections = new();
     private long _handshakes;
     private PinGuard? _guard;
@@ -67,7 +68,21 @@ public sealed class TransportSecurity
     /// <summary>The pins genesis binds to validators.</summary>
     public IReadOnlySet<TlsPin> ValidatorPins => _validators;
 
-    public bool IsValidatorPin(TlsPin pin) => _validators.Contains(pin);
+    public bool IsValidatorPin(TlsPin pin) => _validators.Contains(pin) || _joined.Contains(pin);
+
+    /// <summary>Whether a handshake with this pin is accepted now: it is listed, or bound to a validator that joined by governance.</summary>
+    public bool IsAccepted(TlsPin pin) => _accepted.ContainsKey(pin) || _joined.Contains(pin);
+
+    /// <summary>
+    /// The pins of the validators that joined by governance and have, or will have, a vote: accepted from now on as a
+    /// genesis validator's are. A pin no longer among them is refused at its next handshake, and the pin guard closes
+    /// a connection that still carries it.
+    /// </summary>
+    public void AdmitJoinedValidators(IEnumerable<TlsPin> pins)
+    {
+        ArgumentNullException.ThrowIfNull(pins);
+        _joined = pins.Where(pin => !_accepted.ContainsKey(pin)).ToFrozenSet();
+    }
 
     /// <summary>Frames the pin guard dropped on this system (0 without TLS, which has no guard).</summary>
     public long GuardDropped => _guard?.Dropped ?? 0;
@@ -207,7 +222,7 @@ public sealed class TransportSecurity
 
     private bool Validate(X509Certificate2? certificate, X509Chain? chain, string peer, System.Net.Security.SslPolicyErrors errors, ILoggingAdapter log)
     {
-        if (certificate is not null && TlsPin.Of(certificate) is var pin && _accepted.ContainsKey(pin))
+        if (certificate is not null && TlsPin.Of(certificate) is var pin && IsAccepted(pin))
         {
             Record(peer, pin);
             return true;

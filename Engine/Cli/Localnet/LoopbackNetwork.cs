@@ -30,6 +30,9 @@ public sealed record LoopbackNetworkOptions
 
     /// <summary>Blocks between state snapshots, written into the genesis the network makes.</summary>
     public long SnapshotInterval { get; init; } = Consensus.ChainParameters.DefaultSnapshotInterval;
+
+    /// <summary>Nodes written after the genesis validators, with keys genesis does not list: they join through governance.</summary>
+    public int Joiners { get; init; }
 }
 
 /// <summary>
@@ -81,7 +84,8 @@ public sealed class LoopbackNetwork
         ArgumentException.ThrowIfNullOrWhiteSpace(root);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Validators, 1);
-        var count = options.Validators;
+        ArgumentOutOfRangeException.ThrowIfNegative(options.Joiners);
+        var count = options.Validators + options.Joiners;
         var picked = LocalPorts.Free(options.BehindProxies ? 2 * count : count);
         var ports = picked[..count];
         var backendPorts = options.BehindProxies ? picked[count..] : ports;
@@ -109,6 +113,7 @@ public sealed class LoopbackNetwork
                 akka.remote.dot-netty.tcp.port = {{backendPorts[i]}}
                 {{advertised}}
                 akka.cluster.seed-nodes = [{{seeds}}]
+                {{(i >= options.Validators ? "idos.node.joined-by-governance = on" : "")}}
                 """));
         }
 
