@@ -55,6 +55,24 @@ public sealed class RecentSignersTests
         Assert.Equal(throughout.Live(), restarted.Live());
     }
 
+    [Fact]
+    public void Signers_are_read_in_the_set_of_the_certified_blocks_epoch_so_a_joined_validator_counts_and_indices_that_moved_follow_their_keys()
+    {
+        var five = new TestChain(validators: 5);
+        // From height 11 on: genesis's validator 0 removed, the fifth key joined; every index after 0 moved down by one.
+        var later = new ValidatorSet([.. five.Keys.Skip(1).Select(k => k.PublicKey)]);
+        var signers = new RecentSigners(height => height >= 11 ? later : _t.Chain.Validators, window: 2);
+
+        signers.Add(11, Header([0, 1, 2]));
+        var certifyingTen = signers.Live();
+        signers.Add(12, Header([1, 2, 3]));
+        var certifyingEleven = signers.Live();
+
+        Assert.Equal(Keys(0, 1, 2), certifyingTen);
+        Assert.Equal(Keys(0, 1, 2).Union([five.Keys[2].PublicKey.ToString(), five.Keys[3].PublicKey.ToString(), five.Keys[4].PublicKey.ToString()]).ToHashSet(),
+            certifyingEleven);
+    }
+
     private BlockHeader Header(int[] signers) => _t.Block(1, _t.Chain.GenesisBlock, _t.Qc(Hash32.Zero, 1, signers)).Header;
 
     private HashSet<string> Keys(params int[] indices) => [.. indices.Select(i => _t.Chain.Validators[i].ToString())];

@@ -37,7 +37,7 @@ public sealed class IdosApplication : IStateMachine, IDisposable
         _governance = Governance(chain);
         _executor = new BlockExecutor(state, chain.ChainId, Owners(chain), recovery, _verified, new SnapshotSchedule(chain.SnapshotInterval, snapshots),
             _governance);
-        _signers = new RecentSigners(chain.Validators);
+        _signers = new RecentSigners(height => _scheduled.LastOrDefault(e => e.StartHeight <= height)?.Validators ?? chain.Validators);
         Snapshots = snapshots;
         ExecutedHeight = executedHeight;
         AppHash = appHash;

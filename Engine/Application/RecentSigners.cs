@@ -5,25 +5,32 @@ namespace IdOS.Akka.Engine.Application;
 /// <summary>
 /// The validators that signed a certificate carried by one of the last <see cref="Window"/> committed blocks: who
 /// governance counts as live. It reads only committed headers, so every validator, restarted or state-synced or
-/// not, works out the same set at the same height.
+/// not, works out the same set at the same height. A certificate's signers are indices into the set of its
+/// block's epoch (the block before the one carrying it), so a validator that joined counts from its first signature.
 /// </summary>
 public sealed class RecentSigners
 {
     public const int DefaultWindow = 64;
 
-    private readonly ValidatorSet _validators;
-    private readonly string[] _keys;
-    private readonly Queue<(long Height, List<int> Signers)> _blocks = new();
-    private readonly int[] _signed;
+    private readonly Func<long, ValidatorSet> _setAt;
+    private readonly Queue<(long Height, List<string> Signers)> _blocks = new();
+    private readonly Dictionary<string, int> _signed = new(StringComparer.Ordinal);
 
+    /// <param name="setAt">The validator set of the block at a height; known for every height up to the one being executed.</param>
+    /// <param name="window">How many of the newest committed blocks count.</param>
+    public RecentSigners(Func<long, ValidatorSet> setAt, int window = DefaultWindow)
+    {
+        ArgumentNullException.ThrowIfNull(setAt);
+        ArgumentOutOfRangeException.ThrowIfLessThan(window, 1);
+        _setAt = setAt;
+        Window = window;
+    }
+
+    /// <summary>For a chain whose set never changes.</summary>
     public RecentSigners(ValidatorSet validators, int window = DefaultWindow)
+        : this(_ => validators, window)
     {
         ArgumentNullException.ThrowIfNull(validators);
-        ArgumentOutOfRangeException.ThrowIfLessThan(window, 1);
-        _validators = validators;
-        _keys = [.. Enumerable.Range(0, validators.Count).Select(i => validators[i].ToString())];
-        _signed = new int[validators.Count];
-        Window = window;
     }
 
     public int Window { get; }
@@ -52,10 +59,11 @@ public sealed class RecentSigners
             throw new InvalidOperationException($"Committed blocks are counted in height order: {height} cannot follow {Height}.");
         }
 
-        var signers = SignerBitmap.Signers(header.Justify.Signers).Where(_validators.IsValidIndex).ToList();
+        var set = _setAt(height - 1);
+        var signers = SignerBitmap.Signers(header.Justify.Signers).Where(set.IsValidIndex).Select(index => set[index].ToString()).ToList();
         foreach (var signer in signers)
         {
-            _signed[signer]++;
+            _signed[signer] = _signed.GetValueOrDefault(signer) + 1;
         }
 
         _blocks.Enqueue((height, signers));
@@ -64,12 +72,14 @@ public sealed class RecentSigners
         {
             foreach (var signer in _blocks.Dequeue().Signers)
             {
-                _signed[signer]--;
+                if (--_signed[signer] == 0)
+                {
+                    _signed.Remove(signer);
+                }
             }
         }
     }
 
     /// <summary>The hex keys of the validators counted in the window.</summary>
-    public IReadOnlySet<string> Live() =>
-        _keys.Where((_, index) => _signed[index] > 0).ToHashSet(StringComparer.Ordinal);
+    public IReadOnlySet<string> Live() => _signed.Keys.ToHashSet(StringComparer.Ordinal);
 }

@@ -10,18 +10,20 @@ namespace IdOS.Akka.Engine.Cli;
 public static class RunCommand
 {
     public const string Usage = """
-        run --config FILE [--application idos|opaque]
+        run --config FILE [--application idos|opaque] [--joined-by-governance]
           runs one validator: FILE (HOCON) is layered over the built-in hocon/node.conf; paths in it are relative to
-          the working directory; --application overrides idos.node.application; prints a status line every second;
-          Ctrl-C or SIGTERM stops it cleanly
+          the working directory; --application overrides idos.node.application; --joined-by-governance sets
+          idos.node.joined-by-governance (a key genesis does not list, joining through `validator join`); prints a
+          status line every second; Ctrl-C or SIGTERM stops it cleanly
         """;
 
     public static async Task<int> Run(IReadOnlyList<string> args, TextWriter output)
     {
         ArgumentNullException.ThrowIfNull(output);
-        var options = new CommandLineOptions(args, new HashSet<string>(StringComparer.Ordinal));
+        var options = new CommandLineOptions(args, new HashSet<string>(StringComparer.Ordinal) { "joined-by-governance" });
         var path = options.Text("config", "");
         var application = options.Text("application", "");
+        var joining = options.Flag("joined-by-governance");
         options.RejectUnknown();
         if (path.Length == 0)
         {
@@ -35,6 +37,11 @@ public static class RunCommand
             if (application.Length > 0)
             {
                 config = ConfigurationFactory.ParseString($"idos.node.application = \"{application}\"").WithFallback(config);
+            }
+
+            if (joining)
+            {
+                config = ConfigurationFactory.ParseString("idos.node.joined-by-governance = on").WithFallback(config);
             }
 
             node = ValidatorNode.Start(config);

@@ -22,12 +22,14 @@ namespace IdOS.Akka.Engine.Cli.Localnet;
 public static class LocalnetCommand
 {
     public const string Usage = """
-        localnet --validators 4 [--app idos|opaque] [--rate 400 (idos) or 2000 (opaque)] [--tx-bytes 100] [--seconds 0] [--configs hocon/localnet] [--fresh]
+        localnet --validators 4 [--grow-to N] [--app idos|opaque] [--rate 400 (idos) or 2000 (opaque)] [--tx-bytes 100] [--seconds 0] [--configs hocon/localnet] [--fresh]
           starts the validators of CONFIGS/node1.conf ... nodeN.conf as processes (keys, genesis and the idOS owner key
           are created on first use); once all are connected it runs the scripted idOS flow (app idos), then submits RATE
           transactions a second spread over them (idOS writes, or opaque signed counters of TX-BYTES), prints height,
           round, committed tx/s and peers up every second until Ctrl-C (or for SECONDS), and at the end checks that all
-          validators hold the same app hash; --fresh deletes the nodes' data first
+          validators hold the same app hash; --fresh deletes the nodes' data first; --grow-to N (idOS only) starts the
+          nodes of node5.conf ... nodeN.conf one at a time while the load runs, each joining the set through
+          governance (`validator join`, approved by the members) from an empty data folder
         """;
 
     private static readonly TimeSpan AskTimeout = TimeSpan.FromMilliseconds(900);
@@ -43,6 +45,12 @@ public static class LocalnetCommand
             throw new UsageException($"--app is idos or opaque, not {application}");
         }
 
+        var nodeCount = (int)options.Number("grow-to", validators, validators, 64);
+        if (nodeCount > validators && application != "idos")
+        {
+            throw new UsageException("--grow-to needs the idOS application: governance transactions are idOS's");
+        }
+
         var rate = options.Number("rate", application == "idos" ? 400 : 2_000, 0, 1_000_000);
         var transactionBytes = (int)options.Number("tx-bytes", 100, OpaqueTransaction.HeaderSize + 4, 1 << 20);
         var seconds = options.Number("seconds", 0, 0, 86_400);
@@ -50,14 +58,15 @@ public static class LocalnetCommand
         var fresh = options.Flag("fresh");
         options.RejectUnknown();
 
-        var configPaths = Enumerable.Range(1, validators).Select(i => Path.Combine(configDirectory, $"node{i}.conf")).ToList();
+        var configPaths = Enumerable.Range(1, nodeCount).Select(i => Path.Combine(configDirectory, $"node{i}.conf")).ToList();
         if (configPaths.FirstOrDefault(p => !File.Exists(p)) is { } missing)
         {
-            await Console.Error.WriteLineAsync($"error: {missing} does not exist; run from the repository root, or add node files for {validators} validators to {configDirectory}.");
+            await Console.Error.WriteLineAsync($"error: {missing} does not exist; run from the repository root, or add node files for {nodeCount} nodes to {configDirectory}.");
             return 1;
         }
 
-        var configs = configPaths.Select(NodeConfig.Load).ToList();
+        // The nodes past the genesis validators join by governance: genesis leaves their keys out.
+        var configs = configPaths.Select((path, i) => i < validators ? NodeConfig.Load(path) : JoiningNode(NodeConfig.Load(path))).ToList();
         if (fresh)
         {
             foreach (var config in configs)
@@ -74,6 +83,7 @@ public static class LocalnetCommand
         var chain = LocalNetwork.Prepare(configs, "idos-akka-localnet", OwnerKeyFile(configs[0]));
         var transport = LocalNetwork.MemberTransport(configs[0]);
         var addresses = configs.Select(c => NodeClient.NodeAddress(c.GetString("akka.remote.dot-netty.tcp.hostname"), c.GetInt("akka.remote.dot-netty.tcp.port"), transport)).ToList();
+        var genesisAddresses = addresses.Take(validators).ToList();
         var loadKind = application == "idos" ? "idOS add_user_as_inserter transactions" : $"opaque transactions of {transactionBytes} bytes";
         await output.WriteLineAsync($"chain {chain.ChainId}: {validators} validators running {application}, genesis block {chain.GenesisBlock.Id.ToShortString()}; load {rate} tx/s of {loadKind}; " +
             (transport.IsTls ? $"Akka.Remote over mutual TLS, {transport.Accepted.Count} pinned certificates" : "Akka.Remote WITHOUT TLS (insecure = on)"));
@@ -82,6 +92,7 @@ public static class LocalnetCommand
         using var stop = new CancellationTokenSource();
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stop.Cancel(); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); });
+        var growth = new LocalnetGrowth(configs, configPaths, validators, application, addresses, transport, output);
         try
         {
             for (var i = 0; i < validators; i++)
@@ -90,11 +101,13 @@ public static class LocalnetCommand
                 await output.WriteLineAsync($"validator {i} started (pid {processes[i].Id}) at {addresses[i]}, log in {Path.Combine(configs[i].GetString("idos.node.data-directory"), "node.log")}");
             }
 
-            await using var rpc = await StartRpc(addresses, transport, application, output);
+            await using var rpc = await StartRpc(genesisAddresses, transport, application, output);
             await using var client = NodeClient.Create(transport);
             var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var loading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var flowFailed = false;
+            var growFailed = false;
+            async Task GrowSet() => growFailed = !await growth.Run(rpc!.Endpoint.GetLeftPart(UriPartial.Authority), client, stop.Token);
             var load = Task.Run(async () =>
             {
                 await ready.Task.WaitAsync(stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
@@ -108,21 +121,24 @@ public static class LocalnetCommand
                     using var key = Ed25519PrivateKey.GenerateExportable();
                     long counter = 0;
                     loading.TrySetResult();
-                    return await DriveLoad(client, addresses, rate, processes,
+                    return await DriveLoad(client, genesisAddresses, rate, processes,
                         (_, count) => [.. Enumerable.Range(0, count).Select(_ => OpaqueTransaction.CreateNumbered(key, ++counter, transactionBytes))], stop.Token);
                 }
 
                 using var owner = KeyFiles.ReadPrivate(OwnerKeyFile(configs[0]));
-                var driver = new TransactionDriver(client, addresses, chain.ChainId);
+                var driver = new TransactionDriver(client, genesisAddresses, chain.ChainId);
                 var ownerSigner = KwilSigner.ForEd25519(owner.PublicKey.Bytes, message => owner.Sign(message));
                 try
                 {
                     await output.WriteLineAsync("idOS flow:");
                     var flow = await new IdosFlow(driver, ownerSigner, output).Run();
                     await output.WriteLineAsync($"idOS flow: {flow.Transactions} transactions executed with the expected results");
-                    using var writers = await IdosLoad.Prepare(driver, ownerSigner, addresses.Count * 4, addresses.Count);
+                    using var writers = await IdosLoad.Prepare(driver, ownerSigner, genesisAddresses.Count * 4, genesisAddresses.Count);
                     loading.TrySetResult();
-                    return await DriveLoad(client, addresses, rate, processes, writers.Next, stop.Token);
+                    var growing = nodeCount > validators ? GrowSet() : Task.CompletedTask;
+                    var driven = await DriveLoad(client, genesisAddresses, rate, processes, writers.Next, stop.Token);
+                    await growing;
+                    return driven;
                 }
                 catch (Exception e) when (e is ScenarioFailedException or TimeoutException or AskTimeoutException)
                 {
@@ -132,19 +148,21 @@ public static class LocalnetCommand
                     return (0L, 0L);
                 }
             });
-            var report = await ReportStatus(client, addresses, processes, output, seconds, ready, loading.Task, stop);
+            var report = await ReportStatus(client, addresses, validators, () => (processes.Count(p => !p.HasExited) + growth.Processes.Running, processes.Count + growth.Processes.Started),
+                output, seconds, ready, loading.Task, stop);
             await stop.CancelAsync();
             var (submitted, rejected) = await load;
             await output.WriteLineAsync($"load: {submitted} transactions accepted, {rejected} refused");
             await output.WriteLineAsync(report);
-            if (application == "idos" && !await SameAppHash(client, addresses, output) | flowFailed)
+            var running = Enumerable.Range(0, addresses.Count).Where(i => i < validators || i - validators < growth.Processes.Started).Select(i => addresses[i]).ToList();
+            if (application == "idos" && !await SameAppHash(client, running, output) | flowFailed | growFailed)
             {
                 return 1;
             }
         }
         finally
         {
-            foreach (var killed in await NodeProcess.StopAll(processes, TimeSpan.FromSeconds(15)))
+            foreach (var killed in await NodeProcess.StopAll([.. processes, .. growth.Started], TimeSpan.FromSeconds(15)))
             {
                 await output.WriteLineAsync($"validator process {killed} did not stop within 15 s and was killed");
             }
@@ -194,8 +212,9 @@ public static class LocalnetCommand
         while (true)
         {
             var statuses = await Task.WhenAll(nodes.Select(node => Answer(client.Status(node, ask))));
-            var answering = Enumerable.Range(0, nodes.Count).Where(i => statuses[i] is not null).ToList();
-            var silent = Enumerable.Range(0, nodes.Count).Except(answering).Select(i => $"validator {i + 1}").ToList();
+            // A node without a vote (its join not passed yet) may hold no state; the comparison is the validators'.
+            var answering = Enumerable.Range(0, nodes.Count).Where(i => statuses[i] is { Voting: true }).ToList();
+            var silent = Enumerable.Range(0, nodes.Count).Where(i => statuses[i] is null).Select(i => $"validator {i + 1}").ToList();
             if (answering.Count == 0)
             {
                 await output.WriteLineAsync("error: no validator answered for the app hash comparison");
@@ -213,7 +232,7 @@ public static class LocalnetCommand
             var compared = answered.Where(pair => pair.Second is not null).ToList();
             silent.AddRange(answered.Where(pair => pair.Second is null).Select(pair => $"validator {pair.First + 1}"));
             var distinct = compared.Select(pair => pair.Second!.AppHash?.ToString() ?? "none").Distinct(StringComparer.Ordinal).ToList();
-            var who = compared.Count == nodes.Count ? $"all {nodes.Count} validators" : $"validators {string.Join(", ", compared.Select(pair => pair.First + 1))}";
+            var who = compared.Count == nodes.Count ? $"all {nodes.Count} validators" : $"nodes {string.Join(", ", compared.Select(pair => pair.First + 1))}";
             await output.WriteLineAsync(distinct.Count == 1
                 ? $"app hash after height {height}: {distinct[0]} on {who}"
                 : $"error: the validators disagree on the app hash after height {height}: "
@@ -241,12 +260,14 @@ public static class LocalnetCommand
         }
     }
 
-    private static NodeProcess StartNode(string configPath, string dataDirectory, string application)
+    internal static NodeProcess StartNode(string configPath, string dataDirectory, string application, bool joining = false)
     {
         Directory.CreateDirectory(dataDirectory);
         var log = new StreamWriter(Path.Combine(dataDirectory, "node.log"), append: true) { AutoFlush = true };
-        return NodeProcess.Start(["run", "--config", configPath, "--application", application], log);
+        return NodeProcess.Start(["run", "--config", configPath, "--application", application, .. joining ? ["--joined-by-governance"] : Array.Empty<string>()], log);
     }
+
+    private static Config JoiningNode(Config node) => ConfigurationFactory.ParseString("idos.node.joined-by-governance = on").WithFallback(node);
 
     /// <summary>
     /// Every 100 ms a tenth of a second's transactions, round-robin over the validators that are running;
@@ -310,7 +331,7 @@ public static class LocalnetCommand
     /// from all the others. Returns the summary from when <paramref name="loading"/> completed, so the figure
     /// measures the load and not the network's start or the flow's waits.
     /// </summary>
-    private static async Task<string> ReportStatus(NodeClient client, List<Address> nodes, List<NodeProcess> processes, TextWriter output,
+    private static async Task<string> ReportStatus(NodeClient client, List<Address> nodes, int genesisValidators, Func<(int Up, int Started)> processes, TextWriter output,
         long seconds, TaskCompletionSource ready, Task loading, CancellationTokenSource stop)
     {
         (long Count, TimeSpan At)? atLoad = null;
@@ -332,7 +353,7 @@ public static class LocalnetCommand
                     lastCommitted = (committed, now);
                 }
 
-                if (!readySent && statuses.All(s => s is not null && s.PeersConnected == nodes.Count - 1))
+                if (!readySent && statuses.Take(genesisValidators).All(s => s is not null && s.PeersConnected >= genesisValidators - 1))
                 {
                     readySent = true;
                     ready.TrySetResult();
@@ -346,8 +367,11 @@ public static class LocalnetCommand
                 var heights = string.Join(" ", statuses.Select(s => s?.Height.ToString(CultureInfo.InvariantCulture) ?? "-"));
                 var rounds = string.Join(" ", statuses.Select(s => s?.Round.ToString(CultureInfo.InvariantCulture) ?? "-"));
                 var peers = string.Join(" ", statuses.Select(s => s?.PeersConnected.ToString(CultureInfo.InvariantCulture) ?? "-"));
+                var newest = statuses.Where(s => s is not null).MaxBy(s => s!.Epoch);
+                var set = newest is null ? "-" : $"{newest.SetSize} (epoch {newest.Epoch})";
+                var (up, all) = processes();
                 await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                    $"{started.Elapsed.TotalSeconds,4:0}s  height [{heights}]  round [{rounds}]  committed {perSecond} tx/s ({committed} total)  peers up [{peers}]  nodes up {processes.Count(p => !p.HasExited)}/{processes.Count}"));
+                    $"{started.Elapsed.TotalSeconds,4:0}s  height [{heights}]  round [{rounds}]  committed {perSecond} tx/s ({committed} total)  peers up [{peers}]  set {set}  nodes up {up}/{all}"));
                 await output.FlushAsync(CancellationToken.None);
                 if (seconds > 0 && started.Elapsed.TotalSeconds >= seconds)
                 {
