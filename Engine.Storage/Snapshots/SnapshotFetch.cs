@@ -25,6 +25,9 @@ public static class SnapshotChoice
             .FirstOrDefault();
     }
 
+    /// <summary>Whether two offers are of one snapshot: the same bytes, hence the same manifest.</summary>
+    public static bool Alike(SnapshotOffer a, SnapshotOffer b) => Key(a) == Key(b);
+
     private static string Key(SnapshotOffer offer) => Convert.ToHexStringLower(SHA256.HashData(offer.Encode()));
 }
 
@@ -56,6 +59,15 @@ public sealed class SnapshotFetch
         _perPeer = perPeer;
         _retryMs = retryMs;
         _held = new bool[offer.Manifest.ChunkHashes.Count];
+    }
+
+    /// <summary>A peer that offered the same snapshot after the fetch began: asked too from now on.</summary>
+    public void AddPeer(int peer)
+    {
+        if (!_peers.Contains(peer))
+        {
+            _peers.Add(peer);
+        }
     }
 
     /// <summary>What a chunk that arrived came to.</summary>

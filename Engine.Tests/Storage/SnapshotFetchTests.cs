@@ -49,6 +49,36 @@ public sealed class SnapshotFetchTests
     }
 
     [Fact]
+    public void When_every_peer_so_far_lied_the_fetch_is_stuck_until_another_offers_the_snapshot_and_completes_from_it()
+    {
+        var fetch = new SnapshotFetch(Offer, [1, 2], perPeer: 10);
+        for (var round = 0; round < 2; round++)
+        {
+            foreach (var (peer, index) in fetch.Requests(0))
+            {
+                fetch.Accept(peer, index, [.. Chunks[index], 0]);
+            }
+        }
+
+        var stuck = fetch.IsStuck;
+        fetch.AddPeer(3);
+        fetch.AddPeer(3);
+        var stuckWithThree = fetch.IsStuck;
+        foreach (var (peer, index) in fetch.Requests(0))
+        {
+            Assert.Equal(3, peer);
+            fetch.Accept(peer, index, Chunks[index]);
+        }
+
+        Assert.True(stuck);
+        Assert.False(stuckWithThree);
+        Assert.True(fetch.IsComplete);
+        Assert.Equal([1, 2], fetch.Liars.Order());
+        Assert.True(SnapshotChoice.Alike(Offer, new SnapshotOffer(Offer.Manifest, new byte[32])));
+        Assert.False(SnapshotChoice.Alike(Offer, new SnapshotOffer(Offer.Manifest, Enumerable.Repeat((byte)1, 32).ToArray())));
+    }
+
+    [Fact]
     public void A_chunk_not_held_or_left_unanswered_goes_to_another_peer_and_when_no_peer_is_left_the_fetch_says_it_is_stuck()
     {
         var fetch = new SnapshotFetch(Offer, [1, 2], perPeer: 1, retryMs: 100);

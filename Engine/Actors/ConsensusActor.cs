@@ -175,8 +175,9 @@ public sealed class ConsensusActor : ReceivePersistentActor
         }
 
         _replica = replica;
-        _log.Info("Validator {0} {1} epoch {2} as validator {3} of {4} at height {5}, round {6} (last voted round {7}).",
-            [_setup.Validator, ended is null ? "resumes in" : "opens", epoch, index, chain.Validators.Count, store.Height, replica.CurrentRound,
+        _log.Info("Validator {0} {1} epoch {2} as {3} at height {4}, round {5} (last voted round {6}).",
+            [_setup.Key.PublicKey.ToString()[..16], ended is null ? "resumes in" : "opens", epoch,
+            index >= 0 ? $"validator {index} of {chain.Validators.Count}" : $"an observer of {chain.Validators.Count} validators", store.Height, replica.CurrentRound,
             safety.LastVotedRound]);
         replica.SubmitTransactions(carried);
         Step(replica => replica.Start(_setup.ClockMs()));

@@ -42,6 +42,7 @@ public sealed class StateSyncActor : ReceiveActor, IWithTimers
     private readonly DateTime _started = DateTime.UtcNow;
     private SnapshotOffer? _offer;
     private IReadOnlyList<int> _offeredBy = [];
+    private DateTime? _stuckSince;
     private byte[]? _claimedAppHash;
     private int _asked;
     private (long From, int Peer, DateTime At)? _pending;
@@ -111,12 +112,21 @@ public sealed class StateSyncActor : ReceiveActor, IWithTimers
 
     private void OnOffers(int peer, SnapshotOffers offers)
     {
-        if (_offer is not null)
+        var decoded = offers.Offers.Select(bytes => SnapshotOffer.TryDecode(bytes, out _)).OfType<SnapshotOffer>().ToList();
+        if (_offer is { } chosen)
         {
+            // The choice needed f + 1 alike; the others that offer the same snapshot later serve chunks too, so that
+            // peers whose copies turn out damaged do not end the sync while an intact copy is on offer.
+            if (decoded.Any(offer => SnapshotChoice.Alike(offer, chosen)) && !_offeredBy.Contains(peer))
+            {
+                _offeredBy = [.. _offeredBy, peer];
+                _fetch?.AddPeer(peer);
+            }
+
             return;
         }
 
-        _offers[peer] = [.. offers.Offers.Select(bytes => SnapshotOffer.TryDecode(bytes, out _)).OfType<SnapshotOffer>()];
+        _offers[peer] = decoded;
         if (SnapshotChoice.Choose(_offers, _setup.Chain.Validators.OneHonest) is not { } choice)
         {
             // Every validator takes the same snapshots: f + 1 with none include an honest one, so none exists yet.
@@ -259,9 +269,20 @@ public sealed class StateSyncActor : ReceiveActor, IWithTimers
 
         if (_fetch.IsStuck)
         {
-            Fail($"no peer that offered the snapshot at height {offer.Manifest.Height} sends chunk(s) matching its manifest any more (liars: {string.Join(", ", _fetch.Liars)})");
+            // Other validators may hold the snapshot too: asked for their offers until the offer wait runs out.
+            _stuckSince ??= DateTime.UtcNow;
+            if (DateTime.UtcNow - _stuckSince.Value < _setup.OfferWait)
+            {
+                _setup.Directory.Tell(new PeerDirectory.ToAll(SnapshotOffersQuery.Instance));
+                return;
+            }
+
+            Fail($"no peer that offered the snapshot at height {offer.Manifest.Height} sends chunk(s) matching its manifest any more " +
+                $"(offered by {string.Join(", ", _offeredBy)}; liars: {string.Join(", ", _fetch.Liars)})");
             return;
         }
+
+        _stuckSince = null;
 
         foreach (var (peer, index) in _fetch.Requests(Environment.TickCount64))
         {

@@ -55,7 +55,8 @@ public static class RunCommand
         using var stop = new CancellationTokenSource();
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stop.Cancel(); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); });
-        await output.WriteLineAsync($"validator {node.Validator} of chain {node.Chain.ChainId} at {AkkaCluster.Get(node.System).SelfAddress}, data in {node.DataDirectory}");
+        var who = node.Validator >= 0 ? $"validator {node.Validator}" : "a validator outside genesis (joining by governance)";
+        await output.WriteLineAsync($"{who} of chain {node.Chain.ChainId} at {AkkaCluster.Get(node.System).SelfAddress}, data in {node.DataDirectory}");
         await output.FlushAsync(CancellationToken.None);
 
         var exitCode = 0;
