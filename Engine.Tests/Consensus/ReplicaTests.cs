@@ -1,4 +1,3 @@
-using IdOS.Akka.Engine.Application;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Simulation;
@@ -300,52 +299,11 @@ public sealed class ReplicaTests
     public void Four_replicas_delivering_to_each_other_commit_the_same_blocks_with_the_same_app_hash()
     {
         var replicas = Enumerable.Range(0, 4).Select(i => _t.Replica(i)).ToArray();
-        var executors = replicas.Select(_ => new HashChainStateMachine(0, _t.Chain.GenesisAppHash)).ToArray();
-        var commits = replicas.Select(_ => new List<(Block Block, Hash32 App)>()).ToArray();
-        var inbox = new Queue<(int To, int From, ConsensusMessage Message)>();
-        void Apply(int from, IEnumerable<ReplicaEffect> effects)
-        {
-            foreach (var effect in effects)
-            {
-                switch (effect)
-                {
-                    case Broadcast b:
-                        foreach (var to in Enumerable.Range(0, 4).Where(i => i != from))
-                        {
-                            inbox.Enqueue((to, from, b.Message));
-                        }
+        var mesh = new ReplicaMesh(replicas, _t.Chain, Now);
+        var commits = mesh.Commits;
 
-                        break;
-                    case SendToValidator s:
-                        inbox.Enqueue((s.Validator, from, s.Message));
-                        break;
-                    case Reply r:
-                        inbox.Enqueue((r.Peer.Value, from, r.Message));
-                        break;
-                    case BlockCommitted c:
-                        var appHash = executors[from].Execute(c.Block);
-                        commits[from].Add((c.Block, appHash));
-                        Apply(from, replicas[from].OnExecuted(c.Block.Height, appHash, Now));
-                        break;
-                    case MessageRejected m:
-                        Assert.Fail(m.Reason);
-                        break;
-                    default:
-                        break;
-                }
-            }
-        }
-
-        for (var i = 0; i < 4; i++)
-        {
-            replicas[i].SubmitTransaction(TestChain.Tx(i));
-            Apply(i, replicas[i].Start(Now));
-        }
-
-        for (var steps = 0; steps < 2_000 && inbox.TryDequeue(out var m); steps++)
-        {
-            Apply(m.To, replicas[m.To].OnMessage(new PeerId(m.From), m.Message, Now));
-        }
+        mesh.Start(TestChain.Tx);
+        mesh.Run(2_000);
 
         Assert.True(commits[0].Count >= 10, $"only {commits[0].Count} commits");
         var shortest = commits.Min(c => c.Count);

@@ -1,7 +1,6 @@
 using IdOS.Akka.Engine.Chain;
 using IdOS.Akka.Engine.Cli;
 using IdOS.Akka.Engine.Cli.Localnet;
-using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Tests.Cluster;
 using Xunit;
 
@@ -79,16 +78,7 @@ public sealed class GovernanceProcessTests
         var owner = IdosNetworkProcessTests.OwnerOf(network, out var ownerKey);
         using var disposeOwner = ownerKey;
         using var writers = await IdosLoad.Prepare(new TransactionDriver(nodes.Client, nodes.Addresses, network.Chain.ChainId), owner, 6, 3);
-        async Task Write(int batches)
-        {
-            for (var round = 0; round < batches; round++)
-            {
-                var results = await nodes.Client.Submit(nodes.Addresses[round % 3], writers.Next(round % 3, 40), TimeSpan.FromSeconds(10));
-                Assert.All(results.Results, r => Assert.Equal(MempoolAddStatus.Added, r.Status));
-            }
-        }
-
-        await Write(6);
+        await IdosNetworkProcessTests.Write(nodes, writers, 6);
         await Eventually.Holds(async () =>
         {
             using var store = new SqliteBlockStore(network.BlockStorePath(0), network.Chain.Limits);
@@ -108,7 +98,7 @@ public sealed class GovernanceProcessTests
         // The test's client knows the validators by their genesis pins, as an RPC system does; the joined one's it learns here.
         network.Transport.AdmitJoinedValidators([Engine.Hosting.TlsFiles.PinOf(Engine.Hosting.KeyFiles.TlsCertificateBeside(network.KeyFile(Joiner)))]);
         nodes.Start(Joiner);
-        await Write(3);
+        await IdosNetworkProcessTests.Write(nodes, writers, 3);
         await Holds(nodes, async () =>
         {
             var status = await nodes.Status(Joiner);
@@ -119,7 +109,7 @@ public sealed class GovernanceProcessTests
         // A quorum of five is four: without validator 3, the chain moves only with the joined node's votes.
         nodes.Kill(3);
         var withoutThree = (await nodes.Status(0))!.Height;
-        await Write(2);
+        await IdosNetworkProcessTests.Write(nodes, writers, 2);
         await Holds(nodes, async () =>
         {
             var statuses = await nodes.Statuses([0, 1, 2, Joiner]);

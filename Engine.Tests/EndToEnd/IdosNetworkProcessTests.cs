@@ -135,6 +135,16 @@ public sealed class IdosNetworkProcessTests
     }
 
     /// <summary>Brings up the four validators and waits until each sees the other three.</summary>
+    /// <summary>Batches of 40 idOS writes to validators 0, 1 and 2 in turn (writer i's on validator i), each admitted, or the test fails.</summary>
+    internal static async Task Write(NodeProcesses nodes, IdosLoad writers, int batches)
+    {
+        for (var round = 0; round < batches; round++)
+        {
+            var results = await nodes.Client.Submit(nodes.Addresses[round % 3], writers.Next(round % 3, 40), TimeSpan.FromSeconds(10));
+            Assert.All(results.Results, r => Assert.Equal(MempoolAddStatus.Added, r.Status));
+        }
+    }
+
     internal static async Task StartAll(NodeProcesses nodes)
     {
         var count = nodes.Network.Chain.Validators.Count;

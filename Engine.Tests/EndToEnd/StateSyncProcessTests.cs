@@ -1,7 +1,6 @@
 using IdOS.Akka.Engine.Chain;
 using IdOS.Akka.Engine.Cli.Localnet;
 using IdOS.Akka.Engine.Crypto;
-using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Tests.Cluster;
 using Xunit;
 
@@ -36,19 +35,10 @@ public sealed class StateSyncProcessTests
         var owner = IdosNetworkProcessTests.OwnerOf(network, out var ownerKey);
         using var disposeOwner = ownerKey;
         using var writers = await IdosLoad.Prepare(new TransactionDriver(nodes.Client, nodes.Addresses, network.Chain.ChainId), owner, 6, 3);
-        async Task Write(int batches)
-        {
-            for (var round = 0; round < batches; round++)
-            {
-                var results = await nodes.Client.Submit(nodes.Addresses[round % 3], writers.Next(round % 3, 40), TimeSpan.FromSeconds(10));
-                Assert.All(results.Results, r => Assert.Equal(MempoolAddStatus.Added, r.Status));
-            }
-        }
-
-        await Write(6);
+        await IdosNetworkProcessTests.Write(nodes, writers, 6);
         await nodes.Stop(3, TimeSpan.FromSeconds(10));
         CatchUpProcessTests.WipeAllButKeys(network.DataDirectory(3));
-        await Write(6);
+        await IdosNetworkProcessTests.Write(nodes, writers, 6);
 
         long height = 0;
         await Eventually.Holds(async () =>
