@@ -112,7 +112,7 @@ public sealed class NodeProcessTests
             return (votedSinceRestart && statuses.All(s => s is not null && s.Round > crashVote.Round + 5 && s.Height > 3),
                 $"voted since restart: {votedSinceRestart}; {NodeProcesses.Describe(statuses)}");
         }, $"all 4, the restarted one included, to pass round {crashVote.Round + 5} and 1 to vote again", TimeSpan.FromSeconds(120));
-        Assert.Matches($"resumes at height \\d+, round \\d+ \\(last voted round {crashVote.Round}\\)", nodes.Log(1));
+        Assert.Matches($"resumes in epoch 0 as validator 1 of 4 at height \\d+, round \\d+ \\(last voted round {crashVote.Round}\\)", nodes.Log(1));
         var height = (await nodes.Statuses([0, 1, 2, 3])).Min(s => s!.Height);
         await nodes.DisposeAsync();
 

@@ -2,6 +2,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Threading.Channels;
 using Akka.Actor;
 using Akka.Configuration;
+using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Hosting;
 using IdOS.Akka.Engine.Network;
 using Xunit;
@@ -88,19 +89,49 @@ public sealed class PinGuardTests : IDisposable
         Assert.False(_arrivals.Reader.TryRead(out var leaked), $"the impostor's message arrived: {leaked}");
     }
 
+    [Fact]
+    public async Task A_validator_that_governance_removed_is_disconnected_and_one_that_joined_speaks_for_the_cluster()
+    {
+        using var validatorKey = Ed25519PrivateKey.GenerateExportable();
+        using var joinerCertificate = Certificate("joiner");
+        using var host = Host([], validatorKey.PublicKey);
+        ((ExtendedActorSystem)host).SystemActorOf(Props.Create(() => new Recorder(_arrivals.Writer, "cluster")), "cluster");
+        host.ActorOf(Props.Create(() => new Recorder(_arrivals.Writer, "echo")), "echo");
+        var hostAddress = ((ExtendedActorSystem)host).Provider.DefaultAddress;
+        using var validator = Sender(_validator);
+        Select(validator, hostAddress, "user", "echo").Tell("from the validator, in the set");
+        Assert.Equal("echo: from the validator, in the set", await Next());
+
+        // Governance removed the genesis validator and admitted the joiner.
+        _hostSecurity!.KeepGenesisValidators(new HashSet<Ed25519PublicKey>());
+        _hostSecurity.AdmitJoinedValidators([TlsPin.Of(joinerCertificate)]);
+        var droppedBefore = _hostSecurity.GuardDropped;
+        Select(validator, hostAddress, "user", "echo").Tell("from the validator, removed");
+        using var joiner = Sender(joinerCertificate);
+        Select(joiner, hostAddress, "system", "cluster").Tell("from the joiner");
+
+        Assert.Equal("cluster: from the joiner", await Next());
+        await Cluster.Eventually.Holds(() => Task.FromResult((_hostSecurity.GuardDropped > droppedBefore, $"{_hostSecurity.GuardDropped} dropped")),
+            "the guard to close the removed validator's connection", Wait);
+        Assert.False(_arrivals.Reader.TryRead(out var leaked), $"the removed validator's message arrived: {leaked}");
+        Assert.False(_hostSecurity.IsAccepted(TlsPin.Of(_validator)));
+        Assert.True(_hostSecurity.IsAccepted(TlsPin.Of(_member)));
+    }
+
     private async Task<string> Next()
     {
         using var timeout = new CancellationTokenSource(Wait);
         return await _arrivals.Reader.ReadAsync(timeout.Token);
     }
 
-    private ActorSystem Host(IReadOnlyCollection<Address> validators)
+    private ActorSystem Host(IReadOnlyCollection<Address> validators, Ed25519PublicKey? validatorKey = null)
     {
         var security = TransportSecurity.PinnedTls(_host, new Dictionary<TlsPin, string>
         {
             [TlsPin.Of(_validator)] = "validator",
             [TlsPin.Of(_member)] = "member",
-        }, [TlsPin.Of(_validator)]);
+        }, [TlsPin.Of(_validator)],
+            validatorKey is null ? null : new Dictionary<Ed25519PublicKey, IReadOnlyList<TlsPin>> { [validatorKey] = [TlsPin.Of(_validator)] });
         _hostSecurity = security;
         return security.CreateSystem("idos", Config("akka.remote.untrusted-mode = off"), validators);
     }

@@ -11,17 +11,14 @@ namespace IdOS.Akka.Engine.Actors;
 /// <summary>
 /// What a peer directory needs to prove who it is, to check who others are, and where to look for them first. The
 /// verifier is the one the consensus actor's replica uses: the directory's inbound verifiers fill it. Until the
-/// consensus actor says which epoch it runs in (<see cref="PeerDirectory.EpochChanged"/>), the chain's validators are
-/// those of <see cref="Chain"/> and <see cref="Admitted"/> may say hello.
+/// consensus actor says which epoch it runs in (<see cref="PeerDirectory.EpochChanged"/>), the validators are
+/// genesis's.
 /// </summary>
 public sealed record PeerDirectorySetup(ChainParameters Chain, Ed25519PrivateKey Key, VerifiedSignatureCache Verifier, Func<long> ClockMs,
     IReadOnlyList<Address> Seeds)
 {
     /// <summary>What each peer validator's inbound messages may cost; beyond it they are dropped and counted.</summary>
     public PeerLimits Limits { get; init; } = PeerLimits.Default;
-
-    /// <summary>The keys with a vote in <see cref="Chain"/>'s epoch or one scheduled after it; its set's when empty.</summary>
-    public IReadOnlySet<Ed25519PublicKey> Admitted { get; init; } = new HashSet<Ed25519PublicKey>();
 
     /// <summary>The transport whose TLS pins follow the validator sets; none without TLS.</summary>
     public TransportSecurity? Transport { get; init; }
@@ -57,8 +54,10 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
     private readonly Dictionary<Ed25519PublicKey, IActorRef> _directoryOf = [];
     private readonly Dictionary<Ed25519PublicKey, IActorRef> _verifierOf = [];
     private readonly Dictionary<Ed25519PublicKey, int> _ordinalOf = [];
+    private readonly List<Ed25519PublicKey> _keyOfOrdinal = [];
     private HashSet<Ed25519PublicKey> _admitted;
     private ChainParameters _chain;
+    private Dictionary<Ed25519PublicKey, int> _indexOf;
     private IActorRef _consensus = ActorRefs.Nobody;
     private IActorRef _mempool = ActorRefs.Nobody;
     private IActorRef _sync = ActorRefs.Nobody;
@@ -74,7 +73,8 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
         ArgumentNullException.ThrowIfNull(setup);
         _setup = setup;
         _chain = setup.Chain;
-        _admitted = setup.Admitted.Count > 0 ? [.. setup.Admitted] : [.. Keys(setup.Chain.Validators)];
+        _indexOf = IndicesOf(setup.Chain.Validators);
+        _admitted = [.. Enumerable.Range(0, setup.Chain.Validators.Count).Select(i => setup.Chain.Validators[i])];
         _inboundBudget = new PeerBudgets(setup.Limits.MessagesPerSecond, setup.Limits.MessagesBurst);
         Receive<Attach>(attach =>
         {
@@ -205,6 +205,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
         Receive<EpochChanged>(changed =>
         {
             _chain = changed.Chain;
+            _indexOf = IndicesOf(changed.Chain.Validators);
             Admit(changed.Admitted, changed.Contacts);
             StopVerifiers();
         });
@@ -245,6 +246,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
     {
         _admitted = [.. admitted];
         _setup.Transport?.AdmitJoinedValidators(contacts.Values.SelectMany(c => c.Pins).Select(TlsPin.TryParse).OfType<TlsPin>());
+        _setup.Transport?.KeepGenesisValidators(_admitted);
         foreach (var contact in contacts.Values)
         {
             var colon = contact.Address.LastIndexOf(':');
@@ -281,29 +283,12 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
     }
 
     /// <summary>A peer's index in the current set, or its number past the largest set's indices when it has no vote in it.</summary>
-    private int NumberOf(Ed25519PublicKey key)
-    {
-        for (var i = 0; i < _chain.Validators.Count; i++)
-        {
-            if (_chain.Validators[i].Equals(key))
-            {
-                return i;
-            }
-        }
+    private int NumberOf(Ed25519PublicKey key) => _indexOf.TryGetValue(key, out var index) ? index : ValidatorSet.MaxValidators + OrdinalOf(key);
 
-        return ValidatorSet.MaxValidators + OrdinalOf(key);
-    }
-
-    private Ed25519PublicKey? KeyOf(int number)
-    {
-        if (_chain.Validators.IsValidIndex(number))
-        {
-            return _chain.Validators[number];
-        }
-
-        var ordinal = number - ValidatorSet.MaxValidators;
-        return _ordinalOf.FirstOrDefault(entry => entry.Value == ordinal).Key;
-    }
+    private Ed25519PublicKey? KeyOf(int number) =>
+        _chain.Validators.IsValidIndex(number) ? _chain.Validators[number]
+        : number - ValidatorSet.MaxValidators is var ordinal && ordinal >= 0 && ordinal < _keyOfOrdinal.Count ? _keyOfOrdinal[ordinal]
+        : null;
 
     /// <summary>Numbers every key this directory met for good: budgets and verifier names stay with a validator across epochs.</summary>
     private int OrdinalOf(Ed25519PublicKey key)
@@ -312,12 +297,14 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
         {
             ordinal = _ordinalOf.Count;
             _ordinalOf[key] = ordinal;
+            _keyOfOrdinal.Add(key);
         }
 
         return ordinal;
     }
 
-    private static IEnumerable<Ed25519PublicKey> Keys(ValidatorSet validators) => Enumerable.Range(0, validators.Count).Select(i => validators[i]);
+    private static Dictionary<Ed25519PublicKey, int> IndicesOf(ValidatorSet validators) =>
+        Enumerable.Range(0, validators.Count).ToDictionary(i => validators[i], i => i);
 
     private void SendHello(Address member)
     {

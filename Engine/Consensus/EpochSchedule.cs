@@ -36,8 +36,6 @@ public sealed class EpochSchedule
 
     public ChainParameters Genesis => _chains[0];
 
-    public ScheduledEpoch Latest => _epochs[^1];
-
     public int Count => _epochs.Count;
 
     public ScheduledEpoch this[long epoch] => _epochs[(int)epoch];

@@ -38,7 +38,8 @@ public static class TransportSettings
         }
 
         var accepted = RpcMembers(config, $"{section}.rpc-members");
-        return TransportSecurity.PinnedTls(certificate, accepted, AddValidators(accepted, validators));
+        return TransportSecurity.PinnedTls(certificate, accepted, AddValidators(accepted, validators),
+            validators.ToDictionary(v => v.Key, v => (IReadOnlyList<TlsPin>)[.. v.TlsPins.Select(signed => signed.Pin)]));
     }
 
     /// <summary>An RPC system: it talks to the validators alone, known by the pins genesis binds to them.</summary>

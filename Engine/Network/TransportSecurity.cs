@@ -7,6 +7,7 @@ using Akka.Actor.Setup;
 using Akka.Configuration;
 using Akka.Event;
 using Akka.Remote.Transport.DotNetty;
+using IdOS.Akka.Engine.Crypto;
 
 namespace IdOS.Akka.Engine.Network;
 
@@ -23,25 +24,32 @@ public sealed class TransportSecurity
     private readonly X509Certificate2? _certificate;
     private readonly FrozenDictionary<TlsPin, string> _accepted;
     private readonly FrozenSet<TlsPin> _validators;
+    private readonly FrozenDictionary<Ed25519PublicKey, TlsPin[]> _genesisPins;
     private volatile FrozenSet<TlsPin> _joined = FrozenSet<TlsPin>.Empty;
+    private volatile FrozenSet<TlsPin> _withdrawn = FrozenSet<TlsPin>.Empty;
     private readonly ConcurrentDictionary<(string Host, int Port), ConnectionPin> _connections = new();
     private long _handshakes;
     private PinGuard? _guard;
     private long _refused;
 
-    private TransportSecurity(X509Certificate2? certificate, FrozenDictionary<TlsPin, string> accepted, FrozenSet<TlsPin> validators)
+    private TransportSecurity(X509Certificate2? certificate, FrozenDictionary<TlsPin, string> accepted, FrozenSet<TlsPin> validators,
+        FrozenDictionary<Ed25519PublicKey, TlsPin[]> genesisPins)
     {
         _certificate = certificate;
         _accepted = accepted;
         _validators = validators;
+        _genesisPins = genesisPins;
     }
 
-    public static TransportSecurity Insecure { get; } = new(null, FrozenDictionary<TlsPin, string>.Empty, FrozenSet<TlsPin>.Empty);
+    public static TransportSecurity Insecure { get; } =
+        new(null, FrozenDictionary<TlsPin, string>.Empty, FrozenSet<TlsPin>.Empty, FrozenDictionary<Ed25519PublicKey, TlsPin[]>.Empty);
 
     /// <param name="certificate">This system's certificate with its private key.</param>
     /// <param name="accepted">The pins of every peer this system may talk to, each with a name for the logs.</param>
     /// <param name="validators">Those of <paramref name="accepted"/> that genesis binds to validators: only their connections may speak for the cluster.</param>
-    public static TransportSecurity PinnedTls(X509Certificate2 certificate, IReadOnlyDictionary<TlsPin, string> accepted, IEnumerable<TlsPin> validators)
+    /// <param name="genesisPins">The same pins by the validator key genesis binds them to, so that a validator governance removes loses them.</param>
+    public static TransportSecurity PinnedTls(X509Certificate2 certificate, IReadOnlyDictionary<TlsPin, string> accepted, IEnumerable<TlsPin> validators,
+        IReadOnlyDictionary<Ed25519PublicKey, IReadOnlyList<TlsPin>>? genesisPins = null)
     {
         ArgumentNullException.ThrowIfNull(certificate);
         ArgumentNullException.ThrowIfNull(accepted);
@@ -54,7 +62,8 @@ public sealed class TransportSecurity
         var validatorPins = validators.ToFrozenSet();
         var unlisted = validatorPins.Where(pin => !accepted.ContainsKey(pin)).ToList();
         return unlisted.Count == 0
-            ? new TransportSecurity(certificate, accepted.ToFrozenDictionary(), validatorPins)
+            ? new TransportSecurity(certificate, accepted.ToFrozenDictionary(), validatorPins,
+                (genesisPins ?? new Dictionary<Ed25519PublicKey, IReadOnlyList<TlsPin>>()).ToFrozenDictionary(entry => entry.Key, entry => entry.Value.ToArray()))
             : throw new ArgumentException($"Validator pins {string.Join(", ", unlisted)} are not among the accepted ones.", nameof(validators));
     }
 
@@ -68,10 +77,13 @@ public sealed class TransportSecurity
     /// <summary>The pins genesis binds to validators.</summary>
     public IReadOnlySet<TlsPin> ValidatorPins => _validators;
 
-    public bool IsValidatorPin(TlsPin pin) => _validators.Contains(pin) || _joined.Contains(pin);
+    public bool IsValidatorPin(TlsPin pin) => (_validators.Contains(pin) && !_withdrawn.Contains(pin)) || _joined.Contains(pin);
 
-    /// <summary>Whether a handshake with this pin is accepted now: it is listed, or bound to a validator that joined by governance.</summary>
-    public bool IsAccepted(TlsPin pin) => _accepted.ContainsKey(pin) || _joined.Contains(pin);
+    /// <summary>
+    /// Whether a handshake with this pin is accepted now: it is listed and its validator not removed, or bound to a
+    /// validator that joined by governance.
+    /// </summary>
+    public bool IsAccepted(TlsPin pin) => (_accepted.ContainsKey(pin) && !_withdrawn.Contains(pin)) || _joined.Contains(pin);
 
     /// <summary>
     /// The pins of the validators that joined by governance and have, or will have, a vote: accepted from now on as a
@@ -82,6 +94,16 @@ public sealed class TransportSecurity
     {
         ArgumentNullException.ThrowIfNull(pins);
         _joined = pins.Where(pin => !_accepted.ContainsKey(pin)).ToFrozenSet();
+    }
+
+    /// <summary>
+    /// The validators still admitted (of the current, the last or a scheduled set): the genesis validators not among
+    /// them lose their pins as joined ones do (<see cref="AdmitJoinedValidators"/>).
+    /// </summary>
+    public void KeepGenesisValidators(IReadOnlySet<Ed25519PublicKey> admitted)
+    {
+        ArgumentNullException.ThrowIfNull(admitted);
+        _withdrawn = _genesisPins.Where(entry => !admitted.Contains(entry.Key)).SelectMany(entry => entry.Value).ToFrozenSet();
     }
 
     /// <summary>Frames the pin guard dropped on this system (0 without TLS, which has no guard).</summary>
