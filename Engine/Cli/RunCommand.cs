@@ -83,7 +83,7 @@ public static class RunCommand
                         : 0;
                     lastCommitted = (status.CommittedTransactions, now);
                     await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                        $"height={status.Height} executed={status.ExecutedHeight} round={status.Round} committed_tx={status.CommittedTransactions} tx/s={perSecond} pending={status.PendingTransactions} peers={status.PeersConnected}/{node.Chain.Validators.Count - 1} rejected={status.RejectedMessages} head={status.LastBlockId.ToShortString()}"));
+                        $"height={status.Height} executed={status.ExecutedHeight} round={status.Round} committed_tx={status.CommittedTransactions} tx/s={perSecond} pending={status.PendingTransactions} peers={status.PeersConnected}/{status.SetSize - (status.Voting ? 1 : 0)} rejected={status.RejectedMessages} head={status.LastBlockId.ToShortString()} epoch={status.Epoch} set={status.SetSize}{(status.Voting ? "" : " observing")}"));
                     await output.FlushAsync(CancellationToken.None);
                 }
                 catch (Exception e) when (e is TimeoutException or global::Akka.Actor.AskTimeoutException)
