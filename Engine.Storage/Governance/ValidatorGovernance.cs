@@ -43,6 +43,12 @@ public sealed class ValidatorGovernance(IReadOnlyList<ValidatorMember> genesis, 
 
     public IReadOnlyList<ValidatorMember> Genesis { get; } = genesis;
 
+    /// <summary>
+    /// How many sets this instance has scheduled: a caller that reads the schedule after each block reads it again only
+    /// when this moved (a block whose transaction fails is never committed, and execution stops the node).
+    /// </summary>
+    public long SetsScheduled { get; private set; }
+
     /// <summary>Every set, from genesis to the last one scheduled.</summary>
     public IReadOnlyList<ValidatorEpoch> Epochs(DataConnection db)
     {
@@ -52,9 +58,6 @@ public sealed class ValidatorGovernance(IReadOnlyList<ValidatorMember> genesis, 
             .Select(e => new ValidatorEpoch(e.Epoch, e.StartHeight, e.DecidedHeight, ValidatorMember.Parse(e.Members), e.SetHash)));
         return epochs;
     }
-
-    /// <summary>How many sets were scheduled after genesis.</summary>
-    public static int ScheduledCount(DataConnection db) => (db ?? throw new ArgumentNullException(nameof(db))).GetTable<ValidatorEpochRow>().Count();
 
     /// <summary>Requests still open after <paramref name="height"/>.</summary>
     public static IReadOnlyList<ValidatorRequestRow> OpenRequests(DataConnection db, long height)
@@ -235,6 +238,7 @@ public sealed class ValidatorGovernance(IReadOnlyList<ValidatorMember> genesis, 
             Members = ValidatorMember.Format(members),
             SetHash = ValidatorMember.SetHash(members.Select(m => m.Key)),
         });
+        SetsScheduled++;
         return (TxCode.Ok, $"epoch {epoch} of {members.Count} validators starts at height {start}");
     }
 

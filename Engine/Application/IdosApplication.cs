@@ -26,6 +26,7 @@ public sealed class IdosApplication : IStateMachine, IDisposable
     private readonly RecentSigners _signers;
     private readonly ValidatorGovernance _governance;
     private List<ScheduledEpoch> _scheduled = [];
+    private long _setsScheduledSeen;
 
     private IdosApplication(StateDatabase state, StateDatabase mempoolReads, ChainParameters chain, ISecp256k1Recovery recovery, long executedHeight, Hash32 appHash,
         SnapshotDirectory? snapshots)
@@ -87,7 +88,7 @@ public sealed class IdosApplication : IStateMachine, IDisposable
 
             var application = new IdosApplication(state, mempoolReads, chain, recovery, Math.Min(stateHeight, blocks.Height),
                 HashAt(executor, chain, Math.Min(stateHeight, blocks.Height)), snapshots);
-            application.ReadSchedule();
+            application._scheduled = application.ReadSchedule();
             application._signers.FillBelow(application.ExecutedHeight + 1, blocks);
             for (var height = stateHeight + 1; height <= blocks.Height; height++)
             {
@@ -145,24 +146,17 @@ public sealed class IdosApplication : IStateMachine, IDisposable
         var appHash = new Hash32(_executor.Execute(input, AppHash.ToArray()));
         ExecutedHeight = block.Height;
         AppHash = appHash;
-        if (block.Transactions.Count > 0)
+        if (_governance.SetsScheduled != _setsScheduledSeen)
         {
-            ReadSchedule();
+            _setsScheduledSeen = _governance.SetsScheduled;
+            _scheduled = ReadSchedule();
         }
 
         return appHash;
     }
 
-    /// <summary>Re-reads the scheduled sets when the state holds more than known.</summary>
-    private void ReadSchedule()
-    {
-        if (ValidatorGovernance.ScheduledCount(_state.Connection) == _scheduled.Count)
-        {
-            return;
-        }
-
-        _scheduled = [.. _governance.Epochs(_state.Connection).Skip(1).Select(ToSchedule)];
-    }
+    /// <summary>The sets the state scheduled after genesis: read at start, and again after a block that scheduled one.</summary>
+    private List<ScheduledEpoch> ReadSchedule() => [.. _governance.Epochs(_state.Connection).Skip(1).Select(ToSchedule)];
 
     private static ScheduledEpoch ToSchedule(ValidatorEpoch epoch)
     {
