@@ -41,9 +41,11 @@ internal sealed class SimEpochs
 
     public ChainParameters Chain(long epoch) => _epochs[(int)epoch].Chain;
 
-    /// <summary>The next epoch's start, for a replica of <paramref name="epoch"/> whose instance executed <paramref name="height"/>.</summary>
-    public long? DecidedAt(long epoch, long height) =>
-        epoch + 1 < _epochs.Count && _epochs[(int)epoch + 1].Decided == height ? _epochs[(int)epoch + 1].Start : null;
+    /// <summary>The next epoch, for a replica of <paramref name="epoch"/> whose instance executed <paramref name="height"/>.</summary>
+    public NextEpoch? DecidedAt(long epoch, long height) =>
+        epoch + 1 < _epochs.Count && _epochs[(int)epoch + 1].Decided == height ? Next(epoch) : null;
+
+    private NextEpoch Next(long epoch) => new(_epochs[(int)epoch + 1].Start, _epochs[(int)epoch + 1].Chain.Validators.Hash);
 
     /// <summary>The epoch a replica runs in once its instance has committed and executed up to <paramref name="height"/>.</summary>
     public long EpochAfter(long height)
@@ -90,7 +92,7 @@ internal sealed class SimEpochs
             ended is null ? instance.PendingBlocks.Values : [], options, replicaEpoch);
         if (epoch + 1 < _epochs.Count && _epochs[(int)epoch + 1].Decided <= instance.Store.ExecutedHeight)
         {
-            replica.Epoch.EndBefore(_epochs[(int)epoch + 1].Start);
+            replica.Epoch.EndBefore(Next(epoch));
         }
 
         instance.Chain = chain;

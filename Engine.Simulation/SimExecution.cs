@@ -12,7 +12,7 @@ namespace IdOS.Akka.Engine.Simulation;
 /// </summary>
 internal sealed class SimExecution(WorldConfig config, ChainParameters chain, SimRandom rng, InvariantChecker checker, Func<long> now,
     Action<long, SimEvent> schedule, Action<SimInstance, Func<IReadOnlyList<ReplicaEffect>>> step, Func<SimInstance, long> localTime,
-    Action<string> trace, Func<long, long, long?> nextEpochStart)
+    Action<string> trace, Func<long, long, NextEpoch?> nextEpoch)
 {
     public void OnCommitted(SimInstance instance, Block block)
     {
@@ -35,7 +35,7 @@ internal sealed class SimExecution(WorldConfig config, ChainParameters chain, Si
         var appHash = app.Execute(block);
         trace($"{instance} executes height {block.Height}: app hash {appHash.ToShortString()}");
         Check(instance, block.Height, appHash);
-        step(instance, () => replica.OnExecuted(block.Height, appHash, localTime(instance), nextEpochStart(replica.Epoch.Epoch, block.Height)));
+        step(instance, () => replica.OnExecuted(block.Height, appHash, localTime(instance), nextEpoch(replica.Epoch.Epoch, block.Height)));
         if (instance.Replica is not null && instance.ToExecute.Count > 0)
         {
             ScheduleNext(instance);

@@ -31,7 +31,7 @@ internal static class HeaderSyncBenchmark
             parent = block;
         }
 
-        var follower = new HeaderChain(chain, new SignatureChecks(chain, Ed25519Verifier.Instance));
+        var follower = new HeaderChain(chain, Ed25519Verifier.Instance);
         var watch = Stopwatch.StartNew();
         foreach (var batch in headers.Chunk(HeaderRangeRequest.Limit))
         {

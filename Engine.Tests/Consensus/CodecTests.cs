@@ -32,8 +32,8 @@ public sealed class CodecTests
             "round-sync-with-tc" => new RoundSync(_t.QcFor(b1), _t.Tc(2, 1)),
             "request" => new BlockRequest(b1.Id, 0, 64),
             "response" => new BlockResponse(b3.Id, [b3, b1]),
-            "proposal-opening-epoch" => _t.Propose(b1) with { OpeningProof = new EpochProof([b3], _t.QcFor(b3)) },
-            "epoch-end" => new EpochEnd(new EpochProof([b3, b1], _t.QcFor(b1))),
+            "proposal-opening-epoch" => _t.Propose(b1) with { OpeningProof = new EpochProof([Beyond(b3)], _t.QcFor(Beyond(b3))) },
+            "epoch-end" => new EpochEnd(new EpochProof([Beyond(b3), b1], _t.QcFor(b1))),
             "epoch-end-request" => new EpochEndRequest(2),
             _ => throw new ArgumentException(kind),
         };
@@ -112,6 +112,31 @@ public sealed class CodecTests
     /// stored before either field existed keeps its id; a second encoding of a header (version 4 without failed
     /// proposers, version 3 with a zero set hash) is refused.
     /// </summary>
+    private static Block Beyond(Block block) =>
+        Block.FromParts(block.Header with { NextSetHash = Hash32.Compute("the next set"u8) }, block.Transactions);
+
+    /// <summary>The blocks past an epoch's end name the next set as well: versions 5 and 6, again one encoding each.</summary>
+    [Fact]
+    public void A_header_past_an_epochs_end_names_the_next_set_in_versions_5_and_6()
+    {
+        var plain = Beyond(((Proposal)Sample("proposal")).Block);
+        var failed = Beyond(((Proposal)Sample("proposal-with-failed-proposers")).Block);
+        Assert.Equal(5, ConsensusCodec.EncodeHeader(plain.Header)[0]);
+        Assert.Equal(6, ConsensusCodec.EncodeHeader(failed.Header)[0]);
+        Assert.True(ConsensusCodec.TryDecodeBlock(ConsensusCodec.EncodeBlock(failed), ConsensusLimits.Default, out var decoded, out var error), error);
+        Assert.Equal((failed.Id, failed.Header.NextSetHash), (decoded.Id, decoded.Header.NextSetHash));
+        Assert.Throws<ArgumentException>(() => ConsensusCodec.EncodeHeader(plain.Header with { SetHash = Hash32.Zero }));
+
+        var header = ConsensusCodec.EncodeHeader(plain.Header);
+        var body = ConsensusCodec.EncodeBlock(plain)[header.Length..];
+        byte[] zeroNext = [.. header[..^Hash32.Size], .. new byte[Hash32.Size], .. body];
+        Assert.False(ConsensusCodec.TryDecodeBlock(zeroNext, ConsensusLimits.Default, out _, out var zero));
+        Assert.Contains("zero next set hash", zero, StringComparison.Ordinal);
+        byte[] version7 = [7, .. header[1..], .. body];
+        Assert.False(ConsensusCodec.TryDecodeBlock(version7, ConsensusLimits.Default, out _, out var unknown));
+        Assert.Contains("unknown block header version 7", unknown, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_header_names_its_set_in_versions_3_and_4_failed_proposers_in_2_and_4_and_each_has_one_encoding()
     {

@@ -20,8 +20,8 @@ public sealed class EpochScheduleTests
 
         Assert.Equal([0L, 0, 1, 1, 2, 2], Heights.Select(schedule.EpochOf));
         Assert.Equal(1, schedule.EpochAfter(29));
-        Assert.Equal(30, schedule.NextStart(0));
-        Assert.Null(schedule.NextStart(2));
+        Assert.Equal(new NextEpoch(30, Set(0, 1, 2, 3, 4).Hash), schedule.Next(0));
+        Assert.Null(schedule.Next(2));
         Assert.Equal(5, schedule.Chain(1).Validators.Count);
         Assert.Equal(2, schedule.Chain(2).Epoch);
         Assert.Equal(-1, schedule.IndexOf(0, _five.Keys[4].PublicKey));

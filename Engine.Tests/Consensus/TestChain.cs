@@ -16,6 +16,20 @@ internal sealed class TestChain
         Checks = new SignatureChecks(Chain, Ed25519Verifier.Instance);
     }
 
+    private TestChain(ChainParameters chain, Ed25519PrivateKey[] keys)
+    {
+        Keys = keys;
+        Chain = chain;
+        Checks = new SignatureChecks(Chain, Ed25519Verifier.Instance);
+    }
+
+    /// <summary>The same chain in a later epoch whose set holds the validators of these key indices, in this order.</summary>
+    public TestChain InEpoch(long epoch, params int[] keyIndices)
+    {
+        Ed25519PrivateKey[] keys = [.. keyIndices.Select(SimWorld.ValidatorKey)];
+        return new TestChain(Chain.ForEpoch(epoch, new ValidatorSet([.. keys.Select(k => k.PublicKey)])), keys);
+    }
+
     public Ed25519PrivateKey[] Keys { get; }
 
     public ChainParameters Chain { get; }
@@ -49,7 +63,7 @@ internal sealed class TestChain
     }
 
     public Block Block(long round, Block parent, QuorumCertificate? justify = null, IReadOnlyList<byte[]>? transactions = null,
-        long? timestamp = null, int? proposer = null) =>
+        long? timestamp = null, int? proposer = null, Hash32 nextSetHash = default) =>
         Engine.Consensus.Block.Create(
             round,
             parent.Height + 1,
@@ -60,7 +74,8 @@ internal sealed class TestChain
             0,
             Chain.GenesisAppHash,
             epoch: Chain.Epoch,
-            setHash: Chain.Validators.Hash);
+            setHash: Chain.Validators.Hash,
+            nextSetHash: nextSetHash);
 
     public Proposal Propose(Block block, TimeoutCertificate? tc = null, int? signer = null) =>
         new(block, Keys[signer ?? block.Header.Proposer].Sign(Chain.Domain.Proposal(block.Id)), tc);

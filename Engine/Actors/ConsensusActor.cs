@@ -169,7 +169,7 @@ public sealed class ConsensusActor : ReceivePersistentActor
             : new ReplicaEpoch(start, _epochs.Chain(epoch - 1), store.EpochProofOf(epoch - 1) is { } proof && proof.LastHeight == start - 1 ? proof : null,
                 Opening: ended is not null);
         var replica = new Replica(chain, index, _setup.Key, _verifier, store, safety, ended is null ? store.KeptBlocks() : [], _setup.Options, replicaEpoch);
-        if (_epochs.NextStart(epoch) is { } next)
+        if (_epochs.Next(epoch) is { } next)
         {
             replica.Epoch.EndBefore(next);
         }
@@ -220,7 +220,7 @@ public sealed class ConsensusActor : ReceivePersistentActor
             }
         }
 
-        Step(replica => replica.OnExecuted(executed.Height, executed.AppHash, _setup.ClockMs(), _epochs.NextStart(replica.Epoch.Epoch)));
+        Step(replica => replica.OnExecuted(executed.Height, executed.AppHash, _setup.ClockMs(), _epochs.Next(replica.Epoch.Epoch)));
     }
 
     /// <summary>

@@ -55,7 +55,7 @@ public sealed class StateSyncActor : ReceiveActor, IWithTimers
     {
         _setup = setup;
         _asked = setup.Self;
-        _headers = new HeaderChain(setup.Chain, new SignatureChecks(setup.Chain, Crypto.Ed25519Verifier.Instance));
+        _headers = new HeaderChain(setup.Chain, Crypto.Ed25519Verifier.Instance);
         Receive<Tick>(_ => OnTick());
         // A node that is itself syncing has no snapshot to offer; saying so at once lets a network starting from
         // genesis, every node empty, start without waiting out the offer time.

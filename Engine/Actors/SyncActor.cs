@@ -51,7 +51,7 @@ public sealed class SyncActor : ReceiveActor
             long bytes;
             if (inbound.Message is HeaderRangeRequest headers)
             {
-                var answer = BlockServing.AnswerHeaders(headers, _limits, _committed.StoredHeight, _committed.HeaderAt);
+                var answer = BlockServing.AnswerHeaders(headers, _limits, _committed.StoredHeight, _committed.HeaderAt, _committed.TransitionAfter);
                 (response, bytes) = (answer, answer.Headers.Sum(h => 512L + (h.TransactionHashes.Count * Hash32.Size)));
             }
             else if (inbound.Message is BlockRangeRequest range)

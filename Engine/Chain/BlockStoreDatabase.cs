@@ -59,6 +59,7 @@ public sealed class BlockStoreDatabase : IDisposable
             db.Execute("CREATE TABLE IF NOT EXISTS kept_blocks (block_id BLOB NOT NULL PRIMARY KEY, height INTEGER NOT NULL, block BLOB NOT NULL)");
             db.Execute("CREATE TABLE IF NOT EXISTS commit_proof (id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1), certificate BLOB NOT NULL)");
             db.Execute("CREATE TABLE IF NOT EXISTS epoch_proofs (epoch INTEGER NOT NULL PRIMARY KEY, proof BLOB NOT NULL)");
+            db.Execute("CREATE TABLE IF NOT EXISTS epoch_sets (epoch INTEGER NOT NULL PRIMARY KEY, keys BLOB NOT NULL)");
             Upgrade(db);
             var height = db.GetTable<CommittedBlockRow>().Select(b => (long?)b.Height).Max() ?? 0;
             return new BlockStoreDatabase(db, height, StoredExecutedHeight(db));
@@ -273,6 +274,11 @@ public sealed class BlockStoreDatabase : IDisposable
         _statements.Execute("INSERT OR REPLACE INTO epoch_proofs (epoch, proof) VALUES (@p0, @p1)", epoch, proof);
 
     public byte[]? EpochProof(long epoch) => (byte[]?)_statements.Scalar("SELECT proof FROM epoch_proofs WHERE epoch = @p0", epoch);
+
+    public void KeepEpochSet(long epoch, byte[] keys) =>
+        _statements.Execute("INSERT OR REPLACE INTO epoch_sets (epoch, keys) VALUES (@p0, @p1)", epoch, keys);
+
+    public byte[]? EpochSet(long epoch) => (byte[]?)_statements.Scalar("SELECT keys FROM epoch_sets WHERE epoch = @p0", epoch);
 
     public byte[]? CommitProof() => (byte[]?)_statements.Scalar("SELECT certificate FROM commit_proof WHERE id = 1");
 

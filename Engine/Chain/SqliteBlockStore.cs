@@ -209,6 +209,39 @@ public sealed class SqliteBlockStore : ICommittedBlockStore, IDisposable
         : ConsensusCodec.TryDecode(bytes, _limits, out var message, out var error) && message is EpochEnd end ? end.Proof
         : throw new InvalidDataException($"{_path}: the proof of epoch {epoch}'s end does not decode: {error ?? "not an epoch end"}");
 
+    /// <summary>
+    /// The validator set of a later epoch, as the executed state scheduled it (or a checked epoch transition brought
+    /// it): served with the proof of the epoch before's end to nodes that follow the chain by headers.
+    /// </summary>
+    public void KeepEpochSet(long epoch, ValidatorSet set)
+    {
+        ArgumentNullException.ThrowIfNull(set);
+        var keys = new byte[set.Count * Ed25519PublicKey.Size];
+        for (var i = 0; i < set.Count; i++)
+        {
+            set[i].Bytes.CopyTo(keys.AsSpan(i * Ed25519PublicKey.Size));
+        }
+
+        _db.KeepEpochSet(epoch, keys);
+    }
+
+    public ValidatorSet? SetOf(long epoch)
+    {
+        if (_db.EpochSet(epoch) is not { } keys)
+        {
+            return null;
+        }
+
+        return keys.Length > 0 && keys.Length % Ed25519PublicKey.Size == 0
+            ? new ValidatorSet([.. keys.Chunk(Ed25519PublicKey.Size).Select(key => Ed25519PublicKey.TryCreate(key)
+                ?? throw new InvalidDataException($"{_path}: epoch {epoch}'s set holds a key that is not an ed25519 public key"))])
+            : throw new InvalidDataException($"{_path}: epoch {epoch}'s set is {keys.Length} bytes, not a whole number of keys");
+    }
+
+    /// <summary>What takes a node following the chain by headers from <paramref name="epoch"/> into the next, when kept here.</summary>
+    public EpochTransition? TransitionAfter(long epoch) =>
+        EpochProofOf(epoch) is { } proof && SetOf(epoch + 1) is { } set ? new EpochTransition(proof, set) : null;
+
     public long TransactionCount() => CommittedIndex().Count();
 
     /// <summary>Every committed transaction's hash, whether or not the file's index has caught up with it yet.</summary>

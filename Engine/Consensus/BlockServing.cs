@@ -51,23 +51,45 @@ public static class BlockServing
         return new BlockRangeResponse(request.FromHeight, pruned, blocks);
     }
 
-    /// <summary>Headers (with transaction hashes) of committed heights from the request's, within the count and the message size.</summary>
-    public static HeaderRangeResponse AnswerHeaders(HeaderRangeRequest request, ConsensusLimits limits, long committedHeight, Func<long, PrunedBlock?> headerAt)
+    /// <summary>
+    /// Headers (with transaction hashes) of committed heights from the request's, within the count and the message
+    /// size, up to the end of the first header's epoch; when they reach it, with the transition into the next epoch
+    /// if <paramref name="transitionAfter"/> has it (the proof and the set in the message count towards its size).
+    /// </summary>
+    public static HeaderRangeResponse AnswerHeaders(HeaderRangeRequest request, ConsensusLimits limits, long committedHeight, Func<long, PrunedBlock?> headerAt,
+        Func<long, EpochTransition?> transitionAfter)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(headerAt);
+        ArgumentNullException.ThrowIfNull(transitionAfter);
+        if (request.FromHeight < 1 || request.FromHeight > committedHeight || headerAt(request.FromHeight) is not { } first)
+        {
+            return new HeaderRangeResponse(request.FromHeight, []);
+        }
+
+        var epoch = first.Header.Epoch;
+        var transition = transitionAfter(epoch);
         var headers = ByHeight(request.FromHeight, Math.Min(request.MaxHeaders, HeaderRangeRequest.Limit), limits, committedHeight, headerAt,
-            header => 1_024 + (header.TransactionHashes.Count * Hash32.Size));
-        return new HeaderRangeResponse(request.FromHeight, headers);
+            header => 1_024 + (header.TransactionHashes.Count * Hash32.Size), reserved: transition is null ? 0 : ConsensusCodec.SizeOf(transition));
+        var end = headers.FindIndex(h => h.Header.Epoch != epoch);
+        if (end >= 0)
+        {
+            headers.RemoveRange(end, headers.Count - end);
+        }
+
+        var last = headers[^1].Header;
+        var endsEpoch = end >= 0 || (last.Height < committedHeight && headerAt(last.Height + 1)?.Header.Epoch > epoch);
+        return new HeaderRangeResponse(request.FromHeight, headers) { Transition = endsEpoch ? transition : null };
     }
 
     /// <summary>What <paramref name="at"/> gives for consecutive committed heights from <paramref name="from"/>, up to a count and the message size.</summary>
-    private static List<T> ByHeight<T>(long from, int limit, ConsensusLimits limits, long committedHeight, Func<long, T?> at, Func<T, int> size)
+    private static List<T> ByHeight<T>(long from, int limit, ConsensusLimits limits, long committedHeight, Func<long, T?> at, Func<T, int> size,
+        int reserved = 0)
         where T : class
     {
         var items = new List<T>();
-        var budget = limits.MaxMessageBytes - (64 << 10);
+        var budget = limits.MaxMessageBytes - (64 << 10) - reserved;
         for (var height = from; height >= 1 && height <= committedHeight && items.Count < limit; height++)
         {
             if (at(height) is not { } item)

@@ -131,6 +131,17 @@ public static class ConsensusCodec
                     WritePrunedBlock(writer, header);
                 }
 
+                writer.WriteBool(range.Transition is not null);
+                if (range.Transition is { } transition)
+                {
+                    WriteEpochProof(writer, transition.Proof);
+                    writer.WriteU16(transition.NextSet.Count);
+                    for (var i = 0; i < transition.NextSet.Count; i++)
+                    {
+                        writer.WriteFixed(transition.NextSet[i].Bytes);
+                    }
+                }
+
                 break;
             default:
                 throw new ArgumentException($"No encoding for {message.GetType().Name}.", nameof(message));
@@ -288,7 +299,28 @@ public static class ConsensusCodec
             headers[i] = ReadPrunedBlock(ref reader, limits);
         }
 
-        return new HeaderRangeResponse(from, headers);
+        return new HeaderRangeResponse(from, headers) { Transition = reader.ReadBool() ? ReadEpochTransition(ref reader, limits) : null };
+    }
+
+    private static EpochTransition ReadEpochTransition(ref CanonicalReader reader, ConsensusLimits limits)
+    {
+        var proof = ReadEpochProof(ref reader, limits);
+        var count = reader.ReadU16();
+        if (count is 0 or > ValidatorSet.MaxValidators)
+        {
+            throw new MalformedMessageException($"an epoch transition names {count} validators; a set holds 1 to {ValidatorSet.MaxValidators}");
+        }
+
+        var keys = new Ed25519PublicKey[count];
+        for (var i = 0; i < count; i++)
+        {
+            keys[i] = Ed25519PublicKey.TryCreate(reader.ReadFixed(Ed25519PublicKey.Size))
+                ?? throw new MalformedMessageException($"validator {i} of an epoch transition is not an ed25519 public key");
+        }
+
+        return keys.Distinct().Count() == count
+            ? new EpochTransition(proof, new ValidatorSet(keys))
+            : throw new MalformedMessageException("an epoch transition names a validator twice");
     }
 
     public static bool TryDecodePrunedBlock(
@@ -312,6 +344,10 @@ public static class ConsensusCodec
         return writer.ToArray();
     }
 
+    /// <summary>The bytes an epoch transition adds to a header response.</summary>
+    public static int SizeOf(EpochTransition transition) =>
+        EpochProofSize(transition.Proof) + 2 + (transition.NextSet.Count * Ed25519PublicKey.Size);
+
     /// <summary>
     /// The length <see cref="Encode"/> writes (version and tag included), so that a message is allocated once: sized by
     /// doubling, a proposal of 26 KB allocated 88 KB. A wrong size costs a copy, never a wrong encoding.
@@ -330,7 +366,8 @@ public static class ConsensusCodec
         BlockRangeRequest => 8 + 2,
         BlockRangeResponse range => 8 + 8 + 2 + BlockBytes(range.Blocks),
         HeaderRangeRequest => 8 + 2,
-        HeaderRangeResponse range => 8 + 2 + range.Headers.Sum(h => PrunedBlockSize(h)),
+        HeaderRangeResponse range => 8 + 2 + range.Headers.Sum(h => PrunedBlockSize(h)) + 1
+            + (range.Transition is { } transition ? SizeOf(transition) : 0),
         _ => 0,
     };
 

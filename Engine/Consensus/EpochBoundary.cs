@@ -1,3 +1,5 @@
+using IdOS.Akka.Engine.Crypto;
+
 namespace IdOS.Akka.Engine.Consensus;
 
 /// <summary>Where a height stands relative to the replica's epoch.</summary>
@@ -16,6 +18,9 @@ public enum EpochPlace
     Unknown,
 }
 
+/// <summary>Where the next epoch starts, and the hash of its set, once executing a block decided a change.</summary>
+public sealed record NextEpoch(long StartHeight, Hash32 SetHash);
+
 /// <summary>
 /// The end of a replica's epoch. Governance changes the set at a height at least <see cref="ChainParameters.EpochDelay"/>
 /// blocks after the block that decided it, and execution reports the decision; so a height up to the executed height
@@ -33,20 +38,34 @@ public sealed class EpochBoundary(long epoch, long startHeight)
     /// <summary>The epoch's last height, once execution reported the next epoch's start.</summary>
     public long? LastHeight { get; private set; }
 
-    /// <summary>The next epoch starts at <paramref name="nextStart"/>: a height after this epoch's start, reported once.</summary>
-    public void EndBefore(long nextStart)
+    /// <summary>
+    /// The next epoch's set hash, once execution reported the change: the blocks past <see cref="LastHeight"/> carry it.
+    /// </summary>
+    public Hash32 NextSetHash { get; private set; }
+
+    /// <summary>The next epoch starts at a height after this epoch's start, with the set of that hash; reported once.</summary>
+    public void EndBefore(NextEpoch next)
     {
-        if (nextStart <= StartHeight)
+        ArgumentNullException.ThrowIfNull(next);
+        var nextStart = next.StartHeight;
+        if (next.SetHash == Hash32.Zero)
         {
-            throw new ArgumentOutOfRangeException(nameof(nextStart), $"Epoch {Epoch + 1} cannot start at {nextStart}, not after epoch {Epoch}'s start {StartHeight}.");
+            throw new ArgumentException($"Epoch {Epoch + 1} has a set, so its hash is not zero.", nameof(next));
         }
 
-        if (LastHeight is { } last && last != nextStart - 1)
+        if (nextStart <= StartHeight)
         {
-            throw new InvalidOperationException($"Epoch {Epoch} already ends at {last}; execution now reports the next start at {nextStart}.");
+            throw new ArgumentOutOfRangeException(nameof(next), $"Epoch {Epoch + 1} cannot start at {nextStart}, not after epoch {Epoch}'s start {StartHeight}.");
+        }
+
+        if (LastHeight is { } last && (last != nextStart - 1 || NextSetHash != next.SetHash))
+        {
+            throw new InvalidOperationException($"Epoch {Epoch} already ends at {last} before set {NextSetHash.ToShortString()}; " +
+                $"execution now reports the next start at {nextStart} with set {next.SetHash.ToShortString()}.");
         }
 
         LastHeight = nextStart - 1;
+        NextSetHash = next.SetHash;
     }
 
     public EpochPlace PlaceOf(long height, long executedHeight) =>

@@ -86,9 +86,10 @@ internal sealed class EpochClosing(long epoch, SignatureChecks checks, BlockTree
             return;
         }
 
-        if (boundary.LastHeight is { } last && last != proof.LastHeight)
+        if (boundary.LastHeight is { } last && (last != proof.LastHeight || boundary.NextSetHash != proof.NextSetHash))
         {
-            state.Reject(from, $"epoch proof ends epoch {epoch} at height {proof.LastHeight}; it ends at {last}");
+            state.Reject(from, $"epoch proof ends epoch {epoch} at height {proof.LastHeight} before set {proof.NextSetHash.ToShortString()}; " +
+                $"it ends at {last} before set {boundary.NextSetHash.ToShortString()}");
             return;
         }
 

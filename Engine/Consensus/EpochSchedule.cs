@@ -77,8 +77,9 @@ public sealed class EpochSchedule
     /// <summary>The epoch whose set votes on the block after <paramref name="committedHeight"/>.</summary>
     public long EpochAfter(long committedHeight) => EpochOf(committedHeight + 1);
 
-    /// <summary>The start of the epoch after <paramref name="epoch"/>, once the state decided it; null while none is.</summary>
-    public long? NextStart(long epoch) => epoch + 1 < _epochs.Count ? _epochs[(int)epoch + 1].StartHeight : null;
+    /// <summary>The start and set of the epoch after <paramref name="epoch"/>, once the state decided it; null while none is.</summary>
+    public NextEpoch? Next(long epoch) =>
+        epoch + 1 < _epochs.Count ? new NextEpoch(_epochs[(int)epoch + 1].StartHeight, _chains[(int)epoch + 1].Validators.Hash) : null;
 
     /// <summary>This key's index in <paramref name="epoch"/>'s set; -1 when it has no vote there.</summary>
     public int IndexOf(long epoch, Ed25519PublicKey key)

@@ -18,11 +18,16 @@ internal static class HeaderCodec
     // and blocks stored before headers named their set) keeps the version it was written in, and so its id.
     private const byte HeaderVersionWithSet = 3;
     private const byte HeaderVersionWithSetAndFailedProposers = 4;
+
+    // The same two with the next epoch's set hash after the set's: only the blocks past an epoch's end carry it.
+    private const byte HeaderVersionWithNextSet = 5;
+    private const byte HeaderVersionWithNextSetAndFailedProposers = 6;
     private const int SignatureSize = Ed25519PrivateKey.SignatureSize;
 
     internal static int HeaderSize(BlockHeader header) =>
         1 + 8 + 8 + QcSize(header.Justify) + 2 + 8 + Hash32.Size + 4 + 8 + Hash32.Size
         + (header.SetHash == Hash32.Zero ? 0 : 8 + Hash32.Size)
+        + (header.NextSetHash == Hash32.Zero ? 0 : Hash32.Size)
         + (header.FailedProposers.Length == 0 ? 0 : 2 + header.FailedProposers.Length);
 
     internal static int QcSize(QuorumCertificate qc) => Hash32.Size + 8 + 2 + qc.Signers.Length + 2 + SignatureBytes(qc.Signatures, 0);
@@ -42,11 +47,19 @@ internal static class HeaderCodec
     {
         var withFailed = header.FailedProposers.Length > 0;
         var withSet = header.SetHash != Hash32.Zero;
-        writer.WriteU8((withSet, withFailed) switch
+        var withNext = header.NextSetHash != Hash32.Zero;
+        if (withNext && !withSet)
         {
-            (true, true) => HeaderVersionWithSetAndFailedProposers,
-            (true, false) => HeaderVersionWithSet,
-            (false, true) => HeaderVersionWithFailedProposers,
+            throw new ArgumentException("A block that names the next epoch's set names its own.", nameof(header));
+        }
+
+        writer.WriteU8((withNext, withSet, withFailed) switch
+        {
+            (true, _, true) => HeaderVersionWithNextSetAndFailedProposers,
+            (true, _, false) => HeaderVersionWithNextSet,
+            (false, true, true) => HeaderVersionWithSetAndFailedProposers,
+            (false, true, false) => HeaderVersionWithSet,
+            (false, false, true) => HeaderVersionWithFailedProposers,
             _ => HeaderVersion,
         });
         writer.WriteU63(header.Round);
@@ -62,6 +75,10 @@ internal static class HeaderCodec
         {
             writer.WriteU63(header.Epoch);
             writer.WriteHash(header.SetHash);
+            if (withNext)
+            {
+                writer.WriteHash(header.NextSetHash);
+            }
         }
         else if (header.Epoch != 0)
         {
@@ -89,7 +106,7 @@ internal static class HeaderCodec
     internal static BlockHeader ReadHeader(ref CanonicalReader reader)
     {
         var version = reader.ReadU8();
-        if (version is not (HeaderVersion or HeaderVersionWithFailedProposers or HeaderVersionWithSet or HeaderVersionWithSetAndFailedProposers))
+        if (version is < HeaderVersion or > HeaderVersionWithNextSetAndFailedProposers)
         {
             throw new MalformedMessageException($"unknown block header version {version}");
         }
@@ -104,16 +121,26 @@ internal static class HeaderCodec
             TxCount: reader.ReadU32(int.MaxValue, "header transaction count"),
             ExecutedHeight: reader.ReadU63("executed height"),
             ExecutedAppHash: reader.ReadHash());
-        if (version is HeaderVersionWithSet or HeaderVersionWithSetAndFailedProposers)
+        if (version >= HeaderVersionWithSet)
         {
             header = header with { Epoch = reader.ReadU63("epoch"), SetHash = reader.ReadHash() };
             if (header.SetHash == Hash32.Zero)
             {
-                throw new MalformedMessageException($"block header of version {version} with a zero set hash; such a header is written as version {version - 2}");
+                throw new MalformedMessageException($"block header of version {version} with a zero set hash; such a header has no set");
             }
         }
 
-        if (version is HeaderVersion or HeaderVersionWithSet)
+        if (version >= HeaderVersionWithNextSet)
+        {
+            header = header with { NextSetHash = reader.ReadHash() };
+            if (header.NextSetHash == Hash32.Zero)
+            {
+                throw new MalformedMessageException($"block header of version {version} with a zero next set hash; such a header is written as version {version - 2}");
+            }
+        }
+
+        // Odd versions have no failed proposers, even ones have some.
+        if (version % 2 == 1)
         {
             return header;
         }

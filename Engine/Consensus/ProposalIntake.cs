@@ -8,7 +8,7 @@ namespace IdOS.Akka.Engine.Consensus;
 /// and the vote, which goes through the safety rules and to the next leader, or to everyone when that one is in doubt.
 /// </summary>
 internal sealed class ProposalIntake(ChainParameters chain, int self, SignatureChecks checks, BlockTree tree, ICommittedBlockStore store,
-    LeaderElection leaders, IVotingRules safety, Func<Hash32, bool> isCommitted, RoundState state, IRoundSteps steps, Func<long, EpochPlace> placeOf)
+    LeaderElection leaders, IVotingRules safety, Func<Hash32, bool> isCommitted, RoundState state, IRoundSteps steps, EpochBoundary epoch, Func<long> executedHeight)
 {
     private readonly ChainParameters _chain = chain;
     private readonly int _self = self;
@@ -188,13 +188,21 @@ internal sealed class ProposalIntake(ChainParameters chain, int self, SignatureC
             return;
         }
 
-        switch (placeOf(block.Height))
+        switch (epoch.PlaceOf(block.Height, executedHeight()))
         {
             case EpochPlace.Unknown:
                 _heldForEpoch = (proposal, from);
                 return;
             case EpochPlace.Beyond when block.Transactions.Count > 0:
                 _state.Reject(from, $"proposal for round {block.Round} carries transactions at height {block.Height}, past the epoch's last height");
+                return;
+            case EpochPlace.Beyond when block.Header.NextSetHash != epoch.NextSetHash:
+                // What the old set certifies here is what a node following the chain by headers takes the next set to be.
+                _state.Reject(from, $"proposal for round {block.Round} at height {block.Height}, past the epoch's last height, names next set " +
+                    $"{block.Header.NextSetHash.ToShortString()}; execution scheduled {epoch.NextSetHash.ToShortString()}");
+                return;
+            case EpochPlace.Within when block.Header.NextSetHash != Hash32.Zero:
+                _state.Reject(from, $"proposal for round {block.Round} names a next set at height {block.Height}, within the epoch");
                 return;
         }
 

@@ -70,8 +70,9 @@ public sealed class Replica : IRoundSteps
         _votes = new VoteAggregator(chain.Validators);
         _timeouts = new TimeoutAggregator(chain.Validators);
         _leaders = new LeaderElection(chain.Validators, chain.LeaderReputation);
-        // An epoch after genesis's starts with nothing signed in it by design (its signatures name it), not because a journal was lost.
-        var journalGuard = _options.GuardEmptyJournal && rules is not null && safetyState.Epoch == 0 && EmptyJournalGuard.IsNeeded(safetyState, chain.Validators)
+        // A later epoch opens with nothing signed in it by design; one resumed so has lost its journal (or never voted there).
+        var journalGuard = _options.GuardEmptyJournal && rules is not null && (safetyState.Epoch == 0 || epoch is { Opening: false })
+            && EmptyJournalGuard.IsNeeded(safetyState, chain.Validators)
             ? new EmptyJournalGuard(chain.Validators, self)
             : null;
         Mempool = new Mempool(_options.MempoolMaxTransactions, _options.MempoolMaxBytes, chain.Limits.MaxTransactionBytes);
@@ -104,8 +105,7 @@ public sealed class Replica : IRoundSteps
         // An opening epoch begins past every round this validator signed in before it (see SafetyState.OpeningEpoch).
         var firstRound = epoch is { Opening: true } ? safetyState.LastVotedRound + 1 : safetyState.LastVotedRound;
         _state = new RoundState(highQc, Math.Max(Math.Max(highQc.Round + 1, firstRound), 1)) { JournalGuard = journalGuard };
-        _intake = new ProposalIntake(chain, self, _checks, _tree, store, _leaders, _safety, _isCommitted, _state, this,
-            height => _epoch.PlaceOf(height, _execution.Height));
+        _intake = new ProposalIntake(chain, self, _checks, _tree, store, _leaders, _safety, _isCommitted, _state, this, _epoch, () => _execution.Height);
         _roundTimeouts = new RoundTimeouts(_checks, _timeouts, _safety, _options, _state, this);
         _sync = new ChainSync(chain, self, _options, _checks, _tree, store, _state, _isCommitted, this);
         _closing = new EpochClosing(chain.Epoch, _checks, _tree, store, _epoch, _openingProof, _isCommitted, _state, this, () => _ended);
@@ -256,15 +256,15 @@ public sealed class Replica : IRoundSteps
     /// <summary>
     /// The executor's app hash after <paramref name="height"/>, which must be the oldest committed block it was handed
     /// and has not reported. It is recorded in the store, is what this validator's proposals claim from now on, and
-    /// settles any claim a leader made about that height. <paramref name="nextEpochStart"/> is where the next epoch
-    /// starts, when executing this height decided a validator-set change.
+    /// settles any claim a leader made about that height. <paramref name="nextEpoch"/> is where the next epoch
+    /// starts and its set, when executing this height decided a validator-set change.
     /// </summary>
-    public IReadOnlyList<ReplicaEffect> OnExecuted(long height, Hash32 appHash, long now, long? nextEpochStart = null) => Run(now, () =>
+    public IReadOnlyList<ReplicaEffect> OnExecuted(long height, Hash32 appHash, long now, NextEpoch? nextEpoch = null) => Run(now, () =>
     {
         var block = _execution.Executed(height, appHash);
-        if (nextEpochStart is { } start && _epoch.LastHeight is null)
+        if (nextEpoch is not null && _epoch.LastHeight is null)
         {
-            _epoch.EndBefore(start);
+            _epoch.EndBefore(nextEpoch);
             _closing.RetryEarly();
         }
 
@@ -505,7 +505,7 @@ public sealed class Replica : IRoundSteps
             _execution.AppHash,
             _leaders.FailedProposers(parent.Round, round, uncommitted),
             _chain.Epoch,
-            _chain.Validators.Hash);
+            _chain.Validators.Hash, place == EpochPlace.Beyond ? _epoch.NextSetHash : Hash32.Zero);
         var proposal = new Proposal(block, _key.Sign(_chain.Domain.Proposal(block.Id)), needsTc ? _state.LastRoundTc : null)
             { OpeningProof = parent.Height == _epoch.StartHeight - 1 ? _openingProof : null };
         _proposedRound = round;

@@ -36,6 +36,13 @@ public sealed record BlockHeader(
     /// </summary>
     public Hash32 SetHash { get; init; }
 
+    /// <summary>
+    /// On the empty blocks past an epoch's last height (which exist to commit it): <see cref="ValidatorSet.Hash"/> of
+    /// the next epoch's set, so that the old set's certificates over them vouch for the new set to a node that follows
+    /// the chain by headers. Zero on every other block.
+    /// </summary>
+    public Hash32 NextSetHash { get; init; }
+
     public Hash32 ParentId => Justify.BlockId;
 }
 
@@ -82,11 +89,12 @@ public sealed class Block
         Hash32 executedAppHash,
         byte[]? failedProposers = null,
         long epoch = 0,
-        Hash32 setHash = default)
+        Hash32 setHash = default,
+        Hash32 nextSetHash = default)
     {
         var hashes = HashTransactions(transactions);
         var header = new BlockHeader(round, height, justify, proposer, timestamp, MerkleTree.Root(hashes), transactions.Count,
-            executedHeight, executedAppHash) { FailedProposers = failedProposers ?? [], Epoch = epoch, SetHash = setHash };
+            executedHeight, executedAppHash) { FailedProposers = failedProposers ?? [], Epoch = epoch, SetHash = setHash, NextSetHash = nextSetHash };
         return FromParts(header, transactions, hashes);
     }
 

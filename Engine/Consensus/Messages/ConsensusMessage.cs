@@ -31,6 +31,9 @@ public sealed record EpochProof(IReadOnlyList<Block> Suffix, QuorumCertificate C
 
     public long LastHeight => Suffix[0].Height - 1;
 
+    /// <summary>The hash of the next epoch's set, which every block of the suffix names and the old set certified.</summary>
+    public Hash32 NextSetHash => Suffix[0].Header.NextSetHash;
+
     /// <summary>Null when the blocks and certificates fit together as such a proof; their signatures are checked apart.</summary>
     public string? ShapeProblem(long epoch)
     {
@@ -45,6 +48,11 @@ public sealed record EpochProof(IReadOnlyList<Block> Suffix, QuorumCertificate C
             if (block.Header.Epoch != epoch || block.Header.TxCount != 0 || block.Transactions.Count != 0)
             {
                 return $"block {i} of an epoch proof is not an empty block of epoch {epoch}";
+            }
+
+            if (block.Header.NextSetHash == Hash32.Zero || block.Header.NextSetHash != Suffix[0].Header.NextSetHash)
+            {
+                return $"block {i} of an epoch proof does not name the next epoch's set as the first does";
             }
 
             if (i > 0 && (block.ParentId != Suffix[i - 1].Id || block.Height != Suffix[i - 1].Height + 1))
@@ -124,5 +132,18 @@ public sealed record HeaderRangeRequest(long FromHeight, int MaxHeaders) : Conse
     public const int Limit = 1_024;
 }
 
-/// <summary>Headers of consecutive committed heights from the one asked; none past the peer's committed height.</summary>
-public sealed record HeaderRangeResponse(long FromHeight, IReadOnlyList<PrunedBlock> Headers) : ConsensusMessage;
+/// <summary>
+/// Headers of consecutive committed heights from the one asked; none past the peer's committed height. They end at
+/// the last block of an epoch, with the <see cref="Transition"/> into the next when the peer has it, so that the
+/// headers after it can be checked against the next set.
+/// </summary>
+public sealed record HeaderRangeResponse(long FromHeight, IReadOnlyList<PrunedBlock> Headers) : ConsensusMessage
+{
+    public EpochTransition? Transition { get; init; }
+}
+
+/// <summary>
+/// How the chain passes from one validator set to the next, for a node that follows it by headers: the proof that
+/// the old epoch's last block committed under the old set, whose blocks name the next set's hash, and that set.
+/// </summary>
+public sealed record EpochTransition(EpochProof Proof, ValidatorSet NextSet);
