@@ -138,6 +138,26 @@ public sealed class CodecTests
     }
 
     [Fact]
+    public void An_epoch_transition_names_one_to_1024_distinct_keys()
+    {
+        var b1 = _t.Block(1, _t.Chain.GenesisBlock, _t.Chain.GenesisQc);
+        var next = _t.InEpoch(1, 1, 2, 3, 4).Chain.Validators;
+        var beyond = _t.Block(2, b1, nextSetHash: next.Hash);
+        var response = new HeaderRangeResponse(1, [new PrunedBlock(b1.Header, [])]) { Transition = new EpochTransition(new EpochProof([beyond], _t.QcFor(beyond)), next) };
+        var bytes = ConsensusCodec.Encode(response);
+        var keys = bytes.Length - (4 * 32);
+
+        Assert.True(ConsensusCodec.TryDecode(bytes, ConsensusLimits.Default, out var decoded, out var error), error);
+        Assert.Equal(next.Hash, ((HeaderRangeResponse)decoded).Transition!.NextSet.Hash);
+        byte[] twice = [.. bytes[..(keys + 32)], .. bytes[keys..(keys + 32)], .. bytes[(keys + 64)..]];
+        Assert.False(ConsensusCodec.TryDecode(twice, ConsensusLimits.Default, out _, out var duplicate));
+        Assert.Contains("names a validator twice", duplicate, StringComparison.Ordinal);
+        byte[] none = [.. bytes[..(keys - 2)], 0, 0];
+        Assert.False(ConsensusCodec.TryDecode(none, ConsensusLimits.Default, out _, out var empty));
+        Assert.Contains("1 to 1024", empty, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_header_names_its_set_in_versions_3_and_4_failed_proposers_in_2_and_4_and_each_has_one_encoding()
     {
         var plain = ((Proposal)Sample("proposal")).Block;

@@ -113,8 +113,8 @@ public sealed class HeaderChainTests
         var e3 = next.Block(8, e2);
         List<PrunedBlock> stored = [.. epoch0.Append(e1).Append(e2).Append(e3).Select(Header)];
         EpochTransition? Kept(long epoch) => epoch == 0 ? transition : null;
-        HeaderRangeResponse Serve(long from, int max, Func<long, EpochTransition?> kept) =>
-            BlockServing.AnswerHeaders(new HeaderRangeRequest(from, max), _t.Chain.Limits, stored.Count, h => h <= stored.Count ? stored[(int)h - 1] : null, kept);
+        HeaderRangeResponse Serve(long from, int max, Func<long, EpochTransition?> kept, long epoch = 0) =>
+            BlockServing.AnswerHeaders(new HeaderRangeRequest(from, max, epoch), _t.Chain.Limits, stored.Count, h => h <= stored.Count ? stored[(int)h - 1] : null, kept);
 
         var first = Serve(1, 64, Kept);
         Assert.Equal([1L, 2, 3], first.Headers.Select(h => h.Header.Height));
@@ -123,12 +123,18 @@ public sealed class HeaderChainTests
         Assert.Null(Serve(1, 2, Kept).Transition);
         Assert.Null(Serve(1, 64, _ => null).Transition);
         Assert.Equal(3, Serve(1, 64, _ => null).Headers.Count);
-        var after = Serve(4, 64, Kept);
+        var after = Serve(4, 64, Kept, epoch: 1);
         Assert.Equal([4L, 5, 6], after.Headers.Select(h => h.Header.Height));
         Assert.Null(after.Transition);
+        Assert.Null(Serve(5, 64, Kept, epoch: 0).Transition);
 
+        // A follower whose first peer kept no transition asks another from the next epoch's first height.
         var follower = new HeaderChain(_t.Chain, Ed25519Verifier.Instance);
-        Assert.Null(follower.Add(first.Headers, first.Transition).Refusal);
+        var withoutTransition = Serve(1, 64, _ => null);
+        Assert.Null(follower.Add(withoutTransition.Headers, withoutTransition.Transition).Refusal);
+        var transitionOnly = Serve(follower.NextHeight, 64, Kept, follower.Epoch.Epoch);
+        Assert.Empty(transitionOnly.Headers);
+        Assert.Null(follower.Add(transitionOnly.Headers, transitionOnly.Transition).Refusal);
         Assert.Null(follower.Add(after.Headers, after.Transition).Refusal);
         Assert.Equal((4L, 1L), (follower.CommittedHeight, follower.Epoch.Epoch));
     }

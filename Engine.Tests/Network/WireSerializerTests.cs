@@ -31,8 +31,11 @@ public sealed class WireSerializerTests() : global::Akka.TestKit.Xunit2.TestKit(
         yield return new BlockRangeRequest(1, 64);
         yield return new BlockRangeResponse(1, 0, [b1]);
         yield return new BlockRangeResponse(1, 900, []);
-        yield return new HeaderRangeRequest(1, 1_024);
+        yield return new HeaderRangeRequest(1, 1_024, 2);
         yield return new HeaderRangeResponse(1, [new PrunedBlock(b1.Header, b1.TransactionHashes), new PrunedBlock(b3.Header, [])]);
+        var next = _t.InEpoch(1, 1, 2, 3, 4).Chain.Validators;
+        var beyond = _t.Block(4, b3, nextSetHash: next.Hash);
+        yield return new HeaderRangeResponse(1, [new PrunedBlock(b3.Header, [])]) { Transition = new EpochTransition(new EpochProof([beyond], _t.QcFor(beyond)), next) };
     }
 
     [Fact]

@@ -69,6 +69,7 @@ public sealed class ConsensusActor : ReceivePersistentActor
     private int _peersConnected;
     private bool _pullSent;
     private long _pullSentAt;
+    private int _setsKept;
     private readonly List<Hash32> _givenUp = [];
     private readonly List<Hash32> _noRoom = [];
 
@@ -79,6 +80,7 @@ public sealed class ConsensusActor : ReceivePersistentActor
         _verifier = new VerdictsComputedHere(setup.Verifier);
         _recovered = SafetyState.Initial(setup.Chain);
         _epochs = new EpochSchedule(setup.Chain, setup.ScheduledEpochs);
+        KeepScheduledSets();
         PersistenceId = $"consensus-{setup.Chain.GenesisBlock.Id.ToShortString()}-{(setup.Validator >= 0 ? setup.Validator : setup.Key.PublicKey.ToString()[..16])}";
 
         Recover<SnapshotOffer>(offer =>
@@ -206,6 +208,21 @@ public sealed class ConsensusActor : ReceivePersistentActor
         return contacts;
     }
 
+    /// <summary>
+    /// The block store keeps each later epoch's set beside the proof of the epoch before's end, which it serves with
+    /// headers to nodes that follow the chain by them (state sync); the executed state is where the sets come from.
+    /// </summary>
+    private void KeepScheduledSets()
+    {
+        for (; _setsKept < _epochs.Count; _setsKept++)
+        {
+            if (_setsKept > 0)
+            {
+                _setup.Store.KeepEpochSet(_setsKept, _epochs.Chain(_setsKept).Validators);
+            }
+        }
+    }
+
     private void OnExecuted(Executed executed)
     {
         foreach (var scheduled in executed.Scheduled ?? [])
@@ -217,6 +234,7 @@ public sealed class ConsensusActor : ReceivePersistentActor
                     scheduled.Epoch, scheduled.Validators.Count, scheduled.StartHeight, scheduled.DecidedHeight);
                 var current = _replica?.Epoch.Epoch ?? _epochs.EpochAfter(_setup.Store.Height);
                 _setup.Directory.Tell(new PeerDirectory.EpochScheduled(Admitted(current), Contacts(current)));
+                KeepScheduledSets();
             }
         }
 

@@ -24,7 +24,8 @@ public sealed record StateSyncOutcome(long Height, string Summary);
 /// <summary>
 /// Brings an empty node to its peers' newest state snapshot before consensus starts. It asks every validator for its
 /// snapshots and picks the newest that f + 1 offer alike; follows the committed chain from genesis by headers (every
-/// QC checked, <see cref="HeaderChain"/>) and stores it as pruning leaves it; fetches the bodies of the last blocks
+/// QC checked against its epoch's set, each change of set crossed with the old set's proof, <see cref="HeaderChain"/>)
+/// and stores it as pruning leaves it; fetches the bodies of the last blocks
 /// below the snapshot, which leader election reads; fetches the chunks from the peers that offered it
 /// (<see cref="SnapshotFetch"/>, a wrong chunk caught on arrival); and imports them into the empty state, which
 /// checks the offer against the app hash the chain certified for that height (claimed by a committed header, or, if
@@ -147,7 +148,7 @@ public sealed class StateSyncActor : ReceiveActor, IWithTimers
     {
         var peer = NextPeer();
         _pending = (_headers.NextHeight, peer, DateTime.UtcNow);
-        _setup.Directory.Tell(new PeerDirectory.ToValidator(peer, new HeaderRangeRequest(_headers.NextHeight, HeaderRangeRequest.Limit)));
+        _setup.Directory.Tell(new PeerDirectory.ToValidator(peer, new HeaderRangeRequest(_headers.NextHeight, HeaderRangeRequest.Limit, _headers.Epoch.Epoch)));
     }
 
     private void OnHeaders(int peer, HeaderRangeResponse response)
@@ -158,7 +159,18 @@ public sealed class StateSyncActor : ReceiveActor, IWithTimers
         }
 
         _pending = null;
-        var (committed, refusal) = _headers.Add(response.Headers);
+        var epoch = _headers.Epoch.Epoch;
+        var (committed, refusal) = _headers.Add(response.Headers, response.Transition);
+        if (_headers.Epoch.Epoch > epoch && response.Transition is { } transition)
+        {
+            // Kept as the node's own validators keep them: its replica opens the epoch it starts in with the proof,
+            // and it serves both to the next node that follows the chain by headers.
+            _setup.Store.KeepEpochProof(epoch, transition.Proof);
+            _setup.Store.KeepEpochSet(epoch + 1, transition.NextSet);
+            _log.Info("State sync: epoch {0} ended at height {1}; epoch {2}'s {3} validators certify the chain from there",
+                epoch, transition.Proof.LastHeight, epoch + 1, transition.NextSet.Count);
+        }
+
         var height = _offer.Manifest.Height;
         foreach (var (header, certificate) in committed)
         {
@@ -184,12 +196,13 @@ public sealed class StateSyncActor : ReceiveActor, IWithTimers
 
         // A few heights past the snapshot, for a committed header that claims its app hash; fewer when the peers
         // have committed no more.
-        if (_headers.CommittedHeight >= height + 8 || (response.Headers.Count == 0 && refusal is null && _headers.CommittedHeight >= height))
+        var progressed = response.Headers.Count > 0 || response.Transition is not null;
+        if (_headers.CommittedHeight >= height + 8 || (!progressed && refusal is null && _headers.CommittedHeight >= height))
         {
             _headersDone = true;
             AskForBodies();
         }
-        else if (response.Headers.Count > 0 || refusal is not null)
+        else if (progressed || refusal is not null)
         {
             AskForHeaders();
         }

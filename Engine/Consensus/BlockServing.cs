@@ -55,6 +55,7 @@ public static class BlockServing
     /// Headers (with transaction hashes) of committed heights from the request's, within the count and the message
     /// size, up to the end of the first header's epoch; when they reach it, with the transition into the next epoch
     /// if <paramref name="transitionAfter"/> has it (the proof and the set in the message count towards its size).
+    /// Asked from a later epoch than the asker's, the transition alone.
     /// </summary>
     public static HeaderRangeResponse AnswerHeaders(HeaderRangeRequest request, ConsensusLimits limits, long committedHeight, Func<long, PrunedBlock?> headerAt,
         Func<long, EpochTransition?> transitionAfter)
@@ -69,6 +70,14 @@ public static class BlockServing
         }
 
         var epoch = first.Header.Epoch;
+        if (request.Epoch < epoch)
+        {
+            // The asker has the headers up to its epoch's end but not the transition (the peer that sent them had
+            // none): that alone comes first, if the height asked is the next epoch's first.
+            var endsAskersEpoch = headerAt(request.FromHeight - 1) is { } before && before.Header.Epoch == request.Epoch && epoch == request.Epoch + 1;
+            return new HeaderRangeResponse(request.FromHeight, []) { Transition = endsAskersEpoch ? transitionAfter(request.Epoch) : null };
+        }
+
         var transition = transitionAfter(epoch);
         var headers = ByHeight(request.FromHeight, Math.Min(request.MaxHeaders, HeaderRangeRequest.Limit), limits, committedHeight, headerAt,
             header => 1_024 + (header.TransactionHashes.Count * Hash32.Size), reserved: transition is null ? 0 : ConsensusCodec.SizeOf(transition));

@@ -121,6 +121,7 @@ public static class ConsensusCodec
                 writer.WriteU8((int)Tag.HeaderRangeRequest);
                 writer.WriteU63(range.FromHeight);
                 writer.WriteU16(range.MaxHeaders);
+                writer.WriteU63(range.Epoch);
                 break;
             case HeaderRangeResponse range:
                 writer.WriteU8((int)Tag.HeaderRangeResponse);
@@ -365,7 +366,7 @@ public static class ConsensusCodec
         BlockResponse response => Hash32.Size + 2 + BlockBytes(response.Blocks),
         BlockRangeRequest => 8 + 2,
         BlockRangeResponse range => 8 + 8 + 2 + BlockBytes(range.Blocks),
-        HeaderRangeRequest => 8 + 2,
+        HeaderRangeRequest => 8 + 2 + 8,
         HeaderRangeResponse range => 8 + 2 + range.Headers.Sum(h => PrunedBlockSize(h)) + 1
             + (range.Transition is { } transition ? SizeOf(transition) : 0),
         _ => 0,
@@ -406,7 +407,7 @@ public static class ConsensusCodec
             Tag.BlockResponse => ReadBlockResponse(ref reader, limits),
             Tag.BlockRangeRequest => new BlockRangeRequest(reader.ReadU63("from height"), reader.ReadU16()),
             Tag.BlockRangeResponse => ReadBlockRangeResponse(ref reader, limits),
-            Tag.HeaderRangeRequest => new HeaderRangeRequest(reader.ReadU63("from height"), reader.ReadU16()),
+            Tag.HeaderRangeRequest => new HeaderRangeRequest(reader.ReadU63("from height"), reader.ReadU16(), reader.ReadU63("epoch")),
             Tag.HeaderRangeResponse => ReadHeaderRangeResponse(ref reader, limits),
             var other => throw new MalformedMessageException($"unknown message tag {(byte)other}"),
         };

@@ -125,9 +125,10 @@ public sealed record BlockRangeResponse(long FromHeight, long PrunedHeight, IRea
 /// <summary>
 /// Ask a peer for the headers of committed blocks from <see cref="FromHeight"/>, with their transactions' hashes (a
 /// block as pruning leaves it), up to <see cref="MaxHeaders"/>: how a node that starts from a state snapshot checks the
-/// chain from genesis to the snapshot without fetching a body.
+/// chain from genesis to the snapshot without fetching a body. <see cref="Epoch"/> is the epoch the asker has reached:
+/// when the height asked is in a later one, it needs the transition into it first.
 /// </summary>
-public sealed record HeaderRangeRequest(long FromHeight, int MaxHeaders) : ConsensusMessage
+public sealed record HeaderRangeRequest(long FromHeight, int MaxHeaders, long Epoch = 0) : ConsensusMessage
 {
     public const int Limit = 1_024;
 }
