@@ -61,7 +61,8 @@ public sealed class GovernanceProcessTests
     /// asks to join, three of four approve, and it starts from a state snapshot (the peers have pruned the bodies
     /// before it), follows the chain without a vote until its epoch and votes from then on: with one original validator
     /// killed, the other three cannot commit without it. The three then remove the dead one; from the next epoch four
-    /// commit without it, a restarted validator resumes in that epoch, and all hold one app hash.
+    /// commit without it, a restarted validator resumes in that epoch, a wiped one starts there from a snapshot taken
+    /// after both changes, and all hold one app hash.
     /// </summary>
     [Fact]
     public async Task A_node_joins_by_governance_from_a_snapshot_votes_in_its_epoch_and_a_dead_validator_is_removed_in_the_next()
@@ -134,7 +135,33 @@ public sealed class GovernanceProcessTests
             return (status is { Epoch: 2, Voting: true } && status.Height > beforeRestart + 10, NodeProcesses.Describe([status]));
         }, "the restarted validator to commit in epoch 2");
 
+        // Wiped, a validator starts from a snapshot taken after both changes: the headers up to it cross each change
+        // with the proof the old set certified, and its peers, the joined one among them, follow from the state.
+        await Holds(nodes, async () =>
+        {
+            var status = await nodes.Status(0);
+            return (status?.ExecutedHeight > epoch2 + (2 * SnapshotInterval), NodeProcesses.Describe([status]));
+        }, "a snapshot past epoch 2's start");
+        await nodes.Stop(2, TimeSpan.FromSeconds(30));
+        CatchUpProcessTests.WipeAllButKeys(network.DataDirectory(2));
+        var beforeWipe = (await nodes.Status(0))!.Height;
+        nodes.Start(2);
+        await Holds(nodes, async () =>
+        {
+            var status = await nodes.Status(2);
+            return (status is { Epoch: 2, Voting: true } && status.Height > beforeWipe + 10, NodeProcesses.Describe([status]));
+        }, "the wiped validator to commit in epoch 2 from a snapshot");
+        var synced = nodes.FullLog(2);
+        Assert.Contains("State sync: imported the snapshot at height", synced, StringComparison.Ordinal);
+        Assert.Contains("State sync: epoch 0 ended at height", synced, StringComparison.Ordinal);
+        Assert.Contains("State sync: epoch 1 ended at height", synced, StringComparison.Ordinal);
+
         // A node records an app hash with its next block-store write, so another connection may see it a block late.
+        await Holds(nodes, async () =>
+        {
+            var status = await nodes.Status(2);
+            return (status?.ExecutedHeight > beforeWipe, NodeProcesses.Describe([status]));
+        }, "the wiped validator to execute past the snapshot");
         var common = (await nodes.Statuses([0, 1, 2, Joiner])).Min(s => s!.ExecutedHeight) - 1;
         List<Engine.Crypto.Hash32?> hashes = [];
         await Eventually.Holds(() =>
