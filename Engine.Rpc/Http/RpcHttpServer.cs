@@ -31,7 +31,8 @@ public sealed class RpcHttpServer : IAsyncDisposable
     public Uri Address { get; }
 
     /// <summary>Listens on <paramref name="endpoint"/>; <paramref name="allowedOrigins"/> may read with credentials (none, or "*": any origin without).</summary>
-    public static async Task<RpcHttpServer> Start(IPEndPoint endpoint, JsonRpcDispatcher dispatcher, int maxBodyBytes, IReadOnlyCollection<string>? allowedOrigins = null)
+    public static async Task<RpcHttpServer> Start(IPEndPoint endpoint, JsonRpcDispatcher dispatcher, int maxBodyBytes, IReadOnlyCollection<string>? allowedOrigins = null,
+        Func<CancellationToken, Task<HealthReport>>? health = null)
     {
         var origins = allowedOrigins is null || allowedOrigins.Count == 0 || allowedOrigins.Contains("*")
             ? null
@@ -56,6 +57,11 @@ public sealed class RpcHttpServer : IAsyncDisposable
             return Task.CompletedTask;
         });
         app.MapPost(Path, context => Serve(context, dispatcher, maxBodyBytes, origins));
+        if (health is not null)
+        {
+            app.MapGet(MetricsHttpServer.HealthPath, context => MetricsHttpServer.WriteHealth(context, health));
+        }
+
         await app.StartAsync();
         var bound = app.Urls.Select(url => new Uri(url)).First();
         return new RpcHttpServer(app, bound);

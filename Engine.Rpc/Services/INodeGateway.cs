@@ -3,7 +3,16 @@ using IdOS.Akka.Engine.Kwil.Reads;
 namespace IdOS.Akka.Engine.Rpc.Services;
 
 /// <summary>The chain as a validator reports it: what `user.chain_info` and `user.health` show.</summary>
-public sealed record ChainSnapshot(string ChainId, long Height, string BlockHash, string AppHash, long BlockTimeMs, int PeerCount);
+public sealed record ChainSnapshot(string ChainId, long Height, string BlockHash, string AppHash, long BlockTimeMs, int PeerCount)
+{
+    /// <summary>The network's head as the validator can tell.</summary>
+    public long NetworkHeight { get; init; }
+
+    /// <summary>Why the validator is not fit to serve; empty when it is.</summary>
+    public string Unhealthy { get; init; } = "";
+
+    public bool Syncing { get; init; }
+}
 
 public enum SubmitStatus
 {

@@ -65,15 +65,17 @@ public sealed class UserService(INodeGateway gateway, VerifierPool verifiers, Re
             ["block_height"] = chain.Height,
             ["block_hash"] = chain.BlockHash,
             ["gas"] = false,
-            ["healthy"] = true,
+            ["healthy"] = chain.Unhealthy.Length == 0,
             ["version"] = ApiVersion,
             ["block_time"] = chain.BlockTimeMs,
             ["block_age"] = Math.Max(0, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - chain.BlockTimeMs),
-            ["syncing"] = false,
+            ["syncing"] = chain.Syncing,
             ["height"] = chain.Height,
             ["app_hash"] = chain.AppHash,
             ["peer_count"] = chain.PeerCount,
             ["mode"] = privateMode ? "private" : "open",
+            ["network_height"] = chain.NetworkHeight,
+            ["reason"] = chain.Unhealthy,
         };
     }
 

@@ -77,7 +77,7 @@ public sealed class MempoolActorTests() : global::Akka.TestKit.Xunit2.TestKit(Co
 
         Assert.Equal([TestChain.Tx(3)], consensus.ExpectMsg<MempoolActor.Offer>().Transactions);
         AwaitCondition(() => _counters.Pending == 2);
-        Sys.EventStream.Publish(new BlockCommittedNotice(1, Hash32.Compute("block"u8), 1, [offered[1], offered[2]], 0, 0));
+        Sys.EventStream.Publish(new BlockCommittedNotice(1, Hash32.Compute("block"u8), 1, [offered[1], offered[2]], 0, 0, 0));
         AwaitCondition(() => _counters.Pending == 0);
         mempool.Tell(new SubmitTransactions([TestChain.Tx(1)]));
         Assert.Equal(MempoolAddStatus.Added, ExpectMsg<SubmitResults>().Results[0].Status);
@@ -113,7 +113,7 @@ public sealed class MempoolActorTests() : global::Akka.TestKit.Xunit2.TestKit(Co
         mempool.Tell(new ForwardedTransactions([TestChain.Tx(1), TestChain.Tx(2)]));
         mempool.Tell(new MempoolActor.Pull(10, 1_000, [], []), consensus);
         consensus.ExpectMsg<MempoolActor.Offer>();
-        Sys.EventStream.Publish(new BlockCommittedNotice(1, Hash32.Compute("one"u8), 1, [], 0, 0));
+        Sys.EventStream.Publish(new BlockCommittedNotice(1, Hash32.Compute("one"u8), 1, [], 0, 0, 0));
         AwaitCondition(() => _counters.Pending == 2);
 
         lock (_committed)
@@ -121,7 +121,7 @@ public sealed class MempoolActorTests() : global::Akka.TestKit.Xunit2.TestKit(Co
             _committed.Add(Block.TransactionHash(TestChain.Tx(1)));
         }
 
-        Sys.EventStream.Publish(new BlockCommittedNotice(3, Hash32.Compute("three"u8), 3, [], 0, 0));
+        Sys.EventStream.Publish(new BlockCommittedNotice(3, Hash32.Compute("three"u8), 3, [], 0, 0, 0));
 
         AwaitCondition(() => _counters.Pending == 1);
         mempool.Tell(new SubmitTransactions([TestChain.Tx(2)]));

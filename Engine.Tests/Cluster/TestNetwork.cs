@@ -67,6 +67,9 @@ internal sealed class TestNetwork : IDisposable
     /// <summary>The port each node binds: the same as <see cref="Ports"/> unless the network is behind proxies.</summary>
     public IReadOnlyList<int> BackendPorts => _files.BackendPorts;
 
+    /// <summary>Where each node serves `/metrics` and `/health`.</summary>
+    public IReadOnlyList<Uri> MetricsEndpoints => [.. _files.MetricsPorts.Select(port => new Uri($"http://127.0.0.1:{port}/"))];
+
     public IReadOnlyList<string> ConfigPaths => _files.ConfigPaths;
 
     public ChainParameters Chain { get; }

@@ -74,7 +74,7 @@ public sealed class DecoupledExecutionTests
         Assert.Equal((3L, b2.Id), (proposal.Round, proposal.Block.ParentId));
         Assert.Equal((0L, _t.Chain.GenesisAppHash), (proposal.Block.Header.ExecutedHeight, proposal.Block.Header.ExecutedAppHash));
         Assert.Single(proposal.Block.Transactions);
-        Assert.Equal(0, replica.ProposalsHeldForExecution);
+        Assert.Equal(0, replica.Counters.ProposalsHeldForExecution);
     }
 
     [Fact]
@@ -88,7 +88,7 @@ public sealed class DecoupledExecutionTests
         Assert.DoesNotContain(effects, e => e is Broadcast { Message: Proposal });
         Assert.Contains(effects, e => e is ArmRoundTimer { Round: 3 } timer && timer.DelayMs == ReplicaOptions.Default.Pacemaker.BaseTimeoutMs / 2);
         Assert.True(replica.IsWaitingToPropose);
-        Assert.Equal(1, replica.ProposalsHeldForExecution);
+        Assert.Equal(1, replica.Counters.ProposalsHeldForExecution);
 
         var appHash = Hash32.Compute("state after 1"u8);
         var proposal = Assert.Single(replica.OnExecuted(1, appHash, Now).OfType<Broadcast>().Select(b => b.Message).OfType<Proposal>());
@@ -109,7 +109,7 @@ public sealed class DecoupledExecutionTests
 
         Assert.Empty(proposal.Block.Transactions);
         Assert.Equal(1, replica.Mempool.Count);
-        Assert.Equal(1, replica.ProposalsHeldForExecution);
+        Assert.Equal(1, replica.Counters.ProposalsHeldForExecution);
     }
 
     [Theory]

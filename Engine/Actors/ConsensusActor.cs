@@ -6,6 +6,7 @@ using IdOS.Akka.Engine.Chain;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Network;
+using IdOS.Akka.Engine.Observability;
 using IdOS.Akka.Engine.Persistence;
 
 namespace IdOS.Akka.Engine.Actors;
@@ -36,6 +37,9 @@ public sealed record ConsensusActorSetup(
 
     /// <summary>The validator sets the executed state scheduled so far; genesis alone when none is given.</summary>
     public IReadOnlyList<ScheduledEpoch> ScheduledEpochs { get; init; } = [];
+
+    /// <summary>The network's height as the peer directory sees it, how far behind it the node is still healthy, and its metrics.</summary>
+    public (NetworkHead Head, NodeHealth Judge, NodeMetrics? Metrics) Health { get; init; } = (new NetworkHead(), new NodeHealth(NodeHealth.DefaultMaxBlocksBehind), null);
 }
 
 /// <summary>
@@ -98,6 +102,7 @@ public sealed class ConsensusActor : ReceivePersistentActor
         Command<MempoolActor.Offer>(OnOffer);
         Command<Executed>(OnExecuted);
         Command<StatusQuery>(_ => Sender.Tell(Status()));
+        Command<MetricsQuery>(_ => Sender.Tell(new MetricsReply(Status(), _replica?.Counters, _setup.Verifier.Hits)));
         Command<PeerDirectory.PeersChanged>(changed => _peersConnected = changed.Connected);
         Command<SaveSnapshotSuccess>(success =>
         {
@@ -406,8 +411,10 @@ public sealed class ConsensusActor : ReceivePersistentActor
         }
 
         var state = ((PersistSafetyState)effects[persistAt]).State;
+        var asked = Stopwatch.GetTimestamp();
         Persist(new SafetyStateRecorded(state), recorded =>
         {
+            _setup.Health.Metrics?.JournalWrite.Observe(Stopwatch.GetElapsedTime(asked).TotalSeconds);
             ExitIfFaultPointReached(recorded.State);
             if (LastSequenceNr % SnapshotEvery == 0)
             {
@@ -463,7 +470,7 @@ public sealed class ConsensusActor : ReceivePersistentActor
                 _setup.Executor.Tell(new ExecutorActor.ExecuteBlock(committed.Block));
                 Context.System.EventStream.Publish(new BlockCommittedNotice(committed.Block.Height, committed.Block.Id,
                     committed.Block.Round, committed.Block.TransactionHashes, committed.Block.Header.Timestamp,
-                    CommittedBlock.UnixMicrosecondsNow()));
+                    CommittedBlock.UnixMicrosecondsNow(), committed.Block.EncodedSize));
                 break;
             case BlockExecuted executed:
                 Context.System.EventStream.Publish(new BlockExecutedNotice(executed.Block.Height, executed.Block.TransactionHashes));
@@ -526,9 +533,11 @@ public sealed class ConsensusActor : ReceivePersistentActor
     {
         var store = _setup.Store;
         var epoch = _replica?.Epoch.Epoch ?? _epochs.EpochAfter(store.Height);
+        var (height, voting) = (_replica?.CommittedHeight ?? store.Height, _replica is not null && _epochs.IndexOf(epoch, _setup.Key.PublicKey) >= 0);
+        var networkHeight = Math.Max(height, _setup.Health.Head.Height);
         return new NodeStatus(
             _setup.Validator >= 0 ? _setup.Validator : ValidatorSet.MaxValidators,
-            _replica?.CommittedHeight ?? store.Height,
+            height,
             _replica?.CurrentRound ?? 0,
             _lastBlockId,
             _committedTransactions,
@@ -543,11 +552,14 @@ public sealed class ConsensusActor : ReceivePersistentActor
             _setup.Sync?.BytesServed ?? 0,
             _setup.Sync?.OverLimit ?? 0,
             _replica?.ExecutedHeight ?? store.ExecutedHeight,
-            _replica?.ProposalsHeldForExecution ?? 0)
+            _replica?.Counters.ProposalsHeldForExecution ?? 0)
         {
             Epoch = epoch,
             SetSize = _epochs[epoch].Validators.Count,
-            Voting = _replica is not null && _epochs.IndexOf(epoch, _setup.Key.PublicKey) >= 0,
+            Voting = voting,
+            NetworkHeight = networkHeight,
+            Unhealthy = _setup.Health.Judge.Problem(_peersConnected, _epochs[epoch].Validators.Count, voting, height, networkHeight) ?? "",
+            Syncing = _setup.Health.Judge.IsSyncing(height, networkHeight),
         };
     }
 
@@ -567,19 +579,14 @@ public sealed class ConsensusActor : ReceivePersistentActor
     /// <summary>A consensus message from a validator whose hello the peer directory accepted (or from this one).</summary>
     public sealed record Inbound(PeerId From, ConsensusMessage Message);
 
+    /// <summary>For a metrics scrape: the status, the replica's counters and the signature cache's hits (in-process only).</summary>
+    public sealed record MetricsQuery;
+
+    public sealed record MetricsReply(NodeStatus Status, ReplicaCounters? Counters, long SignatureCacheHits);
+
     /// <summary>
     /// From the executor: the app hash after the committed block at <paramref name="Height"/>, and every set the
     /// state has scheduled when that block scheduled one.
     /// </summary>
     public sealed record Executed(long Height, Hash32 AppHash, IReadOnlyList<ScheduledEpoch>? Scheduled = null);
 }
-
-/// <summary>
-/// Published on the event stream after each committed block is stored (its execution follows), with the block's
-/// proposal time (its header's timestamp) and the wall-clock time it was published.
-/// </summary>
-public sealed record BlockCommittedNotice(long Height, Hash32 BlockId, long Round, IReadOnlyList<Hash32> TransactionHashes,
-    long ProposedAtUnixMs, long CommittedAtUnixUs);
-
-/// <summary>Published on the event stream once a committed block's app hash is recorded: its transactions' results are in the state.</summary>
-public sealed record BlockExecutedNotice(long Height, IReadOnlyList<Hash32> TransactionHashes);

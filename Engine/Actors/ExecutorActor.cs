@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using Akka.Actor;
 using IdOS.Akka.Engine.Consensus;
+using IdOS.Akka.Engine.Observability;
 
 namespace IdOS.Akka.Engine.Actors;
 
@@ -14,7 +16,7 @@ public sealed class ExecutorActor : ReceiveActor
 {
     public const string Name = "executor";
 
-    public ExecutorActor(IStateMachine app)
+    public ExecutorActor(IStateMachine app, NodeMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(app);
         var scheduled = app.ScheduledEpochs.Count;
@@ -25,7 +27,9 @@ public sealed class ExecutorActor : ReceiveActor
                 throw new InvalidOperationException($"Block {execute.Block.Height} reached the executor after height {app.ExecutedHeight}.");
             }
 
+            var started = Stopwatch.GetTimestamp();
             var appHash = app.Execute(execute.Block);
+            metrics?.ExecuteBlock.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
             var epochs = app.ScheduledEpochs;
             Sender.Tell(new ConsensusActor.Executed(execute.Block.Height, appHash, epochs.Count > scheduled ? epochs : null));
             scheduled = epochs.Count;
@@ -35,8 +39,8 @@ public sealed class ExecutorActor : ReceiveActor
     /// <summary>The dispatcher with the executor's own thread (<see cref="SleepingThreadExecutorConfigurator"/>).</summary>
     public const string Dispatcher = "idos.executor-dispatcher";
 
-    public static Props Props(IStateMachine app) =>
-        global::Akka.Actor.Props.Create(() => new ExecutorActor(app)).WithDispatcher(Dispatcher);
+    public static Props Props(IStateMachine app, NodeMetrics? metrics = null) =>
+        global::Akka.Actor.Props.Create(() => new ExecutorActor(app, metrics)).WithDispatcher(Dispatcher);
 
     /// <summary>A committed block to execute, from the consensus actor, to which its app hash goes back; they arrive in height order.</summary>
     public sealed record ExecuteBlock(Block Block);

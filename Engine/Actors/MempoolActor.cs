@@ -3,6 +3,7 @@ using Akka.Event;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Network;
+using IdOS.Akka.Engine.Observability;
 
 namespace IdOS.Akka.Engine.Actors;
 
@@ -24,6 +25,9 @@ public sealed record MempoolSetup(
     int ForwardBatch)
 {
     public MempoolCounters Counters { get; init; } = new();
+
+    /// <summary>Where refusals are counted by reason: duplicate, invalid (the application's checks), size, full.</summary>
+    public NodeMetrics? Metrics { get; init; }
 
     /// <summary>
     /// The nonce the state expects next from a sender the check placed in a line; read on the mempool actor's thread,
@@ -177,6 +181,12 @@ public sealed class MempoolActor : ReceiveActor, IWithStash
                 ? new MempoolAddResult(MempoolAddStatus.Rejected, hashes[i], reason)
                 : _pool.Admit(transactions[i], hashes[i], committed[i], verdict.Place);
             results[i] = new SubmitResult(outcome.Hash, outcome.Status, outcome.Reason);
+            if (outcome.Status != MempoolAddStatus.Added)
+            {
+                _setup.Metrics?.Refused(outcome.Status == MempoolAddStatus.Duplicate ? "duplicate" : verdict.Refusal is not null ? "invalid"
+                    : outcome.Reason!.StartsWith("mempool is full", StringComparison.Ordinal) ? "full" : "size");
+            }
+
             if (outcome.Status == MempoolAddStatus.Added)
             {
                 admitted++;

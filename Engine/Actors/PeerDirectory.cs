@@ -4,6 +4,7 @@ using Akka.Event;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Network;
+using IdOS.Akka.Engine.Observability;
 using AkkaCluster = Akka.Cluster.Cluster;
 
 namespace IdOS.Akka.Engine.Actors;
@@ -22,6 +23,11 @@ public sealed record PeerDirectorySetup(ChainParameters Chain, Ed25519PrivateKey
 
     /// <summary>The transport whose TLS pins follow the validator sets; none without TLS.</summary>
     public TransportSecurity? Transport { get; init; }
+
+    /// <summary>Where the peers' proposals tell how high the network is (for health), and what the messages count in.</summary>
+    public NetworkHead Head { get; init; } = new();
+
+    public NodeMetrics? Metrics { get; init; }
 }
 
 /// <summary>
@@ -44,6 +50,10 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
     private static readonly TimeSpan GreetInterval = TimeSpan.FromSeconds(2);
     private static readonly long HelloMaxAgeMs = (long)TimeSpan.FromMinutes(2).TotalMilliseconds;
 
+    // Every live peer sends its peer list each greet interval, so five missed in a row mean it is gone (killed,
+    // stopped, cut off) even though, with downing off, the cluster keeps it as a member.
+    private static readonly long LiveWindowMs = 5 * (long)GreetInterval.TotalMilliseconds;
+
     private readonly PeerDirectorySetup _setup;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly AkkaCluster _cluster = AkkaCluster.Get(Context.System);
@@ -52,6 +62,8 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
     private long _lonelyGreets;
     private readonly Dictionary<Address, Ed25519PublicKey> _validatorAt = [];
     private readonly Dictionary<Ed25519PublicKey, IActorRef> _directoryOf = [];
+    private readonly Dictionary<Ed25519PublicKey, long> _lastHeard = [];
+    private int _livePeersTold = -1;
     private readonly Dictionary<Ed25519PublicKey, IActorRef> _verifierOf = [];
     private readonly Dictionary<Ed25519PublicKey, int> _ordinalOf = [];
     private readonly List<Ed25519PublicKey> _keyOfOrdinal = [];
@@ -130,6 +142,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
         });
         Receive<Greet>(_ =>
         {
+            TellLivePeers();
             foreach (var target in _targets)
             {
                 SendHello(target);
@@ -156,6 +169,12 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
             if (Authenticated() is { } key && WithinBudget(key))
             {
                 var validator = NumberOf(key);
+                _setup.Metrics?.Received(message);
+                if (message is Proposal proposal)
+                {
+                    _setup.Head.Claim(key, proposal.Block.Height, _chain.Validators.OneHonest);
+                }
+
                 var inbound = new ConsensusActor.Inbound(new PeerId(validator), message);
                 (message switch
                 {
@@ -188,12 +207,15 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
             {
                 directory.Tell(all.Message, Self);
             }
+
+            _setup.Metrics?.Sent(all.Message, _directoryOf.Count);
         });
         Receive<ToValidator>(to =>
         {
             if (KeyOf(to.Validator) is { } key && _directoryOf.TryGetValue(key, out var directory))
             {
                 directory.Tell(to.Message, Self);
+                _setup.Metrics?.Sent(to.Message, 1);
             }
             else
             {
@@ -208,6 +230,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
             _indexOf = IndicesOf(changed.Chain.Validators);
             Admit(changed.Admitted, changed.Contacts);
             StopVerifiers();
+            TellLivePeers();
         });
         Receive<EpochScheduled>(scheduled => Admit(scheduled.Admitted, scheduled.Contacts));
         Receive<Attach>(attach =>
@@ -218,7 +241,8 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
             _mempool = attach.Mempool;
             _sync = attach.Sync;
             StopVerifiers();
-            _consensus.Tell(new PeersChanged(_directoryOf.Count));
+            _livePeersTold = -1;
+            TellLivePeers();
         });
     }
 
@@ -266,6 +290,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
             _log.Info("Validator {0} at {1} has no vote in this epoch or any scheduled: its link is dropped.", key, address);
             Forget(address);
             _targets.Remove(address);
+            _setup.Head.Forget(key);
         }
     }
 
@@ -283,6 +308,23 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
     }
 
     /// <summary>A peer's index in the current set, or its number past the largest set's indices when it has no vote in it.</summary>
+    /// <summary>Connected peers with a vote in the current epoch heard from lately: what a quorum is counted from.</summary>
+    private int PeersOfTheSet()
+    {
+        var now = _setup.ClockMs();
+        return _directoryOf.Keys.Count(key => _indexOf.ContainsKey(key) && now - _lastHeard.GetValueOrDefault(key, long.MinValue / 2) <= LiveWindowMs);
+    }
+
+    private void TellLivePeers()
+    {
+        var live = PeersOfTheSet();
+        if (live != _livePeersTold)
+        {
+            _livePeersTold = live;
+            _consensus.Tell(new PeersChanged(live));
+        }
+    }
+
     private int NumberOf(Ed25519PublicKey key) => _indexOf.TryGetValue(key, out var index) ? index : ValidatorSet.MaxValidators + OrdinalOf(key);
 
     private Ed25519PublicKey? KeyOf(int number) =>
@@ -345,9 +387,10 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
 
         _validatorAt[from] = hello.Key;
         _directoryOf[hello.Key] = Sender;
+        _lastHeard[hello.Key] = _setup.ClockMs();
         _targets.Add(from);
         _log.Info("Validator {0} ({1}) is at {2}.", NumberOf(hello.Key), hello.Key.ToString()[..16], from);
-        _consensus.Tell(new PeersChanged(_directoryOf.Count));
+        TellLivePeers();
 
         // Answered at once, so that a validator that found this one (through a seed or a peer's hint) is linked both
         // ways without waiting for membership or the next periodic greeting.
@@ -419,6 +462,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
     {
         if (_validatorAt.TryGetValue(Sender.Path.Address, out var key))
         {
+            _lastHeard[key] = _setup.ClockMs();
             return key;
         }
 
@@ -436,7 +480,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
         {
             _directoryOf.Remove(key);
             _log.Info("Validator {0} at {1} left the cluster.", key, address);
-            _consensus.Tell(new PeersChanged(_directoryOf.Count));
+            TellLivePeers();
         }
     }
 

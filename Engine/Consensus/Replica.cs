@@ -139,8 +139,8 @@ public sealed class Replica : IRoundSteps
 
     public Hash32 ExecutedAppHash => _execution.AppHash;
 
-    /// <summary>Rounds in which this validator, leading, held its proposal back because its executor lagged too far behind.</summary>
-    public long ProposalsHeldForExecution { get; private set; }
+    /// <summary>What it counts for its operator: proposals held for the executor, timeouts by cause.</summary>
+    public ReplicaCounters Counters => _state.Counters;
 
     public SafetyState SafetyState => _safety.State;
 
@@ -473,7 +473,7 @@ public sealed class Replica : IRoundSteps
             // others' timers know nothing of this validator's executor.
             if (_waitRound != round)
             {
-                ProposalsHeldForExecution++;
+                _state.Counters.ProposalsHeldForExecution++;
             }
 
             WaitToPropose(round, Math.Max(1, _options.Pacemaker.BaseTimeoutMs / 2));

@@ -16,6 +16,8 @@ internal sealed class RoundState(QuorumCertificate highQc, long currentRound)
 
     public List<ReplicaEffect> Effects { get; set; } = [];
 
+    public ReplicaCounters Counters { get; } = new();
+
     /// <summary>Set while nothing is journaled (the empty-journal guard); gone with the first vote.</summary>
     public EmptyJournalGuard? JournalGuard { get; set; }
 

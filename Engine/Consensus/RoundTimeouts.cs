@@ -111,7 +111,7 @@ internal sealed class RoundTimeouts(SignatureChecks checks, TimeoutAggregator ti
                 _steps.EnterRound(timeout.Round, null);
             }
 
-            TimeOut(timeout.Round);
+            TimeOut(timeout.Round, joined: true);
         }
 
         if (added.Certificate is not null)
@@ -120,8 +120,11 @@ internal sealed class RoundTimeouts(SignatureChecks checks, TimeoutAggregator ti
         }
     }
 
-    /// <summary>This validator times out in <paramref name="round"/>: its timeout is signed, sent to everyone and counted.</summary>
-    public void TimeOut(long round)
+    /// <summary>
+    /// This validator times out in <paramref name="round"/> (<paramref name="joined"/>: because f + 1 others did): its
+    /// timeout is signed, sent to everyone and counted.
+    /// </summary>
+    public void TimeOut(long round, bool joined = false)
     {
         var decision = _safety.TimeoutFor(round, _state.HighQc);
         if (decision.Message is not { } timeout)
@@ -132,6 +135,18 @@ internal sealed class RoundTimeouts(SignatureChecks checks, TimeoutAggregator ti
         if (decision.StateChanged)
         {
             _state.Effects.Add(new PersistSafetyState(_safety.State));
+            if (joined)
+            {
+                _state.Counters.TimeoutsJoined++;
+            }
+            else if (_state.FirstProposalByRound.ContainsKey(round))
+            {
+                _state.Counters.TimeoutsWithoutQuorum++;
+            }
+            else
+            {
+                _state.Counters.TimeoutsWithoutProposal++;
+            }
         }
 
         _checks.OwnTimeout(timeout);

@@ -52,6 +52,9 @@ public sealed record RpcSettings(IPEndPoint Listen, IReadOnlyList<Address> Valid
     /// <summary>Origins whose pages may read with the visitor's KGW cookie; empty for any origin without credentials (kwild's default).</summary>
     public IReadOnlyList<string> CorsOrigins { get; init; } = [];
 
+    /// <summary>Where `GET /metrics` and `GET /health` answer on a listener of their own (idos.rpc.metrics-listen); null: off.</summary>
+    public IPEndPoint? MetricsListen { get; init; }
+
     /// <summary>
     /// Reads the settings; the localnet passes its own <paramref name="validators"/> and <paramref name="transport"/>
     /// (its member identity) instead of the configuration's.
@@ -108,7 +111,16 @@ public sealed record RpcSettings(IPEndPoint Listen, IReadOnlyList<Address> Valid
             ChallengeLimit = Limit(config, "challenges", (10, 20)),
             PublicUrl = PublicUrlOf(config),
             CorsOrigins = config.HasPath($"{Section}.cors-origins") ? [.. config.GetStringList($"{Section}.cors-origins").Where(o => o != "*")] : [],
+            MetricsListen = MetricsListenOf(config),
         };
+    }
+
+    private static IPEndPoint? MetricsListenOf(Config config)
+    {
+        var text = config.GetString($"{Section}.metrics-listen", "");
+        return text.Length == 0 ? null
+            : IPEndPoint.TryParse(text, out var endpoint) ? endpoint
+            : throw new ConfigurationException($"{Section}.metrics-listen \"{text}\" is not an IP address and port such as 127.0.0.1:26670 (empty: off).");
     }
 
     private static Uri? PublicUrlOf(Config config)
@@ -141,14 +153,41 @@ public sealed class RpcHost : IAsyncDisposable
 
     private readonly ActorSystem _system;
     private readonly RpcHttpServer _server;
+    private readonly MetricsHttpServer? _metrics;
 
-    private RpcHost(ActorSystem system, RpcHttpServer server)
+    /// <summary>The RPC system serves while the validator it reaches is healthy; a validator's own verdict, or none answering.</summary>
+    private static async Task<HealthReport> Health(ValidatorGateway gateway, CancellationToken cancel)
+    {
+        ChainSnapshot chain;
+        try
+        {
+            chain = await gateway.Chain(cancel);
+        }
+        catch (RpcException e)
+        {
+            return HealthReport.Unhealthy($"no validator answers: {e.Message}");
+        }
+
+        return new HealthReport(chain.Unhealthy.Length == 0, $"the validator reached is not healthy: {chain.Unhealthy}", new System.Text.Json.Nodes.JsonObject
+        {
+            ["height"] = chain.Height,
+            ["network_height"] = chain.NetworkHeight,
+            ["peers"] = chain.PeerCount,
+            ["syncing"] = chain.Syncing,
+        });
+    }
+
+    private RpcHost(ActorSystem system, RpcHttpServer server, MetricsHttpServer? metrics)
     {
         _system = system;
         _server = server;
+        _metrics = metrics;
     }
 
     public Uri Endpoint => new(_server.Address, RpcHttpServer.Path);
+
+    /// <summary>Where `/metrics` and `/health` answer on their own listener; null when it is off.</summary>
+    public Uri? MetricsAddress => _metrics?.Address;
 
     /// <summary>This system's own Akka.Remote address.</summary>
     public Address RemoteAddress => ((ExtendedActorSystem)_system).Provider.DefaultAddress;
@@ -188,8 +227,20 @@ public sealed class RpcHost : IAsyncDisposable
             methods["user.broadcast"] = writes.Guard(methods["user.broadcast"], "broadcasts");
             methods["user.challenge"] = challengeLimit.Guard(methods["user.challenge"], "challenges");
             methods["kgw.authn_param"] = challengeLimit.Guard(methods["kgw.authn_param"], "login challenges");
-            var dispatcher = new JsonRpcDispatcher(methods, settings.MaxBodyBytes, settings.RequestTimeout);
-            return new RpcHost(system, await RpcHttpServer.Start(settings.Listen, dispatcher, settings.MaxBodyBytes, settings.CorsOrigins));
+            var metrics = new RpcMetrics();
+            var dispatcher = new JsonRpcDispatcher(methods, settings.MaxBodyBytes, settings.RequestTimeout) { Metrics = metrics };
+            Task<HealthReport> Healthy(CancellationToken cancel) => Health(gateway, cancel);
+            var server = await RpcHttpServer.Start(settings.Listen, dispatcher, settings.MaxBodyBytes, settings.CorsOrigins, Healthy);
+            try
+            {
+                var metricsServer = settings.MetricsListen is { } listen ? await MetricsHttpServer.Start(listen, metrics.Registry, Healthy) : null;
+                return new RpcHost(system, server, metricsServer);
+            }
+            catch
+            {
+                await server.DisposeAsync();
+                throw;
+            }
         }
         catch
         {
@@ -202,6 +253,11 @@ public sealed class RpcHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _server.DisposeAsync();
+        if (_metrics is not null)
+        {
+            await _metrics.DisposeAsync();
+        }
+
         await HandshakeFailureGuard.Stop(_system, CoordinatedShutdown.ActorSystemTerminateReason.Instance);
     }
 }

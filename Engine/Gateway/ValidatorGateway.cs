@@ -20,7 +20,7 @@ public sealed class ValidatorGateway(NodeClient client, IReadOnlyList<Address> v
     {
         var status = await Ask((node, timeout) => client.Status(node, timeout), cancel);
         return new ChainSnapshot(status.ChainId, status.Height, status.LastBlockId.ToString(), status.AppHash.ToString(), status.LastBlockTimestampMs,
-            status.PeersConnected);
+            status.PeersConnected) { NetworkHeight = status.NetworkHeight, Unhealthy = status.Unhealthy, Syncing = status.Syncing };
     }
 
     public async Task<SubmitVerdict> Submit(byte[] transaction, CancellationToken cancel)

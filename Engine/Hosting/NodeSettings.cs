@@ -69,7 +69,12 @@ public sealed class NodeSettings : IDisposable
     /// <summary>Where the idOS state lives; SQLite in the data folder unless a PostgreSQL connection string is set.</summary>
     public StateStoreOptions StateStore { get; }
 
-    /// <summary>Reads and checks the settings; throws <see cref="ConfigurationException"/> or <see cref="NodeFileException"/> with the reason.</summary>
+    /// <summary>Where the metrics and health listener binds (idos.node.metrics); null when it is off.</summary>
+    public System.Net.IPEndPoint? MetricsEndpoint { get; private init; }
+
+    /// <summary>How far behind the network's head the node still reports itself healthy (idos.node.health.max-blocks-behind).</summary>
+    public Observability.NodeHealth Health { get; private init; } = new(Observability.NodeHealth.DefaultMaxBlocksBehind);
+
     /// <summary>
     /// The chain and the state database a node's configuration names, and nothing else: for tools that read a running
     /// node's state beside it, where the full settings would refuse the port the node holds.
@@ -81,6 +86,7 @@ public sealed class NodeSettings : IDisposable
         return (chain, ReadStateStore(config, RequiredPath(config, "data-directory")));
     }
 
+    /// <summary>Reads and checks the settings; throws <see cref="ConfigurationException"/> or <see cref="NodeFileException"/> with the reason.</summary>
     public static NodeSettings Load(Config config)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -139,7 +145,34 @@ public sealed class NodeSettings : IDisposable
             PeerLimits = ReadPeerLimits(config),
             SnapshotsKept = ReadSnapshotsKept(config),
             StateSync = config.GetBoolean($"{Section}.snapshot.sync-on-start", true),
+            MetricsEndpoint = ReadMetricsEndpoint(config),
+            Health = new Observability.NodeHealth(ReadAtLeast(config, "health.max-blocks-behind", Observability.NodeHealth.DefaultMaxBlocksBehind, 1)),
         };
+    }
+
+    private static System.Net.IPEndPoint? ReadMetricsEndpoint(Config config)
+    {
+        if (!config.GetBoolean($"{Section}.metrics.enabled", true))
+        {
+            return null;
+        }
+
+        var host = config.GetString($"{Section}.metrics.host", "127.0.0.1");
+        var port = config.GetInt($"{Section}.metrics.port", 26660);
+        if (!System.Net.IPAddress.TryParse(host, out var address))
+        {
+            throw new ConfigurationException($"{Section}.metrics.host is \"{host}\"; it is an IP address to bind (127.0.0.1 keeps the metrics on this machine).");
+        }
+
+        return port is >= 0 and <= 65535
+            ? new System.Net.IPEndPoint(address, port)
+            : throw new ConfigurationException($"{Section}.metrics.port is {port}; it is 0 (any free port) to 65535.");
+    }
+
+    private static int ReadAtLeast(Config config, string key, int fallback, int minimum)
+    {
+        var value = config.GetInt($"{Section}.{key}", fallback);
+        return value >= minimum ? value : throw new ConfigurationException($"{Section}.{key} is {value}; it is at least {minimum}.");
     }
 
     public void Dispose() => Key.Dispose();

@@ -7,7 +7,9 @@ using IdOS.Akka.Engine.Chain;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Network;
+using IdOS.Akka.Engine.Observability;
 using IdOS.Akka.Engine.Persistence;
+using IdOS.Akka.Engine.Rpc.Http;
 
 namespace IdOS.Akka.Engine.Hosting;
 
@@ -27,10 +29,12 @@ public sealed class ValidatorNode : IAsyncDisposable
     private readonly NodeSettings _settings;
     private readonly SqliteBlockStore _store;
     private readonly IdosApplication? _idos;
+    private readonly MetricsHttpServer? _metrics;
 
     private ValidatorNode(NodeSettings settings, SqliteBlockStore store, IdosApplication? idos, ActorSystem system, IActorRef consensus,
-        IActorRef mempool, IActorRef directory)
+        IActorRef mempool, IActorRef directory, MetricsHttpServer? metrics)
     {
+        _metrics = metrics;
         _settings = settings;
         _store = store;
         _idos = idos;
@@ -54,6 +58,9 @@ public sealed class ValidatorNode : IAsyncDisposable
 
     public string DataDirectory => _settings.DataDirectory;
 
+    /// <summary>Where `GET /metrics` and `GET /health` answer; null when idos.node.metrics is off.</summary>
+    public Uri? MetricsAddress => _metrics?.Address;
+
     /// <summary>Starts a node from its layered configuration; a bad setting throws <see cref="ConfigurationException"/> or <see cref="NodeFileException"/>.</summary>
     public static ValidatorNode Start(Config config)
     {
@@ -67,6 +74,8 @@ public sealed class ValidatorNode : IAsyncDisposable
             var blockStorePath = Path.Combine(settings.DataDirectory, BlockStoreFileName);
             store = new SqliteBlockStore(blockStorePath, limits);
             var verifier = new VerifiedSignatureCache(Ed25519Verifier.Instance);
+            var metrics = new NodeMetrics();
+            var head = new NetworkHead();
             var seeds = ConfigurationFactory.ParseString(
                 $"akka.cluster.seed-nodes = [{string.Join(", ", settings.SeedNodes.Select(seed => $"\"{seed}\""))}]");
             system = settings.Transport.CreateSystem(SystemName,
@@ -78,6 +87,8 @@ public sealed class ValidatorNode : IAsyncDisposable
                 {
                     Limits = settings.PeerLimits,
                     Transport = settings.Transport,
+                    Head = head,
+                    Metrics = metrics,
                 }),
                 PeerDirectory.Name);
             var snapshots = settings.Application == ApplicationKind.Idos
@@ -124,6 +135,7 @@ public sealed class ValidatorNode : IAsyncDisposable
                 limits.MaxTransactionsPerBlock)
             {
                 Counters = mempoolCounters,
+                Metrics = metrics,
                 NextNonce = idos is null ? null : idos.NextNonce,
             }), MempoolActor.Name);
             var syncCounters = new SyncCounters();
@@ -131,7 +143,7 @@ public sealed class ValidatorNode : IAsyncDisposable
             // The crash-safety test's fault point, set only by that test's node files (absent from the shipped
             // defaults): the node kills itself between journaling a vote and sending it.
             var exitAfterPersistingVoteInRound = config.GetLong($"{NodeSettings.Section}.test-fault.exit-after-persisting-vote-in-round", 0);
-            var executor = system.ActorOf(ExecutorActor.Props(app), ExecutorActor.Name);
+            var executor = system.ActorOf(ExecutorActor.Props(app, metrics), ExecutorActor.Name);
             var consensus = system.ActorOf(ConsensusActor.Props(new ConsensusActorSetup(
                 settings.Chain, settings.ValidatorIndex, settings.Key, verifier, store, executor, options, Clock, directory, pacemaker, mempool,
                 exitAfterPersistingVoteInRound)
@@ -139,6 +151,7 @@ public sealed class ValidatorNode : IAsyncDisposable
                 Sync = syncCounters,
                 MempoolCounters = mempoolCounters,
                 ScheduledEpochs = app.ScheduledEpochs,
+                Health = (head, settings.Health, metrics),
             }), ConsensusActor.Name);
             var sync = system.ActorOf(SyncActor.Props(new SqliteBlockStore(blockStorePath, limits), limits, settings.PeerLimits, Clock, consensus, directory, syncCounters,
                 snapshots), SyncActor.Name);
@@ -157,9 +170,11 @@ public sealed class ValidatorNode : IAsyncDisposable
 
             system.ActorOf(CommitFeedActor.Props(store.Height, store.ExecutedHeight), CommitFeedActor.Name);
             system.ActorOf(FailStopWatcher.Props(watched), "fail-stop");
+            system.ActorOf(CommitMetricsActor.Props(metrics), "commit-metrics");
             directory.Tell(new PeerDirectory.Attach(consensus, mempool, sync));
             mempool.Tell(new MempoolActor.Attach(consensus));
-            return new ValidatorNode(settings, store, idos, system, consensus, mempool, directory);
+            var server = settings.MetricsEndpoint is { } endpoint ? ServeMetrics(system, endpoint, consensus, metrics) : null;
+            return new ValidatorNode(settings, store, idos, system, consensus, mempool, directory, server);
         }
         catch
         {
@@ -215,9 +230,57 @@ public sealed class ValidatorNode : IAsyncDisposable
 
     public Task<NodeStatus> StatusAsync(TimeSpan timeout) => Consensus.Ask<NodeStatus>(StatusQuery.Instance, timeout);
 
+    /// <summary>
+    /// The metrics listener: each scrape first copies a fresh status into the metrics, and `/health` judges one; a
+    /// consensus actor that does not answer within 2 s leaves the figures as they were and the node unhealthy.
+    /// </summary>
+    private static MetricsHttpServer ServeMetrics(ActorSystem system, System.Net.IPEndPoint endpoint, IActorRef consensus, NodeMetrics metrics)
+    {
+        var timeout = TimeSpan.FromSeconds(2);
+        metrics.Registry.AddBeforeCollectCallback(async cancel =>
+        {
+            try
+            {
+                var reply = await consensus.Ask<ConsensusActor.MetricsReply>(new ConsensusActor.MetricsQuery(), timeout, cancel);
+                metrics.Observe(reply.Status, reply.Counters, reply.SignatureCacheHits);
+            }
+            catch (AskTimeoutException)
+            {
+                // The last figures stand; `/health` says the node is not answering.
+            }
+        });
+        async Task<HealthReport> Health(CancellationToken cancel)
+        {
+            try
+            {
+                return NodeHealth.Report(await consensus.Ask<NodeStatus>(StatusQuery.Instance, timeout, cancel));
+            }
+            catch (AskTimeoutException)
+            {
+                return HealthReport.Unhealthy($"the consensus actor did not answer within {timeout.TotalSeconds} s");
+            }
+        }
+
+        try
+        {
+            var server = MetricsHttpServer.Start(endpoint, metrics.Registry, Health).GetAwaiter().GetResult();
+            Logging.GetLogger(system, typeof(ValidatorNode)).Info("Metrics at {0}metrics, health at {0}health", server.Address);
+            return server;
+        }
+        catch (IOException e)
+        {
+            throw new ConfigurationException($"{NodeSettings.Section}.metrics cannot listen on {endpoint}: {e.Message}");
+        }
+    }
+
     /// <summary>Leaves the cluster and stops the actors before the block store they write to is closed.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_metrics is not null)
+        {
+            await _metrics.DisposeAsync();
+        }
+
         await HandshakeFailureGuard.Stop(System, CoordinatedShutdown.ClusterLeavingReason.Instance);
         _idos?.Dispose();
         _store.Dispose();

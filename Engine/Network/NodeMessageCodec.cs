@@ -126,6 +126,9 @@ public static class NodeMessageCodec
                 writer.WriteU63(status.Epoch);
                 writer.WriteU32(status.SetSize);
                 writer.WriteBool(status.Voting);
+                writer.WriteU63(status.NetworkHeight);
+                writer.WriteString(Truncate(status.Unhealthy));
+                writer.WriteBool(status.Syncing);
                 break;
             case TransactionResultsQuery query:
                 WriteHashes(writer, query.Hashes);
@@ -356,6 +359,9 @@ public static class NodeMessageCodec
         Epoch = reader.ReadU63("epoch"),
         SetSize = reader.ReadU32(ValidatorSet.MaxValidators, "set size"),
         Voting = reader.ReadBool(),
+        NetworkHeight = reader.ReadU63("network height"),
+        Unhealthy = System.Text.Encoding.UTF8.GetString(reader.ReadShortBytes(MaxReasonBytes, "health problem")),
+        Syncing = reader.ReadBool(),
     };
 
     private static NodeStatus ReadStatusFields(ref CanonicalReader reader) => new(

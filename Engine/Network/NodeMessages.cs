@@ -105,6 +105,15 @@ public sealed record NodeStatus(
 
     /// <summary>Whether this node has a vote in that epoch (false once governance removed it).</summary>
     public bool Voting { get; init; }
+
+    /// <summary>The network's committed head as far as this node can tell: the height f + 1 peers' proposals reached.</summary>
+    public long NetworkHeight { get; init; }
+
+    /// <summary>Why the node is not fit to serve (too few peers, too far behind); empty when it is healthy.</summary>
+    public string Unhealthy { get; init; } = "";
+
+    /// <summary>Catching up: further behind the network's head than the node's health allows.</summary>
+    public bool Syncing { get; init; }
 }
 
 /// <summary>To a node's `/user/query`: the results of committed transactions, by hash; answered with <see cref="TransactionResults"/>.</summary>

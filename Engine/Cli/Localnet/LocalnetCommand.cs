@@ -98,7 +98,9 @@ public static class LocalnetCommand
             for (var i = 0; i < validators; i++)
             {
                 processes.Add(StartNode(configPaths[i], configs[i].GetString("idos.node.data-directory"), application));
-                await output.WriteLineAsync($"validator {i} started (pid {processes[i].Id}) at {addresses[i]}, log in {Path.Combine(configs[i].GetString("idos.node.data-directory"), "node.log")}");
+                await output.WriteLineAsync($"validator {i} started (pid {processes[i].Id}) at {addresses[i]}, log in {Path.Combine(configs[i].GetString("idos.node.data-directory"), "node.log")}" +
+                    (configs[i].GetBoolean("idos.node.metrics.enabled", true)
+                        ? $", metrics at http://127.0.0.1:{configs[i].GetInt("idos.node.metrics.port", 26660)}/metrics and /health" : ""));
             }
 
             await using var rpc = await StartRpc(genesisAddresses, transport, application, output);
@@ -188,7 +190,8 @@ public static class LocalnetCommand
         var config = File.Exists(path) ? NodeConfig.Load(path) : NodeConfig.Defaults;
         // Started with the validators, it associates with them before they listen; those warnings would bury the status lines.
         var host = await RpcHost.Start(RpcSettings.FromConfig(config, validators, transport) with { LogLevel = "ERROR" });
-        await output.WriteLineAsync($"Kwil JSON-RPC for idOS clients at {host.Endpoint}");
+        await output.WriteLineAsync($"Kwil JSON-RPC for idOS clients at {host.Endpoint}, health at {new Uri(host.Endpoint, "/health")}" +
+            (host.MetricsAddress is { } metrics ? $", metrics at {metrics}metrics" : ""));
         return host;
     }
 

@@ -64,6 +64,9 @@ public sealed class LoopbackNetwork
     /// <summary>The port each node binds: the same as <see cref="Ports"/> unless the network is behind proxies.</summary>
     public IReadOnlyList<int> BackendPorts { get; }
 
+    /// <summary>The loopback port of each node's metrics and health listener.</summary>
+    public IReadOnlyList<int> MetricsPorts { get; private init; } = [];
+
     public IReadOnlyList<string> ConfigPaths { get; }
 
     public string GenesisFile => Path.Combine(Root, "genesis.json");
@@ -86,13 +89,14 @@ public sealed class LoopbackNetwork
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Validators, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(options.Joiners);
         var count = options.Validators + options.Joiners;
-        var picked = LocalPorts.Free(options.BehindProxies ? 2 * count : count);
+        var picked = LocalPorts.Free(options.BehindProxies ? 3 * count : 2 * count);
         var ports = picked[..count];
-        var backendPorts = options.BehindProxies ? picked[count..] : ports;
+        var metricsPorts = picked[count..(2 * count)];
+        var backendPorts = options.BehindProxies ? picked[(2 * count)..] : ports;
         // Written as an operator may write them; each node dials them with the scheme its transport speaks (TLS, the throttler).
         var seeds = string.Join(", ", ports.Take(2).Select(p => $"\"akka.tcp://{ValidatorNode.SystemName}@127.0.0.1:{p}\""));
         var network = new LoopbackNetwork(root, ports, backendPorts, [.. Enumerable.Range(1, count).Select(n => Path.Combine(root, $"node{n}.conf"))],
-            options.SnapshotInterval);
+            options.SnapshotInterval) { MetricsPorts = metricsPorts };
         for (var i = 0; i < count; i++)
         {
             var advertised = options.BehindProxies
@@ -109,6 +113,7 @@ public sealed class LoopbackNetwork
                   genesis-file = "{{network.GenesisFile}}"
                   data-directory = "{{network.DataDirectory(i)}}"
                   rpc-members = [{ name = "{{options.RpcMemberName}}", certificate-file = "{{network.RpcCertificate}}" }]
+                  metrics.port = {{metricsPorts[i]}}
                 }
                 akka.remote.dot-netty.tcp.port = {{backendPorts[i]}}
                 {{advertised}}
