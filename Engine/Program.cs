@@ -15,6 +15,7 @@ internal static class Program
           {LocalnetCommand.Usage}
           {RpcCommand.Usage}
           {ValidatorCommand.Usage}
+          {StatusCommand.Usage}
         """;
 
     private static int Main(string[] args)
@@ -37,6 +38,7 @@ internal static class Program
                 "localnet" => LocalnetCommand.Run(args[1..], Console.Out).GetAwaiter().GetResult(),
                 "rpc" => RpcCommand.Run(args[1..], Console.Out).GetAwaiter().GetResult(),
                 "validator" => ValidatorCommand.Run(args[1..], Console.Out).GetAwaiter().GetResult(),
+                "status" => StatusCommand.Run(args[1..], Console.Out).GetAwaiter().GetResult(),
                 _ => throw new UsageException($"unknown command '{args[0]}'"),
             };
         }

@@ -70,6 +70,9 @@ internal sealed class TestNetwork : IDisposable
     /// <summary>Where each node serves `/metrics` and `/health`.</summary>
     public IReadOnlyList<Uri> MetricsEndpoints => [.. _files.MetricsPorts.Select(port => new Uri($"http://127.0.0.1:{port}/"))];
 
+    /// <summary>Each node's admin listener, as `status --node` takes it.</summary>
+    public IReadOnlyList<string> AdminListeners => [.. _files.AdminPorts.Select(port => $"127.0.0.1:{port}")];
+
     public IReadOnlyList<string> ConfigPaths => _files.ConfigPaths;
 
     public ChainParameters Chain { get; }

@@ -9,8 +9,8 @@ namespace IdOS.Akka.Engine.Tests.EndToEnd;
 
 /// <summary>
 /// What an operator's Prometheus and load balancer see of four validator processes and an RPC system: the metrics
-/// parse as the text format and rise under an idOS load; `/health` on a node and on the RPC system, and
-/// `user.health`, are healthy while a quorum is connected, and say why not once two of four are killed.
+/// parse as the text format and rise under an idOS load; `/health` on a node and on the RPC system, `user.health`
+/// and `status` are healthy while a quorum is connected, and say why not once two of four are killed.
 /// </summary>
 [Trait("Category", "Process")]
 [Collection(SerialClusters.Name)]
@@ -55,6 +55,15 @@ public sealed class MetricsProcessTests
         Assert.Equal(1, after.Value("idos_node_healthy"));
         var user = await RpcProcessTests.Call(http, rpc.Endpoint, "user.health", []);
         Assert.True((bool)user["result"]!["healthy"]!, user.ToJsonString());
+        var (code, report) = await Status("--node", network.AdminListeners[0]);
+        Assert.True(code == 0, report);
+        Assert.Contains("health: healthy", report, StringComparison.Ordinal);
+        Assert.Contains("peers (3):", report, StringComparison.Ordinal);
+        Assert.Matches("leader [0-3]", report);
+        Assert.Contains("epoch 0 from height 1: 4 validators", report, StringComparison.Ordinal);
+        var (rpcCode, rpcReport) = await Status("--rpc", rpc.Endpoint.GetLeftPart(UriPartial.Authority));
+        Assert.True(rpcCode == 0, rpcReport);
+        Assert.Contains("health: healthy", rpcReport, StringComparison.Ordinal);
 
         // Two of four gone: the survivors are connected to one peer, not a quorum.
         nodes.Kill(3);
@@ -73,6 +82,9 @@ public sealed class MetricsProcessTests
         }, "the RPC system's health to fail with the validator's reason");
         var userUnhealthy = await RpcProcessTests.Call(http, rpc.Endpoint, "user.health", []);
         Assert.False((bool)userUnhealthy["result"]!["healthy"]!, userUnhealthy.ToJsonString());
+        var (_, unhealthyReport) = await Status("--node", network.AdminListeners[0]);
+        Assert.Contains("health: UNHEALTHY: connected to 1 validator(s)", unhealthyReport, StringComparison.Ordinal);
+        Assert.Equal(1, (await Status("--node", network.AdminListeners[3])).Code);
 
         nodes.Start(2);
         await Holds(nodes, async () =>
@@ -80,6 +92,13 @@ public sealed class MetricsProcessTests
             var answer = await Health(http, node0);
             return (answer.Code == HttpStatusCode.OK, answer.Body);
         }, "node 0's health to return once a quorum is back");
+    }
+
+    private static async Task<(int Code, string Output)> Status(params string[] args)
+    {
+        using var output = new StringWriter();
+        var code = await Engine.Cli.StatusCommand.Run(args, output);
+        return (code, output.ToString());
     }
 
     private static async Task<(HttpStatusCode Code, string Body)> Health(HttpClient http, Uri endpoint)

@@ -55,6 +55,9 @@ public sealed class NodeSettingsTests : IDisposable
         Assert.All(settings.SeedNodes, seed => Assert.Equal("akka.ssl.tcp", seed.Protocol));
         Assert.Equal(4, settings.Transport.Accepted.Count);
         Assert.Equal("validator 0", settings.Transport.Accepted[TlsFiles.PinOf(PathOf("v1/tls.crt"))]);
+        Assert.Equal("127.0.0.1:26660", settings.MetricsEndpoint?.ToString());
+        Assert.Equal("127.0.0.1:26680", settings.AdminEndpoint?.ToString());
+        Assert.Equal(10, settings.Health.MaxBlocksBehind);
     }
 
     [Fact]
@@ -137,6 +140,11 @@ public sealed class NodeSettingsTests : IDisposable
     [InlineData("idos.node.rpc-members = [{ name = x }]", "needs exactly one of pin and certificate-file")]
     [InlineData("idos.node.rpc-members = [\"x\"]", "idos.node.rpc-members[0] is not an object")]
     [InlineData("idos.node.tls.key-file = \"/nonexistent/tls.key\"", "cannot be read")]
+    [InlineData("idos.node.admin.listen = \"0.0.0.0:26680\"", "listens on a loopback address only")]
+    [InlineData("idos.node.admin.listen = \"localhost\"", "is not an IP address and port")]
+    [InlineData("idos.node.metrics.port = 70000", "it is 0 (any free port) to 65535")]
+    [InlineData("idos.node.metrics.host = \"metrics.example\"", "it is an IP address to bind")]
+    [InlineData("idos.node.health.max-blocks-behind = 0", "it is at least 1")]
     public void A_bad_setting_is_named(string setting, string message)
     {
         var config = ConfigurationFactory.ParseString(setting).WithFallback(Node());

@@ -2,45 +2,12 @@ using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
-using IdOS.Akka.Engine.Chain;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Network;
-using IdOS.Akka.Engine.Observability;
 using IdOS.Akka.Engine.Persistence;
 
 namespace IdOS.Akka.Engine.Actors;
-
-/// <summary>
-/// What a consensus actor needs; the block store belongs to it alone once it starts, and the executor (an
-/// <see cref="ExecutorActor"/>) executes what it commits, with the store's app hashes level with its blocks.
-/// </summary>
-public sealed record ConsensusActorSetup(
-    ChainParameters Chain,
-    int Validator,
-    Ed25519PrivateKey Key,
-    VerifiedSignatureCache Verifier,
-    SqliteBlockStore Store,
-    IActorRef Executor,
-    ReplicaOptions Options,
-    Func<long> ClockMs,
-    IActorRef Directory,
-    IActorRef Pacemaker,
-    IActorRef Mempool,
-    long ExitAfterPersistingVoteInRound = 0)
-{
-    /// <summary>The sync actor's counters, reported in the status; none when no sync actor serves this node's blocks.</summary>
-    public SyncCounters? Sync { get; init; }
-
-    /// <summary>The mempool actor's size, reported in the status; without it, the proposal queue's.</summary>
-    public MempoolCounters? MempoolCounters { get; init; }
-
-    /// <summary>The validator sets the executed state scheduled so far; genesis alone when none is given.</summary>
-    public IReadOnlyList<ScheduledEpoch> ScheduledEpochs { get; init; } = [];
-
-    /// <summary>The network's height as the peer directory sees it, how far behind it the node is still healthy, and its metrics.</summary>
-    public (NetworkHead Head, NodeHealth Judge, NodeMetrics? Metrics) Health { get; init; } = (new NetworkHead(), new NodeHealth(NodeHealth.DefaultMaxBlocksBehind), null);
-}
 
 /// <summary>
 /// The voter and proposer: the shell around <see cref="Replica"/>, whose safety rules sign both a leader's proposal
@@ -103,6 +70,7 @@ public sealed class ConsensusActor : ReceivePersistentActor
         Command<Executed>(OnExecuted);
         Command<StatusQuery>(_ => Sender.Tell(Status()));
         Command<MetricsQuery>(_ => Sender.Tell(new MetricsReply(Status(), _replica?.Counters, _setup.Verifier.Hits)));
+        Command<EpochsQuery>(_ => Sender.Tell(new EpochsReply([.. _epochs.All])));
         Command<PeerDirectory.PeersChanged>(changed => _peersConnected = changed.Connected);
         Command<SaveSnapshotSuccess>(success =>
         {
@@ -560,6 +528,7 @@ public sealed class ConsensusActor : ReceivePersistentActor
             NetworkHeight = networkHeight,
             Unhealthy = _setup.Health.Judge.Problem(_peersConnected, _epochs[epoch].Validators.Count, voting, height, networkHeight) ?? "",
             Syncing = _setup.Health.Judge.IsSyncing(height, networkHeight),
+            Leader = _replica?.LeaderOf(_replica.CurrentRound) ?? -1,
         };
     }
 
@@ -583,6 +552,11 @@ public sealed class ConsensusActor : ReceivePersistentActor
     public sealed record MetricsQuery;
 
     public sealed record MetricsReply(NodeStatus Status, ReplicaCounters? Counters, long SignatureCacheHits);
+
+    /// <summary>For the admin service: every validator set so far (in-process only).</summary>
+    public sealed record EpochsQuery;
+
+    public sealed record EpochsReply(IReadOnlyList<ScheduledEpoch> Epochs);
 
     /// <summary>
     /// From the executor: the app hash after the committed block at <paramref name="Height"/>, and every set the

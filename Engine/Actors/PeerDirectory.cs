@@ -223,6 +223,12 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
             }
         });
         Receive<CountersQuery>(_ => Sender.Tell(new Counters(_validatorAt.Count, _dropped, _unroutable, _overLimit)));
+        Receive<PeersQuery>(_ =>
+        {
+            var now = _setup.ClockMs();
+            Sender.Tell(new PeersReply([.. _validatorAt.Select(entry => new PeerLink(NumberOf(entry.Value), entry.Value, entry.Key.ToString(),
+                now - _lastHeard.GetValueOrDefault(entry.Value, now), _indexOf.ContainsKey(entry.Value))).OrderBy(p => p.Number)]));
+        });
         Receive<AttachStateSync>(attach => _stateSync = attach.StateSync);
         Receive<EpochChanged>(changed =>
         {
@@ -513,6 +519,14 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
     public sealed record EpochScheduled(IReadOnlySet<Ed25519PublicKey> Admitted, IReadOnlyDictionary<Ed25519PublicKey, ValidatorContact> Contacts);
 
     public sealed record PeersChanged(int Connected);
+
+    /// <summary>For the admin service: every peer that said hello, with how long ago it was last heard from (in-process only).</summary>
+    public sealed record PeersQuery;
+
+    public sealed record PeersReply(IReadOnlyList<PeerLink> Peers);
+
+    /// <summary>A peer as the directory numbers it (its index in the current set, or 1024 and up), and whether it votes there.</summary>
+    public sealed record PeerLink(int Number, Ed25519PublicKey Key, string Address, long LastHeardMsAgo, bool InSet);
 
     public sealed record CountersQuery
     {

@@ -40,6 +40,9 @@ public sealed class EpochSchedule
 
     public ScheduledEpoch this[long epoch] => _epochs[(int)epoch];
 
+    /// <summary>Every epoch so far, genesis's first.</summary>
+    public IReadOnlyList<ScheduledEpoch> All => _epochs;
+
     /// <summary>Adds the set the state scheduled next; one already known is ignored (the executor may report it twice).</summary>
     public void Add(ScheduledEpoch epoch)
     {

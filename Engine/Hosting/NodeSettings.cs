@@ -72,6 +72,9 @@ public sealed class NodeSettings : IDisposable
     /// <summary>Where the metrics and health listener binds (idos.node.metrics); null when it is off.</summary>
     public System.Net.IPEndPoint? MetricsEndpoint { get; private init; }
 
+    /// <summary>Where the admin JSON-RPC listens (idos.node.admin.listen, loopback only); null when it is off.</summary>
+    public System.Net.IPEndPoint? AdminEndpoint { get; private init; }
+
     /// <summary>How far behind the network's head the node still reports itself healthy (idos.node.health.max-blocks-behind).</summary>
     public Observability.NodeHealth Health { get; private init; } = new(Observability.NodeHealth.DefaultMaxBlocksBehind);
 
@@ -146,6 +149,7 @@ public sealed class NodeSettings : IDisposable
             SnapshotsKept = ReadSnapshotsKept(config),
             StateSync = config.GetBoolean($"{Section}.snapshot.sync-on-start", true),
             MetricsEndpoint = ReadMetricsEndpoint(config),
+            AdminEndpoint = ReadAdminEndpoint(config),
             Health = new Observability.NodeHealth(ReadAtLeast(config, "health.max-blocks-behind", Observability.NodeHealth.DefaultMaxBlocksBehind, 1)),
         };
     }
@@ -167,6 +171,25 @@ public sealed class NodeSettings : IDisposable
         return port is >= 0 and <= 65535
             ? new System.Net.IPEndPoint(address, port)
             : throw new ConfigurationException($"{Section}.metrics.port is {port}; it is 0 (any free port) to 65535.");
+    }
+
+    private static System.Net.IPEndPoint? ReadAdminEndpoint(Config config)
+    {
+        var text = config.GetString($"{Section}.admin.listen", "");
+        if (text.Length == 0)
+        {
+            return null;
+        }
+
+        if (!System.Net.IPEndPoint.TryParse(text, out var endpoint))
+        {
+            throw new ConfigurationException($"{Section}.admin.listen \"{text}\" is not an IP address and port such as 127.0.0.1:26680 (empty: off).");
+        }
+
+        // Anyone who reaches it learns the node's peers and state; an operator reaches it over SSH.
+        return System.Net.IPAddress.IsLoopback(endpoint.Address)
+            ? endpoint
+            : throw new ConfigurationException($"{Section}.admin.listen is {text}; the admin service listens on a loopback address only (127.0.0.1 or ::1).");
     }
 
     private static int ReadAtLeast(Config config, string key, int fallback, int minimum)

@@ -30,11 +30,13 @@ public sealed class ValidatorNode : IAsyncDisposable
     private readonly SqliteBlockStore _store;
     private readonly IdosApplication? _idos;
     private readonly MetricsHttpServer? _metrics;
+    private readonly RpcHttpServer? _admin;
 
     private ValidatorNode(NodeSettings settings, SqliteBlockStore store, IdosApplication? idos, ActorSystem system, IActorRef consensus,
-        IActorRef mempool, IActorRef directory, MetricsHttpServer? metrics)
+        IActorRef mempool, IActorRef directory, MetricsHttpServer? metrics, RpcHttpServer? admin)
     {
         _metrics = metrics;
+        _admin = admin;
         _settings = settings;
         _store = store;
         _idos = idos;
@@ -60,6 +62,9 @@ public sealed class ValidatorNode : IAsyncDisposable
 
     /// <summary>Where `GET /metrics` and `GET /health` answer; null when idos.node.metrics is off.</summary>
     public Uri? MetricsAddress => _metrics?.Address;
+
+    /// <summary>Where the admin JSON-RPC answers; null when idos.node.admin.listen is empty.</summary>
+    public Uri? AdminAddress => _admin is null ? null : new Uri(_admin.Address, RpcHttpServer.Path);
 
     /// <summary>Starts a node from its layered configuration; a bad setting throws <see cref="ConfigurationException"/> or <see cref="NodeFileException"/>.</summary>
     public static ValidatorNode Start(Config config)
@@ -174,7 +179,8 @@ public sealed class ValidatorNode : IAsyncDisposable
             directory.Tell(new PeerDirectory.Attach(consensus, mempool, sync));
             mempool.Tell(new MempoolActor.Attach(consensus));
             var server = settings.MetricsEndpoint is { } endpoint ? ServeMetrics(system, endpoint, consensus, metrics) : null;
-            return new ValidatorNode(settings, store, idos, system, consensus, mempool, directory, server);
+            var admin = settings.AdminEndpoint is { } adminEndpoint ? ServeAdmin(adminEndpoint, consensus, directory) : null;
+            return new ValidatorNode(settings, store, idos, system, consensus, mempool, directory, server, admin);
         }
         catch
         {
@@ -230,6 +236,20 @@ public sealed class ValidatorNode : IAsyncDisposable
 
     public Task<NodeStatus> StatusAsync(TimeSpan timeout) => Consensus.Ask<NodeStatus>(StatusQuery.Instance, timeout);
 
+    private static RpcHttpServer ServeAdmin(System.Net.IPEndPoint endpoint, IActorRef consensus, IActorRef directory)
+    {
+        var service = new Admin.AdminService(consensus, directory, TimeSpan.FromSeconds(5));
+        try
+        {
+            return RpcHttpServer.Start(endpoint, new Rpc.JsonRpc.JsonRpcDispatcher(service.Methods, 64 << 10, TimeSpan.FromSeconds(10)), 64 << 10)
+                .GetAwaiter().GetResult();
+        }
+        catch (IOException e)
+        {
+            throw new ConfigurationException($"{NodeSettings.Section}.admin.listen cannot listen on {endpoint}: {e.Message}");
+        }
+    }
+
     /// <summary>
     /// The metrics listener: each scrape first copies a fresh status into the metrics, and `/health` judges one; a
     /// consensus actor that does not answer within 2 s leaves the figures as they were and the node unhealthy.
@@ -279,6 +299,11 @@ public sealed class ValidatorNode : IAsyncDisposable
         if (_metrics is not null)
         {
             await _metrics.DisposeAsync();
+        }
+
+        if (_admin is not null)
+        {
+            await _admin.DisposeAsync();
         }
 
         await HandshakeFailureGuard.Stop(System, CoordinatedShutdown.ClusterLeavingReason.Instance);

@@ -129,6 +129,7 @@ public static class NodeMessageCodec
                 writer.WriteU63(status.NetworkHeight);
                 writer.WriteString(Truncate(status.Unhealthy));
                 writer.WriteBool(status.Syncing);
+                writer.WriteU16(status.Leader < 0 ? ushort.MaxValue : status.Leader);
                 break;
             case TransactionResultsQuery query:
                 WriteHashes(writer, query.Hashes);
@@ -362,6 +363,7 @@ public static class NodeMessageCodec
         NetworkHeight = reader.ReadU63("network height"),
         Unhealthy = System.Text.Encoding.UTF8.GetString(reader.ReadShortBytes(MaxReasonBytes, "health problem")),
         Syncing = reader.ReadBool(),
+        Leader = reader.ReadU16() is var leader && leader == ushort.MaxValue ? -1 : leader,
     };
 
     private static NodeStatus ReadStatusFields(ref CanonicalReader reader) => new(

@@ -114,6 +114,9 @@ public sealed record NodeStatus(
 
     /// <summary>Catching up: further behind the network's head than the node's health allows.</summary>
     public bool Syncing { get; init; }
+
+    /// <summary>The leader of <see cref="Round"/> as this node computes it; -1 before consensus runs.</summary>
+    public int Leader { get; init; } = -1;
 }
 
 /// <summary>To a node's `/user/query`: the results of committed transactions, by hash; answered with <see cref="TransactionResults"/>.</summary>

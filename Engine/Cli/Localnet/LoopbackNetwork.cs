@@ -67,6 +67,9 @@ public sealed class LoopbackNetwork
     /// <summary>The loopback port of each node's metrics and health listener.</summary>
     public IReadOnlyList<int> MetricsPorts { get; private init; } = [];
 
+    /// <summary>The loopback port of each node's admin JSON-RPC.</summary>
+    public IReadOnlyList<int> AdminPorts { get; private init; } = [];
+
     public IReadOnlyList<string> ConfigPaths { get; }
 
     public string GenesisFile => Path.Combine(Root, "genesis.json");
@@ -89,14 +92,15 @@ public sealed class LoopbackNetwork
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Validators, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(options.Joiners);
         var count = options.Validators + options.Joiners;
-        var picked = LocalPorts.Free(options.BehindProxies ? 3 * count : 2 * count);
+        var picked = LocalPorts.Free(options.BehindProxies ? 4 * count : 3 * count);
         var ports = picked[..count];
         var metricsPorts = picked[count..(2 * count)];
-        var backendPorts = options.BehindProxies ? picked[(2 * count)..] : ports;
+        var adminPorts = picked[(2 * count)..(3 * count)];
+        var backendPorts = options.BehindProxies ? picked[(3 * count)..] : ports;
         // Written as an operator may write them; each node dials them with the scheme its transport speaks (TLS, the throttler).
         var seeds = string.Join(", ", ports.Take(2).Select(p => $"\"akka.tcp://{ValidatorNode.SystemName}@127.0.0.1:{p}\""));
         var network = new LoopbackNetwork(root, ports, backendPorts, [.. Enumerable.Range(1, count).Select(n => Path.Combine(root, $"node{n}.conf"))],
-            options.SnapshotInterval) { MetricsPorts = metricsPorts };
+            options.SnapshotInterval) { MetricsPorts = metricsPorts, AdminPorts = adminPorts };
         for (var i = 0; i < count; i++)
         {
             var advertised = options.BehindProxies
@@ -114,6 +118,7 @@ public sealed class LoopbackNetwork
                   data-directory = "{{network.DataDirectory(i)}}"
                   rpc-members = [{ name = "{{options.RpcMemberName}}", certificate-file = "{{network.RpcCertificate}}" }]
                   metrics.port = {{metricsPorts[i]}}
+                  admin.listen = "127.0.0.1:{{adminPorts[i]}}"
                 }
                 akka.remote.dot-netty.tcp.port = {{backendPorts[i]}}
                 {{advertised}}
