@@ -15,7 +15,8 @@ namespace IdOS.Akka.Engine.Tests.EndToEnd;
 /// The idOS application on four validator processes over real TCP: the scripted flow's every step comes to its
 /// expected result, all validators reach the same app hash, and once the credential is removed and the retention
 /// window has passed, its marker is in no file of any node's data folder (databases, WAL files, journal, keys) nor
-/// in any node's output, while the pruned chain still verifies from headers, certificates and Merkle roots.
+/// in any node's output (its INFO log as JSON, one object per line, which names neither the marker nor the user's
+/// address), while the pruned chain still verifies from headers, certificates and Merkle roots.
 /// </summary>
 [Trait("Category", "Process")]
 [Collection(SerialClusters.Name)]
@@ -26,7 +27,12 @@ public sealed class IdosNetworkProcessTests
     [Fact]
     public async Task The_idos_flow_agrees_on_four_processes_and_a_removed_credential_leaves_no_byte_on_any_node()
     {
-        using var network = new TestNetwork(4, $"idos.node.retention {{ blocks = {RetentionBlocks}, interval = 500ms }}", application: "idos");
+        // The nodes log every event at INFO as JSON, which is what an operator's log shipper keeps.
+        using var network = new TestNetwork(4, $$"""
+            idos.node.retention { blocks = {{RetentionBlocks}}, interval = 500ms }
+            idos.node.log-format = json
+            akka.loglevel = INFO
+            """, application: "idos");
         await using var nodes = new NodeProcesses(network);
         await StartAll(nodes);
         var owner = OwnerOf(network, out var ownerKey);
@@ -65,7 +71,14 @@ public sealed class IdosNetworkProcessTests
             var scan = FilesHolding(network.DataDirectory(v), flow.Marker);
             Assert.Empty(scan.Holding);
             Assert.Empty(scan.Locked);
-            Assert.DoesNotContain(flow.Marker, nodes.FullLog(v), StringComparison.Ordinal);
+            var log = nodes.FullLog(v);
+            Assert.DoesNotContain(flow.Marker, log, StringComparison.Ordinal);
+            Assert.DoesNotContain(flow.UserAddress[2..], log, StringComparison.OrdinalIgnoreCase);
+            // Each line as the harness keeps it: its arrival time, a space, the node's line; and its own start markers.
+            var events = log.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line[(line.IndexOf(' ', StringComparison.Ordinal) + 1)..])
+                .Where(line => !line.StartsWith("--- ", StringComparison.Ordinal)).ToList();
+            Assert.True(events.Count > 20, $"validator {v} logged only {events.Count} lines");
+            Assert.All(events, line => Assert.True(System.Text.Json.Nodes.JsonNode.Parse(line) is System.Text.Json.Nodes.JsonObject { } e && e.ContainsKey("@t") && e.ContainsKey("@m"), line));
             using var store = new SqliteBlockStore(Path.Combine(network.DataDirectory(v), ValidatorNode.BlockStoreFileName), network.Chain.Limits);
             Assert.True(store.PrunedHeight > removedAt - RetentionBlocks, $"validator {v} pruned only up to {store.PrunedHeight}");
             Assert.Null(store.VerifyChain(network.Chain, Ed25519Verifier.Instance));

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Runtime.InteropServices;
 using Akka.Configuration;
 using IdOS.Akka.Engine.Hosting;
@@ -10,11 +9,12 @@ namespace IdOS.Akka.Engine.Cli;
 public static class RunCommand
 {
     public const string Usage = """
-        run --config FILE [--application idos|opaque] [--joined-by-governance]
+        run --config FILE [--application idos|opaque] [--joined-by-governance] [--log-format text|json]
           runs one validator: FILE (HOCON) is layered over the built-in hocon/node.conf; paths in it are relative to
           the working directory; --application overrides idos.node.application; --joined-by-governance sets
           idos.node.joined-by-governance (a key genesis does not list, joining through `validator join`); prints a
-          status line every second; Ctrl-C or SIGTERM stops it cleanly
+          status line every second; --log-format json (or idos.node.log-format) writes every log event and status
+          line as one JSON object per line, at akka.loglevel; Ctrl-C or SIGTERM stops it cleanly
         """;
 
     public static async Task<int> Run(IReadOnlyList<string> args, TextWriter output)
@@ -24,6 +24,7 @@ public static class RunCommand
         var path = options.Text("config", "");
         var application = options.Text("application", "");
         var joining = options.Flag("joined-by-governance");
+        var logFormat = options.Text("log-format", "");
         options.RejectUnknown();
         if (path.Length == 0)
         {
@@ -31,9 +32,11 @@ public static class RunCommand
         }
 
         ValidatorNode node;
+        Serilog.ILogger lines;
         try
         {
             var config = NodeConfig.Load(path);
+            (config, lines) = NodeLogging.Configure(config, logFormat, output);
             if (application.Length > 0)
             {
                 config = ConfigurationFactory.ParseString($"idos.node.application = \"{application}\"").WithFallback(config);
@@ -56,7 +59,8 @@ public static class RunCommand
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stop.Cancel(); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); });
         var who = node.Validator >= 0 ? $"validator {node.Validator}" : "a validator outside genesis (joining by governance)";
-        await output.WriteLineAsync($"{who} of chain {node.Chain.ChainId} at {AkkaCluster.Get(node.System).SelfAddress}, data in {node.DataDirectory}");
+        lines.Information("{Who} of chain {ChainId} at {Address}, data in {DataDirectory}", who, node.Chain.ChainId, AkkaCluster.Get(node.System).SelfAddress.ToString(),
+            node.DataDirectory);
         await output.FlushAsync(CancellationToken.None);
 
         var exitCode = 0;
@@ -82,23 +86,27 @@ public static class RunCommand
                         ? (long)((status.CommittedTransactions - last.Count) / (now - last.At).TotalSeconds)
                         : 0;
                     lastCommitted = (status.CommittedTransactions, now);
-                    await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                        $"height={status.Height} executed={status.ExecutedHeight} round={status.Round} committed_tx={status.CommittedTransactions} tx/s={perSecond} pending={status.PendingTransactions} peers={status.PeersConnected}/{status.SetSize - (status.Voting ? 1 : 0)} rejected={status.RejectedMessages} head={status.LastBlockId.ToShortString()} epoch={status.Epoch} set={status.SetSize}{(status.Voting ? "" : " observing")}"));
+                    lines.Information("height={Height} executed={Executed} round={Round} committed_tx={Committed} tx/s={PerSecond} pending={Pending} peers={Peers}/{PeersOfSet} " +
+                        "rejected={Rejected} head={Head} epoch={Epoch} set={SetSize}{Observing}", status.Height, status.ExecutedHeight, status.Round,
+                        status.CommittedTransactions, perSecond, status.PendingTransactions, status.PeersConnected, status.SetSize - (status.Voting ? 1 : 0),
+                        status.RejectedMessages, status.LastBlockId.ToShortString(), status.Epoch, status.SetSize, status.Voting ? "" : " observing");
                     await output.FlushAsync(CancellationToken.None);
                 }
                 catch (Exception e) when (e is TimeoutException or global::Akka.Actor.AskTimeoutException)
                 {
-                    await output.WriteLineAsync("status: the consensus actor did not answer within 1 s");
+                    lines.Warning("status: the consensus actor did not answer within 1 s");
                 }
             }
         }
         catch (OperationCanceledException)
         {
-            await output.WriteLineAsync("stopping");
+            lines.Information("stopping");
         }
 
         await node.DisposeAsync();
-        await output.WriteLineAsync("stopped");
+        lines.Information("stopped");
+        await output.FlushAsync(CancellationToken.None);
+        await Serilog.Log.CloseAndFlushAsync();
         return exitCode;
     }
 }

@@ -10,7 +10,11 @@ using IdOS.Akka.Engine.Storage.Actions;
 namespace IdOS.Akka.Engine.Cli.Localnet;
 
 /// <summary>What the flow left behind: the marker its credentials carried (and which must then be gone everywhere).</summary>
-public sealed record IdosFlowResult(string Marker, Guid UserId, Guid CredentialId, int Transactions);
+public sealed record IdosFlowResult(string Marker, Guid UserId, Guid CredentialId, int Transactions)
+{
+    /// <summary>The user's first wallet (an EVM address, checksummed), which signed the user's own transactions.</summary>
+    public string UserAddress { get; init; } = "";
+}
 
 /// <summary>
 /// The life of one credential on a running network, every step a signed transaction judged by its result code:
@@ -83,7 +87,7 @@ public sealed class IdosFlow(TransactionDriver driver, KwilSigner owner, TextWri
         await Step("user removes the unlocked copy", TxCode.Ok, user, "remove_credential", KwilValue.OfUuid(openCopyId));
         await Step("user removes the revoked copy", TxCode.Ok, user, "remove_credential", KwilValue.OfUuid(lockedCopyId));
         await Step("user removes the credential", TxCode.Ok, user, "remove_credential", KwilValue.OfUuid(credentialId));
-        return new IdosFlowResult(marker, userId, credentialId, _transactions);
+        return new IdosFlowResult(marker, userId, credentialId, _transactions) { UserAddress = firstWallet.ChecksumAddress };
     }
 
     private async Task Step(string description, int expectedCode, KwilSigner signer, string action, params KwilValue[] arguments)
