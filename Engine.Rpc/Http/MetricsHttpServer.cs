@@ -1,9 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 using Prometheus;
 
 namespace IdOS.Akka.Engine.Rpc.Http;
@@ -58,22 +56,14 @@ public sealed class MetricsHttpServer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(endpoint);
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(health);
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(options =>
-        {
-            options.AddServerHeader = false;
-            options.Listen(endpoint);
-        });
-        var app = builder.Build();
+        var app = KestrelListener.Build(endpoint);
         app.MapGet(MetricsPath, async context =>
         {
             context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
             await registry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted);
         });
         app.MapGet(HealthPath, context => WriteHealth(context, health));
-        await app.StartAsync();
-        return new MetricsHttpServer(app, app.Urls.Select(url => new Uri(url)).First());
+        return new MetricsHttpServer(app, await KestrelListener.Start(app));
     }
 
     /// <summary>The health answer for any listener that serves it: 200 or 503 with the report's JSON; never 500.</summary>

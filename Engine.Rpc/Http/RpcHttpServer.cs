@@ -1,9 +1,7 @@
 using System.Net;
 using IdOS.Akka.Engine.Rpc.JsonRpc;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 
 namespace IdOS.Akka.Engine.Rpc.Http;
 
@@ -39,17 +37,9 @@ public sealed class RpcHttpServer : IAsyncDisposable
             : allowedOrigins.ToHashSet(StringComparer.OrdinalIgnoreCase);
         ArgumentNullException.ThrowIfNull(endpoint);
         ArgumentNullException.ThrowIfNull(dispatcher);
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(options =>
-        {
-            options.AddServerHeader = false;
-            // Oversized bodies up to this are read and discarded, so the client gets the JSON-RPC error instead of a
-            // connection closed while it is still sending; beyond it Kestrel cuts the request off.
-            options.Limits.MaxRequestBodySize = DrainLimit(maxBodyBytes);
-            options.Listen(endpoint);
-        });
-        var app = builder.Build();
+        // Oversized bodies up to the drain limit are read and discarded, so the client gets the JSON-RPC error instead
+        // of a connection closed while it is still sending; beyond it Kestrel cuts the request off.
+        var app = KestrelListener.Build(endpoint, options => options.Limits.MaxRequestBodySize = DrainLimit(maxBodyBytes));
         app.MapMethods(Path, ["OPTIONS"], context =>
         {
             AddCors(context, origins);
@@ -62,9 +52,7 @@ public sealed class RpcHttpServer : IAsyncDisposable
             app.MapGet(MetricsHttpServer.HealthPath, context => MetricsHttpServer.WriteHealth(context, health));
         }
 
-        await app.StartAsync();
-        var bound = app.Urls.Select(url => new Uri(url)).First();
-        return new RpcHttpServer(app, bound);
+        return new RpcHttpServer(app, await KestrelListener.Start(app));
     }
 
     public async ValueTask DisposeAsync()
