@@ -188,7 +188,7 @@ internal sealed class Coalition
             _world.Network.Send(instance.Id, to.Id, ConsensusCodec.Encode(crossing), block.Round, crossingDelay);
         }
 
-        var nextLeader = instance.Replica!.LeaderOf(block.Round + 1);
+        var nextLeader = instance.Replica!.Leaders.LeaderOf(block.Round + 1);
         _world.Network.SendToAll(instance, SignVote(instance, other.Id, block.Round), _world.Instances.Where(i => i.Validator == nextLeader));
     }
 
@@ -238,7 +238,7 @@ internal sealed class Coalition
         var staleRound = vote.Round - _world.Random.Between(2, 6);
         if (staleRound >= 1)
         {
-            var staleLeader = instance.Replica!.LeaderOf(staleRound + 1);
+            var staleLeader = instance.Replica!.Leaders.LeaderOf(staleRound + 1);
             _world.Network.SendToAll(instance, SignVote(instance, vote.BlockId, staleRound), _world.Instances.Where(i => i.Validator == staleLeader));
         }
 

@@ -25,8 +25,8 @@ internal sealed class LockAttacker(IAdversaryWorld world, Coalition coalition)
         var round = proposal.Round;
         if (_lockAttack is not null
             || header.Justify.Round != round - 1
-            || attacker.Replica!.LeaderOf(round + 1) != attacker.Validator
-            || attacker.Replica!.LeaderOf(round + 2) != attacker.Validator
+            || attacker.Replica!.Leaders.LeaderOf(round + 1) != attacker.Validator
+            || attacker.Replica!.Leaders.LeaderOf(round + 2) != attacker.Validator
             || !_coalition.Blocks.TryGetValue(header.Justify.BlockId, out var y)
             || !_coalition.Blocks.TryGetValue(y.ParentId, out var x)
             || x.Round + 1 != y.Round

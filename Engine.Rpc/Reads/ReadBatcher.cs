@@ -59,10 +59,11 @@ public sealed class ReadBatcher
 
     private ReadBatcher(IActorRef actor) => _actor = actor;
 
-    public static ReadBatcher Start(IActorRefFactory system, INodeGateway gateway, ReadBatchSettings settings, string name = Name)
+    /// <summary>Starts the batcher; <paramref name="batchSent"/> hears the size of every batch that goes out (metrics).</summary>
+    public static ReadBatcher Start(IActorRefFactory system, INodeGateway gateway, ReadBatchSettings settings, string name = Name, Action<int>? batchSent = null)
     {
         ArgumentNullException.ThrowIfNull(system);
-        return new ReadBatcher(system.ActorOf(Props.Create(() => new ReadBatcherActor(gateway, settings)), name));
+        return new ReadBatcher(system.ActorOf(Props.Create(() => new ReadBatcherActor(gateway, settings, batchSent)), name));
     }
 
     public Task<ViewCallResult> View(ViewCallRequest request, CancellationToken cancel) => _actor.Ask<ViewCallResult>(request, cancel);
@@ -80,10 +81,13 @@ internal sealed class ReadBatcherActor : ReceiveActor, IWithTimers
     private bool _windowElapsed;
     private int _inFlight;
 
-    public ReadBatcherActor(INodeGateway gateway, ReadBatchSettings settings)
+    private readonly Action<int>? _batchSent;
+
+    public ReadBatcherActor(INodeGateway gateway, ReadBatchSettings settings, Action<int>? batchSent)
     {
         _gateway = gateway;
         _settings = settings;
+        _batchSent = batchSent;
         Receive<ViewCallRequest>(Enqueue);
         Receive<AccountKey>(Enqueue);
         Receive<WindowElapsed>(_ =>
@@ -131,6 +135,7 @@ internal sealed class ReadBatcherActor : ReceiveActor, IWithTimers
             var reads = _waiting.Count <= _settings.MaxBatch ? _waiting : _waiting[.._settings.MaxBatch];
             _waiting = _waiting.Count <= _settings.MaxBatch ? [] : _waiting[_settings.MaxBatch..];
             _inFlight++;
+            _batchSent?.Invoke(reads.Count);
             var batch = new ReadBatch([.. reads.Select(r => r.Read).OfType<ViewCallRequest>()], [.. reads.Select(r => r.Read).OfType<AccountKey>()]);
             _gateway.Read(batch, CancellationToken.None).PipeTo(Self, success: reply => new Answered(reads, reply),
                 failure: e => new Failed(reads, e is AggregateException { InnerException: { } inner } ? inner : e));

@@ -29,6 +29,18 @@ public sealed class KgwSessions(VerifierPool verifiers, TimeProvider clock, Func
     private readonly Dictionary<string, (JsonObject Parameters, DateTimeOffset Expires)> _nonces = new(StringComparer.Ordinal);
     private readonly Dictionary<string, KgwSession> _sessions = new(StringComparer.Ordinal);
 
+    /// <summary>Sessions held, the expired among them until the next login sweeps them out.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _sessions.Count;
+            }
+        }
+    }
+
     public IReadOnlyDictionary<string, RpcMethod> Methods => new Dictionary<string, RpcMethod>(StringComparer.Ordinal)
     {
         ["kgw.authn_param"] = async (_, context, cancel) => Parameters(context, await chainId(cancel)),

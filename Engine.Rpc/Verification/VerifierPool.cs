@@ -47,6 +47,7 @@ public sealed class VerifierPool
     public const string Name = "verifiers";
 
     private readonly IActorRef _router;
+    private long _outstanding;
 
     private VerifierPool(IActorRef router, int size)
     {
@@ -55,6 +56,9 @@ public sealed class VerifierPool
     }
 
     public int Size { get; }
+
+    /// <summary>Checks asked for and not answered yet: queued behind the workers or running on them.</summary>
+    public long Outstanding => Interlocked.Read(ref _outstanding);
 
     /// <summary>The dispatcher the workers run on; the RPC system's configuration must include it.</summary>
     public static Config DispatcherConfig(int threads) => ConfigurationFactory.ParseString($$"""
@@ -82,8 +86,21 @@ public sealed class VerifierPool
     }
 
     public Task<Admission> Transaction(KwilTransaction transaction, string chainId, CancellationToken cancel) =>
-        _router.Ask<Admission>(new VerifyTransaction(transaction, chainId), cancel);
+        Counted<Admission>(new VerifyTransaction(transaction, chainId), cancel);
 
     public Task<SignerCheck> Message(string signatureType, byte[] sender, byte[] message, byte[] signature, CancellationToken cancel) =>
-        _router.Ask<SignerCheck>(new VerifySignedMessage(signatureType, sender, message, signature), cancel);
+        Counted<SignerCheck>(new VerifySignedMessage(signatureType, sender, message, signature), cancel);
+
+    private async Task<T> Counted<T>(object check, CancellationToken cancel)
+    {
+        Interlocked.Increment(ref _outstanding);
+        try
+        {
+            return await _router.Ask<T>(check, cancel);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _outstanding);
+        }
+    }
 }

@@ -49,6 +49,8 @@ public sealed class LeaderElectionTests
 
         Assert.False(election.IsActive(3));
         Assert.True(election.IsActive(0));
+        Assert.Equal([LeaderReputationPolicy.ActiveWeight, LeaderReputationPolicy.ActiveWeight, LeaderReputationPolicy.ActiveWeight, LeaderReputationPolicy.InactiveWeight],
+            election.Weights()!);
     }
 
     [Fact]

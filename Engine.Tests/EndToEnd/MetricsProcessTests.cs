@@ -21,7 +21,8 @@ public sealed class MetricsProcessTests
     {
         using var network = new TestNetwork(4, "idos.consensus.idle-interval = 100ms", application: "idos");
         await using var nodes = new NodeProcesses(network);
-        await using var rpc = await RpcProcessTests.StartWithRpc(nodes);
+        await IdosNetworkProcessTests.StartAll(nodes);
+        await using var rpc = await Gateway.RpcHost.Start(RpcProcessTests.Settings(nodes) with { MetricsListen = new IPEndPoint(IPAddress.Loopback, 0) });
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         var node0 = network.MetricsEndpoints[0];
         var rpcHealth = new Uri(rpc.Endpoint, "/health");
@@ -55,6 +56,11 @@ public sealed class MetricsProcessTests
         Assert.Equal(1, after.Value("idos_node_healthy"));
         var user = await RpcProcessTests.Call(http, rpc.Endpoint, "user.health", []);
         Assert.True((bool)user["result"]!["healthy"]!, user.ToJsonString());
+        var rpcMetrics = PrometheusText.Parse(await http.GetStringAsync(new Uri(rpc.MetricsAddress!, "metrics")));
+        Assert.True(rpcMetrics.Value("idos_rpc_requests_total", ("method", "user.health"), ("code", "0")) >= 1);
+        Assert.True(rpcMetrics.Value("idos_rpc_request_duration_seconds_count", ("method", "user.health")) >= 1);
+        Assert.Equal("histogram", rpcMetrics.TypeOf("idos_rpc_read_batch_reads"));
+        Assert.Equal(0, rpcMetrics.Value("idos_rpc_sessions"));
         var (code, report) = await Status("--node", network.AdminListeners[0]);
         Assert.True(code == 0, report);
         Assert.Contains("health: healthy", report, StringComparison.Ordinal);

@@ -22,7 +22,7 @@ public sealed class NodeMetricsTests
     public async Task A_status_and_counted_events_export_as_idos_families_in_base_units_with_total_on_counters()
     {
         var metrics = new NodeMetrics();
-        metrics.Observe(Status, new ReplicaCounters { TimeoutsWithoutProposal = 2, TimeoutsJoined = 1 }, signatureCacheHits: 40);
+        metrics.Observe(Status, new ReplicaCounters { TimeoutsWithoutProposal = 2, TimeoutsJoined = 1 }, signatureCacheHits: 40, leaderWeights: [10_000, 100, 1, 10_000, 10_000]);
         metrics.Received(new EpochEndRequest(3));
         metrics.Sent(new EpochEndRequest(3), peers: 3);
         metrics.Refused("full");
@@ -42,6 +42,7 @@ public sealed class NodeMetricsTests
         Assert.Equal(1, text.Value("idos_consensus_commit_latency_seconds_count"));
         Assert.Equal(1, text.Value("idos_consensus_commit_latency_seconds_bucket", ("le", "0.512")));
         Assert.Equal("histogram", text.TypeOf("idos_consensus_commit_latency_seconds"));
+        Assert.Equal(100, text.Value("idos_consensus_leader_weight", ("validator", "1")));
 
         var families = text.Samples.Keys.Select(k => k.Split('{')[0]).Distinct().ToList();
         Assert.All(families, f => Assert.StartsWith("idos_", f, StringComparison.Ordinal));

@@ -69,7 +69,7 @@ public sealed class ConsensusActor : ReceivePersistentActor
         Command<MempoolActor.Offer>(OnOffer);
         Command<Executed>(OnExecuted);
         Command<StatusQuery>(_ => Sender.Tell(Status()));
-        Command<MetricsQuery>(_ => Sender.Tell(new MetricsReply(Status(), _replica?.Counters, _setup.Verifier.Hits)));
+        Command<MetricsQuery>(_ => Sender.Tell(new MetricsReply(Status(), _replica?.Counters, _setup.Verifier.Hits, _replica?.Leaders.Weights())));
         Command<EpochsQuery>(_ => Sender.Tell(new EpochsReply([.. _epochs.All])));
         Command<PeerDirectory.PeersChanged>(changed => _peersConnected = changed.Connected);
         Command<SaveSnapshotSuccess>(success =>
@@ -528,7 +528,7 @@ public sealed class ConsensusActor : ReceivePersistentActor
             NetworkHeight = networkHeight,
             Unhealthy = _setup.Health.Judge.Problem(_peersConnected, _epochs[epoch].Validators.Count, voting, height, networkHeight) ?? "",
             Syncing = _setup.Health.Judge.IsSyncing(height, networkHeight),
-            Leader = _replica?.LeaderOf(_replica.CurrentRound) ?? -1,
+            Leader = _replica?.Leaders.LeaderOf(_replica.CurrentRound) ?? -1,
         };
     }
 
@@ -548,10 +548,10 @@ public sealed class ConsensusActor : ReceivePersistentActor
     /// <summary>A consensus message from a validator whose hello the peer directory accepted (or from this one).</summary>
     public sealed record Inbound(PeerId From, ConsensusMessage Message);
 
-    /// <summary>For a metrics scrape: the status, the replica's counters and the signature cache's hits (in-process only).</summary>
+    /// <summary>For a metrics scrape: the status, the replica's counters, the signature cache's hits, the leader weights (in-process only).</summary>
     public sealed record MetricsQuery;
 
-    public sealed record MetricsReply(NodeStatus Status, ReplicaCounters? Counters, long SignatureCacheHits);
+    public sealed record MetricsReply(NodeStatus Status, ReplicaCounters? Counters, long SignatureCacheHits, long[]? LeaderWeights);
 
     /// <summary>For the admin service: every validator set so far (in-process only).</summary>
     public sealed record EpochsQuery;

@@ -67,6 +67,15 @@ public sealed record LeaderReputationPolicy(int WindowBlocks, int ExcludeRounds)
     }
 }
 
+/// <summary>What a replica's host may read of leader election: a round's leader and the current weights.</summary>
+public interface ILeaderView
+{
+    int LeaderOf(long round);
+
+    /// <summary>Each validator's weight in the draw; null while reputation is off or the chain is shorter than the window.</summary>
+    long[]? Weights();
+}
+
 /// <summary>
 /// Leader(r) from the committed chain (leader reputation). The anchor of round r is the last committed block at least
 /// <see cref="LeaderReputationPolicy.ExcludeRounds"/> rounds before r; over the window of committed blocks ending at
@@ -77,7 +86,7 @@ public sealed record LeaderReputationPolicy(int WindowBlocks, int ExcludeRounds)
 /// rotate in genesis order. Only liveness depends on it: a validator that has not committed up to the anchor yet may
 /// compute another leader than the others, which is why it then takes any of the <see cref="PlausibleLeaders"/>.
 /// </summary>
-public sealed class LeaderElection
+public sealed class LeaderElection : ILeaderView
 {
     /// <summary>How many committed blocks behind its own anchor another validator's may be and still be accepted.</summary>
     private const int PlausibleCommittedAnchors = 3;
@@ -249,29 +258,8 @@ public sealed class LeaderElection
             return _validators.LeaderOf(round);
         }
 
-        var weights = new long[_validators.Count];
-        var failed = 0;
-        for (var v = 0; v < weights.Length; v++)
-        {
-            weights[v] = !IsActiveIn(entries, v, start, end) ? LeaderReputationPolicy.InactiveWeight
-                : FailedIn(entries, v, start, end) ? LeaderReputationPolicy.FailedWeight
-                : LeaderReputationPolicy.ActiveWeight;
-            failed += weights[v] == LeaderReputationPolicy.FailedWeight ? 1 : 0;
-        }
-
-        // More than f failed proposers is no one's fault in particular (a partition, a stall): weighing them all down
-        // would hand the rounds to whoever happened not to lead in the window, and should that one be the validator
-        // whose proposals nobody takes (a clock ahead), the chain would stall with the window frozen behind it.
-        long total = 0;
-        for (var v = 0; v < weights.Length; v++)
-        {
-            if (failed > _validators.MaxFaulty && weights[v] == LeaderReputationPolicy.FailedWeight)
-            {
-                weights[v] = LeaderReputationPolicy.ActiveWeight;
-            }
-
-            total += weights[v];
-        }
+        var weights = WeightsIn(entries, start, end);
+        var total = weights.Sum();
 
         Span<byte> seed = stackalloc byte[16 + Hash32.Size + 8];
         "idos/leader/v1\0\0"u8.CopyTo(seed);
@@ -290,6 +278,42 @@ public sealed class LeaderElection
         }
 
         return weights.Length - 1;
+    }
+
+    /// <summary>
+    /// Each validator's weight in the draw as the newest committed blocks leave it (what the next rounds' leaders are
+    /// drawn by once those blocks anchor them); null while reputation is off or the chain is shorter than the window.
+    /// </summary>
+    public long[]? Weights()
+    {
+        var (start, end) = Window(_recent, _recent.Count - 1);
+        return UsesReputation && start >= 0 ? WeightsIn(_recent, start, end) : null;
+    }
+
+    private long[] WeightsIn(List<Entry> entries, int start, int end)
+    {
+        var weights = new long[_validators.Count];
+        var failed = 0;
+        for (var v = 0; v < weights.Length; v++)
+        {
+            weights[v] = !IsActiveIn(entries, v, start, end) ? LeaderReputationPolicy.InactiveWeight
+                : FailedIn(entries, v, start, end) ? LeaderReputationPolicy.FailedWeight
+                : LeaderReputationPolicy.ActiveWeight;
+            failed += weights[v] == LeaderReputationPolicy.FailedWeight ? 1 : 0;
+        }
+
+        // More than f failed proposers is no one's fault in particular (a partition, a stall): weighing them all down
+        // would hand the rounds to whoever happened not to lead in the window, and should that one be the validator
+        // whose proposals nobody takes (a clock ahead), the chain would stall with the window frozen behind it.
+        for (var v = 0; v < weights.Length && failed > _validators.MaxFaulty; v++)
+        {
+            if (weights[v] == LeaderReputationPolicy.FailedWeight)
+            {
+                weights[v] = LeaderReputationPolicy.ActiveWeight;
+            }
+        }
+
+        return weights;
     }
 
     /// <summary>

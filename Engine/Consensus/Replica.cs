@@ -146,8 +146,8 @@ public sealed class Replica : IRoundSteps
 
     public Mempool Mempool { get; }
 
-    /// <summary>The leader of <paramref name="round"/> as this validator computes it from what it has committed (leader reputation).</summary>
-    public int LeaderOf(long round) => _leaders.LeaderOf(round);
+    /// <summary>Who leads a round as this validator computes it from what it has committed, and the reputation weights.</summary>
+    public ILeaderView Leaders => _leaders;
 
     /// <summary>
     /// Commits what the kept blocks and the high QC already prove committed (a crash can fall between a QC and the

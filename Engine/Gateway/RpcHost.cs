@@ -207,7 +207,8 @@ public sealed class RpcHost : IAsyncDisposable
         {
             var gateway = new ValidatorGateway(NodeClient.On(system, settings.Transport), settings.Validators, settings.AskTimeout);
             var verifiers = VerifierPool.Start(system, settings.Verifiers, Secp256k1.Recovery);
-            var reads = ReadBatcher.Start(system, gateway, settings.ReadBatching);
+            var metrics = new RpcMetrics();
+            var reads = ReadBatcher.Start(system, gateway, settings.ReadBatching, batchSent: metrics.BatchSent);
             // Results are asked for when a validator's execution feed says they exist; the poll only covers a feed
             // that is down or a validator asked before it executed the block.
             var broadcasts = new BroadcastSettings(settings.CommitTimeout, TimeSpan.FromSeconds(1));
@@ -227,7 +228,7 @@ public sealed class RpcHost : IAsyncDisposable
             methods["user.broadcast"] = writes.Guard(methods["user.broadcast"], "broadcasts");
             methods["user.challenge"] = challengeLimit.Guard(methods["user.challenge"], "challenges");
             methods["kgw.authn_param"] = challengeLimit.Guard(methods["kgw.authn_param"], "login challenges");
-            var metrics = new RpcMetrics();
+            metrics.Track(() => sessions.Count, () => verifiers.Outstanding);
             var dispatcher = new JsonRpcDispatcher(methods, settings.MaxBodyBytes, settings.RequestTimeout) { Metrics = metrics };
             Task<HealthReport> Healthy(CancellationToken cancel) => Health(gateway, cancel);
             var server = await RpcHttpServer.Start(settings.Listen, dispatcher, settings.MaxBodyBytes, settings.CorsOrigins, Healthy);

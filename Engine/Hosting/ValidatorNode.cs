@@ -262,7 +262,7 @@ public sealed class ValidatorNode : IAsyncDisposable
             try
             {
                 var reply = await consensus.Ask<ConsensusActor.MetricsReply>(new ConsensusActor.MetricsQuery(), timeout, cancel);
-                metrics.Observe(reply.Status, reply.Counters, reply.SignatureCacheHits);
+                metrics.Observe(reply.Status, reply.Counters, reply.SignatureCacheHits, reply.LeaderWeights);
             }
             catch (AskTimeoutException)
             {

@@ -41,6 +41,7 @@ public sealed class NodeMetrics
     private readonly Counter _bytesServed;
     private readonly Counter _requestsOverLimit;
     private readonly Counter _heldForExecution;
+    private readonly Gauge _leaderWeight;
 
     public NodeMetrics()
     {
@@ -69,6 +70,8 @@ public sealed class NodeMetrics
         _bytesServed = CounterOf("idos_sync_served_bytes_total", "Bytes of blocks and snapshot chunks served to peers.");
         _requestsOverLimit = CounterOf("idos_sync_requests_over_limit_total", "Peer block requests dropped for exceeding the peer's byte budget.");
         _heldForExecution = CounterOf("idos_consensus_proposals_held_for_execution_total", "Rounds a leader held its proposal back for its lagging executor.");
+        _leaderWeight = metrics.CreateGauge("idos_consensus_leader_weight", "Each validator's weight in the leader draw as the newest committed blocks leave it (leader reputation).",
+            new GaugeConfiguration { LabelNames = ["validator"] });
         _timeouts = CounterOf("idos_consensus_timeouts_total", "Rounds this validator timed out in, by what the round lacked.", "cause");
         _messagesIn = CounterOf("idos_network_messages_received_total", "Consensus messages received from authenticated peers, by kind.", "kind");
         _messagesOut = CounterOf("idos_network_messages_sent_total", "Messages sent to peers, by kind (a broadcast counts once per peer).", "kind");
@@ -109,7 +112,7 @@ public sealed class NodeMetrics
     public void Refused(string reason) => _mempoolRefused.WithLabels(reason).Inc();
 
     /// <summary>Copies what a fresh status and the replica's counters hold; called before each scrape.</summary>
-    public void Observe(NodeStatus status, ReplicaCounters? counters, long signatureCacheHits)
+    public void Observe(NodeStatus status, ReplicaCounters? counters, long signatureCacheHits, long[]? leaderWeights = null)
     {
         ArgumentNullException.ThrowIfNull(status);
         _height.Set(status.Height);
@@ -130,6 +133,11 @@ public sealed class NodeMetrics
         _bytesServed.IncTo(status.BlockBytesServed);
         _requestsOverLimit.IncTo(status.BlockRequestsOverLimit);
         _heldForExecution.IncTo(status.ProposalsHeldForExecution);
+        for (var v = 0; v < (leaderWeights?.Length ?? 0); v++)
+        {
+            _leaderWeight.WithLabels(v.ToString(System.Globalization.CultureInfo.InvariantCulture)).Set(leaderWeights![v]);
+        }
+
         if (counters is not null)
         {
             _timeouts.WithLabels("no_proposal").IncTo(counters.TimeoutsWithoutProposal);
