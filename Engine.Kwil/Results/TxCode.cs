@@ -31,4 +31,23 @@ public static class TxCode
     public const int InvalidGovernance = 15;
 
     public static int ForAction(ActionError error) => 100 + (int)error;
+
+    /// <summary>The code's meaning in a word or two, for people reading results: "ok", "invalid_nonce", "not_found".</summary>
+    public static string Name(int code) => code switch
+    {
+        Ok => "ok",
+        Encoding => "encoding",
+        InvalidTransactionType => "invalid_transaction_type",
+        InvalidSignature => "invalid_signature",
+        InvalidNonce => "invalid_nonce",
+        WrongChain => "wrong_chain",
+        NotAValidator => "not_a_validator",
+        NoOpenRequest => "no_open_request",
+        AlreadyDone => "already_done",
+        SetTooSmall => "set_too_small",
+        TooFewLive => "too_few_live",
+        InvalidGovernance => "invalid_governance",
+        > 100 when Enum.IsDefined((ActionError)(code - 100)) => System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(((ActionError)(code - 100)).ToString()),
+        _ => "failed",
+    };
 }

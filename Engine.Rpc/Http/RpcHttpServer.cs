@@ -1,4 +1,5 @@
 using System.Net;
+using IdOS.Akka.Engine.Rpc.Explorer;
 using IdOS.Akka.Engine.Rpc.JsonRpc;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -7,10 +8,10 @@ namespace IdOS.Akka.Engine.Rpc.Http;
 
 /// <summary>
 /// Kestrel serving `POST /rpc/v1` (and the CORS preflight the browser client sends) in front of a
-/// <see cref="JsonRpcDispatcher"/>. CORS by default is kwild's: any origin, without credentials, so no other site's
-/// page can make a visitor's browser read with the visitor's KGW cookie. An operator who serves a web app from its
-/// own origins lists them; those get their origin echoed with credentials allowed, as the client sends its KGW
-/// cookie with `withCredentials`.
+/// <see cref="JsonRpcDispatcher"/>, and the explorer page at `/` when asked to. CORS by default is kwild's: any
+/// origin, without credentials, so no other site's page can make a visitor's browser read with the visitor's KGW
+/// cookie. An operator who serves a web app from its own origins lists them; those get their origin echoed with
+/// credentials allowed, as the client sends its KGW cookie with `withCredentials`.
 /// </summary>
 public sealed class RpcHttpServer : IAsyncDisposable
 {
@@ -30,7 +31,7 @@ public sealed class RpcHttpServer : IAsyncDisposable
 
     /// <summary>Listens on <paramref name="endpoint"/>; <paramref name="allowedOrigins"/> may read with credentials (none, or "*": any origin without).</summary>
     public static async Task<RpcHttpServer> Start(IPEndPoint endpoint, JsonRpcDispatcher dispatcher, int maxBodyBytes, IReadOnlyCollection<string>? allowedOrigins = null,
-        Func<CancellationToken, Task<HealthReport>>? health = null)
+        Func<CancellationToken, Task<HealthReport>>? health = null, bool explorer = false)
     {
         var origins = allowedOrigins is null || allowedOrigins.Count == 0 || allowedOrigins.Contains("*")
             ? null
@@ -50,6 +51,11 @@ public sealed class RpcHttpServer : IAsyncDisposable
         if (health is not null)
         {
             app.MapGet(MetricsHttpServer.HealthPath, context => MetricsHttpServer.WriteHealth(context, health));
+        }
+
+        if (explorer)
+        {
+            ExplorerPage.Map(app);
         }
 
         return new RpcHttpServer(app, await KestrelListener.Start(app));

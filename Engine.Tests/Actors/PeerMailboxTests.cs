@@ -19,7 +19,7 @@ public sealed class PeerMailboxTests() : global::Akka.TestKit.Xunit2.TestKit(
         [
             PeerDirectory.Props(null!),
             MempoolActor.Props(new MempoolSetup((_, _) => default, (_, _) => { }, ActorRefs.Nobody, 10, 1_000, 100, 10)),
-            QueryActor.Props(null!, "", null!, QueryAccess.Open),
+            QueryActor.Props(null!, "", null!, QueryAccess.Open, null!),
             SyncActor.Props(null!, limits, PeerLimits.Default, () => 0, ActorRefs.Nobody, ActorRefs.Nobody, new SyncCounters()),
             CommitFeedActor.Props(0, 0),
         ];

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using IdOS.Akka.Engine.Chain;
+using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Kwil.Reads;
 using IdOS.Akka.Engine.Kwil.Transactions;
@@ -14,7 +15,7 @@ namespace IdOS.Akka.Engine.Actors;
 /// Answers reads of committed idOS state on a database connection of its own and a thread of its own, so that
 /// clients asking for results never hold up block execution, and execution never holds up their answers. Remote
 /// senders are answered only once they proved to be a listed RPC member (<see cref="QueryAccess"/>); others get a
-/// refusal (<see cref="QueryAccessAnswer"/>).
+/// refusal (<see cref="QueryAccessAnswer"/>). It also answers the explorer's reads of the chain (<see cref="ExplorerQueries"/>).
 /// </summary>
 public sealed class QueryActor : ReceiveActor
 {
@@ -23,12 +24,13 @@ public sealed class QueryActor : ReceiveActor
     private readonly StateDatabase _database;
     private readonly SqliteBlockStore _blocks;
 
-    public QueryActor(StateStoreOptions options, string databaseOwner, SqliteBlockStore blocks, QueryAccess access)
+    public QueryActor(StateStoreOptions options, string databaseOwner, SqliteBlockStore blocks, QueryAccess access, ValidatorSet genesisSet)
     {
         ArgumentNullException.ThrowIfNull(access);
         _database = StateDatabase.Open(options);
         _blocks = blocks;
         var reader = new StateReader(_database, databaseOwner);
+        var explorer = new ExplorerQueries(blocks, reader, genesisSet);
         var log = Context.GetLogger();
         Receive<MemberHello>(hello =>
         {
@@ -61,12 +63,15 @@ public sealed class QueryActor : ReceiveActor
             var (nonce, height) = reader.NextNonce(query.Identifier, query.KeyType);
             Sender.Tell(new AccountAnswer(nonce, height));
         });
+        Receive<RecentBlocksQuery>(query => Sender.Tell(explorer.Recent(query)));
+        Receive<BlockQuery>(query => Sender.Tell(explorer.Block(query)));
+        Receive<ValidatorsQuery>(_ => Sender.Tell(explorer.Validators()));
         Receive<AppHashQuery>(query =>
             Sender.Tell(new AppHashAnswer(query.Height, reader.AppHashAt(query.Height) is { } hash ? new Hash32(hash) : null)));
     }
 
-    public static Props Props(StateStoreOptions options, string databaseOwner, SqliteBlockStore blocks, QueryAccess access) =>
-        global::Akka.Actor.Props.Create(() => new QueryActor(options, databaseOwner, blocks, access)).WithDispatcher("idos.blocking-io-dispatcher")
+    public static Props Props(StateStoreOptions options, string databaseOwner, SqliteBlockStore blocks, QueryAccess access, ValidatorSet genesisSet) =>
+        global::Akka.Actor.Props.Create(() => new QueryActor(options, databaseOwner, blocks, access, genesisSet)).WithDispatcher("idos.blocking-io-dispatcher")
             .WithMailbox(PeerDirectory.PeerMailbox);
 
     protected override void PostStop()

@@ -65,6 +65,10 @@ public sealed class NodeClient : IAsyncDisposable
 
     public Task<AppHashAnswer> AppHash(Address node, long height, TimeSpan timeout) => Query<AppHashAnswer>(node, new AppHashQuery(height), timeout);
 
+    /// <summary>One of the explorer's reads of the committed chain (<see cref="ExplorerMessageCodec"/>).</summary>
+    public Task<T> Explore<T>(Address node, NodeMessage query, TimeSpan timeout)
+        where T : NodeMessage => Query<T>(node, query, timeout);
+
     /// <summary>The system this client asks through, for actors of its own (the cluster benchmark's clients).</summary>
     public ActorSystem System => _system;
 

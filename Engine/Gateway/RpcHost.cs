@@ -4,6 +4,7 @@ using Akka.Configuration;
 using IdOS.Akka.Engine.Hosting;
 using IdOS.Akka.Engine.Kwil.Auth;
 using IdOS.Akka.Engine.Network;
+using IdOS.Akka.Engine.Rpc.Explorer;
 using IdOS.Akka.Engine.Rpc.Http;
 using IdOS.Akka.Engine.Rpc.JsonRpc;
 using IdOS.Akka.Engine.Rpc.Reads;
@@ -56,6 +57,15 @@ public sealed record RpcSettings(IPEndPoint Listen, IReadOnlyList<Address> Valid
     public IPEndPoint? MetricsListen { get; init; }
 
     /// <summary>
+    /// The explorer page at `/` and its `explorer.*` methods (idos.rpc.explorer); on unless the system runs in private
+    /// mode, whose operators choose to show the chain.
+    /// </summary>
+    public bool Explorer { get; init; } = true;
+
+    /// <summary>Per client address: reads of one block's or one transaction's explorer page, a second and in a burst.</summary>
+    public (double PerSecond, int Burst) ExplorerLimit { get; init; } = (20, 40);
+
+    /// <summary>
     /// Reads the settings; the localnet passes its own <paramref name="validators"/> and <paramref name="transport"/>
     /// (its member identity) instead of the configuration's.
     /// </summary>
@@ -87,7 +97,7 @@ public sealed record RpcSettings(IPEndPoint Listen, IReadOnlyList<Address> Valid
 
         var maxBody = config.GetByteSize($"{Section}.max-body-bytes") ?? 4L << 20;
         var verifiers = config.GetString($"{Section}.verifiers", "auto");
-        return new RpcSettings(endpoint, addresses, (int)Math.Clamp(maxBody, 1024, 64L << 20),
+        var settings = new RpcSettings(endpoint, addresses, (int)Math.Clamp(maxBody, 1024, 64L << 20),
             config.GetTimeSpan($"{Section}.request-timeout", TimeSpan.FromSeconds(60)),
             config.GetTimeSpan($"{Section}.commit-timeout", TimeSpan.FromSeconds(30)),
             config.GetTimeSpan($"{Section}.ask-timeout", TimeSpan.FromSeconds(5)))
@@ -112,7 +122,9 @@ public sealed record RpcSettings(IPEndPoint Listen, IReadOnlyList<Address> Valid
             PublicUrl = PublicUrlOf(config),
             CorsOrigins = config.HasPath($"{Section}.cors-origins") ? [.. config.GetStringList($"{Section}.cors-origins").Where(o => o != "*")] : [],
             MetricsListen = MetricsListenOf(config),
+            ExplorerLimit = Limit(config, "explorer-reads", (20, 40)),
         };
+        return settings with { Explorer = config.HasPath($"{Section}.explorer") ? config.GetBoolean($"{Section}.explorer") : !settings.PrivateMode };
     }
 
     private static IPEndPoint? MetricsListenOf(Config config)
@@ -222,16 +234,24 @@ public sealed class RpcHost : IAsyncDisposable
             var methods = service.Methods
                 .Concat(new CallService(reads, sessions, settings.PrivateMode ? challenges : null, verifiers).Methods)
                 .Concat(sessions.Methods).Concat(challenges.Methods).Concat(new ActionLookup(settings.PrivateMode).Methods)
+                .Concat(settings.Explorer ? new ExplorerService(gateway, gateway, TimeProvider.System).Methods : [])
                 .ToDictionary(StringComparer.Ordinal);
             var writes = new PerAddressRateLimit(settings.WriteLimit.PerSecond, settings.WriteLimit.Burst, TimeProvider.System);
             var challengeLimit = new PerAddressRateLimit(settings.ChallengeLimit.PerSecond, settings.ChallengeLimit.Burst, TimeProvider.System);
             methods["user.broadcast"] = writes.Guard(methods["user.broadcast"], "broadcasts");
             methods["user.challenge"] = challengeLimit.Guard(methods["user.challenge"], "challenges");
             methods["kgw.authn_param"] = challengeLimit.Guard(methods["kgw.authn_param"], "login challenges");
+            if (settings.Explorer)
+            {
+                var explorerReads = new PerAddressRateLimit(settings.ExplorerLimit.PerSecond, settings.ExplorerLimit.Burst, TimeProvider.System);
+                methods["explorer.block"] = explorerReads.Guard(methods["explorer.block"], "explorer reads");
+                methods["explorer.tx"] = explorerReads.Guard(methods["explorer.tx"], "explorer reads");
+            }
+
             metrics.Track(() => sessions.Count, () => verifiers.Outstanding);
             var dispatcher = new JsonRpcDispatcher(methods, settings.MaxBodyBytes, settings.RequestTimeout) { Metrics = metrics };
             Task<HealthReport> Healthy(CancellationToken cancel) => Health(gateway, cancel);
-            var server = await RpcHttpServer.Start(settings.Listen, dispatcher, settings.MaxBodyBytes, settings.CorsOrigins, Healthy);
+            var server = await RpcHttpServer.Start(settings.Listen, dispatcher, settings.MaxBodyBytes, settings.CorsOrigins, Healthy, settings.Explorer);
             try
             {
                 var metricsServer = settings.MetricsListen is { } listen ? await MetricsHttpServer.Start(listen, metrics.Registry, Healthy) : null;

@@ -1,6 +1,8 @@
 using Akka.Actor;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
+using IdOS.Akka.Engine.Network;
+using IdOS.Akka.Engine.Rpc.Explorer;
 using IdOS.Akka.Engine.Rpc.Services;
 
 namespace IdOS.Akka.Engine.Gateway;
@@ -10,7 +12,7 @@ namespace IdOS.Akka.Engine.Gateway;
 /// keeps to one validator while that one answers and moves on to the next when it does not, so a dead validator
 /// costs one timeout, not every request; validators that failed to answer in the last half minute are asked last.
 /// </summary>
-public sealed class ValidatorGateway(NodeClient client, IReadOnlyList<Address> validators, TimeSpan askTimeout) : INodeGateway
+public sealed class ValidatorGateway(NodeClient client, IReadOnlyList<Address> validators, TimeSpan askTimeout) : INodeGateway, IExplorerGateway
 {
     private const long FailureMemoryMs = 30_000;
     private readonly long[] _failedAtMs = new long[validators.Count];
@@ -53,6 +55,35 @@ public sealed class ValidatorGateway(NodeClient client, IReadOnlyList<Address> v
         var answer = await Ask((node, timeout) => client.Read(node, query, timeout), cancel);
         return new ReadBatchReply(answer.Height, [.. answer.Answers.Select(a => new ViewCallResult(a.Code, a.Error, a.Columns, a.Rows))],
             answer.NextNonces);
+    }
+
+    public async Task<ExplorerBlocks> RecentBlocks(long atOrBelow, int count, CancellationToken cancel)
+    {
+        var answer = await Ask((node, timeout) => client.Explore<RecentBlocksAnswer>(node, new RecentBlocksQuery(atOrBelow, count), timeout), cancel);
+        return new ExplorerBlocks(answer.CommittedHeight, answer.ExecutedHeight, [.. answer.Blocks.Select(block => ExplorerBlockOf(block, answer.Sets))]);
+    }
+
+    public async Task<ExplorerBlockPage> Block(long height, int transactionOffset, int transactionLimit, CancellationToken cancel)
+    {
+        var answer = await Ask((node, timeout) => client.Explore<BlockAnswer>(node, new BlockQuery(height, transactionOffset, transactionLimit), timeout), cancel);
+        return new ExplorerBlockPage(answer.CommittedHeight, answer.ExecutedHeight, answer.Block is { } block ? ExplorerBlockOf(block, answer.Sets) : null,
+            [.. answer.Transactions.Select(t => new ExplorerTransaction(t.Hash.ToString(), t.Action, t.Bytes, t.Code))]);
+    }
+
+    public async Task<ExplorerValidators> Validators(CancellationToken cancel)
+    {
+        var answer = await Ask((node, timeout) => client.Explore<ValidatorsAnswer>(node, ValidatorsQuery.Instance, timeout), cancel);
+        return new ExplorerValidators(answer.Height, answer.Set.Epoch, [.. answer.Set.Keys.Select((key, index) =>
+            new ValidatorVote(index, key.ToString(), answer.LastVoteHeights[index], answer.LastVoteTimesMs[index]))]);
+    }
+
+    private static ExplorerBlock ExplorerBlockOf(BlockSummary block, IReadOnlyList<EpochKeys> sets)
+    {
+        var keys = sets.FirstOrDefault(set => set.Epoch == block.Epoch)?.Keys ?? [];
+        ValidatorRef Validator(int index) => new(index, index < keys.Count ? keys[index].ToString() : "");
+        return new ExplorerBlock(block.Height, block.Id.ToString(), block.Round, block.TimestampMs, block.Epoch,
+            block.Proposer == BlockHeader.NoProposer ? null : Validator(block.Proposer), block.TransactionCount, block.BodyBytes,
+            [.. block.Signers.Select(Validator)]);
     }
 
     /// <summary>Asks the current validator, then each other one in turn, until one answers or the request is cancelled.</summary>

@@ -169,8 +169,8 @@ public sealed class ValidatorNode : IAsyncDisposable
             if (idos is not null)
             {
                 var access = settings.Transport.IsTls ? QueryAccess.ForMembers(settings.RpcMembers, Clock) : QueryAccess.Open;
-                watched.Add(system.ActorOf(QueryActor.Props(settings.StateStore, settings.Chain.DatabaseOwner, new SqliteBlockStore(blockStorePath, limits), access),
-                    QueryActor.Name));
+                watched.Add(system.ActorOf(QueryActor.Props(settings.StateStore, settings.Chain.DatabaseOwner, new SqliteBlockStore(blockStorePath, limits), access,
+                    settings.Chain.Validators), QueryActor.Name));
             }
 
             system.ActorOf(CommitFeedActor.Props(store.Height, store.ExecutedHeight), CommitFeedActor.Name);

@@ -22,10 +22,11 @@ public static class NodeMessageCodec
     private const int MaxReasonBytes = 1024;
 
     /// <summary>Every manifest <see cref="Manifest"/> gives, so the serializer knows which bytes are node messages.</summary>
-    public static readonly IReadOnlySet<string> Manifests = new HashSet<string>(StringComparer.Ordinal)
-    {
-        "ST", "SR", "FT", "SQ", "NS", "RQ", "RA", "HQ", "HA", "AQ", "AA", "VQ", "VA", "PX", "CS", "CA", "CB", "XS", "XB", "OQ", "OA", "KQ", "KA",
-    };
+    public static readonly IReadOnlySet<string> Manifests = new HashSet<string>(
+        ["ST", "SR", "FT", "SQ", "NS", "RQ", "RA", "HQ", "HA", "AQ", "AA", "VQ", "VA", "PX", "CS", "CA", "CB", "XS", "XB", "OQ", "OA", "KQ", "KA",
+            .. ExplorerMessageCodec.Manifests.Keys], StringComparer.Ordinal);
+
+    private static readonly Dictionary<Type, string> ExplorerManifests = ExplorerMessageCodec.Manifests.ToDictionary(pair => pair.Value, pair => pair.Key);
 
     public static string Manifest(NodeMessage message) => message switch
     {
@@ -52,6 +53,7 @@ public static class NodeMessageCodec
         SnapshotOffers => "OA",
         SnapshotChunkQuery => "KQ",
         SnapshotChunk => "KA",
+        _ when message is not null && ExplorerManifests.TryGetValue(message.GetType(), out var explorer) => explorer,
         _ => throw new ArgumentException($"{message?.GetType().Name} is not a node message", nameof(message)),
     };
 
@@ -236,7 +238,8 @@ public static class NodeMessageCodec
 
                 break;
             default:
-                throw new ArgumentException($"{message?.GetType().Name} is not a node message", nameof(message));
+                ExplorerMessageCodec.Write(writer, message);
+                break;
         }
 
         return writer.ToArray();
@@ -275,7 +278,7 @@ public static class NodeMessageCodec
             "KQ" => (ref CanonicalReader r) => new SnapshotChunkQuery(r.ReadU63("height"), r.ReadU32(int.MaxValue, "chunk index")),
             "KA" => (ref CanonicalReader r) => new SnapshotChunk(r.ReadU63("height"), r.ReadU32(int.MaxValue, "chunk index"),
                 r.ReadBytes(limits.MaxMessageBytes, "chunk")),
-            _ => null,
+            _ => ExplorerMessageCodec.Reader(manifest),
         };
         if (read is null)
         {
