@@ -98,6 +98,16 @@ public sealed class WireSerializerTests() : global::Akka.TestKit.Xunit2.TestKit(
             new SnapshotChunkQuery(10_000, 7),
             new SnapshotChunk(10_000, 7, new byte[1 << 20]),
             new SnapshotChunk(10_000, 8, []),
+            new RecentBlocksQuery(0, 20),
+            new BlockQuery(43, 100, 100),
+            ValidatorsQuery.Instance,
+            new RecentBlocksAnswer(44, 43, [Summary(44, 14_864, [0, 1, 3]), Summary(43, null, [])], [Keys(0)]),
+            new RecentBlocksAnswer(0, 0, [], []),
+            new BlockAnswer(44, 43, Summary(43, 900, [1, 2, 3]),
+                [new TransactionSummary(Block.TransactionHash(hash), "main.add_user_as_inserter", 358, 0), new TransactionSummary(_t.Chain.GenesisBlock.Id, null, null, null)],
+                [Keys(0), Keys(1)]),
+            new BlockAnswer(44, 43, null, [], []),
+            new ValidatorsAnswer(44, Keys(1), [44, 0, 43, 44], [1_764_640_000_123, 0, 1_764_640_000_100, 1_764_640_000_123]),
         ];
         Assert.Equal(NodeMessageCodec.Manifests.Order(), messages.Select(NodeMessageCodec.Manifest).Distinct().Order());
         foreach (var message in messages)
@@ -112,6 +122,30 @@ public sealed class WireSerializerTests() : global::Akka.TestKit.Xunit2.TestKit(
             Assert.Throws<SerializationException>(() => Sys.Serialization.Deserialize([.. bytes, 0], WireSerializer.Id, serializer.Manifest(message)));
         }
     }
+
+    [Fact]
+    public void Explorer_answers_with_more_blocks_sets_or_signers_than_allowed_or_cut_short_do_not_decode()
+    {
+        var blocks = Enumerable.Range(1, ExplorerMessageCodec.MaxBlocks + 1).Select(h => Summary(h, 1, [0])).ToList();
+        Assert.False(Decodes(new RecentBlocksAnswer(60, 60, blocks, [])));
+        Assert.True(Decodes(new RecentBlocksAnswer(60, 60, blocks[..ExplorerMessageCodec.MaxBlocks], [])));
+        Assert.False(Decodes(new RecentBlocksAnswer(1, 1, [], [.. Enumerable.Range(0, ExplorerMessageCodec.MaxSets + 1).Select(e => Keys(e))])));
+        Assert.False(Decodes(new RecentBlocksAnswer(1, 1, [Summary(1, 1, [.. Enumerable.Range(0, ValidatorSet.MaxValidators + 1)])], [])));
+        Assert.False(Decodes(new BlockQuery(1, 0, ExplorerMessageCodec.MaxTransactions + 1)));
+
+        var bytes = NodeMessageCodec.Encode(new ValidatorsAnswer(1, Keys(0), [1, 1, 1, 1], [0, 0, 0, 0]));
+        // Cut inside the first key (after height, set count, epoch and set size).
+        Assert.False(NodeMessageCodec.TryDecode("EW", bytes.AsSpan(0, 8 + 1 + 8 + 2 + 16), ConsensusLimits.Default, out _, out _));
+        Assert.True(Decodes(new ValidatorsAnswer(1, new EpochKeys(0, []), [], [])));
+    }
+
+    private BlockSummary Summary(long height, int? bytes, int[] signers) =>
+        new(height, _t.Chain.GenesisBlock.Id, height + 2, 1_764_640_000_000 + height, 0, (int)(height % 4), 40, bytes, signers);
+
+    private EpochKeys Keys(long epoch) => new(epoch, [.. Enumerable.Range(0, _t.N).Select(i => _t.Chain.Validators[i])]);
+
+    private static bool Decodes(NodeMessage message) =>
+        NodeMessageCodec.TryDecode(NodeMessageCodec.Manifest(message), NodeMessageCodec.Encode(message), ConsensusLimits.Default, out _, out _);
 
     [Fact]
     public void Transaction_batches_and_commit_notices_are_encoded_into_one_allocation_of_their_length()

@@ -132,6 +132,33 @@ public sealed class RpcHttpTests : IAsyncLifetime, IDisposable
         }
     }
 
+    [Fact]
+    public async Task The_explorer_page_is_served_only_when_asked_for_and_may_load_nothing_from_elsewhere()
+    {
+        using var off = await _http.GetAsync(new Uri(_server.Address, "/"));
+        Assert.Equal(HttpStatusCode.NotFound, off.StatusCode);
+
+        var service = new UserService(new FakeGateway(), _actors.Verifiers, _actors.Reads(new FakeGateway()),
+            new PendingNonces(TimeProvider.System, TimeSpan.FromMinutes(2)), BroadcastSettings.Default);
+        await using var server = await RpcHttpServer.Start(new IPEndPoint(IPAddress.Loopback, 0),
+            new JsonRpcDispatcher(service.Methods, MaxBody, TimeSpan.FromSeconds(10)), MaxBody, explorer: true);
+        foreach (var (path, type) in new[] { ("/", "text/html"), ("/explorer/explorer.js", "text/javascript"), ("/explorer/explorer.css", "text/css"),
+            ("/explorer/favicon.svg", "image/svg+xml") })
+        {
+            using var response = await _http.GetAsync(new Uri(server.Address, path));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.StartsWith(type, response.Content.Headers.ContentType!.ToString(), StringComparison.Ordinal);
+            var policy = response.Headers.GetValues("Content-Security-Policy").Single();
+            Assert.Contains("default-src 'none'", policy, StringComparison.Ordinal);
+            Assert.Contains("script-src 'self'", policy, StringComparison.Ordinal);
+            Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
+            Assert.DoesNotContain("https://", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        using var missing = await _http.GetAsync(new Uri(server.Address, "/explorer/secrets.txt"));
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+    }
+
     private static byte[] Bytes(string before, byte[] middle, string after) => [.. Encoding.UTF8.GetBytes(before), .. middle, .. Encoding.UTF8.GetBytes(after)];
 
     /// <summary>The captured, validly signed broadcast (nonce 1, which the fake validator already counts as used), or its high-s twin.</summary>
