@@ -198,6 +198,9 @@ public sealed class RpcHost : IAsyncDisposable
 
     public Uri Endpoint => new(_server.Address, RpcHttpServer.Path);
 
+    /// <summary>Whether the explorer page is served at the endpoint's root.</summary>
+    public bool Explorer { get; private init; }
+
     /// <summary>Where `/metrics` and `/health` answer on their own listener; null when it is off.</summary>
     public Uri? MetricsAddress => _metrics?.Address;
 
@@ -255,7 +258,7 @@ public sealed class RpcHost : IAsyncDisposable
             try
             {
                 var metricsServer = settings.MetricsListen is { } listen ? await MetricsHttpServer.Start(listen, metrics.Registry, Healthy) : null;
-                return new RpcHost(system, server, metricsServer);
+                return new RpcHost(system, server, metricsServer) { Explorer = settings.Explorer };
             }
             catch
             {

@@ -100,7 +100,8 @@ public static class LocalnetCommand
                 processes.Add(StartNode(configPaths[i], configs[i].GetString("idos.node.data-directory"), application));
                 await output.WriteLineAsync($"validator {i} started (pid {processes[i].Id}) at {addresses[i]}, log in {Path.Combine(configs[i].GetString("idos.node.data-directory"), "node.log")}" +
                     (configs[i].GetBoolean("idos.node.metrics.enabled", true)
-                        ? $", metrics at http://127.0.0.1:{configs[i].GetInt("idos.node.metrics.port", 26660)}/metrics and /health" : ""));
+                        ? $", metrics at http://127.0.0.1:{configs[i].GetInt("idos.node.metrics.port", 26660)}/metrics and /health" : "") +
+                    (configs[i].GetString("idos.node.admin.listen", "") is { Length: > 0 } admin ? $", status: idos-engine status --node {admin}" : ""));
             }
 
             await using var rpc = await StartRpc(genesisAddresses, transport, application, output);
@@ -192,6 +193,11 @@ public static class LocalnetCommand
         var host = await RpcHost.Start(RpcSettings.FromConfig(config, validators, transport) with { LogLevel = "ERROR" });
         await output.WriteLineAsync($"Kwil JSON-RPC for idOS clients at {host.Endpoint}, health at {new Uri(host.Endpoint, "/health")}" +
             (host.MetricsAddress is { } metrics ? $", metrics at {metrics}metrics" : ""));
+        if (host.Explorer)
+        {
+            await output.WriteLineAsync($"explorer at {new Uri(host.Endpoint, "/")}");
+        }
+
         return host;
     }
 
