@@ -1,8 +1,10 @@
+using System.CommandLine;
 using System.Runtime.InteropServices;
 using BenchmarkDotNet.Running;
 using IdOS.Akka.Engine.Bench.Cluster;
 using IdOS.Akka.Engine.Bench.Micro;
 using IdOS.Akka.Engine.Bench.Reads;
+using IdOS.Akka.Engine.Cli;
 using IdOS.Akka.Engine.Cli.Localnet;
 
 namespace IdOS.Akka.Engine.Bench;
@@ -16,31 +18,34 @@ internal static class Program
         [.. new[] { PosixSignal.SIGTERM, PosixSignal.SIGINT, PosixSignal.SIGHUP }.Select(signal => PosixSignalRegistration.Create(signal, _ => NodeProcess.KillAll()))];
 
     /// <summary>
-    /// `micro --filter '*'` runs the BenchmarkDotNet micro-benchmarks (arguments without `micro` go there too);
-    /// `cluster ...` runs the cluster benchmark; `reads ...` the read-batching benchmark; `snapshots ...` what a state snapshot costs; `headers` how fast headers are checked from genesis; `decoder-check` the decoders'
-    /// bound on hostile input, as CI runs it; see docs/BENCHMARKS.md.
+    /// `cluster ...` runs the cluster benchmark; `reads ...` the read-batching benchmark; `snapshots ...` what a state
+    /// snapshot costs; `headers` how fast headers are checked from genesis; `decoder-check` the decoders' bound on hostile
+    /// input, as CI runs it; `micro --filter '*'` the BenchmarkDotNet micro-benchmarks (BenchmarkDotNet's own options
+    /// after `micro`); see docs/BENCHMARKS.md.
     /// </summary>
-    private static async Task<int> Main(string[] args)
+    private static Task<int> Main(string[] args)
     {
         GC.KeepAlive(StopSignals);
-        switch (args.FirstOrDefault())
+        var decoderCheck = new Command("decoder-check", "The decoders' bound on hostile input, as CI runs it: exits 1 when a 1 MiB hostile NEAR key " +
+            "name costs more than a valid one.");
+        decoderCheck.SetAction(parse => Micro.Decoding.DecoderCheck.Run(parse.Output()));
+        var micro = new Command("micro", "The BenchmarkDotNet micro-benchmarks; every argument after `micro` is BenchmarkDotNet's (e.g. --filter '*', " +
+            "--list flat).") { TreatUnmatchedTokensAsErrors = false };
+        micro.SetAction(parse =>
         {
-            case "cluster":
-                return await ClusterBenchmark.Run(args[1..], Console.Out);
-            case "reads":
-                return await ReadBatchingBenchmark.Run(args[1..]);
-            case "snapshots":
-                return Snapshots.SnapshotBenchmark.Run(args[1..], Console.Out);
-            case "headers":
-                return Snapshots.HeaderSyncBenchmark.Run(args[1..], Console.Out);
-            case "decoder-check":
-                return Micro.Decoding.DecoderCheck.Run(Console.Out);
-            case "micro":
-                BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..], MicroConfig.Instance);
-                return 0;
-            default:
-                BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, MicroConfig.Instance);
-                return 0;
-        }
+            BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run([.. parse.UnmatchedTokens], MicroConfig.Instance);
+            return 0;
+        });
+        var root = new RootCommand("The benchmarks of IdOS.Akka: the cluster benchmark comparable with libhotstuff's, read batching, state " +
+            "snapshots, header sync, the decoders' bound, and the micro-benchmarks.")
+        {
+            ClusterBenchmark.Definition(),
+            ReadBatchingBenchmark.Definition(),
+            Snapshots.SnapshotBenchmark.Definition(),
+            Snapshots.HeaderSyncBenchmark.Definition(),
+            decoderCheck,
+            micro,
+        };
+        return CommandLineApp.Invoke(root, args);
     }
 }

@@ -68,7 +68,8 @@ public static class SimulationRunner
         int seeds,
         ProtocolMutation mutation = ProtocolMutation.None,
         int parallelism = 0,
-        Func<SimulationResult, bool>? stopWhen = null)
+        Func<SimulationResult, bool>? stopWhen = null,
+        Action? seedFinished = null)
     {
         var stopwatch = Stopwatch.StartNew();
         var results = new SimulationResult?[seeds];
@@ -77,6 +78,7 @@ public static class SimulationRunner
         {
             var result = RunSeed(scenario, validators, firstSeed + (ulong)i, mutation);
             results[i] = result;
+            seedFinished?.Invoke();
             if (stopWhen?.Invoke(result) == true)
             {
                 state.Break();

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using IdOS.Akka.Engine.Cli;
 using IdOS.Akka.Engine.Cli.Localnet;
 
@@ -5,54 +6,27 @@ namespace IdOS.Akka.Engine;
 
 internal static class Program
 {
-    private const string Usage = $"""
-        usage: idos-engine <command> [options]
+    private static Task<int> Main(string[] args) => CommandLineApp.Invoke(Root(), args);
 
-        commands:
-          {KeyCommands.KeygenUsage}
-          {KeyCommands.GenesisUsage}
-          {RunCommand.Usage}
-          {LocalnetCommand.Usage}
-          {RpcCommand.Usage}
-          {ValidatorCommand.Usage}
-          {StatusCommand.Usage}
-        """;
-
-    private static int Main(string[] args)
+    internal static RootCommand Root()
     {
-        if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
+        var root = new RootCommand("idOS storage-network node: validators agreeing on every write by HotStuff consensus, the Kwil JSON-RPC idOS clients " +
+            "speak, and the tools to run them.")
         {
-            Console.WriteLine(Usage);
-            return args.Length == 0 ? 2 : 0;
-        }
-
-        try
-        {
-            return args[0] switch
-            {
-                "simulate" => throw new UsageException(
-                    "the simulator is its own executable: dotnet run --project Engine.Simulation -c Release -- --validators 4 --seeds 200 --scenario all"),
-                "keygen" => KeyCommands.Keygen(args[1..], Console.Out),
-                "genesis" => KeyCommands.Genesis(args[1..], Console.Out),
-                "run" => RunCommand.Run(args[1..], Console.Out).GetAwaiter().GetResult(),
-                "localnet" => LocalnetCommand.Run(args[1..], Console.Out).GetAwaiter().GetResult(),
-                "rpc" => RpcCommand.Run(args[1..], Console.Out).GetAwaiter().GetResult(),
-                "validator" => ValidatorCommand.Run(args[1..], Console.Out).GetAwaiter().GetResult(),
-                "status" => StatusCommand.Run(args[1..], Console.Out).GetAwaiter().GetResult(),
-                _ => throw new UsageException($"unknown command '{args[0]}'"),
-            };
-        }
-        catch (UsageException e)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            Console.Error.WriteLine();
-            Console.Error.WriteLine(Usage);
-            return 2;
-        }
-        catch (Exception e) when (e is Hosting.NodeFileException or global::Akka.Configuration.ConfigurationException)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 1;
-        }
+            KeyCommands.KeygenCommand(),
+            KeyCommands.GenesisCommand(),
+            RunCommand.Definition(),
+            LocalnetCommand.Definition(),
+            RpcCommand.Definition(),
+            ValidatorCommand.Definition(),
+            StatusCommand.Definition(),
+            CompletionCommand.Definition(),
+        };
+        var simulate = new Command("simulate", "The consensus simulator is an executable of its own: dotnet run --project Engine.Simulation -c Release " +
+            "-- --help") { Hidden = true };
+        simulate.SetAction(int (_) => throw new UsageException(
+            "the simulator is its own executable: dotnet run --project Engine.Simulation -c Release -- --validators 4 --seeds 200 --scenario all"));
+        root.Subcommands.Add(simulate);
+        return root;
     }
 }

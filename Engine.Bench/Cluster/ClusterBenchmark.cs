@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Akka.Actor;
@@ -17,24 +18,18 @@ internal static class ClusterBenchmark
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan CeilingMeasurement = TimeSpan.FromSeconds(3);
 
-    public static async Task<int> Run(IReadOnlyList<string> args, TextWriter output)
+    public static Command Definition()
     {
-        if (args is ["--replot", var directory])
-        {
-            return await Replot(directory, output);
-        }
+        var options = new ClusterOptions();
+        var command = options.Command();
+        command.SetAction(parse => parse.GetValue(options.Replot) is { Length: > 0 } directory ? Replot(directory, parse.Output()) : Run(options.Read(parse), parse.Output()));
+        return command;
+    }
 
-        ClusterCommand command;
-        try
-        {
-            command = ClusterCommand.Parse(args);
-        }
-        catch (UsageException e)
-        {
-            await Console.Error.WriteLineAsync($"error: {e.Message}\n\n{ClusterCommand.Usage}");
-            return 2;
-        }
+    public static Task<int> Run(IReadOnlyList<string> args, TextWriter output) => CommandLineApp.Run(Definition(), args, output);
 
+    private static async Task<int> Run(ClusterCommand command, TextWriter output)
+    {
         var environment = BenchEnvironment.Capture();
         await output.WriteLineAsync($"cluster benchmark: {environment.Describe()}");
         await output.WriteLineAsync(ResultTable.Header);
@@ -47,7 +42,9 @@ internal static class ClusterBenchmark
                 // A fault run's validator logs (status lines each second, connections, catch-up) are what explain its
                 // recovery figures, so they are kept beside the results.
                 var logs = settings.Fault is null ? null : Path.Combine(command.OutputDirectory, $"logs-run{results.Count + 1}");
-                result = await RunOne(settings, command.SpeedProbe, logs);
+                var expected = TimeSpan.FromSeconds(settings.WarmupSeconds + settings.DurationSeconds) + (2 * command.SpeedProbe);
+                result = await TerminalProgress.Track(output, $"run {results.Count + 1} of {command.Runs.Count}", expected,
+                    () => RunOne(settings, command.SpeedProbe, logs));
             }
             catch (Exception e) when (IsRunFailure(e))
             {

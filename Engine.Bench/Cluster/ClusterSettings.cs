@@ -46,35 +46,8 @@ internal sealed record ClusterSettings(
 /// </summary>
 internal sealed record ClusterCommand(IReadOnlyList<ClusterSettings> Runs, string OutputDirectory, bool IsSweep, int Repeat, TimeSpan SpeedProbe)
 {
-    public const string Usage = """
-        cluster [--validators 4] [--batch 400] [--payload 0] [--clients 8] [--outstanding 400] [--duration 30]
-                [--warmup 5] [--in-process] [--insecure] [--workload noop|idos] [--out DIR] [--repeat 1] [--speed-probe 2]
-                [--idle-interval MS] [--fault kill:V@Ts[+Rs]|pause:V@Ts[+Ds]|partition:V@Ts[+Ds]]
-                [--sweep batch=1,100,400,800 validators=4,7,10]
-          closed-loop clients against a local cluster: committed commands/s, blocks/s, submit-to-commit latency,
-          CPU per 1,000 commands; results as JSON and CSV in DIR (and PNG plots for a sweep)
-          --repeat N: every run N times, the grid's passes one after another; prints each point's median run and its
-            spread across the passes (plots use the median runs)
-          --insecure: Akka.Remote over plain TCP instead of mutual TLS (every node runs with idos.node.insecure = on),
-            to measure what TLS costs
-          --workload noop: 32-byte commands (+ --payload bytes) straight to the validators, nothing signed or executed
-          --workload idos: each of --clients × --outstanding users sends signed idOS writes (EIP-191 add_attribute and
-            add_credential, 1 KiB ciphertext) through the RPC system with user.broadcast sync=1, one at a time
-          --idle-interval MS: the nodes' idos.consensus.idle-interval (default: node.conf's, 1 s); 0 never waits, to
-            measure what resting costs a transaction that arrives on an idle chain (e.g. --clients 1 --outstanding 1)
-          --fault: kill -9 validator V (1..n) T s into the measured window (restarted R s later if +Rs is given),
-            SIGSTOP it for D s (default 10), or cut it off from the others for D s (default 10; every validator then
-            runs behind a TCP fault proxy, in this process); prints committed cmd/s and latency before the fault, in its
-            first 10 s and after, and how long a restarted, resumed or healed validator took to be back at the head
-            (processes only)
-          --speed-probe S: seconds of ed25519 verifications on every core before and after each run, reported beside the
-            figures as the machine's speed at the time (0: none)
-        cluster --replot DIR
-          draws a finished sweep's plots again from DIR/results.json
-        """;
-
     /// <summary>The bounds of the options a sweep may vary, for the single options and the sweep's values alike.</summary>
-    private static readonly Dictionary<string, (int Min, int Max)> SweepBounds = new(StringComparer.Ordinal)
+    internal static readonly Dictionary<string, (int Min, int Max)> SweepBounds = new(StringComparer.Ordinal)
     {
         ["validators"] = (1, 64),
         // The protocol's default block limit, which the clients' own system decodes committed blocks with.
@@ -84,33 +57,28 @@ internal sealed record ClusterCommand(IReadOnlyList<ClusterSettings> Runs, strin
         ["outstanding"] = (1, 100_000),
     };
 
-    private static IEnumerable<string> SweepKeys => SweepBounds.Keys;
+    internal static IEnumerable<string> SweepKeys => SweepBounds.Keys;
 
     /// <summary>Each idOS user is registered (a user and its wallet) before the run; this bounds that setup.</summary>
     public const int MaxIdosUsers = 20_000;
 
+    /// <summary>Parses a cluster command line as the executable does; a line it cannot act on is a <see cref="UsageException"/> with the reason.</summary>
     public static ClusterCommand Parse(IReadOnlyList<string> args)
     {
-        var (plain, sweep) = SplitSweep(args);
-        var options = new CommandLineOptions(plain, new HashSet<string>(["in-process", "insecure"], StringComparer.Ordinal));
-        int Varied(string key, int fallback) => (int)options.Number(key, fallback, SweepBounds[key].Min, SweepBounds[key].Max);
-        var single = new ClusterSettings(
-            Validators: Varied("validators", 4),
-            Batch: Varied("batch", 400),
-            Payload: Varied("payload", 0),
-            Clients: Varied("clients", 8),
-            Outstanding: Varied("outstanding", 400),
-            DurationSeconds: (int)options.Number("duration", 30, 1, 3_600),
-            WarmupSeconds: (int)options.Number("warmup", 5, 0, 600),
-            InProcess: options.Flag("in-process"),
-            Workload: options.Text("workload", "noop"),
-            Insecure: options.Flag("insecure"),
-            IdleIntervalMs: options.Number("idle-interval", -1, -1, 600_000) is var idle and >= 0 ? idle : null);
-        var fault = options.Text("fault", "");
-        var output = options.Text("out", Path.Combine("bench-results", $"cluster-{DateTime.UtcNow:yyyyMMdd-HHmmss}"));
-        var repeat = (int)options.Number("repeat", 1, 1, 20);
-        var speedProbe = TimeSpan.FromSeconds(options.Number("speed-probe", 2, 0, 60));
-        options.RejectUnknown();
+        var options = new ClusterOptions();
+        var parse = options.Command().Parse(args);
+        return parse.Errors.Count > 0 ? throw new UsageException(string.Join("; ", parse.Errors.Select(e => e.Message))) : options.Read(parse);
+    }
+
+    /// <summary>The runs the options describe, checked against each other.</summary>
+    internal static ClusterCommand From(ClusterSettings single, string fault, IReadOnlyList<string> sweepWords, string output, int repeat, TimeSpan speedProbe)
+    {
+        var sweep = new List<(string Key, int[] Values)>();
+        foreach (var axis in sweepWords.SelectMany(word => word.Split(' ', StringSplitOptions.RemoveEmptyEntries)))
+        {
+            sweep.Add(ParseAxis(axis, sweep));
+        }
+
         single = single with { Fault = FaultPlan.Parse(fault, single.Validators, single.DurationSeconds) };
         if (single.Fault is not null && (single.InProcess || sweep.Count > 0))
         {
@@ -161,41 +129,6 @@ internal sealed record ClusterCommand(IReadOnlyList<ClusterSettings> Runs, strin
     }
 
     private static List<ClusterSettings> Passes(List<ClusterSettings> grid, int repeat) => [.. Enumerable.Repeat(grid, repeat).SelectMany(pass => pass)];
-
-    /// <summary>`--sweep` takes every following `key=v1,v2` word, so the grid reads as the user typed it.</summary>
-    private static (List<string> Options, List<(string Key, int[] Values)> Sweep) SplitSweep(IReadOnlyList<string> args)
-    {
-        var rest = new List<string>();
-        var sweep = new List<(string Key, int[] Values)>();
-        for (var i = 0; i < args.Count; i++)
-        {
-            if (args[i] != "--sweep")
-            {
-                rest.Add(args[i]);
-                continue;
-            }
-
-            if (sweep.Count > 0)
-            {
-                throw new UsageException("option --sweep given twice");
-            }
-
-            while (i + 1 < args.Count && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
-            {
-                foreach (var axis in args[++i].Split(' ', StringSplitOptions.RemoveEmptyEntries))
-                {
-                    sweep.Add(ParseAxis(axis, sweep));
-                }
-            }
-
-            if (sweep.Count == 0)
-            {
-                throw new UsageException("--sweep needs at least one key=v1,v2,... (keys: " + string.Join(", ", SweepKeys) + ")");
-            }
-        }
-
-        return (rest, sweep);
-    }
 
     private static (string Key, int[] Values) ParseAxis(string axis, List<(string Key, int[] Values)> earlier)
     {

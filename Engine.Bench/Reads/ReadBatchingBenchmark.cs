@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -22,22 +23,25 @@ namespace IdOS.Akka.Engine.Bench.Reads;
 /// </summary>
 internal static class ReadBatchingBenchmark
 {
-    public const string Usage = """
-        reads [--clients 64] [--seconds 20] [--warmup 5] [--users 2000] [--max-batch 128] [--max-in-flight 2]
-          reads/s and latency of user.call and user.account through the RPC system, read batching off then on
-        """;
-
-    public static async Task<int> Run(IReadOnlyList<string> args)
+    public static Command Definition()
     {
-        var options = new CommandLineOptions(args, new HashSet<string>(StringComparer.Ordinal));
-        var clients = (int)options.Number("clients", 64, 1, 4096);
-        var seconds = (int)options.Number("seconds", 20, 1, 3600);
-        var warmup = (int)options.Number("warmup", 5, 0, 600);
-        var users = (int)options.Number("users", 2000, 0, 1_000_000);
-        var batching = new ReadBatchSettings(TimeSpan.Zero, (int)options.Number("max-batch", 128, 1, ReadBatchSettings.Limit),
-            (int)options.Number("max-in-flight", 2, 1, 1024));
-        options.RejectUnknown();
+        var clients = CommandLineApp.Count("--clients", "clients, each with one read outstanding", 64, 1, 4096);
+        var seconds = CommandLineApp.Count("--seconds", "seconds measured per mode", 20, 1, 3600);
+        var warmup = CommandLineApp.Count("--warmup", "seconds of load before each measured window", 5, 0, 600);
+        var users = CommandLineApp.Count("--users", "idOS users registered before the run", 2000, 0, 1_000_000);
+        var maxBatch = CommandLineApp.Count("--max-batch", "most reads in one batch", 128, 1, ReadBatchSettings.Limit);
+        var maxInFlight = CommandLineApp.Count("--max-in-flight", "batches out at once", 2, 1, 1024);
+        var command = new Command("reads", "Reads/s and latency of user.call and user.account through the RPC system, read batching off then on.")
+        {
+            clients, seconds, warmup, users, maxBatch, maxInFlight,
+        };
+        command.SetAction(parse => Run(parse.GetValue(clients), parse.GetValue(seconds), parse.GetValue(warmup), parse.GetValue(users),
+            new ReadBatchSettings(TimeSpan.Zero, parse.GetValue(maxBatch), parse.GetValue(maxInFlight))));
+        return command;
+    }
 
+    private static async Task<int> Run(int clients, int seconds, int warmup, int users, ReadBatchSettings batching)
+    {
         var root = Directory.CreateTempSubdirectory("idos-reads-bench-").FullName;
         var port = LocalPorts.Free(1)[0];
         var configPath = Path.Combine(root, "node1.conf");

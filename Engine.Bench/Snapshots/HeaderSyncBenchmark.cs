@@ -1,5 +1,7 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using IdOS.Akka.Engine.Cli;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Simulation;
@@ -9,13 +11,20 @@ namespace IdOS.Akka.Engine.Bench.Snapshots;
 /// <summary>
 /// How fast a node starting from a snapshot checks the chain from genesis by headers: a chain of N blocks of 4
 /// validators (each with 100 transaction hashes, every QC signed by 3), fed to <see cref="HeaderChain"/> 1,024 headers
-/// at a time as the sync actor receives them. `headers [--count 10000]`
+/// at a time as the sync actor receives them.
 /// </summary>
 internal static class HeaderSyncBenchmark
 {
-    public static int Run(IReadOnlyList<string> args, TextWriter output)
+    public static Command Definition()
     {
-        var count = args is ["--count", var value] ? int.Parse(value, CultureInfo.InvariantCulture) : 10_000;
+        var count = CommandLineApp.Count("--count", "blocks in the chain", 10_000, 1, 10_000_000);
+        var command = new Command("headers", "How fast a node starting from a snapshot checks the chain from genesis by headers.") { count };
+        command.SetAction(parse => Run(parse.GetValue(count), parse.Output()));
+        return command;
+    }
+
+    private static int Run(int count, TextWriter output)
+    {
         var keys = Enumerable.Range(0, 4).Select(SimWorld.ValidatorKey).ToArray();
         var chain = new ChainParameters("header-bench", new ValidatorSet([.. keys.Select(k => k.PublicKey)]), 1_700_000_000_000);
         var transactions = Enumerable.Range(0, 100).Select(i => BitConverter.GetBytes(i)).ToArray();

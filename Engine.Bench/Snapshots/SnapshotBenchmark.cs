@@ -1,5 +1,7 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using IdOS.Akka.Engine.Cli;
 using IdOS.Akka.Engine.Storage;
 using IdOS.Akka.Engine.Storage.Schema;
 using IdOS.Akka.Engine.Storage.Snapshots;
@@ -13,34 +15,41 @@ namespace IdOS.Akka.Engine.Bench.Snapshots;
 /// waits that long), its size on disk, and the time a new node spends importing it, on SQLite or into PostgreSQL.
 /// Each user has a wallet, two attributes of 300 bytes and a credential of 5 KB, as the idOS SDK writes them; the
 /// rows are inserted directly, not executed, since only the snapshot is measured.
-/// `snapshots [--users 10000,100000] [--chunk-bytes 1048576] [--postgres CONNECTION-STRING]`
 /// </summary>
 internal static class SnapshotBenchmark
 {
-    public static int Run(IReadOnlyList<string> args, TextWriter output)
+    public static Command Definition()
     {
-        var users = new List<int> { 10_000 };
-        var chunkBytes = StateSnapshot.DefaultChunkBytes;
-        string? postgres = null;
-        for (var i = 0; i < args.Count; i++)
+        var users = new Option<int[]>("--users")
         {
-            var value = i + 1 < args.Count ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value");
-            switch (args[i++])
+            Description = "state sizes in users, comma-separated",
+            DefaultValueFactory = _ => [10_000],
+            CustomParser = result =>
             {
-                case "--users":
-                    users = [.. value.Split(',').Select(u => int.Parse(u, CultureInfo.InvariantCulture))];
-                    break;
-                case "--chunk-bytes":
-                    chunkBytes = int.Parse(value, CultureInfo.InvariantCulture);
-                    break;
-                case "--postgres":
-                    postgres = value;
-                    break;
-                default:
-                    throw new ArgumentException($"unknown option {args[i - 1]}");
-            }
-        }
+                var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+                var counts = text.Split(',', StringSplitOptions.RemoveEmptyEntries)
+                    .Select(u => int.TryParse(u, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1 ? n : 0).ToArray();
+                if (counts.Length == 0 || counts.Contains(0))
+                {
+                    result.AddError($"--users takes counts from 1, comma-separated, e.g. 10000,100000; got '{text}'");
+                }
 
+                return counts;
+            },
+            HelpName = "N,M,...",
+        };
+        var chunkBytes = CommandLineApp.Count("--chunk-bytes", "bytes per snapshot chunk", StateSnapshot.DefaultChunkBytes, 1024, 64 << 20);
+        var postgres = CommandLineApp.Text("--postgres", "a PostgreSQL connection string to import into as well", "", "CONNECTION-STRING");
+        var command = new Command("snapshots", "What a state snapshot costs for a state of N users: writing it, its size, importing it.")
+        {
+            users, chunkBytes, postgres,
+        };
+        command.SetAction(parse => Run(parse.GetValue(users)!, parse.GetValue(chunkBytes), parse.GetValue(postgres) is { Length: > 0 } pg ? pg : null, parse.Output()));
+        return command;
+    }
+
+    private static int Run(IReadOnlyList<int> users, int chunkBytes, string? postgres, TextWriter output)
+    {
         output.WriteLine("| users | rows | snapshot MB | chunks | write s | import SQLite s | import PostgreSQL s |");
         output.WriteLine("|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var count in users)

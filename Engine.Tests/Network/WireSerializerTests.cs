@@ -36,6 +36,8 @@ public sealed class WireSerializerTests() : global::Akka.TestKit.Xunit2.TestKit(
         var next = _t.InEpoch(1, 1, 2, 3, 4).Chain.Validators;
         var beyond = _t.Block(4, b3, nextSetHash: next.Hash);
         yield return new HeaderRangeResponse(1, [new PrunedBlock(b3.Header, [])]) { Transition = new EpochTransition(new EpochProof([beyond], _t.QcFor(beyond)), next) };
+        yield return new EpochEnd(new EpochProof([beyond], _t.QcFor(beyond)));
+        yield return new EpochEndRequest(1);
     }
 
     [Fact]
@@ -135,7 +137,7 @@ public sealed class WireSerializerTests() : global::Akka.TestKit.Xunit2.TestKit(
 
         var bytes = NodeMessageCodec.Encode(new ValidatorsAnswer(1, Keys(0), [1, 1, 1, 1], [0, 0, 0, 0]));
         // Cut inside the first key (after height, set count, epoch and set size).
-        Assert.False(NodeMessageCodec.TryDecode("EW", bytes.AsSpan(0, 8 + 1 + 8 + 2 + 16), ConsensusLimits.Default, out _, out _));
+        Assert.False(NodeMessageCodec.TryDecode("LW", bytes.AsSpan(0, 8 + 1 + 8 + 2 + 16), ConsensusLimits.Default, out _, out _));
         Assert.True(Decodes(new ValidatorsAnswer(1, new EpochKeys(0, []), [], [])));
     }
 

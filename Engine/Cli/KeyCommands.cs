@@ -1,3 +1,4 @@
+using System.CommandLine;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Hosting;
 using IdOS.Akka.Engine.Network;
@@ -7,44 +8,49 @@ namespace IdOS.Akka.Engine.Cli;
 /// <summary>`keygen` and `genesis`: what operators run once, before a network's first start.</summary>
 public static class KeyCommands
 {
-    public const string KeygenUsage = """
-        keygen --out FILE
-          writes a new validator key to FILE (owner-readable only), its TLS certificate and key to tls.crt and tls.key
-          in the same folder, and to FILE.pub the public key with the certificate's pin signed by the key (what
-          genesis lists); never overwrites
-        keygen --tls --key FILE --out NEW.crt
-          writes a new TLS certificate and key (NEW.crt, NEW.key) for the validator whose key is in FILE, and prints
-          the pin signed by that key: the entry to add to the validator's tls_pins in genesis to rotate its certificate
-        keygen --rpc --out FILE.crt
-          writes an RPC system's TLS certificate to FILE.crt and its key to FILE.key, and prints the pin the
-          validators' operators list in idos.node.rpc-members; never overwrites
-        """;
-
-    public const string GenesisUsage = """
-        genesis --validators A.pub,B.pub,... --out FILE [--chain-id ID] [--genesis-time 2026-11-23T00:00:00.000Z] [--db-owner KEY]
-                [--leaders reputation|rotation] [--snapshot-interval BLOCKS]
-          writes the genesis file all nodes share, each validator with the TLS pins its .pub file signs; validator
-          order (which fixes indices) is the order given; --db-owner names the idOS database owner (an ed25519 public
-          key in hex, or an EVM address); --leaders: drawn from committed history, so that a validator that is down
-          soon stops leading (default), or in rotation, where each round a down validator leads is lost;
-          --snapshot-interval: blocks between snapshots of the idOS state, which new nodes sync from (default 10000,
-          0 for none)
-        """;
-
-    public static int Keygen(IReadOnlyList<string> args, TextWriter output)
+    public static Command KeygenCommand()
     {
-        ArgumentNullException.ThrowIfNull(output);
-        var options = new CommandLineOptions(args, new HashSet<string>(StringComparer.Ordinal) { "rpc", "tls" });
-        var path = options.Text("out", "");
-        var rpc = options.Flag("rpc");
-        var tls = options.Flag("tls");
-        var validatorKey = options.Text("key", "");
-        options.RejectUnknown();
-        if (path.Length == 0)
+        var output = CommandLineApp.Required("--out", "where the key (or certificate) goes; never overwritten", "FILE");
+        var tls = CommandLineApp.Flag("--tls", "a new TLS certificate and key for the validator whose key --key holds; prints the pin signed by that key, " +
+            "the entry to add to the validator's tls_pins in genesis to rotate its certificate");
+        var rpc = CommandLineApp.Flag("--rpc", "an RPC system's TLS certificate (--out FILE.crt, its key FILE.key); prints the pin the validators' " +
+            "operators list in idos.node.rpc-members");
+        var key = CommandLineApp.Text("--key", "with --tls: the validator key file that signs the new certificate's pin", "", "FILE");
+        var command = new Command("keygen", "Writes a new validator key to --out (owner-readable only), its TLS certificate and key to tls.crt and " +
+            "tls.key in the same folder, and to FILE.pub the public key with the certificate's pin signed by the key (what genesis lists).")
         {
-            throw new UsageException("keygen needs --out FILE");
-        }
+            output, tls, rpc, key,
+        };
+        command.SetAction(parse => Keygen(parse.GetValue(output)!, parse.GetValue(tls), parse.GetValue(rpc), parse.GetValue(key)!, parse.Output()));
+        return command;
+    }
 
+    public static Command GenesisCommand()
+    {
+        var validators = CommandLineApp.Required("--validators", "the validators' .pub files, comma-separated; their order fixes the indices", "A.pub,B.pub,...");
+        var output = CommandLineApp.Required("--out", "the genesis file to write", "FILE");
+        var chainId = CommandLineApp.Text("--chain-id", "the chain's name", "idos-akka-localnet", "ID");
+        var time = CommandLineApp.Text("--genesis-time", "the genesis time, e.g. 2026-11-23T00:00:00.000Z (default: now)", "", "TIME");
+        var owner = CommandLineApp.Text("--db-owner", "the idOS database owner: an ed25519 public key in hex, or an EVM address", "", "KEY");
+        var leaders = CommandLineApp.Choice("--leaders", "reputation: leaders drawn from committed history, so a validator that is down soon stops " +
+            "leading; rotation: each in turn, and each round a down validator leads is lost", "reputation", "reputation", "rotation");
+        var interval = CommandLineApp.Number("--snapshot-interval", "blocks between snapshots of the idOS state, which new nodes sync from (0: none)",
+            ChainParameters.DefaultSnapshotInterval, 0, long.MaxValue);
+        var command = new Command("genesis", "Writes the genesis file all nodes share, each validator with the TLS pins its .pub file signs.")
+        {
+            validators, output, chainId, time, owner, leaders, interval,
+        };
+        command.SetAction(parse => Genesis(parse.GetValue(validators)!, parse.GetValue(output)!, parse.GetValue(chainId)!, parse.GetValue(time)!,
+            parse.GetValue(owner)!, parse.GetValue(leaders) == "rotation" ? LeaderReputationPolicy.Off : null, parse.GetValue(interval), parse.Output()));
+        return command;
+    }
+
+    public static int Keygen(IReadOnlyList<string> args, TextWriter output) => CommandLineApp.Run(KeygenCommand(), args, output).GetAwaiter().GetResult();
+
+    public static int Genesis(IReadOnlyList<string> args, TextWriter output) => CommandLineApp.Run(GenesisCommand(), args, output).GetAwaiter().GetResult();
+
+    private static int Keygen(string path, bool tls, bool rpc, string validatorKey, TextWriter output)
+    {
         if (tls)
         {
             if (validatorKey.Length == 0)
@@ -72,32 +78,9 @@ public static class KeyCommands
         return 0;
     }
 
-    public static int Genesis(IReadOnlyList<string> args, TextWriter output)
+    private static int Genesis(string validators, string path, string chainId, string time, string owner, LeaderReputationPolicy? reputation, long snapshotInterval,
+        TextWriter output)
     {
-        ArgumentNullException.ThrowIfNull(output);
-        var options = new CommandLineOptions(args, new HashSet<string>(StringComparer.Ordinal));
-        var validators = options.Text("validators", "");
-        var path = options.Text("out", "");
-        var chainId = options.Text("chain-id", "idos-akka-localnet");
-        var time = options.Text("genesis-time", "");
-        var owner = options.Text("db-owner", "");
-        var leaders = options.Text("leaders", "reputation");
-        var interval = options.Text("snapshot-interval", ChainParameters.DefaultSnapshotInterval.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        options.RejectUnknown();
-        var snapshotInterval = long.TryParse(interval, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var blocks)
-            ? blocks
-            : throw new UsageException($"--snapshot-interval '{interval}' is not a number of blocks");
-        var reputation = leaders switch
-        {
-            "reputation" => null,
-            "rotation" => LeaderReputationPolicy.Off,
-            _ => throw new UsageException($"--leaders '{leaders}' is neither reputation nor rotation"),
-        };
-        if (validators.Length == 0 || path.Length == 0)
-        {
-            throw new UsageException("genesis needs --validators A.pub,B.pub,... and --out FILE");
-        }
-
         var genesisTime = time.Length == 0
             ? DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())
             : DateTimeOffset.TryParse(time, System.Globalization.CultureInfo.InvariantCulture,

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Akka.Configuration;
@@ -9,23 +10,21 @@ namespace IdOS.Akka.Engine.Cli;
 /// <summary>`rpc`: the Kwil JSON-RPC system on its own, in front of running validators, until Ctrl-C or SIGTERM.</summary>
 public static class RpcCommand
 {
-    public const string Usage = """
-        rpc --config FILE
-          serves Kwil JSON-RPC (POST /rpc/v1, what the idOS client speaks) in front of the validators FILE lists
-          (hocon/rpc.conf: idos.rpc.listen, validators, limits and timeouts); Ctrl-C or SIGTERM stops it
-        """;
-
-    public static async Task<int> Run(IReadOnlyList<string> args, TextWriter output)
+    public static Command Definition()
     {
-        ArgumentNullException.ThrowIfNull(output);
-        var options = new CommandLineOptions(args, new HashSet<string>(StringComparer.Ordinal));
-        var path = options.Text("config", "");
-        options.RejectUnknown();
-        if (path.Length == 0)
+        var config = CommandLineApp.Required("--config", "the RPC system's HOCON file (hocon/rpc.conf: idos.rpc.listen, validators, limits and " +
+            "timeouts)", "FILE");
+        var command = new Command("rpc", "Serves Kwil JSON-RPC (POST /rpc/v1, what the idOS client speaks) and the explorer in front of the validators " +
+            "the file lists, until Ctrl-C or SIGTERM.")
         {
-            throw new UsageException("rpc needs --config FILE");
-        }
+            config,
+        };
+        command.SetAction(parse => Run(parse.GetValue(config)!, parse.Output()));
+        return command;
+    }
 
+    private static async Task<int> Run(string path, TextWriter output)
+    {
         RpcHost host;
         try
         {

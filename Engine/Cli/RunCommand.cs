@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Runtime.InteropServices;
 using Akka.Configuration;
 using IdOS.Akka.Engine.Hosting;
@@ -8,29 +9,26 @@ namespace IdOS.Akka.Engine.Cli;
 /// <summary>`run`: one validator in the foreground, a status line a second, a clean stop on Ctrl-C or SIGTERM.</summary>
 public static class RunCommand
 {
-    public const string Usage = """
-        run --config FILE [--application idos|opaque] [--joined-by-governance] [--log-format text|json]
-          runs one validator: FILE (HOCON) is layered over the built-in hocon/node.conf; paths in it are relative to
-          the working directory; --application overrides idos.node.application; --joined-by-governance sets
-          idos.node.joined-by-governance (a key genesis does not list, joining through `validator join`); prints a
-          status line every second; --log-format json (or idos.node.log-format) writes every log event and status
-          line as one JSON object per line, at akka.loglevel; Ctrl-C or SIGTERM stops it cleanly
-        """;
-
-    public static async Task<int> Run(IReadOnlyList<string> args, TextWriter output)
+    public static Command Definition()
     {
-        ArgumentNullException.ThrowIfNull(output);
-        var options = new CommandLineOptions(args, new HashSet<string>(StringComparer.Ordinal) { "joined-by-governance" });
-        var path = options.Text("config", "");
-        var application = options.Text("application", "");
-        var joining = options.Flag("joined-by-governance");
-        var logFormat = options.Text("log-format", "");
-        options.RejectUnknown();
-        if (path.Length == 0)
+        var config = CommandLineApp.Required("--config", "the node's HOCON file, layered over the built-in hocon/node.conf; paths in it are relative " +
+            "to the working directory", "FILE");
+        var application = CommandLineApp.Choice("--application", "overrides idos.node.application", null, "idos", "opaque");
+        var joining = CommandLineApp.Flag("--joined-by-governance", "sets idos.node.joined-by-governance: a key genesis does not list, joining " +
+            "through `validator join`");
+        var logFormat = CommandLineApp.Choice("--log-format", "json writes every log event and status line as one JSON object per line, at " +
+            "akka.loglevel (default: idos.node.log-format)", null, "text", "json");
+        var command = new Command("run", "Runs one validator in the foreground, with a status line every second; Ctrl-C or SIGTERM stops it cleanly.")
         {
-            throw new UsageException("run needs --config FILE");
-        }
+            config, application, joining, logFormat,
+        };
+        command.SetAction(parse => Run(parse.GetValue(config)!, parse.GetValue(application) ?? "", parse.GetValue(joining), parse.GetValue(logFormat) ?? "",
+            parse.Output()));
+        return command;
+    }
 
+    private static async Task<int> Run(string path, string application, bool joining, string logFormat, TextWriter output)
+    {
         ValidatorNode node;
         Serilog.ILogger lines;
         try

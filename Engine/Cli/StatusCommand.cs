@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Runtime.InteropServices;
@@ -13,71 +14,79 @@ namespace IdOS.Akka.Engine.Cli;
 /// </summary>
 public static class StatusCommand
 {
-    public const string Usage = """
-        status --node HOST:PORT | --rpc URL [--watch] [--interval SECONDS]
-          a running validator's height, round, leader, validator sets, peers, mempool, execution lag and health, read
-          from its admin listener (idos.node.admin.listen, 127.0.0.1:26680 by default); or with --rpc an RPC system's
-          health (e.g. http://127.0.0.1:8484); --watch refreshes it every --interval seconds (1) until Ctrl-C
-        """;
-
-    public static async Task<int> Run(IReadOnlyList<string> args, TextWriter output)
+    public static Command Definition()
     {
-        ArgumentNullException.ThrowIfNull(output);
-        var options = new CommandLineOptions(args, new HashSet<string>(["watch"], StringComparer.Ordinal));
-        var node = options.Text("node", "");
-        var rpc = options.Text("rpc", "");
-        var watch = options.Flag("watch");
-        var interval = TimeSpan.FromSeconds(options.Number("interval", 1, 1, 3_600));
-        options.RejectUnknown();
-        if ((node.Length == 0) == (rpc.Length == 0))
+        var node = CommandLineApp.Text("--node", "a validator's admin listener (idos.node.admin.listen; 127.0.0.1:26680 by default, 26681-26687 " +
+            "on the localnet)", "", "HOST:PORT");
+        var rpc = CommandLineApp.Text("--rpc", "an RPC system, e.g. http://127.0.0.1:8484: its health as user.health reports it", "", "URL");
+        var watch = CommandLineApp.Flag("--watch", "refresh until Ctrl-C: in place on a terminal, one report after another in a pipe");
+        var interval = CommandLineApp.Count("--interval", "seconds between refreshes with --watch", 1, 1, 3_600, "SECONDS");
+        var command = new Command("status", "A running validator's height, round, leader, validator sets, peers with the age of their last message, " +
+            "mempool, execution lag, health and versions; or an RPC system's health.")
         {
-            throw new UsageException("status needs either --node HOST:PORT (a validator's admin listener) or --rpc URL (an RPC system)");
-        }
+            node, rpc, watch, interval,
+        };
+        command.Validators.Add(result =>
+        {
+            if (string.IsNullOrEmpty(result.GetValue(node)) == string.IsNullOrEmpty(result.GetValue(rpc)))
+            {
+                result.AddError("status needs either --node HOST:PORT (a validator's admin listener) or --rpc URL (an RPC system)");
+            }
+        });
+        command.SetAction(parse => Run(parse.GetValue(node)!, parse.GetValue(rpc)!, parse.GetValue(watch), TimeSpan.FromSeconds(parse.GetValue(interval)),
+            parse.Output()));
+        return command;
+    }
 
+    public static Task<int> Run(IReadOnlyList<string> args, TextWriter output) => CommandLineApp.Run(Definition(), args, output);
+
+    private static async Task<int> Run(string node, string rpc, bool watch, TimeSpan interval, TextWriter output)
+    {
         var endpoint = node.Length > 0 ? AdminEndpoint(node) : RpcEndpoint(rpc);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         using var stop = new CancellationTokenSource();
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stop.Cancel(); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); });
-        var inPlace = watch && ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
-        while (true)
+        async Task<(string Report, bool Answered)> Read()
         {
-            string report;
             try
             {
-                report = node.Length > 0 ? await NodeReport(http, endpoint, stop.Token) : await RpcReport(http, endpoint, stop.Token);
+                return (node.Length > 0 ? await NodeReport(http, endpoint, stop.Token) : await RpcReport(http, endpoint, stop.Token), true);
             }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or StatusException && !stop.IsCancellationRequested)
             {
-                return 0;
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or StatusException)
-            {
-                report = $"error: {endpoint} does not answer: {e.Message}";
-                if (!watch)
-                {
-                    await Console.Error.WriteLineAsync(report);
-                    return 1;
-                }
-            }
-
-            // A terminal gets the report redrawn in place; a pipe or file one report after another.
-            await output.WriteAsync(inPlace ? $"\u001b[H\u001b[2J{report}" : report + (watch ? Environment.NewLine : ""));
-            await output.FlushAsync(CancellationToken.None);
-            if (!watch)
-            {
-                return 0;
-            }
-
-            try
-            {
-                await Task.Delay(interval, stop.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                return 0;
+                return ($"error: {endpoint} does not answer: {e.Message}", false);
             }
         }
+
+        if (!watch)
+        {
+            var (report, answered) = await Read();
+            await (answered ? output : Console.Error).WriteAsync(answered ? report : report + Environment.NewLine);
+            return answered ? 0 : 1;
+        }
+
+        try
+        {
+            if (ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected)
+            {
+                await LiveStatus.Watch(Read, interval, stop.Token);
+            }
+            else
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    await output.WriteLineAsync((await Read()).Report);
+                    await output.FlushAsync(CancellationToken.None);
+                    await Task.Delay(interval, stop.Token);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+
+        return 0;
     }
 
     private static Uri AdminEndpoint(string node) =>

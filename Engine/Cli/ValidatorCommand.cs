@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Numerics;
@@ -22,59 +23,67 @@ namespace IdOS.Akka.Engine.Cli;
 /// </summary>
 public static class ValidatorCommand
 {
-    public const string Usage = """
-        validator join --key FILE --rpc URL --address HOST:PORT [--tls-cert FILE]
-          asks to become a validator: signed with the validator key in FILE (made by keygen), naming the TLS key the
-          node connects with (the pin of --tls-cert, by default tls.crt beside FILE) and its consensus address; the
-          current validators then approve it
-        validator approve --key FILE --rpc URL --candidate KEY
-          approves the open join request of KEY (hex); the join passes with more than 2/3 of the validators
-        validator remove --key FILE --rpc URL --target KEY [--allow-fewer-than-four]
-          votes to remove KEY; passes with more than 2/3 of the other validators
-        validator leave --key FILE --rpc URL [--allow-fewer-than-four]
-          leaves the validator set; a change takes effect 10 blocks after the block that passes it, and is refused if
-          the live validators left could not form a quorum, or (without the flag) if fewer than four would remain
-        validator list --config FILE
-          the validator set of every epoch and the open requests, from the state of the node FILE configures
-        """;
-
-    public static async Task<int> Run(IReadOnlyList<string> args, TextWriter output)
+    public static Command Definition()
     {
-        ArgumentNullException.ThrowIfNull(output);
-        if (args.Count == 0)
+        var join = Change("join", "Asks to become a validator, naming the TLS key the node connects with and its consensus address; the current " +
+            "validators then approve it.", out var joinKey, out var joinRpc);
+        var address = CommandLineApp.Required("--address", "the node's consensus address", "HOST:PORT");
+        var certificate = CommandLineApp.Text("--tls-cert", "the certificate whose pin the join names (default: tls.crt beside the key file)", "", "FILE");
+        join.Options.Add(address);
+        join.Options.Add(certificate);
+        join.SetAction(parse =>
         {
-            throw new UsageException("validator needs a subcommand: join, approve, remove, leave or list");
-        }
+            var keyFile = parse.GetValue(joinKey)!;
+            var certificateFile = parse.GetValue(certificate) is { Length: > 0 } given ? given : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(keyFile))!, "tls.crt");
+            var where = parse.GetValue(address)!;
+            return ValidatorMember.IsDialable(where)
+                ? Change(keyFile, parse.GetValue(joinRpc)!, new ValidatorJoin(TlsFiles.PinOf(certificateFile).Digest.ToArray(), where), parse.Output())
+                : throw new UsageException($"--address '{where}' is not host:port");
+        });
 
-        var options = new CommandLineOptions(args.Skip(1).ToList(), new HashSet<string>(StringComparer.Ordinal) { "allow-fewer-than-four" });
-        if (args[0] == "list")
-        {
-            var config = options.Text("config", "");
-            options.RejectUnknown();
-            return config.Length == 0 ? throw new UsageException("validator list needs --config FILE") : List(config, output);
-        }
+        var approve = Change("approve", "Approves the open join request of a candidate; the join passes with more than 2/3 of the validators.",
+            out var approveKey, out var approveRpc);
+        var candidate = CommandLineApp.Required("--candidate", "the candidate's validator key (64 hex digits)", "KEY");
+        approve.Options.Add(candidate);
+        approve.SetAction(parse => Change(parse.GetValue(approveKey)!, parse.GetValue(approveRpc)!, new ValidatorApprove(Key(parse.GetValue(candidate)!, "candidate")),
+            parse.Output()));
 
-        var keyFile = options.Text("key", "");
-        var rpc = options.Text("rpc", "");
-        ValidatorPayload payload = args[0] switch
+        var fewer = CommandLineApp.Flag("--allow-fewer-than-four", "consent to a set of fewer than four validators, which tolerates no fault");
+        var remove = Change("remove", "Votes to remove a validator; passes with more than 2/3 of the other validators.", out var removeKey, out var removeRpc);
+        var target = CommandLineApp.Required("--target", "the validator key to remove (64 hex digits)", "KEY");
+        remove.Options.Add(target);
+        remove.Options.Add(fewer);
+        remove.SetAction(parse => Change(parse.GetValue(removeKey)!, parse.GetValue(removeRpc)!,
+            new ValidatorRemove(Key(parse.GetValue(target)!, "target"), parse.GetValue(fewer)), parse.Output()));
+
+        var leave = Change("leave", "Leaves the validator set. A change takes effect 10 blocks after the block that passes it, and is refused if the " +
+            "live validators left could not form a quorum.", out var leaveKey, out var leaveRpc);
+        leave.Options.Add(fewer);
+        leave.SetAction(parse => Change(parse.GetValue(leaveKey)!, parse.GetValue(leaveRpc)!, new ValidatorLeave(parse.GetValue(fewer)), parse.Output()));
+
+        var config = CommandLineApp.Required("--config", "the node file of the node whose state to read", "FILE");
+        var list = new Command("list", "The validator set of every epoch and the open requests, from the state of a node.") { config };
+        list.SetAction(parse => List(parse.GetValue(config)!, parse.Output()));
+
+        return new Command("validator", "Governance from an operator's shell: Kwil transactions signed with the validator key, sent through an RPC " +
+            "system; each waits for the block that executes it and prints the result.")
         {
-            "join" => new ValidatorJoin(TlsFiles.PinOf(TlsCertificate(options, keyFile)).Digest.ToArray(), Required(options, "address")),
-            "approve" => new ValidatorApprove(Key(Required(options, "candidate"), "candidate")),
-            "remove" => new ValidatorRemove(Key(Required(options, "target"), "target"), options.Flag("allow-fewer-than-four")),
-            "leave" => new ValidatorLeave(options.Flag("allow-fewer-than-four")),
-            _ => throw new UsageException($"unknown validator subcommand '{args[0]}' (join, approve, remove, leave, list)"),
+            join, approve, remove, leave, list,
         };
-        options.RejectUnknown();
-        if (keyFile.Length == 0 || rpc.Length == 0)
-        {
-            throw new UsageException($"validator {args[0]} needs --key FILE and --rpc URL");
-        }
+    }
 
-        if (payload is ValidatorJoin { Address: var address } && !ValidatorMember.IsDialable(address))
-        {
-            throw new UsageException($"--address '{address}' is not host:port");
-        }
+    public static Task<int> Run(IReadOnlyList<string> args, TextWriter output) => CommandLineApp.Run(Definition(), args, output);
 
+    /// <summary>A governance change's command with the two options every change takes.</summary>
+    private static Command Change(string name, string description, out Option<string> key, out Option<string> rpc)
+    {
+        key = CommandLineApp.Required("--key", "the validator key file (made by keygen) that signs the transaction", "FILE");
+        rpc = CommandLineApp.Required("--rpc", "an RPC system, e.g. http://127.0.0.1:8484", "URL");
+        return new Command(name, description) { key, rpc };
+    }
+
+    private static async Task<int> Change(string keyFile, string rpc, ValidatorPayload payload, TextWriter output)
+    {
         using var key = KeyFiles.ReadPrivate(keyFile);
         using var client = new RpcClient(rpc);
         var result = await Submit(client, key, payload);
@@ -131,20 +140,6 @@ public static class ValidatorCommand
         }
 
         return 0;
-    }
-
-    private static string TlsCertificate(CommandLineOptions options, string keyFile)
-    {
-        var certificate = options.Text("tls-cert", "");
-        return certificate.Length > 0 ? certificate
-            : keyFile.Length > 0 ? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(keyFile))!, "tls.crt")
-            : throw new UsageException("validator join needs --key FILE");
-    }
-
-    private static string Required(CommandLineOptions options, string name)
-    {
-        var value = options.Text(name, "");
-        return value.Length > 0 ? value : throw new UsageException($"--{name} is required");
     }
 
     private static byte[] Key(string hex, string what) =>

@@ -62,7 +62,7 @@ public sealed record RpcSettings(IPEndPoint Listen, IReadOnlyList<Address> Valid
     /// </summary>
     public bool Explorer { get; init; } = true;
 
-    /// <summary>Per client address: reads of one block's or one transaction's explorer page, a second and in a burst.</summary>
+    /// <summary>Per client address: the explorer's reads of blocks and transactions, a second and in a burst (a page polls once a second).</summary>
     public (double PerSecond, int Burst) ExplorerLimit { get; init; } = (20, 40);
 
     /// <summary>
@@ -247,6 +247,7 @@ public sealed class RpcHost : IAsyncDisposable
             if (settings.Explorer)
             {
                 var explorerReads = new PerAddressRateLimit(settings.ExplorerLimit.PerSecond, settings.ExplorerLimit.Burst, TimeProvider.System);
+                methods["explorer.blocks"] = explorerReads.Guard(methods["explorer.blocks"], "explorer reads");
                 methods["explorer.block"] = explorerReads.Guard(methods["explorer.block"], "explorer reads");
                 methods["explorer.tx"] = explorerReads.Guard(methods["explorer.tx"], "explorer reads");
             }

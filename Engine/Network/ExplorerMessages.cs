@@ -68,12 +68,12 @@ public static class ExplorerMessageCodec
 
     public static IReadOnlyDictionary<string, Type> Manifests { get; } = new Dictionary<string, Type>(StringComparer.Ordinal)
     {
-        ["EQ"] = typeof(RecentBlocksQuery),
-        ["EA"] = typeof(RecentBlocksAnswer),
-        ["EB"] = typeof(BlockQuery),
-        ["EC"] = typeof(BlockAnswer),
-        ["EV"] = typeof(ValidatorsQuery),
-        ["EW"] = typeof(ValidatorsAnswer),
+        ["LQ"] = typeof(RecentBlocksQuery),
+        ["LA"] = typeof(RecentBlocksAnswer),
+        ["LK"] = typeof(BlockQuery),
+        ["LB"] = typeof(BlockAnswer),
+        ["LV"] = typeof(ValidatorsQuery),
+        ["LW"] = typeof(ValidatorsAnswer),
     };
 
     public static void Write(CanonicalWriter writer, NodeMessage message)
@@ -142,13 +142,13 @@ public static class ExplorerMessageCodec
     /// <summary>A reader for the message <paramref name="manifest"/> names, or null when it names none of these.</summary>
     public static CanonicalRead<NodeMessage>? Reader(string manifest) => manifest switch
     {
-        "EQ" => (ref CanonicalReader r) => new RecentBlocksQuery(r.ReadU63("at or below"), r.ReadU32(MaxBlocks, "block count")),
-        "EB" => (ref CanonicalReader r) => new BlockQuery(r.ReadU63("height"), r.ReadU32(int.MaxValue, "transaction offset"),
+        "LQ" => (ref CanonicalReader r) => new RecentBlocksQuery(r.ReadU63("at or below"), r.ReadU32(MaxBlocks, "block count")),
+        "LK" => (ref CanonicalReader r) => new BlockQuery(r.ReadU63("height"), r.ReadU32(int.MaxValue, "transaction offset"),
             r.ReadU32(MaxTransactions, "transaction limit")),
-        "EV" => (ref CanonicalReader _) => ValidatorsQuery.Instance,
-        "EA" => ReadRecentBlocks,
-        "EC" => ReadBlockAnswer,
-        "EW" => ReadValidators,
+        "LV" => (ref CanonicalReader _) => ValidatorsQuery.Instance,
+        "LA" => ReadRecentBlocks,
+        "LB" => ReadBlockAnswer,
+        "LW" => ReadValidators,
         _ => null,
     };
 

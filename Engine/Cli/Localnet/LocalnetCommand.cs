@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -21,43 +22,52 @@ namespace IdOS.Akka.Engine.Cli.Localnet;
 /// </summary>
 public static class LocalnetCommand
 {
-    public const string Usage = """
-        localnet --validators 4 [--grow-to N] [--app idos|opaque] [--rate 400 (idos) or 2000 (opaque)] [--tx-bytes 100] [--seconds 0] [--configs hocon/localnet] [--fresh]
-          starts the validators of CONFIGS/node1.conf ... nodeN.conf as processes (keys, genesis and the idOS owner key
-          are created on first use); once all are connected it runs the scripted idOS flow (app idos), then submits RATE
-          transactions a second spread over them (idOS writes, or opaque signed counters of TX-BYTES), prints height,
-          round, committed tx/s and peers up every second until Ctrl-C (or for SECONDS), and at the end checks that all
-          validators hold the same app hash; --fresh deletes the nodes' data first; --grow-to N (idOS only) starts the
-          nodes of node5.conf ... nodeN.conf one at a time while the load runs, each joining the set through
-          governance (`validator join`, approved by the members) from an empty data folder
-        """;
-
     private static readonly TimeSpan AskTimeout = TimeSpan.FromMilliseconds(900);
 
-    public static async Task<int> Run(IReadOnlyList<string> args, TextWriter output)
+    public static Command Definition()
     {
-        ArgumentNullException.ThrowIfNull(output);
-        var options = new CommandLineOptions(args, new HashSet<string>(StringComparer.Ordinal) { "fresh" });
-        var validators = (int)options.Number("validators", 4, 1, 64);
-        var application = options.Text("app", "idos");
-        if (application is not ("idos" or "opaque"))
+        var validators = CommandLineApp.Count("--validators", "genesis validators: CONFIGS/node1.conf ... nodeN.conf", 4, 1, 64);
+        var growTo = CommandLineApp.Count("--grow-to", "(idOS only) start the nodes of node5.conf ... nodeN.conf one at a time while the load runs, " +
+            "each joining the set through governance from an empty data folder (default: no growth)", 0, 0, 64);
+        var application = CommandLineApp.Choice("--app", "the application the validators run", "idos", "idos", "opaque");
+        var rate = CommandLineApp.Number("--rate", "transactions a second spread over the validators (default 400 for idos, 2000 for opaque)", -1, -1, 1_000_000);
+        var transactionBytes = CommandLineApp.Count("--tx-bytes", "size of each opaque transaction", 100, OpaqueTransaction.HeaderSize + 4, 1 << 20);
+        var seconds = CommandLineApp.Number("--seconds", "stop after this long (0: at Ctrl-C)", 0, 0, 86_400);
+        var configs = CommandLineApp.Text("--configs", "the folder of the node files", Path.Combine("hocon", "localnet"), "DIR");
+        var fresh = CommandLineApp.Flag("--fresh", "delete the nodes' data folders and the genesis file first");
+        var command = new Command("localnet", "Starts the validators as processes on 127.0.0.1 (keys, genesis and the idOS owner key are created on " +
+            "first use) with an RPC system and its explorer; runs the scripted idOS flow, then a steady load, prints a status line every second until " +
+            "Ctrl-C, and checks at the end that every validator holds the same app hash.")
         {
-            throw new UsageException($"--app is idos or opaque, not {application}");
-        }
-
-        var nodeCount = (int)options.Number("grow-to", validators, validators, 64);
-        if (nodeCount > validators && application != "idos")
+            validators, growTo, application, rate, transactionBytes, seconds, configs, fresh,
+        };
+        command.SetAction(parse =>
         {
-            throw new UsageException("--grow-to needs the idOS application: governance transactions are idOS's");
-        }
+            var app = parse.GetValue(application)!;
+            var genesis = parse.GetValue(validators);
+            var nodes = parse.GetValue(growTo) is var grow and > 0 ? grow : genesis;
+            if (nodes < genesis)
+            {
+                throw new UsageException($"--grow-to {nodes} is below --validators {genesis}");
+            }
 
-        var rate = options.Number("rate", application == "idos" ? 400 : 2_000, 0, 1_000_000);
-        var transactionBytes = (int)options.Number("tx-bytes", 100, OpaqueTransaction.HeaderSize + 4, 1 << 20);
-        var seconds = options.Number("seconds", 0, 0, 86_400);
-        var configDirectory = options.Text("configs", Path.Combine("hocon", "localnet"));
-        var fresh = options.Flag("fresh");
-        options.RejectUnknown();
+            if (nodes > genesis && app != "idos")
+            {
+                throw new UsageException("--grow-to needs the idOS application: governance transactions are idOS's");
+            }
 
+            var perSecond = parse.GetValue(rate) is var given and >= 0 ? given : app == "idos" ? 400 : 2_000;
+            return Run(new LocalnetOptions(genesis, nodes, app, perSecond, parse.GetValue(transactionBytes), parse.GetValue(seconds), parse.GetValue(configs)!,
+                parse.GetValue(fresh)), parse.Output());
+        });
+        return command;
+    }
+
+    public static Task<int> Run(IReadOnlyList<string> args, TextWriter output) => CommandLineApp.Run(Definition(), args, output);
+
+    private static async Task<int> Run(LocalnetOptions options, TextWriter output)
+    {
+        var (validators, nodeCount, application, rate, transactionBytes, seconds, configDirectory, fresh) = options;
         var configPaths = Enumerable.Range(1, nodeCount).Select(i => Path.Combine(configDirectory, $"node{i}.conf")).ToList();
         if (configPaths.FirstOrDefault(p => !File.Exists(p)) is { } missing)
         {
@@ -410,3 +420,6 @@ public static class LocalnetCommand
         }
     }
 }
+
+/// <summary>What a localnet run was asked for: <paramref name="Nodes"/> is more than <paramref name="Validators"/> when the set grows.</summary>
+internal sealed record LocalnetOptions(int Validators, int Nodes, string Application, long Rate, int TransactionBytes, long Seconds, string ConfigDirectory, bool Fresh);
