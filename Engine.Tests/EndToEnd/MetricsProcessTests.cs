@@ -100,6 +100,34 @@ public sealed class MetricsProcessTests
         }, "node 0's health to return once a quorum is back");
     }
 
+    /// <summary>
+    /// A node alone with an empty data folder waits for its peers' snapshot offers before consensus starts (20 s); its
+    /// health check answers meanwhile, and says why it is not serving.
+    /// </summary>
+    [Fact]
+    public async Task A_node_waiting_for_its_peers_snapshots_answers_health_with_the_reason()
+    {
+        using var network = new TestNetwork(4, application: "idos");
+        await using var nodes = new NodeProcesses(network);
+        nodes.Start(0);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var reason = "";
+        await Holds(nodes, async () =>
+        {
+            try
+            {
+                var (code, body) = await Health(http, network.MetricsEndpoints[0]);
+                reason = code == HttpStatusCode.ServiceUnavailable ? (string?)JsonNode.Parse(body)!["reason"] ?? "" : body;
+                return (code == HttpStatusCode.ServiceUnavailable, $"{code} {body}");
+            }
+            catch (HttpRequestException e)
+            {
+                return (false, e.Message);
+            }
+        }, "the starting node's health check to answer 503");
+        Assert.Contains("state sync from the peers' snapshot is in progress", reason, StringComparison.Ordinal);
+    }
+
     private static async Task<(int Code, string Output)> Status(params string[] args)
     {
         using var output = new StringWriter();

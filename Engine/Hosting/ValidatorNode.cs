@@ -73,6 +73,7 @@ public sealed class ValidatorNode : IAsyncDisposable
         SqliteBlockStore? store = null;
         IdosApplication? idos = null;
         ActorSystem? system = null;
+        MetricsHttpServer? server = null;
         try
         {
             var limits = settings.Consensus.Limits;
@@ -107,6 +108,10 @@ public sealed class ValidatorNode : IAsyncDisposable
                     "holds headers only). Empty the data folder, keeping the key and certificate files, and start again.");
             }
 
+            // Served from before a state sync, which can take minutes, so that an operator and a load balancer see why
+            // the node is not serving yet.
+            var running = new System.Runtime.CompilerServices.StrongBox<IActorRef?>();
+            server = settings.MetricsEndpoint is { } endpoint ? ServeMetrics(system, endpoint, running, metrics) : null;
             if (snapshots is not null && settings.StateSync && store.Height == 0 && settings.Chain.SnapshotInterval > 0 && settings.Chain.Validators.Count > 1)
             {
                 SyncState(settings, system, directory, store, snapshots);
@@ -178,12 +183,13 @@ public sealed class ValidatorNode : IAsyncDisposable
             system.ActorOf(CommitMetricsActor.Props(metrics), "commit-metrics");
             directory.Tell(new PeerDirectory.Attach(consensus, mempool, sync));
             mempool.Tell(new MempoolActor.Attach(consensus));
-            var server = settings.MetricsEndpoint is { } endpoint ? ServeMetrics(system, endpoint, consensus, metrics) : null;
+            Volatile.Write(ref running.Value, consensus);
             var admin = settings.AdminEndpoint is { } adminEndpoint ? ServeAdmin(adminEndpoint, consensus, directory) : null;
             return new ValidatorNode(settings, store, idos, system, consensus, mempool, directory, server, admin);
         }
         catch
         {
+            server?.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(10));
             idos?.Dispose();
             store?.Dispose();
             system?.Terminate().Wait(TimeSpan.FromSeconds(10));
@@ -252,13 +258,21 @@ public sealed class ValidatorNode : IAsyncDisposable
 
     /// <summary>
     /// The metrics listener: each scrape first copies a fresh status into the metrics, and `/health` judges one; a
-    /// consensus actor that does not answer within 2 s leaves the figures as they were and the node unhealthy.
+    /// consensus actor that does not answer within 2 s leaves the figures as they were and the node unhealthy. Until
+    /// consensus runs (<paramref name="running"/> is empty while a state sync fetches the snapshot) the figures stay at
+    /// zero and the node is unhealthy for that reason.
     /// </summary>
-    private static MetricsHttpServer ServeMetrics(ActorSystem system, System.Net.IPEndPoint endpoint, IActorRef consensus, NodeMetrics metrics)
+    private static MetricsHttpServer ServeMetrics(ActorSystem system, System.Net.IPEndPoint endpoint, System.Runtime.CompilerServices.StrongBox<IActorRef?> running,
+        NodeMetrics metrics)
     {
         var timeout = TimeSpan.FromSeconds(2);
         metrics.Registry.AddBeforeCollectCallback(async cancel =>
         {
+            if (Volatile.Read(ref running.Value) is not { } consensus)
+            {
+                return;
+            }
+
             try
             {
                 var reply = await consensus.Ask<ConsensusActor.MetricsReply>(new ConsensusActor.MetricsQuery(), timeout, cancel);
@@ -271,6 +285,11 @@ public sealed class ValidatorNode : IAsyncDisposable
         });
         async Task<HealthReport> Health(CancellationToken cancel)
         {
+            if (Volatile.Read(ref running.Value) is not { } consensus)
+            {
+                return HealthReport.Unhealthy("starting: a state sync from the peers' snapshot is in progress, or the node is opening its state");
+            }
+
             try
             {
                 return NodeHealth.Report(await consensus.Ask<NodeStatus>(StatusQuery.Instance, timeout, cancel));
