@@ -18,8 +18,8 @@ internal sealed class ClusterOptions
     private readonly Option<string> _workload = CommandLineApp.Text("--workload", "noop: 32-byte commands (+ --payload) straight to the validators, " +
         "nothing signed or executed; idos: each of --clients × --outstanding users sends signed idOS writes (EIP-191 add_attribute and " +
         "add_credential, 1 KiB ciphertext) through the RPC system with user.broadcast sync=1, one at a time", ClusterSettings.NoopWorkload, "noop|idos");
-    private readonly Option<long> _idleInterval = CommandLineApp.Number("--idle-interval", "the nodes' idos.consensus.idle-interval in ms (default: " +
-        "node.conf's, 1 s); 0 never waits, to measure what resting costs a transaction that arrives on an idle chain", -1, -1, 600_000);
+    private readonly Option<long?> _idleInterval = CommandLineApp.OptionalNumber("--idle-interval", "the nodes' idos.consensus.idle-interval in ms " +
+        "(default: node.conf's, 1 s); 0 never waits, to measure what resting costs a transaction that arrives on an idle chain", 0, 600_000, "MS");
     private readonly Option<string> _fault = CommandLineApp.Text("--fault", "kill -9 validator V (1..n) T s into the measured window (restarted R s " +
         "later with +Rs), SIGSTOP it for D s (default 10), or cut it off from the others for D s behind a TCP fault proxy; prints committed cmd/s " +
         "and latency before the fault, in its first 10 s and after, and how long the validator took to be back at the head (processes only)", "",
@@ -68,7 +68,7 @@ internal sealed class ClusterOptions
             InProcess: parse.GetValue(_inProcess),
             Workload: parse.GetValue(_workload)!,
             Insecure: parse.GetValue(_insecure),
-            IdleIntervalMs: parse.GetValue(_idleInterval) is var idle and >= 0 ? idle : null);
+            IdleIntervalMs: parse.GetValue(_idleInterval));
         return ClusterCommand.From(single, parse.GetValue(_fault)!, parse.GetValue(_sweep) ?? [], parse.GetValue(_output)!, parse.GetValue(_repeat),
             TimeSpan.FromSeconds(parse.GetValue(_speedProbe)));
     }

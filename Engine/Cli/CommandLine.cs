@@ -121,6 +121,14 @@ public static class CommandLineApp
         return option;
     }
 
+    /// <summary><see cref="Number"/> without a default: null when the option is not given.</summary>
+    public static Option<long?> OptionalNumber(string name, string description, long min, long max, string valueName = "N") => new(name)
+    {
+        Description = description,
+        HelpName = valueName,
+        CustomParser = result => ParseNumber(result, name, min, max),
+    };
+
     /// <summary><see cref="Number"/> for counts that fit an int.</summary>
     public static Option<int> Count(string name, string description, int fallback, int min, int max, string valueName = "N")
     {

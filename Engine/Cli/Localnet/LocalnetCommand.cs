@@ -27,10 +27,10 @@ public static class LocalnetCommand
     public static Command Definition()
     {
         var validators = CommandLineApp.Count("--validators", "genesis validators: CONFIGS/node1.conf ... nodeN.conf", 4, 1, 64);
-        var growTo = CommandLineApp.Count("--grow-to", "(idOS only) start the nodes of node5.conf ... nodeN.conf one at a time while the load runs, " +
-            "each joining the set through governance from an empty data folder (default: no growth)", 0, 0, 64);
+        var growTo = CommandLineApp.OptionalNumber("--grow-to", "(idOS only) start the nodes of node5.conf ... nodeN.conf one at a time while the load " +
+            "runs, each joining the set through governance from an empty data folder", 1, 64);
         var application = CommandLineApp.Choice("--app", "the application the validators run", "idos", "idos", "opaque");
-        var rate = CommandLineApp.Number("--rate", "transactions a second spread over the validators (default 400 for idos, 2000 for opaque)", -1, -1, 1_000_000);
+        var rate = CommandLineApp.OptionalNumber("--rate", "transactions a second spread over the validators (default 400 for idos, 2000 for opaque)", 0, 1_000_000);
         var transactionBytes = CommandLineApp.Count("--tx-bytes", "size of each opaque transaction", 100, OpaqueTransaction.HeaderSize + 4, 1 << 20);
         var seconds = CommandLineApp.Number("--seconds", "stop after this long (0: at Ctrl-C)", 0, 0, 86_400);
         var configs = CommandLineApp.Text("--configs", "the folder of the node files", Path.Combine("hocon", "localnet"), "DIR");
@@ -45,7 +45,7 @@ public static class LocalnetCommand
         {
             var app = parse.GetValue(application)!;
             var genesis = parse.GetValue(validators);
-            var nodes = parse.GetValue(growTo) is var grow and > 0 ? grow : genesis;
+            var nodes = (int)(parse.GetValue(growTo) ?? genesis);
             if (nodes < genesis)
             {
                 throw new UsageException($"--grow-to {nodes} is below --validators {genesis}");
@@ -56,7 +56,7 @@ public static class LocalnetCommand
                 throw new UsageException("--grow-to needs the idOS application: governance transactions are idOS's");
             }
 
-            var perSecond = parse.GetValue(rate) is var given and >= 0 ? given : app == "idos" ? 400 : 2_000;
+            var perSecond = parse.GetValue(rate) ?? (app == "idos" ? 400 : 2_000);
             return Run(new LocalnetOptions(genesis, nodes, app, perSecond, parse.GetValue(transactionBytes), parse.GetValue(seconds), parse.GetValue(configs)!,
                 parse.GetValue(fresh)), parse.Output());
         });
