@@ -69,19 +69,29 @@ internal sealed class ExplorerQueries(SqliteBlockStore blocks, StateReader state
         var missing = keys.Length;
         for (var height = head; height >= 1 && height > head - ExplorerMessageCodec.MaxScannedBlocks && missing > 0; height--)
         {
-            if (Summary(height) is not { } found || found.Block.Epoch != epoch)
+            // Certificates are small; a block is read only where a validator is first seen, to date its vote and to
+            // stop at the epoch's start (an older set's indices name other validators).
+            if (CertificateOver(height) is not { } certificate)
             {
                 break;
             }
 
-            foreach (var signer in found.Block.Signers)
+            var firstSeen = SignerBitmap.Signers(certificate.Signers).Where(signer => signer < heights.Length && heights[signer] == 0).ToList();
+            if (firstSeen.Count == 0)
             {
-                if (signer < heights.Length && heights[signer] == 0)
-                {
-                    heights[signer] = height;
-                    times[signer] = found.Block.TimestampMs;
-                    missing--;
-                }
+                continue;
+            }
+
+            if (blocks.HeaderAt(height)?.Header is not { } header || header.Epoch != epoch)
+            {
+                break;
+            }
+
+            foreach (var signer in firstSeen)
+            {
+                heights[signer] = height;
+                times[signer] = header.Timestamp;
+                missing--;
             }
         }
 
@@ -98,13 +108,14 @@ internal sealed class ExplorerQueries(SqliteBlockStore blocks, StateReader state
         }
 
         var hashes = body?.TransactionHashes ?? pruned!.TransactionHashes;
-        // The certificate over a block is stored with it; a pruned store may keep only the next header's, which is the same.
-        var certificate = blocks.CertificateAt(height) ?? blocks.HeaderAt(height + 1)?.Header.Justify;
-        var signers = certificate is null ? [] : SignerBitmap.Signers(certificate.Signers);
+        var signers = CertificateOver(height) is { } certificate ? SignerBitmap.Signers(certificate.Signers) : [];
         var summary = new BlockSummary(height, Consensus.Block.IdOf(header), header.Round, header.Timestamp, header.Epoch, header.Proposer, header.TxCount,
             body?.EncodedSize, signers);
         return (summary, hashes, body);
     }
+
+    /// <summary>The certificate over a block is stored with it; where it is not, the next header's justify is the same.</summary>
+    private QuorumCertificate? CertificateOver(long height) => blocks.CertificateAt(height) ?? blocks.HeaderAt(height + 1)?.Header.Justify;
 
     private List<EpochKeys> Sets(IEnumerable<BlockSummary> shown) =>
         [.. shown.Select(block => block.Epoch).Distinct().Take(ExplorerMessageCodec.MaxSets).Select(epoch => new EpochKeys(epoch, KeysOf(epoch)))];
