@@ -91,6 +91,9 @@ public sealed class PermissionedNetworkProcessTests
         // down through any validator (its connection's frames for the cluster's daemons are dropped by pin), ...
         using (var downer = Outsider(network.Transport))
         {
+            // Associated first, by a lookup it may make: on a loaded machine the TLS handshake alone can outlast a fixed
+            // wait, and a member whose frames never left would prove nothing about the guard.
+            Assert.NotNull(await Identify(downer, target, TimeSpan.FromSeconds(15)));
             var cluster = AkkaCluster.Get(downer);
             cluster.Join(target);
             foreach (var through in nodes.Addresses)
@@ -98,13 +101,12 @@ public sealed class PermissionedNetworkProcessTests
                 DownThrough(downer, through, nodes.Addresses[1]);
             }
 
+            // The node logs the drop asynchronously: its line may reach the file a while after the frames.
+            await Eventually.Holds(() => Task.FromResult((nodes.FullLog(0).Contains("the cluster is the validators'", StringComparison.Ordinal), "")),
+                "validator 0 to log the member's cluster frames it dropped");
             await Task.Delay(NoAnswer);
             Assert.DoesNotContain(cluster.State.Members, m => m.Address != cluster.SelfAddress);
         }
-
-        // The node logs the drop asynchronously: its line may reach the file after the join attempt is over.
-        await Eventually.Holds(() => Task.FromResult((nodes.FullLog(0).Contains("the cluster is the validators'", StringComparison.Ordinal), "")),
-            "validator 0 to log the member's cluster frames it dropped");
 
         // ... it reaches the node, but cannot stop its actors (a refused
         // system message may cost the member its own association, so the forgeries below come from a second one), and

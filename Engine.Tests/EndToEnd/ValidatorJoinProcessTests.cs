@@ -30,25 +30,25 @@ public sealed class ValidatorJoinProcessTests
             nodes.Start(v);
         }
 
-        await ThreeCommit(nodes, [0, 1, 2], 0, "validators 0, 1 and 2");
-        nodes.Kill(1);
-        await nodes.WaitForExit(1, TimeSpan.FromSeconds(30));
-
-        nodes.Start(3);
-        var heightAtStart = (await nodes.Statuses([0, 2])).Max(s => s?.Height ?? 0);
-        await ThreeCommit(nodes, [0, 2, 3], heightAtStart, "validators 0, 2 and the newly started 3, with 1 dead");
-
-        nodes.Kill(2);
-        await nodes.WaitForExit(2, TimeSpan.FromSeconds(30));
-        nodes.Start(2);
-        var heightAtRestart = (await nodes.Statuses([0, 3])).Max(s => s?.Height ?? 0);
         try
         {
+            await ThreeCommit(nodes, [0, 1, 2], 0, "validators 0, 1 and 2");
+            nodes.Kill(1);
+            await nodes.WaitForExit(1, TimeSpan.FromSeconds(30));
+
+            nodes.Start(3);
+            var heightAtStart = (await nodes.Statuses([0, 2])).Max(s => s?.Height ?? 0);
+            await ThreeCommit(nodes, [0, 2, 3], heightAtStart, "validators 0, 2 and the newly started 3, with 1 dead");
+
+            nodes.Kill(2);
+            await nodes.WaitForExit(2, TimeSpan.FromSeconds(30));
+            nodes.Start(2);
+            var heightAtRestart = (await nodes.Statuses([0, 3])).Max(s => s?.Height ?? 0);
             await ThreeCommit(nodes, [0, 2, 3], heightAtRestart, "validators 0, 3 and 2 restarted after kill -9, with 1 dead");
         }
         catch (Xunit.Sdk.XunitException e)
         {
-            throw new Xunit.Sdk.XunitException($"{e.Message}\nvalidator 2:\n{nodes.Log(2)}\nvalidator 0:\n{nodes.Log(0)}", e);
+            throw nodes.WithLogs(e);
         }
 
         // An operator's stop (SIGTERM) ends a node within 10 s however many of its peers are dead: one, two, then all.

@@ -118,6 +118,43 @@ public sealed class PinGuardTests : IDisposable
         Assert.True(_hostSecurity.IsAccepted(TlsPin.Of(_member)));
     }
 
+    [Fact]
+    public async Task Closing_a_validators_connections_by_its_address_makes_it_dial_again_and_never_closes_a_members()
+    {
+        using var host = Host([]);
+        host.ActorOf(Props.Create(() => new Recorder(_arrivals.Writer, "echo")), "echo");
+        var hostAddress = ((ExtendedActorSystem)host).Provider.DefaultAddress;
+        using var validator = Sender(_validator, "akka.remote.retry-gate-closed-for = 200ms");
+        using var member = Sender(_member);
+        Select(validator, hostAddress, "user", "echo").Tell("from the validator");
+        Assert.Equal("echo: from the validator", await Next());
+        Select(member, hostAddress, "user", "echo").Tell("from the member");
+        Assert.Equal("echo: from the member", await Next());
+
+        // By the address each listens on, which the host learns from their association handshakes, not the sockets'.
+        Assert.Equal(0, _hostSecurity!.CloseConnectionsWith(((ExtendedActorSystem)member).Provider.DefaultAddress, "a test"));
+        Assert.Equal(1, _hostSecurity.CloseConnectionsWith(((ExtendedActorSystem)validator).Provider.DefaultAddress, "a test"));
+
+        // The member's connection is untouched: its next message arrives on it.
+        Select(member, hostAddress, "user", "echo").Tell("from the member, again");
+        Assert.Equal("echo: from the member, again", await Next());
+
+        // The validator's sends fail until its Akka.Remote notices the closed connection and dials again.
+        await Cluster.Eventually.Holds(async () =>
+        {
+            Select(validator, hostAddress, "user", "echo").Tell("from the validator, redialled");
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+            try
+            {
+                return (await _arrivals.Reader.ReadAsync(timeout.Token) == "echo: from the validator, redialled", "");
+            }
+            catch (OperationCanceledException)
+            {
+                return (false, "nothing arrived");
+            }
+        }, "the validator's messages to arrive on a new connection", Wait);
+    }
+
     private async Task<string> Next()
     {
         using var timeout = new CancellationTokenSource(Wait);

@@ -54,11 +54,18 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
     // stopped, cut off) even though, with downing off, the cluster keeps it as a member.
     private static readonly long LiveWindowMs = 5 * (long)GreetInterval.TotalMilliseconds;
 
+    // A peer greeted all along that sends nothing for this long has a link Akka.Remote will not mend by itself (see
+    // TransportSecurity.CloseConnectionsWith): its connections are closed, at most once in the retry interval.
+    private static readonly long SilentLinkMs = 15_000;
+    private static readonly long SilentLinkRetryMs = 30_000;
+
     private readonly PeerDirectorySetup _setup;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly AkkaCluster _cluster = AkkaCluster.Get(Context.System);
     private readonly Dictionary<Address, UniqueAddress> _members = [];
     private readonly HashSet<Address> _targets = [];
+    private readonly Dictionary<Address, long> _targetHeardAt = [];
+    private readonly Dictionary<Address, long> _targetLinkClosedAt = [];
     private long _lonelyGreets;
     private readonly Dictionary<Address, Ed25519PublicKey> _validatorAt = [];
     private readonly Dictionary<Ed25519PublicKey, IActorRef> _directoryOf = [];
@@ -155,6 +162,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
             }
 
             WarnWhenAlone();
+            CloseSilentLinks();
         });
         Receive<PeerAddresses>(peers =>
         {
@@ -296,6 +304,8 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
             _log.Info("Validator {0} at {1} has no vote in this epoch or any scheduled: its link is dropped.", key, address);
             Forget(address);
             _targets.Remove(address);
+            _targetHeardAt.Remove(address);
+            _targetLinkClosedAt.Remove(address);
             _setup.Head.Forget(key);
         }
     }
@@ -363,6 +373,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
     private void OnHello(PeerHello hello)
     {
         var from = Sender.Path.Address;
+        Heard(from);
         var verdict = hello.Check(_setup.Chain.ChainId, _admitted, _setup.Verifier, from.ToString(), _setup.ClockMs(), HelloMaxAgeMs);
         if (!verdict.IsAccepted)
         {
@@ -444,6 +455,45 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
         }
     }
 
+    private void Heard(Address from)
+    {
+        if (_targets.Contains(from))
+        {
+            _targetHeardAt[from] = _setup.ClockMs();
+        }
+    }
+
+    /// <summary>
+    /// Closes the connections to each greeted peer that has sent nothing for <see cref="SilentLinkMs"/>. A dead peer has
+    /// none to close; a live one whose hellos never arrive is on a link Akka.Remote keeps up but no longer delivers on
+    /// (a validator restarted while a dial to its old incarnation was in flight can leave one), and is dialled afresh.
+    /// </summary>
+    private void CloseSilentLinks()
+    {
+        if (_setup.Transport is not { } transport)
+        {
+            return;
+        }
+
+        var now = _setup.ClockMs();
+        foreach (var target in _targets)
+        {
+            if (!_targetHeardAt.TryGetValue(target, out var heard))
+            {
+                _targetHeardAt[target] = now;
+            }
+            else if (now - heard >= SilentLinkMs && now - _targetLinkClosedAt.GetValueOrDefault(target, long.MinValue / 2) >= SilentLinkRetryMs)
+            {
+                _targetLinkClosedAt[target] = now;
+                var silence = $"nothing from it for {(now - heard) / 1000} s though greeted every {GreetInterval.TotalSeconds} s";
+                if (transport.CloseConnectionsWith(target, silence) is var closed and > 0)
+                {
+                    _log.Warning("Closed {0} connection(s) to the validator at {1}, {2}: Akka.Remote dials it afresh.", closed, target, silence);
+                }
+            }
+        }
+    }
+
     /// <summary>
     /// Each peer's messages draw on a budget of its own, whoever sent them in its name (Akka does not authenticate
     /// the sender path): a flood costs this node at most the budget, and costs the other peers nothing.
@@ -466,6 +516,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
 
     private Ed25519PublicKey? Authenticated()
     {
+        Heard(Sender.Path.Address);
         if (_validatorAt.TryGetValue(Sender.Path.Address, out var key))
         {
             _lastHeard[key] = _setup.ClockMs();

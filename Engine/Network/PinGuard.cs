@@ -78,6 +78,10 @@ public sealed class PinGuard
         };
     }
 
+    /// <summary>The listening address an association handshake names; null for any other frame.</summary>
+    internal (string Host, int Port)? OriginOf(ReadOnlySpan<byte> frame) =>
+        !AkkaFrame.IsPayloadOnly(frame) && AkkaFrame.Read(frame, _selectionSerializerId) is { Kind: AkkaFrameKind.Associate, Origin: { } origin } ? origin : null;
+
     private bool IsValidatorEndpoint(string host, int port)
     {
         var endpoint = Endpoint(host, port);
@@ -147,8 +151,9 @@ public sealed class PinGuardProvider : ITransportAdapterProvider
 
         var selectionSerializer = system.Serialization.FindSerializerForType(typeof(ActorSelectionMessage)).Identifier;
         var guard = new PinGuard(setup.Value.Security, setup.Value.Validators, selectionSerializer, Logging.GetLogger(system, typeof(PinGuard)));
-        setup.Value.Security.Attach(guard);
-        return new PinGuardTransport(wrappedTransport, guard, setup.Value.Security);
+        var connections = new PeerConnections(setup.Value.Security);
+        setup.Value.Security.Attach(guard, connections);
+        return new PinGuardTransport(wrappedTransport, guard, connections, setup.Value.Security);
     }
 }
 
@@ -161,13 +166,15 @@ internal sealed class PinGuardTransport : Transport, IAssociationEventListener
 {
     private readonly Transport _wrapped;
     private readonly PinGuard _guard;
+    private readonly PeerConnections _connections;
     private readonly TransportSecurity _security;
     private readonly TaskCompletionSource<IAssociationEventListener> _upstream = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public PinGuardTransport(Transport wrapped, PinGuard guard, TransportSecurity security)
+    public PinGuardTransport(Transport wrapped, PinGuard guard, PeerConnections connections, TransportSecurity security)
     {
         _wrapped = wrapped;
         _guard = guard;
+        _connections = connections;
         _security = security;
         System = wrapped.System;
         Config = wrapped.Config;
@@ -193,7 +200,7 @@ internal sealed class PinGuardTransport : Transport, IAssociationEventListener
     public override bool IsResponsibleFor(Address remote) => _wrapped.IsResponsibleFor(remote);
 
     public override async Task<AssociationHandle> Associate(Address remoteAddress) =>
-        new PinGuardHandle(await _wrapped.Associate(remoteAddress).ConfigureAwait(false), _guard, _security);
+        new PinGuardHandle(await _wrapped.Associate(remoteAddress).ConfigureAwait(false), _guard, _connections, _security);
 
     public override Task<bool> Shutdown() => _wrapped.Shutdown();
 
@@ -201,7 +208,7 @@ internal sealed class PinGuardTransport : Transport, IAssociationEventListener
 
     public void Notify(IAssociationEvent ev)
     {
-        var wrapped = ev is InboundAssociation inbound ? new InboundAssociation(new PinGuardHandle(inbound.Association, _guard, _security)) : ev;
+        var wrapped = ev is InboundAssociation inbound ? new InboundAssociation(new PinGuardHandle(inbound.Association, _guard, _connections, _security)) : ev;
         _upstream.Task.Result.Notify(wrapped);
     }
 }
@@ -211,17 +218,21 @@ internal sealed class PinGuardHandle : AssociationHandle, IHandleEventListener
 {
     private readonly AssociationHandle _wrapped;
     private readonly PinGuard _guard;
+    private readonly PeerConnections _connections;
     private readonly TransportSecurity _security;
     private IHandleEventListener? _upstream;
     private ConnectionPin? _connection;
+    private volatile LinkedPeer? _peer;
     private bool _closed;
 
-    public PinGuardHandle(AssociationHandle wrapped, PinGuard guard, TransportSecurity security)
+    public PinGuardHandle(AssociationHandle wrapped, PinGuard guard, PeerConnections connections, TransportSecurity security)
         : base(wrapped.LocalAddress, wrapped.RemoteAddress)
     {
         _wrapped = wrapped;
         _guard = guard;
+        _connections = connections;
         _security = security;
+        connections.Opened(this);
         ReadHandlerSource.Task.ContinueWith(task =>
         {
             _upstream = task.Result;
@@ -229,10 +240,19 @@ internal sealed class PinGuardHandle : AssociationHandle, IHandleEventListener
         }, TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously);
     }
 
+    /// <summary>Where the peer listens and the pin it proved, once its association handshake arrived (both sides send one).</summary>
+    public LinkedPeer? Peer => _peer;
+
     public override bool Write(ByteString payload) => _wrapped.Write(payload);
 
     [Obsolete("Akka marks the reasonless overload obsolete; the layer above still calls it.")]
-    public override void Disassociate() => _wrapped.Disassociate("the layer above closed it", NoLogger.Instance);
+    public override void Disassociate() => Close("the layer above closed it");
+
+    public void Close(string reason)
+    {
+        _connections.Closed(this);
+        _wrapped.Disassociate(reason, NoLogger.Instance);
+    }
 
     /// <summary>Called by the transport's single reader of this connection, one event at a time.</summary>
     public void Notify(IHandleEvent ev)
@@ -252,13 +272,22 @@ internal sealed class PinGuardHandle : AssociationHandle, IHandleEventListener
                     return;
                 case PinGuard.Decision.Close:
                     _closed = true;
-                    _wrapped.Disassociate("its peer broke the pin guard's rules", NoLogger.Instance);
+                    Close("its peer broke the pin guard's rules");
                     return;
             }
+
+            if (_peer is null && _connection is { } proven && _guard.OriginOf(inbound.Payload.Span) is { } origin)
+            {
+                _peer = new LinkedPeer(origin.Host, origin.Port, proven.Pin);
+            }
         }
-        else if (ev is Disassociated && _connection is { } connection)
+        else if (ev is Disassociated)
         {
-            _security.Forget(RemoteAddress, connection);
+            _connections.Closed(this);
+            if (_connection is { } connection)
+            {
+                _security.Forget(RemoteAddress, connection);
+            }
         }
 
         _upstream!.Notify(ev);

@@ -30,6 +30,7 @@ public sealed class TransportSecurity
     private readonly ConcurrentDictionary<(string Host, int Port), ConnectionPin> _connections = new();
     private long _handshakes;
     private PinGuard? _guard;
+    private PeerConnections? _peerConnections;
     private long _refused;
 
     private TransportSecurity(X509Certificate2? certificate, FrozenDictionary<TlsPin, string> accepted, FrozenSet<TlsPin> validators,
@@ -196,7 +197,17 @@ public sealed class TransportSecurity
         }
     }
 
-    internal void Attach(PinGuard guard) => _guard = guard;
+    internal void Attach(PinGuard guard, PeerConnections connections)
+    {
+        _guard = guard;
+        _peerConnections = connections;
+    }
+
+    /// <summary>
+    /// Closes this system's connections to the validator listening at <paramref name="peer"/>, so that Akka.Remote
+    /// dials it afresh (see <see cref="PeerConnections"/>); 0 without TLS, which keeps no record of them.
+    /// </summary>
+    public int CloseConnectionsWith(Address peer, string reason) => _peerConnections?.CloseWith(peer, reason) ?? 0;
 
     private const string AppliedAdapters = "akka.remote.dot-netty.tcp.applied-adapters";
 
