@@ -43,6 +43,14 @@ public sealed class NodeSettingsTests : IDisposable
         """).WithFallback(ConfigurationFactory.ParseString(TestFiles.NodeConf));
 
     [Fact]
+    public void Closing_silent_links_is_turned_off_by_zero()
+    {
+        using var settings = NodeSettings.Load(Node("idos.node.close-silent-links-after = 0s"));
+
+        Assert.Null(settings.CloseSilentLinksAfter);
+    }
+
+    [Fact]
     public void A_good_configuration_names_the_validator_its_key_belongs_to()
     {
         using var settings = NodeSettings.Load(Node());
@@ -58,6 +66,7 @@ public sealed class NodeSettingsTests : IDisposable
         Assert.Equal("127.0.0.1:26660", settings.MetricsEndpoint?.ToString());
         Assert.Equal("127.0.0.1:26680", settings.AdminEndpoint?.ToString());
         Assert.Equal(10, settings.Health.MaxBlocksBehind);
+        Assert.Equal(TimeSpan.FromSeconds(15), settings.CloseSilentLinksAfter);
     }
 
     [Fact]
@@ -145,6 +154,7 @@ public sealed class NodeSettingsTests : IDisposable
     [InlineData("idos.node.metrics.port = 70000", "it is 0 (any free port) to 65535")]
     [InlineData("idos.node.metrics.host = \"metrics.example\"", "it is an IP address to bind")]
     [InlineData("idos.node.health.max-blocks-behind = 0", "it is at least 1")]
+    [InlineData("idos.node.close-silent-links-after = 5s", "idos.node.close-silent-links-after is 5 s; 0 turns it off, else at least 11 s")]
     public void A_bad_setting_is_named(string setting, string message)
     {
         var config = ConfigurationFactory.ParseString(setting).WithFallback(Node());

@@ -132,8 +132,8 @@ public sealed class PinGuardTests : IDisposable
         Assert.Equal("echo: from the member", await Next());
 
         // By the address each listens on, which the host learns from their association handshakes, not the sockets'.
-        Assert.Equal(0, _hostSecurity!.CloseConnectionsWith(((ExtendedActorSystem)member).Provider.DefaultAddress, "a test"));
-        Assert.Equal(1, _hostSecurity.CloseConnectionsWith(((ExtendedActorSystem)validator).Provider.DefaultAddress, "a test"));
+        Assert.Equal(0, _hostSecurity!.CloseConnectionsWith(((ExtendedActorSystem)member).Provider.DefaultAddress, Wait.Ticks / TimeSpan.TicksPerMillisecond, "a test"));
+        Assert.Equal(1, _hostSecurity.CloseConnectionsWith(((ExtendedActorSystem)validator).Provider.DefaultAddress, Wait.Ticks / TimeSpan.TicksPerMillisecond, "a test"));
 
         // The member's connection is untouched: its next message arrives on it.
         Select(member, hostAddress, "user", "echo").Tell("from the member, again");

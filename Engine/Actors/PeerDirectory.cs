@@ -24,6 +24,11 @@ public sealed record PeerDirectorySetup(ChainParameters Chain, Ed25519PrivateKey
     /// <summary>The transport whose TLS pins follow the validator sets; none without TLS.</summary>
     public TransportSecurity? Transport { get; init; }
 
+    public static readonly TimeSpan DefaultCloseSilentLinksAfter = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long a greeted peer may send nothing, on connections that still carry frames, before they are closed; null: never.</summary>
+    public TimeSpan? CloseSilentLinksAfter { get; init; } = DefaultCloseSilentLinksAfter;
+
     /// <summary>Where the peers' proposals tell how high the network is (for health), and what the messages count in.</summary>
     public NetworkHead Head { get; init; } = new();
 
@@ -54,10 +59,12 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
     // stopped, cut off) even though, with downing off, the cluster keeps it as a member.
     private static readonly long LiveWindowMs = 5 * (long)GreetInterval.TotalMilliseconds;
 
-    // A peer greeted all along that sends nothing for this long has a link Akka.Remote will not mend by itself (see
-    // TransportSecurity.CloseConnectionsWith): its connections are closed, at most once in the retry interval.
-    private static readonly long SilentLinkMs = 15_000;
+    // A peer greeted all along that sends nothing, on connections that still carry frames, for the setup's
+    // CloseSilentLinksAfter has a link Akka.Remote will not mend by itself (see PeerConnections): its connections are
+    // closed, at most once in the retry interval. Akka's transport heartbeats, every 4 s, keep a live connection within
+    // the window.
     private static readonly long SilentLinkRetryMs = 30_000;
+    private static readonly long LiveConnectionMs = 10_000;
 
     private readonly PeerDirectorySetup _setup;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -464,17 +471,19 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
     }
 
     /// <summary>
-    /// Closes the connections to each greeted peer that has sent nothing for <see cref="SilentLinkMs"/>. A dead peer has
-    /// none to close; a live one whose hellos never arrive is on a link Akka.Remote keeps up but no longer delivers on
-    /// (a validator restarted while a dial to its old incarnation was in flight can leave one), and is dialled afresh.
+    /// Closes the connections to each greeted peer that has sent nothing for the setup's CloseSilentLinksAfter while they still
+    /// carry frames. A dead or cut-off peer has no such connection; a live one whose hellos never arrive is on a link
+    /// Akka.Remote keeps up but no longer delivers on (a validator restarted while a dial to its old incarnation was in
+    /// flight can leave one), and is dialled afresh.
     /// </summary>
     private void CloseSilentLinks()
     {
-        if (_setup.Transport is not { } transport)
+        if (_setup.Transport is not { } transport || _setup.CloseSilentLinksAfter is not { } after)
         {
             return;
         }
 
+        var silentMs = (long)after.TotalMilliseconds;
         var now = _setup.ClockMs();
         foreach (var target in _targets)
         {
@@ -482,11 +491,11 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
             {
                 _targetHeardAt[target] = now;
             }
-            else if (now - heard >= SilentLinkMs && now - _targetLinkClosedAt.GetValueOrDefault(target, long.MinValue / 2) >= SilentLinkRetryMs)
+            else if (now - heard >= silentMs && now - _targetLinkClosedAt.GetValueOrDefault(target, long.MinValue / 2) >= SilentLinkRetryMs)
             {
                 _targetLinkClosedAt[target] = now;
                 var silence = $"nothing from it for {(now - heard) / 1000} s though greeted every {GreetInterval.TotalSeconds} s";
-                if (transport.CloseConnectionsWith(target, silence) is var closed and > 0)
+                if (transport.CloseConnectionsWith(target, LiveConnectionMs, silence) is var closed and > 0)
                 {
                     _log.Warning("Closed {0} connection(s) to the validator at {1}, {2}: Akka.Remote dials it afresh.", closed, target, silence);
                 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Configuration;
+using IdOS.Akka.Engine.Actors;
 using IdOS.Akka.Engine.Consensus;
 using IdOS.Akka.Engine.Crypto;
 using IdOS.Akka.Engine.Network;
@@ -50,6 +51,12 @@ public sealed class NodeSettings : IDisposable
 
     /// <summary>What each peer validator's messages and block requests may cost this node (idos.node.peer-limits).</summary>
     public PeerLimits PeerLimits { get; private init; } = PeerLimits.Default;
+
+    /// <summary>
+    /// How long a validator greeted all along may send nothing, on connections that still carry frames, before they are
+    /// closed and dialled afresh (idos.node.close-silent-links-after); null: never.
+    /// </summary>
+    public TimeSpan? CloseSilentLinksAfter { get; private init; } = PeerDirectorySetup.DefaultCloseSilentLinksAfter;
 
     /// <summary>The RPC members its operator lists (idos.node.rpc-members), by pin: the only remote senders its query actor answers.</summary>
     public IReadOnlyDictionary<TlsPin, string> RpcMembers { get; private init; } = new Dictionary<TlsPin, string>();
@@ -146,6 +153,7 @@ public sealed class NodeSettings : IDisposable
         {
             RpcMembers = TransportSettings.RpcMembers(config, $"{Section}.rpc-members"),
             PeerLimits = ReadPeerLimits(config),
+            CloseSilentLinksAfter = ReadCloseSilentLinksAfter(config),
             SnapshotsKept = ReadSnapshotsKept(config),
             StateSync = config.GetBoolean($"{Section}.snapshot.sync-on-start", true),
             MetricsEndpoint = ReadMetricsEndpoint(config),
@@ -233,6 +241,15 @@ public sealed class NodeSettings : IDisposable
         var keep = config.GetInt($"{Section}.snapshot.keep", 2);
         return keep >= 1 ? keep
             : throw new ConfigurationException($"{Section}.snapshot.keep is {keep}; keep at least 1 snapshot, the one new nodes sync from.");
+    }
+
+    private static TimeSpan? ReadCloseSilentLinksAfter(Config config)
+    {
+        const string path = $"{Section}.close-silent-links-after";
+        var after = config.GetTimeSpan(path, PeerDirectorySetup.DefaultCloseSilentLinksAfter, allowInfinite: false);
+        return after == TimeSpan.Zero ? null
+            : after >= TimeSpan.FromSeconds(11) ? after
+            : throw new ConfigurationException($"{path} is {after.TotalSeconds} s; 0 turns it off, else at least 11 s (a live peer greets every 2 s, Akka's heartbeats come every 4 s).");
     }
 
     private static PeerLimits ReadPeerLimits(Config config)

@@ -93,6 +93,7 @@ public sealed class ValidatorNode : IAsyncDisposable
                 {
                     Limits = settings.PeerLimits,
                     Transport = settings.Transport,
+                    CloseSilentLinksAfter = settings.CloseSilentLinksAfter,
                     Head = head,
                     Metrics = metrics,
                 }),

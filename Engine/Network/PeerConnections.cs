@@ -29,10 +29,13 @@ internal sealed class PeerConnections(TransportSecurity security)
 
     /// <summary>
     /// Closes every connection to a validator listening at <paramref name="peer"/>'s host and port, whichever side
-    /// dialled; connections whose pin is no validator's (an RPC member's) are never closed this way, so that an address
-    /// a peer named cannot cost anyone else their link. Returns how many were closed.
+    /// dialled, that is still up at the transport (a frame, if only Akka's heartbeat, within
+    /// <paramref name="receivedWithinMs"/>): that is the half-dead link. A link cut in the network carries nothing and
+    /// is left to Akka, which notices that by itself. Connections whose pin is no validator's (an RPC member's) are
+    /// never closed this way, so that an address a peer named cannot cost anyone else their link. Returns how many
+    /// were closed.
     /// </summary>
-    public int CloseWith(Address peer, string reason)
+    public int CloseWith(Address peer, long receivedWithinMs, string reason)
     {
         if (peer.Host is null || peer.Port is not { } port)
         {
@@ -43,7 +46,7 @@ internal sealed class PeerConnections(TransportSecurity security)
         foreach (var connection in _open.Keys)
         {
             if (connection.Peer is { } linked && linked.Port == port && string.Equals(linked.Host, peer.Host, StringComparison.OrdinalIgnoreCase)
-                && security.IsValidatorPin(linked.Pin))
+                && security.IsValidatorPin(linked.Pin) && connection.ReceivedWithin(receivedWithinMs))
             {
                 connection.Close(reason);
                 closed++;

@@ -223,6 +223,7 @@ internal sealed class PinGuardHandle : AssociationHandle, IHandleEventListener
     private IHandleEventListener? _upstream;
     private ConnectionPin? _connection;
     private volatile LinkedPeer? _peer;
+    private long _lastFrameAtMs = Environment.TickCount64;
     private bool _closed;
 
     public PinGuardHandle(AssociationHandle wrapped, PinGuard guard, PeerConnections connections, TransportSecurity security)
@@ -242,6 +243,9 @@ internal sealed class PinGuardHandle : AssociationHandle, IHandleEventListener
 
     /// <summary>Where the peer listens and the pin it proved, once its association handshake arrived (both sides send one).</summary>
     public LinkedPeer? Peer => _peer;
+
+    /// <summary>Whether a frame arrived on this connection within the last <paramref name="milliseconds"/>: it is up at the transport.</summary>
+    public bool ReceivedWithin(long milliseconds) => Environment.TickCount64 - Volatile.Read(ref _lastFrameAtMs) <= milliseconds;
 
     public override bool Write(ByteString payload) => _wrapped.Write(payload);
 
@@ -263,6 +267,8 @@ internal sealed class PinGuardHandle : AssociationHandle, IHandleEventListener
             {
                 return;
             }
+
+            Volatile.Write(ref _lastFrameAtMs, Environment.TickCount64);
 
             // The handshake that proved the pin finished before the first frame could be decrypted.
             _connection ??= _security.PinAt(RemoteAddress);

@@ -204,10 +204,12 @@ public sealed class TransportSecurity
     }
 
     /// <summary>
-    /// Closes this system's connections to the validator listening at <paramref name="peer"/>, so that Akka.Remote
-    /// dials it afresh (see <see cref="PeerConnections"/>); 0 without TLS, which keeps no record of them.
+    /// Closes this system's connections to the validator listening at <paramref name="peer"/> that received a frame
+    /// within <paramref name="receivedWithinMs"/>, so that Akka.Remote dials it afresh (see <see cref="PeerConnections"/>);
+    /// 0 without TLS, which keeps no record of them.
     /// </summary>
-    public int CloseConnectionsWith(Address peer, string reason) => _peerConnections?.CloseWith(peer, reason) ?? 0;
+    public int CloseConnectionsWith(Address peer, long receivedWithinMs, string reason) =>
+        _peerConnections?.CloseWith(peer, receivedWithinMs, reason) ?? 0;
 
     private const string AppliedAdapters = "akka.remote.dot-netty.tcp.applied-adapters";
 
