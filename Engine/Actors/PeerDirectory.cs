@@ -59,11 +59,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
     // stopped, cut off) even though, with downing off, the cluster keeps it as a member.
     private static readonly long LiveWindowMs = 5 * (long)GreetInterval.TotalMilliseconds;
 
-    // A peer greeted all along that sends nothing, on connections that still carry frames, for the setup's
-    // CloseSilentLinksAfter has a link Akka.Remote will not mend by itself (see PeerConnections): its connections are
-    // closed, at most once in the retry interval. Akka's transport heartbeats, every 4 s, keep a live connection within
-    // the window.
-    private static readonly long SilentLinkRetryMs = 30_000;
+    // Akka's transport heartbeats, every 4 s, keep a connection that is up within this window.
     private static readonly long LiveConnectionMs = 10_000;
 
     private readonly PeerDirectorySetup _setup;
@@ -71,8 +67,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
     private readonly AkkaCluster _cluster = AkkaCluster.Get(Context.System);
     private readonly Dictionary<Address, UniqueAddress> _members = [];
     private readonly HashSet<Address> _targets = [];
-    private readonly Dictionary<Address, long> _targetHeardAt = [];
-    private readonly Dictionary<Address, long> _targetLinkClosedAt = [];
+    private readonly SilentLinks? _silentLinks;
     private long _lonelyGreets;
     private readonly Dictionary<Address, Ed25519PublicKey> _validatorAt = [];
     private readonly Dictionary<Ed25519PublicKey, IActorRef> _directoryOf = [];
@@ -102,6 +97,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
         _indexOf = IndicesOf(setup.Chain.Validators);
         _admitted = [.. Enumerable.Range(0, setup.Chain.Validators.Count).Select(i => setup.Chain.Validators[i])];
         _inboundBudget = new PeerBudgets(setup.Limits.MessagesPerSecond, setup.Limits.MessagesBurst);
+        _silentLinks = setup.Transport is not null && setup.CloseSilentLinksAfter is { } after ? new SilentLinks((long)after.TotalMilliseconds) : null;
         Receive<Attach>(attach =>
         {
             _consensus = attach.Consensus;
@@ -311,8 +307,7 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
             _log.Info("Validator {0} at {1} has no vote in this epoch or any scheduled: its link is dropped.", key, address);
             Forget(address);
             _targets.Remove(address);
-            _targetHeardAt.Remove(address);
-            _targetLinkClosedAt.Remove(address);
+            _silentLinks?.Forget(address);
             _setup.Head.Forget(key);
         }
     }
@@ -466,39 +461,24 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
     {
         if (_targets.Contains(from))
         {
-            _targetHeardAt[from] = _setup.ClockMs();
+            _silentLinks?.Heard(from, _setup.ClockMs());
         }
     }
 
     /// <summary>
-    /// Closes the connections to each greeted peer that has sent nothing for the setup's CloseSilentLinksAfter while they still
-    /// carry frames. A dead or cut-off peer has no such connection; a live one whose hellos never arrive is on a link
-    /// Akka.Remote keeps up but no longer delivers on (a validator restarted while a dial to its old incarnation was in
-    /// flight can leave one), and is dialled afresh.
+    /// Closes the connections to each greeted peer that has sent nothing for the setup's CloseSilentLinksAfter while
+    /// they still carry frames. A dead or cut-off peer has no such connection; a live one whose hellos never arrive is
+    /// on a link Akka.Remote keeps up but no longer delivers on (a validator restarted while a dial to its old
+    /// incarnation was in flight can leave one), and is dialled afresh.
     /// </summary>
     private void CloseSilentLinks()
     {
-        if (_setup.Transport is not { } transport || _setup.CloseSilentLinksAfter is not { } after)
+        foreach (var (target, silentMs) in _silentLinks?.Due(_targets, _setup.ClockMs()) ?? [])
         {
-            return;
-        }
-
-        var silentMs = (long)after.TotalMilliseconds;
-        var now = _setup.ClockMs();
-        foreach (var target in _targets)
-        {
-            if (!_targetHeardAt.TryGetValue(target, out var heard))
+            var silence = $"nothing from it for {silentMs / 1000} s though greeted every {GreetInterval.TotalSeconds} s";
+            if (_setup.Transport!.CloseConnectionsWith(target, LiveConnectionMs, silence) is var closed and > 0)
             {
-                _targetHeardAt[target] = now;
-            }
-            else if (now - heard >= silentMs && now - _targetLinkClosedAt.GetValueOrDefault(target, long.MinValue / 2) >= SilentLinkRetryMs)
-            {
-                _targetLinkClosedAt[target] = now;
-                var silence = $"nothing from it for {(now - heard) / 1000} s though greeted every {GreetInterval.TotalSeconds} s";
-                if (transport.CloseConnectionsWith(target, LiveConnectionMs, silence) is var closed and > 0)
-                {
-                    _log.Warning("Closed {0} connection(s) to the validator at {1}, {2}: Akka.Remote dials it afresh.", closed, target, silence);
-                }
+                _log.Warning("Closed {0} connection(s) to the validator at {1}, {2}: Akka.Remote dials it afresh.", closed, target, silence);
             }
         }
     }
