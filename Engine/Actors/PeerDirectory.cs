@@ -473,7 +473,21 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
     /// </summary>
     private void CloseSilentLinks()
     {
-        foreach (var (target, silentMs) in _silentLinks?.Due(_targets, _setup.ClockMs()) ?? [])
+        if (_silentLinks is null)
+        {
+            return;
+        }
+
+        // What proven validators sent is on record already; only hellos are noted as they come (Heard).
+        foreach (var (address, key) in _validatorAt)
+        {
+            if (_lastHeard.TryGetValue(key, out var at))
+            {
+                _silentLinks.Heard(address, at);
+            }
+        }
+
+        foreach (var (target, silentMs) in _silentLinks.Due(_targets, _setup.ClockMs()))
         {
             var silence = $"nothing from it for {silentMs / 1000} s though greeted every {GreetInterval.TotalSeconds} s";
             if (_setup.Transport!.CloseConnectionsWith(target, LiveConnectionMs, silence) is var closed and > 0)
@@ -505,7 +519,6 @@ public sealed class PeerDirectory : ReceiveActor, IWithTimers, IWithStash
 
     private Ed25519PublicKey? Authenticated()
     {
-        Heard(Sender.Path.Address);
         if (_validatorAt.TryGetValue(Sender.Path.Address, out var key))
         {
             _lastHeard[key] = _setup.ClockMs();

@@ -13,7 +13,14 @@ internal sealed class SilentLinks(long silentMs)
     private readonly Dictionary<Address, long> _heardAt = [];
     private readonly Dictionary<Address, long> _closedAt = [];
 
-    public void Heard(Address peer, long nowMs) => _heardAt[peer] = nowMs;
+    /// <summary>Something from <paramref name="peer"/> arrived at <paramref name="atMs"/>; an older report changes nothing.</summary>
+    public void Heard(Address peer, long atMs)
+    {
+        if (!_heardAt.TryGetValue(peer, out var known) || atMs > known)
+        {
+            _heardAt[peer] = atMs;
+        }
+    }
 
     public void Forget(Address peer)
     {
